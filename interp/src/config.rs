@@ -1,0 +1,71 @@
+//! Engine configuration: the Wasm feature set and the resource limits a board profile sets.
+
+/// Which version of the WebAssembly spec modules are validated against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmVersion {
+    /// WebAssembly 1.0 (MVP plus mutable-global import/export).
+    V1,
+    /// WebAssembly 2.0 without SIMD: multi-value, sign-extension, non-trapping
+    /// float-to-int, bulk memory, reference types.
+    V2,
+}
+
+/// Limits and features of an engine. Every limit is counted in units that do not
+/// depend on the pointer width, so a simulator and a board configured alike fail alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub version: WasmVersion,
+    /// Value-stack size in 64-bit slots, shared by all frames of a call. Allocated
+    /// once, when the store is created.
+    pub max_value_stack: u32,
+    /// Maximum depth of nested wasm calls.
+    pub max_call_depth: u32,
+    /// Meter fuel: translated code charges fuel at function entry and loop headers,
+    /// and traps when the store's fuel runs out.
+    pub fuel: bool,
+}
+
+impl Config {
+    pub const DEFAULT_VALUE_STACK: u32 = 256 * 1024;
+    pub const DEFAULT_CALL_DEPTH: u32 = 4096;
+
+    /// The default: Wasm 2.0, 256 Ki slots (2 MiB) of value stack, depth 4096, no fuel.
+    pub fn new() -> Self {
+        Config {
+            version: WasmVersion::V2,
+            max_value_stack: Self::DEFAULT_VALUE_STACK,
+            max_call_depth: Self::DEFAULT_CALL_DEPTH,
+            fuel: false,
+        }
+    }
+
+    pub fn with_version(mut self, version: WasmVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    pub fn with_limits(mut self, max_value_stack: u32, max_call_depth: u32) -> Self {
+        self.max_value_stack = max_value_stack;
+        self.max_call_depth = max_call_depth;
+        self
+    }
+
+    pub fn with_fuel(mut self, fuel: bool) -> Self {
+        self.fuel = fuel;
+        self
+    }
+
+    pub(crate) fn features(&self) -> wasmparser::WasmFeatures {
+        use wasmparser::WasmFeatures as F;
+        match self.version {
+            WasmVersion::V1 => F::WASM1,
+            WasmVersion::V2 => F::WASM2.difference(F::SIMD),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}

@@ -1,0 +1,271 @@
+//! Errors of every stage: decode, validate, translate, link, instantiate, call, and traps.
+//!
+//! Each names its cause in `Display`; the CLI adds context at its edge only.
+
+use alloc::string::String;
+use core::fmt;
+
+use crate::value::ValType;
+
+/// Why execution stopped abnormally. `Display` prints the spec's wording,
+/// which the `.wast` runner compares against `assert_trap` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrapKind {
+    Unreachable,
+    MemoryOutOfBounds,
+    TableOutOfBounds,
+    /// `call_indirect` index past the table's end.
+    UndefinedElement,
+    /// `call_indirect` through a null entry.
+    UninitializedElement,
+    IndirectCallTypeMismatch,
+    IntegerDivideByZero,
+    IntegerOverflow,
+    InvalidConversionToInteger,
+    /// The value stack or the call depth hit its configured limit.
+    StackExhausted,
+    OutOfFuel,
+    /// A host function returned an error.
+    Host,
+}
+
+impl TrapKind {
+    /// The spec's message for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapKind::Unreachable => "unreachable",
+            TrapKind::MemoryOutOfBounds => "out of bounds memory access",
+            TrapKind::TableOutOfBounds => "out of bounds table access",
+            TrapKind::UndefinedElement => "undefined element",
+            TrapKind::UninitializedElement => "uninitialized element",
+            TrapKind::IndirectCallTypeMismatch => "indirect call type mismatch",
+            TrapKind::IntegerDivideByZero => "integer divide by zero",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::InvalidConversionToInteger => "invalid conversion to integer",
+            TrapKind::StackExhausted => "call stack exhausted",
+            TrapKind::OutOfFuel => "all fuel consumed",
+            TrapKind::Host => "host function error",
+        }
+    }
+}
+
+/// A trap: its kind, and for host traps the host's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    kind: TrapKind,
+    host_message: Option<String>,
+}
+
+impl Trap {
+    pub fn new(kind: TrapKind) -> Self {
+        Trap { kind, host_message: None }
+    }
+
+    /// A trap raised by a host function, carrying its message.
+    pub fn host(message: impl Into<String>) -> Self {
+        Trap { kind: TrapKind::Host, host_message: Some(message.into()) }
+    }
+
+    pub fn kind(&self) -> TrapKind {
+        self.kind
+    }
+
+    /// The trap's message: the spec's wording, or the host's.
+    pub fn message(&self) -> &str {
+        self.host_message.as_deref().unwrap_or(self.kind.message())
+    }
+}
+
+impl From<TrapKind> for Trap {
+    fn from(kind: TrapKind) -> Self {
+        Trap::new(kind)
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// Which kind of entity an import or export names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+}
+
+impl fmt::Display for ExternKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExternKind::Func => "function",
+            ExternKind::Table => "table",
+            ExternKind::Memory => "memory",
+            ExternKind::Global => "global",
+        })
+    }
+}
+
+/// Everything that can go wrong outside of a trap, and traps themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The bytes are not a well-formed module (from the decoder).
+    Malformed {
+        message: String,
+        offset: usize,
+    },
+    /// The module is well-formed but invalid (from the validator).
+    Invalid {
+        message: String,
+        offset: usize,
+    },
+    /// A construct the core deliberately does not support (e.g. SIMD).
+    Unsupported {
+        feature: &'static str,
+        offset: usize,
+    },
+    /// An invariant the translator relies on does not hold. Only reachable with
+    /// on-device validation off, for a module the validator would reject.
+    Translate {
+        reason: &'static str,
+        func: u32,
+        offset: usize,
+    },
+    /// An implementation limit was exceeded (e.g. a function frame over 65,535 slots).
+    Limit {
+        what: &'static str,
+        value: u64,
+        limit: u64,
+    },
+    /// No definition for an import.
+    UnknownImport {
+        module: String,
+        name: String,
+        kind: ExternKind,
+    },
+    /// A definition exists but does not match the import's type.
+    IncompatibleImport {
+        module: String,
+        name: String,
+        reason: &'static str,
+    },
+    /// The instance has no export of this name.
+    ExportNotFound {
+        name: String,
+    },
+    /// The export exists but is another kind of entity.
+    ExportKind {
+        name: String,
+        expected: ExternKind,
+        found: ExternKind,
+    },
+    /// A static buffer is smaller than the memory's initial size.
+    StaticBufferTooSmall {
+        memory: u32,
+        buffer_bytes: u64,
+        required_bytes: u64,
+    },
+    /// A static buffer was given for a memory index the module does not define.
+    NoSuchMemory {
+        memory: u32,
+    },
+    /// The heap could not provide a memory's or table's initial size.
+    OutOfMemory {
+        bytes: u64,
+    },
+    /// A call passed the wrong number of arguments or results.
+    ArgumentCount {
+        expected: usize,
+        got: usize,
+    },
+    /// A call passed an argument of the wrong type.
+    ArgumentType {
+        index: usize,
+        expected: ValType,
+        got: ValType,
+    },
+    /// `global.set` from the embedder on an immutable global, or of the wrong type.
+    GlobalNotMutable,
+    GlobalType {
+        expected: ValType,
+        got: ValType,
+    },
+    /// A handle or function reference that belongs to another store.
+    ForeignHandle {
+        what: &'static str,
+    },
+    /// Execution trapped.
+    Trap(Trap),
+}
+
+impl From<Trap> for Error {
+    fn from(trap: Trap) -> Self {
+        Error::Trap(trap)
+    }
+}
+
+impl From<TrapKind> for Error {
+    fn from(kind: TrapKind) -> Self {
+        Error::Trap(Trap::new(kind))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Malformed { message, offset } => {
+                write!(f, "malformed module at byte {offset}: {message}")
+            }
+            Error::Invalid { message, offset } => {
+                write!(f, "invalid module at byte {offset}: {message}")
+            }
+            Error::Unsupported { feature, offset } => {
+                write!(f, "unsupported feature at byte {offset}: {feature}")
+            }
+            Error::Translate { reason, func, offset } => {
+                write!(f, "invalid module: function {func} at byte {offset}: {reason}")
+            }
+            Error::Limit { what, value, limit } => {
+                write!(f, "implementation limit: {what} is {value}, at most {limit}")
+            }
+            Error::UnknownImport { module, name, kind } => {
+                write!(f, "unknown import: {kind} \"{module}\" \"{name}\" is not defined")
+            }
+            Error::IncompatibleImport { module, name, reason } => {
+                write!(f, "incompatible import type for \"{module}\" \"{name}\": {reason}")
+            }
+            Error::ExportNotFound { name } => write!(f, "unknown export \"{name}\""),
+            Error::ExportKind { name, expected, found } => {
+                write!(f, "export \"{name}\" is a {found}, not a {expected}")
+            }
+            Error::StaticBufferTooSmall { memory, buffer_bytes, required_bytes } => write!(
+                f,
+                "static buffer for memory {memory} has {buffer_bytes} bytes, \
+                 the module needs {required_bytes} bytes initially"
+            ),
+            Error::NoSuchMemory { memory } => {
+                write!(
+                    f,
+                    "a static buffer was given for memory {memory}, which the module does not define"
+                )
+            }
+            Error::OutOfMemory { bytes } => write!(f, "out of memory allocating {bytes} bytes"),
+            Error::ArgumentCount { expected, got } => {
+                write!(f, "expected {expected} values, got {got}")
+            }
+            Error::ArgumentType { index, expected, got } => {
+                write!(f, "argument {index} should be {expected}, got {got}")
+            }
+            Error::GlobalNotMutable => f.write_str("global is immutable"),
+            Error::GlobalType { expected, got } => {
+                write!(f, "global holds {expected}, got {got}")
+            }
+            Error::ForeignHandle { what } => write!(f, "{what} belongs to another store"),
+            Error::Trap(trap) => write!(f, "trap: {trap}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
