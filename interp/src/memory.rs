@@ -1,0 +1,687 @@
+//! Linear memory with two backends behind one raw representation: the heap, or a
+//! caller's static buffer. This is the crate's only module with `unsafe` code.
+//!
+//! A [`LinearMemory`] is `(ptr, len, cap)` plus its kind for both backends, so
+//! [`LinearMemory::data`] and [`LinearMemory::data_mut`] (and with them every wasm
+//! load and store) take no branch and no dynamic dispatch. Only
+//! [`LinearMemory::grow`] and `Drop` look at the [`MemoryKind`].
+//!
+//! # The static backend
+//!
+//! **Why.** On a microcontroller the memory of a wasm instance can be a buffer
+//! fixed when the firmware links, instead of heap space: its size shows in the
+//! linker's map, the heap only has to hold code and tables, and `memory.grow`
+//! never allocates. Growing within the buffer's whole 64 KiB pages zeroes the new
+//! pages and succeeds; growing past the buffer (or past the memory's declared
+//! maximum) returns `None`, which the interpreter hands to wasm as `-1`.
+//!
+//! **How to get the buffer.** [`LinearMemory::new_static`] takes a
+//! `&'static mut [u8]`. Obtain one without `unsafe`:
+//!
+//! - with [`static_cell`](https://docs.rs/static_cell), which hands out its
+//!   contents once (a second `init` panics):
+//!   ```ignore
+//!   use static_cell::StaticCell;
+//!   static BUF: StaticCell<[u8; 4 * 65536]> = StaticCell::new();
+//!   let buf: &'static mut [u8; 4 * 65536] = BUF.init([0; 4 * 65536]);
+//!   ```
+//!   `init` may build the array on the stack before moving it in; for a buffer this
+//!   size prefer `static BUF: ConstStaticCell<[u8; N]> = ConstStaticCell::new([0; N]);`
+//!   and `BUF.take()`, which keeps it in `.bss` and copies nothing.
+//! - with [`cortex_m::singleton!`](https://docs.rs/cortex-m), which gives `Some` the
+//!   first time its call site runs and `None` after:
+//!   ```ignore
+//!   let buf: &'static mut [u8; 4 * 65536] =
+//!       cortex_m::singleton!(: [u8; 4 * 65536] = [0; 4 * 65536]).unwrap();
+//!   ```
+//! - on a host, by leaking a heap buffer (what the simulator and the tests do):
+//!   ```
+//!   use tandem_interp::memory::{LinearMemory, MemoryKind, PAGE_SIZE};
+//!
+//!   let buf: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
+//!   // 1 page now, at most 2 (the declared maximum; the buffer also holds 2).
+//!   let mut mem = LinearMemory::new_static(buf, 1, Some(2), 0).unwrap();
+//!   assert_eq!(mem.kind(), MemoryKind::Static);
+//!   mem.data_mut()[0] = 42;
+//!   assert_eq!(mem.grow(1), Some(1)); // within the buffer: no allocation
+//!   assert_eq!(mem.grow(1), None); // past the buffer: wasm sees -1
+//!   assert_eq!((mem.size_pages(), mem.data()[0]), (2, 42));
+//!   ```
+//!
+//! **Exclusivity.** The `&'static mut` is moved into the memory, which from then on
+//! is the only way to reach those bytes; nobody else may read or write them (do not
+//! keep a second path to the buffer, e.g. through a `static mut` and a raw pointer).
+//! The borrow checker enforces this for the three ways above.
+//!
+//! **Alignment.** None needed: wasm accesses are byte-wise and little-endian, so a
+//! `[u8; N]` anywhere will do.
+//!
+//! **Sizes.** [`LinearMemory::new_static`] zeroes the first `initial_pages * 64 KiB`
+//! bytes (the buffer may hold anything before), and fails with
+//! [`Error::StaticBufferTooSmall`] if the buffer is shorter. Bytes past the last whole
+//! page of the buffer are never used.
+//!
+//! **Drop.** Dropping a static memory frees nothing and leaves the buffer's bytes as
+//! the wasm code left them. [`LinearMemory::into_static_buffer`] hands the buffer
+//! back, e.g. to run another instance in it.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::mem::ManuallyDrop;
+use core::ptr::NonNull;
+use core::slice;
+
+use crate::error::Error;
+
+/// The size of a wasm page in bytes.
+pub const PAGE_SIZE: usize = 65536;
+
+/// The most pages a 32-bit wasm memory can have (4 GiB).
+const MAX_WASM_PAGES: u32 = 65536;
+
+/// Backend of a linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemoryKind {
+    /// Heap space that `memory.grow` reallocates.
+    Heap,
+    /// A caller's `&'static mut [u8]`; `memory.grow` never allocates.
+    Static,
+}
+
+/// Per-memory figures the rig snapshots; independent of pointer width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemStats {
+    /// The backend.
+    pub kind: MemoryKind,
+    /// Current size in wasm pages.
+    pub pages: u32,
+    /// Current size in bytes (`pages * 65536`).
+    pub size_bytes: u64,
+    /// Bytes the backend holds: static buffer length, or heap capacity.
+    pub capacity_bytes: u64,
+}
+
+/// A wasm linear memory.
+///
+/// Invariants:
+/// - `Heap`: `(ptr, len, cap)` are the parts of one `Vec<u8>` that this value owns
+///   and that nothing else refers to; its first `len` bytes are initialised.
+/// - `Static`: `ptr` and `cap` are the start and length of a `&'static mut [u8]`
+///   that was moved in, so this value has exclusive access to those bytes for good;
+///   `len <= cap`.
+/// - Both: `len` is `size_pages() * PAGE_SIZE`, at most 65536 pages and at most the
+///   declared maximum; the first `len` bytes are initialised.
+pub struct LinearMemory {
+    ptr: NonNull<u8>,
+    len: usize,
+    cap: usize,
+    kind: MemoryKind,
+    maximum_pages: Option<u32>,
+}
+
+// SAFETY: a `LinearMemory` owns its bytes exclusively (a `Vec<u8>` it took apart, or
+// a `&'static mut [u8]` moved in), like a `Vec<u8>` does; the raw pointer is not
+// shared with anything, so moving the value to another thread moves that ownership.
+unsafe impl Send for LinearMemory {}
+
+/// `pages * PAGE_SIZE` in bytes, if `usize` can hold it (not 65536 pages on 32 bits).
+fn pages_to_bytes(pages: u32) -> Option<usize> {
+    usize::try_from(pages).ok()?.checked_mul(PAGE_SIZE)
+}
+
+/// `pages * PAGE_SIZE` as a `u64`, which always holds it.
+fn pages_to_bytes_u64(pages: u32) -> u64 {
+    u64::from(pages) * PAGE_SIZE as u64
+}
+
+/// Rejects an initial size over wasm's 65536 pages or over the declared maximum.
+fn check_initial(initial_pages: u32, maximum_pages: Option<u32>) -> Result<(), Error> {
+    let limit = maximum_pages.map_or(MAX_WASM_PAGES, |max| max.min(MAX_WASM_PAGES));
+    if initial_pages > limit {
+        return Err(Error::Limit {
+            what: "initial memory pages",
+            value: u64::from(initial_pages),
+            limit: u64::from(limit),
+        });
+    }
+    Ok(())
+}
+
+impl LinearMemory {
+    /// A zeroed heap memory of `initial_pages`.
+    ///
+    /// Fails with [`Error::OutOfMemory`] if the allocation fails or the size does not
+    /// fit in `usize`, and with [`Error::Limit`] if `initial_pages` is over 65536 or
+    /// over `maximum_pages`.
+    pub fn new_heap(initial_pages: u32, maximum_pages: Option<u32>) -> Result<Self, Error> {
+        check_initial(initial_pages, maximum_pages)?;
+        let mut memory = LinearMemory {
+            ptr: NonNull::dangling(),
+            len: 0,
+            cap: 0,
+            kind: MemoryKind::Heap,
+            maximum_pages,
+        };
+        // Start from an empty Vec (nothing allocated) and grow it like `memory.grow`.
+        memory.store_vec(ManuallyDrop::new(Vec::new()));
+        pages_to_bytes(initial_pages)
+            .and_then(|bytes| memory.grow_heap(bytes))
+            .ok_or(Error::OutOfMemory { bytes: pages_to_bytes_u64(initial_pages) })?;
+        Ok(memory)
+    }
+
+    /// A memory of `initial_pages` in `buffer`, whose first `initial_pages * 64 KiB`
+    /// bytes are zeroed; it can grow to the buffer's whole pages.
+    ///
+    /// Fails with [`Error::StaticBufferTooSmall`] (naming `memory_index`) if the buffer
+    /// is shorter than the initial size, and with [`Error::Limit`] if `initial_pages`
+    /// is over 65536 or over `maximum_pages`.
+    pub fn new_static(
+        buffer: &'static mut [u8],
+        initial_pages: u32,
+        maximum_pages: Option<u32>,
+        memory_index: u32,
+    ) -> Result<Self, Error> {
+        check_initial(initial_pages, maximum_pages)?;
+        let required_bytes = pages_to_bytes_u64(initial_pages);
+        let len = match pages_to_bytes(initial_pages) {
+            Some(len) if len <= buffer.len() => len,
+            _ => {
+                return Err(Error::StaticBufferTooSmall {
+                    memory: memory_index,
+                    buffer_bytes: buffer.len() as u64,
+                    required_bytes,
+                });
+            }
+        };
+        buffer[..len].fill(0);
+        let cap = buffer.len();
+        // The reference is consumed here; from now on `ptr` (which covers the whole
+        // buffer) is the only way to the bytes.
+        let ptr = NonNull::from(buffer).cast::<u8>();
+        Ok(LinearMemory { ptr, len, cap, kind: MemoryKind::Static, maximum_pages })
+    }
+
+    /// The memory's bytes.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: by the type's invariants `ptr` points to `len` initialised bytes
+        // (`len <= isize::MAX`, as they are part of a `Vec` or a slice) that this
+        // value owns exclusively; the shared borrow of `self` keeps them from being
+        // written, reallocated or freed while the slice lives.
+        unsafe { slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The memory's bytes, writable.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; the exclusive borrow of `self` makes this the only
+        // reference to the bytes while it lives.
+        unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The current size in wasm pages.
+    #[inline]
+    pub fn size_pages(&self) -> u32 {
+        // At most 65536 pages (checked when created and grown), so this fits.
+        (self.len / PAGE_SIZE) as u32
+    }
+
+    /// Wasm `memory.grow`: adds `delta_pages` zeroed pages and returns the old size
+    /// in pages, or `None` (wasm's -1) if the new size would pass the declared
+    /// maximum, 65536 pages, what `usize` can address, the static buffer's whole
+    /// pages, or if the heap cannot provide it. On `None` no byte changes and nothing
+    /// is allocated. `grow(0)` returns the current size.
+    pub fn grow(&mut self, delta_pages: u32) -> Option<u32> {
+        let old_pages = self.size_pages();
+        if delta_pages == 0 {
+            return Some(old_pages);
+        }
+        let new_pages = old_pages.checked_add(delta_pages)?;
+        let mut limit = MAX_WASM_PAGES;
+        if let Some(max) = self.maximum_pages {
+            limit = limit.min(max);
+        }
+        if self.kind == MemoryKind::Static {
+            // The buffer's whole pages (saturating: the wasm limit is far lower).
+            limit = limit.min(u32::try_from(self.cap / PAGE_SIZE).unwrap_or(u32::MAX));
+        }
+        if new_pages > limit {
+            return None;
+        }
+        let new_len = pages_to_bytes(new_pages)?;
+        match self.kind {
+            MemoryKind::Heap => self.grow_heap(new_len)?,
+            MemoryKind::Static => self.grow_static(new_len),
+        }
+        Some(old_pages)
+    }
+
+    /// Grows the heap buffer to `new_len` bytes, the new ones zero; `None`, with
+    /// nothing changed, if the allocation fails (`try_reserve_exact`: never aborts).
+    fn grow_heap(&mut self, new_len: usize) -> Option<()> {
+        // SAFETY: for a heap memory `(ptr, len, cap)` are the parts of a `Vec<u8>`
+        // this value owns (type invariant), so rebuilding it is sound. It is wrapped
+        // in `ManuallyDrop` at once, so the bytes are never freed here (not even on
+        // a panic): `self` keeps owning them, and `store_vec` takes the new parts.
+        let mut vec = ManuallyDrop::new(unsafe {
+            Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap)
+        });
+        let additional = new_len - self.len;
+        let reserved = vec.try_reserve_exact(additional);
+        if reserved.is_ok() {
+            // (Like `vec.resize(new_len, 0)`, but one `memset`: `resize` writes byte
+            // by byte unless optimised, which costs Miri ~10 s per page.)
+            // SAFETY: `try_reserve_exact` succeeded, so the capacity is at least
+            // `len + additional = new_len` and the `additional` bytes after `len` lie
+            // in the allocation; they are written with zeros (`u8` needs no
+            // alignment, any byte is valid) before `set_len` makes them part of the
+            // Vec, so every byte up to `new_len` is initialised.
+            unsafe {
+                vec.as_mut_ptr().add(self.len).write_bytes(0, additional);
+                vec.set_len(new_len);
+            }
+        }
+        // On failure the Vec is unchanged; store its parts either way so that
+        // (ptr, len, cap) always come from one Vec.
+        self.store_vec(vec);
+        reserved.ok()
+    }
+
+    /// Zeroes the static buffer's bytes `len..new_len` and makes them part of the
+    /// memory (the buffer may hold anything there).
+    fn grow_static(&mut self, new_len: usize) {
+        debug_assert!(self.len <= new_len && new_len <= self.cap);
+        // SAFETY: `grow` only calls this with `new_len` at most the buffer's whole
+        // pages, so `len..new_len` lies within the `cap` bytes of the `&'static mut`
+        // buffer this value owns exclusively (`ptr.add(len)` stays in it, at most one
+        // past its end when the count is 0); `u8` has no alignment or validity needs.
+        unsafe { self.ptr.as_ptr().add(self.len).write_bytes(0, new_len - self.len) };
+        self.len = new_len;
+    }
+
+    /// Takes a heap memory's `Vec` apart into `(ptr, len, cap)`; ownership of its
+    /// buffer passes to `self`.
+    fn store_vec(&mut self, mut vec: ManuallyDrop<Vec<u8>>) {
+        debug_assert_eq!(self.kind, MemoryKind::Heap);
+        // `as_mut_ptr` keeps the provenance of the whole allocation, unlike a pointer
+        // taken from `&mut [u8]` of `len` bytes.
+        let ptr = vec.as_mut_ptr();
+        // SAFETY: a Vec's pointer is never null: it is dangling (but non-null) when
+        // nothing is allocated.
+        self.ptr = unsafe { NonNull::new_unchecked(ptr) };
+        self.len = vec.len();
+        self.cap = vec.capacity();
+    }
+
+    /// The memory's backend.
+    #[inline]
+    pub fn kind(&self) -> MemoryKind {
+        self.kind
+    }
+
+    /// The maximum size in pages the module declared, if any.
+    #[inline]
+    pub fn maximum_pages(&self) -> Option<u32> {
+        self.maximum_pages
+    }
+
+    /// Size and backend figures.
+    pub fn stats(&self) -> MemStats {
+        MemStats {
+            kind: self.kind,
+            pages: self.size_pages(),
+            size_bytes: self.len as u64,
+            capacity_bytes: self.cap as u64,
+        }
+    }
+
+    /// Ends a static memory and hands its whole buffer back (contents as the wasm
+    /// code left them), e.g. to run another instance in it. A heap memory is freed
+    /// and gives `None`.
+    pub fn into_static_buffer(self) -> Option<&'static mut [u8]> {
+        if self.kind != MemoryKind::Static {
+            return None;
+        }
+        let this = ManuallyDrop::new(self);
+        // SAFETY: for a static memory `ptr` and `cap` are the start and length of the
+        // `&'static mut [u8]` that was moved in, and this value had exclusive access to
+        // it; consuming `self` (whose `Drop` does nothing for a static memory) ends
+        // that access, so the rebuilt reference is again the only one.
+        Some(unsafe { slice::from_raw_parts_mut(this.ptr.as_ptr(), this.cap) })
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        match self.kind {
+            MemoryKind::Heap => {
+                // SAFETY: `(ptr, len, cap)` are the parts of the `Vec<u8>` this heap
+                // memory owns (type invariant); it is rebuilt once, here, and dropped,
+                // which frees it; `self` is never used again.
+                drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
+            }
+            // The buffer is the caller's `'static` one: leave it as it is.
+            MemoryKind::Static => {}
+        }
+    }
+}
+
+impl fmt::Debug for LinearMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LinearMemory")
+            .field("kind", &self.kind)
+            .field("pages", &self.size_pages())
+            .field("capacity_bytes", &self.cap)
+            .field("maximum_pages", &self.maximum_pages)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use alloc::boxed::Box;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    use super::*;
+
+    /// Whether every byte of `bytes` is `value`. Compares whole slices (one `memcmp`)
+    /// rather than byte by byte, which Miri runs far faster.
+    fn all(bytes: &[u8], value: u8) -> bool {
+        bytes == &vec![value; bytes.len()][..]
+    }
+
+    /// A leaked, `fill`ed buffer of `bytes`: the `'static mut` handed to the memory,
+    /// and the raw pointer `reclaim` frees it through once the memory is gone.
+    fn leaked(bytes: usize, fill: u8) -> (&'static mut [u8], *mut [u8]) {
+        let raw = Box::into_raw(vec![fill; bytes].into_boxed_slice());
+        // SAFETY: `raw` comes from `Box::into_raw`, so it is valid and unaliased; the
+        // reference is the only one used until `reclaim`, after the memory is dropped.
+        (unsafe { &mut *raw }, raw)
+    }
+
+    /// Frees a buffer from `leaked` (keeps Miri's leak check quiet).
+    ///
+    /// # Safety
+    /// The memory given the buffer must be gone, and `raw` must not be used again.
+    unsafe fn reclaim(raw: *mut [u8]) -> Box<[u8]> {
+        // SAFETY: the caller guarantees nothing else refers to the buffer any more;
+        // `raw` came from `Box::into_raw`.
+        unsafe { Box::from_raw(raw) }
+    }
+
+    #[test]
+    fn heap_new_is_zeroed() {
+        let mem = LinearMemory::new_heap(1, None).unwrap();
+        assert_eq!(mem.kind(), MemoryKind::Heap);
+        assert_eq!(mem.size_pages(), 1);
+        assert_eq!(mem.data().len(), PAGE_SIZE);
+        assert!(all(mem.data(), 0));
+        assert_eq!(mem.maximum_pages(), None);
+        let stats = mem.stats();
+        assert_eq!((stats.kind, stats.pages, stats.size_bytes), (MemoryKind::Heap, 1, 65536));
+        assert!(stats.capacity_bytes >= 65536);
+    }
+
+    #[test]
+    fn heap_empty_memory() {
+        let mut mem = LinearMemory::new_heap(0, Some(1)).unwrap();
+        assert_eq!(mem.size_pages(), 0);
+        assert!(mem.data().is_empty());
+        assert!(mem.data_mut().is_empty());
+        assert_eq!(mem.stats().capacity_bytes, 0);
+        assert_eq!(mem.grow(0), Some(0));
+        assert_eq!(mem.grow(1), Some(0));
+        assert_eq!(mem.data().len(), PAGE_SIZE);
+    }
+
+    #[test]
+    fn heap_grow_keeps_data_and_zeroes_new_pages() {
+        let mut mem = LinearMemory::new_heap(1, Some(3)).unwrap();
+        mem.data_mut()[0] = 1;
+        mem.data_mut()[PAGE_SIZE - 1] = 2;
+        assert_eq!(mem.grow(1), Some(1));
+        assert_eq!(mem.size_pages(), 2);
+        assert_eq!(mem.data().len(), 2 * PAGE_SIZE);
+        assert_eq!((mem.data()[0], mem.data()[PAGE_SIZE - 1]), (1, 2));
+        assert!(all(&mem.data()[PAGE_SIZE..], 0));
+        assert_eq!(mem.stats().size_bytes, 2 * PAGE_SIZE as u64);
+    }
+
+    #[test]
+    fn heap_grow_past_maximum_fails_unchanged() {
+        let mut mem = LinearMemory::new_heap(1, Some(2)).unwrap();
+        mem.data_mut()[7] = 7;
+        assert_eq!(mem.grow(2), None);
+        assert_eq!(mem.grow(u32::MAX), None);
+        assert_eq!(mem.size_pages(), 1);
+        assert_eq!(mem.grow(1), Some(1));
+        assert_eq!(mem.grow(1), None);
+        assert_eq!((mem.size_pages(), mem.data()[7]), (2, 7));
+        assert_eq!(mem.maximum_pages(), Some(2));
+    }
+
+    #[test]
+    fn heap_grow_past_wasm_limit_fails() {
+        // No maximum declared: 65536 pages is wasm's own limit (this fails before
+        // anything is allocated, so it is cheap even under Miri).
+        let mut mem = LinearMemory::new_heap(0, None).unwrap();
+        assert_eq!(mem.grow(65537), None);
+        assert_eq!(mem.grow(u32::MAX), None);
+        assert_eq!(mem.size_pages(), 0);
+        assert_eq!(mem.stats().capacity_bytes, 0);
+    }
+
+    #[test]
+    fn sizes_are_checked_for_the_pointer_width() {
+        assert_eq!(pages_to_bytes(1), Some(PAGE_SIZE));
+        assert_eq!(pages_to_bytes_u64(65536), 1 << 32);
+        assert_eq!(pages_to_bytes_u64(u32::MAX), u64::from(u32::MAX) << 16);
+        #[cfg(target_pointer_width = "32")]
+        {
+            // 65536 pages = 4 GiB does not fit in a 32-bit usize.
+            assert_eq!(pages_to_bytes(65535), Some(65535 * PAGE_SIZE));
+            assert_eq!(pages_to_bytes(65536), None);
+            // Over isize::MAX: the allocator is never asked, so this is cheap.
+            assert_eq!(
+                LinearMemory::new_heap(40000, None).unwrap_err(),
+                Error::OutOfMemory { bytes: 40000 * PAGE_SIZE as u64 }
+            );
+            assert_eq!(
+                LinearMemory::new_heap(65536, None).unwrap_err(),
+                Error::OutOfMemory { bytes: 1 << 32 }
+            );
+            let mut mem = LinearMemory::new_heap(0, None).unwrap();
+            assert_eq!(mem.grow(65536), None);
+            assert_eq!(mem.grow(40000), None);
+            assert_eq!(mem.stats().capacity_bytes, 0);
+        }
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(pages_to_bytes(65536), Some(1 << 32));
+    }
+
+    #[test]
+    fn grow_zero_returns_current_size() {
+        let mut heap = LinearMemory::new_heap(1, Some(1)).unwrap();
+        assert_eq!(heap.grow(0), Some(1));
+        let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
+        let mut stat = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+        assert_eq!(stat.grow(0), Some(1));
+        drop(stat);
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        drop(unsafe { reclaim(raw) });
+    }
+
+    #[test]
+    fn initial_over_limits_is_an_error() {
+        assert!(matches!(
+            LinearMemory::new_heap(3, Some(2)),
+            Err(Error::Limit { value: 3, limit: 2, .. })
+        ));
+        assert!(matches!(
+            LinearMemory::new_heap(65537, None),
+            Err(Error::Limit { value: 65537, limit: 65536, .. })
+        ));
+        let (buf, raw) = leaked(PAGE_SIZE, 0);
+        assert!(matches!(
+            LinearMemory::new_static(buf, 2, Some(1), 0),
+            Err(Error::Limit { value: 2, limit: 1, .. })
+        ));
+        // SAFETY: the failed call dropped its reference; `raw` is not used again.
+        drop(unsafe { reclaim(raw) });
+    }
+
+    #[test]
+    fn static_initial_pages_are_zeroed_even_if_dirty() {
+        let (buf, raw) = leaked(2 * PAGE_SIZE, 0xAA);
+        let mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+        assert_eq!(mem.kind(), MemoryKind::Static);
+        assert_eq!(mem.size_pages(), 1);
+        assert!(all(mem.data(), 0));
+        let stats = mem.stats();
+        assert_eq!(
+            stats,
+            MemStats {
+                kind: MemoryKind::Static,
+                pages: 1,
+                size_bytes: PAGE_SIZE as u64,
+                capacity_bytes: 2 * PAGE_SIZE as u64,
+            }
+        );
+        drop(mem);
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        let buf = unsafe { reclaim(raw) };
+        // Only the initial pages were zeroed.
+        assert!(all(&buf[..PAGE_SIZE], 0));
+        assert!(all(&buf[PAGE_SIZE..], 0xAA));
+    }
+
+    #[test]
+    fn static_grow_within_buffer_zeroes_new_page() {
+        let (buf, raw) = leaked(2 * PAGE_SIZE, 0xAA);
+        let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+        mem.data_mut()[5] = 5;
+        assert_eq!(mem.grow(1), Some(1));
+        assert_eq!(mem.size_pages(), 2);
+        assert_eq!(mem.data().len(), 2 * PAGE_SIZE);
+        assert_eq!(mem.data()[5], 5);
+        assert!(all(&mem.data()[PAGE_SIZE..], 0));
+        drop(mem);
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        drop(unsafe { reclaim(raw) });
+    }
+
+    #[test]
+    fn static_grow_past_buffer_fails_unchanged() {
+        let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
+        let mut mem = LinearMemory::new_static(buf, 1, Some(10), 0).unwrap();
+        mem.data_mut()[9] = 9;
+        assert_eq!(mem.grow(1), None);
+        assert_eq!(mem.grow(u32::MAX), None);
+        assert_eq!(mem.size_pages(), 1);
+        assert_eq!(mem.data()[9], 9);
+        assert_eq!(mem.stats().capacity_bytes, PAGE_SIZE as u64);
+        drop(mem);
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        drop(unsafe { reclaim(raw) });
+    }
+
+    #[test]
+    fn static_grow_past_maximum_fails_within_buffer() {
+        let (buf, raw) = leaked(2 * PAGE_SIZE, 0);
+        let mut mem = LinearMemory::new_static(buf, 1, Some(1), 0).unwrap();
+        assert_eq!(mem.grow(1), None);
+        assert_eq!(mem.size_pages(), 1);
+        drop(mem);
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        drop(unsafe { reclaim(raw) });
+    }
+
+    #[test]
+    fn static_buffer_not_a_page_multiple() {
+        // One whole page plus 100 bytes: the tail is never part of the memory.
+        let (buf, raw) = leaked(PAGE_SIZE + 100, 0xAA);
+        let mut mem = LinearMemory::new_static(buf, 0, None, 0).unwrap();
+        assert_eq!(mem.size_pages(), 0);
+        assert!(mem.data().is_empty());
+        assert_eq!(mem.grow(1), Some(0));
+        assert_eq!(mem.data().len(), PAGE_SIZE);
+        assert!(all(mem.data(), 0));
+        assert_eq!(mem.grow(1), None);
+        assert_eq!(mem.stats().capacity_bytes, PAGE_SIZE as u64 + 100);
+        drop(mem);
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        let buf = unsafe { reclaim(raw) };
+        assert!(all(&buf[PAGE_SIZE..], 0xAA));
+    }
+
+    #[test]
+    fn static_buffer_too_small() {
+        let (buf, raw) = leaked(PAGE_SIZE + 1, 0);
+        let err = LinearMemory::new_static(buf, 2, None, 3).unwrap_err();
+        assert_eq!(
+            err,
+            Error::StaticBufferTooSmall {
+                memory: 3,
+                buffer_bytes: PAGE_SIZE as u64 + 1,
+                required_bytes: 2 * PAGE_SIZE as u64,
+            }
+        );
+        let text = err.to_string();
+        assert!(text.contains("65537") && text.contains("131072"), "{text}");
+        // SAFETY: the failed call dropped its reference; `raw` is not used again.
+        drop(unsafe { reclaim(raw) });
+    }
+
+    #[test]
+    fn static_empty_buffer() {
+        let buf: &'static mut [u8] = &mut [];
+        let mut mem = LinearMemory::new_static(buf, 0, None, 0).unwrap();
+        assert!(mem.data().is_empty());
+        assert_eq!(mem.grow(0), Some(0));
+        assert_eq!(mem.grow(1), None);
+        assert!(LinearMemory::new_static(&mut [], 1, None, 0).is_err());
+    }
+
+    #[test]
+    fn static_drop_leaves_buffer_alone() {
+        let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
+        let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+        mem.data_mut()[..4].copy_from_slice(b"wasm");
+        drop(mem);
+        // Had drop freed the buffer, Miri would report this use (and the free below).
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        let buf = unsafe { reclaim(raw) };
+        assert_eq!(&buf[..4], b"wasm");
+        assert!(all(&buf[4..], 0));
+    }
+
+    #[test]
+    fn static_into_buffer_returns_it() {
+        let (buf, raw) = leaked(PAGE_SIZE + 3, 0xAA);
+        let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+        mem.data_mut()[1] = 1;
+        let back = mem.into_static_buffer().unwrap();
+        assert_eq!(back.len(), PAGE_SIZE + 3);
+        assert_eq!((back[0], back[1], back[PAGE_SIZE]), (0, 1, 0xAA));
+        // Reuse it for another memory.
+        let mem = LinearMemory::new_static(back, 1, None, 0).unwrap();
+        assert_eq!(mem.data()[1], 0);
+        drop(mem);
+        // SAFETY: the memory is dropped; `raw` is not used again.
+        drop(unsafe { reclaim(raw) });
+        assert!(LinearMemory::new_heap(1, None).unwrap().into_static_buffer().is_none());
+    }
+
+    #[test]
+    fn send_and_debug() {
+        fn assert_send<T: Send>() {}
+        assert_send::<LinearMemory>();
+        let mem = LinearMemory::new_heap(0, Some(4)).unwrap();
+        let text = std::format!("{mem:?}");
+        assert!(text.contains("Heap") && text.contains("maximum_pages: Some(4)"), "{text}");
+    }
+}
