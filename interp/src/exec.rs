@@ -1,0 +1,698 @@
+//! The interpreter loop: executes translated code over the store's value stack.
+//!
+//! Wasm calls never recurse on the native stack: a call pushes a `CallFrame` on
+//! the store's frame stack (allocated with the store) and continues in the same
+//! loop, so native stack use is the same at wasm call depth 1 and 10,000. Nothing
+//! here allocates, except `table.grow` and `memory.grow` on heap-backed entities.
+//!
+//! Dispatch is one dense `match` over `Instr` (a jump table). The numeric arms are
+//! generated from `for_each_numeric!`; every other arm is a one-liner calling an
+//! `#[inline(always)]` method, so the semantics read as ordinary code.
+
+use crate::error::{Error, Trap, TrapKind};
+use crate::ir::{Instr, Reg};
+use crate::memory::LinearMemory;
+use crate::module::FuncHeader;
+use crate::store::{
+    CallFrame, Caller, DataEntity, ElemEntity, ExecStats, Func, FuncEntity, FuncKind, GlobalEntity,
+    InstanceEntity, Store, TableEntity,
+};
+use crate::value::{FuncType, Slot, Value};
+
+impl Store {
+    /// Calls `func` with `args`, writing its results into `results` (whose length
+    /// must match the signature). Traps come back as `Error::Trap`.
+    pub fn call(&mut self, func: Func, args: &[Value], results: &mut [Value]) -> Result<(), Error> {
+        invoke(self, func.0, args, results)
+    }
+}
+
+/// Calls the function at store address `func`: checks the arguments against its
+/// signature, runs it to completion and decodes the results.
+pub(crate) fn invoke(
+    store: &mut Store,
+    func: u32,
+    args: &[Value],
+    results: &mut [Value],
+) -> Result<(), Error> {
+    let Some(entity) = store.funcs.get_mut(func as usize) else {
+        return Err(Error::ForeignHandle { what: "function handle" });
+    };
+    let ty = &store.types[entity.ty as usize];
+    check_values(ty.params(), args)?;
+    if results.len() != ty.results().len() {
+        return Err(Error::ArgumentCount { expected: ty.results().len(), got: results.len() });
+    }
+    for (r, t) in results.iter_mut().zip(ty.results()) {
+        *r = Value::default_for(*t);
+    }
+    let ty_id = entity.ty as usize;
+    if let FuncKind::Host(f) = &mut entity.kind {
+        return f(&mut Caller { memory: None }, args, results).map_err(Error::Trap);
+    }
+    if store.stack.len() < args.len() {
+        return Err(TrapKind::StackExhausted.into());
+    }
+    for (slot, arg) in store.stack.iter_mut().zip(args) {
+        *slot = arg.to_slot();
+    }
+    store.frames.clear();
+    store.stats.peak_call_depth = store.stats.peak_call_depth.max(1);
+    let mut ex = Executor::new(store);
+    ex.enter(func, 0)?;
+    ex.run()?;
+    for ((r, t), slot) in
+        results.iter_mut().zip(store.types[ty_id].results()).zip(store.stack.iter())
+    {
+        *r = Value::from_slot(*t, *slot);
+    }
+    Ok(())
+}
+
+fn check_values(expected: &[crate::value::ValType], got: &[Value]) -> Result<(), Error> {
+    if expected.len() != got.len() {
+        return Err(Error::ArgumentCount { expected: expected.len(), got: got.len() });
+    }
+    for (index, (e, v)) in expected.iter().zip(got).enumerate() {
+        if *e != v.ty() {
+            return Err(Error::ArgumentType { index, expected: *e, got: v.ty() });
+        }
+    }
+    Ok(())
+}
+
+/// Converts between a raw slot and the operand types of numeric operations.
+trait SlotValue {
+    fn from_slot(slot: Slot) -> Self;
+    fn into_slot(self) -> Slot;
+}
+
+macro_rules! slot_value {
+    ($($t:ty: $from:expr, $into:expr;)*) => {$(
+        impl SlotValue for $t {
+            #[inline(always)]
+            fn from_slot(slot: Slot) -> Self {
+                ($from)(slot)
+            }
+            #[inline(always)]
+            fn into_slot(self) -> Slot {
+                ($into)(self)
+            }
+        }
+    )*};
+}
+
+slot_value! {
+    i32: |s: Slot| s as u32 as i32, |v: i32| v as u32 as Slot;
+    u32: |s: Slot| s as u32, |v: u32| v as Slot;
+    i64: |s: Slot| s as i64, |v: i64| v as Slot;
+    u64: |s: Slot| s, |v: u64| v;
+    f32: |s: Slot| f32::from_bits(s as u32), |v: f32| v.to_bits() as Slot;
+    f64: f64::from_bits, f64::to_bits;
+    bool: |s: Slot| s != 0, |v: bool| v as Slot;
+}
+
+/// The executor's view of a store during one call: the store's parts borrowed
+/// apart, plus the running function's context.
+struct Executor<'s> {
+    types: &'s [FuncType],
+    funcs: &'s mut [FuncEntity],
+    tables: &'s mut [TableEntity],
+    memories: &'s mut [LinearMemory],
+    globals: &'s mut [GlobalEntity],
+    elems: &'s mut [ElemEntity],
+    datas: &'s mut [DataEntity],
+    instances: &'s [InstanceEntity],
+    stack: &'s mut [Slot],
+    frames: &'s mut alloc::vec::Vec<CallFrame>,
+    fuel: &'s mut u64,
+    stats: &'s mut ExecStats,
+    host_args: &'s mut alloc::vec::Vec<Value>,
+    host_results: &'s mut alloc::vec::Vec<Value>,
+    max_depth: usize,
+
+    /// The running function's instance, its index and its module's code.
+    instance: u32,
+    inst: &'s InstanceEntity,
+    code: &'s [Instr],
+    headers: &'s [FuncHeader],
+    imported_funcs: u32,
+    /// The running frame's first slot.
+    base: usize,
+    pc: usize,
+}
+
+macro_rules! define_run {
+    (
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
+        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
+        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+    ) => {
+        impl Executor<'_> {
+            /// Runs until the outermost frame returns.
+            fn run(&mut self) -> Result<(), Trap> {
+                loop {
+                    match self.code[self.pc] {
+                        Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
+                        Instr::ConsumeFuel { amount } => self.consume_fuel(amount)?,
+                        Instr::Br { target } => {
+                            self.pc = target as usize;
+                            continue;
+                        }
+                        Instr::BrIfNez { cond, target } => {
+                            if self.reg(cond) as u32 != 0 {
+                                self.pc = target as usize;
+                                continue;
+                            }
+                        }
+                        Instr::BrIfEqz { cond, target } => {
+                            if self.reg(cond) as u32 == 0 {
+                                self.pc = target as usize;
+                                continue;
+                            }
+                        }
+                        Instr::BrTable { index, len } => {
+                            self.pc += 1 + (self.reg(index) as u32).min(len) as usize;
+                            continue;
+                        }
+                        Instr::Return0 => {
+                            if self.ret() {
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        Instr::Return1 { src } => {
+                            self.set(0, self.reg(src));
+                            if self.ret() {
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        Instr::ReturnN { src, count } => {
+                            let src = self.base + src as usize;
+                            self.stack.copy_within(src..src + count as usize, self.base);
+                            if self.ret() {
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        Instr::Call { func, base } => {
+                            self.call(func, base)?;
+                            continue;
+                        }
+                        Instr::CallIndirect { ty, base, index, table } => {
+                            self.call_indirect(ty, base, index, table)?;
+                            continue;
+                        }
+                        Instr::Copy { dst, src } => self.set(dst, self.reg(src)),
+                        Instr::CopyN { dst, src, count } => {
+                            let src = self.base + src as usize;
+                            self.stack.copy_within(src..src + count as usize, self.base + dst as usize);
+                        }
+                        Instr::Const32 { dst, value } => self.set(dst, value as Slot),
+                        Instr::Const64 { dst, lo, hi } => self.set(dst, (hi as Slot) << 32 | lo as Slot),
+                        Instr::Select { dst, cond, a, b } => {
+                            let v = if self.reg(cond) as u32 != 0 { self.reg(a) } else { self.reg(b) };
+                            self.set(dst, v);
+                        }
+                        Instr::GlobalGet { dst, global } => {
+                            let g = self.inst.globals[global as usize] as usize;
+                            self.set(dst, self.globals[g].value);
+                        }
+                        Instr::GlobalSet { src, global } => {
+                            let g = self.inst.globals[global as usize] as usize;
+                            self.globals[g].value = self.reg(src);
+                        }
+                        Instr::Load8U { dst, addr, offset } => {
+                            let v = self.load::<1>(addr, offset)?;
+                            self.set(dst, v[0] as Slot);
+                        }
+                        Instr::Load16U { dst, addr, offset } => {
+                            let v = self.load(addr, offset)?;
+                            self.set(dst, u16::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load32 { dst, addr, offset } => {
+                            let v = self.load(addr, offset)?;
+                            self.set(dst, u32::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load64 { dst, addr, offset } => {
+                            let v = self.load(addr, offset)?;
+                            self.set(dst, u64::from_le_bytes(v));
+                        }
+                        Instr::I32Load8S { dst, addr, offset } => {
+                            let v = self.load::<1>(addr, offset)?;
+                            self.set(dst, (v[0] as i8 as i32).into_slot());
+                        }
+                        Instr::I32Load16S { dst, addr, offset } => {
+                            let v = self.load(addr, offset)?;
+                            self.set(dst, (i16::from_le_bytes(v) as i32).into_slot());
+                        }
+                        Instr::I64Load8S { dst, addr, offset } => {
+                            let v = self.load::<1>(addr, offset)?;
+                            self.set(dst, v[0] as i8 as i64 as Slot);
+                        }
+                        Instr::I64Load16S { dst, addr, offset } => {
+                            let v = self.load(addr, offset)?;
+                            self.set(dst, i16::from_le_bytes(v) as i64 as Slot);
+                        }
+                        Instr::I64Load32S { dst, addr, offset } => {
+                            let v = self.load(addr, offset)?;
+                            self.set(dst, i32::from_le_bytes(v) as i64 as Slot);
+                        }
+                        Instr::Store8 { addr, value, offset } => {
+                            self.store(addr, offset, [self.reg(value) as u8])?
+                        }
+                        Instr::Store16 { addr, value, offset } => {
+                            self.store(addr, offset, (self.reg(value) as u16).to_le_bytes())?
+                        }
+                        Instr::Store32 { addr, value, offset } => {
+                            self.store(addr, offset, (self.reg(value) as u32).to_le_bytes())?
+                        }
+                        Instr::Store64 { addr, value, offset } => {
+                            self.store(addr, offset, self.reg(value).to_le_bytes())?
+                        }
+                        Instr::MemorySize { dst } => {
+                            let size = self.memory().size_pages();
+                            self.set(dst, size as Slot);
+                        }
+                        Instr::MemoryGrow { dst, delta } => {
+                            let delta = self.reg(delta) as u32;
+                            let old = self.memory_mut().grow(delta).map_or(u32::MAX, |old| old);
+                            self.set(dst, old as Slot);
+                        }
+                        Instr::MemoryFill { base } => self.memory_fill(base)?,
+                        Instr::MemoryCopy { base } => self.memory_copy(base)?,
+                        Instr::MemoryInit { base, data } => self.memory_init(base, data)?,
+                        Instr::DataDrop { data } => {
+                            let d = self.inst.datas[data as usize] as usize;
+                            self.datas[d].bytes = None;
+                        }
+                        Instr::TableGet { dst, index, table } => {
+                            let t = &self.tables[self.inst.tables[table as usize] as usize];
+                            let i = self.reg(index) as u32 as usize;
+                            let v = *t.elems.get(i).ok_or(TrapKind::TableOutOfBounds)?;
+                            self.set(dst, v);
+                        }
+                        Instr::TableSet { index, value, table } => {
+                            let (i, v) = (self.reg(index) as u32 as usize, self.reg(value));
+                            let t = &mut self.tables[self.inst.tables[table as usize] as usize];
+                            *t.elems.get_mut(i).ok_or(TrapKind::TableOutOfBounds)? = v;
+                        }
+                        Instr::TableSize { dst, table } => {
+                            let t = &self.tables[self.inst.tables[table as usize] as usize];
+                            self.set(dst, t.elems.len() as Slot);
+                        }
+                        Instr::TableGrow { dst, init, delta, table } => {
+                            let (init, delta) = (self.reg(init), self.reg(delta) as u32);
+                            let t = &mut self.tables[self.inst.tables[table as usize] as usize];
+                            let old = table_grow(t, delta, init).unwrap_or(u32::MAX);
+                            self.set(dst, old as Slot);
+                        }
+                        Instr::TableFill { base, table } => self.table_fill(base, table)?,
+                        Instr::TableCopy { base, dst_table, src_table } => {
+                            self.table_copy(base, dst_table, src_table)?
+                        }
+                        Instr::TableInit { base, elem, table } => self.table_init(base, elem, table)?,
+                        Instr::ElemDrop { elem } => {
+                            let e = self.inst.elems[elem as usize] as usize;
+                            self.elems[e].items = Default::default();
+                        }
+                        Instr::RefFunc { dst, func } => {
+                            let addr = self.inst.funcs[func as usize];
+                            self.set(dst, addr as Slot + 1);
+                        }
+                        $( Instr::$bin { dst, lhs, rhs } => {
+                            let a = <$ba>::from_slot(self.reg(lhs));
+                            let b = <$bb>::from_slot(self.reg(rhs));
+                            let r: $br = ($bf)(a, b);
+                            self.set(dst, r.into_slot());
+                        } )*
+                        $( Instr::$bint { dst, lhs, rhs } => {
+                            let a = <$bta>::from_slot(self.reg(lhs));
+                            let b = <$btb>::from_slot(self.reg(rhs));
+                            let r: $btr = ($btf)(a, b)?;
+                            self.set(dst, r.into_slot());
+                        } )*
+                        $( Instr::$un { dst, src } => {
+                            let a = <$ua>::from_slot(self.reg(src));
+                            let r: $ur = ($uf)(a);
+                            self.set(dst, r.into_slot());
+                        } )*
+                        $( Instr::$unt { dst, src } => {
+                            let a = <$uta>::from_slot(self.reg(src));
+                            let r: $utr = ($utf)(a)?;
+                            self.set(dst, r.into_slot());
+                        } )*
+                    }
+                    self.pc += 1;
+                }
+            }
+        }
+    };
+}
+crate::for_each_numeric!(define_run);
+
+impl<'s> Executor<'s> {
+    fn new(store: &'s mut Store) -> Self {
+        let Store {
+            config,
+            types,
+            funcs,
+            tables,
+            memories,
+            globals,
+            elems,
+            datas,
+            instances,
+            stack,
+            frames,
+            fuel,
+            stats,
+            host_args,
+            host_results,
+        } = store;
+        let instances: &'s [InstanceEntity] = instances;
+        let first = &instances[0];
+        Executor {
+            types,
+            funcs,
+            tables,
+            memories,
+            globals,
+            elems,
+            datas,
+            instances,
+            stack,
+            frames,
+            fuel,
+            stats,
+            host_args,
+            host_results,
+            max_depth: config.max_call_depth as usize,
+            instance: 0,
+            inst: first,
+            code: &first.module.inner.code,
+            headers: &first.module.inner.headers,
+            imported_funcs: first.module.inner.num_imported_funcs,
+            base: 0,
+            pc: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn reg(&self, r: Reg) -> Slot {
+        self.stack[self.base + r as usize]
+    }
+
+    #[inline(always)]
+    fn set(&mut self, r: Reg, v: Slot) {
+        self.stack[self.base + r as usize] = v;
+    }
+
+    #[inline(always)]
+    fn consume_fuel(&mut self, amount: u32) -> Result<(), Trap> {
+        let amount = amount as u64;
+        if *self.fuel < amount {
+            return Err(TrapKind::OutOfFuel.into());
+        }
+        *self.fuel -= amount;
+        self.stats.fuel_consumed += amount;
+        Ok(())
+    }
+
+    /// Switches the running context to instance `instance`.
+    fn switch_instance(&mut self, instance: u32) {
+        if instance != self.instance {
+            let inst: &'s InstanceEntity = &self.instances[instance as usize];
+            self.instance = instance;
+            self.inst = inst;
+            self.code = &inst.module.inner.code;
+            self.headers = &inst.module.inner.headers;
+            self.imported_funcs = inst.module.inner.num_imported_funcs;
+        }
+    }
+
+    /// Enters wasm function `addr` with its frame at absolute slot `base`.
+    fn enter(&mut self, addr: u32, base: usize) -> Result<(), Trap> {
+        let FuncKind::Wasm { instance, index } = self.funcs[addr as usize].kind else {
+            return Err(TrapKind::Unreachable.into());
+        };
+        self.switch_instance(instance);
+        self.enter_local(index, base)
+    }
+
+    /// Enters function `index` of the running instance (a defined one).
+    #[inline(always)]
+    fn enter_local(&mut self, index: u32, base: usize) -> Result<(), Trap> {
+        let header = self.headers[(index - self.imported_funcs) as usize];
+        let top = base + header.frame_size as usize;
+        if top > self.stack.len() {
+            return Err(TrapKind::StackExhausted.into());
+        }
+        self.stack[base + header.params as usize..base + header.locals as usize].fill(0);
+        self.base = base;
+        self.pc = header.entry as usize;
+        self.stats.peak_stack_slots = self.stats.peak_stack_slots.max(top as u32);
+        Ok(())
+    }
+
+    /// Suspends the running function before a call.
+    #[inline(always)]
+    fn push_frame(&mut self) -> Result<(), Trap> {
+        let depth = self.frames.len() + 1;
+        if depth >= self.max_depth {
+            return Err(TrapKind::StackExhausted.into());
+        }
+        // Capacity was reserved for `max_depth` frames: this never allocates.
+        self.frames.push(CallFrame {
+            instance: self.instance,
+            return_pc: self.pc as u32 + 1,
+            base: self.base as u32,
+        });
+        self.stats.peak_call_depth = self.stats.peak_call_depth.max(depth as u32 + 1);
+        Ok(())
+    }
+
+    /// Returns from the running function; `true` when it was the outermost.
+    #[inline(always)]
+    fn ret(&mut self) -> bool {
+        match self.frames.pop() {
+            None => true,
+            Some(frame) => {
+                self.switch_instance(frame.instance);
+                self.base = frame.base as usize;
+                self.pc = frame.return_pc as usize;
+                false
+            }
+        }
+    }
+
+    /// `call func` with arguments at `base`.
+    #[inline(always)]
+    fn call(&mut self, func: u32, base: Reg) -> Result<(), Trap> {
+        let new_base = self.base + base as usize;
+        if func >= self.imported_funcs {
+            self.push_frame()?;
+            return self.enter_local(func, new_base);
+        }
+        let addr = self.inst.funcs[func as usize];
+        self.call_addr(addr, new_base)
+    }
+
+    /// Calls the function at store address `addr` with its frame at `new_base`.
+    fn call_addr(&mut self, addr: u32, new_base: usize) -> Result<(), Trap> {
+        if let FuncKind::Host(_) = self.funcs[addr as usize].kind {
+            self.call_host(addr, new_base)?;
+            self.pc += 1;
+            return Ok(());
+        }
+        self.push_frame()?;
+        self.enter(addr, new_base)
+    }
+
+    fn call_indirect(&mut self, ty: u32, base: Reg, index: Reg, table: u16) -> Result<(), Trap> {
+        let t = &self.tables[self.inst.tables[table as usize] as usize];
+        let i = self.reg(index) as u32 as usize;
+        let slot = *t.elems.get(i).ok_or(TrapKind::UndefinedElement)?;
+        let addr = slot.checked_sub(1).ok_or(TrapKind::UninitializedElement)? as u32;
+        // Without validation a table may hold a non-function reference: checked
+        // like a signature mismatch, never trusted as an address.
+        let callee = self.funcs.get(addr as usize).ok_or(TrapKind::IndirectCallTypeMismatch)?;
+        if callee.ty != self.inst.types[ty as usize] {
+            return Err(TrapKind::IndirectCallTypeMismatch.into());
+        }
+        self.call_addr(addr, self.base + base as usize)
+    }
+
+    /// Calls a host function: arguments and results pass through buffers sized
+    /// when the function was defined, so this does not allocate.
+    fn call_host(&mut self, addr: u32, base: usize) -> Result<(), Trap> {
+        let func = &mut self.funcs[addr as usize];
+        let ty = &self.types[func.ty as usize];
+        let (params, results) = (ty.params(), ty.results());
+        if base + params.len().max(results.len()) > self.stack.len() {
+            return Err(TrapKind::StackExhausted.into());
+        }
+        self.host_args.clear();
+        for (i, t) in params.iter().enumerate() {
+            self.host_args.push(Value::from_slot(*t, self.stack[base + i]));
+        }
+        self.host_results.clear();
+        self.host_results.extend(results.iter().map(|t| Value::default_for(*t)));
+        let memory = match self.inst.memories.first() {
+            Some(&m) => self.memories.get_mut(m as usize),
+            None => None,
+        };
+        let FuncKind::Host(f) = &mut func.kind else {
+            return Err(TrapKind::Unreachable.into());
+        };
+        f(&mut Caller { memory }, &self.host_args[..], &mut self.host_results[..])?;
+        for (i, v) in self.host_results.iter().enumerate() {
+            self.stack[base + i] = v.to_slot();
+        }
+        Ok(())
+    }
+
+    // ---- memory --------------------------------------------------------------
+
+    #[inline(always)]
+    fn memory(&self) -> &LinearMemory {
+        &self.memories[self.inst.memories[0] as usize]
+    }
+
+    #[inline(always)]
+    fn memory_mut(&mut self) -> &mut LinearMemory {
+        &mut self.memories[self.inst.memories[0] as usize]
+    }
+
+    #[inline(always)]
+    fn load<const N: usize>(&self, addr: Reg, offset: u32) -> Result<[u8; N], Trap> {
+        let ea = self.reg(addr) as u32 as u64 + offset as u64;
+        let bytes = range(ea, N as u64, self.memory().data()).ok_or(TrapKind::MemoryOutOfBounds)?;
+        let mut out = [0; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    #[inline(always)]
+    fn store<const N: usize>(
+        &mut self,
+        addr: Reg,
+        offset: u32,
+        bytes: [u8; N],
+    ) -> Result<(), Trap> {
+        let ea = self.reg(addr) as u32 as u64 + offset as u64;
+        let data = self.memory_mut().data_mut();
+        range_mut(ea, N as u64, data).ok_or(TrapKind::MemoryOutOfBounds)?.copy_from_slice(&bytes);
+        Ok(())
+    }
+
+    /// The three i32 operands of a bulk operation at `base`.
+    fn operands3(&self, base: Reg) -> (u64, u64, u64) {
+        let r = |i: Reg| self.reg(base + i) as u32 as u64;
+        (r(0), r(1), r(2))
+    }
+
+    fn memory_fill(&mut self, base: Reg) -> Result<(), Trap> {
+        let (dst, value, len) = self.operands3(base);
+        let data = self.memory_mut().data_mut();
+        range_mut(dst, len, data).ok_or(TrapKind::MemoryOutOfBounds)?.fill(value as u8);
+        Ok(())
+    }
+
+    fn memory_copy(&mut self, base: Reg) -> Result<(), Trap> {
+        let (dst, src, len) = self.operands3(base);
+        let data = self.memory_mut().data_mut();
+        if range(dst, len, data).is_none() || range(src, len, data).is_none() {
+            return Err(TrapKind::MemoryOutOfBounds.into());
+        }
+        // Both ranges are within `data`, so these fit in usize.
+        data.copy_within(src as usize..(src + len) as usize, dst as usize);
+        Ok(())
+    }
+
+    fn memory_init(&mut self, base: Reg, data: u32) -> Result<(), Trap> {
+        let (dst, src, len) = self.operands3(base);
+        let d = self.inst.datas[data as usize] as usize;
+        let segment: &[u8] = self.datas[d].bytes.as_deref().unwrap_or(&[]);
+        let from = range(src, len, segment).ok_or(TrapKind::MemoryOutOfBounds)?;
+        let mem = &mut self.memories[self.inst.memories[0] as usize];
+        range_mut(dst, len, mem.data_mut())
+            .ok_or(TrapKind::MemoryOutOfBounds)?
+            .copy_from_slice(from);
+        Ok(())
+    }
+
+    // ---- tables --------------------------------------------------------------
+
+    fn table_fill(&mut self, base: Reg, table: u32) -> Result<(), Trap> {
+        let (dst, len) = (self.reg(base) as u32 as u64, self.reg(base + 2) as u32 as u64);
+        let value = self.reg(base + 1);
+        let t = &mut self.tables[self.inst.tables[table as usize] as usize];
+        range_mut(dst, len, &mut t.elems).ok_or(TrapKind::TableOutOfBounds)?.fill(value);
+        Ok(())
+    }
+
+    fn table_copy(&mut self, base: Reg, dst_table: u16, src_table: u16) -> Result<(), Trap> {
+        let (dst, src, len) = self.operands3(base);
+        let d = self.inst.tables[dst_table as usize] as usize;
+        let s = self.inst.tables[src_table as usize] as usize;
+        let oob = TrapKind::TableOutOfBounds;
+        if d == s {
+            let elems = &mut self.tables[d].elems;
+            if range(dst, len, elems).is_none() || range(src, len, elems).is_none() {
+                return Err(oob.into());
+            }
+            elems.copy_within(src as usize..(src + len) as usize, dst as usize);
+            return Ok(());
+        }
+        let (dt, st) = if d < s {
+            let (lo, hi) = self.tables.split_at_mut(s);
+            (&mut lo[d], &hi[0])
+        } else {
+            let (lo, hi) = self.tables.split_at_mut(d);
+            (&mut hi[0], &lo[s])
+        };
+        let from = range(src, len, &st.elems).ok_or(oob)?;
+        range_mut(dst, len, &mut dt.elems).ok_or(oob)?.copy_from_slice(from);
+        Ok(())
+    }
+
+    fn table_init(&mut self, base: Reg, elem: u32, table: u16) -> Result<(), Trap> {
+        let (dst, src, len) = self.operands3(base);
+        let e = self.inst.elems[elem as usize] as usize;
+        let t = self.inst.tables[table as usize] as usize;
+        let from = range(src, len, &self.elems[e].items).ok_or(TrapKind::TableOutOfBounds)?;
+        range_mut(dst, len, &mut self.tables[t].elems)
+            .ok_or(TrapKind::TableOutOfBounds)?
+            .copy_from_slice(from);
+        Ok(())
+    }
+}
+
+/// `table.grow`: the old size, or `None` (wasm's -1) past the maximum or when the
+/// heap cannot provide the room.
+pub(crate) fn table_grow(t: &mut TableEntity, delta: u32, init: Slot) -> Option<u32> {
+    let old = t.elems.len() as u32;
+    let new = old.checked_add(delta)?;
+    if t.max.is_some_and(|max| new > max) {
+        return None;
+    }
+    t.elems.try_reserve_exact(delta as usize).ok()?;
+    t.elems.resize(new as usize, init);
+    Some(old)
+}
+
+/// `data[start..start + len]`, or `None` if any of it is out of bounds.
+#[inline(always)]
+fn range<T>(start: u64, len: u64, data: &[T]) -> Option<&[T]> {
+    let end = start.checked_add(len)?;
+    data.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+}
+
+#[inline(always)]
+fn range_mut<T>(start: u64, len: u64, data: &mut [T]) -> Option<&mut [T]> {
+    let end = start.checked_add(len)?;
+    data.get_mut(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+}

@@ -1,0 +1,311 @@
+//! The compact internal code every function is translated into once.
+//!
+//! Operands are frame-relative slot indices (`Reg`) resolved at translation time:
+//! slots `0..locals` hold the function's locals (parameters first), the slots above
+//! them hold the operand stack, whose height is static at every instruction. So no
+//! instruction pushes or pops at run time, and `local.get` costs nothing: its
+//! consumers read the local's slot directly.
+//!
+//! Every instruction is 12 bytes with no pointer-sized field, so a module's code
+//! takes the same room on a 64-bit simulator and on a 32-bit board. Branch targets
+//! are absolute indices into the module's code vector.
+//!
+//! The numeric operations live in one table, [`for_each_numeric`], which defines
+//! their variants here, their decoding in the translator and their semantics in the
+//! executor, so the three cannot drift apart.
+
+/// A frame-relative slot index.
+pub type Reg = u16;
+
+/// The table of numeric operations: `Name: operand types => result type, semantics;`.
+/// Variant names equal `wasmparser::Operator` names. `*_trap` entries return
+/// `Result<_, TrapKind>`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_numeric {
+    ($m:ident) => {
+        $m! {
+            binary {
+                I32Add: i32, i32 => i32, |a: i32, b: i32| a.wrapping_add(b);
+                I32Sub: i32, i32 => i32, |a: i32, b: i32| a.wrapping_sub(b);
+                I32Mul: i32, i32 => i32, |a: i32, b: i32| a.wrapping_mul(b);
+                I32And: i32, i32 => i32, |a: i32, b: i32| a & b;
+                I32Or: i32, i32 => i32, |a: i32, b: i32| a | b;
+                I32Xor: i32, i32 => i32, |a: i32, b: i32| a ^ b;
+                I32Shl: i32, i32 => i32, |a: i32, b: i32| a.wrapping_shl(b as u32);
+                I32ShrS: i32, i32 => i32, |a: i32, b: i32| a.wrapping_shr(b as u32);
+                I32ShrU: u32, u32 => u32, |a: u32, b: u32| a.wrapping_shr(b);
+                I32Rotl: u32, u32 => u32, |a: u32, b: u32| a.rotate_left(b);
+                I32Rotr: u32, u32 => u32, |a: u32, b: u32| a.rotate_right(b);
+                I32Eq: i32, i32 => bool, |a: i32, b: i32| a == b;
+                I32Ne: i32, i32 => bool, |a: i32, b: i32| a != b;
+                I32LtS: i32, i32 => bool, |a: i32, b: i32| a < b;
+                I32LtU: u32, u32 => bool, |a: u32, b: u32| a < b;
+                I32GtS: i32, i32 => bool, |a: i32, b: i32| a > b;
+                I32GtU: u32, u32 => bool, |a: u32, b: u32| a > b;
+                I32LeS: i32, i32 => bool, |a: i32, b: i32| a <= b;
+                I32LeU: u32, u32 => bool, |a: u32, b: u32| a <= b;
+                I32GeS: i32, i32 => bool, |a: i32, b: i32| a >= b;
+                I32GeU: u32, u32 => bool, |a: u32, b: u32| a >= b;
+
+                I64Add: i64, i64 => i64, |a: i64, b: i64| a.wrapping_add(b);
+                I64Sub: i64, i64 => i64, |a: i64, b: i64| a.wrapping_sub(b);
+                I64Mul: i64, i64 => i64, |a: i64, b: i64| a.wrapping_mul(b);
+                I64And: i64, i64 => i64, |a: i64, b: i64| a & b;
+                I64Or: i64, i64 => i64, |a: i64, b: i64| a | b;
+                I64Xor: i64, i64 => i64, |a: i64, b: i64| a ^ b;
+                I64Shl: i64, i64 => i64, |a: i64, b: i64| a.wrapping_shl(b as u32);
+                I64ShrS: i64, i64 => i64, |a: i64, b: i64| a.wrapping_shr(b as u32);
+                I64ShrU: u64, u64 => u64, |a: u64, b: u64| a.wrapping_shr(b as u32);
+                I64Rotl: u64, u64 => u64, |a: u64, b: u64| a.rotate_left(b as u32);
+                I64Rotr: u64, u64 => u64, |a: u64, b: u64| a.rotate_right(b as u32);
+                I64Eq: i64, i64 => bool, |a: i64, b: i64| a == b;
+                I64Ne: i64, i64 => bool, |a: i64, b: i64| a != b;
+                I64LtS: i64, i64 => bool, |a: i64, b: i64| a < b;
+                I64LtU: u64, u64 => bool, |a: u64, b: u64| a < b;
+                I64GtS: i64, i64 => bool, |a: i64, b: i64| a > b;
+                I64GtU: u64, u64 => bool, |a: u64, b: u64| a > b;
+                I64LeS: i64, i64 => bool, |a: i64, b: i64| a <= b;
+                I64LeU: u64, u64 => bool, |a: u64, b: u64| a <= b;
+                I64GeS: i64, i64 => bool, |a: i64, b: i64| a >= b;
+                I64GeU: u64, u64 => bool, |a: u64, b: u64| a >= b;
+
+                F32Add: f32, f32 => f32, |a: f32, b: f32| a + b;
+                F32Sub: f32, f32 => f32, |a: f32, b: f32| a - b;
+                F32Mul: f32, f32 => f32, |a: f32, b: f32| a * b;
+                F32Div: f32, f32 => f32, |a: f32, b: f32| a / b;
+                F32Min: f32, f32 => f32, $crate::num::f32_min;
+                F32Max: f32, f32 => f32, $crate::num::f32_max;
+                F32Copysign: u32, u32 => u32, $crate::num::f32_copysign;
+                F32Eq: f32, f32 => bool, |a: f32, b: f32| a == b;
+                F32Ne: f32, f32 => bool, |a: f32, b: f32| a != b;
+                F32Lt: f32, f32 => bool, |a: f32, b: f32| a < b;
+                F32Gt: f32, f32 => bool, |a: f32, b: f32| a > b;
+                F32Le: f32, f32 => bool, |a: f32, b: f32| a <= b;
+                F32Ge: f32, f32 => bool, |a: f32, b: f32| a >= b;
+
+                F64Add: f64, f64 => f64, |a: f64, b: f64| a + b;
+                F64Sub: f64, f64 => f64, |a: f64, b: f64| a - b;
+                F64Mul: f64, f64 => f64, |a: f64, b: f64| a * b;
+                F64Div: f64, f64 => f64, |a: f64, b: f64| a / b;
+                F64Min: f64, f64 => f64, $crate::num::f64_min;
+                F64Max: f64, f64 => f64, $crate::num::f64_max;
+                F64Copysign: u64, u64 => u64, $crate::num::f64_copysign;
+                F64Eq: f64, f64 => bool, |a: f64, b: f64| a == b;
+                F64Ne: f64, f64 => bool, |a: f64, b: f64| a != b;
+                F64Lt: f64, f64 => bool, |a: f64, b: f64| a < b;
+                F64Gt: f64, f64 => bool, |a: f64, b: f64| a > b;
+                F64Le: f64, f64 => bool, |a: f64, b: f64| a <= b;
+                F64Ge: f64, f64 => bool, |a: f64, b: f64| a >= b;
+            }
+            binary_trap {
+                I32DivS: i32, i32 => i32, $crate::num::i32_div_s;
+                I32DivU: u32, u32 => u32, $crate::num::i32_div_u;
+                I32RemS: i32, i32 => i32, $crate::num::i32_rem_s;
+                I32RemU: u32, u32 => u32, $crate::num::i32_rem_u;
+                I64DivS: i64, i64 => i64, $crate::num::i64_div_s;
+                I64DivU: u64, u64 => u64, $crate::num::i64_div_u;
+                I64RemS: i64, i64 => i64, $crate::num::i64_rem_s;
+                I64RemU: u64, u64 => u64, $crate::num::i64_rem_u;
+            }
+            unary {
+                I32Clz: u32 => u32, |a: u32| a.leading_zeros();
+                I32Ctz: u32 => u32, |a: u32| a.trailing_zeros();
+                I32Popcnt: u32 => u32, |a: u32| a.count_ones();
+                I32Eqz: u32 => bool, |a: u32| a == 0;
+                I32Extend8S: i32 => i32, |a: i32| a as i8 as i32;
+                I32Extend16S: i32 => i32, |a: i32| a as i16 as i32;
+                I32WrapI64: u64 => u32, |a: u64| a as u32;
+
+                I64Clz: u64 => u64, |a: u64| a.leading_zeros() as u64;
+                I64Ctz: u64 => u64, |a: u64| a.trailing_zeros() as u64;
+                I64Popcnt: u64 => u64, |a: u64| a.count_ones() as u64;
+                I64Eqz: u64 => bool, |a: u64| a == 0;
+                I64Extend8S: i64 => i64, |a: i64| a as i8 as i64;
+                I64Extend16S: i64 => i64, |a: i64| a as i16 as i64;
+                I64Extend32S: i64 => i64, |a: i64| a as i32 as i64;
+                I64ExtendI32S: i32 => i64, |a: i32| a as i64;
+
+                F32Abs: u32 => u32, |a: u32| a & 0x7fff_ffff;
+                F32Neg: u32 => u32, |a: u32| a ^ 0x8000_0000;
+                F32Ceil: f32 => f32, $crate::num::f32_ceil;
+                F32Floor: f32 => f32, $crate::num::f32_floor;
+                F32Trunc: f32 => f32, $crate::num::f32_trunc;
+                F32Nearest: f32 => f32, $crate::num::f32_nearest;
+                F32Sqrt: f32 => f32, $crate::num::f32_sqrt;
+
+                F64Abs: u64 => u64, |a: u64| a & 0x7fff_ffff_ffff_ffff;
+                F64Neg: u64 => u64, |a: u64| a ^ 0x8000_0000_0000_0000;
+                F64Ceil: f64 => f64, $crate::num::f64_ceil;
+                F64Floor: f64 => f64, $crate::num::f64_floor;
+                F64Trunc: f64 => f64, $crate::num::f64_trunc;
+                F64Nearest: f64 => f64, $crate::num::f64_nearest;
+                F64Sqrt: f64 => f64, $crate::num::f64_sqrt;
+
+                F32ConvertI32S: i32 => f32, |a: i32| a as f32;
+                F32ConvertI32U: u32 => f32, |a: u32| a as f32;
+                F32ConvertI64S: i64 => f32, |a: i64| a as f32;
+                F32ConvertI64U: u64 => f32, |a: u64| a as f32;
+                F32DemoteF64: f64 => f32, |a: f64| a as f32;
+                F64ConvertI32S: i32 => f64, |a: i32| a as f64;
+                F64ConvertI32U: u32 => f64, |a: u32| a as f64;
+                F64ConvertI64S: i64 => f64, |a: i64| a as f64;
+                F64ConvertI64U: u64 => f64, |a: u64| a as f64;
+                F64PromoteF32: f32 => f64, |a: f32| a as f64;
+
+                // Rust's saturating `as` is exactly the non-trapping conversion.
+                I32TruncSatF32S: f32 => i32, |a: f32| a as i32;
+                I32TruncSatF32U: f32 => u32, |a: f32| a as u32;
+                I32TruncSatF64S: f64 => i32, |a: f64| a as i32;
+                I32TruncSatF64U: f64 => u32, |a: f64| a as u32;
+                I64TruncSatF32S: f32 => i64, |a: f32| a as i64;
+                I64TruncSatF32U: f32 => u64, |a: f32| a as u64;
+                I64TruncSatF64S: f64 => i64, |a: f64| a as i64;
+                I64TruncSatF64U: f64 => u64, |a: f64| a as u64;
+            }
+            unary_trap {
+                I32TruncF32S: f32 => i32, $crate::num::i32_trunc_f32_s;
+                I32TruncF32U: f32 => u32, $crate::num::i32_trunc_f32_u;
+                I32TruncF64S: f64 => i32, $crate::num::i32_trunc_f64_s;
+                I32TruncF64U: f64 => u32, $crate::num::i32_trunc_f64_u;
+                I64TruncF32S: f32 => i64, $crate::num::i64_trunc_f32_s;
+                I64TruncF32U: f32 => u64, $crate::num::i64_trunc_f32_u;
+                I64TruncF64S: f64 => i64, $crate::num::i64_trunc_f64_s;
+                I64TruncF64U: f64 => u64, $crate::num::i64_trunc_f64_u;
+            }
+        }
+    };
+}
+
+macro_rules! define_instr {
+    (
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
+        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
+        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+    ) => {
+        /// One instruction of the internal code. See the module docs for the operand model.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Instr {
+            /// Traps with `unreachable`.
+            Unreachable,
+            /// Charges `amount` fuel; traps when fuel runs out. Emitted only when the
+            /// engine meters fuel: at function entry and at every loop header.
+            ConsumeFuel { amount: u32 },
+            Br { target: u32 },
+            BrIfNez { cond: Reg, target: u32 },
+            BrIfEqz { cond: Reg, target: u32 },
+            /// Followed by `len + 1` instructions (the last is the default), each a `Br`
+            /// or a `Return*`; executes the one selected by `index` (clamped).
+            BrTable { index: Reg, len: u32 },
+            /// Returns with no results.
+            Return0,
+            /// Returns one result, read from `src`.
+            Return1 { src: Reg },
+            /// Returns `count` results read from `src..src + count`.
+            ReturnN { src: Reg, count: u16 },
+            /// Calls function `func` of the module (imports first); its frame starts
+            /// at `base`, where the arguments are and the results will be.
+            Call { func: u32, base: Reg },
+            /// Calls through `table`'s element `index`, checking the module type `ty`.
+            CallIndirect { ty: u32, base: Reg, index: Reg, table: u16 },
+
+            Copy { dst: Reg, src: Reg },
+            /// Copies `count` slots from `src..` to `dst..` (`dst < src`; lowest first).
+            CopyN { dst: Reg, src: Reg, count: u16 },
+            Const32 { dst: Reg, value: u32 },
+            Const64 { dst: Reg, lo: u32, hi: u32 },
+            /// `dst = if cond != 0 { a } else { b }` (cond read as i32).
+            Select { dst: Reg, cond: Reg, a: Reg, b: Reg },
+
+            GlobalGet { dst: Reg, global: u32 },
+            GlobalSet { src: Reg, global: u32 },
+
+            // Loads: the effective address is `addr as u32 + offset`. Loads whose
+            // zero-extended slot is the same for several wasm ops share one variant
+            // (f32.load is Load32, i64.load32_u is Load32, i32.load8_u is Load8U ...).
+            Load8U { dst: Reg, addr: Reg, offset: u32 },
+            Load16U { dst: Reg, addr: Reg, offset: u32 },
+            Load32 { dst: Reg, addr: Reg, offset: u32 },
+            Load64 { dst: Reg, addr: Reg, offset: u32 },
+            I32Load8S { dst: Reg, addr: Reg, offset: u32 },
+            I32Load16S { dst: Reg, addr: Reg, offset: u32 },
+            I64Load8S { dst: Reg, addr: Reg, offset: u32 },
+            I64Load16S { dst: Reg, addr: Reg, offset: u32 },
+            I64Load32S { dst: Reg, addr: Reg, offset: u32 },
+            // Stores write the low bytes of `value`'s slot.
+            Store8 { addr: Reg, value: Reg, offset: u32 },
+            Store16 { addr: Reg, value: Reg, offset: u32 },
+            Store32 { addr: Reg, value: Reg, offset: u32 },
+            Store64 { addr: Reg, value: Reg, offset: u32 },
+            MemorySize { dst: Reg },
+            MemoryGrow { dst: Reg, delta: Reg },
+            /// Operands `dst, value, len` in slots `base..base + 3`.
+            MemoryFill { base: Reg },
+            /// Operands `dst, src, len` in slots `base..base + 3`.
+            MemoryCopy { base: Reg },
+            /// Operands `dst, src, len` in slots `base..base + 3`.
+            MemoryInit { base: Reg, data: u32 },
+            DataDrop { data: u32 },
+
+            TableGet { dst: Reg, index: Reg, table: u32 },
+            TableSet { index: Reg, value: Reg, table: u32 },
+            TableSize { dst: Reg, table: u32 },
+            TableGrow { dst: Reg, init: Reg, delta: Reg, table: u32 },
+            /// Operands `index, value, len` in slots `base..base + 3`.
+            TableFill { base: Reg, table: u32 },
+            /// Operands `dst, src, len` in slots `base..base + 3`.
+            TableCopy { base: Reg, dst_table: u16, src_table: u16 },
+            /// Operands `dst, src, len` in slots `base..base + 3`.
+            TableInit { base: Reg, elem: u32, table: u16 },
+            ElemDrop { elem: u32 },
+            /// `dst = ref.func func` (module function index).
+            RefFunc { dst: Reg, func: u32 },
+
+            $( $bin { dst: Reg, lhs: Reg, rhs: Reg }, )*
+            $( $bint { dst: Reg, lhs: Reg, rhs: Reg }, )*
+            $( $un { dst: Reg, src: Reg }, )*
+            $( $unt { dst: Reg, src: Reg }, )*
+        }
+
+        impl Instr {
+            /// The slot this instruction writes its single result to, if it has
+            /// exactly one and reads all its operands before writing it. The
+            /// translator retargets such a result straight into a local.
+            pub(crate) fn result_slot_mut(&mut self) -> Option<&mut Reg> {
+                match self {
+                    $( Instr::$bin { dst, .. } )|*
+                    | $( Instr::$bint { dst, .. } )|*
+                    | $( Instr::$un { dst, .. } )|*
+                    | $( Instr::$unt { dst, .. } )|*
+                    | Instr::Copy { dst, .. }
+                    | Instr::Const32 { dst, .. }
+                    | Instr::Const64 { dst, .. }
+                    | Instr::Select { dst, .. }
+                    | Instr::GlobalGet { dst, .. }
+                    | Instr::Load8U { dst, .. }
+                    | Instr::Load16U { dst, .. }
+                    | Instr::Load32 { dst, .. }
+                    | Instr::Load64 { dst, .. }
+                    | Instr::I32Load8S { dst, .. }
+                    | Instr::I32Load16S { dst, .. }
+                    | Instr::I64Load8S { dst, .. }
+                    | Instr::I64Load16S { dst, .. }
+                    | Instr::I64Load32S { dst, .. }
+                    | Instr::MemorySize { dst }
+                    | Instr::MemoryGrow { dst, .. }
+                    | Instr::TableGet { dst, .. }
+                    | Instr::TableSize { dst, .. }
+                    | Instr::TableGrow { dst, .. }
+                    | Instr::RefFunc { dst, .. } => Some(dst),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+for_each_numeric!(define_instr);
+
+// Keep the code compact and independent of the pointer width.
+const _: () = assert!(core::mem::size_of::<Instr>() == 12);

@@ -1,0 +1,1090 @@
+//! Translation of one function body from wasm operators into the internal code.
+//!
+//! The translator keeps a compile-time model of the operand stack. Each entry is
+//! either materialised in its own slot (`locals + height`) or still a pending
+//! `local.get`, read straight from the local's slot by its consumer. Pending locals
+//! are materialised when the local is overwritten, at control-flow boundaries, and
+//! where an instruction needs its operands in consecutive slots (calls, bulk ops).
+//!
+//! It never trusts the module: with on-device validation off, every index, every
+//! stack height and every branch depth is checked here, and a violation is an
+//! `Error::Translate`, so the executor can rely on its invariants without checks
+//! of its own (slots within the frame, branch targets within the code).
+
+use alloc::vec::Vec;
+
+use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::ir::{Instr, Reg};
+use crate::module::{FuncHeader, ModuleInner};
+
+/// Translates the body of `func_index` (a defined function), appending its code.
+pub(crate) fn translate_function(
+    module: &ModuleInner,
+    config: &Config,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    code: &mut Vec<Instr>,
+) -> Result<FuncHeader, Error> {
+    let mut t = Translator::new(module, config, func_index, body, code)?;
+    let mut reader = body.get_operators_reader().map_err(malformed)?;
+    while !t.done {
+        if reader.eof() {
+            return Err(t.err("function body ends before its final `end`"));
+        }
+        t.offset = reader.original_position() as usize;
+        let op = reader.read().map_err(malformed)?;
+        t.op(op)?;
+    }
+    if !reader.eof() {
+        return Err(t.err("operators after the function's final `end`"));
+    }
+    t.finish()
+}
+
+fn malformed(e: wasmparser::BinaryReaderError) -> Error {
+    Error::Malformed { message: e.message().into(), offset: e.offset() as usize }
+}
+
+/// The largest frame a function may have: slot indices are `u16`.
+const MAX_FRAME: u32 = u16::MAX as u32;
+
+/// Where an operand-stack entry's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operand {
+    /// In the entry's own slot, `locals + height`.
+    Temp,
+    /// Still in this local's slot (a pending `local.get`).
+    Local(Reg),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CtrlKind {
+    Func,
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+/// A control frame: a label and the stack height its values land at.
+struct Ctrl {
+    kind: CtrlKind,
+    /// Operand height at entry, below the block's parameters.
+    height: u32,
+    params: u32,
+    results: u32,
+    /// A `Loop`'s first instruction (branch target).
+    start: u32,
+    /// An `If`'s `BrIfEqz`, to point at the `else` (or the end if there is none).
+    else_patch: Option<usize>,
+    /// Forward branches to patch with the end's position.
+    patches: Vec<usize>,
+    entry_reachable: bool,
+}
+
+impl Ctrl {
+    /// Values a branch to this label carries.
+    fn branch_arity(&self) -> u32 {
+        if self.kind == CtrlKind::Loop { self.params } else { self.results }
+    }
+}
+
+struct Translator<'a> {
+    module: &'a ModuleInner,
+    fuel: bool,
+    func_index: u32,
+    offset: usize,
+    code: &'a mut Vec<Instr>,
+    entry: usize,
+    params: u32,
+    results: u32,
+    locals: u32,
+    stack: Vec<Operand>,
+    max_height: u32,
+    ctrls: Vec<Ctrl>,
+    reachable: bool,
+    done: bool,
+    /// The last instruction, if it wrote the top-of-stack temp and nothing has
+    /// been emitted or labelled since: `local.set` may redirect its result.
+    retarget: Option<usize>,
+}
+
+/// Reads one operand type of `for_each_numeric!` into the translator's binary/unary helpers.
+macro_rules! translate_numeric {
+    (
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
+        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
+        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+    ) => {
+        impl Translator<'_> {
+            /// Translates a numeric operator; `Ok(false)` if `op` is not one.
+            fn numeric(&mut self, op: &Operator<'_>) -> Result<bool, Error> {
+                match op {
+                    $( Operator::$bin => self.binary(|dst, lhs, rhs| Instr::$bin { dst, lhs, rhs })?, )*
+                    $( Operator::$bint => self.binary(|dst, lhs, rhs| Instr::$bint { dst, lhs, rhs })?, )*
+                    $( Operator::$un => self.unary(|dst, src| Instr::$un { dst, src })?, )*
+                    $( Operator::$unt => self.unary(|dst, src| Instr::$unt { dst, src })?, )*
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+        }
+    };
+}
+crate::for_each_numeric!(translate_numeric);
+
+impl<'a> Translator<'a> {
+    fn new(
+        module: &'a ModuleInner,
+        config: &Config,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        code: &'a mut Vec<Instr>,
+    ) -> Result<Self, Error> {
+        let offset = body.range().start as usize;
+        let err = |reason| Error::Translate { reason, func: func_index, offset };
+        let ty = module
+            .funcs
+            .get(func_index as usize)
+            .and_then(|&t| module.types.get(t as usize))
+            .ok_or(err("function has no valid type"))?;
+        let params = ty.params().len() as u32;
+        let results = ty.results().len() as u32;
+        let mut locals = params as u64;
+        let mut reader = body.get_locals_reader().map_err(malformed)?;
+        for _ in 0..reader.get_count() {
+            let (count, _ty) = reader.read().map_err(malformed)?;
+            locals += count as u64;
+            if locals > MAX_FRAME as u64 {
+                break;
+            }
+        }
+        if locals > MAX_FRAME as u64 {
+            return Err(Error::Limit {
+                what: "function locals",
+                value: locals,
+                limit: MAX_FRAME as u64,
+            });
+        }
+        let entry = code.len();
+        let mut t = Translator {
+            module,
+            fuel: config.fuel,
+            func_index,
+            offset,
+            code,
+            entry,
+            params,
+            results,
+            locals: locals as u32,
+            stack: Vec::new(),
+            max_height: 0,
+            ctrls: Vec::new(),
+            reachable: true,
+            done: false,
+            retarget: None,
+        };
+        t.ctrls.push(Ctrl {
+            kind: CtrlKind::Func,
+            height: 0,
+            params: 0,
+            results,
+            start: 0,
+            else_patch: None,
+            patches: Vec::new(),
+            entry_reachable: true,
+        });
+        if t.fuel {
+            t.emit(Instr::ConsumeFuel { amount: 1 })?;
+        }
+        Ok(t)
+    }
+
+    fn err(&self, reason: &'static str) -> Error {
+        Error::Translate { reason, func: self.func_index, offset: self.offset }
+    }
+
+    // ---- code emission -------------------------------------------------------
+
+    fn pc(&self) -> Result<u32, Error> {
+        u32::try_from(self.code.len()).map_err(|_| Error::Limit {
+            what: "module code length",
+            value: self.code.len() as u64,
+            limit: u32::MAX as u64,
+        })
+    }
+
+    fn emit(&mut self, instr: Instr) -> Result<usize, Error> {
+        self.pc()?;
+        self.code.push(instr);
+        self.retarget = None;
+        Ok(self.code.len() - 1)
+    }
+
+    /// Emits an instruction whose single result is the new top-of-stack temp.
+    fn emit_result(&mut self, instr: Instr) -> Result<(), Error> {
+        let at = self.emit(instr)?;
+        self.retarget = Some(at);
+        Ok(())
+    }
+
+    /// Marks the current position as a branch target.
+    fn label(&mut self) -> Result<u32, Error> {
+        self.retarget = None;
+        self.pc()
+    }
+
+    fn patch(&mut self, at: usize, target: u32) {
+        match &mut self.code[at] {
+            Instr::Br { target: t }
+            | Instr::BrIfNez { target: t, .. }
+            | Instr::BrIfEqz { target: t, .. } => *t = target,
+            _ => {}
+        }
+    }
+
+    // ---- the operand stack ---------------------------------------------------
+
+    /// The slot of stack height `h`.
+    fn slot(&self, h: u32) -> Result<Reg, Error> {
+        let s = self.locals as u64 + h as u64;
+        if s >= MAX_FRAME as u64 {
+            return Err(Error::Limit {
+                what: "function frame slots",
+                value: s + 1,
+                limit: MAX_FRAME as u64,
+            });
+        }
+        Ok(s as Reg)
+    }
+
+    fn height(&self) -> u32 {
+        self.stack.len() as u32
+    }
+
+    /// The innermost control frame (there is always one until the final `end`).
+    fn ctrl(&self) -> Result<&Ctrl, Error> {
+        self.ctrls.last().ok_or(self.err("no enclosing block"))
+    }
+
+    fn innermost(&mut self) -> Result<&mut Ctrl, Error> {
+        let err = self.err("no enclosing block");
+        self.ctrls.last_mut().ok_or(err)
+    }
+
+    /// Where the entry at height `h` is read from.
+    fn operand_slot(&self, h: u32) -> Result<Reg, Error> {
+        match self.stack.get(h as usize) {
+            Some(Operand::Local(l)) => Ok(*l),
+            Some(Operand::Temp) => self.slot(h),
+            None => Err(self.err("operand stack underflow")),
+        }
+    }
+
+    /// Checks that `n` values are on the stack above the innermost block's base.
+    fn need(&self, n: u32) -> Result<(), Error> {
+        let base = self.ctrl()?.height;
+        if self.height() < base + n {
+            return Err(self.err("operand stack underflow"));
+        }
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Result<Reg, Error> {
+        self.need(1)?;
+        let s = self.operand_slot(self.height() - 1)?;
+        self.stack.pop();
+        Ok(s)
+    }
+
+    fn push(&mut self, operand: Operand) -> Result<Reg, Error> {
+        let h = self.height();
+        let s = self.slot(h)?;
+        self.stack.push(operand);
+        self.max_height = self.max_height.max(h + 1);
+        Ok(s)
+    }
+
+    fn push_temp(&mut self) -> Result<Reg, Error> {
+        self.push(Operand::Temp)
+    }
+
+    /// Copies every pending local at heights `from..` into its own slot.
+    fn materialize_from(&mut self, from: u32) -> Result<(), Error> {
+        for h in from..self.height() {
+            if let Operand::Local(l) = self.stack[h as usize] {
+                let dst = self.slot(h)?;
+                self.emit(Instr::Copy { dst, src: l })?;
+                self.stack[h as usize] = Operand::Temp;
+            }
+        }
+        Ok(())
+    }
+
+    /// Materialises the top `n` entries, so they sit in consecutive slots;
+    /// returns the first slot.
+    fn consecutive(&mut self, n: u32) -> Result<Reg, Error> {
+        self.need(n)?;
+        let first = self.height() - n;
+        self.materialize_from(first)?;
+        self.slot(first)
+    }
+
+    /// Pops `n` materialised entries, returning the first one's slot.
+    fn pop_consecutive(&mut self, n: u32) -> Result<Reg, Error> {
+        let base = self.consecutive(n)?;
+        self.stack.truncate(self.stack.len() - n as usize);
+        Ok(base)
+    }
+
+    // ---- operator helpers ----------------------------------------------------
+
+    fn binary(&mut self, make: impl FnOnce(Reg, Reg, Reg) -> Instr) -> Result<(), Error> {
+        let rhs = self.pop()?;
+        let lhs = self.pop()?;
+        let dst = self.push_temp()?;
+        self.emit_result(make(dst, lhs, rhs))
+    }
+
+    fn unary(&mut self, make: impl FnOnce(Reg, Reg) -> Instr) -> Result<(), Error> {
+        let src = self.pop()?;
+        let dst = self.push_temp()?;
+        self.emit_result(make(dst, src))
+    }
+
+    /// An operator that changes the type but not the bits of its operand.
+    fn reinterpret(&mut self) -> Result<(), Error> {
+        self.need(1)
+    }
+
+    fn memarg(&self, m: &MemArg) -> Result<u32, Error> {
+        if m.target != wasmparser::MemArgTarget::Memory(0) || self.module.memories.is_empty() {
+            return Err(self.err("unknown memory"));
+        }
+        u32::try_from(m.offset).map_err(|_| self.err("memory offset exceeds 32 bits"))
+    }
+
+    fn check_memory(&self, index: u32) -> Result<(), Error> {
+        if index != 0 || self.module.memories.is_empty() {
+            return Err(self.err("unknown memory"));
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, m: &MemArg, make: fn(Reg, Reg, u32) -> Instr) -> Result<(), Error> {
+        let offset = self.memarg(m)?;
+        let addr = self.pop()?;
+        let dst = self.push_temp()?;
+        self.emit_result(make(dst, addr, offset))
+    }
+
+    fn store(&mut self, m: &MemArg, make: fn(Reg, Reg, u32) -> Instr) -> Result<(), Error> {
+        let offset = self.memarg(m)?;
+        let value = self.pop()?;
+        let addr = self.pop()?;
+        self.emit(make(addr, value, offset)).map(drop)
+    }
+
+    fn table(&self, index: u32) -> Result<u32, Error> {
+        if index as usize >= self.module.tables.len() {
+            return Err(self.err("unknown table"));
+        }
+        Ok(index)
+    }
+
+    fn table16(&self, index: u32) -> Result<u16, Error> {
+        self.table(index)?;
+        u16::try_from(index).map_err(|_| Error::Limit {
+            what: "table index",
+            value: index as u64,
+            limit: u16::MAX as u64,
+        })
+    }
+
+    fn block_arity(&self, ty: BlockType) -> Result<(u32, u32), Error> {
+        match ty {
+            BlockType::Empty => Ok((0, 0)),
+            BlockType::Type(_) => Ok((0, 1)),
+            BlockType::FuncType(i) => {
+                let ty = self.module.types.get(i as usize).ok_or(self.err("unknown block type"))?;
+                Ok((ty.params().len() as u32, ty.results().len() as u32))
+            }
+        }
+    }
+
+    // ---- control flow --------------------------------------------------------
+
+    /// Enters a block whose parameters are the top `params` entries.
+    fn enter(&mut self, kind: CtrlKind, ty: BlockType) -> Result<(), Error> {
+        let (params, results) = self.block_arity(ty)?;
+        let entry_reachable = self.reachable;
+        let height = if entry_reachable {
+            self.need(params)?;
+            // Paths into and out of the block must agree on where values are.
+            self.materialize_from(0)?;
+            self.height() - params
+        } else {
+            self.height()
+        };
+        self.ctrls.push(Ctrl {
+            kind,
+            height,
+            params,
+            results,
+            start: 0,
+            else_patch: None,
+            patches: Vec::new(),
+            entry_reachable,
+        });
+        if !entry_reachable {
+            // Unreachable blocks have no parameters on the (empty) model stack.
+            for _ in 0..params {
+                self.push_temp()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The control frame `depth` labels out from the innermost one.
+    fn label_frame(&self, depth: u32) -> Result<usize, Error> {
+        let n = self.ctrls.len();
+        if depth as usize >= n {
+            return Err(self.err("unknown label"));
+        }
+        Ok(n - 1 - depth as usize)
+    }
+
+    /// True if carrying the top `n` values to heights `to..` needs copies.
+    fn needs_copies(&self, to: u32, n: u32) -> Result<bool, Error> {
+        let from = self.height() - n;
+        for i in 0..n {
+            if self.operand_slot(from + i)? != self.slot(to + i)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Emits copies carrying the top `n` values to heights `to..`, without
+    /// changing the model stack (the fall-through path did not execute them).
+    /// Lowest first is safe: targets lie at or below their sources.
+    fn emit_copies(&mut self, to: u32, n: u32) -> Result<(), Error> {
+        let from = self.height() - n;
+        let all_temp = self.stack[from as usize..].iter().all(|o| *o == Operand::Temp);
+        if all_temp && n > 1 {
+            let (dst, src) = (self.slot(to)?, self.slot(from)?);
+            if dst != src {
+                let count = n as u16;
+                self.emit(Instr::CopyN { dst, src, count })?;
+            }
+            return Ok(());
+        }
+        for i in 0..n {
+            let (dst, src) = (self.slot(to + i)?, self.operand_slot(from + i)?);
+            if dst != src {
+                self.emit(Instr::Copy { dst, src })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The instruction returning the top `results` values, after any copies it needs.
+    fn return_instr(&mut self) -> Result<Instr, Error> {
+        let n = self.results;
+        self.need(n)?;
+        Ok(match n {
+            0 => Instr::Return0,
+            1 => Instr::Return1 { src: self.operand_slot(self.height() - 1)? },
+            _ => {
+                let first = self.height() - n;
+                self.emit_copies(first, n)?;
+                Instr::ReturnN { src: self.slot(first)?, count: n as u16 }
+            }
+        })
+    }
+
+    /// Emits an unconditional branch to the label `depth` out (copies included).
+    fn branch(&mut self, depth: u32) -> Result<(), Error> {
+        let target = self.label_frame(depth)?;
+        if self.ctrls[target].kind == CtrlKind::Func {
+            let ret = self.return_instr()?;
+            self.emit(ret)?;
+            return Ok(());
+        }
+        let (to, n) = (self.ctrls[target].height, self.ctrls[target].branch_arity());
+        self.need(n)?;
+        self.emit_copies(to, n)?;
+        self.jump(target, |target| Instr::Br { target })
+    }
+
+    /// Emits a jump to control frame `target`'s label, patched later if forward.
+    fn jump(&mut self, target: usize, make: impl FnOnce(u32) -> Instr) -> Result<(), Error> {
+        let ctrl = &self.ctrls[target];
+        if ctrl.kind == CtrlKind::Loop {
+            let start = ctrl.start;
+            self.emit(make(start))?;
+        } else {
+            let at = self.emit(make(0))?;
+            self.ctrls[target].patches.push(at);
+        }
+        Ok(())
+    }
+
+    /// Leaves the rest of the block unreachable.
+    fn set_unreachable(&mut self) -> Result<(), Error> {
+        let height = self.ctrl()?.height;
+        self.stack.truncate(height as usize);
+        self.reachable = false;
+        Ok(())
+    }
+
+    fn br_if(&mut self, depth: u32) -> Result<(), Error> {
+        let cond = self.pop()?;
+        let target = self.label_frame(depth)?;
+        let is_return = self.ctrls[target].kind == CtrlKind::Func;
+        let (to, n) = (self.ctrls[target].height, self.ctrls[target].branch_arity());
+        self.need(n)?;
+        if !is_return && !self.needs_copies(to, n)? {
+            return self.jump(target, |target| Instr::BrIfNez { cond, target });
+        }
+        let skip = self.emit(Instr::BrIfEqz { cond, target: 0 })?;
+        self.branch(depth)?;
+        let here = self.label()?;
+        self.patch(skip, here);
+        Ok(())
+    }
+
+    fn br_table(&mut self, table: &wasmparser::BrTable<'_>) -> Result<(), Error> {
+        let index = self.pop()?;
+        let mut depths = Vec::with_capacity(table.len() as usize + 1);
+        for d in table.targets() {
+            depths.push(d.map_err(malformed)?);
+        }
+        depths.push(table.default());
+        let len = table.len();
+        self.emit(Instr::BrTable { index, len })?;
+        let first_entry = self.code.len();
+        // Entries first (placeholders), then stubs for the targets that need copies.
+        for _ in 0..depths.len() {
+            self.emit(Instr::Unreachable)?;
+        }
+        let mut stubs: Vec<(u32, u32)> = Vec::new();
+        for (i, &depth) in depths.iter().enumerate() {
+            let at = first_entry + i;
+            let target = self.label_frame(depth)?;
+            let (to, n) = (self.ctrls[target].height, self.ctrls[target].branch_arity());
+            self.need(n)?;
+            let is_return = self.ctrls[target].kind == CtrlKind::Func;
+            let direct = !self.needs_copies(to, n)?;
+            if direct && is_return {
+                self.code[at] = self.return_instr()?;
+            } else if direct {
+                let ctrl = &self.ctrls[target];
+                if ctrl.kind == CtrlKind::Loop {
+                    self.code[at] = Instr::Br { target: ctrl.start };
+                } else {
+                    self.code[at] = Instr::Br { target: 0 };
+                    self.ctrls[target].patches.push(at);
+                }
+            } else {
+                let stub = match stubs.iter().find(|(d, _)| *d == depth) {
+                    Some(&(_, pc)) => pc,
+                    None => {
+                        let pc = self.label()?;
+                        self.branch(depth)?;
+                        stubs.push((depth, pc));
+                        pc
+                    }
+                };
+                self.code[at] = Instr::Br { target: stub };
+            }
+        }
+        self.set_unreachable()
+    }
+
+    fn else_(&mut self) -> Result<(), Error> {
+        let ctrl = self.ctrl()?;
+        if ctrl.kind != CtrlKind::If {
+            return Err(self.err("`else` outside of `if`"));
+        }
+        if self.reachable {
+            self.leave_values()?;
+            let at = self.emit(Instr::Br { target: 0 })?;
+            self.innermost()?.patches.push(at);
+        }
+        let here = self.label()?;
+        let ctrl = self.innermost()?;
+        ctrl.kind = CtrlKind::Else;
+        let (height, params, entry_reachable) = (ctrl.height, ctrl.params, ctrl.entry_reachable);
+        if let Some(at) = ctrl.else_patch.take() {
+            self.patch(at, here);
+        }
+        self.stack.truncate(height as usize);
+        for _ in 0..params {
+            self.push_temp()?;
+        }
+        self.reachable = entry_reachable;
+        Ok(())
+    }
+
+    /// Checks the block's results are exactly the values above its base and
+    /// materialises them in their own slots (where a branch would put them).
+    fn leave_values(&mut self) -> Result<(), Error> {
+        let ctrl = self.ctrl()?;
+        let (height, results) = (ctrl.height, ctrl.results);
+        if self.height() != height + results {
+            return Err(self.err("values remaining on the stack at the end of a block"));
+        }
+        self.materialize_from(height)
+    }
+
+    fn end(&mut self) -> Result<(), Error> {
+        if self.ctrls.len() == 1 {
+            if self.reachable {
+                if self.height() != self.results {
+                    return Err(
+                        self.err("values remaining on the stack at the end of the function")
+                    );
+                }
+                let ret = self.return_instr()?;
+                self.emit(ret)?;
+            }
+            self.ctrls.pop();
+            self.done = true;
+            return Ok(());
+        }
+        if self.reachable {
+            self.leave_values()?;
+        }
+        let ctrl = self.ctrls.pop().ok_or(self.err("no enclosing block"))?;
+        let here = self.label()?;
+        if let Some(at) = ctrl.else_patch {
+            if ctrl.params != ctrl.results {
+                return Err(self.err("`if` without `else` must leave its parameters"));
+            }
+            self.patch(at, here);
+        }
+        for &at in &ctrl.patches {
+            self.patch(at, here);
+        }
+        self.reachable = match ctrl.kind {
+            CtrlKind::Loop => self.reachable,
+            _ => self.reachable || !ctrl.patches.is_empty() || ctrl.else_patch.is_some(),
+        };
+        self.stack.truncate(ctrl.height as usize);
+        for _ in 0..ctrl.results {
+            self.push_temp()?;
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, func: u32) -> Result<(), Error> {
+        let ty = self
+            .module
+            .funcs
+            .get(func as usize)
+            .and_then(|&t| self.module.types.get(t as usize))
+            .ok_or(self.err("unknown function"))?;
+        let (params, results) = (ty.params().len() as u32, ty.results().len() as u32);
+        let base = self.pop_consecutive(params)?;
+        self.emit(Instr::Call { func, base })?;
+        self.push_results(results)
+    }
+
+    fn call_indirect(&mut self, ty: u32, table: u32) -> Result<(), Error> {
+        let table = self.table16(table)?;
+        let sig = self.module.types.get(ty as usize).ok_or(self.err("unknown type"))?;
+        let (params, results) = (sig.params().len() as u32, sig.results().len() as u32);
+        let index = self.pop()?;
+        let base = self.pop_consecutive(params)?;
+        self.emit(Instr::CallIndirect { ty, base, index, table })?;
+        self.push_results(results)
+    }
+
+    fn push_results(&mut self, n: u32) -> Result<(), Error> {
+        for _ in 0..n {
+            self.push_temp()?;
+        }
+        Ok(())
+    }
+
+    fn local(&self, index: u32) -> Result<Reg, Error> {
+        if index >= self.locals {
+            return Err(self.err("unknown local"));
+        }
+        Ok(index as Reg)
+    }
+
+    /// `local.set`/`local.tee`: writes the top value into a local.
+    fn set_local(&mut self, index: u32, tee: bool) -> Result<(), Error> {
+        let local = self.local(index)?;
+        self.need(1)?;
+        let top = self.height() - 1;
+        let value = self.stack[top as usize];
+        self.stack.pop();
+        let pending = self.stack.contains(&Operand::Local(local));
+        // Redirect the instruction that just computed the value into the local.
+        let retargeted = match (value, self.retarget, pending) {
+            (Operand::Temp, Some(at), false) => {
+                let slot = self.slot(top)?;
+                match self.code[at].result_slot_mut() {
+                    Some(dst) if *dst == slot => {
+                        *dst = local;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !retargeted {
+            let src = match value {
+                Operand::Temp => self.slot(top)?,
+                Operand::Local(l) => l,
+            };
+            // Readers of the old value must get it before it is overwritten.
+            for h in 0..self.height() {
+                if self.stack[h as usize] == Operand::Local(local) {
+                    let dst = self.slot(h)?;
+                    self.emit(Instr::Copy { dst, src: local })?;
+                    self.stack[h as usize] = Operand::Temp;
+                }
+            }
+            if src != local {
+                self.emit(Instr::Copy { dst: local, src })?;
+            }
+        }
+        self.retarget = None;
+        if tee {
+            self.push(Operand::Local(local))?;
+        }
+        Ok(())
+    }
+
+    fn ref_func(&mut self, func: u32) -> Result<(), Error> {
+        if func as usize >= self.module.funcs.len() {
+            return Err(self.err("unknown function"));
+        }
+        let dst = self.push_temp()?;
+        self.emit_result(Instr::RefFunc { dst, func })
+    }
+
+    fn elem(&self, index: u32) -> Result<u32, Error> {
+        if index as usize >= self.module.elems.len() {
+            return Err(self.err("unknown element segment"));
+        }
+        Ok(index)
+    }
+
+    fn data(&self, index: u32) -> Result<u32, Error> {
+        match self.module.data_count {
+            Some(n) if index < n => Ok(index),
+            _ => Err(self.err("unknown data segment")),
+        }
+    }
+
+    // ---- the operator switch -------------------------------------------------
+
+    fn op(&mut self, op: Operator<'_>) -> Result<(), Error> {
+        use Operator as O;
+        if !self.reachable {
+            return self.op_unreachable(op);
+        }
+        match op {
+            O::Unreachable => {
+                self.emit(Instr::Unreachable)?;
+                self.set_unreachable()?;
+            }
+            O::Nop => {}
+            O::Block { blockty } => self.enter(CtrlKind::Block, blockty)?,
+            O::Loop { blockty } => {
+                self.enter(CtrlKind::Loop, blockty)?;
+                let start = self.label()?;
+                self.innermost()?.start = start;
+                if self.fuel {
+                    self.emit(Instr::ConsumeFuel { amount: 1 })?;
+                }
+            }
+            O::If { blockty } => {
+                let cond = self.pop()?;
+                self.enter(CtrlKind::If, blockty)?;
+                let at = self.emit(Instr::BrIfEqz { cond, target: 0 })?;
+                self.innermost()?.else_patch = Some(at);
+            }
+            O::Else => self.else_()?,
+            O::End => self.end()?,
+            O::Br { relative_depth } => {
+                self.branch(relative_depth)?;
+                self.set_unreachable()?;
+            }
+            O::BrIf { relative_depth } => self.br_if(relative_depth)?,
+            O::BrTable { targets } => self.br_table(&targets)?,
+            O::Return => {
+                let depth = self.ctrls.len() as u32 - 1;
+                self.branch(depth)?;
+                self.set_unreachable()?;
+            }
+            O::Call { function_index } => self.call(function_index)?,
+            O::CallIndirect { type_index, table_index } => {
+                self.call_indirect(type_index, table_index)?
+            }
+            O::Drop => {
+                self.pop()?;
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let cond = self.pop()?;
+                let b = self.pop()?;
+                let a = self.pop()?;
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::Select { dst, cond, a, b })?;
+            }
+            O::LocalGet { local_index } => {
+                let l = self.local(local_index)?;
+                self.push(Operand::Local(l))?;
+            }
+            O::LocalSet { local_index } => self.set_local(local_index, false)?,
+            O::LocalTee { local_index } => self.set_local(local_index, true)?,
+            O::GlobalGet { global_index } => {
+                if global_index as usize >= self.module.globals.len() {
+                    return Err(self.err("unknown global"));
+                }
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::GlobalGet { dst, global: global_index })?;
+            }
+            O::GlobalSet { global_index } => {
+                if global_index as usize >= self.module.globals.len() {
+                    return Err(self.err("unknown global"));
+                }
+                let src = self.pop()?;
+                self.emit(Instr::GlobalSet { src, global: global_index })?;
+            }
+
+            O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32U { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::Load32 { dst, addr, offset })?
+            }
+            O::I64Load { memarg } | O::F64Load { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::Load64 { dst, addr, offset })?
+            }
+            O::I32Load8U { memarg } | O::I64Load8U { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::Load8U { dst, addr, offset })?
+            }
+            O::I32Load16U { memarg } | O::I64Load16U { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::Load16U { dst, addr, offset })?
+            }
+            O::I32Load8S { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::I32Load8S { dst, addr, offset })?
+            }
+            O::I32Load16S { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::I32Load16S { dst, addr, offset })?
+            }
+            O::I64Load8S { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::I64Load8S { dst, addr, offset })?
+            }
+            O::I64Load16S { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::I64Load16S { dst, addr, offset })?
+            }
+            O::I64Load32S { memarg } => {
+                self.load(&memarg, |dst, addr, offset| Instr::I64Load32S { dst, addr, offset })?
+            }
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.store(&memarg, |addr, value, offset| Instr::Store8 { addr, value, offset })?
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.store(&memarg, |addr, value, offset| Instr::Store16 { addr, value, offset })?
+            }
+            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+                self.store(&memarg, |addr, value, offset| Instr::Store32 { addr, value, offset })?
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => {
+                self.store(&memarg, |addr, value, offset| Instr::Store64 { addr, value, offset })?
+            }
+            O::MemorySize { mem } => {
+                self.check_memory(mem)?;
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::MemorySize { dst })?;
+            }
+            O::MemoryGrow { mem } => {
+                self.check_memory(mem)?;
+                let delta = self.pop()?;
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::MemoryGrow { dst, delta })?;
+            }
+            O::MemoryFill { mem } => {
+                self.check_memory(mem)?;
+                let base = self.pop_consecutive(3)?;
+                self.emit(Instr::MemoryFill { base })?;
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                self.check_memory(dst_mem)?;
+                self.check_memory(src_mem)?;
+                let base = self.pop_consecutive(3)?;
+                self.emit(Instr::MemoryCopy { base })?;
+            }
+            O::MemoryInit { data_index, mem } => {
+                self.check_memory(mem)?;
+                let data = self.data(data_index)?;
+                let base = self.pop_consecutive(3)?;
+                self.emit(Instr::MemoryInit { base, data })?;
+            }
+            O::DataDrop { data_index } => {
+                let data = self.data(data_index)?;
+                self.emit(Instr::DataDrop { data })?;
+            }
+
+            O::I32Const { value } => {
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::Const32 { dst, value: value as u32 })?;
+            }
+            O::F32Const { value } => {
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::Const32 { dst, value: value.bits() })?;
+            }
+            O::I64Const { value } => self.const64(value as u64)?,
+            O::F64Const { value } => self.const64(value.bits())?,
+
+            O::RefNull { .. } => {
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::Const32 { dst, value: 0 })?;
+            }
+            O::RefIsNull => self.unary(|dst, src| Instr::I64Eqz { dst, src })?,
+            O::RefFunc { function_index } => self.ref_func(function_index)?,
+
+            O::TableGet { table } => {
+                let table = self.table(table)?;
+                let index = self.pop()?;
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::TableGet { dst, index, table })?;
+            }
+            O::TableSet { table } => {
+                let table = self.table(table)?;
+                let value = self.pop()?;
+                let index = self.pop()?;
+                self.emit(Instr::TableSet { index, value, table })?;
+            }
+            O::TableSize { table } => {
+                let table = self.table(table)?;
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::TableSize { dst, table })?;
+            }
+            O::TableGrow { table } => {
+                let table = self.table(table)?;
+                let delta = self.pop()?;
+                let init = self.pop()?;
+                let dst = self.push_temp()?;
+                self.emit_result(Instr::TableGrow { dst, init, delta, table })?;
+            }
+            O::TableFill { table } => {
+                let table = self.table(table)?;
+                let base = self.pop_consecutive(3)?;
+                self.emit(Instr::TableFill { base, table })?;
+            }
+            O::TableCopy { dst_table, src_table } => {
+                let (dst_table, src_table) = (self.table16(dst_table)?, self.table16(src_table)?);
+                let base = self.pop_consecutive(3)?;
+                self.emit(Instr::TableCopy { base, dst_table, src_table })?;
+            }
+            O::TableInit { elem_index, table } => {
+                let table = self.table16(table)?;
+                let elem = self.elem(elem_index)?;
+                let base = self.pop_consecutive(3)?;
+                self.emit(Instr::TableInit { base, elem, table })?;
+            }
+            O::ElemDrop { elem_index } => {
+                let elem = self.elem(elem_index)?;
+                self.emit(Instr::ElemDrop { elem })?;
+            }
+
+            // Same bits in the slot: nothing to do.
+            O::I64ExtendI32U
+            | O::I32ReinterpretF32
+            | O::I64ReinterpretF64
+            | O::F32ReinterpretI32
+            | O::F64ReinterpretI64 => self.reinterpret()?,
+
+            op => {
+                if !self.numeric(&op)? {
+                    return Err(Error::Unsupported {
+                        feature: unsupported_name(&op),
+                        offset: self.offset,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn const64(&mut self, bits: u64) -> Result<(), Error> {
+        let dst = self.push_temp()?;
+        self.emit_result(Instr::Const64 { dst, lo: bits as u32, hi: (bits >> 32) as u32 })
+    }
+
+    /// In unreachable code only the block structure matters.
+    fn op_unreachable(&mut self, op: Operator<'_>) -> Result<(), Error> {
+        match op {
+            Operator::Block { blockty } => self.enter(CtrlKind::Block, blockty),
+            Operator::Loop { blockty } => self.enter(CtrlKind::Loop, blockty),
+            Operator::If { blockty } => self.enter(CtrlKind::If, blockty),
+            Operator::Else => self.else_(),
+            Operator::End => self.end(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks every branch target of the new code lies within it, so the
+    /// executor can index the code without checks failing.
+    fn finish(self) -> Result<FuncHeader, Error> {
+        let end = self.code.len();
+        let mut i = self.entry;
+        while i < end {
+            let target = match self.code[i] {
+                Instr::Br { target }
+                | Instr::BrIfNez { target, .. }
+                | Instr::BrIfEqz { target, .. } => Some(target),
+                Instr::BrTable { len, .. } => {
+                    if i + 1 + len as usize >= end {
+                        return Err(self.err("branch table runs past the code"));
+                    }
+                    None
+                }
+                _ => None,
+            };
+            if let Some(t) = target
+                && ((t as usize) < self.entry || t as usize >= end)
+            {
+                return Err(self.err("branch target outside the function"));
+            }
+            i += 1;
+        }
+        if end == self.entry {
+            return Err(self.err("empty function body"));
+        }
+        let frame_size = self.locals + self.max_height;
+        if frame_size > MAX_FRAME {
+            return Err(Error::Limit {
+                what: "function frame slots",
+                value: frame_size as u64,
+                limit: MAX_FRAME as u64,
+            });
+        }
+        Ok(FuncHeader {
+            entry: self.entry as u32,
+            params: self.params as u16,
+            results: self.results as u16,
+            locals: self.locals as u16,
+            frame_size: frame_size as u16,
+        })
+    }
+}
+
+/// A short name for an operator outside the supported feature set.
+fn unsupported_name(op: &Operator<'_>) -> &'static str {
+    match op {
+        Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => "tail calls",
+        // SIMD is the largest family; every other leftover is a post-2.0 proposal.
+        _ => "an operator outside WebAssembly 2.0 (e.g. SIMD)",
+    }
+}

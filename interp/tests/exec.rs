@@ -1,0 +1,280 @@
+//! Execution tests for the translator's and executor's tricky paths: pending
+//! locals, results redirected into locals, branches carrying values, multi-value
+//! blocks, calls across instances, limits and fuel.
+
+use tandem_interp::{
+    Config, Error, Extern, FuncType, Linker, Module, Store, TrapKind, ValType, Value,
+};
+
+fn instantiate(config: Config, wat: &str) -> (Store, tandem_interp::Instance) {
+    let bytes = wat::parse_str(wat).expect("test module parses");
+    let module = Module::new(&config, &bytes).expect("module is valid");
+    let mut store = Store::new(config);
+    let instance = Linker::new().instantiate(&mut store, &module).expect("instantiates");
+    (store, instance)
+}
+
+fn call(
+    store: &mut Store,
+    instance: tandem_interp::Instance,
+    name: &str,
+    args: &[Value],
+) -> Result<Vec<Value>, Error> {
+    let func = instance.func(store, name)?;
+    let mut results = vec![Value::I32(0); store.func_type(func).results().len()];
+    store.call(func, args, &mut results)?;
+    Ok(results)
+}
+
+fn i32s(values: &[i32]) -> Vec<Value> {
+    values.iter().map(|v| Value::I32(*v)).collect()
+}
+
+#[test]
+fn pending_local_read_before_overwrite() {
+    // local.get 0 stays pending on the stack while local 0 is overwritten.
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module (func (export "f") (param i32) (result i32)
+            local.get 0
+            i32.const 5
+            local.set 0
+            local.get 0
+            i32.sub))"#,
+    );
+    assert_eq!(call(&mut s, i, "f", &i32s(&[12])).unwrap(), i32s(&[7]));
+}
+
+#[test]
+fn result_redirected_into_local_keeps_pending_readers() {
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module (func (export "f") (param i32 i32) (result i32 i32)
+            local.get 0          ;; pending read of the old value
+            local.get 0
+            local.get 1
+            i32.add
+            local.set 0          ;; must not be redirected past the pending read
+            local.get 0))"#,
+    );
+    assert_eq!(call(&mut s, i, "f", &i32s(&[3, 4])).unwrap(), i32s(&[3, 7]));
+}
+
+#[test]
+fn tee_and_loop_accumulate() {
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module (func (export "sum") (param $n i32) (result i32) (local $acc i32)
+            (block $done
+              (loop $top
+                (br_if $done (i32.eqz (local.get $n)))
+                (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $top)))
+            (local.get $acc)))"#,
+    );
+    assert_eq!(call(&mut s, i, "sum", &i32s(&[100])).unwrap(), i32s(&[5050]));
+}
+
+#[test]
+fn branches_carry_values_out_of_nested_blocks() {
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module (func (export "f") (param i32) (result i32)
+            (block $outer (result i32)
+              (block $inner (result i32)
+                (i32.const 10)
+                (local.get 0)
+                (br_table $inner $outer 1))   ;; index from the param
+              (i32.const 100)
+              (i32.add))))"#,
+    );
+    assert_eq!(call(&mut s, i, "f", &i32s(&[0])).unwrap(), i32s(&[110]));
+    assert_eq!(call(&mut s, i, "f", &i32s(&[1])).unwrap(), i32s(&[10]));
+    assert_eq!(call(&mut s, i, "f", &i32s(&[7])).unwrap(), i32s(&[10]));
+}
+
+#[test]
+fn br_if_with_pending_local_values() {
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module (func (export "f") (param i32 i32) (result i32)
+            (block (result i32)
+              (local.get 1)
+              (local.get 0)
+              (br_if 0)
+              (drop)
+              (i32.const -1))))"#,
+    );
+    assert_eq!(call(&mut s, i, "f", &i32s(&[1, 42])).unwrap(), i32s(&[42]));
+    assert_eq!(call(&mut s, i, "f", &i32s(&[0, 42])).unwrap(), i32s(&[-1]));
+}
+
+#[test]
+fn multi_value_blocks_if_else_and_returns() {
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module
+            (func $swap (param i32 i32) (result i32 i32) (local.get 1) (local.get 0))
+            (func (export "f") (param i32) (result i32 i32)
+              (i32.const 1) (i32.const 2)
+              (if (param i32 i32) (result i32 i32) (local.get 0)
+                (then (call $swap))
+                (else (i32.add) (i32.const 0))))
+            (func (export "early") (param i32) (result i32 i32)
+              (i32.const 7) (i32.const 8)
+              (br_if 0 (local.get 0))
+              (drop) (drop) (i32.const 0) (i32.const 0)))"#,
+    );
+    assert_eq!(call(&mut s, i, "f", &i32s(&[1])).unwrap(), i32s(&[2, 1]));
+    assert_eq!(call(&mut s, i, "f", &i32s(&[0])).unwrap(), i32s(&[3, 0]));
+    assert_eq!(call(&mut s, i, "early", &i32s(&[1])).unwrap(), i32s(&[7, 8]));
+    assert_eq!(call(&mut s, i, "early", &i32s(&[0])).unwrap(), i32s(&[0, 0]));
+}
+
+#[test]
+fn recursion_and_call_indirect() {
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module
+            (type $t (func (param i64) (result i64)))
+            (table 2 funcref)
+            (elem (i32.const 0) $fac $id)
+            (func $id (type $t) (local.get 0))
+            (func $fac (type $t)
+              (if (result i64) (i64.eqz (local.get 0))
+                (then (i64.const 1))
+                (else (i64.mul (local.get 0)
+                        (call_indirect (type $t) (i64.sub (local.get 0) (i64.const 1)) (i32.const 0))))))
+            (func (export "fac") (param i64) (result i64) (call $fac (local.get 0)))
+            (func (export "bad") (result i32) (call_indirect (type $t) (i64.const 0) (i32.const 5)) (drop) (i32.const 0)))"#,
+    );
+    assert_eq!(
+        call(&mut s, i, "fac", &[Value::I64(20)]).unwrap(),
+        vec![Value::I64(2432902008176640000)]
+    );
+    match call(&mut s, i, "bad", &[]) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::UndefinedElement),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn deep_recursion_hits_the_configured_depth_not_the_native_stack() {
+    let wat = r#"(module (func $down (export "down") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (i32.const 0))
+          (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"#;
+    let config = Config::new().with_limits(1 << 20, 100_000);
+    let (mut s, i) = instantiate(config, wat);
+    // 90,000 nested wasm calls would overflow a recursive interpreter's native stack.
+    assert_eq!(call(&mut s, i, "down", &i32s(&[90_000])).unwrap(), i32s(&[90_000]));
+    assert_eq!(s.stats().peak_call_depth, 90_001);
+    match call(&mut s, i, "down", &i32s(&[200_000])) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::StackExhausted),
+        other => panic!("expected stack exhaustion, got {other:?}"),
+    }
+    // The store is usable after a trap.
+    assert_eq!(call(&mut s, i, "down", &i32s(&[3])).unwrap(), i32s(&[3]));
+}
+
+#[test]
+fn value_stack_limit_traps_cleanly() {
+    let wat = r#"(module (func $f (export "f") (param i32) (result i32) (local i64 i64 i64 i64)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (call $f (i32.sub (local.get 0) (i32.const 1)))))))"#;
+    let (mut s, i) = instantiate(Config::new().with_limits(64, 1000), wat);
+    assert_eq!(call(&mut s, i, "f", &i32s(&[3])).unwrap(), i32s(&[0]));
+    match call(&mut s, i, "f", &i32s(&[50])) {
+        Err(Error::Trap(t)) => assert_eq!(t.message(), "call stack exhausted"),
+        other => panic!("expected stack exhaustion, got {other:?}"),
+    }
+}
+
+#[test]
+fn fuel_stops_an_infinite_loop() {
+    let (mut s, i) = instantiate(
+        Config::new().with_fuel(true),
+        r#"(module (func (export "spin") (loop $l (br $l))))"#,
+    );
+    s.set_fuel(1000);
+    match call(&mut s, i, "spin", &[]) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::OutOfFuel),
+        other => panic!("expected out of fuel, got {other:?}"),
+    }
+    assert_eq!(s.fuel(), 0);
+    assert_eq!(s.stats().fuel_consumed, 1000);
+}
+
+#[test]
+fn memory_loads_stores_and_bounds() {
+    let (mut s, i) = instantiate(
+        Config::new(),
+        r#"(module (memory 1 2)
+            (func (export "rw") (param i32 i64) (result i64)
+              (i64.store offset=8 (local.get 0) (local.get 1))
+              (i64.load32_s offset=8 (local.get 0)))
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    );
+    assert_eq!(
+        call(&mut s, i, "rw", &[Value::I32(16), Value::I64(0xffff_fffe)]).unwrap(),
+        vec![Value::I64(-2)]
+    );
+    match call(&mut s, i, "rw", &[Value::I32(65530), Value::I64(1)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::MemoryOutOfBounds),
+        other => panic!("expected out of bounds, got {other:?}"),
+    }
+    assert_eq!(call(&mut s, i, "grow", &i32s(&[1])).unwrap(), i32s(&[1]));
+    assert_eq!(call(&mut s, i, "grow", &i32s(&[1])).unwrap(), i32s(&[-1]));
+    // After growing, the formerly out-of-bounds store succeeds.
+    assert_eq!(
+        call(&mut s, i, "rw", &[Value::I32(65530), Value::I64(1)]).unwrap(),
+        vec![Value::I64(1)]
+    );
+}
+
+#[test]
+fn host_functions_and_imported_globals() {
+    let bytes = wat::parse_str(
+        r#"(module
+            (import "env" "twice" (func $twice (param i32) (result i32)))
+            (import "env" "g" (global $g (mut i32)))
+            (func (export "f") (param i32) (result i32)
+              (global.set $g (call $twice (local.get 0)))
+              (i32.add (global.get $g) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let config = Config::new();
+    let module = Module::new(&config, &bytes).unwrap();
+    let mut store = Store::new(config);
+    let twice =
+        store.host_func(FuncType::new([ValType::I32], [ValType::I32]), |_, args, results| {
+            let Value::I32(x) = args[0] else { unreachable!() };
+            results[0] = Value::I32(x * 2);
+            Ok(())
+        });
+    let g = store
+        .new_global(
+            tandem_interp::GlobalType { content: ValType::I32, mutable: true },
+            Value::I32(0),
+        )
+        .unwrap();
+    let mut linker = Linker::new();
+    linker.define("env", "twice", Extern::Func(twice));
+    linker.define("env", "g", Extern::Global(g));
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(call(&mut store, instance, "f", &i32s(&[21])).unwrap(), i32s(&[43]));
+    assert_eq!(store.global_get(g), Value::I32(42));
+}
+
+#[test]
+fn wrong_arguments_are_errors_not_traps() {
+    let (mut s, i) = instantiate(Config::new(), r#"(module (func (export "f") (param i32)))"#);
+    let f = i.func(&s, "f").unwrap();
+    assert!(matches!(s.call(f, &[], &mut []), Err(Error::ArgumentCount { expected: 1, got: 0 })));
+    assert!(matches!(
+        s.call(f, &[Value::I64(1)], &mut []),
+        Err(Error::ArgumentType { index: 0, expected: ValType::I32, got: ValType::I64 })
+    ));
+    assert!(matches!(i.func(&s, "nope"), Err(Error::ExportNotFound { .. })));
+}
