@@ -1,0 +1,818 @@
+//! Linking and instantiation, and the embedder's side of the store: host
+//! functions, globals, tables and memories made outside any module, and access to
+//! an instance's exports.
+//!
+//! Instantiation follows the Wasm 2.0 order: resolve the imports, allocate the
+//! module's entities, initialise tables from the active element segments and
+//! memory from the active data segments, then run the start function. Everything
+//! that can fail before the instance exists (linking, allocation, a static buffer
+//! that is too small) is checked before the store changes, so a failed link leaves
+//! no half-made instance behind. A trap while initialising or in the start
+//! function happens after the instance is in the store, as the spec has it: the
+//! writes of earlier segments to imported tables and memories stay, and the
+//! functions they reference stay callable.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::error::{Error, ExternKind, Trap, TrapKind};
+use crate::memory::{LinearMemory, MemStats};
+use crate::module::{
+    ConstExpr, DataMode, ElemMode, GlobalType, Import, ImportType, MemoryType, Module, ModuleInner,
+    TableType,
+};
+use crate::store::{
+    Caller, DataEntity, ElemEntity, Extern, Func, FuncEntity, FuncKind, Global, GlobalEntity,
+    Instance, InstanceEntity, Memory, Store, Table, TableEntity,
+};
+use crate::value::{FuncType, Slot, ValType, Value};
+
+/// Definitions for imports, by module and item name.
+#[derive(Debug, Clone, Default)]
+pub struct Linker {
+    /// Two levels so a lookup by `&str` does not allocate.
+    defs: BTreeMap<Box<str>, BTreeMap<Box<str>, Extern>>,
+}
+
+impl Linker {
+    /// A linker with no definitions.
+    pub fn new() -> Self {
+        Linker::default()
+    }
+
+    /// Defines `module`.`name` as `ext`, replacing an earlier definition.
+    pub fn define(&mut self, module: &str, name: &str, ext: Extern) {
+        match self.defs.get_mut(module) {
+            Some(items) => {
+                items.insert(name.into(), ext);
+            }
+            None => {
+                let mut items = BTreeMap::new();
+                items.insert(name.into(), ext);
+                self.defs.insert(module.into(), items);
+            }
+        }
+    }
+
+    /// Defines every export of `instance` under `module` (wast `register`).
+    /// An instance of another store defines nothing.
+    pub fn define_instance(&mut self, store: &Store, module: &str, instance: Instance) {
+        for (name, ext) in instance.exports(store) {
+            self.define(module, name, ext);
+        }
+    }
+
+    /// The definition of `module`.`name`, if any.
+    pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
+        self.defs.get(module)?.get(name).copied()
+    }
+
+    /// Instantiates `module` in `store` with every defined memory on the heap.
+    pub fn instantiate(&self, store: &mut Store, module: &Module) -> Result<Instance, Error> {
+        self.instantiate_with(store, module, InstanceOptions::new())
+    }
+
+    /// Instantiates `module` in `store`: links its imports against this linker's
+    /// definitions, allocates its entities (memories in static buffers where
+    /// `options` says so), initialises tables and memories, and runs the start
+    /// function.
+    ///
+    /// Link and allocation errors leave the store as it was (but for interned
+    /// signatures). A trap (`Error::Trap`) during initialisation or in the start
+    /// function leaves the instance in the store with the effects so far, as the
+    /// spec requires, but returns no handle to it.
+    pub fn instantiate_with(
+        &self,
+        store: &mut Store,
+        module: &Module,
+        options: InstanceOptions,
+    ) -> Result<Instance, Error> {
+        let m: &ModuleInner = &module.inner;
+        let mut statics = options.static_memories;
+        for (index, _) in &statics {
+            if *index < m.num_imported_memories || *index as usize >= m.memories.len() {
+                return Err(Error::NoSuchMemory { memory: *index });
+            }
+        }
+
+        let instance = store_addr(store.instances.len(), "store instances")?;
+        let types: Box<[u32]> = m.types.iter().map(|t| store.intern_type(t)).collect();
+
+        // Imports.
+        let mut funcs = Vec::with_capacity(m.funcs.len());
+        let mut tables = Vec::with_capacity(m.tables.len());
+        let mut memories = Vec::with_capacity(m.memories.len());
+        let mut globals = Vec::with_capacity(m.globals.len());
+        // Values of the globals so far, for constant expressions.
+        let mut global_values: Vec<Slot> = Vec::with_capacity(m.globals.len());
+        for import in &m.imports {
+            let ext =
+                self.get(&import.module, &import.name).ok_or_else(|| Error::UnknownImport {
+                    module: import.module.as_ref().into(),
+                    name: import.name.as_ref().into(),
+                    kind: import.ty.kind(),
+                })?;
+            match (&import.ty, ext) {
+                (ImportType::Func(ty), Extern::Func(f)) => {
+                    let entity = store
+                        .funcs
+                        .get(f.0 as usize)
+                        .ok_or_else(|| incompatible(import, FOREIGN))?;
+                    if types.get(*ty as usize) != Some(&entity.ty) {
+                        return Err(incompatible(import, "function signatures differ"));
+                    }
+                    funcs.push(f.0);
+                }
+                (ImportType::Table(ty), Extern::Table(t)) => {
+                    let entity = store
+                        .tables
+                        .get(t.0 as usize)
+                        .ok_or_else(|| incompatible(import, FOREIGN))?;
+                    check_table_import(ty, entity).map_err(|why| incompatible(import, why))?;
+                    tables.push(t.0);
+                }
+                (ImportType::Memory(ty), Extern::Memory(mem)) => {
+                    let entity = store
+                        .memories
+                        .get(mem.0 as usize)
+                        .ok_or_else(|| incompatible(import, FOREIGN))?;
+                    check_memory_import(ty, entity).map_err(|why| incompatible(import, why))?;
+                    memories.push(mem.0);
+                }
+                (ImportType::Global(ty), Extern::Global(g)) => {
+                    let entity = store
+                        .globals
+                        .get(g.0 as usize)
+                        .ok_or_else(|| incompatible(import, FOREIGN))?;
+                    if entity.ty != ty.content {
+                        return Err(incompatible(import, "global value types differ"));
+                    }
+                    if entity.mutable != ty.mutable {
+                        return Err(incompatible(import, "global mutability differs"));
+                    }
+                    globals.push(g.0);
+                    global_values.push(entity.value);
+                }
+                (ty, _) => {
+                    let why = match ty.kind() {
+                        ExternKind::Func => "the definition is not a function",
+                        ExternKind::Table => "the definition is not a table",
+                        ExternKind::Memory => "the definition is not a memory",
+                        ExternKind::Global => "the definition is not a global",
+                    };
+                    return Err(incompatible(import, why));
+                }
+            }
+        }
+        if funcs.len() != m.num_imported_funcs as usize
+            || tables.len() != m.num_imported_tables as usize
+            || memories.len() != m.num_imported_memories as usize
+            || globals.len() != m.num_imported_globals as usize
+        {
+            return Err(broken("import counts"));
+        }
+
+        // The module's own entities, built apart from the store and added at once
+        // below; their addresses are known in advance.
+        let defined_func_types = m.funcs.get(funcs.len()..).unwrap_or(&[]);
+        let mut new_funcs = Vec::new();
+        try_reserve(&mut new_funcs, defined_func_types.len())?;
+        for (i, ty) in defined_func_types.iter().enumerate() {
+            let ty = *types.get(*ty as usize).ok_or_else(|| broken("function type"))?;
+            let index = store_addr(funcs.len(), "module functions")?;
+            funcs.push(store_addr(store.funcs.len() + i, "store functions")?);
+            new_funcs.push(FuncEntity { ty, kind: FuncKind::Wasm { instance, index } });
+        }
+
+        let defined_tables = m.tables.get(tables.len()..).unwrap_or(&[]);
+        let mut new_tables = Vec::new();
+        try_reserve(&mut new_tables, defined_tables.len())?;
+        for (i, ty) in defined_tables.iter().enumerate() {
+            tables.push(store_addr(store.tables.len() + i, "store tables")?);
+            new_tables.push(alloc_table(ty, 0)?);
+        }
+
+        let defined_globals = m.globals.get(globals.len()..).unwrap_or(&[]);
+        if defined_globals.len() != m.global_inits.len() {
+            return Err(broken("global initialisers"));
+        }
+        let mut new_globals = Vec::new();
+        try_reserve(&mut new_globals, defined_globals.len())?;
+        for (i, (ty, init)) in defined_globals.iter().zip(&m.global_inits).enumerate() {
+            let value = eval(*init, &global_values, &funcs)?;
+            globals.push(store_addr(store.globals.len() + i, "store globals")?);
+            global_values.push(value);
+            new_globals.push(GlobalEntity { ty: ty.content, mutable: ty.mutable, value });
+        }
+
+        let mut elems = Vec::new();
+        let mut new_elems = Vec::new();
+        try_reserve(&mut elems, m.elems.len())?;
+        try_reserve(&mut new_elems, m.elems.len())?;
+        for (i, segment) in m.elems.iter().enumerate() {
+            // A declared segment is dropped at once: it only declares references.
+            let items: Box<[Slot]> = match segment.mode {
+                ElemMode::Declared => Box::default(),
+                _ => segment
+                    .items
+                    .iter()
+                    .map(|item| eval(*item, &global_values, &funcs))
+                    .collect::<Result<_, _>>()?,
+            };
+            elems.push(store_addr(store.elems.len() + i, "store element segments")?);
+            new_elems.push(ElemEntity { items });
+        }
+
+        let mut datas = Vec::new();
+        let mut new_datas = Vec::new();
+        try_reserve(&mut datas, m.datas.len())?;
+        try_reserve(&mut new_datas, m.datas.len())?;
+        for (i, segment) in m.datas.iter().enumerate() {
+            datas.push(store_addr(store.datas.len() + i, "store data segments")?);
+            new_datas.push(DataEntity { bytes: Some(segment.bytes.clone()) });
+        }
+
+        // Memories last: a static buffer moved into one is not handed back if
+        // instantiation fails after this point.
+        let defined_memories = m.memories.get(memories.len()..).unwrap_or(&[]);
+        let mut new_memories = Vec::new();
+        try_reserve(&mut new_memories, defined_memories.len())?;
+        for (i, ty) in defined_memories.iter().enumerate() {
+            let index = store_addr(memories.len(), "module memories")?;
+            memories.push(store_addr(store.memories.len() + i, "store memories")?);
+            let memory = match statics.iter().position(|(at, _)| *at == index) {
+                Some(at) => {
+                    let (_, buffer) = statics.swap_remove(at);
+                    LinearMemory::new_static(buffer, ty.initial, ty.maximum, index)?
+                }
+                None => LinearMemory::new_heap(ty.initial, ty.maximum)?,
+            };
+            new_memories.push(memory);
+        }
+
+        // Commit. Reserving first means an exhausted heap is an error, not an abort.
+        try_reserve(&mut store.funcs, new_funcs.len())?;
+        try_reserve(&mut store.tables, new_tables.len())?;
+        try_reserve(&mut store.memories, new_memories.len())?;
+        try_reserve(&mut store.globals, new_globals.len())?;
+        try_reserve(&mut store.elems, new_elems.len())?;
+        try_reserve(&mut store.datas, new_datas.len())?;
+        try_reserve(&mut store.instances, 1)?;
+        store.funcs.extend(new_funcs);
+        store.tables.extend(new_tables);
+        store.memories.extend(new_memories);
+        store.globals.extend(new_globals);
+        store.elems.extend(new_elems);
+        store.datas.extend(new_datas);
+        store.instances.push(InstanceEntity {
+            module: module.clone(),
+            types,
+            funcs: funcs.into_boxed_slice(),
+            tables: tables.into_boxed_slice(),
+            memories: memories.into_boxed_slice(),
+            globals: globals.into_boxed_slice(),
+            elems: elems.into_boxed_slice(),
+            datas: datas.into_boxed_slice(),
+        });
+
+        initialize(store, instance, &global_values)?;
+        if let Some(start) = m.start {
+            let addr = instance_entity(store, instance)?
+                .funcs
+                .get(start as usize)
+                .copied()
+                .ok_or_else(|| broken("start function"))?;
+            crate::exec::invoke(store, addr, &[], &mut [])?;
+        }
+        Ok(Instance(instance))
+    }
+}
+
+/// Per-instantiation choices: which defined memories live in caller-provided
+/// static buffers instead of the heap.
+#[derive(Default)]
+pub struct InstanceOptions {
+    static_memories: Vec<(u32, &'static mut [u8])>,
+}
+
+impl InstanceOptions {
+    /// Every defined memory on the heap.
+    pub fn new() -> Self {
+        InstanceOptions::default()
+    }
+
+    /// Puts the module's memory `memory_index` (in its memory index space, imports
+    /// first) in `buffer`: it starts zeroed at its initial size and can grow to
+    /// the buffer's whole pages without allocating. Instantiation fails with
+    /// [`Error::NoSuchMemory`] if the module does not define that memory, and with
+    /// [`Error::StaticBufferTooSmall`] if the buffer is shorter than its initial
+    /// size. A second buffer for the same index replaces the first.
+    pub fn with_static_memory(mut self, memory_index: u32, buffer: &'static mut [u8]) -> Self {
+        match self.static_memories.iter_mut().find(|(index, _)| *index == memory_index) {
+            Some(entry) => entry.1 = buffer,
+            None => self.static_memories.push((memory_index, buffer)),
+        }
+        self
+    }
+}
+
+impl fmt::Debug for InstanceOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The buffers' sizes, not their bytes.
+        f.debug_map()
+            .entries(self.static_memories.iter().map(|(index, buffer)| (index, buffer.len())))
+            .finish()
+    }
+}
+
+impl Extern {
+    /// Which kind of entity this is.
+    pub fn kind(&self) -> ExternKind {
+        match self {
+            Extern::Func(_) => ExternKind::Func,
+            Extern::Table(_) => ExternKind::Table,
+            Extern::Memory(_) => ExternKind::Memory,
+            Extern::Global(_) => ExternKind::Global,
+        }
+    }
+}
+
+impl Instance {
+    /// The export `name`, or `None` if there is none (or the instance belongs to
+    /// another store).
+    pub fn export(&self, store: &Store, name: &str) -> Option<Extern> {
+        let inst = store.instances.get(self.0 as usize)?;
+        let export = inst.module.inner.exports.iter().find(|e| &*e.name == name)?;
+        resolve_export(inst, export.kind, export.index)
+    }
+
+    /// Every export, in the module's order.
+    pub fn exports<'a>(
+        &self,
+        store: &'a Store,
+    ) -> impl Iterator<Item = (&'a str, Extern)> + use<'a> {
+        store.instances.get(self.0 as usize).into_iter().flat_map(|inst| {
+            inst.module.inner.exports.iter().filter_map(move |e| {
+                resolve_export(inst, e.kind, e.index).map(|ext| (&*e.name, ext))
+            })
+        })
+    }
+
+    /// The exported function `name`.
+    pub fn func(&self, store: &Store, name: &str) -> Result<Func, Error> {
+        match self.typed_export(store, name, ExternKind::Func)? {
+            Extern::Func(f) => Ok(f),
+            _ => Err(broken("export kind")),
+        }
+    }
+
+    /// The exported global `name`.
+    pub fn global(&self, store: &Store, name: &str) -> Result<Global, Error> {
+        match self.typed_export(store, name, ExternKind::Global)? {
+            Extern::Global(g) => Ok(g),
+            _ => Err(broken("export kind")),
+        }
+    }
+
+    /// The exported memory `name`.
+    pub fn memory(&self, store: &Store, name: &str) -> Result<Memory, Error> {
+        match self.typed_export(store, name, ExternKind::Memory)? {
+            Extern::Memory(m) => Ok(m),
+            _ => Err(broken("export kind")),
+        }
+    }
+
+    /// The exported table `name`.
+    pub fn table(&self, store: &Store, name: &str) -> Result<Table, Error> {
+        match self.typed_export(store, name, ExternKind::Table)? {
+            Extern::Table(t) => Ok(t),
+            _ => Err(broken("export kind")),
+        }
+    }
+
+    /// The export `name`, which must be of kind `expected`.
+    fn typed_export(
+        &self,
+        store: &Store,
+        name: &str,
+        expected: ExternKind,
+    ) -> Result<Extern, Error> {
+        let ext =
+            self.export(store, name).ok_or_else(|| Error::ExportNotFound { name: name.into() })?;
+        if ext.kind() != expected {
+            return Err(Error::ExportKind { name: name.into(), expected, found: ext.kind() });
+        }
+        Ok(ext)
+    }
+
+    /// The instance's memories' figures (imported and defined), in index order.
+    pub fn memory_stats(&self, store: &Store) -> Vec<MemStats> {
+        let Some(inst) = store.instances.get(self.0 as usize) else {
+            return Vec::new();
+        };
+        inst.memories
+            .iter()
+            .filter_map(|&addr| store.memories.get(addr as usize))
+            .map(LinearMemory::stats)
+            .collect()
+    }
+}
+
+/// The embedder's side of the store: entities made outside any module, and
+/// access to them. Accessors that return no `Result` panic when given a handle
+/// of another store, like indexing out of bounds.
+impl Store {
+    /// Defines a host function of signature `ty`. The host-call buffers are grown
+    /// to its signature now, so calling it never allocates.
+    pub fn host_func(
+        &mut self,
+        ty: FuncType,
+        f: impl FnMut(&mut Caller<'_>, &[Value], &mut [Value]) -> Result<(), Trap> + Send + 'static,
+    ) -> Func {
+        let args = ty.params().len().saturating_sub(self.host_args.len());
+        self.host_args.reserve_exact(args);
+        let results = ty.results().len().saturating_sub(self.host_results.len());
+        self.host_results.reserve_exact(results);
+        let ty = self.intern_type(&ty);
+        let addr = self.funcs.len() as u32;
+        self.funcs.push(FuncEntity { ty, kind: FuncKind::Host(Box::new(f)) });
+        Func(addr)
+    }
+
+    /// A new global of type `ty` holding `value`.
+    pub fn new_global(&mut self, ty: GlobalType, value: Value) -> Result<Global, Error> {
+        if value.ty() != ty.content {
+            return Err(Error::GlobalType { expected: ty.content, got: value.ty() });
+        }
+        self.check_ref(value)?;
+        let addr = store_addr(self.globals.len(), "store globals")?;
+        try_reserve(&mut self.globals, 1)?;
+        self.globals.push(GlobalEntity {
+            ty: ty.content,
+            mutable: ty.mutable,
+            value: value.to_slot(),
+        });
+        Ok(Global(addr))
+    }
+
+    /// A new table of type `ty` with every element set to `init`.
+    pub fn new_table(&mut self, ty: TableType, init: Value) -> Result<Table, Error> {
+        if !matches!(ty.elem, ValType::FuncRef | ValType::ExternRef) {
+            return Err(Error::ArgumentType { index: 0, expected: ValType::FuncRef, got: ty.elem });
+        }
+        if init.ty() != ty.elem {
+            return Err(Error::ArgumentType { index: 1, expected: ty.elem, got: init.ty() });
+        }
+        if let Some(max) = ty.maximum.filter(|max| ty.initial > *max) {
+            return Err(Error::Limit {
+                what: "table initial size",
+                value: ty.initial.into(),
+                limit: max.into(),
+            });
+        }
+        self.check_ref(init)?;
+        let addr = store_addr(self.tables.len(), "store tables")?;
+        let table = alloc_table(&ty, init.to_slot())?;
+        try_reserve(&mut self.tables, 1)?;
+        self.tables.push(table);
+        Ok(Table(addr))
+    }
+
+    /// A new zeroed heap memory of type `ty`.
+    pub fn new_memory(&mut self, ty: MemoryType) -> Result<Memory, Error> {
+        let addr = store_addr(self.memories.len(), "store memories")?;
+        let memory = LinearMemory::new_heap(ty.initial, ty.maximum)?;
+        try_reserve(&mut self.memories, 1)?;
+        self.memories.push(memory);
+        Ok(Memory(addr))
+    }
+
+    /// A new memory of type `ty` in `buffer` (see [`crate::memory`]); errors name
+    /// it memory 0.
+    pub fn new_static_memory(
+        &mut self,
+        ty: MemoryType,
+        buffer: &'static mut [u8],
+    ) -> Result<Memory, Error> {
+        let addr = store_addr(self.memories.len(), "store memories")?;
+        let memory = LinearMemory::new_static(buffer, ty.initial, ty.maximum, 0)?;
+        try_reserve(&mut self.memories, 1)?;
+        self.memories.push(memory);
+        Ok(Memory(addr))
+    }
+
+    /// The global's value.
+    pub fn global_get(&self, g: Global) -> Value {
+        let global = self.globals.get(g.0 as usize).expect(FOREIGN_HANDLE);
+        Value::from_slot(global.ty, global.value)
+    }
+
+    /// Sets a mutable global.
+    pub fn global_set(&mut self, g: Global, v: Value) -> Result<(), Error> {
+        self.check_ref(v)?;
+        let global = self.globals.get_mut(g.0 as usize).ok_or_else(|| foreign("global"))?;
+        if !global.mutable {
+            return Err(Error::GlobalNotMutable);
+        }
+        if v.ty() != global.ty {
+            return Err(Error::GlobalType { expected: global.ty, got: v.ty() });
+        }
+        global.value = v.to_slot();
+        Ok(())
+    }
+
+    /// The memory's bytes.
+    pub fn memory_data(&self, m: Memory) -> &[u8] {
+        self.memories.get(m.0 as usize).expect(FOREIGN_HANDLE).data()
+    }
+
+    /// The memory's bytes, writable.
+    pub fn memory_data_mut(&mut self, m: Memory) -> &mut [u8] {
+        self.memories.get_mut(m.0 as usize).expect(FOREIGN_HANDLE).data_mut()
+    }
+
+    /// The memory's figures.
+    pub fn memory_stats(&self, m: Memory) -> MemStats {
+        self.memories.get(m.0 as usize).expect(FOREIGN_HANDLE).stats()
+    }
+
+    /// The table's size in elements.
+    pub fn table_size(&self, t: Table) -> u32 {
+        // A table never holds more than `u32::MAX` elements.
+        self.tables.get(t.0 as usize).expect(FOREIGN_HANDLE).elems.len() as u32
+    }
+
+    /// The table's element `index`, or `None` past its end.
+    pub fn table_get(&self, t: Table, index: u32) -> Option<Value> {
+        let table = self.tables.get(t.0 as usize)?;
+        let slot = *table.elems.get(index as usize)?;
+        Some(Value::from_slot(table.elem_ty, slot))
+    }
+
+    /// Rejects a function reference that does not point into this store: the
+    /// executor calls through references without checking them.
+    fn check_ref(&self, v: Value) -> Result<(), Error> {
+        match v {
+            Value::FuncRef(Some(r)) if r.addr() as usize >= self.funcs.len() => {
+                Err(foreign("function reference"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Reason for linking a handle of another store.
+const FOREIGN: &str = "the definition belongs to another store";
+
+const FOREIGN_HANDLE: &str = "a handle of another store";
+
+/// A handle or reference from another store.
+fn foreign(what: &'static str) -> Error {
+    Error::ForeignHandle { what }
+}
+
+/// A broken internal invariant of a decoded module. Decoding makes these
+/// unreachable; they are errors rather than panics all the same.
+fn broken(what: &'static str) -> Error {
+    Error::Invalid { message: alloc::format!("module invariant broken: {what}"), offset: 0 }
+}
+
+fn incompatible(import: &Import, reason: &'static str) -> Error {
+    Error::IncompatibleImport {
+        module: import.module.as_ref().into(),
+        name: import.name.as_ref().into(),
+        reason,
+    }
+}
+
+/// `index` as a `u32` store address.
+fn store_addr(index: usize, what: &'static str) -> Result<u32, Error> {
+    u32::try_from(index).map_err(|_| Error::Limit {
+        what,
+        value: index as u64,
+        limit: u32::MAX as u64,
+    })
+}
+
+fn try_reserve<T>(v: &mut Vec<T>, additional: usize) -> Result<(), Error> {
+    v.try_reserve(additional).map_err(|_| Error::OutOfMemory {
+        bytes: (additional as u64).saturating_mul(core::mem::size_of::<T>() as u64),
+    })
+}
+
+/// A table of `ty.initial` elements set to `init`; an exhausted heap is an error.
+fn alloc_table(ty: &TableType, init: Slot) -> Result<TableEntity, Error> {
+    let bytes = u64::from(ty.initial) * core::mem::size_of::<Slot>() as u64;
+    let len = usize::try_from(ty.initial).map_err(|_| Error::OutOfMemory { bytes })?;
+    let mut elems = Vec::new();
+    elems.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { bytes })?;
+    elems.resize(len, init);
+    Ok(TableEntity { elem_ty: ty.elem, elems, max: ty.maximum })
+}
+
+/// Import matching for tables: same element type, and the table's current size
+/// and maximum within the import's limits.
+fn check_table_import(ty: &TableType, table: &TableEntity) -> Result<(), &'static str> {
+    if table.elem_ty != ty.elem {
+        return Err("table element types differ");
+    }
+    if (table.elems.len() as u64) < u64::from(ty.initial) {
+        return Err("table is smaller than the import's minimum");
+    }
+    check_max(table.max, ty.maximum)
+}
+
+/// Import matching for memories: the memory's current size and maximum within
+/// the import's limits.
+fn check_memory_import(ty: &MemoryType, memory: &LinearMemory) -> Result<(), &'static str> {
+    if memory.size_pages() < ty.initial {
+        return Err("memory is smaller than the import's minimum");
+    }
+    check_max(memory.maximum_pages(), ty.maximum)
+}
+
+/// If the import has a maximum, the definition must have one no larger.
+fn check_max(actual: Option<u32>, import: Option<u32>) -> Result<(), &'static str> {
+    match (actual, import) {
+        (_, None) => Ok(()),
+        (None, Some(_)) => Err("the import has a maximum size, the definition has none"),
+        (Some(actual), Some(import)) if actual > import => {
+            Err("the definition's maximum size exceeds the import's")
+        }
+        (Some(_), Some(_)) => Ok(()),
+    }
+}
+
+/// Evaluates a constant expression, given the values of the globals so far and
+/// the store addresses of the module's functions.
+fn eval(expr: ConstExpr, globals: &[Slot], funcs: &[u32]) -> Result<Slot, Error> {
+    match expr {
+        ConstExpr::Value(slot) => Ok(slot),
+        ConstExpr::Global(g) => {
+            globals.get(g as usize).copied().ok_or_else(|| broken("constant expression global"))
+        }
+        ConstExpr::RefFunc(f) => funcs
+            .get(f as usize)
+            .map(|&addr| Slot::from(addr) + 1)
+            .ok_or_else(|| broken("constant expression function")),
+    }
+}
+
+fn instance_entity(store: &Store, instance: u32) -> Result<&InstanceEntity, Error> {
+    store.instances.get(instance as usize).ok_or_else(|| broken("instance"))
+}
+
+/// The export of `kind` and module `index` as a store handle.
+fn resolve_export(inst: &InstanceEntity, kind: ExternKind, index: u32) -> Option<Extern> {
+    let index = index as usize;
+    Some(match kind {
+        ExternKind::Func => Extern::Func(Func(*inst.funcs.get(index)?)),
+        ExternKind::Table => Extern::Table(Table(*inst.tables.get(index)?)),
+        ExternKind::Memory => Extern::Memory(Memory(*inst.memories.get(index)?)),
+        ExternKind::Global => Extern::Global(Global(*inst.globals.get(index)?)),
+    })
+}
+
+/// Copies the active element segments into their tables and the active data
+/// segments into memory, in module order, dropping each (and every declared
+/// element segment) after use. An out-of-bounds segment traps; the effects of
+/// the segments before it stay.
+fn initialize(store: &mut Store, instance: u32, global_values: &[Slot]) -> Result<(), Error> {
+    let inst = instance_entity(store, instance)?;
+    let module = inst.module.clone();
+    let m: &ModuleInner = &module.inner;
+    // The instance's addresses, copied out so the store can be borrowed mutably.
+    let (tables, memories, elems, datas) =
+        (inst.tables.clone(), inst.memories.clone(), inst.elems.clone(), inst.datas.clone());
+
+    for (segment, &addr) in m.elems.iter().zip(elems.iter()) {
+        let ElemMode::Active { table, offset } = segment.mode else {
+            // Passive segments stay; declared ones were created empty.
+            continue;
+        };
+        let entity = store.elems.get_mut(addr as usize).ok_or_else(|| broken("element segment"))?;
+        // Dropped after use: take the items out.
+        let items = core::mem::take(&mut entity.items);
+        let offset = eval(offset, global_values, &[])? as u32;
+        let table = tables
+            .get(table as usize)
+            .and_then(|&t| store.tables.get_mut(t as usize))
+            .ok_or_else(|| broken("element segment table"))?;
+        let dst = range_mut(&mut table.elems, offset, items.len())
+            .ok_or(Error::from(TrapKind::TableOutOfBounds))?;
+        dst.copy_from_slice(&items);
+    }
+
+    for (segment, &addr) in m.datas.iter().zip(datas.iter()) {
+        let DataMode::Active { memory, offset } = segment.mode else {
+            continue;
+        };
+        let entity = store.datas.get_mut(addr as usize).ok_or_else(|| broken("data segment"))?;
+        let bytes = entity.bytes.take().unwrap_or_default();
+        let offset = eval(offset, global_values, &[])? as u32;
+        let memory = memories
+            .get(memory as usize)
+            .and_then(|&mem| store.memories.get_mut(mem as usize))
+            .ok_or_else(|| broken("data segment memory"))?;
+        let dst = range_mut(memory.data_mut(), offset, bytes.len())
+            .ok_or(Error::from(TrapKind::MemoryOutOfBounds))?;
+        dst.copy_from_slice(&bytes);
+    }
+    Ok(())
+}
+
+/// `data[offset..offset + len]`, or `None` if any of it is out of bounds (with
+/// checked arithmetic: `usize` is 32 bits on the board).
+fn range_mut<T>(data: &mut [T], offset: u32, len: usize) -> Option<&mut [T]> {
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(len)?;
+    data.get_mut(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use alloc::vec;
+
+    fn module(wat: &str) -> Module {
+        Module::new(&Config::new(), &wat::parse_str(wat).unwrap()).unwrap()
+    }
+
+    /// Entity counts of every store vector but the types.
+    fn counts(s: &Store) -> [usize; 7] {
+        [
+            s.funcs.len(),
+            s.tables.len(),
+            s.memories.len(),
+            s.globals.len(),
+            s.elems.len(),
+            s.datas.len(),
+            s.instances.len(),
+        ]
+    }
+
+    const FULL: &str = r#"(module
+        (import "env" "f" (func))
+        (func $a) (func $b)
+        (table 2 funcref)
+        (memory 2)
+        (global i32 (i32.const 1))
+        (elem (i32.const 0) $a)
+        (elem func $b)
+        (data "x"))"#;
+
+    #[test]
+    fn failed_link_leaves_the_store_unchanged() {
+        let mut s = Store::new(Config::new().with_limits(64, 8));
+        let m = module(FULL);
+        let before = counts(&s);
+        assert!(matches!(Linker::new().instantiate(&mut s, &m), Err(Error::UnknownImport { .. })));
+        assert_eq!(counts(&s), before);
+
+        let mut linker = Linker::new();
+        let f = s.host_func(FuncType::new([], []), |_, _, _| Ok(()));
+        linker.define("env", "f", Extern::Func(f));
+        let before = counts(&s);
+        let buffer: &'static mut [u8] =
+            Box::leak(vec![0u8; crate::memory::PAGE_SIZE].into_boxed_slice());
+        let options = InstanceOptions::new().with_static_memory(0, buffer);
+        assert!(matches!(
+            linker.instantiate_with(&mut s, &m, options),
+            Err(Error::StaticBufferTooSmall { memory: 0, .. })
+        ));
+        assert_eq!(counts(&s), before);
+
+        let inst = linker.instantiate(&mut s, &m).unwrap();
+        assert_eq!(counts(&s), [3, 1, 1, 1, 2, 1, 1]);
+        let entity = &s.instances[inst.0 as usize];
+        assert_eq!(&*entity.funcs, &[f.0, 1, 2]);
+        // The active segment was used and dropped, the passive one kept.
+        assert!(s.elems[0].items.is_empty());
+        assert_eq!(&*s.elems[1].items, &[3]);
+        assert!(s.datas[0].bytes.is_some());
+        assert_eq!(s.tables[0].elems, vec![2, 0]);
+        assert_eq!(s.globals[0].value, 1);
+        assert!(matches!(s.funcs[2].kind, FuncKind::Wasm { instance: 0, index: 2 }));
+    }
+
+    #[test]
+    fn host_func_reserves_the_call_buffers() {
+        let mut s = Store::new(Config::new().with_limits(64, 8));
+        let ty = FuncType::new([ValType::I32; 5], [ValType::I64; 3]);
+        s.host_func(ty, |_, _, _| Ok(()));
+        assert!(s.host_args.capacity() >= 5);
+        assert!(s.host_results.capacity() >= 3);
+    }
+
+    #[test]
+    fn range_mut_is_checked() {
+        let mut data = [0u8; 4];
+        assert!(range_mut(&mut data, 4, 0).is_some());
+        assert!(range_mut(&mut data, 5, 0).is_none());
+        assert!(range_mut(&mut data, 2, 3).is_none());
+        assert!(range_mut(&mut data, u32::MAX, usize::MAX).is_none());
+    }
+}

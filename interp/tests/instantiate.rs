@@ -1,0 +1,603 @@
+//! Linking and instantiation through the public API: import resolution and
+//! matching, static memories, segment initialisation (and its traps), the start
+//! function, and the embedder's store API.
+
+use tandem_interp::memory::PAGE_SIZE;
+use tandem_interp::{
+    Config, Error, Extern, ExternKind, FuncType, GlobalType, InstanceOptions, Linker, MemoryKind,
+    MemoryType, Module, Store, TableType, TrapKind, ValType, Value,
+};
+
+fn module(wat: &str) -> Module {
+    let bytes = wat::parse_str(wat).expect("test text parses");
+    Module::new(&Config::new(), &bytes).expect("test module is valid")
+}
+
+fn store() -> Store {
+    Store::new(Config::new().with_limits(4096, 64))
+}
+
+fn leak(bytes: usize) -> &'static mut [u8] {
+    Box::leak(vec![0xaa; bytes].into_boxed_slice())
+}
+
+fn call(store: &mut Store, f: tandem_interp::Func, args: &[Value]) -> Result<Vec<Value>, Error> {
+    let mut results: Vec<Value> =
+        store.func_type(f).results().iter().map(|t| Value::default_for(*t)).collect();
+    store.call(f, args, &mut results)?;
+    Ok(results)
+}
+
+fn trap_kind(r: Result<impl std::fmt::Debug, Error>) -> TrapKind {
+    match r {
+        Err(Error::Trap(t)) => t.kind(),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+/// A linker with one entity of each kind under "env".
+fn env(store: &mut Store) -> Linker {
+    let mut linker = Linker::new();
+    let f = store.host_func(FuncType::new([ValType::I32], [ValType::I32]), |_, a, r| {
+        r[0] = a[0];
+        Ok(())
+    });
+    linker.define("env", "id", Extern::Func(f));
+    let t = store
+        .new_table(
+            TableType { elem: ValType::FuncRef, initial: 4, maximum: Some(8) },
+            Value::FuncRef(None),
+        )
+        .unwrap();
+    linker.define("env", "table", Extern::Table(t));
+    let m = store.new_memory(MemoryType { initial: 1, maximum: Some(2) }).unwrap();
+    linker.define("env", "memory", Extern::Memory(m));
+    let g = store
+        .new_global(GlobalType { content: ValType::I32, mutable: false }, Value::I32(8))
+        .unwrap();
+    linker.define("env", "g", Extern::Global(g));
+    let gm = store
+        .new_global(GlobalType { content: ValType::I64, mutable: true }, Value::I64(1))
+        .unwrap();
+    linker.define("env", "gm", Extern::Global(gm));
+    linker
+}
+
+#[test]
+fn unknown_import() {
+    let mut s = store();
+    let linker = env(&mut s);
+    let m = module(r#"(module (import "env" "nope" (func)))"#);
+    match linker.instantiate(&mut s, &m) {
+        Err(Error::UnknownImport { module, name, kind }) => {
+            assert_eq!((module.as_str(), name.as_str(), kind), ("env", "nope", ExternKind::Func));
+        }
+        other => panic!("expected an unknown import, got {other:?}"),
+    }
+    let m = module(r#"(module (import "other" "id" (func)))"#);
+    assert!(matches!(linker.instantiate(&mut s, &m), Err(Error::UnknownImport { .. })));
+}
+
+#[test]
+fn compatible_imports_link() {
+    let mut s = store();
+    let linker = env(&mut s);
+    let m = module(
+        r#"(module
+            (import "env" "id" (func (param i32) (result i32)))
+            (import "env" "table" (table 2 funcref))
+            (import "env" "memory" (memory 1 4))
+            (import "env" "g" (global i32))
+            (import "env" "gm" (global (mut i64))))"#,
+    );
+    linker.instantiate(&mut s, &m).expect("links");
+    // The table's maximum (8) is within the import's (10); its size (4) over 3.
+    let m = module(r#"(module (import "env" "table" (table 3 10 funcref)))"#);
+    linker.instantiate(&mut s, &m).expect("links");
+}
+
+#[test]
+fn incompatible_imports() {
+    let mut s = store();
+    let linker = env(&mut s);
+    let cases = [
+        // Wrong kind.
+        r#"(module (import "env" "id" (global i32)))"#,
+        r#"(module (import "env" "g" (func)))"#,
+        r#"(module (import "env" "memory" (table 1 funcref)))"#,
+        r#"(module (import "env" "table" (memory 1)))"#,
+        // Function signatures.
+        r#"(module (import "env" "id" (func (param i32))))"#,
+        r#"(module (import "env" "id" (func (param i64) (result i32))))"#,
+        // Table limits and element type.
+        r#"(module (import "env" "table" (table 5 funcref)))"#,
+        r#"(module (import "env" "table" (table 1 7 funcref)))"#,
+        r#"(module (import "env" "table" (table 1 externref)))"#,
+        // Memory limits.
+        r#"(module (import "env" "memory" (memory 2)))"#,
+        r#"(module (import "env" "memory" (memory 1 1)))"#,
+        // Global type and mutability.
+        r#"(module (import "env" "g" (global i64)))"#,
+        r#"(module (import "env" "g" (global (mut i32))))"#,
+        r#"(module (import "env" "gm" (global i64)))"#,
+    ];
+    for text in cases {
+        match linker.instantiate(&mut s, &module(text)) {
+            Err(Error::IncompatibleImport { reason, .. }) => assert!(!reason.is_empty()),
+            other => panic!("{text}: expected an incompatible import, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn memory_without_maximum_does_not_match_an_import_with_one() {
+    let mut s = store();
+    let mem = s.new_memory(MemoryType { initial: 1, maximum: None }).unwrap();
+    let mut linker = Linker::new();
+    linker.define("env", "memory", Extern::Memory(mem));
+    let m = module(r#"(module (import "env" "memory" (memory 1 100)))"#);
+    assert!(matches!(linker.instantiate(&mut s, &m), Err(Error::IncompatibleImport { .. })));
+    let m = module(r#"(module (import "env" "memory" (memory 0)))"#);
+    linker.instantiate(&mut s, &m).expect("no maximum asked, any memory will do");
+}
+
+#[test]
+fn imports_match_current_sizes() {
+    // A memory grown past an import's minimum now satisfies it.
+    let mut s = store();
+    let exporter = module(
+        r#"(module (memory (export "m") 1 3)
+            (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+    );
+    let inst = Linker::new().instantiate(&mut s, &exporter).unwrap();
+    let mut linker = Linker::new();
+    linker.define_instance(&s, "ex", inst);
+    let importer = module(r#"(module (import "ex" "m" (memory 2)))"#);
+    assert!(matches!(linker.instantiate(&mut s, &importer), Err(Error::IncompatibleImport { .. })));
+    let grow = inst.func(&s, "grow").unwrap();
+    assert_eq!(call(&mut s, grow, &[]).unwrap(), vec![Value::I32(1)]);
+    linker.instantiate(&mut s, &importer).expect("the memory has 2 pages now");
+}
+
+#[test]
+fn data_segments_land_in_a_static_memory() {
+    let mut s = store();
+    let m = module(
+        r#"(module (memory (export "mem") 1 4)
+            (data (i32.const 16) "hello")
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    );
+    let options = InstanceOptions::new().with_static_memory(0, leak(2 * PAGE_SIZE + 100));
+    let inst = Linker::new().instantiate_with(&mut s, &m, options).unwrap();
+    let mem = inst.memory(&s, "mem").unwrap();
+    assert_eq!(&s.memory_data(mem)[16..21], b"hello");
+    // The rest of the initial page was zeroed over the buffer's old contents.
+    assert!(s.memory_data(mem)[21..].iter().all(|&b| b == 0));
+    let stats = inst.memory_stats(&s);
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].kind, MemoryKind::Static);
+    assert_eq!(stats[0].pages, 1);
+    assert_eq!(stats[0].capacity_bytes, 2 * PAGE_SIZE as u64 + 100);
+    assert_eq!(s.memory_stats(mem), stats[0]);
+    // Grows within the buffer's whole pages, not past them.
+    let grow = inst.func(&s, "grow").unwrap();
+    assert_eq!(call(&mut s, grow, &[Value::I32(1)]).unwrap(), vec![Value::I32(1)]);
+    assert_eq!(call(&mut s, grow, &[Value::I32(1)]).unwrap(), vec![Value::I32(-1)]);
+    s.memory_data_mut(mem)[0] = 7;
+    assert_eq!(s.memory_data(mem)[0], 7);
+}
+
+#[test]
+fn heap_memory_by_default() {
+    let mut s = store();
+    let m = module(r#"(module (memory 2))"#);
+    let inst = Linker::new().instantiate(&mut s, &m).unwrap();
+    let stats = inst.memory_stats(&s);
+    assert_eq!(stats.len(), 1);
+    assert_eq!((stats[0].kind, stats[0].pages), (MemoryKind::Heap, 2));
+}
+
+#[test]
+fn too_small_static_buffer() {
+    let mut s = store();
+    let m = module(r#"(module (memory 2))"#);
+    let options = InstanceOptions::new().with_static_memory(0, leak(PAGE_SIZE));
+    match Linker::new().instantiate_with(&mut s, &m, options) {
+        Err(Error::StaticBufferTooSmall { memory: 0, buffer_bytes, required_bytes }) => {
+            assert_eq!((buffer_bytes, required_bytes), (PAGE_SIZE as u64, 2 * PAGE_SIZE as u64));
+        }
+        other => panic!("expected a too-small buffer, got {other:?}"),
+    }
+    // The store is still usable: the same module instantiates on the heap.
+    Linker::new().instantiate(&mut s, &m).unwrap();
+}
+
+#[test]
+fn static_buffer_for_no_defined_memory() {
+    let mut s = store();
+    let mut linker = Linker::new();
+    let mem = s.new_memory(MemoryType { initial: 1, maximum: None }).unwrap();
+    linker.define("env", "memory", Extern::Memory(mem));
+    let imported = module(r#"(module (import "env" "memory" (memory 1)))"#);
+    let options = InstanceOptions::new().with_static_memory(0, leak(PAGE_SIZE));
+    assert!(matches!(
+        linker.instantiate_with(&mut s, &imported, options),
+        Err(Error::NoSuchMemory { memory: 0 })
+    ));
+    let defined = module(r#"(module (memory 1))"#);
+    let options = InstanceOptions::new().with_static_memory(1, leak(PAGE_SIZE));
+    assert!(matches!(
+        linker.instantiate_with(&mut s, &defined, options),
+        Err(Error::NoSuchMemory { memory: 1 })
+    ));
+}
+
+#[test]
+fn a_static_memory_can_be_imported() {
+    let mut s = store();
+    let mem =
+        s.new_static_memory(MemoryType { initial: 1, maximum: Some(1) }, leak(PAGE_SIZE)).unwrap();
+    let mut linker = Linker::new();
+    linker.define("env", "memory", Extern::Memory(mem));
+    let m =
+        module(r#"(module (import "env" "memory" (memory 1 1)) (data (i32.const 0) "\01\02"))"#);
+    let inst = linker.instantiate(&mut s, &m).unwrap();
+    assert_eq!(&s.memory_data(mem)[..3], &[1, 2, 0]);
+    assert_eq!(inst.memory_stats(&s)[0].kind, MemoryKind::Static);
+    assert!(matches!(
+        s.new_static_memory(MemoryType { initial: 2, maximum: None }, leak(PAGE_SIZE)),
+        Err(Error::StaticBufferTooSmall { .. })
+    ));
+}
+
+#[test]
+fn element_segments_fill_tables_and_are_dropped() {
+    let mut s = store();
+    let m = module(
+        r#"(module
+            (table $t (export "t") 4 funcref)
+            (func $a (result i32) (i32.const 10))
+            (func $b (result i32) (i32.const 20))
+            (elem (i32.const 1) $a $b)
+            (elem $p func $b)
+            (func (export "call") (param i32) (result i32)
+              (call_indirect (result i32) (local.get 0)))
+            (func (export "init_active") (table.init $t 0 (i32.const 0) (i32.const 0) (i32.const 1)))
+            (func (export "init_passive") (table.init $t $p (i32.const 0) (i32.const 0) (i32.const 1))))"#,
+    );
+    let inst = Linker::new().instantiate(&mut s, &m).unwrap();
+    let t = inst.table(&s, "t").unwrap();
+    assert_eq!(s.table_size(t), 4);
+    assert_eq!(s.table_get(t, 0), Some(Value::FuncRef(None)));
+    assert!(matches!(s.table_get(t, 1), Some(Value::FuncRef(Some(_)))));
+    assert_eq!(s.table_get(t, 4), None);
+    let f = inst.func(&s, "call").unwrap();
+    assert_eq!(call(&mut s, f, &[Value::I32(1)]).unwrap(), vec![Value::I32(10)]);
+    assert_eq!(call(&mut s, f, &[Value::I32(2)]).unwrap(), vec![Value::I32(20)]);
+    // The active segment was dropped after use; the passive one stays.
+    let init_active = inst.func(&s, "init_active").unwrap();
+    assert_eq!(trap_kind(call(&mut s, init_active, &[])), TrapKind::TableOutOfBounds);
+    let init_passive = inst.func(&s, "init_passive").unwrap();
+    call(&mut s, init_passive, &[]).unwrap();
+    assert_eq!(call(&mut s, f, &[Value::I32(0)]).unwrap(), vec![Value::I32(20)]);
+}
+
+#[test]
+fn data_segments_are_dropped_after_use() {
+    let mut s = store();
+    let m = module(
+        r#"(module (memory (export "m") 1)
+            (data (i32.const 0) "ab")
+            (data $p "cd")
+            (func (export "init_active") (memory.init 0 (i32.const 8) (i32.const 0) (i32.const 1)))
+            (func (export "init_passive") (memory.init $p (i32.const 8) (i32.const 0) (i32.const 2))))"#,
+    );
+    let inst = Linker::new().instantiate(&mut s, &m).unwrap();
+    let mem = inst.memory(&s, "m").unwrap();
+    let init_active = inst.func(&s, "init_active").unwrap();
+    assert_eq!(trap_kind(call(&mut s, init_active, &[])), TrapKind::MemoryOutOfBounds);
+    let init_passive = inst.func(&s, "init_passive").unwrap();
+    call(&mut s, init_passive, &[]).unwrap();
+    assert_eq!(&s.memory_data(mem)[..10], b"ab\0\0\0\0\0\0cd");
+}
+
+#[test]
+fn out_of_bounds_segments_trap_and_earlier_effects_stay() {
+    let mut s = store();
+    let mut linker = env(&mut s);
+    let table = match linker.get("env", "table") {
+        Some(Extern::Table(t)) => t,
+        other => panic!("{other:?}"),
+    };
+    let memory = match linker.get("env", "memory") {
+        Some(Extern::Memory(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    // The first element segment writes the imported table, the second is out
+    // of bounds: instantiation traps, the first write stays, and the function
+    // it stored stays callable.
+    let m = module(
+        r#"(module
+            (import "env" "table" (table 4 funcref))
+            (func $f (result i32) (i32.const 42))
+            (elem (i32.const 0) $f)
+            (elem (i32.const 4) $f))"#,
+    );
+    assert_eq!(trap_kind(linker.instantiate(&mut s, &m)), TrapKind::TableOutOfBounds);
+    assert!(matches!(s.table_get(table, 0), Some(Value::FuncRef(Some(_)))));
+    let caller = module(
+        r#"(module
+            (import "env" "table" (table 4 funcref))
+            (func (export "call0") (result i32) (call_indirect (result i32) (i32.const 0))))"#,
+    );
+    let inst = linker.instantiate(&mut s, &caller).unwrap();
+    let call0 = inst.func(&s, "call0").unwrap();
+    assert_eq!(call(&mut s, call0, &[]).unwrap(), vec![Value::I32(42)]);
+
+    // Data: the first segment lands, the second (ending one byte past the page) traps.
+    let m = module(
+        r#"(module
+            (import "env" "memory" (memory 1))
+            (data (i32.const 100) "xy")
+            (data (i32.const 65535) "zz"))"#,
+    );
+    assert_eq!(trap_kind(linker.instantiate(&mut s, &m)), TrapKind::MemoryOutOfBounds);
+    assert_eq!(&s.memory_data(memory)[100..102], b"xy");
+    assert_eq!(s.memory_data(memory)[65535], 0);
+
+    // An empty segment just past the end still traps (Wasm 2.0), exactly at the
+    // end does not.
+    let m = module(r#"(module (import "env" "table" (table 4 funcref)) (elem (i32.const 5)))"#);
+    assert_eq!(trap_kind(linker.instantiate(&mut s, &m)), TrapKind::TableOutOfBounds);
+    let m = module(r#"(module (import "env" "table" (table 4 funcref)) (elem (i32.const 4)))"#);
+    linker.instantiate(&mut s, &m).unwrap();
+    let m = module(r#"(module (import "env" "memory" (memory 1)) (data (i32.const 65537) ""))"#);
+    assert_eq!(trap_kind(linker.instantiate(&mut s, &m)), TrapKind::MemoryOutOfBounds);
+    // Offsets are unsigned: -1 is 4 GiB - 1, out of bounds, not an overflow.
+    let m = module(r#"(module (import "env" "memory" (memory 1)) (data (i32.const -1) "a"))"#);
+    assert_eq!(trap_kind(linker.instantiate(&mut s, &m)), TrapKind::MemoryOutOfBounds);
+    linker.define("env", "unused", Extern::Memory(memory));
+}
+
+#[test]
+fn offsets_and_values_from_constant_expressions() {
+    let mut s = store();
+    let linker = env(&mut s);
+    let m = module(
+        r#"(module
+            (import "env" "g" (global $g i32))
+            (import "env" "memory" (memory 1))
+            (import "env" "table" (table 4 funcref))
+            (table $own 1 funcref)
+            (global (export "copy") i32 (global.get $g))
+            (global $fr (export "fr") funcref (ref.func $f))
+            (func $f (result i32) (i32.const 77))
+            (func (export "via_global") (result i32)
+              (table.set $own (i32.const 0) (global.get $fr))
+              (call_indirect $own (result i32) (i32.const 0)))
+            (data (global.get $g) "!")
+            (elem (global.get $g) $f))"#,
+    );
+    // g is 8, past the imported table's 4 elements.
+    assert_eq!(trap_kind(linker.instantiate(&mut s, &m)), TrapKind::TableOutOfBounds);
+    let mut linker2 = linker.clone();
+    let g2 =
+        s.new_global(GlobalType { content: ValType::I32, mutable: false }, Value::I32(2)).unwrap();
+    linker2.define("env", "g", Extern::Global(g2));
+    let inst = linker2.instantiate(&mut s, &m).unwrap();
+    let copy = inst.global(&s, "copy").unwrap();
+    assert_eq!(s.global_get(copy), Value::I32(2));
+    let fr = inst.global(&s, "fr").unwrap();
+    assert!(matches!(s.global_get(fr), Value::FuncRef(Some(_))));
+    let via = inst.func(&s, "via_global").unwrap();
+    assert_eq!(call(&mut s, via, &[]).unwrap(), vec![Value::I32(77)]);
+    let memory = match linker2.get("env", "memory") {
+        Some(Extern::Memory(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(s.memory_data(memory)[2], b'!');
+}
+
+#[test]
+fn start_function_runs_and_may_trap() {
+    let mut s = store();
+    let m = module(
+        r#"(module (global $g (export "g") (mut i32) (i32.const 0))
+            (func $s (global.set $g (i32.const 5)))
+            (start $s))"#,
+    );
+    let inst = Linker::new().instantiate(&mut s, &m).unwrap();
+    let g = inst.global(&s, "g").unwrap();
+    assert_eq!(s.global_get(g), Value::I32(5));
+    let m = module(r#"(module (func $s unreachable) (start $s))"#);
+    assert_eq!(trap_kind(Linker::new().instantiate(&mut s, &m)), TrapKind::Unreachable);
+}
+
+#[test]
+fn register_and_import_across_instances() {
+    let mut s = store();
+    let a = module(
+        r#"(module
+            (func (export "five") (result i32) (i32.const 5))
+            (global (export "g") (mut i32) (i32.const 1))
+            (memory (export "m") 1)
+            (table (export "t") 1 funcref))"#,
+    );
+    let ia = Linker::new().instantiate(&mut s, &a).unwrap();
+    let names: Vec<_> = ia.exports(&s).map(|(n, e)| (n.to_owned(), e.kind())).collect();
+    assert_eq!(
+        names,
+        [
+            ("five".to_owned(), ExternKind::Func),
+            ("g".to_owned(), ExternKind::Global),
+            ("m".to_owned(), ExternKind::Memory),
+            ("t".to_owned(), ExternKind::Table),
+        ]
+    );
+    let mut linker = Linker::new();
+    linker.define_instance(&s, "a", ia);
+    assert_eq!(linker.get("a", "five"), ia.export(&s, "five"));
+    let b = module(
+        r#"(module
+            (import "a" "five" (func $five (result i32)))
+            (import "a" "g" (global $g (mut i32)))
+            (import "a" "m" (memory 1))
+            (import "a" "t" (table 1 funcref))
+            (func (export "run") (result i32)
+              (global.set $g (i32.add (global.get $g) (call $five)))
+              (i32.store (i32.const 0) (global.get $g))
+              (global.get $g)))"#,
+    );
+    let ib = linker.instantiate(&mut s, &b).unwrap();
+    let run = ib.func(&s, "run").unwrap();
+    assert_eq!(call(&mut s, run, &[]).unwrap(), vec![Value::I32(6)]);
+    let g = ia.global(&s, "g").unwrap();
+    assert_eq!(s.global_get(g), Value::I32(6));
+    let m = ia.memory(&s, "m").unwrap();
+    assert_eq!(&s.memory_data(m)[..4], &6i32.to_le_bytes());
+}
+
+#[test]
+fn export_lookup_errors() {
+    let mut s = store();
+    let m = module(r#"(module (func (export "f")) (global (export "g") i32 (i32.const 0)))"#);
+    let inst = Linker::new().instantiate(&mut s, &m).unwrap();
+    assert!(inst.export(&s, "nope").is_none());
+    assert!(matches!(inst.func(&s, "nope"), Err(Error::ExportNotFound { .. })));
+    assert!(matches!(
+        inst.func(&s, "g"),
+        Err(Error::ExportKind { expected: ExternKind::Func, found: ExternKind::Global, .. })
+    ));
+    assert!(matches!(
+        inst.memory(&s, "f"),
+        Err(Error::ExportKind { expected: ExternKind::Memory, found: ExternKind::Func, .. })
+    ));
+    assert!(matches!(inst.global(&s, "f"), Err(Error::ExportKind { .. })));
+    assert!(inst.memory_stats(&s).is_empty());
+    // An instance handle of another store finds nothing there.
+    let other = store();
+    assert!(inst.export(&other, "f").is_none());
+    assert_eq!(inst.exports(&other).count(), 0);
+    assert!(matches!(inst.func(&other, "f"), Err(Error::ExportNotFound { .. })));
+}
+
+#[test]
+fn store_globals() {
+    let mut s = store();
+    assert!(matches!(
+        s.new_global(GlobalType { content: ValType::I32, mutable: true }, Value::I64(0)),
+        Err(Error::GlobalType { expected: ValType::I32, got: ValType::I64 })
+    ));
+    let c =
+        s.new_global(GlobalType { content: ValType::F64, mutable: false }, Value::F64(1)).unwrap();
+    assert_eq!(s.global_set(c, Value::F64(2)), Err(Error::GlobalNotMutable));
+    let v = s
+        .new_global(
+            GlobalType { content: ValType::ExternRef, mutable: true },
+            Value::ExternRef(None),
+        )
+        .unwrap();
+    assert!(matches!(s.global_set(v, Value::I32(0)), Err(Error::GlobalType { .. })));
+    s.global_set(v, Value::ExternRef(Some(7))).unwrap();
+    assert_eq!(s.global_get(v), Value::ExternRef(Some(7)));
+    assert_eq!(s.global_get(c), Value::F64(1));
+}
+
+#[test]
+fn store_tables() {
+    let mut s = store();
+    let ty = TableType { elem: ValType::ExternRef, initial: 3, maximum: None };
+    assert!(s.new_table(ty, Value::FuncRef(None)).is_err());
+    assert!(s.new_table(TableType { elem: ValType::I32, ..ty }, Value::I32(0)).is_err());
+    assert!(s.new_table(TableType { maximum: Some(2), ..ty }, Value::ExternRef(None)).is_err());
+    let t = s.new_table(ty, Value::ExternRef(Some(9))).unwrap();
+    assert_eq!(s.table_size(t), 3);
+    assert_eq!(s.table_get(t, 2), Some(Value::ExternRef(Some(9))));
+    assert_eq!(s.table_get(t, 3), None);
+}
+
+#[test]
+fn function_references_from_another_store_are_rejected() {
+    // A funcref obtained from a big store is out of range in a small one.
+    let mut big = store();
+    let m = module(
+        r#"(module (func $f) (func $g) (func $h)
+            (elem declare func $h)
+            (func (export "ref") (result funcref) (ref.func $h)))"#,
+    );
+    let inst = Linker::new().instantiate(&mut big, &m).unwrap();
+    let get = inst.func(&big, "ref").unwrap();
+    let r = call(&mut big, get, &[]).unwrap()[0];
+    assert!(matches!(r, Value::FuncRef(Some(_))));
+    let mut small = store();
+    let ty = GlobalType { content: ValType::FuncRef, mutable: true };
+    assert!(small.new_global(ty, r).is_err());
+    let g = small.new_global(ty, Value::FuncRef(None)).unwrap();
+    assert!(small.global_set(g, r).is_err());
+    let tt = TableType { elem: ValType::FuncRef, initial: 1, maximum: None };
+    assert!(small.new_table(tt, r).is_err());
+    // In its own store it is fine.
+    big.new_global(ty, r).unwrap();
+}
+
+#[test]
+fn linking_a_handle_of_another_store_is_an_incompatible_import() {
+    let mut big = store();
+    let mut linker = Linker::new();
+    for _ in 0..3 {
+        let g = big
+            .new_global(GlobalType { content: ValType::I32, mutable: false }, Value::I32(0))
+            .unwrap();
+        linker.define("env", "g", Extern::Global(g));
+    }
+    let mut small = store();
+    let m = module(r#"(module (import "env" "g" (global i32)))"#);
+    assert!(matches!(linker.instantiate(&mut small, &m), Err(Error::IncompatibleImport { .. })));
+}
+
+#[test]
+fn host_functions_see_the_callers_memory() {
+    let mut s = store();
+    let poke = s.host_func(FuncType::new([ValType::I32, ValType::I32], []), |caller, args, _| {
+        let (Value::I32(addr), Value::I32(v)) = (args[0], args[1]) else { unreachable!() };
+        let Some(mem) = caller.memory() else {
+            return Err(tandem_interp::Trap::host("no memory"));
+        };
+        mem[addr as usize] = v as u8;
+        Ok(())
+    });
+    let mut linker = Linker::new();
+    linker.define("host", "poke", Extern::Func(poke));
+    let m = module(
+        r#"(module (import "host" "poke" (func $poke (param i32 i32)))
+            (memory (export "m") 1)
+            (func (export "run") (call $poke (i32.const 3) (i32.const 99))))"#,
+    );
+    let inst = linker.instantiate(&mut s, &m).unwrap();
+    let run = inst.func(&s, "run").unwrap();
+    call(&mut s, run, &[]).unwrap();
+    let mem = inst.memory(&s, "m").unwrap();
+    assert_eq!(s.memory_data(mem)[3], 99);
+    // Called directly from the embedder, it has no caller and so no memory.
+    match call(&mut s, poke, &[Value::I32(0), Value::I32(1)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.message(), "no memory"),
+        other => panic!("expected a host trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_same_module_instantiates_twice_independently() {
+    let mut s = store();
+    let m = module(
+        r#"(module (global $g (export "g") (mut i32) (i32.const 0))
+            (func (export "inc") (global.set $g (i32.add (global.get $g) (i32.const 1)))))"#,
+    );
+    let a = Linker::new().instantiate(&mut s, &m).unwrap();
+    let b = Linker::new().instantiate(&mut s, &m).unwrap();
+    let inc = a.func(&s, "inc").unwrap();
+    call(&mut s, inc, &[]).unwrap();
+    call(&mut s, inc, &[]).unwrap();
+    let ga = a.global(&s, "g").unwrap();
+    let gb = b.global(&s, "g").unwrap();
+    assert_eq!((s.global_get(ga), s.global_get(gb)), (Value::I32(2), Value::I32(0)));
+}
