@@ -192,6 +192,10 @@ pub enum Error {
         expected: ValType,
         got: ValType,
     },
+    /// The module was translated under another configuration than the store's.
+    ConfigMismatch {
+        what: &'static str,
+    },
     /// A handle or function reference that belongs to another store.
     ForeignHandle {
         what: &'static str,
@@ -261,6 +265,9 @@ impl fmt::Display for Error {
             Error::GlobalNotMutable => f.write_str("global is immutable"),
             Error::GlobalType { expected, got } => {
                 write!(f, "global holds {expected}, got {got}")
+            }
+            Error::ConfigMismatch { what } => {
+                write!(f, "the module and the store disagree on {what}: use one Config for both")
             }
             Error::ForeignHandle { what } => write!(f, "{what} belongs to another store"),
             Error::Trap(trap) => write!(f, "trap: {trap}"),

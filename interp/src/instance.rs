@@ -90,6 +90,9 @@ impl Linker {
         options: InstanceOptions,
     ) -> Result<Instance, Error> {
         let m: &ModuleInner = &module.inner;
+        if m.fuel != store.config.fuel {
+            return Err(Error::ConfigMismatch { what: "fuel metering" });
+        }
         let mut statics = options.static_memories;
         for (index, _) in &statics {
             if *index < m.num_imported_memories || *index as usize >= m.memories.len() {

@@ -158,6 +158,9 @@ pub(crate) struct ModuleInner {
     pub code: Vec<Instr>,
     /// One per defined function, in order.
     pub headers: Vec<FuncHeader>,
+    /// Whether the code charges fuel: a store must meter fuel exactly when its
+    /// modules were translated to.
+    pub fuel: bool,
 }
 
 /// The most pages a 32-bit memory can have (4 GiB).
@@ -708,6 +711,7 @@ impl<'c> Decoder<'c> {
         self.seal_declared_refs();
         self.inner.code = self.code;
         self.inner.headers = self.headers;
+        self.inner.fuel = self.config.fuel;
         Ok(Module { inner: Arc::new(self.inner) })
     }
 

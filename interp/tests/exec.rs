@@ -278,3 +278,14 @@ fn wrong_arguments_are_errors_not_traps() {
     ));
     assert!(matches!(i.func(&s, "nope"), Err(Error::ExportNotFound { .. })));
 }
+
+#[test]
+fn module_and_store_must_agree_on_fuel() {
+    let bytes = wat::parse_str(r#"(module (func (export "f")))"#).unwrap();
+    let metered = Module::new(&Config::new().with_fuel(true), &bytes).unwrap();
+    let mut store = Store::new(Config::new());
+    match Linker::new().instantiate(&mut store, &metered) {
+        Err(e @ Error::ConfigMismatch { .. }) => assert!(e.to_string().contains("fuel")),
+        other => panic!("expected a config mismatch, got {:?}", other.map(|_| ())),
+    }
+}
