@@ -100,7 +100,8 @@ fn target_error(error: Error) -> TargetError {
         | Error::ArgumentType { .. }
         | Error::GlobalNotMutable
         | Error::GlobalType { .. }
-        | Error::ForeignHandle { .. } => TargetError::Request(message),
+        | Error::ForeignHandle { .. }
+        | Error::ConfigMismatch { .. } => TargetError::Request(message),
         Error::StaticBufferTooSmall { .. }
         | Error::NoSuchMemory { .. }
         | Error::OutOfMemory { .. } => TargetError::Resource(message),
