@@ -1,0 +1,38 @@
+;; Linear memory: sizes, grow within and past the maximum, data kept across grow,
+;; new pages zero, bulk operations and their bounds.
+(module
+  (memory 1 4)
+  (func (export "size") (result i32) (memory.size))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+)
+(assert_return (invoke "size") (i32.const 1))
+(invoke "store" (i32.const 65532) (i32.const 0x12345678))
+(assert_trap (invoke "load" (i32.const 65533)) "out of bounds memory access")
+(assert_return (invoke "grow" (i32.const 1)) (i32.const 1))
+(assert_return (invoke "load" (i32.const 65532)) (i32.const 0x12345678))
+(assert_return (invoke "load" (i32.const 65536)) (i32.const 0))
+(assert_return (invoke "load" (i32.const 131068)) (i32.const 0))
+(assert_return (invoke "grow" (i32.const 2)) (i32.const 2))
+(assert_return (invoke "grow" (i32.const 1)) (i32.const -1))
+(assert_return (invoke "size") (i32.const 4))
+(assert_return (invoke "grow" (i32.const 0)) (i32.const 4))
+(assert_return (invoke "load" (i32.const 65532)) (i32.const 0x12345678))
+(invoke "fill" (i32.const 100) (i32.const 0xab) (i32.const 8))
+(assert_return (invoke "load" (i32.const 104)) (i32.const 0xabababab))
+(invoke "copy" (i32.const 102) (i32.const 65532) (i32.const 4))
+(assert_return (invoke "load" (i32.const 100)) (i32.const 0x5678abab))
+(assert_trap (invoke "fill" (i32.const 262140) (i32.const 0) (i32.const 5)) "out of bounds memory access")
+(assert_trap (invoke "copy" (i32.const 0) (i32.const 262140) (i32.const 5)) "out of bounds memory access")
+
+;; No declared maximum: 4 GiB of pages can never be had.
+(module
+  (memory 0)
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+)
+(assert_return (invoke "grow" (i32.const 65537)) (i32.const -1))
+(assert_return (invoke "grow" (i32.const 2)) (i32.const 0))
+(assert_return (invoke "grow" (i32.const 0)) (i32.const 2))
