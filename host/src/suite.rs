@@ -154,17 +154,8 @@ impl Suite {
                 let meta = std::fs::metadata(path)
                     .map_err(|source| SuiteError::Io { path: path.clone(), source })?;
                 if meta.is_dir() {
-                    let entries = std::fs::read_dir(path)
-                        .map_err(|source| SuiteError::Io { path: path.clone(), source })?;
                     let mut files = Vec::new();
-                    for entry in entries {
-                        let entry = entry
-                            .map_err(|source| SuiteError::Io { path: path.clone(), source })?;
-                        let p = entry.path();
-                        if p.extension().is_some_and(|e| e == "wast") && p.is_file() {
-                            files.push(read_file(&p)?);
-                        }
-                    }
+                    collect_wast(path, &mut files)?;
                     if files.is_empty() {
                         return Err(SuiteError::Empty(path.clone()));
                     }
@@ -177,6 +168,20 @@ impl Suite {
         files.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(files)
     }
+}
+
+/// Every `.wast` file under `dir`, subfolders included.
+fn collect_wast(dir: &Path, files: &mut Vec<SuiteFile>) -> Result<(), SuiteError> {
+    let io = |source| SuiteError::Io { path: dir.to_owned(), source };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let p = entry.map_err(io)?.path();
+        if p.is_dir() {
+            collect_wast(&p, files)?;
+        } else if p.extension().is_some_and(|e| e == "wast") && p.is_file() {
+            files.push(read_file(&p)?);
+        }
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path) -> Result<SuiteFile, SuiteError> {

@@ -47,3 +47,23 @@ fn every_directive_kind_on_the_simulator() {
     let total = count_directives("directives.wast", SCRIPT).unwrap();
     assert_eq!(report.passed, total - 2 - 2);
 }
+
+/// A folder suite includes the `.wast` files of its subfolders, and the project's
+/// own suites all pass on the simulator.
+#[test]
+fn folder_suites_are_collected_recursively_and_pass() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../suites");
+    let suite = tandem::suite::Suite::parse(root).unwrap_or_else(|e| panic!("{e}"));
+    let files = suite.files().unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+    for expected in ["compute.wast", "memory.wast", "traps.wast"] {
+        assert!(names.contains(&expected), "{expected} not found in {names:?}");
+    }
+    for file in &files {
+        let mut target = SimTarget::new();
+        let report = run_wast(&mut target, WasmVersion::V2, &file.name, &file.text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.failures.is_empty(), "{}: {:?}", file.name, report.failures);
+        assert!(report.passed > 0, "{} ran nothing", file.name);
+    }
+}
