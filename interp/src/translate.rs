@@ -315,8 +315,16 @@ impl<'a> Translator<'a> {
 
     /// Copies every pending local at heights `from..` into its own slot.
     fn materialize_from(&mut self, from: u32) -> Result<(), Error> {
+        self.materialize_where(from, |_| true)
+    }
+
+    /// Copies the pending reads of the locals `pick` selects, at heights `from..`,
+    /// into their own slots.
+    fn materialize_where(&mut self, from: u32, pick: impl Fn(Reg) -> bool) -> Result<(), Error> {
         for h in from..self.height() {
-            if let Operand::Local(l) = self.stack[h as usize] {
+            if let Operand::Local(l) = self.stack[h as usize]
+                && pick(l)
+            {
                 let dst = self.slot(h)?;
                 self.emit(Instr::Copy { dst, src: l })?;
                 self.stack[h as usize] = Operand::Temp;
@@ -442,9 +450,7 @@ impl<'a> Translator<'a> {
         });
         if !entry_reachable {
             // Unreachable blocks have no parameters on the (empty) model stack.
-            for _ in 0..params {
-                self.push_temp()?;
-            }
+            self.push_results(params)?;
         }
         Ok(())
     }
@@ -624,9 +630,7 @@ impl<'a> Translator<'a> {
             self.patch(at, here);
         }
         self.stack.truncate(height as usize);
-        for _ in 0..params {
-            self.push_temp()?;
-        }
+        self.push_results(params)?;
         self.reachable = entry_reachable;
         Ok(())
     }
@@ -676,9 +680,7 @@ impl<'a> Translator<'a> {
             _ => self.reachable || !ctrl.patches.is_empty() || ctrl.else_patch.is_some(),
         };
         self.stack.truncate(ctrl.height as usize);
-        for _ in 0..ctrl.results {
-            self.push_temp()?;
-        }
+        self.push_results(ctrl.results)?;
         Ok(())
     }
 
@@ -705,6 +707,7 @@ impl<'a> Translator<'a> {
         self.push_results(results)
     }
 
+    /// Pushes `n` materialised values (block parameters or results, call results).
     fn push_results(&mut self, n: u32) -> Result<(), Error> {
         for _ in 0..n {
             self.push_temp()?;
@@ -747,13 +750,7 @@ impl<'a> Translator<'a> {
                 Operand::Local(l) => l,
             };
             // Readers of the old value must get it before it is overwritten.
-            for h in 0..self.height() {
-                if self.stack[h as usize] == Operand::Local(local) {
-                    let dst = self.slot(h)?;
-                    self.emit(Instr::Copy { dst, src: local })?;
-                    self.stack[h as usize] = Operand::Temp;
-                }
-            }
+            self.materialize_where(0, |l| l == local)?;
             if src != local {
                 self.emit(Instr::Copy { dst: local, src })?;
             }
