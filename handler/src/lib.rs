@@ -28,7 +28,7 @@ use tandem_protocol::{
     BoardLimits, DigestResult, GetGlobalRequest, GlobalResult, InfoResponse, InstanceId,
     InstantiateOutcome, InstantiateRequest, InvokeOutcome, InvokeRequest, MAX_CHUNK, MemoryDigest,
     MemoryDigestRequest, MemoryKind, MemoryStat, ModuleBegin, ModuleChunk, ModuleId, ModuleResult,
-    Outcome, PROTOCOL_VERSION, RegisterRequest, ResetRequest, StatsResponse, Trap, TrapKind,
+    Outcome, PROTOCOL_VERSION, RegisterRequest, ResetRequest, StatsResponse, TargetStats, Trap, TrapKind,
     UnitResult, WasmVersion, WireError, WireVal, fnv1a64,
 };
 
@@ -43,6 +43,8 @@ pub struct BoardProfile {
     pub fuel: Option<u64>,
     /// Largest module upload accepted (the upload buffer's budget).
     pub max_module_bytes: u32,
+    /// Heap-backed linear memory allowed, all instances together; `None` is unlimited.
+    pub heap_memory_bytes: Option<u64>,
 }
 
 impl BoardProfile {
@@ -54,6 +56,7 @@ impl BoardProfile {
             max_call_depth: Config::DEFAULT_CALL_DEPTH,
             fuel: None,
             max_module_bytes: 16 << 20,
+            heap_memory_bytes: None,
         }
     }
 
@@ -161,6 +164,7 @@ impl RequestHandler {
                 fuel: self.profile.fuel,
                 max_module_bytes: self.profile.max_module_bytes,
                 static_memory_bytes: self.static_memory.as_ref().map(|b| index_u32(b.len)),
+                heap_memory_bytes: self.profile.heap_memory_bytes,
             },
             validates: cfg!(feature = "validate"),
         }
@@ -379,9 +383,8 @@ impl RequestHandler {
             peak_stack_slots: 0,
             peak_call_depth: 0,
             fuel_consumed: 0,
-            heap_in_use: None,
-            heap_peak: None,
-            native_stack_high_water: None,
+            grow_refusals: 0,
+            target: TargetStats::default(),
         };
         if let Some(session) = &self.session {
             let stats = session.store.stats();

@@ -19,6 +19,8 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+pub use tandem_protocol::StatsResponse;
+use tandem_protocol::{Trap, TrapKind, WireError, WireVal};
 
 /// A module loaded (decoded, validated, translated) on the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -227,6 +229,9 @@ pub trait Target {
 
     /// Reads the exported global `export` of `instance`.
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError>;
+
+    /// The current session's statistics (memories, peaks, fuel; target figures if any).
+    fn stats(&mut self) -> Result<StatsResponse, TargetError>;
 }
 
 impl<T: Target + ?Sized> Target for Box<T> {
@@ -258,5 +263,90 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
         (**self).get_global(instance, export)
+    }
+    fn stats(&mut self) -> Result<StatsResponse, TargetError> {
+        (**self).stats()
+    }
+}
+
+// Conversions from and to the wire types of `tandem-protocol`, which every target speaks.
+
+impl From<Trap> for TrapInfo {
+    fn from(trap: Trap) -> Self {
+        let code = match trap.kind {
+            TrapKind::Unreachable => TrapCode::Unreachable,
+            TrapKind::MemoryOutOfBounds => TrapCode::MemoryOutOfBounds,
+            TrapKind::TableOutOfBounds => TrapCode::TableOutOfBounds,
+            TrapKind::UndefinedElement => TrapCode::UndefinedElement,
+            TrapKind::UninitializedElement => TrapCode::UninitializedElement,
+            TrapKind::IndirectCallTypeMismatch => TrapCode::IndirectCallTypeMismatch,
+            TrapKind::IntegerDivideByZero => TrapCode::IntegerDivideByZero,
+            TrapKind::IntegerOverflow => TrapCode::IntegerOverflow,
+            TrapKind::InvalidConversionToInteger => TrapCode::InvalidConversionToInteger,
+            TrapKind::StackExhausted => TrapCode::StackExhausted,
+            TrapKind::OutOfFuel => TrapCode::OutOfFuel,
+            TrapKind::Host => TrapCode::Host,
+        };
+        TrapInfo { code, message: trap.message }
+    }
+}
+
+impl From<WireError> for TargetError {
+    fn from(error: WireError) -> Self {
+        match error {
+            WireError::Malformed(m) => TargetError::Malformed(m),
+            WireError::Invalid(m) => TargetError::Invalid(m),
+            WireError::Unsupported(m) => TargetError::Unsupported(m),
+            WireError::Link(m) => TargetError::Link(m),
+            WireError::Request(m) => TargetError::Request(m),
+            WireError::Resource(m) => TargetError::Resource(m),
+        }
+    }
+}
+
+impl From<Val> for WireVal {
+    fn from(val: Val) -> Self {
+        match val {
+            Val::I32(v) => WireVal::I32(v),
+            Val::I64(v) => WireVal::I64(v),
+            Val::F32(bits) => WireVal::F32(bits),
+            Val::F64(bits) => WireVal::F64(bits),
+            Val::FuncRef(r) => WireVal::FuncRef(r),
+            Val::ExternRef(r) => WireVal::ExternRef(r),
+        }
+    }
+}
+
+impl From<WireVal> for Val {
+    fn from(val: WireVal) -> Self {
+        match val {
+            WireVal::I32(v) => Val::I32(v),
+            WireVal::I64(v) => Val::I64(v),
+            WireVal::F32(bits) => Val::F32(bits),
+            WireVal::F64(bits) => Val::F64(bits),
+            WireVal::FuncRef(r) => Val::FuncRef(r),
+            WireVal::ExternRef(r) => Val::ExternRef(r),
+        }
+    }
+}
+
+impl From<WasmVersion> for tandem_protocol::WasmVersion {
+    fn from(version: WasmVersion) -> Self {
+        match version {
+            WasmVersion::V1 => tandem_protocol::WasmVersion::V1,
+            WasmVersion::V2 => tandem_protocol::WasmVersion::V2,
+        }
+    }
+}
+
+/// A protocol outcome as the runner's nested result: refusal outside, trap inside.
+pub fn from_outcome<T, U>(
+    outcome: tandem_protocol::Outcome<T>,
+    map: impl FnOnce(T) -> U,
+) -> Result<Result<U, TrapInfo>, TargetError> {
+    match outcome {
+        tandem_protocol::Outcome::Ok(v) => Ok(Ok(map(v))),
+        tandem_protocol::Outcome::Trap(trap) => Ok(Err(trap.into())),
+        tandem_protocol::Outcome::Error(e) => Err(e.into()),
     }
 }

@@ -13,12 +13,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use postcard_rpc::endpoints;
+use postcard_rpc::{TopicDirection, endpoints, topics};
 use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest payload of one [`ModuleChunk`], so a frame fits a small buffer.
 pub const MAX_CHUNK: usize = 512;
@@ -133,6 +133,8 @@ pub struct BoardLimits {
     pub max_module_bytes: u32,
     /// Size of the static buffer for memory 0, if the board has one.
     pub static_memory_bytes: Option<u32>,
+    /// Heap-backed linear memory allowed, all instances together; `None` is unlimited.
+    pub heap_memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
@@ -223,10 +225,45 @@ pub struct StatsResponse {
     pub peak_stack_slots: u32,
     pub peak_call_depth: u32,
     pub fuel_consumed: u64,
+    /// `memory.grow` calls the board refused (heap budget, static buffer or allocation
+    /// failure) although the memory's own maximum allowed them. The spec permits such a
+    /// failure; it makes later results differ from the reference interpreter's.
+    pub grow_refusals: u32,
     /// Target-dependent figures, filled in by the caller that can measure them.
+    pub target: TargetStats,
+}
+
+/// Figures that depend on the target's pointer width, allocator or clock; `None` where the
+/// target cannot measure them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct TargetStats {
+    /// Heap bytes allocated now (allocator counters).
     pub heap_in_use: Option<u64>,
+    /// Most heap bytes allocated at once since the last reset.
     pub heap_peak: Option<u64>,
+    /// Size of the heap arena.
+    pub heap_size: Option<u64>,
+    /// Deepest native stack use since the last reset, in bytes.
     pub native_stack_high_water: Option<u64>,
+    /// Size of the native stack region.
+    pub native_stack_size: Option<u64>,
+    /// Clock ticks spent executing requests since the last reset (on QEMU with
+    /// `-icount shift=0`, one tick is 40 guest instructions).
+    pub exec_ticks: Option<u64>,
+    /// The tick rate in Hz.
+    pub tick_hz: Option<u32>,
+    /// Link frames received intact and dropped (corrupt or too long) since boot.
+    pub frames_ok: Option<u32>,
+    pub frames_dropped: Option<u32>,
+}
+
+/// A deliberate fault, to check that crashes are reported and survived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub enum FaultKind {
+    /// `panic!` with a known message.
+    Panic,
+    /// An undefined instruction (a HardFault on Cortex-M).
+    HardFault,
 }
 
 /// FNV-1a 64 over `bytes`: tiny, core-only, the same on every target.
@@ -267,6 +304,23 @@ endpoints! {
     | GetGlobalEndpoint    | GetGlobalRequest    | GlobalResult       | "tandem/global"        |
     | MemoryDigestEndpoint | MemoryDigestRequest | DigestResult       | "tandem/memory/digest" |
     | StatsEndpoint        | ()                  | StatsResponse      | "tandem/stats"         |
+    | PingEndpoint         | u32                 | u32                | "tandem/ping"          |
+    | ExitEndpoint         | bool                | ()                 | "tandem/exit"          |
+    | FaultEndpoint        | FaultKind           | ()                 | "tandem/fault"         |
+}
+
+topics! {
+    list = TOPICS_IN_LIST;
+    direction = TopicDirection::ToServer;
+    | TopicTy | MessageTy | Path |
+    | ------- | --------- | ---- |
+}
+
+topics! {
+    list = TOPICS_OUT_LIST;
+    direction = TopicDirection::ToClient;
+    | TopicTy | MessageTy | Path |
+    | ------- | --------- | ---- |
 }
 
 #[cfg(test)]

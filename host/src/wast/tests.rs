@@ -53,6 +53,16 @@ impl Target for FakeTarget {
     fn get_global(&mut self, _: InstanceId, _: &str) -> Result<Val, TargetError> {
         Ok(Val::I64(42))
     }
+    fn stats(&mut self) -> Result<crate::target::StatsResponse, TargetError> {
+        Ok(crate::target::StatsResponse {
+            memories: Vec::new(),
+            peak_stack_slots: 0,
+            peak_call_depth: 0,
+            fuel_consumed: 0,
+            grow_refusals: 0,
+            target: Default::default(),
+        })
+    }
 }
 
 fn fake() -> FakeTarget {
