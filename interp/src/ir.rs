@@ -146,12 +146,12 @@ macro_rules! for_each_numeric {
                 F32ConvertI32U: u32 => f32, |a: u32| a as f32;
                 F32ConvertI64S: i64 => f32, |a: i64| a as f32;
                 F32ConvertI64U: u64 => f32, |a: u64| a as f32;
-                F32DemoteF64: f64 => f32, |a: f64| a as f32;
+                F32DemoteF64: f64 => f32, $crate::num::f32_demote_f64;
                 F64ConvertI32S: i32 => f64, |a: i32| a as f64;
                 F64ConvertI32U: u32 => f64, |a: u32| a as f64;
                 F64ConvertI64S: i64 => f64, |a: i64| a as f64;
                 F64ConvertI64U: u64 => f64, |a: u64| a as f64;
-                F64PromoteF32: f32 => f64, |a: f32| a as f64;
+                F64PromoteF32: f32 => f64, $crate::num::f64_promote_f32;
 
                 // Rust's saturating `as` is exactly the non-trapping conversion.
                 I32TruncSatF32S: f32 => i32, |a: f32| a as i32;

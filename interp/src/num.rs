@@ -74,6 +74,20 @@ min_max!(f64_min, f64_max, f64, quiet_f64);
 
 /// Wasm `f32.copysign` on bits: `a`'s magnitude (NaN payload included), `b`'s sign.
 #[inline]
+/// `f64.promote_f32`. A NaN must come out quiet (an arithmetic NaN, canonical if the input
+/// was): hardware conversions do that, but Cortex-M4's soft-float `f64` conversion keeps a
+/// signalling NaN signalling, so the quiet bit is set here on every target.
+pub fn f64_promote_f32(a: f32) -> f64 {
+    let wide = a as f64;
+    if wide.is_nan() { f64::from_bits(wide.to_bits() | 0x0008_0000_0000_0000) } else { wide }
+}
+
+/// `f32.demote_f64`, quieting NaNs for the same reason as [`f64_promote_f32`].
+pub fn f32_demote_f64(a: f64) -> f32 {
+    let narrow = a as f32;
+    if narrow.is_nan() { f32::from_bits(narrow.to_bits() | 0x0040_0000) } else { narrow }
+}
+
 pub fn f32_copysign(a: u32, b: u32) -> u32 {
     (a & !F32_SIGN) | (b & F32_SIGN)
 }
@@ -261,6 +275,25 @@ trunc!(i64_trunc_f64_u, f64 => u64, -1.0 < x < 18446744073709551616.0);
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn conversions_quiet_signalling_nans() {
+        use core::hint::black_box;
+        // Signalling NaNs of either sign come out as arithmetic (quiet) NaNs.
+        for bits in [0x7fa0_0000u32, 0xffa0_0000, 0x7f80_0001] {
+            let wide = super::f64_promote_f32(black_box(f32::from_bits(bits))).to_bits();
+            assert!(f64::from_bits(wide).is_nan() && wide & 0x0008_0000_0000_0000 != 0, "{wide:x}");
+        }
+        for bits in [0x7ff4_0000_0000_0000u64, 0xfff0_0000_0000_0001] {
+            let narrow = super::f32_demote_f64(black_box(f64::from_bits(bits))).to_bits();
+            assert!(f32::from_bits(narrow).is_nan() && narrow & 0x0040_0000 != 0, "{narrow:x}");
+        }
+        // Canonical stays canonical.
+        let canonical = super::f64_promote_f32(black_box(f32::from_bits(0x7fc0_0000))).to_bits();
+        assert_eq!(canonical, 0x7ff8_0000_0000_0000);
+        assert_eq!(super::f64_promote_f32(1.5), 1.5);
+        assert_eq!(super::f32_demote_f64(-2.25), -2.25);
+    }
+
     extern crate std;
 
     use super::*;
