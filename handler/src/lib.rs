@@ -28,8 +28,8 @@ use tandem_protocol::{
     BoardLimits, DigestResult, GetGlobalRequest, GlobalResult, InfoResponse, InstanceId,
     InstantiateOutcome, InstantiateRequest, InvokeOutcome, InvokeRequest, MAX_CHUNK, MemoryDigest,
     MemoryDigestRequest, MemoryKind, MemoryStat, ModuleBegin, ModuleChunk, ModuleId, ModuleResult,
-    Outcome, PROTOCOL_VERSION, RegisterRequest, ResetRequest, StatsResponse, TargetStats, Trap, TrapKind,
-    UnitResult, WasmVersion, WireError, WireVal, fnv1a64,
+    Outcome, PROTOCOL_VERSION, RegisterRequest, ResetRequest, StatsResponse, TargetStats, Trap,
+    TrapKind, UnitResult, WasmVersion, WireError, WireVal, fnv1a64,
 };
 
 /// A board's name and the limits every target applies the same way.
@@ -69,6 +69,7 @@ impl BoardProfile {
             .with_version(version)
             .with_limits(self.value_stack_slots, self.max_call_depth)
             .with_fuel(self.fuel.is_some())
+            .with_heap_memory_budget(self.heap_memory_bytes)
     }
 }
 
@@ -391,6 +392,7 @@ impl RequestHandler {
             resp.peak_stack_slots = stats.peak_stack_slots;
             resp.peak_call_depth = stats.peak_call_depth;
             resp.fuel_consumed = stats.fuel_consumed;
+            resp.grow_refusals = stats.grow_refusals;
             for instance in &session.instances {
                 for m in instance.memory_stats(&session.store) {
                     resp.memories.push(MemoryStat {
@@ -454,7 +456,8 @@ fn wire_error(error: Error) -> WireError {
         Error::UnknownImport { .. } | Error::IncompatibleImport { .. } => WireError::Link(message),
         Error::StaticBufferTooSmall { .. }
         | Error::NoSuchMemory { .. }
-        | Error::OutOfMemory { .. } => WireError::Resource(message),
+        | Error::OutOfMemory { .. }
+        | Error::MemoryBudget { .. } => WireError::Resource(message),
         Error::Trap(_) => WireError::Request(format!("unexpected {message}")),
         _ => WireError::Request(message),
     }
@@ -671,6 +674,35 @@ mod tests {
             }
             h.reset(ResetRequest { version: WasmVersion::V2 }).expect("reset");
         }
+    }
+
+    #[test]
+    fn heap_memory_budget_refuses_grow_and_instantiation_alike() {
+        // 2 pages: spectest's memory holds one of them.
+        let profile =
+            BoardProfile { heap_memory_bytes: Some(2 * 65536), ..BoardProfile::desktop() };
+        let mut h = handler(profile);
+        let grower = r#"(module (memory 0)
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+        let m = upload(&mut h, grower, 512).expect("upload");
+        let i = instance(&mut h, m);
+        let grow = |h: &mut RequestHandler, n: i32| {
+            h.invoke(InvokeRequest {
+                instance: i,
+                export: "grow".into(),
+                args: vec![WireVal::I32(n)],
+            })
+        };
+        assert_eq!(grow(&mut h, 2), Outcome::Ok(vec![WireVal::I32(-1)]));
+        assert_eq!(h.stats().grow_refusals, 1);
+        assert_eq!(grow(&mut h, 1), Outcome::Ok(vec![WireVal::I32(0)]));
+        assert_eq!(grow(&mut h, 1), Outcome::Ok(vec![WireVal::I32(-1)]));
+        assert_eq!(h.stats().grow_refusals, 2);
+
+        let big = upload(&mut h, "(module (memory 3))", 512).expect("upload");
+        let out = h.instantiate(InstantiateRequest { module: big });
+        let Outcome::Error(WireError::Resource(msg)) = out else { panic!("{out:?}") };
+        assert!(msg.contains("196608") && msg.contains("131072"), "{msg}");
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct Config {
     /// Meter fuel: translated code charges fuel at function entry and loop headers,
     /// and traps when the store's fuel runs out.
     pub fuel: bool,
+    /// Bytes of heap-backed linear memory the whole store may hold (static-buffer
+    /// memories do not count); `None` is unlimited. A board sets it below its heap so that
+    /// memory runs out at the same `memory.grow` on the board and in the simulator.
+    pub max_heap_memory: Option<u64>,
 }
 
 impl Config {
@@ -36,6 +40,7 @@ impl Config {
             max_value_stack: Self::DEFAULT_VALUE_STACK,
             max_call_depth: Self::DEFAULT_CALL_DEPTH,
             fuel: false,
+            max_heap_memory: None,
         }
     }
 
@@ -52,6 +57,11 @@ impl Config {
 
     pub fn with_fuel(mut self, fuel: bool) -> Self {
         self.fuel = fuel;
+        self
+    }
+
+    pub fn with_heap_memory_budget(mut self, bytes: Option<u64>) -> Self {
+        self.max_heap_memory = bytes;
         self
     }
 

@@ -175,6 +175,12 @@ pub enum Error {
     OutOfMemory {
         bytes: u64,
     },
+    /// New heap-backed linear memory would pass `Config::max_heap_memory`.
+    MemoryBudget {
+        needed: u64,
+        in_use: u64,
+        budget: u64,
+    },
     /// A call passed the wrong number of arguments or results.
     ArgumentCount {
         expected: usize,
@@ -256,6 +262,11 @@ impl fmt::Display for Error {
                 )
             }
             Error::OutOfMemory { bytes } => write!(f, "out of memory allocating {bytes} bytes"),
+            Error::MemoryBudget { needed, in_use, budget } => write!(
+                f,
+                "linear memory of {needed} bytes exceeds the heap-memory budget \
+                 ({in_use} of {budget} bytes in use)"
+            ),
             Error::ArgumentCount { expected, got } => {
                 write!(f, "expected {expected} values, got {got}")
             }

@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Trap, TrapKind};
 use crate::ir::{Instr, Reg};
-use crate::memory::LinearMemory;
+use crate::memory::{LinearMemory, MemoryKind, PAGE_SIZE};
 use crate::module::FuncHeader;
 use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, Func, FuncEntity, FuncKind, GlobalEntity,
@@ -127,6 +127,8 @@ struct Executor<'s> {
     frames: &'s mut alloc::vec::Vec<CallFrame>,
     fuel: &'s mut u64,
     stats: &'s mut ExecStats,
+    heap_memory_bytes: &'s mut u64,
+    max_heap_memory: Option<u64>,
     host_args: &'s mut alloc::vec::Vec<Value>,
     host_results: &'s mut alloc::vec::Vec<Value>,
     max_depth: usize,
@@ -277,8 +279,7 @@ macro_rules! define_run {
                             self.set(dst, size as Slot);
                         }
                         Instr::MemoryGrow { dst, delta } => {
-                            let delta = self.reg(delta) as u32;
-                            let old = self.memory_mut().grow(delta).map_or(u32::MAX, |old| old);
+                            let old = self.memory_grow(self.reg(delta) as u32);
                             self.set(dst, old as Slot);
                         }
                         Instr::MemoryFill { base } => self.memory_fill(base)?,
@@ -369,6 +370,7 @@ impl<'s> Executor<'s> {
             frames,
             fuel,
             stats,
+            heap_memory_bytes,
             host_args,
             host_results,
         } = store;
@@ -387,6 +389,8 @@ impl<'s> Executor<'s> {
             frames,
             fuel,
             stats,
+            heap_memory_bytes,
+            max_heap_memory: config.max_heap_memory,
             host_args,
             host_results,
             max_depth: config.max_call_depth as usize,
@@ -562,6 +566,35 @@ impl<'s> Executor<'s> {
     }
 
     #[inline(always)]
+    /// `memory.grow` on memory 0: the old size in pages, or `u32::MAX` (wasm's -1). A heap
+    /// memory may not pass the store's heap-memory budget; refusals the memory's own
+    /// maximum would have allowed are counted in `grow_refusals`.
+    #[cold]
+    fn memory_grow(&mut self, delta: u32) -> u32 {
+        let memory = &mut self.memories[self.inst.memories[0] as usize];
+        let old = memory.size_pages();
+        let is_heap = memory.kind() == MemoryKind::Heap;
+        let added = u64::from(delta) * PAGE_SIZE as u64;
+        let within_budget = !is_heap
+            || self.max_heap_memory.is_none_or(|budget| *self.heap_memory_bytes + added <= budget);
+        // Checked before growing: a refused grow must not allocate.
+        let grown = if within_budget { memory.grow(delta) } else { None };
+        match grown {
+            Some(old) => {
+                if is_heap {
+                    *self.heap_memory_bytes += added;
+                }
+                old
+            }
+            None => {
+                if u64::from(old) + u64::from(delta) <= u64::from(memory.limit_pages()) {
+                    self.stats.grow_refusals = self.stats.grow_refusals.saturating_add(1);
+                }
+                u32::MAX
+            }
+        }
+    }
+
     fn memory_mut(&mut self) -> &mut LinearMemory {
         &mut self.memories[self.inst.memories[0] as usize]
     }

@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::{Error, ExternKind, Trap, TrapKind};
-use crate::memory::{LinearMemory, MemStats};
+use crate::memory::{LinearMemory, MemStats, PAGE_SIZE};
 use crate::module::{
     ConstExpr, DataMode, ElemMode, GlobalType, Import, ImportType, MemoryType, Module, ModuleInner,
     TableType,
@@ -240,6 +240,17 @@ impl Linker {
         // Memories last: a static buffer moved into one is not handed back if
         // instantiation fails after this point.
         let defined_memories = m.memories.get(memories.len()..).unwrap_or(&[]);
+        // The heap-backed ones must fit the budget: checked before any is allocated.
+        let heap_bytes: u64 = defined_memories
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                let index = memories.len() + i;
+                !statics.iter().any(|(at, _)| *at as usize == index)
+            })
+            .map(|(_, ty)| u64::from(ty.initial) * PAGE_SIZE as u64)
+            .sum();
+        store.check_heap_memory(heap_bytes)?;
         let mut new_memories = Vec::new();
         try_reserve(&mut new_memories, defined_memories.len())?;
         for (i, ty) in defined_memories.iter().enumerate() {
@@ -266,6 +277,7 @@ impl Linker {
         store.funcs.extend(new_funcs);
         store.tables.extend(new_tables);
         store.memories.extend(new_memories);
+        store.heap_memory_bytes += heap_bytes;
         store.globals.extend(new_globals);
         store.elems.extend(new_elems);
         store.datas.extend(new_datas);
@@ -486,10 +498,23 @@ impl Store {
     /// A new zeroed heap memory of type `ty`.
     pub fn new_memory(&mut self, ty: MemoryType) -> Result<Memory, Error> {
         let addr = store_addr(self.memories.len(), "store memories")?;
+        let bytes = u64::from(ty.initial) * PAGE_SIZE as u64;
+        self.check_heap_memory(bytes)?;
         let memory = LinearMemory::new_heap(ty.initial, ty.maximum)?;
         try_reserve(&mut self.memories, 1)?;
         self.memories.push(memory);
+        self.heap_memory_bytes += bytes;
         Ok(Memory(addr))
+    }
+
+    /// Refuses `bytes` more of heap-backed linear memory past the config's budget.
+    fn check_heap_memory(&self, bytes: u64) -> Result<(), Error> {
+        match self.config.max_heap_memory {
+            Some(budget) if self.heap_memory_bytes.saturating_add(bytes) > budget => {
+                Err(Error::MemoryBudget { needed: bytes, in_use: self.heap_memory_bytes, budget })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A new memory of type `ty` in `buffer` (see [`crate::memory`]); errors name

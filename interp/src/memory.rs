@@ -320,6 +320,12 @@ impl LinearMemory {
         self.kind
     }
 
+    /// The most pages wasm allows this memory: its declared maximum, at most 65536.
+    #[inline]
+    pub fn limit_pages(&self) -> u32 {
+        self.maximum_pages.map_or(MAX_WASM_PAGES, |max| max.min(MAX_WASM_PAGES))
+    }
+
     /// The maximum size in pages the module declared, if any.
     #[inline]
     pub fn maximum_pages(&self) -> Option<u32> {

@@ -140,6 +140,9 @@ pub struct ExecStats {
     pub peak_call_depth: u32,
     /// Fuel charged so far.
     pub fuel_consumed: u64,
+    /// `memory.grow`s that returned -1 although the memory's own maximum allowed them:
+    /// refused by the heap-memory budget, a full static buffer or a failed allocation.
+    pub grow_refusals: u32,
 }
 
 /// Everything instances live in.
@@ -158,6 +161,8 @@ pub struct Store {
     /// Fuel left; only charged when the config meters fuel.
     pub(crate) fuel: u64,
     pub(crate) stats: ExecStats,
+    /// Bytes of heap-backed linear memory held, checked against `config.max_heap_memory`.
+    pub(crate) heap_memory_bytes: u64,
     /// Argument and result buffers for host calls, sized when a host function is
     /// defined so that calling one does not allocate.
     pub(crate) host_args: Vec<Value>,
@@ -182,6 +187,7 @@ impl Store {
             instances: Vec::new(),
             fuel: 0,
             stats: ExecStats::default(),
+            heap_memory_bytes: 0,
             host_args: Vec::new(),
             host_results: Vec::new(),
         }
