@@ -1,6 +1,6 @@
 //! The link end to end on the CI board: builds `target-fw`, boots it in QEMU `mps2-an386`,
 //! and talks postcard-rpc to it over the CRC-framed TCP wire: 100 pings (checked and timed),
-//! corrupt frames that must be dropped without harming the next request, board info, and a
+//! corrupt frames that must be dropped without harming the next request, board statistics, a
 //! clean exit with QEMU's exit code checked.
 //!
 //! Skipped, with the reason printed, when `qemu-system-arm` or the thumbv7em target is
@@ -17,12 +17,11 @@ use tandem_link::qemu::{INSTALL_HINT, Qemu, QemuOptions};
 use tandem_link::tcp;
 use tokio::io::AsyncWriteExt;
 
-#[allow(dead_code)] // the firmware's ICD; the host uses the types, not every item
-#[path = "../../target-fw/src/icd.rs"]
-mod icd;
-
-use icd::{BoardInfo, FaultKind, FwExit, FwFault, FwHeap, FwInfo, FwPing, HeapProbe};
 use tandem_link::postcard_rpc::standard_icd::LoggingTopic;
+use tandem_protocol::{
+    ExitEndpoint, FaultEndpoint, FaultKind, PingEndpoint, ResetEndpoint, ResetRequest,
+    StatsEndpoint, WasmVersion,
+};
 
 /// Per-request limit: postcard-rpc's `send_resp` would otherwise wait forever on a dead board.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -119,10 +118,10 @@ async fn firmware_answers_over_the_crc_framed_link() {
         stream.write_all(junk).await.expect("write junk");
     }
 
-    let (client, stats) = tcp::client(stream).expect("client");
+    let (client, link_stats) = tcp::client(stream).expect("client");
 
     let t_boot = Instant::now();
-    let first: u32 = request::<FwPing>(&client, &0).await;
+    let first: u32 = request::<PingEndpoint>(&client, &0).await;
     assert_eq!(first, 0);
     let first_reply = t_boot.elapsed();
 
@@ -131,22 +130,30 @@ async fn firmware_answers_over_the_crc_framed_link() {
     for i in 0..PINGS {
         let value = i.wrapping_mul(0x9E37_79B9) ^ 0x5555_0000;
         let t = Instant::now();
-        let echoed = request::<FwPing>(&client, &value).await;
+        let echoed = request::<PingEndpoint>(&client, &value).await;
         rtts.push(t.elapsed());
         assert_eq!(echoed, value, "ping {i}");
     }
     rtts.sort();
     let total: Duration = rtts.iter().sum();
 
-    let info: BoardInfo = request::<FwInfo>(&client, &()).await;
-    eprintln!("board info: {info:#?}");
-    assert_eq!(info.frames_ok, PINGS + 2, "first ping + 100 pings + info, counted before reply");
+    let stats = request::<StatsEndpoint>(&client, &()).await;
+    let board = &stats.target;
+    eprintln!("board figures: {board:#?}");
+    assert_eq!(
+        board.frames_ok,
+        Some(PINGS + 2),
+        "first ping + 100 pings + stats, counted before reply"
+    );
     // The junk (1), the flipped frame (its flip makes a 0x00, so it arrives as 2 pieces),
     // the truncated frame (1): every piece dropped, none misread as a request.
-    assert_eq!(info.frames_dropped, 4, "junk and damaged frames dropped: {info:?}");
-    assert!(info.stack_high_water > 0 && info.stack_high_water < info.stack_size);
-    assert!(info.systick > 0);
-    assert_eq!(info.core_clock_hz, 25_000_000);
+    assert_eq!(board.frames_dropped, Some(4), "junk and damaged frames dropped: {board:?}");
+    let (high, size) = (board.native_stack_high_water.unwrap(), board.native_stack_size.unwrap());
+    assert!(high > 0 && high < size, "stack {high} of {size}");
+    assert_eq!(board.tick_hz, Some(25_000_000));
+    // Before the first reset only the handler's names are on the heap.
+    let boot_heap = board.heap_in_use.expect("heap figure");
+    assert!(boot_heap < 256, "heap at boot: {boot_heap} B");
 
     // postcard-rpc's schema dump: many frames back to back from the device, and what a
     // host uses to detect firmware built from another protocol version.
@@ -156,17 +163,20 @@ async fn firmware_answers_over_the_crc_framed_link() {
         .expect("schema report in time")
         .expect("schema report");
     let schema_time = t.elapsed();
-    for ep in ["tandem/fw/ping", "tandem/fw/info", "tandem/fw/exit"] {
+    for ep in ["tandem/ping", "tandem/info", "tandem/invoke", "tandem/exit"] {
         assert!(report.endpoints.iter().any(|e| e.path == ep), "{ep} missing from the schema");
     }
 
-    let probe: HeapProbe = request::<FwHeap>(&client, &10_000).await;
-    assert!(probe.used_during >= 10_000, "{probe:?}");
-    assert_eq!(probe.used_after, 0, "{probe:?}");
-    let too_big: HeapProbe = request::<FwHeap>(&client, &u32::MAX).await;
-    assert_eq!(too_big.used_during, too_big.used_after, "an impossible allocation is refused");
+    // A reset builds a store (value stack, spectest): the heap counters see it.
+    request::<ResetEndpoint>(&client, &ResetRequest { version: WasmVersion::V2 })
+        .await
+        .expect("reset");
+    let after = request::<StatsEndpoint>(&client, &()).await.target;
+    let in_use = after.heap_in_use.expect("heap figure");
+    assert!(in_use > boot_heap && after.heap_peak >= Some(in_use), "{after:?}");
+    assert!(after.heap_size.unwrap() >= in_use);
 
-    request::<FwExit>(&client, &true).await;
+    request::<ExitEndpoint>(&client, &true).await;
     let status = qemu.wait_exit(Duration::from_secs(5)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "qemu exit {status}; output:\n{}", qemu.output());
     client.close();
@@ -182,8 +192,8 @@ async fn firmware_answers_over_the_crc_framed_link() {
         report.endpoints.len(),
         report.types.len(),
         schema_time,
-        stats.frames_ok.load(std::sync::atomic::Ordering::Relaxed),
-        stats.frames_dropped.load(std::sync::atomic::Ordering::Relaxed),
+        link_stats.frames_ok.load(std::sync::atomic::Ordering::Relaxed),
+        link_stats.frames_dropped.load(std::sync::atomic::Ordering::Relaxed),
     );
 }
 
@@ -195,10 +205,11 @@ async fn fault_is_reported(kind: FaultKind, expected: &str) {
         Qemu::launch(&QemuOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
     let (client, _stats) = tcp::client(stream).expect("client");
     let mut logs = client.subscribe_multi::<LoggingTopic>(8).await.expect("subscribe");
-    assert_eq!(request::<FwPing>(&client, &7).await, 7);
+    assert_eq!(request::<PingEndpoint>(&client, &7).await, 7);
     // No reply comes: the firmware dies handling this request.
     let _ =
-        tokio::time::timeout(Duration::from_millis(500), client.send_resp::<FwFault>(&kind)).await;
+        tokio::time::timeout(Duration::from_millis(500), client.send_resp::<FaultEndpoint>(&kind))
+            .await;
     let status = qemu.wait_exit(Duration::from_secs(5)).await.unwrap_or_else(|e| panic!("{e}"));
     let output = qemu.output();
     assert_eq!(status.code(), Some(1), "{kind:?}: qemu exit {status}; output:\n{output}");

@@ -1,10 +1,11 @@
-//! Tandem's Cortex-M4 firmware: boots the board, then answers postcard-rpc requests from the
-//! host over the board's UART until the host asks it to exit.
+//! Tandem's Cortex-M4 firmware: boots the board, then answers the `tandem-protocol`
+//! postcard-rpc requests from the host over the board's UART with the shared request handler
+//! (`tandem-handler`, the code the host's simulator runs) until the host asks it to exit.
 //!
-//! Layout: `board/` (one board-support layer per board), [`dispatch`] (endpoint -> handler
-//! table, the swap point for the shared handler), [`icd`] (this firmware's own endpoints),
-//! and the board-agnostic runtime pieces [`clock`], [`heap`], [`stack`], [`fault`]. The
-//! framing and postcard-rpc wire live in the `tandem-link` crate, shared with the host.
+//! Layout: `board/` (one board-support layer per board), [`profile`] (the board profile,
+//! generated at build time), [`dispatch`] (endpoint -> handler table), and the board-agnostic
+//! runtime pieces [`clock`], [`heap`], [`stack`], [`fault`]. The framing and postcard-rpc wire
+//! live in the `tandem-link` crate, shared with the host.
 #![no_std]
 #![no_main]
 
@@ -15,11 +16,12 @@ mod clock;
 mod dispatch;
 mod fault;
 mod heap;
-mod icd;
+mod profile;
 mod stack;
 
 use cortex_m_rt::entry;
 use postcard_rpc::server::{Dispatch, Sender};
+use tandem_handler::RequestHandler;
 use tandem_link::device::{NoSpawn, block_on, serve_one};
 
 use crate::dispatch::{Context, FwApp, RX_BUF, Wire};
@@ -42,6 +44,22 @@ impl Link {
 /// The one UART link.
 pub static LINK: Link = Link(Wire::new(board::Uart::new()));
 
+/// The static linear-memory buffer, sized by the board profile. In `.bss`, so the linker
+/// refuses a firmware whose profile does not fit the board's RAM.
+static mut STATIC_MEMORY: [u8; profile::STATIC_MEMORY_BYTES] = [0; profile::STATIC_MEMORY_BYTES];
+
+/// The static buffer, handed out once at boot.
+fn static_memory() -> &'static mut [u8] {
+    // SAFETY: called once, from `main`, before anything else runs; `STATIC_MEMORY` is private
+    // to this module and never named again, so this is the only reference to it.
+    unsafe {
+        core::slice::from_raw_parts_mut(
+            (&raw mut STATIC_MEMORY).cast::<u8>(),
+            profile::STATIC_MEMORY_BYTES,
+        )
+    }
+}
+
 #[entry]
 fn main() -> ! {
     let Some(core) = cortex_m::Peripherals::take() else {
@@ -50,9 +68,14 @@ fn main() -> ! {
     board::init();
     clock::init(core.SYST);
 
+    let handler = RequestHandler::with_static_memory(
+        profile::board_profile(),
+        env!("CARGO_PKG_VERSION"),
+        static_memory(),
+    );
     let wire = LINK.wire();
     let (tx, mut rx) = wire.split();
-    let mut app = FwApp::new(Context { wire, exit: None }, NoSpawn);
+    let mut app = FwApp::new(Context { wire, handler, exec_ticks: 0, exit: None }, NoSpawn);
     let sender = Sender::new(tx, app.min_key_len());
     let mut buf = [0u8; RX_BUF];
     loop {

@@ -1,8 +1,12 @@
 //! Stack high-water mark: cortex-m-rt's `paint-stack` fills the stack region with
 //! `0xCCCC_CCCC` at reset; the deepest word that no longer holds the paint is the deepest
-//! the stack has reached. (Overflow is not trapped under QEMU: below RAM writes vanish.)
+//! the stack has reached. [`repaint`] starts a new measurement (per host session).
+//! (Overflow is not trapped under QEMU: below RAM writes vanish.)
 
 const PAINT: u32 = 0xCCCC_CCCC;
+
+/// Words left unpainted just below the stack pointer: `repaint`'s own frame lives there.
+const REPAINT_MARGIN_WORDS: usize = 64;
 
 unsafe extern "C" {
     /// Top of the stack (initial SP), from cortex-m-rt's linker script.
@@ -11,9 +15,9 @@ unsafe extern "C" {
     static _stack_end: u32;
 }
 
-fn bounds() -> (*const u32, *const u32) {
+fn bounds() -> (*mut u32, *mut u32) {
     // Only the symbols' addresses are taken; nothing is read through them here.
-    (&raw const _stack_end, &raw const _stack_start)
+    ((&raw const _stack_end).cast_mut(), (&raw const _stack_start).cast_mut())
 }
 
 /// Bytes of the stack region.
@@ -22,10 +26,10 @@ pub fn size() -> usize {
     top as usize - bottom as usize
 }
 
-/// Deepest stack use since reset, in bytes.
+/// Deepest stack use since reset (or the last [`repaint`]), in bytes.
 pub fn high_water() -> usize {
     let (bottom, top) = bounds();
-    let mut p = bottom;
+    let mut p = bottom.cast_const();
     while p < top {
         // SAFETY: `p` is word-aligned (cortex-m-rt aligns `_stack_end` to 4) and within the
         // stack region [_stack_end, _stack_start), which is mapped RAM. The unused part is
@@ -37,4 +41,20 @@ pub fn high_water() -> usize {
         p = p.wrapping_add(1);
     }
     top as usize - p as usize
+}
+
+/// Paints the unused stack again, so [`high_water`] measures from now on.
+#[inline(never)]
+pub fn repaint() {
+    let (bottom, _) = bounds();
+    let sp = cortex_m::register::msp::read() as usize as *mut u32;
+    let end = sp.wrapping_sub(REPAINT_MARGIN_WORDS);
+    let mut p = bottom;
+    while p < end {
+        // SAFETY: [bottom, sp) is the stack region below the live stack: no frame or object
+        // lives there (this function's frame is above `end`, which keeps a margin below the
+        // stack pointer), so overwriting those words with paint disturbs nothing.
+        unsafe { p.write_volatile(PAINT) };
+        p = p.wrapping_add(1);
+    }
 }

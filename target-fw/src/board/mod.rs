@@ -1,5 +1,5 @@
 //! Board support: one layer per board, selected by a cargo feature, each exporting the same
-//! names (`Uart`, `init`, `exit`, `CORE_CLOCK_HZ`, `HEAP_SIZE`). Everything else in the
+//! names (`Uart`, `init`, `exit`, `CORE_CLOCK_HZ`, `heap_source`). Everything else in the
 //! firmware is board-agnostic Cortex-M code.
 
 #[cfg(feature = "mps2-an386")]

@@ -1,19 +1,32 @@
 //! QEMU `mps2-an386`: Arm's MPS2 FPGA board with the AN386 Cortex-M4F image, the CI
 //! stand-in for a real Cortex-M4 board. Memory map in `memory.x` (4 MiB code RAM at 0x0,
-//! 4 MiB data RAM at 0x2000_0000). The host link is CMSDK UART0, which QEMU connects to a
+//! 4 MiB data RAM at 0x2000_0000; the heap in the 16 MiB PSRAM). The host link is CMSDK UART0, which QEMU connects to a
 //! TCP socket; the exit path is semihosting, which QEMU turns into its own exit code.
 
 mod uart;
 
+use talc::source::Claim;
+
+use crate::profile::HEAP_BYTES;
 pub use uart::Uart;
 
 /// Core clock. Under `-icount shift=0` QEMU runs one instruction per nanosecond and SysTick
 /// ticks at this rate, so one tick is 40 guest instructions: a deterministic cost measure.
 pub const CORE_CLOCK_HZ: u32 = 25_000_000;
 
-/// Heap for the interpreter (module code, instances, linear memories unless static): 1 MiB
-/// of the 4 MiB data RAM; the stack gets what `.data`/`.bss` leave above it.
-pub const HEAP_SIZE: usize = 1 << 20;
+/// The board's 16 MiB PSRAM, which `memory.x` leaves out of every linker region.
+const PSRAM_BASE: usize = 0x2100_0000;
+const PSRAM_BYTES: usize = 16 << 20;
+
+const _: () = assert!(HEAP_BYTES <= PSRAM_BYTES, "the profile's heap does not fit the PSRAM");
+
+/// The heap arena: the first `HEAP_BYTES` of PSRAM, so the 4 MiB data RAM is left to
+/// `.data`, `.bss` (the static linear-memory buffer) and the stack.
+pub const fn heap_source() -> Claim {
+    // SAFETY: PSRAM is mapped RAM on this machine, and no linker region covers it (see
+    // memory.x), so no object of the program lives there: the allocator owns those bytes.
+    unsafe { Claim::new(PSRAM_BASE as *mut u8, HEAP_BYTES) }
+}
 
 /// Brings up what the link needs: UART0 with TX and RX on.
 pub fn init() {
