@@ -11,6 +11,9 @@
 //! The runner is generic over [`Target`], whose requests and answers are owned,
 //! serializable data, so the same runner drives a Cortex-M4 board later.
 
+pub mod parity;
+#[cfg(feature = "sim")]
+pub mod qemu;
 pub mod report;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -1,22 +1,33 @@
 //! The `tandem` command line.
 //!
-//! `tandem run [SUITES...] [--target sim] [--filter SUBSTRING] [--junit FILE]`
-//! runs `.wast` suites (`spec:v1`, `spec:v2`, a `.wast` file or a directory of
-//! them; both spec suites when none is given) and prints one row per file, the
-//! failures with `file:line`, the skips with their reasons, one
-//! `LABEL: N passed, M failed, K skipped` line per suite and, last,
-//! `N passed, M failed`. Exit code: 0 when nothing failed, 1 when an assertion
-//! failed, 2 for usage, I/O and parse errors.
+//! - `tandem run [SUITES...] [--target sim|qemu] [--board NAME] [--filter SUBSTRING]
+//!   [--junit FILE]` runs `.wast` suites (`spec:v1`, `spec:v2`, a `.wast` file or a directory
+//!   of them; both spec suites when none is given) and prints one row per file, the failures
+//!   with `file:line`, the skips with their reasons, one `LABEL: N passed, M failed, K skipped`
+//!   line per suite and, last, `N passed, M failed`.
+//! - `tandem parity [SUITES...] --targets sim,qemu [--board NAME]` runs the suites on every
+//!   target at once, with the same board profile, and compares every directive's outcome and
+//!   the per-file statistics; mismatches are printed as a diff. Last line `N passed, M failed`,
+//!   where a directive passes when it passed on every target with identical outcomes.
+//! - `tandem boards` lists the built-in board profiles.
+//!
+//! Exit code: 0 when nothing failed, 1 when an assertion failed or the targets disagree,
+//! 2 for usage, I/O, parse and target errors. `RUST_LOG` sets the log level (tracing).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use tracing_subscriber::EnvFilter;
 
+use tandem::qemu::{QemuOptions, QemuTarget};
 use tandem::report::{self, SuiteReport};
-use tandem::suite::run_files;
-use tandem::{SimTarget, Suite, Target, WasmVersion};
+use tandem::suite::{SuiteFile, run_files};
+use tandem::{SimTarget, Suite, Target, WasmVersion, parity};
+use tandem_boards::{Board, DEFAULT_BOARD};
 
 #[derive(Parser)]
 #[command(name = "tandem", version, about = "Tandem: a WebAssembly runtime for microcontrollers")]
@@ -29,12 +40,18 @@ struct Cli {
 enum Command {
     /// Run .wast test suites on a target.
     Run(RunArgs),
+    /// Run suites on several targets and compare every outcome.
+    Parity(ParityArgs),
+    /// List the built-in board profiles.
+    Boards,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum TargetKind {
-    /// tandem-interp in-process.
+    /// tandem-interp in-process, behind the firmware's request handler.
     Sim,
+    /// The Cortex-M4 firmware on QEMU mps2-an386, over the UART link.
+    Qemu,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -43,33 +60,73 @@ enum VersionArg {
     V2,
 }
 
+/// What every command that runs suites takes.
 #[derive(Args)]
-struct RunArgs {
+struct SuiteArgs {
     /// Suites to run: spec:v1, spec:v2, a .wast file or a directory of .wast files
     /// [default: spec:v1 spec:v2]
     suites: Vec<String>,
-    /// Where the modules run.
-    #[arg(long, value_enum, default_value_t = TargetKind::Sim)]
-    target: TargetKind,
     /// Only run files whose name contains this text.
     #[arg(long, value_name = "SUBSTRING")]
     filter: Option<String>,
-    /// Also write the results as JUnit XML to this file.
-    #[arg(long, value_name = "FILE")]
-    junit: Option<PathBuf>,
     /// The Wasm version .wast files and directories are run against (spec
     /// suites fix their own).
     #[arg(long, value_enum, default_value_t = VersionArg::V2)]
     wasm_version: VersionArg,
+    /// A prebuilt firmware ELF for the qemu target (default: build target-fw for the board).
+    #[arg(long, value_name = "ELF")]
+    firmware: Option<PathBuf>,
+    /// Longest wait for one reply from a board, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: SuiteArgs,
+    /// Where the modules run.
+    #[arg(long, value_enum, default_value_t = TargetKind::Sim)]
+    target: TargetKind,
+    /// Board profile (a built-in name or a .toml path): its limits apply on every target.
+    /// Default: the desktop limits for sim, qemu-mps2-an386 for qemu.
+    #[arg(long, value_name = "NAME")]
+    board: Option<String>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Print at most this many failures per file.
     #[arg(long, value_name = "N", default_value_t = 50)]
     max_failures: usize,
 }
 
+#[derive(Args)]
+struct ParityArgs {
+    #[command(flatten)]
+    common: SuiteArgs,
+    /// The targets to compare, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [TargetKind::Sim, TargetKind::Qemu])]
+    targets: Vec<TargetKind>,
+    /// Board profile applied on every target.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_BOARD)]
+    board: String,
+    /// Print at most this many mismatches.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    max_diffs: usize,
+}
+
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Parity(args) => run_parity(args),
+        Command::Boards => list_boards(),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -81,43 +138,136 @@ fn main() -> ExitCode {
     }
 }
 
+/// The suites named on the command line, resolved and read before anything runs, so a typo
+/// or an unreadable file fails first.
+struct Plan {
+    suites: Vec<(Suite, Vec<SuiteFile>)>,
+    default_version: WasmVersion,
+    filter: Option<String>,
+}
+
+impl Plan {
+    fn new(args: &SuiteArgs) -> Result<Plan> {
+        let names: Vec<String> = if args.suites.is_empty() {
+            vec!["spec:v1".into(), "spec:v2".into()]
+        } else {
+            args.suites.clone()
+        };
+        let mut suites = Vec::new();
+        for name in &names {
+            let suite = Suite::parse(name)?;
+            let files = suite.files()?;
+            suites.push((suite, files));
+        }
+        let default_version = match args.wasm_version {
+            VersionArg::V1 => WasmVersion::V1,
+            VersionArg::V2 => WasmVersion::V2,
+        };
+        Ok(Plan { suites, default_version, filter: args.filter.clone() })
+    }
+
+    fn file_count(&self) -> u64 {
+        let selected = |f: &&SuiteFile| self.filter.as_ref().is_none_or(|p| f.name.contains(p));
+        self.suites.iter().map(|(_, files)| files.iter().filter(selected).count() as u64).sum()
+    }
+
+    /// Runs every suite on `target`, ticking `progress` per file and handing each finished
+    /// file to `on_file`.
+    fn run(
+        &self,
+        target: &mut dyn Target,
+        progress: &ProgressBar,
+        mut on_file: impl FnMut(&ProgressBar, &tandem::FileReport),
+    ) -> Result<Vec<SuiteReport>> {
+        let mut reports = Vec::new();
+        for (suite, files) in &self.suites {
+            let report = run_files(
+                target,
+                suite.label(),
+                suite.version(self.default_version),
+                files,
+                self.filter.as_deref(),
+                |file| {
+                    on_file(progress, file);
+                    progress.set_message(file.name.clone());
+                    progress.inc(1);
+                },
+            )?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+}
+
+fn progress_bar(multi: &MultiProgress, len: u64, prefix: &str) -> ProgressBar {
+    let bar = multi.add(ProgressBar::new(len));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} files {elapsed} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_owned());
+    bar
+}
+
+/// Builds a target; `board` `None` means the desktop simulator's own limits.
+fn make_target(
+    kind: TargetKind,
+    board: Option<&Board>,
+    args: &SuiteArgs,
+) -> Result<Box<dyn Target>> {
+    Ok(match kind {
+        TargetKind::Sim => match board {
+            Some(board) => Box::new(SimTarget::for_board(board)),
+            None => Box::new(SimTarget::new()),
+        },
+        TargetKind::Qemu => {
+            let board = match board {
+                Some(b) => b.clone(),
+                None => Board::find(DEFAULT_BOARD)?,
+            };
+            let mut options = QemuOptions::new(board);
+            options.firmware = args.firmware.clone();
+            options.request_timeout = Duration::from_secs(args.timeout);
+            Box::new(QemuTarget::start(&options).context("cannot start the qemu target")?)
+        }
+    })
+}
+
 /// Runs the suites; `Ok(true)` when nothing failed.
 fn run(args: RunArgs) -> Result<bool> {
-    let suite_args =
-        if args.suites.is_empty() { vec!["spec:v1".into(), "spec:v2".into()] } else { args.suites };
-    // Resolve and read every suite first, so a typo or an unreadable file fails
-    // before anything runs.
-    let mut suites = Vec::new();
-    for arg in &suite_args {
-        let suite = Suite::parse(arg)?;
-        let files = suite.files()?;
-        suites.push((suite, files));
-    }
-    let default_version = match args.wasm_version {
-        VersionArg::V1 => WasmVersion::V1,
-        VersionArg::V2 => WasmVersion::V2,
-    };
-    let mut target: Box<dyn Target> = match args.target {
-        TargetKind::Sim => Box::new(SimTarget::new()),
-    };
+    let plan = Plan::new(&args.common)?;
+    let board = args.board.as_deref().map(Board::find).transpose()?;
+    let mut target = make_target(args.target, board.as_ref(), &args.common)?;
+    let multi = MultiProgress::new();
+    let progress = progress_bar(&multi, plan.file_count(), target.name());
+    let started = Instant::now();
 
     let mut reports: Vec<SuiteReport> = Vec::new();
-    for (suite, files) in &suites {
-        println!("== {} on {}", suite.label(), target.name());
-        println!("{}", report::table_header());
+    for (suite, files) in &plan.suites {
+        progress.println(format!("== {} on {}", suite.label(), target.name()));
+        progress.println(report::table_header());
         let report = run_files(
             &mut target,
             suite.label(),
-            suite.version(default_version),
+            suite.version(plan.default_version),
             files,
-            args.filter.as_deref(),
-            |file| println!("{}", report::table_row(file)),
+            plan.filter.as_deref(),
+            |file| {
+                progress.println(report::table_row(file));
+                progress.set_message(file.name.clone());
+                progress.inc(1);
+            },
         )?;
-        print_details(&report, args.max_failures);
-        println!("{}", report.summary_line());
-        println!();
+        progress.suspend(|| {
+            print_details(&report, args.max_failures);
+            println!("{}", report.summary_line());
+            println!();
+        });
         reports.push(report);
     }
+    progress.finish_and_clear();
+    target.finish().context("the target did not end cleanly")?;
 
     if let Some(path) = &args.junit {
         std::fs::write(path, report::junit_xml(&reports))
@@ -126,8 +276,123 @@ fn run(args: RunArgs) -> Result<bool> {
     for report in &reports {
         println!("{}", report.summary_line());
     }
+    println!("{} on {} in {:.1?}", target.name(), board_label(board.as_ref()), started.elapsed());
     println!("{}", report::total_line(&reports));
     Ok(reports.iter().all(|r| r.failed() == 0))
+}
+
+fn board_label(board: Option<&Board>) -> String {
+    board.map_or_else(|| "the desktop profile".to_owned(), |b| format!("board {}", b.name))
+}
+
+/// Runs the suites on every target at once and compares; `Ok(true)` when all passed alike.
+fn run_parity(args: ParityArgs) -> Result<bool> {
+    if args.targets.len() < 2 {
+        bail!("parity needs at least two targets (e.g. --targets sim,qemu)");
+    }
+    let mut seen = Vec::new();
+    for kind in &args.targets {
+        if seen.contains(kind) {
+            bail!("target {kind:?} is listed twice");
+        }
+        seen.push(*kind);
+    }
+    let plan = Plan::new(&args.common)?;
+    let board = Board::find(&args.board)?;
+    let multi = MultiProgress::new();
+    let started = Instant::now();
+
+    // One thread per target: the simulator computes while the board's link waits.
+    let results: Vec<(String, Result<Vec<SuiteReport>>, Duration)> = std::thread::scope(|s| {
+        let handles: Vec<_> = args
+            .targets
+            .iter()
+            .map(|&kind| {
+                let (plan, board, multi, common) = (&plan, &board, &multi, &args.common);
+                s.spawn(move || {
+                    let t0 = Instant::now();
+                    let name = format!("{kind:?}").to_lowercase();
+                    let result = make_target(kind, Some(board), common).and_then(|mut target| {
+                        let bar = progress_bar(multi, plan.file_count(), target.name());
+                        let reports = plan.run(&mut *target, &bar, |bar, file| {
+                            if file.failed() > 0 {
+                                bar.println(format!(
+                                    "{}: {} failed in {}",
+                                    target_name(kind),
+                                    file.failed(),
+                                    file.name
+                                ));
+                            }
+                        })?;
+                        bar.finish_and_clear();
+                        target.finish().context("the target did not end cleanly")?;
+                        Ok(reports)
+                    });
+                    (name, result, t0.elapsed())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a target thread panicked")).collect()
+    });
+
+    let mut runs = Vec::new();
+    for (name, result, elapsed) in results {
+        let reports = result.with_context(|| format!("the {name} run failed"))?;
+        println!("{name} ({:.1?}):", elapsed);
+        for report in &reports {
+            println!("  {}", report.summary_line());
+            for line in report.failure_lines().take(args.max_diffs) {
+                println!("    {line}");
+            }
+        }
+        runs.push((name, reports));
+    }
+
+    let (first_name, first) = &runs[0];
+    let mut agree = true;
+    for (name, reports) in &runs[1..] {
+        let diff = parity::compare_suites(first, reports, first_name, name);
+        print!("{}", diff.render(args.max_diffs));
+        agree &= diff.is_empty();
+    }
+    let (passed, failed) =
+        parity::directive_totals(&runs.iter().map(|(_, r)| r.as_slice()).collect::<Vec<_>>());
+    println!(
+        "parity of {} on board {} in {:.1?}: {}",
+        runs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+        board.name,
+        started.elapsed(),
+        if agree { "all outcomes identical" } else { "OUTCOMES DIFFER" }
+    );
+    println!("{passed} passed, {failed} failed");
+    Ok(agree && failed == 0)
+}
+
+fn target_name(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::Sim => "sim",
+        TargetKind::Qemu => "qemu",
+    }
+}
+
+fn list_boards() -> Result<bool> {
+    println!(
+        "{:<18} {:>9} {:>9} {:>9} {:>7} {:>7}  description",
+        "board", "RAM", "heap", "static", "stack", "depth"
+    );
+    for b in Board::builtin() {
+        println!(
+            "{:<18} {:>8}K {:>8}K {:>8}K {:>7} {:>7}  {}",
+            b.name,
+            b.memory.ram_bytes / 1024,
+            b.memory.heap_bytes / 1024,
+            b.static_memory_bytes() / 1024,
+            b.limits.value_stack_slots,
+            b.limits.max_call_depth,
+            b.description
+        );
+    }
+    Ok(true)
 }
 
 fn print_details(report: &SuiteReport, max_failures: usize) {

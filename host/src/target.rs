@@ -199,6 +199,12 @@ pub trait Target {
     /// A short name for reports, e.g. `sim`.
     fn name(&self) -> &str;
 
+    /// The board profile whose limits the target applies (`desktop` for the simulator's
+    /// own defaults); `None` if the target cannot say.
+    fn board(&self) -> Option<&str> {
+        None
+    }
+
     /// Drops every module and instance and starts a fresh store validating against
     /// `version`, with the `spectest` module (print functions, `global_i32` = 666,
     /// `global_i64` = 666, `global_f32` = 666.6, `global_f64` = 666.6, a funcref
@@ -232,11 +238,20 @@ pub trait Target {
 
     /// The current session's statistics (memories, peaks, fuel; target figures if any).
     fn stats(&mut self) -> Result<StatsResponse, TargetError>;
+
+    /// Ends the target cleanly once the runner is done (a board is asked to exit and its
+    /// exit status checked); nothing may be requested afterwards.
+    fn finish(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
 }
 
 impl<T: Target + ?Sized> Target for Box<T> {
     fn name(&self) -> &str {
         (**self).name()
+    }
+    fn board(&self) -> Option<&str> {
+        (**self).board()
     }
     fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {
         (**self).reset(version)
@@ -266,6 +281,9 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn stats(&mut self) -> Result<StatsResponse, TargetError> {
         (**self).stats()
+    }
+    fn finish(&mut self) -> Result<(), TargetError> {
+        (**self).finish()
     }
 }
 

@@ -4,8 +4,10 @@
 //! with their lines, kinds, and expected vs got; two out-of-scope directives must
 //! come back as skipped.
 
+use tandem::suite::run_files;
 use tandem::wast::count_directives;
 use tandem::{SimTarget, WasmVersion, run_wast};
+use tandem_boards::{Board, DEFAULT_BOARD};
 
 const SCRIPT: &str = include_str!("wast/directives.wast");
 
@@ -46,6 +48,8 @@ fn every_directive_kind_on_the_simulator() {
 
     let total = count_directives("directives.wast", SCRIPT).unwrap();
     assert_eq!(report.passed, total - 2 - 2);
+    assert_eq!(report.records.len(), total, "one record per directive");
+    assert!(report.stats.is_some(), "the simulator reports statistics");
 }
 
 /// A folder suite includes the `.wast` files of its subfolders, and the project's
@@ -56,14 +60,25 @@ fn folder_suites_are_collected_recursively_and_pass() {
     let suite = tandem::suite::Suite::parse(root).unwrap_or_else(|e| panic!("{e}"));
     let files = suite.files().unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
-    for expected in ["compute.wast", "memory.wast", "traps.wast"] {
+    for expected in ["compute.wast", "memory.wast", "traps.wast", "qemu-mps2-an386.wast"] {
         assert!(names.contains(&expected), "{expected} not found in {names:?}");
     }
-    for file in &files {
-        let mut target = SimTarget::new();
-        let report = run_wast(&mut target, WasmVersion::V2, &file.name, &file.text)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(report.failures.is_empty(), "{}: {:?}", file.name, report.failures);
-        assert!(report.passed > 0, "{} ran nothing", file.name);
+    // On the CI board's profile every file runs, the board's own limits suite included.
+    let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let mut target = SimTarget::for_board(&board);
+    let report = run_files(&mut target, "suites".into(), WasmVersion::V2, &files, None, |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    for file in &report.files {
+        assert!(file.failures.is_empty(), "{}: {:?}", file.name, file.failures);
+        assert!(file.file_skip.is_none(), "{}: {:?}", file.name, file.file_skip);
+        assert!(file.passed > 0, "{} ran nothing", file.name);
     }
+    // With the desktop limits the board's limits suite is skipped, saying why.
+    let mut desktop = SimTarget::new();
+    let report = run_files(&mut desktop, "suites".into(), WasmVersion::V2, &files, None, |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    let limits = report.files.iter().find(|f| f.name.ends_with("qemu-mps2-an386.wast")).unwrap();
+    let skip = limits.file_skip.as_ref().expect("skipped on the desktop profile");
+    assert!(skip.reason.contains("--board qemu-mps2-an386"), "{}", skip.reason);
+    assert_eq!(report.failed(), 0);
 }

@@ -26,8 +26,19 @@
 //! `assert_malformed`: where a check sits (decoder or validator) differs between
 //! wasmparser and the spec. Their messages are not compared either; trap messages
 //! are (see [`expect::trap_message_matches`]).
+//!
+//! Every directive also leaves a [`Record`] of what the target did (see
+//! [`observe`]), and the file's statistics are kept, so two targets can be
+//! compared and snapshotted.
+//!
+//! A board may legitimately refuse memory: a module may not fit its profile, and
+//! the spec lets `memory.grow` fail. A directive that would fail after either
+//! (the directive's module was refused with [`TargetError::Resource`], or the
+//! target counts a refused grow) is skipped with the reason instead: it says
+//! something about the board, not about the interpreter.
 
 pub mod expect;
+pub mod observe;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -37,7 +48,7 @@ use ::wast::parser::{self, ParseBuffer};
 use ::wast::token::{Id, Span};
 use ::wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 
-use crate::report::{Failure, FileReport, Skip};
+use crate::report::{Failure, FileReport, Record, Skip, Verdict};
 use crate::target::{InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion};
 use expect::Expect;
 
@@ -99,24 +110,53 @@ pub fn run_wast<T: Target + ?Sized>(
 
     let mut session = Session {
         target,
-        current: Err("no module has been instantiated yet".into()),
+        current: Err(Unavailable::new("no module has been instantiated yet")),
         instances: HashMap::new(),
         definitions: HashMap::new(),
-        last_definition: Err("no module has been defined yet".into()),
+        last_definition: Err(Unavailable::new("no module has been defined yet")),
+        refusals_before_current: 0,
     };
     let mut report = FileReport::new(file);
     for directive in wast.directives {
         let line = lines.line(directive.span());
         let kind = kind_of(&directive);
-        match session.run(directive, line).map_err(|Fatal(e)| fatal(line, e))? {
-            Outcome::Pass => report.passed += 1,
-            Outcome::Fail { expected, got } => {
-                report.failures.push(Failure { line, kind, expected, got })
+        let Judged { outcome, observed, board_limit } =
+            session.run(directive, line).map_err(|Fatal(e)| fatal(line, e))?;
+        let (verdict, observed) = match outcome {
+            Outcome::Pass => {
+                report.passed += 1;
+                (Verdict::Pass, observed)
             }
-            Outcome::Skip(reason) => report.skips.push(Skip { line, kind, reason: reason.into() }),
-        }
+            Outcome::Skip(reason) => {
+                report.skips.push(Skip { line, kind, reason: reason.into() });
+                (Verdict::Skip, format!("skipped: {reason}"))
+            }
+            Outcome::Fail { expected, got } => match session.board_limit_reason(board_limit) {
+                Some(reason) => {
+                    let observed = format!("{observed}; skipped: {reason}");
+                    report.skips.push(Skip { line, kind, reason });
+                    (Verdict::Skip, observed)
+                }
+                None => {
+                    report.failures.push(Failure { line, kind, expected, got });
+                    (Verdict::Fail, observed)
+                }
+            },
+        };
+        report.records.push(Record { line, kind, verdict, observed });
     }
+    // Statistics are informative: a target that cannot report them still ran the file.
+    report.stats = session.target.stats().ok();
     Ok(report)
+}
+
+/// Why later directives diverge once the board refused a `memory.grow`.
+pub const GROW_REFUSED_REASON: &str = "the board refused a memory.grow since this instance \
+     was created (spec-permitted); its later results diverge from the reference";
+
+/// Why a directive whose module the board refused for lack of resources is not a failure.
+fn module_exceeds_board(message: &str) -> String {
+    format!("the module exceeds the board profile ({message})")
 }
 
 /// Byte offset to 1-based line number.
@@ -179,6 +219,44 @@ fn fail(expected: impl Into<String>, got: impl Into<String>) -> Outcome {
     Outcome::Fail { expected: expected.into(), got: got.into() }
 }
 
+/// A directive's judgement with what the target did.
+struct Judged {
+    outcome: Outcome,
+    /// The canonical observation (see [`observe`]); unused for skips.
+    observed: String,
+    /// The message of a resource refusal of the module or instance involved.
+    board_limit: Option<String>,
+}
+
+impl Judged {
+    fn new(outcome: Outcome, observed: impl Into<String>) -> Self {
+        Judged { outcome, observed: observed.into(), board_limit: None }
+    }
+
+    fn skip(reason: &'static str) -> Self {
+        Judged::new(Outcome::Skip(reason), String::new())
+    }
+
+    fn board_limit(mut self, board_limit: Option<String>) -> Self {
+        self.board_limit = board_limit;
+        self
+    }
+}
+
+/// Why a module or instance a directive refers to does not exist.
+#[derive(Debug, Clone)]
+struct Unavailable {
+    why: String,
+    /// Set when it does not exist because the board ran out of resources.
+    board_limit: Option<String>,
+}
+
+impl Unavailable {
+    fn new(why: impl Into<String>) -> Self {
+        Unavailable { why: why.into(), board_limit: None }
+    }
+}
+
 /// What became of a module on its way to an instance.
 enum ModuleRun {
     /// The host could not turn the text into binary.
@@ -190,6 +268,35 @@ enum ModuleRun {
     /// Instantiation trapped.
     Trapped(TrapInfo),
     Instantiated(InstanceId),
+    /// The module definition it names does not exist.
+    Unavailable(Unavailable),
+}
+
+impl ModuleRun {
+    /// What the target did, canonically.
+    fn observed(&self) -> String {
+        match self {
+            ModuleRun::EncodeFailed(_) => "text rejected on the host".into(),
+            ModuleRun::Rejected(e) => observe::rejection(e),
+            ModuleRun::NotInstantiated(e) => observe::instantiation_error(e),
+            ModuleRun::Trapped(t) => observe::trap(t),
+            ModuleRun::Instantiated(_) => "instantiated".into(),
+            ModuleRun::Unavailable(_) => "error: no module".into(),
+        }
+    }
+
+    /// Whether the target rejected the bytes as malformed or invalid.
+    fn is_rejection(&self) -> bool {
+        matches!(self, ModuleRun::Rejected(e) if e.is_rejection())
+    }
+
+    fn board_limit(&self) -> Option<String> {
+        match self {
+            ModuleRun::Rejected(e) | ModuleRun::NotInstantiated(e) => observe::board_limit(e),
+            ModuleRun::Unavailable(u) => u.board_limit.clone(),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for ModuleRun {
@@ -200,6 +307,7 @@ impl fmt::Display for ModuleRun {
             ModuleRun::NotInstantiated(e) => write!(f, "instantiation failed: {e}"),
             ModuleRun::Trapped(t) => write!(f, "instantiation {t}"),
             ModuleRun::Instantiated(i) => write!(f, "instance #{}", i.0),
+            ModuleRun::Unavailable(u) => f.write_str(&u.why),
         }
     }
 }
@@ -207,10 +315,50 @@ impl fmt::Display for ModuleRun {
 /// What an action (`invoke`, `get`, or a module in `assert_return`/`assert_trap`) did.
 enum Exec {
     Returned(Vec<Val>),
+    /// A module action instantiated (no results).
+    Instantiated,
     Trapped(TrapInfo),
-    /// It could not run; the text says why.
-    Error(String),
+    /// It could not run.
+    Error(NotRun),
     Skip(&'static str),
+}
+
+/// Why an action could not run.
+struct NotRun {
+    /// For the failure report.
+    text: String,
+    /// Canonically, for the record.
+    observed: String,
+    board_limit: Option<String>,
+}
+
+impl NotRun {
+    fn unavailable(u: Unavailable, what: &str) -> Self {
+        NotRun { text: u.why, observed: format!("error: no {what}"), board_limit: u.board_limit }
+    }
+
+    fn refused(text: String, error: &TargetError) -> Self {
+        NotRun { text, observed: observe::error(error), board_limit: observe::board_limit(error) }
+    }
+}
+
+impl Exec {
+    fn observed(&self) -> String {
+        match self {
+            Exec::Returned(vals) => observe::returned(vals),
+            Exec::Instantiated => "instantiated".into(),
+            Exec::Trapped(t) => observe::trap(t),
+            Exec::Error(e) => e.observed.clone(),
+            Exec::Skip(reason) => format!("skipped: {reason}"),
+        }
+    }
+
+    fn board_limit(&self) -> Option<String> {
+        match self {
+            Exec::Error(e) => e.board_limit.clone(),
+            _ => None,
+        }
+    }
 }
 
 fn is_component(module: &QuoteWat<'_>) -> bool {
@@ -227,181 +375,238 @@ fn encode(module: &mut QuoteWat<'_>) -> Result<Vec<u8>, String> {
 struct Session<'t, T: ?Sized> {
     target: &'t mut T,
     /// The most recent instance, or why there is none.
-    current: Result<InstanceId, String>,
-    instances: HashMap<String, Result<InstanceId, String>>,
-    definitions: HashMap<String, Result<ModuleId, String>>,
-    last_definition: Result<ModuleId, String>,
+    current: Result<InstanceId, Unavailable>,
+    instances: HashMap<String, Result<InstanceId, Unavailable>>,
+    definitions: HashMap<String, Result<ModuleId, Unavailable>>,
+    last_definition: Result<ModuleId, Unavailable>,
+    /// The target's `grow_refusals` when the current instance was created: a failure counts
+    /// as a board limit only if the board refused a grow after that.
+    refusals_before_current: u32,
+}
+
+/// The record of a module directive: instantiated or not, and what became of it.
+fn module_judged(run: &ModuleRun, outcome: Outcome) -> Judged {
+    Judged::new(outcome, run.observed()).board_limit(run.board_limit())
 }
 
 impl<T: Target + ?Sized> Session<'_, T> {
-    fn run(&mut self, directive: WastDirective<'_>, line: usize) -> Result<Outcome, Fatal> {
+    /// Why a failing directive is a board limit rather than a failure, if it is:
+    /// the module involved was refused for resources, or the board refused a
+    /// `memory.grow` earlier. Statistics are queried only here, on failures.
+    fn board_limit_reason(&mut self, board_limit: Option<String>) -> Option<String> {
+        if let Some(message) = board_limit {
+            return Some(module_exceeds_board(&message));
+        }
+        match self.target.stats() {
+            Ok(stats) if stats.grow_refusals > self.refusals_before_current => {
+                Some(GROW_REFUSED_REASON.to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    fn run(&mut self, directive: WastDirective<'_>, line: usize) -> Result<Judged, Fatal> {
         Ok(match directive {
             WastDirective::Module(mut module) => {
                 if is_component(&module) {
-                    return Ok(Outcome::Skip(COMPONENT_REASON));
+                    return Ok(Judged::skip(COMPONENT_REASON));
                 }
                 let name = module.name();
                 let run = self.instantiate(&mut module)?;
                 let result = match run {
                     ModuleRun::Instantiated(instance) => Ok(instance),
-                    ref other => Err(format!("the module at line {line} failed: {other}")),
+                    ref other => Err(Unavailable {
+                        why: format!("the module at line {line} failed: {other}"),
+                        board_limit: other.board_limit(),
+                    }),
                 };
                 self.set_current(name, result);
-                match run {
+                let outcome = match &run {
                     ModuleRun::Instantiated(_) => Outcome::Pass,
                     other => fail("the module to instantiate", other.to_string()),
-                }
+                };
+                module_judged(&run, outcome)
             }
             WastDirective::ModuleDefinition(mut module) => {
                 if is_component(&module) {
-                    return Ok(Outcome::Skip(COMPONENT_REASON));
+                    return Ok(Judged::skip(COMPONENT_REASON));
                 }
                 let name = module.name();
-                let (outcome, result) = match self.load(&mut module)? {
-                    Ok(id) => (Outcome::Pass, Ok(id)),
+                let (judged, result) = match self.load(&mut module)? {
+                    Ok(id) => (Judged::new(Outcome::Pass, "loaded"), Ok(id)),
                     Err(run) => (
-                        fail("the module to load", run.to_string()),
-                        Err(format!("the module defined at line {line} failed: {run}")),
+                        module_judged(&run, fail("the module to load", run.to_string())),
+                        Err(Unavailable {
+                            why: format!("the module defined at line {line} failed: {run}"),
+                            board_limit: run.board_limit(),
+                        }),
                     ),
                 };
                 if let Some(name) = name {
                     self.definitions.insert(name.name().to_owned(), result.clone());
                 }
                 self.last_definition = result;
-                outcome
+                judged
             }
             WastDirective::ModuleInstance { instance, module, .. } => {
                 let definition = match module {
                     Some(id) => self.definitions.get(id.name()).cloned().unwrap_or_else(|| {
-                        Err(format!("no module definition named ${}", id.name()))
+                        Err(Unavailable::new(format!("no module definition named ${}", id.name())))
                     }),
                     None => self.last_definition.clone(),
                 };
                 let run = match definition {
                     Ok(module) => self.instantiate_loaded(module)?,
-                    Err(why) => ModuleRun::NotInstantiated(TargetError::Request(why)),
+                    Err(why) => ModuleRun::Unavailable(why),
                 };
                 let outcome = match &run {
                     ModuleRun::Instantiated(_) => Outcome::Pass,
                     other => fail("the module to instantiate", other.to_string()),
                 };
+                let judged = module_judged(&run, outcome);
                 let result = match run {
                     ModuleRun::Instantiated(i) => Ok(i),
-                    other => Err(format!("the instance at line {line} failed: {other}")),
+                    other => Err(Unavailable {
+                        why: format!("the instance at line {line} failed: {other}"),
+                        board_limit: other.board_limit(),
+                    }),
                 };
                 self.set_current(instance, result);
-                outcome
+                judged
             }
-            WastDirective::Register { name, module, .. } => match self.instance(module) {
-                Err(why) => fail(format!("to register as \"{name}\""), why),
-                Ok(instance) => match split(self.target.register(instance, name))? {
-                    Ok(()) => Outcome::Pass,
-                    Err(e) => fail(format!("to register as \"{name}\""), e.to_string()),
-                },
-            },
-            WastDirective::Invoke(invoke) => match self.invoke(&invoke)? {
-                Exec::Returned(_) => Outcome::Pass,
-                Exec::Trapped(t) => fail("the call to return", t.to_string()),
-                Exec::Error(e) => fail("the call to return", e),
-                Exec::Skip(reason) => Outcome::Skip(reason),
-            },
+            WastDirective::Register { name, module, .. } => {
+                let expected = format!("to register as \"{name}\"");
+                match self.instance(module) {
+                    Err(u) => Judged::new(fail(expected, u.why), "error: no instance")
+                        .board_limit(u.board_limit),
+                    Ok(instance) => match split(self.target.register(instance, name))? {
+                        Ok(()) => Judged::new(Outcome::Pass, "registered"),
+                        Err(e) => Judged::new(fail(expected, e.to_string()), observe::error(&e))
+                            .board_limit(observe::board_limit(&e)),
+                    },
+                }
+            }
+            WastDirective::Invoke(invoke) => {
+                let exec = self.invoke(&invoke)?;
+                let (observed, board_limit) = (exec.observed(), exec.board_limit());
+                let outcome = match exec {
+                    Exec::Returned(_) | Exec::Instantiated => Outcome::Pass,
+                    Exec::Trapped(t) => fail("the call to return", t.to_string()),
+                    Exec::Error(e) => fail("the call to return", e.text),
+                    Exec::Skip(reason) => Outcome::Skip(reason),
+                };
+                Judged::new(outcome, observed).board_limit(board_limit)
+            }
             WastDirective::AssertReturn { exec, results, .. } => {
                 let expected: Vec<Expect> =
                     match results.iter().map(expect::expect).collect::<Result<_, _>>() {
                         Ok(e) => e,
-                        Err(reason) => return Ok(Outcome::Skip(reason)),
+                        Err(reason) => return Ok(Judged::skip(reason)),
                     };
                 let want = expect::list(&expected);
-                match self.execute(exec)? {
+                let exec = self.execute(exec)?;
+                let (observed, board_limit) = (exec.observed(), exec.board_limit());
+                let outcome = match exec {
                     Exec::Returned(got) if expect::results_match(&expected, &got) => Outcome::Pass,
                     Exec::Returned(got) => fail(want, expect::list(&got)),
+                    Exec::Instantiated if expected.is_empty() => Outcome::Pass,
+                    Exec::Instantiated => fail(want, "it instantiated"),
                     Exec::Trapped(t) => fail(want, t.to_string()),
-                    Exec::Error(e) => fail(want, e),
+                    Exec::Error(e) => fail(want, e.text),
                     Exec::Skip(reason) => Outcome::Skip(reason),
-                }
+                };
+                Judged::new(outcome, observed).board_limit(board_limit)
             }
             WastDirective::AssertTrap { exec, message, .. } => {
-                let outcome = self.execute(exec)?;
-                expect_trap(outcome, message)
+                let exec = self.execute(exec)?;
+                expect_trap(exec, message)
             }
             WastDirective::AssertExhaustion { call, message, .. } => {
-                let outcome = self.invoke(&call)?;
-                expect_trap(outcome, message)
+                let exec = self.invoke(&call)?;
+                expect_trap(exec, message)
             }
             WastDirective::AssertInvalid { mut module, .. } => {
                 if is_component(&module) {
-                    return Ok(Outcome::Skip(COMPONENT_REASON));
+                    return Ok(Judged::skip(COMPONENT_REASON));
                 }
+                let expected = "the module to be rejected as invalid";
                 match self.load(&mut module)? {
-                    Err(ModuleRun::Rejected(e)) if e.is_rejection() => Outcome::Pass,
-                    Err(ModuleRun::EncodeFailed(_)) => Outcome::Skip(
+                    Err(ModuleRun::EncodeFailed(_)) => Judged::skip(
                         "the module text does not encode on the host, so no binary reached the target",
                     ),
-                    Err(other) => fail("the module to be rejected as invalid", other.to_string()),
-                    Ok(_) => fail("the module to be rejected as invalid", "it loaded"),
+                    Err(run) if run.is_rejection() => module_judged(&run, Outcome::Pass),
+                    Err(run) => module_judged(&run, fail(expected, run.to_string())),
+                    Ok(_) => Judged::new(fail(expected, "it loaded"), "loaded"),
                 }
             }
             WastDirective::AssertMalformed { mut module, .. } => {
                 if is_component(&module) {
-                    return Ok(Outcome::Skip(COMPONENT_REASON));
+                    return Ok(Judged::skip(COMPONENT_REASON));
                 }
+                let expected = "the module to be rejected as malformed";
                 match self.load(&mut module)? {
                     // Text that does not parse or encode: checked on the host.
-                    Err(ModuleRun::EncodeFailed(_)) => Outcome::Pass,
-                    Err(ModuleRun::Rejected(e)) if e.is_rejection() => Outcome::Pass,
-                    Err(other) => fail("the module to be rejected as malformed", other.to_string()),
-                    Ok(_) => fail("the module to be rejected as malformed", "it loaded"),
+                    Err(run @ ModuleRun::EncodeFailed(_)) => module_judged(&run, Outcome::Pass),
+                    Err(run) if run.is_rejection() => module_judged(&run, Outcome::Pass),
+                    Err(run) => module_judged(&run, fail(expected, run.to_string())),
+                    Ok(_) => Judged::new(fail(expected, "it loaded"), "loaded"),
                 }
             }
             WastDirective::AssertUnlinkable { module, .. } => {
                 if matches!(module, Wat::Component(_)) {
-                    return Ok(Outcome::Skip(COMPONENT_REASON));
+                    return Ok(Judged::skip(COMPONENT_REASON));
                 }
                 let mut module = QuoteWat::Wat(module);
+                let expected = "instantiation to fail to link";
                 match self.instantiate(&mut module)? {
-                    ModuleRun::NotInstantiated(TargetError::Link(_)) => Outcome::Pass,
-                    ModuleRun::EncodeFailed(_) => Outcome::Skip(
+                    ModuleRun::EncodeFailed(_) => Judged::skip(
                         "the module text does not encode on the host, so no binary reached the target",
                     ),
-                    ModuleRun::Instantiated(_) => {
-                        fail("instantiation to fail to link", "it instantiated")
+                    run @ ModuleRun::NotInstantiated(TargetError::Link(_)) => {
+                        module_judged(&run, Outcome::Pass)
                     }
-                    other => fail("instantiation to fail to link", other.to_string()),
+                    run @ ModuleRun::Instantiated(_) => {
+                        module_judged(&run, fail(expected, "it instantiated"))
+                    }
+                    run => module_judged(&run, fail(expected, run.to_string())),
                 }
             }
             WastDirective::AssertException { .. } => {
-                Outcome::Skip("exception handling is out of scope")
+                Judged::skip("exception handling is out of scope")
             }
             WastDirective::AssertSuspension { .. } => {
-                Outcome::Skip("stack switching is out of scope")
+                Judged::skip("stack switching is out of scope")
             }
             WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-                Outcome::Skip("threads are out of scope")
+                Judged::skip("threads are out of scope")
             }
             WastDirective::AssertInvalidCustom { .. }
             | WastDirective::AssertMalformedCustom { .. } => {
-                Outcome::Skip("custom-section assertions are out of scope")
+                Judged::skip("custom-section assertions are out of scope")
             }
         })
     }
 
     /// Records the latest instance (or why there is none), under `name` too.
-    fn set_current(&mut self, name: Option<Id<'_>>, result: Result<InstanceId, String>) {
+    fn set_current(&mut self, name: Option<Id<'_>>, result: Result<InstanceId, Unavailable>) {
         if let Some(name) = name {
             self.instances.insert(name.name().to_owned(), result.clone());
+        }
+        if result.is_ok() {
+            // Refusals before this instance existed say nothing about its results.
+            self.refusals_before_current =
+                self.target.stats().map_or(0, |stats| stats.grow_refusals);
         }
         self.current = result;
     }
 
     /// The instance a directive names (`$id`), or the latest one.
-    fn instance(&self, name: Option<Id<'_>>) -> Result<InstanceId, String> {
+    fn instance(&self, name: Option<Id<'_>>) -> Result<InstanceId, Unavailable> {
         match name {
             None => self.current.clone(),
-            Some(id) => self
-                .instances
-                .get(id.name())
-                .cloned()
-                .unwrap_or_else(|| Err(format!("no module named ${}", id.name()))),
+            Some(id) => self.instances.get(id.name()).cloned().unwrap_or_else(|| {
+                Err(Unavailable::new(format!("no module named ${}", id.name())))
+            }),
         }
     }
 
@@ -436,12 +641,14 @@ impl<T: Target + ?Sized> Session<'_, T> {
         };
         let instance = match self.instance(invoke.module) {
             Ok(i) => i,
-            Err(why) => return Ok(Exec::Error(why)),
+            Err(u) => return Ok(Exec::Error(NotRun::unavailable(u, "instance"))),
         };
         Ok(match split(self.target.invoke(instance, invoke.name, &args))? {
             Ok(Ok(results)) => Exec::Returned(results),
             Ok(Err(trap)) => Exec::Trapped(trap),
-            Err(e) => Exec::Error(format!("invoking \"{}\": {e}", invoke.name)),
+            Err(e) => {
+                Exec::Error(NotRun::refused(format!("invoking \"{}\": {e}", invoke.name), &e))
+            }
         })
     }
 
@@ -451,37 +658,47 @@ impl<T: Target + ?Sized> Session<'_, T> {
             WastExecute::Get { module, global, .. } => {
                 let instance = match self.instance(module) {
                     Ok(i) => i,
-                    Err(why) => return Ok(Exec::Error(why)),
+                    Err(u) => return Ok(Exec::Error(NotRun::unavailable(u, "instance"))),
                 };
                 Ok(match split(self.target.get_global(instance, global))? {
                     Ok(v) => Exec::Returned(vec![v]),
-                    Err(e) => Exec::Error(format!("reading global \"{global}\": {e}")),
+                    Err(e) => Exec::Error(NotRun::refused(
+                        format!("reading global \"{global}\": {e}"),
+                        &e,
+                    )),
                 })
             }
             WastExecute::Wat(Wat::Component(_)) => Ok(Exec::Skip(COMPONENT_REASON)),
             WastExecute::Wat(module) => {
                 let mut module = QuoteWat::Wat(module);
                 Ok(match self.instantiate(&mut module)? {
-                    ModuleRun::Instantiated(_) => Exec::Returned(Vec::new()),
+                    ModuleRun::Instantiated(_) => Exec::Instantiated,
                     ModuleRun::Trapped(trap) => Exec::Trapped(trap),
-                    other => Exec::Error(other.to_string()),
+                    other => Exec::Error(NotRun {
+                        text: other.to_string(),
+                        observed: other.observed(),
+                        board_limit: other.board_limit(),
+                    }),
                 })
             }
         }
     }
 }
 
-fn expect_trap(outcome: Exec, message: &str) -> Outcome {
+fn expect_trap(exec: Exec, message: &str) -> Judged {
     let want = format!("trap \"{message}\"");
-    match outcome {
+    let (observed, board_limit) = (exec.observed(), exec.board_limit());
+    let outcome = match exec {
         Exec::Trapped(trap) if expect::trap_message_matches(message, &trap.message) => {
             Outcome::Pass
         }
         Exec::Trapped(trap) => fail(want, trap.to_string()),
         Exec::Returned(vals) => fail(want, format!("returned {}", expect::list(&vals))),
-        Exec::Error(e) => fail(want, e),
+        Exec::Instantiated => fail(want, "it instantiated"),
+        Exec::Error(e) => fail(want, e.text),
         Exec::Skip(reason) => Outcome::Skip(reason),
-    }
+    };
+    Judged::new(outcome, observed).board_limit(board_limit)
 }
 
 #[cfg(test)]

@@ -1,13 +1,21 @@
 //! The runner's judgement, checked against a scripted fake target so that it
 //! does not depend on any engine: passes, failures (with line, kind, expected
-//! and got), skips, host-checked malformed text, parse errors and fatal errors.
+//! and got), skips, host-checked malformed text, parse errors and fatal errors;
+//! the records of what the target did, and board-limited outcomes.
 
 use super::*;
-use crate::target::TrapCode;
+use crate::target::{StatsResponse, TrapCode};
 
 /// Loads any module with binary version 1, answers a few exports by name.
+#[derive(Default)]
 struct FakeTarget {
     fatal_on_invoke: bool,
+    /// Refuse every instantiation as out of resources (a module too big for the board).
+    resource_on_instantiate: bool,
+    /// What `stats()` reports as refused grows.
+    grow_refusals: u32,
+    /// How often `stats()` was called.
+    stats_queries: usize,
     loaded: u32,
 }
 
@@ -27,6 +35,9 @@ impl Target for FakeTarget {
         Ok(ModuleId(self.loaded - 1))
     }
     fn instantiate(&mut self, m: ModuleId) -> Result<Result<InstanceId, TrapInfo>, TargetError> {
+        if self.resource_on_instantiate {
+            return Err(TargetError::Resource("heap budget of 2 pages exceeded".into()));
+        }
         Ok(Ok(InstanceId(m.0)))
     }
     fn register(&mut self, _: InstanceId, _: &str) -> Result<(), TargetError> {
@@ -43,8 +54,23 @@ impl Target for FakeTarget {
         }
         Ok(Ok(match export {
             "one" => vec![Val::I32(1)],
+            // A memory.grow the board refuses: -1, and the refusal counted.
+            "grow" => {
+                self.grow_refusals += 1;
+                vec![Val::I32(-1)]
+            }
             "echo" => args.to_vec(),
             "nan" => vec![Val::F32(0x7fc0_0000)],
+            "nans" => vec![
+                Val::F32(0xffc0_0000),
+                Val::F32(0x7fc0_0001),
+                Val::F32(0x7fa0_0000),
+                Val::F64(0xfff8_0000_0000_0000),
+                Val::F64(0x7ff8_0000_0000_0001),
+                Val::F64(0x7ff4_0000_0000_0000),
+            ],
+            "pair" => vec![Val::I32(3), Val::F64(0x3ff0_0000_0000_0000)],
+            "refs" => vec![Val::FuncRef(Some(7)), Val::FuncRef(None), Val::ExternRef(None)],
             "trap" => return Ok(Err(TrapInfo::new(TrapCode::IntegerDivideByZero))),
             "deep" => return Ok(Err(TrapInfo::new(TrapCode::StackExhausted))),
             _ => return Err(TargetError::Request(format!("no export {export}"))),
@@ -53,20 +79,21 @@ impl Target for FakeTarget {
     fn get_global(&mut self, _: InstanceId, _: &str) -> Result<Val, TargetError> {
         Ok(Val::I64(42))
     }
-    fn stats(&mut self) -> Result<crate::target::StatsResponse, TargetError> {
-        Ok(crate::target::StatsResponse {
+    fn stats(&mut self) -> Result<StatsResponse, TargetError> {
+        self.stats_queries += 1;
+        Ok(StatsResponse {
             memories: Vec::new(),
             peak_stack_slots: 0,
             peak_call_depth: 0,
             fuel_consumed: 0,
-            grow_refusals: 0,
+            grow_refusals: self.grow_refusals,
             target: Default::default(),
         })
     }
 }
 
 fn fake() -> FakeTarget {
-    FakeTarget { fatal_on_invoke: false, loaded: 0 }
+    FakeTarget::default()
 }
 
 const SCRIPT: &str = r#"(module $m (func (export "one") (result i32) (i32.const 1)))
@@ -156,9 +183,148 @@ fn parse_errors_name_file_and_position() {
 
 #[test]
 fn transport_errors_stop_the_file() {
-    let mut target = FakeTarget { fatal_on_invoke: true, loaded: 0 };
+    let mut target = FakeTarget { fatal_on_invoke: true, ..fake() };
     let err = run_wast(&mut target, WasmVersion::V2, "t.wast", "(module)\n\n(invoke \"one\")")
         .unwrap_err();
     assert!(matches!(err, RunError::Target { line: 3, .. }), "{err}");
     assert!(err.to_string().contains("serial port closed"));
+}
+
+/// The records of a run as `L{line} {kind}: {observed}` lines.
+fn compact(report: &FileReport) -> Vec<String> {
+    report.records.iter().map(Record::compact).collect()
+}
+
+#[test]
+fn records_follow_the_directives_and_the_counts() {
+    let report = run_wast(&mut fake(), WasmVersion::V2, "fake.wast", SCRIPT).unwrap();
+    assert_eq!(report.records.len(), 21);
+    let lines: Vec<usize> = report.records.iter().map(|r| r.line).collect();
+    assert_eq!(lines, (1..=21).collect::<Vec<_>>());
+    let count = |v: Verdict| report.records.iter().filter(|r| r.verdict == v).count();
+    assert_eq!(count(Verdict::Pass), report.passed);
+    assert_eq!(count(Verdict::Fail), report.failed());
+    assert_eq!(count(Verdict::Skip), report.skipped());
+    assert!(report.stats.is_some(), "stats are kept at the end of the file");
+}
+
+#[test]
+fn observed_strings_are_canonical() {
+    let report = run_wast(&mut fake(), WasmVersion::V2, "fake.wast", SCRIPT).unwrap();
+    let records = compact(&report);
+    let expected = [
+        "L1 module: instantiated",
+        "L2 assert_return: returned [i32:1]",
+        "L3 assert_return: returned [i32:1]",
+        "L4 assert_trap: trap: integer divide by zero",
+        "L5 assert_trap: trap: integer divide by zero",
+        "L6 assert_trap: returned [i32:1]",
+        "L7 assert_return: returned [f32:nan]",
+        "L8 assert_return: returned [f32:nan]",
+        "L9 assert_return: error: request",
+        "L10 assert_return: returned [ref.extern 3, f64:0x8000000000000000]",
+        "L11 assert_return: returned [ref.null func]",
+        "L12 assert_return: returned [i64:42]",
+        "L13 assert_exhaustion: trap: call stack exhausted",
+        "L14 assert_malformed: rejected: malformed",
+        "L15 assert_malformed: text rejected on the host",
+        "L16 assert_malformed: loaded",
+        "L17 assert_invalid: loaded",
+        "L18 register: registered",
+        "L19 assert_return: error: no instance",
+    ];
+    assert_eq!(records[..19], expected);
+    assert_eq!(records[19], format!("L20 assert_return: skipped: {}", expect::SIMD_REASON));
+    let verdicts: Vec<Verdict> = report.records[..4].iter().map(|r| r.verdict).collect();
+    assert_eq!(verdicts, [Verdict::Pass, Verdict::Pass, Verdict::Fail, Verdict::Pass]);
+}
+
+#[test]
+fn values_render_by_bits_and_nans_by_class() {
+    let script = "(module)\n(invoke \"nans\")\n(invoke \"pair\")\n(invoke \"refs\")";
+    let report = run_wast(&mut fake(), WasmVersion::V2, "v.wast", script).unwrap();
+    assert_eq!(
+        compact(&report)[1..],
+        [
+            "L2 invoke: returned [f32:nan, f32:nan, f32:0x7fa00000, \
+             f64:nan, f64:nan, f64:0x7ff4000000000000]",
+            "L3 invoke: returned [i32:3, f64:0x3ff0000000000000]",
+            "L4 invoke: returned [ref.func, ref.null func, ref.null extern]",
+        ]
+    );
+    assert_eq!(observe::value(Val::F32(0x3f80_0000)), "f32:0x3f800000");
+    assert_eq!(observe::value(Val::F32(0xff80_0000)), "f32:0xff800000", "infinity is not a NaN");
+    assert_eq!(observe::value(Val::I64(-1)), "i64:-1");
+    assert_eq!(observe::value(Val::ExternRef(Some(5))), "ref.extern 5");
+}
+
+#[test]
+fn traps_use_the_spec_wording_and_refusals_their_category() {
+    let trap = TrapInfo { code: TrapCode::IntegerOverflow, message: "wasm trap: overflow".into() };
+    assert_eq!(observe::trap(&trap), "trap: integer overflow");
+    assert_eq!(
+        observe::rejection(&TargetError::Invalid("type mismatch".into())),
+        "rejected: invalid"
+    );
+    assert_eq!(observe::rejection(&TargetError::Resource("1 MiB".into())), "error: resource");
+    assert_eq!(observe::instantiation_error(&TargetError::Link("no import".into())), "link error");
+}
+
+const FAILING: &str = "(module)\n(assert_return (invoke \"one\") (i32.const 2))\n\
+                       (assert_return (invoke \"one\") (i32.const 1))";
+
+/// A refused grow, a failure on the same instance, then a new instance that fails too.
+const REFUSED: &str = "(module)\n\
+                       (assert_return (invoke \"grow\") (i32.const 3))\n\
+                       (assert_return (invoke \"one\") (i32.const 2))\n\
+                       (assert_return (invoke \"one\") (i32.const 1))\n\
+                       (module)\n\
+                       (assert_return (invoke \"one\") (i32.const 2))";
+
+#[test]
+fn failures_of_an_instance_after_a_refused_grow_are_skips() {
+    let mut target = fake();
+    let report = run_wast(&mut target, WasmVersion::V2, "g.wast", REFUSED).unwrap();
+    let skipped: Vec<usize> = report.skips.iter().map(|s| s.line).collect();
+    assert_eq!(skipped, [2, 3], "the refused grow and the same instance's later failure");
+    assert_eq!(report.skips[0].reason, GROW_REFUSED_REASON);
+    assert_eq!(
+        report.records[1].observed,
+        format!("returned [i32:-1]; skipped: {GROW_REFUSED_REASON}")
+    );
+    assert_eq!(report.records[3].verdict, Verdict::Pass);
+    // A refusal before an instance existed does not excuse that instance's failures.
+    let failed: Vec<usize> = report.failures.iter().map(|f| f.line).collect();
+    assert_eq!(failed, [6]);
+    // Per instance, per failure and at the end: passes cost no statistics query.
+    assert_eq!(target.stats_queries, 2 + 3 + 1);
+}
+
+#[test]
+fn a_failure_without_refused_grows_stays_a_failure() {
+    let report = run_wast(&mut fake(), WasmVersion::V2, "g.wast", FAILING).unwrap();
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].line, 2);
+    assert!(report.skips.is_empty());
+    assert_eq!(report.records[1].verdict, Verdict::Fail);
+    assert_eq!(report.records[1].observed, "returned [i32:1]");
+}
+
+#[test]
+fn a_module_refused_for_resources_skips_it_and_its_users() {
+    let mut target = FakeTarget { resource_on_instantiate: true, ..fake() };
+    let script = "(module)\n(assert_return (invoke \"one\") (i32.const 1))";
+    let report = run_wast(&mut target, WasmVersion::V2, "r.wast", script).unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let reasons: Vec<&str> = report.skips.iter().map(|s| s.reason.as_str()).collect();
+    let reason = "the module exceeds the board profile (heap budget of 2 pages exceeded)";
+    assert_eq!(reasons, [reason, reason]);
+    assert_eq!(
+        compact(&report),
+        [
+            format!("L1 module: error: resource; skipped: {reason}"),
+            format!("L2 assert_return: error: no instance; skipped: {reason}"),
+        ]
+    );
+    assert_eq!(target.stats_queries, 1, "a resource refusal needs no statistics");
 }

@@ -1,0 +1,87 @@
+//! Canonical, target-independent wording of what a target did, for
+//! [`crate::report::Record::observed`].
+//!
+//! Two targets that behave alike must produce the same strings, whatever their
+//! pointer width, float unit or error wording. So traps are named by their
+//! [`crate::target::TrapCode`]'s spec wording, refusals by their category only,
+//! floats by their bits, and quiet NaNs as just `nan`: x86 and a Cortex-M4 produce
+//! different signs and payloads for the same NaN-producing operation while both follow
+//! the spec (with two NaN operands x86 keeps the first one's payload, the Cortex-M4 FPU
+//! the signalling one's, so even canonical vs arithmetic differs), and whether a NaN is
+//! the one the spec asks for is `assert_return`'s job. Signalling NaNs, which no
+//! arithmetic produces, keep their exact bits.
+
+use crate::target::{TargetError, TrapInfo, Val};
+use crate::wast::expect::{is_arithmetic_nan_f32, is_arithmetic_nan_f64};
+
+/// One value: `i32:3`, `f64:0x3ff0000000000000`, `f32:nan`, `ref.func`.
+pub fn value(val: Val) -> String {
+    match val {
+        Val::I32(v) => format!("i32:{v}"),
+        Val::I64(v) => format!("i64:{v}"),
+        Val::F32(bits) if is_arithmetic_nan_f32(bits) => "f32:nan".into(),
+        Val::F32(bits) => format!("f32:0x{bits:08x}"),
+        Val::F64(bits) if is_arithmetic_nan_f64(bits) => "f64:nan".into(),
+        Val::F64(bits) => format!("f64:0x{bits:016x}"),
+        Val::FuncRef(None) => "ref.null func".into(),
+        // Function addresses are the target's own numbering: not comparable.
+        Val::FuncRef(Some(_)) => "ref.func".into(),
+        Val::ExternRef(None) => "ref.null extern".into(),
+        Val::ExternRef(Some(n)) => format!("ref.extern {n}"),
+    }
+}
+
+/// `returned [i32:3, f64:0x3ff0000000000000]`.
+pub fn returned(vals: &[Val]) -> String {
+    let vals: Vec<String> = vals.iter().map(|&v| value(v)).collect();
+    format!("returned [{}]", vals.join(", "))
+}
+
+/// `trap: integer divide by zero`: the spec's wording, not the target's message.
+pub fn trap(trap: &TrapInfo) -> String {
+    format!("trap: {}", trap.code.spec_message())
+}
+
+/// The kind of a refusal, without its (target-specific) message.
+pub fn error_category(error: &TargetError) -> &'static str {
+    match error {
+        TargetError::Malformed(_) => "malformed",
+        TargetError::Invalid(_) => "invalid",
+        TargetError::Unsupported(_) => "unsupported",
+        TargetError::Link(_) => "link",
+        TargetError::Request(_) => "request",
+        TargetError::Resource(_) => "resource",
+        TargetError::Transport(_) => "transport",
+    }
+}
+
+/// `error: resource`.
+pub fn error(error: &TargetError) -> String {
+    format!("error: {}", error_category(error))
+}
+
+/// A refused module load: `rejected: malformed` / `rejected: invalid`, else an error.
+pub fn rejection(error: &TargetError) -> String {
+    match error {
+        TargetError::Malformed(_) | TargetError::Invalid(_) => {
+            format!("rejected: {}", error_category(error))
+        }
+        other => self::error(other),
+    }
+}
+
+/// A refused instantiation: `link error`, else an error.
+pub fn instantiation_error(error: &TargetError) -> String {
+    match error {
+        TargetError::Link(_) => "link error".into(),
+        other => self::error(other),
+    }
+}
+
+/// The message of a resource refusal: the board ran out of something.
+pub(crate) fn board_limit(error: &TargetError) -> Option<String> {
+    match error {
+        TargetError::Resource(message) => Some(message.clone()),
+        _ => None,
+    }
+}
