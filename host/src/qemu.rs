@@ -47,11 +47,19 @@ pub struct QemuOptions {
     pub firmware: Option<PathBuf>,
     /// The longest wait for any one reply.
     pub request_timeout: Duration,
+    /// Build the firmware with on-device validation (its `validate` feature). Without it
+    /// the runner checks `assert_invalid`/`assert_malformed` modules on the host.
+    pub device_validation: bool,
 }
 
 impl QemuOptions {
     pub fn new(board: Board) -> Self {
-        QemuOptions { board, firmware: None, request_timeout: Duration::from_secs(30) }
+        QemuOptions {
+            board,
+            firmware: None,
+            request_timeout: Duration::from_secs(30),
+            device_validation: true,
+        }
     }
 }
 
@@ -72,13 +80,20 @@ fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-fw")
 }
 
-/// Builds `target-fw` for `board` (release: opt-level "s", LTO) and returns the ELF path.
-pub fn build_firmware(board: &Board) -> Result<PathBuf, TargetError> {
+/// Builds `target-fw` for `board` (release: opt-level "s", LTO), with or without on-device
+/// validation, and returns the ELF path. The two variants keep separate target dirs so
+/// neither rebuild clobbers the other.
+pub fn build_firmware(board: &Board, device_validation: bool) -> Result<PathBuf, TargetError> {
     let dir = firmware_dir();
+    let target_dir = if device_validation { "target" } else { "target/no-validate" };
+    let mut args = vec!["build", "--release", "--quiet", "--target-dir", target_dir];
+    if !device_validation {
+        args.extend(["--no-default-features", "--features", "mps2-an386"]);
+    }
     let fail = |m: String| TargetError::Transport(format!("cannot build the firmware: {m}"));
     let started = Instant::now();
     let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--quiet"])
+        .args(&args)
         .current_dir(&dir)
         .env("TANDEM_BOARD", &board.name)
         // The host build's settings must not leak into the firmware build.
@@ -97,7 +112,7 @@ pub fn build_firmware(board: &Board) -> Result<PathBuf, TargetError> {
         )));
     }
     debug!(elapsed = ?started.elapsed(), "firmware built for {}", board.name);
-    Ok(dir.join("target/thumbv7em-none-eabihf/release/tandem-fw"))
+    Ok(dir.join(target_dir).join("thumbv7em-none-eabihf/release/tandem-fw"))
 }
 
 impl QemuTarget {
@@ -113,7 +128,7 @@ impl QemuTarget {
         }
         let elf = match &options.firmware {
             Some(path) => path.clone(),
-            None => build_firmware(board)?,
+            None => build_firmware(board, options.device_validation)?,
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -258,6 +273,10 @@ impl Target for QemuTarget {
 
     fn board(&self) -> Option<&str> {
         Some(&self.info.board)
+    }
+
+    fn validates(&self) -> bool {
+        self.info.validates
     }
 
     fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {

@@ -205,6 +205,12 @@ pub trait Target {
         None
     }
 
+    /// Whether the target decodes and validates modules itself. A target that does not
+    /// gets no module the host knows to be invalid: the runner checks those on the host.
+    fn validates(&self) -> bool {
+        true
+    }
+
     /// Drops every module and instance and starts a fresh store validating against
     /// `version`, with the `spectest` module (print functions, `global_i32` = 666,
     /// `global_i64` = 666, `global_f32` = 666.6, `global_f64` = 666.6, a funcref
@@ -252,6 +258,9 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn board(&self) -> Option<&str> {
         (**self).board()
+    }
+    fn validates(&self) -> bool {
+        (**self).validates()
     }
     fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {
         (**self).reset(version)

@@ -115,6 +115,7 @@ pub fn run_wast<T: Target + ?Sized>(
         definitions: HashMap::new(),
         last_definition: Err(Unavailable::new("no module has been defined yet")),
         refusals_before_current: 0,
+        version,
     };
     let mut report = FileReport::new(file);
     for directive in wast.directives {
@@ -148,6 +149,21 @@ pub fn run_wast<T: Target + ?Sized>(
     // Statistics are informative: a target that cannot report them still ran the file.
     report.stats = session.target.stats().ok();
     Ok(report)
+}
+
+/// Why an `assert_invalid`/`assert_malformed` is not passed on a target that does not
+/// validate.
+pub const CHECKED_ON_HOST_REASON: &str =
+    "checked on the host: the target does not validate modules (the host rejected it)";
+
+/// Decodes and validates `wasm` on the host, with the feature set `version` stands for.
+fn host_validate(wasm: &[u8], version: WasmVersion) -> Result<(), wasmparser::BinaryReaderError> {
+    use wasmparser::{Validator, WasmFeatures as F};
+    let features = match version {
+        WasmVersion::V1 => F::WASM1,
+        WasmVersion::V2 => F::WASM2.difference(F::SIMD),
+    };
+    Validator::new_with_features(features).validate_all(wasm).map(drop)
 }
 
 /// Why later directives diverge once the board refused a `memory.grow`.
@@ -382,6 +398,8 @@ struct Session<'t, T: ?Sized> {
     /// The target's `grow_refusals` when the current instance was created: a failure counts
     /// as a board limit only if the board refused a grow after that.
     refusals_before_current: u32,
+    /// What the host validates against for a target that does not validate.
+    version: WasmVersion,
 }
 
 /// The record of a module directive: instantiated or not, and what became of it.
@@ -530,6 +548,9 @@ impl<T: Target + ?Sized> Session<'_, T> {
                     return Ok(Judged::skip(COMPONENT_REASON));
                 }
                 let expected = "the module to be rejected as invalid";
+                if let Some(judged) = self.checked_on_host(&mut module) {
+                    return Ok(judged);
+                }
                 match self.load(&mut module)? {
                     Err(ModuleRun::EncodeFailed(_)) => Judged::skip(
                         "the module text does not encode on the host, so no binary reached the target",
@@ -544,6 +565,9 @@ impl<T: Target + ?Sized> Session<'_, T> {
                     return Ok(Judged::skip(COMPONENT_REASON));
                 }
                 let expected = "the module to be rejected as malformed";
+                if let Some(judged) = self.checked_on_host(&mut module) {
+                    return Ok(judged);
+                }
                 match self.load(&mut module)? {
                     // Text that does not parse or encode: checked on the host.
                     Err(run @ ModuleRun::EncodeFailed(_)) => module_judged(&run, Outcome::Pass),
@@ -611,6 +635,19 @@ impl<T: Target + ?Sized> Session<'_, T> {
     }
 
     /// Encodes and loads a module. `Err` holds an `EncodeFailed` or `Rejected`.
+    /// For a target that does not validate, an `assert_invalid`/`assert_malformed` module
+    /// is judged on the host: rejected there, the directive is skipped as "checked on the
+    /// host" (never passed: the board did not check it); accepted there, `None`, and the
+    /// target gets it as usual (and the assertion will fail). Text that does not encode is
+    /// left to the usual path too.
+    fn checked_on_host(&mut self, module: &mut QuoteWat<'_>) -> Option<Judged> {
+        if self.target.validates() {
+            return None;
+        }
+        let bytes = encode(module).ok()?;
+        host_validate(&bytes, self.version).is_err().then(|| Judged::skip(CHECKED_ON_HOST_REASON))
+    }
+
     fn load(&mut self, module: &mut QuoteWat<'_>) -> Result<Result<ModuleId, ModuleRun>, Fatal> {
         let bytes = match encode(module) {
             Ok(bytes) => bytes,

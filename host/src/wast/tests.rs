@@ -16,12 +16,17 @@ struct FakeTarget {
     grow_refusals: u32,
     /// How often `stats()` was called.
     stats_queries: usize,
+    /// Says it does not validate (a firmware built without on-device validation).
+    no_validation: bool,
     loaded: u32,
 }
 
 impl Target for FakeTarget {
     fn name(&self) -> &str {
         "fake"
+    }
+    fn validates(&self) -> bool {
+        !self.no_validation
     }
     fn reset(&mut self, _: WasmVersion) -> Result<(), TargetError> {
         self.loaded = 0;
@@ -327,4 +332,26 @@ fn a_module_refused_for_resources_skips_it_and_its_users() {
         ]
     );
     assert_eq!(target.stats_queries, 1, "a resource refusal needs no statistics");
+}
+
+/// An invalid module, one that does not decode, and a valid one in assert_invalid.
+const REJECTIONS: &str = r#"(assert_invalid (module (func (result i32))) "type mismatch")
+(assert_malformed (module binary "\00asm\01\00\00\00\01") "unexpected end")
+(assert_invalid (module (func)) "should have been invalid")
+(assert_malformed (module quote "(func") "unexpected end")"#;
+
+#[test]
+fn a_target_without_validation_gets_rejections_checked_on_the_host() {
+    let mut target = FakeTarget { no_validation: true, ..fake() };
+    let report = run_wast(&mut target, WasmVersion::V2, "r.wast", REJECTIONS).unwrap();
+    let skipped: Vec<usize> = report.skips.iter().map(|s| s.line).collect();
+    assert_eq!(skipped, [1, 2], "rejected on the host: skipped, never passed");
+    assert!(report.skips.iter().all(|s| s.reason == CHECKED_ON_HOST_REASON));
+    assert_eq!(report.records[0].observed, format!("skipped: {CHECKED_ON_HOST_REASON}"));
+    // The host accepts the third module, so the target gets it, loads it, and it fails.
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].line, 3);
+    // Text that does not parse never reaches any target: checked on the host as before.
+    assert_eq!(report.passed, 1);
+    assert_eq!(target.loaded, 1, "only the module the host accepted reached the target");
 }
