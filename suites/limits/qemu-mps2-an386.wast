@@ -59,7 +59,7 @@
 ;; Fuel is granted per invocation: the next call has the full amount again.
 (assert_return (invoke "spin" (i32.const 4999999)) (i32.const 4999999))
 
-;; The static buffer: 16 pages in .bss back memory 0 of the first module that defines one.
+;; The static buffer: 48 pages in .bss back memory 0 of the first module that defines one.
 ;; Growing past it is refused (-1) although the module allows more; data stays put.
 (module
   (memory 1)
@@ -69,14 +69,14 @@
   (func (export "peek") (param i32) (result i32) (i32.load (local.get 0)))
 )
 (invoke "poke" (i32.const 1000) (i32.const 0x5a5a5a5a))
-(assert_return (invoke "grow" (i32.const 15)) (i32.const 1))
-(assert_return (invoke "size") (i32.const 16))
+(assert_return (invoke "grow" (i32.const 47)) (i32.const 1))
+(assert_return (invoke "size") (i32.const 48))
 (assert_return (invoke "grow" (i32.const 1)) (i32.const -1))
-(assert_return (invoke "size") (i32.const 16))
+(assert_return (invoke "size") (i32.const 48))
 (assert_return (invoke "peek" (i32.const 1000)) (i32.const 0x5a5a5a5a))
-(invoke "poke" (i32.const 1048572) (i32.const 7))
-(assert_return (invoke "peek" (i32.const 1048572)) (i32.const 7))
-(assert_trap (invoke "peek" (i32.const 1048573)) "out of bounds memory access")
+(invoke "poke" (i32.const 3145724) (i32.const 7))
+(assert_return (invoke "peek" (i32.const 3145724)) (i32.const 7))
+(assert_trap (invoke "peek" (i32.const 3145725)) "out of bounds memory access")
 
 ;; The heap-memory budget: 192 pages for every heap-backed memory of the store together.
 ;; The spectest module's memory (1 page) already counts, so this one gets 191.
