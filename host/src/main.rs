@@ -383,7 +383,7 @@ fn target_name(kind: TargetKind) -> &'static str {
 fn list_boards() -> Result<bool> {
     println!(
         "{:<18} {:>9} {:>9} {:>9} {:>7} {:>7}  description",
-        "board", "RAM", "heap", "static", "stack", "depth"
+        "board", "RAM", "heap", "static", "vstack", "depth"
     );
     for b in Board::builtin() {
         println!(

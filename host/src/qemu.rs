@@ -25,16 +25,17 @@ use tandem_boards::Board;
 use tandem_link::qemu::{Qemu, QemuOptions as LaunchOptions};
 use tandem_link::{postcard_rpc, tcp};
 use tandem_protocol::{
-    ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, GetGlobalRequest, InfoEndpoint, InfoResponse,
-    InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK, ModuleBegin,
-    ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint, ModuleEndEndpoint, PROTOCOL_VERSION,
-    RegisterEndpoint, RegisterRequest, ResetEndpoint, ResetRequest, StatsEndpoint, StatsResponse,
+    ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, InfoEndpoint, InfoResponse,
+    InstantiateEndpoint, InvokeEndpoint, MAX_CHUNK, ModuleBegin, ModuleBeginEndpoint, ModuleChunk,
+    ModuleChunkEndpoint, ModuleEndEndpoint, PROTOCOL_VERSION, RegisterEndpoint, ResetEndpoint,
+    ResetRequest, StatsEndpoint, StatsResponse,
 };
 use tokio::runtime::Runtime;
 use tracing::{debug, info};
 
 use crate::target::{
-    InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion, from_outcome,
+    InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion, from_outcome, request,
+    values,
 };
 
 /// How to bring up the QEMU board.
@@ -300,15 +301,12 @@ impl Target for QemuTarget {
         &mut self,
         module: ModuleId,
     ) -> Result<Result<InstanceId, TrapInfo>, TargetError> {
-        let req = InstantiateRequest { module: tandem_protocol::ModuleId(module.0) };
+        let req = request::instantiate(module);
         from_outcome(self.request::<InstantiateEndpoint>(&req)?, |id| InstanceId(id.0))
     }
 
     fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError> {
-        let req = RegisterRequest {
-            instance: tandem_protocol::InstanceId(instance.0),
-            name: as_name.to_owned(),
-        };
+        let req = request::register(instance, as_name);
         Ok(self.request::<RegisterEndpoint>(&req)??)
     }
 
@@ -318,21 +316,12 @@ impl Target for QemuTarget {
         export: &str,
         args: &[Val],
     ) -> Result<Result<Vec<Val>, TrapInfo>, TargetError> {
-        let req = InvokeRequest {
-            instance: tandem_protocol::InstanceId(instance.0),
-            export: export.to_owned(),
-            args: args.iter().map(|&a| a.into()).collect(),
-        };
-        from_outcome(self.request::<InvokeEndpoint>(&req)?, |vals| {
-            vals.into_iter().map(Val::from).collect()
-        })
+        let req = request::invoke(instance, export, args);
+        from_outcome(self.request::<InvokeEndpoint>(&req)?, values)
     }
 
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
-        let req = GetGlobalRequest {
-            instance: tandem_protocol::InstanceId(instance.0),
-            export: export.to_owned(),
-        };
+        let req = request::get_global(instance, export);
         Ok(self.request::<GetGlobalEndpoint>(&req)?.map(Val::from)?)
     }
 

@@ -9,13 +9,11 @@
 use tandem_boards::Board;
 use tandem_handler::{BoardProfile, RequestHandler};
 use tandem_interp::Config;
-use tandem_protocol::{
-    GetGlobalRequest, InstantiateRequest, InvokeRequest, RegisterRequest, ResetRequest,
-    StatsResponse,
-};
+use tandem_protocol::{ResetRequest, StatsResponse};
 
 use crate::target::{
-    InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion, from_outcome,
+    InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion, from_outcome, request,
+    values,
 };
 
 /// `tandem-interp` in-process, behind the firmware's request handler.
@@ -110,15 +108,12 @@ impl Target for SimTarget {
         &mut self,
         module: ModuleId,
     ) -> Result<Result<InstanceId, TrapInfo>, TargetError> {
-        let req = InstantiateRequest { module: tandem_protocol::ModuleId(module.0) };
+        let req = request::instantiate(module);
         from_outcome(self.handler.instantiate(req), |id| InstanceId(id.0))
     }
 
     fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError> {
-        let req = RegisterRequest {
-            instance: tandem_protocol::InstanceId(instance.0),
-            name: as_name.to_owned(),
-        };
+        let req = request::register(instance, as_name);
         Ok(self.handler.register(req)?)
     }
 
@@ -128,19 +123,12 @@ impl Target for SimTarget {
         export: &str,
         args: &[Val],
     ) -> Result<Result<Vec<Val>, TrapInfo>, TargetError> {
-        let req = InvokeRequest {
-            instance: tandem_protocol::InstanceId(instance.0),
-            export: export.to_owned(),
-            args: args.iter().map(|&a| a.into()).collect(),
-        };
-        from_outcome(self.handler.invoke(req), |vals| vals.into_iter().map(Val::from).collect())
+        let req = request::invoke(instance, export, args);
+        from_outcome(self.handler.invoke(req), values)
     }
 
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
-        let req = GetGlobalRequest {
-            instance: tandem_protocol::InstanceId(instance.0),
-            export: export.to_owned(),
-        };
+        let req = request::get_global(instance, export);
         Ok(self.handler.get_global(req).map(Val::from)?)
     }
 

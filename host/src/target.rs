@@ -377,3 +377,38 @@ pub fn from_outcome<T, U>(
         tandem_protocol::Outcome::Error(e) => Err(e.into()),
     }
 }
+
+/// The protocol requests behind the runner's calls, built in one place for every target.
+pub mod request {
+    use tandem_protocol::{GetGlobalRequest, InstantiateRequest, InvokeRequest, RegisterRequest};
+
+    use super::{InstanceId, ModuleId, Val};
+
+    pub fn instantiate(module: ModuleId) -> InstantiateRequest {
+        InstantiateRequest { module: tandem_protocol::ModuleId(module.0) }
+    }
+
+    pub fn register(instance: InstanceId, name: &str) -> RegisterRequest {
+        RegisterRequest { instance: tandem_protocol::InstanceId(instance.0), name: name.to_owned() }
+    }
+
+    pub fn invoke(instance: InstanceId, export: &str, args: &[Val]) -> InvokeRequest {
+        InvokeRequest {
+            instance: tandem_protocol::InstanceId(instance.0),
+            export: export.to_owned(),
+            args: args.iter().map(|&a| a.into()).collect(),
+        }
+    }
+
+    pub fn get_global(instance: InstanceId, export: &str) -> GetGlobalRequest {
+        GetGlobalRequest {
+            instance: tandem_protocol::InstanceId(instance.0),
+            export: export.to_owned(),
+        }
+    }
+}
+
+/// Wire values as the runner's.
+pub fn values(vals: Vec<WireVal>) -> Vec<Val> {
+    vals.into_iter().map(Val::from).collect()
+}
