@@ -42,6 +42,10 @@ pub struct Board {
     pub target: String,
     pub memory: BoardMemory,
     pub limits: BoardLimits,
+    /// The file a profile given by path came from (`None` for built-in ones), so a
+    /// firmware build can be pointed at the same file.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 /// Where a board's RAM goes.
@@ -134,7 +138,11 @@ impl Board {
         if name.ends_with(".toml") {
             let text = std::fs::read_to_string(Path::new(name))
                 .map_err(|source| BoardError::Io { path: name.to_owned(), source })?;
-            return Board::from_toml(&text, name);
+            let mut board = Board::from_toml(&text, name)?;
+            // Absolute, so a build run from another directory finds it too.
+            let path = std::fs::canonicalize(name).unwrap_or_else(|_| name.into());
+            board.origin = Some(path.display().to_string());
+            return Ok(board);
         }
         let boards = Board::builtin();
         match boards.iter().position(|b| b.name == name) {

@@ -31,7 +31,7 @@ use tandem_protocol::{
     ResetRequest, StatsEndpoint, StatsResponse,
 };
 use tokio::runtime::Runtime;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::target::{
     InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion, from_outcome, request,
@@ -73,7 +73,33 @@ pub struct QemuTarget {
     logs: Option<postcard_rpc::host_client::MultiSubscription<String>>,
     info: InfoResponse,
     request_timeout: Duration,
+    /// What to boot again after a hang or crash, and the board it must say it is.
+    elf: PathBuf,
+    board: Board,
+    restarts: u32,
     rt: Runtime,
+}
+
+/// A booted QEMU and the postcard-rpc client talking to its firmware.
+struct Link {
+    client: HostClient<RpcError>,
+    qemu: Qemu,
+    logs: Option<postcard_rpc::host_client::MultiSubscription<String>>,
+}
+
+/// Starts QEMU on `elf` and connects a client, subscribed to the firmware's log frames
+/// (where a panic or HardFault report arrives).
+fn boot(rt: &Runtime, elf: &Path) -> Result<Link, TargetError> {
+    let (qemu, stream) = rt
+        .block_on(Qemu::launch(&LaunchOptions::new(elf)))
+        .map_err(|e| TargetError::Transport(e.to_string()))?;
+    info!(pid = qemu.pid(), port = qemu.port(), "QEMU started with {}", elf.display());
+    let (client, _link_stats) = {
+        let _guard = rt.enter();
+        tcp::client(stream).map_err(|e| TargetError::Transport(e.to_string()))?
+    };
+    let logs = rt.block_on(client.subscribe_multi::<LoggingTopic>(16)).ok();
+    Ok(Link { client, qemu, logs })
 }
 
 /// The firmware crate, next to this one in the repository.
@@ -82,12 +108,17 @@ fn firmware_dir() -> PathBuf {
 }
 
 /// Builds `target-fw` for `board` (release: opt-level "s", LTO), with or without on-device
-/// validation, and returns the ELF path. The two variants keep separate target dirs so
-/// neither rebuild clobbers the other.
+/// validation, and returns the ELF path.
 pub fn build_firmware(board: &Board, device_validation: bool) -> Result<PathBuf, TargetError> {
     let dir = firmware_dir();
-    let target_dir = if device_validation { "target" } else { "target/no-validate" };
-    let mut args = vec!["build", "--release", "--quiet", "--target-dir", target_dir];
+    // The CI board's default build keeps target-fw's own target dir; every other variant
+    // gets one of its own, so switching between them never rebuilds (or clobbers) another.
+    let target_dir = match (board.name == tandem_boards::DEFAULT_BOARD, device_validation) {
+        (true, true) => "target".to_owned(),
+        (_, true) => format!("target/variants/{}", board.name),
+        (_, false) => format!("target/variants/{}-no-validate", board.name),
+    };
+    let mut args = vec!["build", "--release", "--quiet", "--target-dir", target_dir.as_str()];
     if !device_validation {
         args.extend(["--no-default-features", "--features", "mps2-an386"]);
     }
@@ -96,7 +127,7 @@ pub fn build_firmware(board: &Board, device_validation: bool) -> Result<PathBuf,
     let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(&args)
         .current_dir(&dir)
-        .env("TANDEM_BOARD", &board.name)
+        .env("TANDEM_BOARD", board.origin.as_deref().unwrap_or(&board.name))
         // The host build's settings must not leak into the firmware build.
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
@@ -113,7 +144,7 @@ pub fn build_firmware(board: &Board, device_validation: bool) -> Result<PathBuf,
         )));
     }
     debug!(elapsed = ?started.elapsed(), "firmware built for {}", board.name);
-    Ok(dir.join(target_dir).join("thumbv7em-none-eabihf/release/tandem-fw"))
+    Ok(dir.join(&target_dir).join("thumbv7em-none-eabihf/release/tandem-fw"))
 }
 
 impl QemuTarget {
@@ -136,15 +167,7 @@ impl QemuTarget {
             .enable_all()
             .build()
             .map_err(|e| TargetError::Transport(format!("cannot start the tokio runtime: {e}")))?;
-        let (qemu, stream) = rt
-            .block_on(Qemu::launch(&LaunchOptions::new(&elf)))
-            .map_err(|e| TargetError::Transport(e.to_string()))?;
-        info!(pid = qemu.pid(), port = qemu.port(), "QEMU started with {}", elf.display());
-        let (client, _link_stats) = {
-            let _guard = rt.enter();
-            tcp::client(stream).map_err(|e| TargetError::Transport(e.to_string()))?
-        };
-        let logs = rt.block_on(client.subscribe_multi::<LoggingTopic>(16)).ok();
+        let link = boot(&rt, &elf)?;
         let info = InfoResponse {
             firmware_version: String::new(),
             protocol_version: 0,
@@ -159,10 +182,33 @@ impl QemuTarget {
             },
             validates: false,
         };
-        let mut target =
-            QemuTarget { client, qemu, logs, info, request_timeout: options.request_timeout, rt };
-        target.handshake(board)?;
+        let mut target = QemuTarget {
+            client: link.client,
+            qemu: link.qemu,
+            logs: link.logs,
+            info,
+            request_timeout: options.request_timeout,
+            elf,
+            board: board.clone(),
+            restarts: 0,
+            rt,
+        };
+        target.handshake()?;
         Ok(target)
+    }
+
+    /// How often the board was restarted after it stopped answering.
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+
+    /// Asks the firmware to fault on purpose (for testing crash reports and recovery): the
+    /// request never gets a reply, so this reports how the board went down.
+    pub fn fault(&mut self, kind: tandem_protocol::FaultKind) -> TargetError {
+        match self.request::<tandem_protocol::FaultEndpoint>(&kind) {
+            Ok(()) => TargetError::Transport("the board answered a fault request".into()),
+            Err(e) => e,
+        }
     }
 
     /// What the firmware said about itself at connect.
@@ -171,7 +217,8 @@ impl QemuTarget {
     }
 
     /// Refuses a firmware built from another protocol version, or for another board.
-    fn handshake(&mut self, board: &Board) -> Result<(), TargetError> {
+    fn handshake(&mut self) -> Result<(), TargetError> {
+        let board = self.board.clone();
         let report = self
             .rt
             .block_on(async {
@@ -327,6 +374,23 @@ impl Target for QemuTarget {
 
     fn stats(&mut self) -> Result<StatsResponse, TargetError> {
         self.request::<StatsEndpoint>(&())
+    }
+
+    /// Kills the QEMU that stopped answering and boots the same firmware again.
+    fn recover(&mut self) -> Result<(), TargetError> {
+        self.client.close();
+        if let Err(e) = self.qemu.kill() {
+            warn!("could not stop the old QEMU (pid {}): {e}", self.qemu.pid());
+        }
+        let link = boot(&self.rt, &self.elf)?;
+        // Assigning drops the old client and QEMU handle (already closed and killed).
+        self.client = link.client;
+        self.qemu = link.qemu;
+        self.logs = link.logs;
+        self.restarts += 1;
+        self.handshake()?;
+        info!(restarts = self.restarts, "board restarted");
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<(), TargetError> {

@@ -143,6 +143,9 @@ pub struct FileReport {
     pub failures: Vec<Failure>,
     pub skips: Vec<Skip>,
     pub file_skip: Option<FileSkip>,
+    /// Set when the target died during this file and could not be restarted: why. The
+    /// file's results up to there stand; nothing more can run on that target.
+    pub target_lost: Option<String>,
     /// Every directive run, in order (empty for a skipped file).
     pub records: Vec<Record>,
     /// The session's statistics at the end of the file; `None` if the target

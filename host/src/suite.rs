@@ -236,8 +236,24 @@ pub fn run_files<T: Target + ?Sized>(
     mut on_file: impl FnMut(&FileReport),
 ) -> Result<SuiteReport, RunError> {
     let mut report = SuiteReport { label, files: Vec::new() };
+    // Set once the target died and could not be restarted: the later files are not run.
+    let mut lost: Option<String> = None;
     for file in files {
         if filter.is_some_and(|f| !file.name.contains(f)) {
+            continue;
+        }
+        if let Some(why) = &lost {
+            let file_report = FileReport {
+                file_skip: Some(FileSkip {
+                    reason: format!(
+                        "not run: the target died earlier and could not be restarted ({why})"
+                    ),
+                    directives: count_directives(&file.name, &file.text)?,
+                }),
+                ..FileReport::new(&file.name)
+            };
+            on_file(&file_report);
+            report.files.push(file_report);
             continue;
         }
         let board_mismatch = required_board(&file.text)
@@ -260,6 +276,7 @@ pub fn run_files<T: Target + ?Sized>(
             },
             None => run_wast(target, version, &file.name, &file.text)?,
         };
+        lost = file_report.target_lost.clone();
         on_file(&file_report);
         report.files.push(file_report);
     }

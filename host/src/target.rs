@@ -245,6 +245,12 @@ pub trait Target {
     /// The current session's statistics (memories, peaks, fuel; target figures if any).
     fn stats(&mut self) -> Result<StatsResponse, TargetError>;
 
+    /// Brings a target that stopped answering back (a QEMU is restarted, a board reset)
+    /// with an empty store; the runner resets it next. A target that cannot says why.
+    fn recover(&mut self) -> Result<(), TargetError> {
+        Err(TargetError::Transport(format!("the {} target cannot be restarted", self.name())))
+    }
+
     /// Ends the target cleanly once the runner is done (a board is asked to exit and its
     /// exit status checked); nothing may be requested afterwards.
     fn finish(&mut self) -> Result<(), TargetError> {
@@ -290,6 +296,9 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn stats(&mut self) -> Result<StatsResponse, TargetError> {
         (**self).stats()
+    }
+    fn recover(&mut self) -> Result<(), TargetError> {
+        (**self).recover()
     }
     fn finish(&mut self) -> Result<(), TargetError> {
         (**self).finish()

@@ -1,6 +1,7 @@
-//! The qemu target beyond the snapshots: a firmware built without on-device validation.
-//! Its `assert_invalid`/`assert_malformed` modules are checked on the host and reported as
-//! skipped with that reason, never as passed, and nothing else changes.
+//! The qemu target beyond the snapshots: a firmware built without on-device validation
+//! (its `assert_invalid`/`assert_malformed` modules are checked on the host and reported as
+//! skipped with that reason, never as passed), and a board that hangs or crashes (the host
+//! says why, restarts it and goes on).
 //!
 //! Skipped (saying why) without `qemu-system-arm`, unless `TANDEM_REQUIRE_QEMU=1` (CI).
 
@@ -9,20 +10,15 @@ use tandem::report::Verdict;
 use tandem::wast::CHECKED_ON_HOST_REASON;
 use tandem::{Suite, Target, WasmVersion, run_suite};
 use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_protocol::FaultKind;
 
 #[test]
 fn without_device_validation_rejections_are_checked_on_the_host() {
     let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut options = QemuOptions::new(board);
     options.device_validation = false;
-    let mut qemu = match QemuTarget::start(&options) {
-        Ok(target) => target,
-        Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
-            eprintln!("SKIPPED without_device_validation_rejections_are_checked_on_the_host: {e}");
-            return;
-        }
-        Err(e) => panic!("the qemu target is required (TANDEM_REQUIRE_QEMU=1): {e}"),
-    };
+    let test = "without_device_validation_rejections_are_checked_on_the_host";
+    let Some(mut qemu) = start(&options, test) else { return };
     assert!(!qemu.info().validates, "this firmware was built without the validate feature");
     assert!(!qemu.validates());
 
@@ -48,4 +44,87 @@ fn without_device_validation_rejections_are_checked_on_the_host() {
     assert!(checked_on_host > 100, "{checked_on_host} rejections checked on the host");
     assert!(report.passed() > 40, "modules that must load still ran on the board");
     eprintln!("{}; {checked_on_host} checked on the host", report.summary_line());
+}
+
+/// A board that hangs: a module loops forever on a profile without fuel. The host times
+/// out, records that directive as failed with the reason, restarts QEMU, skips what died
+/// with the old board, and carries on with the next module.
+#[test]
+fn a_hung_board_is_restarted_and_the_file_goes_on() {
+    let dir = std::env::temp_dir().join(format!("tandem-hang-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let ci = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let text = include_str!("../../boards/profiles/qemu-mps2-an386.toml")
+        .replace("name = \"qemu-mps2-an386\"", "name = \"qemu-mps2-an386-no-fuel\"")
+        .lines()
+        .filter(|line| !line.starts_with("fuel ="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.join("qemu-mps2-an386-no-fuel.toml");
+    std::fs::write(&path, text).expect("profile written");
+    let board = Board::find(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(board.limits.fuel, None);
+    assert_eq!(board.memory, ci.memory);
+
+    let mut options = QemuOptions::new(board);
+    options.request_timeout = std::time::Duration::from_secs(3);
+    let Some(mut qemu) = start(&options, "a_hung_board_is_restarted_and_the_file_goes_on") else {
+        return;
+    };
+    let script = r#"(module (func (export "forever") (loop br 0))
+        (func (export "one") (result i32) i32.const 1))
+(assert_return (invoke "one") (i32.const 1))
+(invoke "forever")
+(assert_return (invoke "one") (i32.const 1))
+(module (func (export "two") (result i32) i32.const 2))
+(assert_return (invoke "two") (i32.const 2))
+"#;
+    let report = tandem::run_wast(&mut qemu, WasmVersion::V2, "hang.wast", script)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(qemu.restarts(), 1);
+    let lines: Vec<usize> = report.failures.iter().map(|f| f.line).collect();
+    assert_eq!(lines, [4], "only the call that hung fails");
+    assert!(report.failures[0].got.contains("no reply within"), "{}", report.failures[0].got);
+    assert_eq!(report.skips.len(), 1, "the call on the instance that died is skipped");
+    assert_eq!(report.passed, 4, "both modules and the calls around the hang pass");
+    qemu.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A board that crashes: the panic message reaches the host, and the board comes back.
+#[test]
+fn a_crashed_board_reports_why_and_is_restarted() {
+    let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let mut options = QemuOptions::new(board);
+    options.request_timeout = std::time::Duration::from_secs(3);
+    let Some(mut qemu) = start(&options, "a_crashed_board_reports_why_and_is_restarted") else {
+        return;
+    };
+    for kind in [FaultKind::Panic, FaultKind::HardFault] {
+        let error = qemu.fault(kind).to_string();
+        let expected = match kind {
+            FaultKind::Panic => "deliberate panic requested by the host",
+            FaultKind::HardFault => "HardFault at pc=0x",
+        };
+        assert!(error.contains(expected), "{kind:?}: {error}");
+        qemu.recover().unwrap_or_else(|e| panic!("{e}"));
+        qemu.reset(WasmVersion::V2).unwrap_or_else(|e| panic!("{e}"));
+        let m = qemu.load(&wat::parse_str("(module)").unwrap()).expect("loads after restart");
+        assert!(matches!(qemu.instantiate(m), Ok(Ok(_))));
+    }
+    assert_eq!(qemu.restarts(), 2);
+    qemu.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Starts the qemu target, or says why it cannot and returns `None` (a failure under
+/// `TANDEM_REQUIRE_QEMU=1`).
+fn start(options: &QemuOptions, test: &str) -> Option<QemuTarget> {
+    match QemuTarget::start(options) {
+        Ok(target) => Some(target),
+        Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
+            eprintln!("SKIPPED {test}: {e}");
+            None
+        }
+        Err(e) => panic!("the qemu target is required (TANDEM_REQUIRE_QEMU=1): {e}"),
+    }
 }

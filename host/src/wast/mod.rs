@@ -52,20 +52,17 @@ use crate::report::{Failure, FileReport, Record, Skip, Verdict};
 use crate::target::{InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion};
 use expect::Expect;
 
-/// Why a file could not be run to its end.
+/// Why a file could not be run at all.
 #[derive(Debug)]
 pub enum RunError {
     /// The script does not parse; `message` is the parser's, with location.
     Parse { file: String, message: String },
-    /// The target failed fatally (e.g. its connection broke) at `line`.
-    Target { file: String, line: usize, error: TargetError },
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Parse { file, message } => write!(f, "cannot parse {file}: {message}"),
-            RunError::Target { file, line, error } => write!(f, "{file}:{line}: {error}"),
         }
     }
 }
@@ -95,6 +92,13 @@ pub fn count_directives(file: &str, text: &str) -> Result<usize, RunError> {
 
 /// Runs one `.wast` script on `target` in a fresh session validating against
 /// `version`. `file` names the script in reports and errors.
+///
+/// A target that stops answering (a hung or crashed board: [`TargetError::Transport`])
+/// fails the directive it was running, with the reason, and is restarted
+/// ([`Target::recover`]); the directives up to the next module are skipped (the instances
+/// they use died with the board) and the file goes on from there. A target that cannot be
+/// restarted ends the file: [`FileReport::target_lost`] says why, and the caller runs
+/// nothing more on it. Nothing obtained before is lost either way.
 pub fn run_wast<T: Target + ?Sized>(
     target: &mut T,
     version: WasmVersion,
@@ -104,9 +108,12 @@ pub fn run_wast<T: Target + ?Sized>(
     let buf = ParseBuffer::new_with_lexer(lexer(text)).map_err(|e| parse_error(file, text, e))?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| parse_error(file, text, e))?;
     let lines = LineIndex::new(text);
-    let fatal =
-        |line: usize, error: TargetError| RunError::Target { file: file.to_owned(), line, error };
-    target.reset(version).map_err(|e| fatal(1, e))?;
+    let mut report = FileReport::new(file);
+    if let Err(error) = target.reset(version).or_else(|e| restart(target, version, e)) {
+        report.failures.push(target_failure(1, "reset", &error));
+        report.target_lost = Some(error.to_string());
+        return Ok(report);
+    }
 
     let mut session = Session {
         target,
@@ -117,12 +124,38 @@ pub fn run_wast<T: Target + ?Sized>(
         refusals_before_current: 0,
         version,
     };
-    let mut report = FileReport::new(file);
+    // Set after a restart: why directives are skipped until the next module.
+    let mut lost: Option<String> = None;
     for directive in wast.directives {
         let line = lines.line(directive.span());
         let kind = kind_of(&directive);
-        let Judged { outcome, observed, board_limit } =
-            session.run(directive, line).map_err(|Fatal(e)| fatal(line, e))?;
+        if let Some(reason) = &lost {
+            if !matches!(directive, WastDirective::Module(_) | WastDirective::ModuleDefinition(_)) {
+                report.skips.push(Skip { line, kind, reason: reason.clone() });
+                let observed = format!("skipped: {reason}");
+                report.records.push(Record { line, kind, verdict: Verdict::Skip, observed });
+                continue;
+            }
+            lost = None;
+        }
+        let Judged { outcome, observed, board_limit } = match session.run(directive, line) {
+            Ok(judged) => judged,
+            Err(Fatal(error)) => {
+                report.failures.push(target_failure(line, kind, &error));
+                let observed = "error: the target stopped answering".to_owned();
+                report.records.push(Record { line, kind, verdict: Verdict::Fail, observed });
+                if let Err(error) = restart(session.target, version, error) {
+                    report.target_lost = Some(error.to_string());
+                    return Ok(report);
+                }
+                session.forget(line);
+                lost = Some(format!(
+                    "not run: the target was restarted after line {line} failed, and this \
+                     directive's instance died with it"
+                ));
+                continue;
+            }
+        };
         let (verdict, observed) = match outcome {
             Outcome::Pass => {
                 report.passed += 1;
@@ -149,6 +182,24 @@ pub fn run_wast<T: Target + ?Sized>(
     // Statistics are informative: a target that cannot report them still ran the file.
     report.stats = session.target.stats().ok();
     Ok(report)
+}
+
+/// The failure of a directive whose target stopped answering.
+fn target_failure(line: usize, kind: &'static str, error: &TargetError) -> Failure {
+    Failure { line, kind, expected: "the target to answer".into(), got: error.to_string() }
+}
+
+/// Restarts a target that failed with `error` and gives it a fresh session; the error
+/// says why when that is impossible too.
+fn restart<T: Target + ?Sized>(
+    target: &mut T,
+    version: WasmVersion,
+    error: TargetError,
+) -> Result<(), TargetError> {
+    target.recover().map_err(|again| {
+        TargetError::Transport(format!("{error}; restarting it failed too: {again}"))
+    })?;
+    target.reset(version)
 }
 
 /// Why an `assert_invalid`/`assert_malformed` is not passed on a target that does not
@@ -609,6 +660,18 @@ impl<T: Target + ?Sized> Session<'_, T> {
                 Judged::skip("custom-section assertions are out of scope")
             }
         })
+    }
+
+    /// Drops every handle: the target restarted after `line` and lost them.
+    fn forget(&mut self, line: usize) {
+        let gone =
+            || Err(Unavailable::new(format!("lost when the target restarted after line {line}")));
+        self.current = gone();
+        self.last_definition =
+            Err(Unavailable::new(format!("lost when the target restarted after line {line}")));
+        self.instances.values_mut().for_each(|i| *i = gone());
+        self.definitions.clear();
+        self.refusals_before_current = 0;
     }
 
     /// Records the latest instance (or why there is none), under `name` too.

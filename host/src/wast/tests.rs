@@ -18,6 +18,10 @@ struct FakeTarget {
     stats_queries: usize,
     /// Says it does not validate (a firmware built without on-device validation).
     no_validation: bool,
+    /// How many restarts `recover()` may still do; it fails once they are used up.
+    restarts_left: u32,
+    /// Restarts done.
+    restarts: u32,
     loaded: u32,
 }
 
@@ -27,6 +31,15 @@ impl Target for FakeTarget {
     }
     fn validates(&self) -> bool {
         !self.no_validation
+    }
+    fn recover(&mut self) -> Result<(), TargetError> {
+        if self.restarts_left == 0 {
+            return Err(TargetError::Transport("the board does not come back".into()));
+        }
+        self.restarts_left -= 1;
+        self.restarts += 1;
+        self.fatal_on_invoke = false;
+        Ok(())
     }
     fn reset(&mut self, _: WasmVersion) -> Result<(), TargetError> {
         self.loaded = 0;
@@ -59,6 +72,8 @@ impl Target for FakeTarget {
         }
         Ok(Ok(match export {
             "one" => vec![Val::I32(1)],
+            // A board that hangs on this call until it is restarted.
+            "hang" => return Err(TargetError::Transport("no reply within 2s".into())),
             // A memory.grow the board refuses: -1, and the refusal counted.
             "grow" => {
                 self.grow_refusals += 1;
@@ -186,13 +201,54 @@ fn parse_errors_name_file_and_position() {
     assert!(text.contains("bad.wast:2:"), "{text}");
 }
 
+/// A hang, a directive on the lost instance, a new module, then more work.
+const HANG: &str = "(module)\n(assert_return (invoke \"one\") (i32.const 1))\n\
+                    (invoke \"hang\")\n(assert_return (invoke \"one\") (i32.const 1))\n\
+                    (module)\n(assert_return (invoke \"one\") (i32.const 1))";
+
 #[test]
-fn transport_errors_stop_the_file() {
+fn a_hung_target_fails_the_directive_is_restarted_and_the_file_goes_on() {
+    let mut target = FakeTarget { restarts_left: 1, ..fake() };
+    let report = run_wast(&mut target, WasmVersion::V2, "h.wast", HANG).unwrap();
+    assert_eq!(target.restarts, 1);
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].line, 3);
+    assert!(report.failures[0].got.contains("no reply within 2s"), "{}", report.failures[0].got);
+    // The call on the instance that died with the board is skipped, saying so.
+    assert_eq!(report.skips.len(), 1);
+    assert_eq!(report.skips[0].line, 4);
+    assert!(
+        report.skips[0].reason.contains("restarted after line 3"),
+        "{}",
+        report.skips[0].reason
+    );
+    // The next module runs on the restarted target.
+    assert_eq!(report.passed, 4);
+    assert_eq!(report.records.len(), 6);
+    assert!(report.target_lost.is_none());
+}
+
+#[test]
+fn a_target_that_cannot_be_restarted_ends_the_run_keeping_the_results() {
     let mut target = FakeTarget { fatal_on_invoke: true, ..fake() };
-    let err = run_wast(&mut target, WasmVersion::V2, "t.wast", "(module)\n\n(invoke \"one\")")
-        .unwrap_err();
-    assert!(matches!(err, RunError::Target { line: 3, .. }), "{err}");
-    assert!(err.to_string().contains("serial port closed"));
+    let files: Vec<crate::suite::SuiteFile> = ["a.wast", "b.wast"]
+        .iter()
+        .map(|name| crate::suite::SuiteFile {
+            name: (*name).into(),
+            file_name: (*name).into(),
+            text: "(module)\n\n(invoke \"one\")".into(),
+        })
+        .collect();
+    let report =
+        crate::suite::run_files(&mut target, "s".into(), WasmVersion::V2, &files, None, |_| {})
+            .unwrap();
+    let first = &report.files[0];
+    assert_eq!((first.passed, first.failed()), (1, 1), "the module passed before the failure");
+    assert!(first.failures[0].got.contains("serial port closed"), "{}", first.failures[0].got);
+    assert!(first.target_lost.as_ref().is_some_and(|why| why.contains("does not come back")));
+    let second = report.files[1].file_skip.as_ref().expect("not run");
+    assert!(second.reason.starts_with("not run: the target died"), "{}", second.reason);
+    assert_eq!(second.directives, 2);
 }
 
 /// The records of a run as `L{line} {kind}: {observed}` lines.
