@@ -1,6 +1,6 @@
-//! Snapshots of what a target does with each suite, directive by directive, on
-//! the CI board's profile: `suites/core`, `suites/limits`, `spec:v1` and `spec:v2`, on the
-//! simulator and, where QEMU is installed, on the firmware under QEMU.
+//! Snapshots of what a target does with each suite, directive by directive, on the CI
+//! board's profile: `suites/core`, `suites/limits`, `suites/bench`, `spec:v1` and `spec:v2`,
+//! on the simulator and, where QEMU is installed, on the firmware under QEMU.
 //!
 //! Each snapshot (`snapshots/snapshots__<suite>.snap`) holds, per file, one line
 //! per directive (`L{line} {kind}: {observed}`, target-independent wording) and
@@ -157,12 +157,22 @@ fn with_big_stack(name: &str, check: impl FnOnce() + Send + 'static) {
 }
 
 /// The snapshot names and the suites they hold: every target is checked against these.
-const SUITES: [(&str, &str); 4] =
-    [("core", "core"), ("limits", "limits"), ("spec:v1", "spec_v1"), ("spec:v2", "spec_v2")];
+const SUITES: [(&str, &str); 5] = [
+    ("core", "core"),
+    ("limits", "limits"),
+    ("bench", "bench"),
+    ("spec:v1", "spec_v1"),
+    ("spec:v2", "spec_v2"),
+];
 
 #[test]
 fn core_suite_on_the_simulator() {
     with_big_stack("core", || snapshot_suite(&mut ci_simulator(), "core", "core"));
+}
+
+#[test]
+fn bench_suite_on_the_simulator() {
+    with_big_stack("bench", || snapshot_suite(&mut ci_simulator(), "bench", "bench"));
 }
 
 #[test]

@@ -1,0 +1,149 @@
+//! Tandem against wasmi on the project's own benchmark programs (`suites/bench/`).
+//!
+//! Each program is a committed `.wasm` module exporting `run(n: i32) -> i32`. An
+//! [`Engine`] instantiates it once and then times single calls, so instantiation and
+//! translation stay outside the measurement. Checksums are held to the same kernels
+//! run natively (`tandem-bench-programs`).
+
+use std::time::{Duration, Instant};
+
+use tandem_interp as tandem;
+
+/// Linear-memory pages every benchmark module fits in (its initial size, checked by a
+/// test); also the size of the static buffer Tandem's static-memory runs get.
+pub const MAX_MEMORY_PAGES: usize = 4;
+
+/// One benchmark program.
+#[derive(Debug, Clone, Copy)]
+pub struct Program {
+    pub name: &'static str,
+    pub wasm: &'static [u8],
+    /// `n` for a timed run: about 50-200 ms on a desktop.
+    pub bench_n: i32,
+    /// Heavy on linear memory: also timed with Tandem's static-buffer memory.
+    pub memory_heavy: bool,
+}
+
+macro_rules! program {
+    ($name:literal, $bench_n:expr, $memory_heavy:expr) => {
+        Program {
+            name: $name,
+            wasm: include_bytes!(concat!("../../suites/bench/programs/wasm/", $name, ".wasm")),
+            bench_n: $bench_n,
+            memory_heavy: $memory_heavy,
+        }
+    };
+}
+
+/// The programs in `tandem_bench_programs::PROGRAMS` order.
+pub const PROGRAMS: [Program; 9] = [
+    program!("fib", 32, false),
+    program!("sieve", 120, true),
+    program!("matmul", 150, false),
+    program!("nbody", 25_000, false),
+    program!("sha256", 300, false),
+    program!("crc32", 300, false),
+    program!("sort", 45, true),
+    program!("bulk", 10_000, true),
+    program!("mixed", 600, false),
+];
+
+/// The reference checksum: the program's kernel compiled natively.
+pub fn native_checksum(program: &Program, n: i32) -> i32 {
+    tandem_bench_programs::run_native(program.name, n)
+        .unwrap_or_else(|| panic!("no native kernel named {}", program.name))
+}
+
+/// Where Tandem keeps the module's linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TandemMemory {
+    /// The default: memory on the heap.
+    Heap,
+    /// A leaked `&'static mut` buffer of [`MAX_MEMORY_PAGES`] pages.
+    Static,
+}
+
+/// An instantiated program on one engine, ready to be called repeatedly.
+pub enum Engine {
+    // Both stores boxed: they are hundreds of bytes (wasmi's over a kilobyte) inline.
+    Tandem { store: Box<tandem::Store>, run: tandem::Func },
+    Wasmi { store: Box<wasmi::Store<()>>, run: wasmi::TypedFunc<i32, i32> },
+}
+
+impl Engine {
+    /// Tandem with its default config (Wasm 2.0, no fuel metering).
+    pub fn tandem(wasm: &[u8], memory: TandemMemory) -> Result<Self, String> {
+        let config = tandem::Config::new();
+        let module = tandem::Module::new(&config, wasm).map_err(|e| format!("tandem: {e}"))?;
+        let mut store = tandem::Store::new(config);
+        let options = match memory {
+            TandemMemory::Heap => tandem::InstanceOptions::new(),
+            TandemMemory::Static => {
+                let bytes = MAX_MEMORY_PAGES * tandem::memory::PAGE_SIZE;
+                // Leaked once per engine: a static buffer must outlive every instance.
+                let buffer: &'static mut [u8] = Box::leak(vec![0; bytes].into_boxed_slice());
+                tandem::InstanceOptions::new().with_static_memory(0, buffer)
+            }
+        };
+        let instance = tandem::Linker::new()
+            .instantiate_with(&mut store, &module, options)
+            .map_err(|e| format!("tandem: {e}"))?;
+        let run = instance.func(&store, "run").map_err(|e| format!("tandem: {e}"))?;
+        Ok(Engine::Tandem { store: Box::new(store), run })
+    }
+
+    /// wasmi with its default config.
+    pub fn wasmi(wasm: &[u8]) -> Result<Self, String> {
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, wasm).map_err(|e| format!("wasmi: {e}"))?;
+        let mut store = wasmi::Store::new(&engine, ());
+        let instance = wasmi::Linker::<()>::new(&engine)
+            .instantiate_and_start(&mut store, &module)
+            .map_err(|e| format!("wasmi: {e}"))?;
+        let run = instance
+            .get_typed_func::<i32, i32>(&store, "run")
+            .map_err(|e| format!("wasmi: {e}"))?;
+        Ok(Engine::Wasmi { store: Box::new(store), run })
+    }
+
+    /// Calls `run(n)`, timing the call alone.
+    pub fn call(&mut self, n: i32) -> Result<(i32, Duration), String> {
+        match self {
+            Engine::Tandem { store, run } => {
+                let mut results = [tandem::Value::I32(0)];
+                let start = Instant::now();
+                store
+                    .call(*run, &[tandem::Value::I32(n)], &mut results)
+                    .map_err(|e| format!("tandem: {e}"))?;
+                let elapsed = start.elapsed();
+                match results[0] {
+                    tandem::Value::I32(checksum) => Ok((checksum, elapsed)),
+                    other => Err(format!("tandem: run returned {other:?}")),
+                }
+            }
+            Engine::Wasmi { store, run } => {
+                let start = Instant::now();
+                let checksum = run.call(&mut **store, n).map_err(|e| format!("wasmi: {e}"))?;
+                Ok((checksum, start.elapsed()))
+            }
+        }
+    }
+}
+
+/// The median of `samples` (the mean of the middle two for an even count).
+pub fn median(samples: &[Duration]) -> Duration {
+    assert!(!samples.is_empty(), "median of no samples");
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2 }
+}
+
+/// The geometric mean: the fair average of ratios.
+pub fn geometric_mean(ratios: &[f64]) -> f64 {
+    assert!(!ratios.is_empty(), "geometric mean of nothing");
+    (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp()
+}
+
+#[cfg(test)]
+mod tests;
