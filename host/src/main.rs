@@ -269,6 +269,9 @@ fn run(args: RunArgs) -> Result<bool> {
         )?;
         progress.suspend(|| {
             print_details(&report, args.max_failures);
+            if let Some(line) = board_figures(&report) {
+                println!("{line}");
+            }
             println!("{}", report.summary_line());
             println!();
         });
@@ -371,6 +374,32 @@ fn run_parity(args: ParityArgs) -> Result<bool> {
     );
     println!("{passed} passed, {failed} failed");
     Ok(agree && failed == 0)
+}
+
+/// What a board measured over a suite (nothing for the simulator): the largest heap peak
+/// and native stack high water of any file, and the clock ticks spent in the handler, which
+/// under QEMU's `-icount shift=0` count guest instructions (1 ns each).
+fn board_figures(report: &SuiteReport) -> Option<String> {
+    let figures: Vec<_> = report.files.iter().filter_map(|f| f.target_stats()).collect();
+    let max = |pick: fn(&tandem_protocol::TargetStats) -> Option<u64>| {
+        figures.iter().filter_map(|t| pick(t)).max()
+    };
+    let heap_peak = max(|t| t.heap_peak)?;
+    let heap_size = max(|t| t.heap_size).unwrap_or(0);
+    let stack = max(|t| t.native_stack_high_water).unwrap_or(0);
+    let stack_size = max(|t| t.native_stack_size).unwrap_or(0);
+    let ticks: u64 = figures.iter().filter_map(|t| t.exec_ticks).sum();
+    let hz = max(|t| t.tick_hz.map(u64::from)).unwrap_or(0);
+    let instructions = 1_000_000_000u64.checked_div(hz).map_or(0, |per_tick| ticks * per_tick);
+    Some(format!(
+        "board: heap peak {} KiB of {} KiB, native stack high water {} B of {} B, \
+         {:.1} M guest instructions in the handler (SysTick, under -icount)",
+        heap_peak / 1024,
+        heap_size / 1024,
+        stack,
+        stack_size,
+        instructions as f64 / 1e6
+    ))
 }
 
 fn target_name(kind: TargetKind) -> &'static str {
