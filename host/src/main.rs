@@ -252,9 +252,14 @@ fn run(args: RunArgs) -> Result<bool> {
     let started = Instant::now();
 
     let mut reports: Vec<SuiteReport> = Vec::new();
+    let total_files = plan.file_count();
+    let mut files_done = 0u64;
+    let mut junit_error = None;
     for (suite, files) in &plan.suites {
         progress.println(format!("== {} on {}", suite.label(), target.name()));
         progress.println(report::table_header());
+        // The suite's files so far, for the JUnit report written after every file.
+        let mut running = SuiteReport { label: suite.label(), files: Vec::new() };
         let report = run_files(
             &mut target,
             suite.label(),
@@ -265,6 +270,22 @@ fn run(args: RunArgs) -> Result<bool> {
                 progress.println(report::table_row(file));
                 progress.set_message(file.name.clone());
                 progress.inc(1);
+                files_done += 1;
+                if let Some(path) = &args.junit {
+                    running.files.push(file.clone());
+                    let so_far: Vec<SuiteReport> =
+                        reports.iter().cloned().chain([running.clone()]).collect();
+                    let note = format!(
+                        "PARTIAL: {files_done} of {total_files} files run, the last one {}; \
+                         if this note is still here, the run was interrupted after it",
+                        file.name
+                    );
+                    if let Err(e) =
+                        write_atomically(path, &report::junit_xml_partial(&so_far, &note))
+                    {
+                        junit_error.get_or_insert(e);
+                    }
+                }
             },
         )?;
         progress.suspend(|| {
@@ -280,9 +301,11 @@ fn run(args: RunArgs) -> Result<bool> {
     progress.finish_and_clear();
     target.finish().context("the target did not end cleanly")?;
 
+    if let Some(e) = junit_error {
+        return Err(e);
+    }
     if let Some(path) = &args.junit {
-        std::fs::write(path, report::junit_xml(&reports))
-            .with_context(|| format!("cannot write JUnit report {}", path.display()))?;
+        write_atomically(path, &report::junit_xml(&reports))?;
     }
     for report in &reports {
         println!("{}", report.summary_line());
@@ -400,6 +423,16 @@ fn board_figures(report: &SuiteReport) -> Option<String> {
         stack_size,
         instructions as f64 / 1e6
     ))
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so a run killed mid-write
+/// leaves the previous complete report, never a torn one.
+fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write JUnit report {}", path.display()))
 }
 
 fn target_name(kind: TargetKind) -> &'static str {
