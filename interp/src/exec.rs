@@ -565,28 +565,31 @@ impl<'s> Executor<'s> {
         &self.memories[self.inst.memories[0] as usize]
     }
 
-    #[inline(always)]
     /// `memory.grow` on memory 0: the old size in pages, or `u32::MAX` (wasm's -1). A heap
     /// memory may not pass the store's heap-memory budget; refusals the memory's own
-    /// maximum would have allowed are counted in `grow_refusals`.
+    /// maximum would have allowed are counted in `grow_refusals`. Out of line: it is
+    /// rare, and keeps the interpreter loop small.
     #[cold]
+    #[inline(never)]
     fn memory_grow(&mut self, delta: u32) -> u32 {
         let memory = &mut self.memories[self.inst.memories[0] as usize];
         let old = memory.size_pages();
         let is_heap = memory.kind() == MemoryKind::Heap;
         let added = u64::from(delta) * PAGE_SIZE as u64;
+        let in_use = *self.heap_memory_bytes;
         let within_budget = !is_heap
-            || self.max_heap_memory.is_none_or(|budget| *self.heap_memory_bytes + added <= budget);
+            || self.max_heap_memory.is_none_or(|budget| in_use.saturating_add(added) <= budget);
         // Checked before growing: a refused grow must not allocate.
         let grown = if within_budget { memory.grow(delta) } else { None };
         match grown {
             Some(old) => {
                 if is_heap {
-                    *self.heap_memory_bytes += added;
+                    *self.heap_memory_bytes = in_use.saturating_add(added);
                 }
                 old
             }
             None => {
+                // Past the memory's own maximum is the module's limit, not the board's.
                 if u64::from(old) + u64::from(delta) <= u64::from(memory.limit_pages()) {
                     self.stats.grow_refusals = self.stats.grow_refusals.saturating_add(1);
                 }
@@ -595,6 +598,7 @@ impl<'s> Executor<'s> {
         }
     }
 
+    #[inline(always)]
     fn memory_mut(&mut self) -> &mut LinearMemory {
         &mut self.memories[self.inst.memories[0] as usize]
     }

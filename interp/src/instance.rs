@@ -249,7 +249,7 @@ impl Linker {
                 !statics.iter().any(|(at, _)| *at as usize == index)
             })
             .map(|(_, ty)| u64::from(ty.initial) * PAGE_SIZE as u64)
-            .sum();
+            .fold(0u64, u64::saturating_add);
         store.check_heap_memory(heap_bytes)?;
         let mut new_memories = Vec::new();
         try_reserve(&mut new_memories, defined_memories.len())?;
@@ -277,7 +277,7 @@ impl Linker {
         store.funcs.extend(new_funcs);
         store.tables.extend(new_tables);
         store.memories.extend(new_memories);
-        store.heap_memory_bytes += heap_bytes;
+        store.heap_memory_bytes = store.heap_memory_bytes.saturating_add(heap_bytes);
         store.globals.extend(new_globals);
         store.elems.extend(new_elems);
         store.datas.extend(new_datas);
@@ -503,7 +503,7 @@ impl Store {
         let memory = LinearMemory::new_heap(ty.initial, ty.maximum)?;
         try_reserve(&mut self.memories, 1)?;
         self.memories.push(memory);
-        self.heap_memory_bytes += bytes;
+        self.heap_memory_bytes = self.heap_memory_bytes.saturating_add(bytes);
         Ok(Memory(addr))
     }
 

@@ -105,3 +105,32 @@ fn instantiation_over_the_budget_is_an_error_naming_the_sizes() {
     let err = store.new_memory(tandem_interp::MemoryType { initial: 1, maximum: None });
     assert!(matches!(err, Err(Error::MemoryBudget { .. })), "{err:?}");
 }
+
+#[test]
+fn no_budget_is_unlimited() {
+    let config = config(None);
+    assert_eq!(Config::new().max_heap_memory, None, "unlimited by default");
+    let mut store = Store::new(config.clone());
+    let big = module(&config, "(module (memory 20))");
+    Linker::new().instantiate(&mut store, &big).expect("20 pages");
+    let m = module(&config, GROWER);
+    let inst = Linker::new().instantiate(&mut store, &m).expect("grower");
+    assert_eq!(call(&mut store, inst, "grow", &[Value::I32(7)]), 1);
+    store.new_memory(tandem_interp::MemoryType { initial: 10, maximum: None }).expect("10 more");
+    assert_eq!(store.stats().grow_refusals, 0);
+}
+
+#[test]
+fn store_memories_share_the_budget_with_instances() {
+    let config = config(Some(3));
+    let mut store = Store::new(config.clone());
+    store.new_memory(tandem_interp::MemoryType { initial: 2, maximum: None }).expect("2 pages");
+    let m = module(&config, GROWER);
+    let inst = Linker::new().instantiate(&mut store, &m).expect("third page");
+    assert_eq!(call(&mut store, inst, "grow", &[Value::I32(1)]), -1);
+    assert_eq!(call(&mut store, inst, "size", &[]), 1);
+    assert_eq!(store.stats().grow_refusals, 1);
+    // Past the module's maximum as well as the budget: the module's limit, not counted.
+    assert_eq!(call(&mut store, inst, "grow", &[Value::I32(8)]), -1);
+    assert_eq!(store.stats().grow_refusals, 1);
+}
