@@ -168,6 +168,7 @@ impl RequestHandler {
                 heap_memory_bytes: self.profile.heap_memory_bytes,
             },
             validates: cfg!(feature = "validate"),
+            schema_fingerprint: tandem_protocol::schema_fingerprint(),
         }
     }
 

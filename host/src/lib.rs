@@ -11,9 +11,12 @@
 //! The runner is generic over [`Target`], whose requests and answers are owned,
 //! serializable data, so the same runner drives a Cortex-M4 board later.
 
+#[cfg(feature = "sim")]
+pub mod linked_sim;
 pub mod parity;
 #[cfg(feature = "sim")]
 pub mod qemu;
+pub mod remote;
 pub mod report;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -1,7 +1,7 @@
 //! The `tandem` command line.
 //!
-//! - `tandem run [SUITES...] [--target sim|qemu] [--board NAME] [--filter SUBSTRING]
-//!   [--junit FILE]` runs `.wast` suites (`spec:v1`, `spec:v2`, a `.wast` file or a directory
+//! - `tandem run [SUITES...] [--target sim|sim-link|qemu] [--board NAME] [--filter SUBSTRING]
+//!   [--junit FILE] [--link-faults SPEC]` runs `.wast` suites (`spec:v1`, `spec:v2`, a `.wast` file or a directory
 //!   of them; both spec suites when none is given) and prints one row per file, the failures
 //!   with `file:line`, the skips with their reasons, one `LABEL: N passed, M failed, K skipped`
 //!   line per suite and, last, `N passed, M failed`.
@@ -23,11 +23,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
+use tandem::linked_sim::LinkedSimTarget;
 use tandem::qemu::{QemuOptions, QemuTarget};
 use tandem::report::{self, SuiteReport};
 use tandem::suite::{SuiteFile, run_files};
 use tandem::{SimTarget, Suite, Target, WasmVersion, parity};
 use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_link::host::{FaultPlan, LinkOptions};
 
 #[derive(Parser)]
 #[command(name = "tandem", version, about = "Tandem: a WebAssembly runtime for microcontrollers")]
@@ -50,6 +52,9 @@ enum Command {
 enum TargetKind {
     /// tandem-interp in-process, behind the firmware's request handler.
     Sim,
+    /// The simulator in a thread behind the CRC-framed postcard-rpc link, serving the
+    /// firmware's own request table (for testing the link; see --link-faults).
+    SimLink,
     /// The Cortex-M4 firmware on QEMU mps2-an386, over the UART link.
     Qemu,
 }
@@ -83,6 +88,11 @@ struct SuiteArgs {
     /// assert_invalid/assert_malformed modules and reports them as skipped.
     #[arg(long)]
     no_device_validation: bool,
+    /// Damage the link on purpose (sim-link and qemu): per-byte rates in both directions,
+    /// e.g. `corrupt=1e-3,drop=1e-4,dup=1e-4,delay=1e-4,seed=7`. Damaged frames are detected
+    /// and the requests resent; the results must not change.
+    #[arg(long, value_name = "SPEC", value_parser = FaultPlan::parse)]
+    link_faults: Option<FaultPlan>,
 }
 
 #[derive(Args)]
@@ -237,15 +247,33 @@ fn make_target(
             options.firmware = args.firmware.clone();
             options.request_timeout = Duration::from_secs(args.timeout);
             options.device_validation = !args.no_device_validation;
+            options.link = link_options(args);
             Box::new(QemuTarget::start(&options).context("cannot start the qemu target")?)
         }
+        TargetKind::SimLink => {
+            let board = match board {
+                Some(b) => b.clone(),
+                None => Board::find(DEFAULT_BOARD)?,
+            };
+            Box::new(
+                LinkedSimTarget::start(&board, link_options(args))
+                    .context("cannot start the linked simulator")?,
+            )
+        }
     })
+}
+
+fn link_options(args: &SuiteArgs) -> LinkOptions {
+    LinkOptions { faults: args.link_faults, ..LinkOptions::default() }
 }
 
 /// Runs the suites; `Ok(true)` when nothing failed.
 fn run(args: RunArgs) -> Result<bool> {
     let plan = Plan::new(&args.common)?;
     let board = args.board.as_deref().map(Board::find).transpose()?;
+    if args.target == TargetKind::Sim && args.common.link_faults.is_some() {
+        bail!("--link-faults needs a link: the sim target has none; use --target sim-link or qemu");
+    }
     let mut target = make_target(args.target, board.as_ref(), &args.common)?;
     let multi = MultiProgress::new();
     let progress = progress_bar(&multi, plan.file_count(), target.name());
@@ -299,6 +327,9 @@ fn run(args: RunArgs) -> Result<bool> {
         reports.push(report);
     }
     progress.finish_and_clear();
+    if let Some(link) = target.link_summary() {
+        println!("link ({}): {link}", target.name());
+    }
     target.finish().context("the target did not end cleanly")?;
 
     if let Some(e) = junit_error {
@@ -342,7 +373,7 @@ fn run_parity(args: ParityArgs) -> Result<bool> {
                 let (plan, board, multi, common) = (&plan, &board, &multi, &args.common);
                 s.spawn(move || {
                     let t0 = Instant::now();
-                    let name = format!("{kind:?}").to_lowercase();
+                    let name = target_name(kind).to_owned();
                     let result = make_target(kind, Some(board), common).and_then(|mut target| {
                         let bar = progress_bar(multi, plan.file_count(), target.name());
                         let reports = plan.run(&mut *target, &bar, |bar, file| {
@@ -356,6 +387,9 @@ fn run_parity(args: ParityArgs) -> Result<bool> {
                             }
                         })?;
                         bar.finish_and_clear();
+                        if let Some(link) = target.link_summary() {
+                            multi.suspend(|| println!("link ({}): {link}", target.name()));
+                        }
                         target.finish().context("the target did not end cleanly")?;
                         Ok(reports)
                     });
@@ -438,6 +472,7 @@ fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
 fn target_name(kind: TargetKind) -> &'static str {
     match kind {
         TargetKind::Sim => "sim",
+        TargetKind::SimLink => "sim-link",
         TargetKind::Qemu => "qemu",
     }
 }

@@ -58,20 +58,26 @@ impl SimTarget {
     /// The buffer is leaked, as the firmware's lives in `.bss` for the whole run: one per
     /// simulator, which a process creates a handful of.
     pub fn for_board(board: &Board) -> Self {
-        let profile = profile(board);
-        let handler = match usize::try_from(board.static_memory_bytes()) {
-            Ok(bytes) if bytes > 0 => {
-                let buffer: &'static mut [u8] = Box::leak(vec![0u8; bytes].into_boxed_slice());
-                RequestHandler::with_static_memory(profile, env!("CARGO_PKG_VERSION"), buffer)
-            }
-            _ => RequestHandler::new(profile, env!("CARGO_PKG_VERSION")),
-        };
-        SimTarget { handler, board: board.name.clone() }
+        SimTarget { handler: handler_for(board), board: board.name.clone() }
     }
 
     /// The current session's statistics, as the `tandem/stats` endpoint reports them.
     pub fn stats(&self) -> StatsResponse {
         self.handler.stats()
+    }
+}
+
+/// A request handler with `board`'s limits and, if the board has one, a static buffer of
+/// its size (leaked, as the firmware's lives in `.bss` for the whole run: one per simulator,
+/// which a process creates a handful of).
+pub fn handler_for(board: &Board) -> RequestHandler {
+    let profile = profile(board);
+    match usize::try_from(board.static_memory_bytes()) {
+        Ok(bytes) if bytes > 0 => {
+            let buffer: &'static mut [u8] = Box::leak(vec![0u8; bytes].into_boxed_slice());
+            RequestHandler::with_static_memory(profile, env!("CARGO_PKG_VERSION"), buffer)
+        }
+        _ => RequestHandler::new(profile, env!("CARGO_PKG_VERSION")),
     }
 }
 

@@ -251,6 +251,12 @@ pub trait Target {
         Err(TargetError::Transport(format!("the {} target cannot be restarted", self.name())))
     }
 
+    /// The host's account of the link to the target (requests, resends, damaged frames),
+    /// for targets behind one.
+    fn link_summary(&self) -> Option<String> {
+        None
+    }
+
     /// Ends the target cleanly once the runner is done (a board is asked to exit and its
     /// exit status checked); nothing may be requested afterwards.
     fn finish(&mut self) -> Result<(), TargetError> {
@@ -299,6 +305,9 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn recover(&mut self) -> Result<(), TargetError> {
         (**self).recover()
+    }
+    fn link_summary(&self) -> Option<String> {
+        (**self).link_summary()
     }
     fn finish(&mut self) -> Result<(), TargetError> {
         (**self).finish()

@@ -11,6 +11,12 @@
 //! transmit buffer and streamed COBS-encoded straight to the UART (see [`crate::frame`]).
 //! [`serve_one`] receives, decodes and dispatches one frame, so a firmware main loop can act
 //! between requests (e.g. exit QEMU after the reply to a shutdown request went out).
+//!
+//! Lost replies: the host resends a request whose reply does not arrive, with the same
+//! sequence number. Running it again would be wrong (an `invoke` has side effects), so the
+//! wire keeps the last reply in its transmit buffer and answers an identical request (same
+//! sequence number, same CRC) from there without dispatching it: at-most-once execution over
+//! a lossy link, for the price of the buffer the reply was built in anyway.
 
 use core::cell::{Cell, RefCell};
 use core::fmt::{Arguments, Write as _};
@@ -39,6 +45,44 @@ pub trait ByteUart {
     fn read(&mut self) -> Option<u8>;
     /// Waits until every written byte has left the transmitter (before a reset or exit).
     fn flush(&mut self) {}
+    /// A whole frame has been written: a buffered UART (e.g. the host's simulated one)
+    /// sends it now. A hardware UART has nothing to do.
+    fn end_frame(&mut self) {}
+}
+
+/// Link health the firmware reports to the host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkCounts {
+    /// Frames received intact.
+    pub frames_ok: u32,
+    /// Frames dropped as corrupt or too long.
+    pub frames_dropped: u32,
+    /// Requests received again and answered from the reply cache, not run twice.
+    pub replies_replayed: u32,
+}
+
+/// A request, as the reply cache tells requests apart: a resent one is byte-identical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RequestId {
+    seq: u32,
+    crc: u32,
+}
+
+/// The request being dispatched and what was sent for it so far.
+#[derive(Debug, Clone, Copy)]
+struct Serving {
+    id: RequestId,
+    frames: u32,
+    /// Length in the transmit buffer of the last frame sent, if it carried the request's
+    /// sequence number (its reply).
+    reply_len: Option<usize>,
+}
+
+/// The reply still in the transmit buffer, and the request it answers.
+#[derive(Debug, Clone, Copy)]
+struct Replay {
+    id: RequestId,
+    len: usize,
 }
 
 /// The UART and the transmit buffer shared by [`DeviceTx`] and [`DeviceRx`].
@@ -48,8 +92,9 @@ pub trait ByteUart {
 pub struct DeviceWire<U, const TX: usize> {
     uart: RefCell<U>,
     tx_buf: RefCell<[u8; TX]>,
-    rx_ok: Cell<u32>,
-    rx_dropped: Cell<u32>,
+    counts: Cell<LinkCounts>,
+    serving: Cell<Option<Serving>>,
+    replay: Cell<Option<Replay>>,
 }
 
 impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
@@ -58,8 +103,9 @@ impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
         Self {
             uart: RefCell::new(uart),
             tx_buf: RefCell::new([0; TX]),
-            rx_ok: Cell::new(0),
-            rx_dropped: Cell::new(0),
+            counts: Cell::new(LinkCounts { frames_ok: 0, frames_dropped: 0, replies_replayed: 0 }),
+            serving: Cell::new(None),
+            replay: Cell::new(None),
         }
     }
 
@@ -68,10 +114,15 @@ impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
         (DeviceTx { wire: self }, DeviceRx { wire: self })
     }
 
-    /// `(frames received intact, frames dropped as corrupt/too long)`: link health that the
-    /// firmware can report to the host.
-    pub fn rx_counts(&self) -> (u32, u32) {
-        (self.rx_ok.get(), self.rx_dropped.get())
+    /// Link health since boot, for the firmware's statistics.
+    pub fn counts(&self) -> LinkCounts {
+        self.counts.get()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut LinkCounts)) {
+        let mut counts = self.counts.get();
+        f(&mut counts);
+        self.counts.set(counts);
     }
 
     /// Waits until the UART has sent everything written so far.
@@ -81,14 +132,55 @@ impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
         }
     }
 
-    /// Runs `f` with the transmit buffer, then streams `buf[..len]` as one frame.
-    fn send_with(&self, f: impl FnOnce(&mut [u8]) -> Option<usize>) -> Result<(), WireTxErrorKind> {
+    /// Runs `f` with the transmit buffer, then streams `buf[..len]` as one frame. `seq` is
+    /// the frame's sequence number, if it has one that may answer a request.
+    fn send_with(
+        &self,
+        seq: Option<u32>,
+        f: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Result<(), WireTxErrorKind> {
         let mut buf = self.tx_buf.try_borrow_mut().map_err(|_| WireTxErrorKind::Other)?;
+        // Whatever happens next, the buffer no longer holds the cached reply.
+        self.replay.set(None);
         let room = TX.checked_sub(CRC_LEN).ok_or(WireTxErrorKind::Other)?;
         let len = f(&mut buf[..room]).ok_or(WireTxErrorKind::Other)?;
         let mut uart = self.uart.try_borrow_mut().map_err(|_| WireTxErrorKind::Other)?;
         frame::encode_to(&buf[..len], |b| uart.write(b));
+        uart.end_frame();
+        if let Some(mut serving) = self.serving.get() {
+            serving.frames += 1;
+            serving.reply_len = (seq == Some(serving.id.seq)).then_some(len);
+            self.serving.set(Some(serving));
+        }
         Ok(())
+    }
+
+    /// Sends the cached reply to `id` again, if the transmit buffer still holds it.
+    fn replay(&self, id: RequestId) -> Result<bool, WireTxErrorKind> {
+        let Some(replay) = self.replay.get().filter(|r| r.id == id) else {
+            return Ok(false);
+        };
+        let buf = self.tx_buf.try_borrow().map_err(|_| WireTxErrorKind::Other)?;
+        let mut uart = self.uart.try_borrow_mut().map_err(|_| WireTxErrorKind::Other)?;
+        frame::encode_to(&buf[..replay.len], |b| uart.write(b));
+        uart.end_frame();
+        self.count(|c| c.replies_replayed = c.replies_replayed.wrapping_add(1));
+        Ok(true)
+    }
+
+    /// Tells the host a frame arrived damaged, so it resends without waiting.
+    fn nack(&self) -> Result<(), WireTxErrorKind> {
+        let mut uart = self.uart.try_borrow_mut().map_err(|_| WireTxErrorKind::Other)?;
+        frame::encode_nack(|b| uart.write(b));
+        uart.end_frame();
+        Ok(())
+    }
+
+    /// Dispatching `id` ended: its reply can be replayed if it was the one frame sent.
+    fn served(&self) {
+        if let Some(Serving { id, frames: 1, reply_len: Some(len) }) = self.serving.take() {
+            self.replay.set(Some(Replay { id, len }));
+        }
     }
 }
 
@@ -117,7 +209,7 @@ impl<U: ByteUart, const TX: usize> WireTx for DeviceTx<'_, U, TX> {
         hdr: VarHeader,
         msg: &T,
     ) -> Result<(), Self::Error> {
-        self.wire.send_with(|buf| {
+        self.wire.send_with(Some(hdr.seq_no.into()), |buf| {
             let h = put_header(&hdr, buf)?;
             let body = postcard::to_slice(msg, &mut buf[h..]).ok()?;
             Some(h + body.len())
@@ -125,7 +217,8 @@ impl<U: ByteUart, const TX: usize> WireTx for DeviceTx<'_, U, TX> {
     }
 
     async fn send_raw(&self, frame: &[u8]) -> Result<(), Self::Error> {
-        self.wire.send_with(|buf| {
+        let seq = VarHeader::take_from_slice(frame).map(|(hdr, _)| hdr.seq_no.into());
+        self.wire.send_with(seq, |buf| {
             buf.get_mut(..frame.len())?.copy_from_slice(frame);
             Some(frame.len())
         })
@@ -133,7 +226,7 @@ impl<U: ByteUart, const TX: usize> WireTx for DeviceTx<'_, U, TX> {
 
     async fn send_log_str(&self, kkind: VarKeyKind, s: &str) -> Result<(), Self::Error> {
         let hdr = log_header(kkind);
-        self.wire.send_with(|buf| {
+        self.wire.send_with(None, |buf| {
             let h = put_header(&hdr, buf)?;
             let body = postcard::to_slice(s, &mut buf[h..]).ok()?;
             Some(h + body.len())
@@ -147,7 +240,7 @@ impl<U: ByteUart, const TX: usize> WireTx for DeviceTx<'_, U, TX> {
         args: Arguments<'a>,
     ) -> Result<(), Self::Error> {
         let hdr = log_header(kkind);
-        self.wire.send_with(|buf| {
+        self.wire.send_with(None, |buf| {
             let h = put_header(&hdr, buf)?;
             // A postcard `str` is a varint length then the bytes. Format after room for the
             // longest varint, then close the gap once the length is known.
@@ -222,11 +315,11 @@ impl<U: ByteUart, const TX: usize> WireRx for DeviceRx<'_, U, TX> {
             match de.push(byte) {
                 None => {}
                 Some(Ok(len)) => {
-                    self.wire.rx_ok.set(self.wire.rx_ok.get().wrapping_add(1));
+                    self.wire.count(|c| c.frames_ok = c.frames_ok.wrapping_add(1));
                     return Ok(&mut de.into_inner()[..len]);
                 }
                 Some(Err(e)) => {
-                    self.wire.rx_dropped.set(self.wire.rx_dropped.get().wrapping_add(1));
+                    self.wire.count(|c| c.frames_dropped = c.frames_dropped.wrapping_add(1));
                     return Err(match e {
                         FrameError::TooLong => WireRxErrorKind::ReceivedMessageTooLarge,
                         _ => WireRxErrorKind::Other,
@@ -273,7 +366,11 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 pub enum Served {
     /// A request was dispatched (its handler ran and its reply, or an error reply, was sent).
     Dispatched,
-    /// A frame was dropped: corrupt, too long, or without a valid postcard-rpc header.
+    /// A request seen just before was received again (its reply was lost on the way to the
+    /// host) and answered from the reply cache, without running it again.
+    Replayed,
+    /// A frame was dropped: corrupt (the host was sent a NACK), too long, or without a valid
+    /// postcard-rpc header.
     Dropped,
 }
 
@@ -304,13 +401,29 @@ where
     D: Dispatch,
     D::Tx: WireTx<Error = WireTxErrorKind>,
 {
-    let Ok(frame) = rx.receive(buf).await else {
-        return Ok(Served::Dropped);
+    let wire = rx.wire;
+    let frame = match rx.receive(buf).await {
+        Ok(frame) => frame,
+        // Damaged on the way: ask for it again. (An overlong request would only come back
+        // overlong; the host's timeout reports that one.)
+        Err(WireRxErrorKind::Other) => {
+            wire.nack().map_err(ServeError)?;
+            return Ok(Served::Dropped);
+        }
+        Err(_) => return Ok(Served::Dropped),
     };
+    let crc = frame::crc32(frame);
     let Some((hdr, body)) = VarHeader::take_from_slice(frame) else {
         return Ok(Served::Dropped);
     };
-    match dispatch.handle(sender, &hdr, body).await {
+    let id = RequestId { seq: hdr.seq_no.into(), crc };
+    if wire.replay(id).map_err(ServeError)? {
+        return Ok(Served::Replayed);
+    }
+    wire.serving.set(Some(Serving { id, frames: 0, reply_len: None }));
+    let handled = dispatch.handle(sender, &hdr, body).await;
+    wire.served();
+    match handled {
         Ok(()) => Ok(Served::Dispatched),
         // A reply too large for the transmit buffer: the handler already answered with an
         // error frame where it could; the link itself is fine.
@@ -446,6 +559,128 @@ mod tests {
             block_on(rx.receive(&mut buf)).ok().map(|f| f.to_vec()),
             Some(b"second".to_vec())
         );
-        assert_eq!(wire.rx_counts(), (2, 1));
+        assert_eq!(
+            wire.counts(),
+            LinkCounts { frames_ok: 2, frames_dropped: 1, replies_replayed: 0 }
+        );
+    }
+    /// Counts the requests it runs and answers each with that count, so a request run
+    /// twice would get a different reply.
+    struct Counter {
+        runs: u32,
+        log_first: bool,
+    }
+
+    impl Dispatch for Counter {
+        type Tx = DeviceTx<'static, MockUart, 64>;
+        fn min_key_len(&self) -> VarKeyKind {
+            VarKeyKind::Key8
+        }
+        async fn handle(
+            &mut self,
+            tx: &Sender<Self::Tx>,
+            hdr: &VarHeader,
+            _body: &[u8],
+        ) -> Result<(), WireTxErrorKind> {
+            self.runs += 1;
+            if self.log_first {
+                tx.log_str("a log frame before the reply")
+                    .await
+                    .map_err(|_| WireTxErrorKind::Other)?;
+            }
+            let key = match hdr.key {
+                VarKey::Key8(key) => key,
+                _ => return Err(WireTxErrorKind::Other),
+            };
+            tx.reply_keyed(hdr.seq_no, key, &self.runs).await
+        }
+    }
+
+    fn request(seq: u32, body: u8) -> Vec<u8> {
+        let key = VarKey::Key8(postcard_rpc::Key::for_path::<u8>("test/count"));
+        let hdr = VarHeader { key, seq_no: VarSeq::Seq4(seq) };
+        let mut buf = [0u8; 32];
+        let (used, rest) = hdr.write_to_slice(&mut buf).expect("fits");
+        let h = used.len();
+        rest[0] = body;
+        let mut framed = Vec::new();
+        frame::encode_to(&buf[..h + 1], |b| framed.push(b));
+        framed
+    }
+
+    /// Serves every frame in `input`; returns what each call did, the replies' counts and
+    /// the number of NACKs sent.
+    fn serve_all(input: Vec<u8>, log_first: bool) -> (Vec<Served>, Vec<u32>, usize, u32) {
+        let uart = MockUart { input: input.into(), output: Vec::new() };
+        let wire: &'static DeviceWire<MockUart, 64> =
+            std::boxed::Box::leak(std::boxed::Box::new(DeviceWire::new(uart)));
+        let (tx, mut rx) = wire.split();
+        let sender = Sender::new(tx, VarKeyKind::Key8);
+        let mut counter = Counter { runs: 0, log_first };
+        let mut buf = [0u8; 64];
+        let mut served = Vec::new();
+        while !wire.uart.borrow().input.is_empty() {
+            served
+                .push(block_on(serve_one(&mut rx, &sender, &mut counter, &mut buf)).expect("sent"));
+        }
+        let frames = decode_all(&wire.uart.borrow().output);
+        let nacks = frames.iter().filter(|f| f.is_empty()).count();
+        let replies = frames
+            .iter()
+            .filter_map(|f| VarHeader::take_from_slice(f))
+            .filter(|(hdr, _)| hdr.key != VarKey::Key8(LoggingTopic::TOPIC_KEY))
+            .map(|(_, body)| postcard::from_bytes::<u32>(body).expect("a count"))
+            .collect();
+        assert_eq!(wire.counts().frames_dropped as usize, nacks, "a NACK per damaged frame");
+        (served, replies, nacks, wire.counts().replies_replayed)
+    }
+
+    #[test]
+    fn a_repeated_request_is_answered_from_the_cache_not_run_again() {
+        let mut input = request(1, 0);
+        input.extend(request(1, 0)); // the host resent it: its reply was lost
+        input.extend(request(2, 0));
+        input.extend(request(2, 0));
+        input.extend(request(2, 0));
+        let (served, replies, nacks, replayed) = serve_all(input, false);
+        use Served::{Dispatched, Replayed};
+        assert_eq!(served, [Dispatched, Replayed, Dispatched, Replayed, Replayed]);
+        assert_eq!(replies, [1, 1, 2, 2, 2], "each request ran once; its copies got its reply");
+        assert_eq!((nacks, replayed), (0, 3));
+    }
+
+    #[test]
+    fn only_an_identical_request_is_replayed() {
+        let mut input = request(1, 0);
+        input.extend(request(1, 9)); // same sequence number, another body: a new request
+        input.extend(request(2, 0));
+        input.extend(request(1, 0)); // an older request: its reply is no longer cached
+        let (served, replies, _, replayed) = serve_all(input, false);
+        assert!(served.iter().all(|s| *s == Served::Dispatched), "{served:?}");
+        assert_eq!(replies, [1, 2, 3, 4]);
+        assert_eq!(replayed, 0);
+    }
+
+    #[test]
+    fn a_request_that_sent_more_than_its_reply_is_run_again() {
+        // A log frame went out before the reply: the buffer no longer holds the reply
+        // alone, so a copy is served by running it again rather than replaying half of it.
+        let mut input = request(1, 0);
+        input.extend(request(1, 0));
+        let (served, replies, _, _) = serve_all(input, true);
+        assert_eq!(served, [Served::Dispatched, Served::Dispatched]);
+        assert_eq!(replies, [1, 2]);
+    }
+
+    #[test]
+    fn a_damaged_request_is_not_run_and_gets_a_nack() {
+        let mut damaged = request(1, 0);
+        damaged[2] ^= 0x40;
+        let mut input = damaged;
+        input.extend(request(1, 0)); // the host resends it after the NACK
+        let (served, replies, nacks, _) = serve_all(input, false);
+        assert_eq!(served, [Served::Dropped, Served::Dispatched]);
+        assert_eq!(replies, [1], "the damaged copy never ran");
+        assert_eq!(nacks, 1);
     }
 }

@@ -5,7 +5,8 @@
 //!   detected and dropped, never handed on.
 //! - [`device`]: postcard-rpc 0.12.1's server `WireTx`/`WireRx` over any [`ByteUart`],
 //!   a busy-poll `block_on`, and a one-frame-at-a-time serve step for firmware main loops.
-//! - `tcp` (feature `std`): the postcard-rpc host wire over a TCP stream, same framing.
+//! - `host` (feature `std`): the postcard-rpc host wire over any byte stream, same framing,
+//!   resending unanswered requests, with optional fault injection.
 //! - `qemu` (feature `std`): launches `qemu-system-arm` for a firmware ELF on a fresh port
 //!   and kills it by pid on drop.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -14,9 +15,9 @@
 pub mod device;
 pub mod frame;
 #[cfg(feature = "std")]
-pub mod qemu;
+pub mod host;
 #[cfg(feature = "std")]
-pub mod tcp;
+pub mod qemu;
 
 pub use device::ByteUart;
 pub use frame::{Deframer, FrameError};

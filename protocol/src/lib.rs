@@ -18,7 +18,7 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest payload of one [`ModuleChunk`], so a frame fits a small buffer.
 pub const MAX_CHUNK: usize = 512;
@@ -122,7 +122,7 @@ pub enum Outcome<T> {
 }
 
 /// The limits a board applies; identical limits give identical exhaustion everywhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct BoardLimits {
     /// Value-stack size in 64-bit slots.
     pub value_stack_slots: u32,
@@ -137,7 +137,7 @@ pub struct BoardLimits {
     pub heap_memory_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct InfoResponse {
     pub firmware_version: String,
     pub protocol_version: u32,
@@ -145,6 +145,8 @@ pub struct InfoResponse {
     pub limits: BoardLimits,
     /// Whether the core validates modules on the target.
     pub validates: bool,
+    /// [`schema_fingerprint`] of the protocol the firmware was built from.
+    pub schema_fingerprint: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
@@ -255,6 +257,9 @@ pub struct TargetStats {
     /// Link frames received intact and dropped (corrupt or too long) since boot.
     pub frames_ok: Option<u32>,
     pub frames_dropped: Option<u32>,
+    /// Requests received again after their reply was lost, answered from the reply cache
+    /// without running them twice.
+    pub frames_replayed: Option<u32>,
 }
 
 /// A deliberate fault, to check that crashes are reported and survived.
@@ -268,10 +273,34 @@ pub enum FaultKind {
 
 /// FNV-1a 64 over `bytes`: tiny, core-only, the same on every target.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a64_extend(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// Continues an FNV-1a 64 hash over more bytes.
+fn fnv1a64_extend(mut hash: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A fingerprint of the whole message set: every endpoint's and topic's path and the keys
+/// postcard-rpc derives from their message schemas.
+///
+/// The host compares it with the firmware's at connect. It replaces checking postcard-rpc's
+/// schema report, which takes dozens of frames: on a lossy link one of them is nearly always
+/// lost, while this is one reply that the link resends like any other.
+pub fn schema_fingerprint() -> u64 {
+    let mut hash = fnv1a64(b"tandem-protocol");
+    for (path, req, resp) in ENDPOINT_LIST.endpoints {
+        hash = fnv1a64_extend(hash, path.as_bytes());
+        hash = fnv1a64_extend(hash, &req.to_bytes());
+        hash = fnv1a64_extend(hash, &resp.to_bytes());
+    }
+    for (path, key) in TOPICS_IN_LIST.topics.iter().chain(TOPICS_OUT_LIST.topics) {
+        hash = fnv1a64_extend(hash, path.as_bytes());
+        hash = fnv1a64_extend(hash, &key.to_bytes());
     }
     hash
 }

@@ -3,7 +3,8 @@
 //! (`tandem-handler`, the code the host's simulator runs) until the host asks it to exit.
 //!
 //! Layout: `board/` (one board-support layer per board), [`profile`] (the board profile,
-//! generated at build time), [`dispatch`] (endpoint -> handler table), and the board-agnostic
+//! generated at build time), [`dispatch`] (the shared `tandem-server` request table for this
+//! board's UART, and the board's figures behind its `Platform`), and the board-agnostic
 //! runtime pieces [`clock`], [`heap`], [`stack`], [`fault`]. The framing and postcard-rpc wire
 //! live in the `tandem-link` crate, shared with the host.
 #![no_std]
@@ -24,7 +25,9 @@ use postcard_rpc::server::{Dispatch, Sender};
 use tandem_handler::RequestHandler;
 use tandem_link::device::{NoSpawn, block_on, serve_one};
 
-use crate::dispatch::{Context, FwApp, RX_BUF, Wire};
+use tandem_server::Context;
+
+use crate::dispatch::{Board, FwApp, RX_BUF, Wire};
 
 /// The link, in a static so the fault handlers can report over it too.
 pub struct Link(Wire);
@@ -75,7 +78,7 @@ fn main() -> ! {
     );
     let wire = LINK.wire();
     let (tx, mut rx) = wire.split();
-    let mut app = FwApp::new(Context { wire, handler, exec_ticks: 0, exit: None }, NoSpawn);
+    let mut app = FwApp::new(Context::new(handler, Board), NoSpawn);
     let sender = Sender::new(tx, app.min_key_len());
     let mut buf = [0u8; RX_BUF];
     loop {

@@ -1,0 +1,293 @@
+//! The linked simulator: the simulator behind the real link. `tandem-server` (the firmware's
+//! own request table) runs in a thread and answers over one end of a socket pair, through
+//! the device wire's CRC-framed COBS frames and reply cache; the host drives the other end
+//! with the same client as a board.
+//!
+//! Slower than the in-process [`crate::SimTarget`] (every request is framed twice), it exists
+//! to test the link itself: fault injection between host and simulator, resending, reply
+//! replay, and recovery after a crash, with nothing else in the way. A deliberate fault
+//! panics the thread, which the host sees as a board that stopped answering.
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tandem_boards::Board;
+use tandem_handler::RequestHandler;
+use tandem_link::ByteUart;
+use tandem_link::device::{DeviceWire, NoSpawn, serve_one};
+use tandem_link::host::LinkOptions;
+use tandem_link::postcard_rpc::server::{Dispatch, Sender};
+use tandem_protocol::{FaultKind, TargetStats};
+use tandem_server::{Context, Platform};
+use tokio::runtime::Runtime;
+use tracing::warn;
+
+use crate::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
+use crate::target::TargetError;
+
+/// The firmware's buffer sizes, so frame limits match the board's.
+const TX_BUF: usize = 4096;
+const RX_BUF: usize = 4096;
+
+/// The simulator's end of the socket pair as a byte UART: reads wait briefly for data (the
+/// serve loop has nothing else to do), writes are buffered and sent a frame at a time.
+pub struct SocketUart {
+    stream: UnixStream,
+    rx: Vec<u8>,
+    rx_at: usize,
+    tx: Vec<u8>,
+    /// Set when the host's end is gone: the serve loop stops.
+    closed: Arc<AtomicBool>,
+}
+
+impl SocketUart {
+    fn send(&mut self) {
+        if !self.tx.is_empty() && self.stream.write_all(&self.tx).is_err() {
+            self.closed.store(true, Ordering::Release);
+        }
+        self.tx.clear();
+    }
+}
+
+impl ByteUart for SocketUart {
+    fn write(&mut self, byte: u8) {
+        self.tx.push(byte);
+    }
+
+    fn read(&mut self) -> Option<u8> {
+        if self.rx_at == self.rx.len() {
+            self.rx.resize(4096, 0);
+            self.rx_at = 0;
+            match self.stream.read(&mut self.rx) {
+                Ok(0) => {
+                    self.closed.store(true, Ordering::Release);
+                    self.rx.clear();
+                }
+                Ok(n) => self.rx.truncate(n),
+                Err(e) => {
+                    if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+                        self.closed.store(true, Ordering::Release);
+                    }
+                    self.rx.clear();
+                }
+            }
+        }
+        let byte = self.rx.get(self.rx_at).copied();
+        self.rx_at += usize::from(byte.is_some());
+        byte
+    }
+
+    fn flush(&mut self) {
+        self.send();
+    }
+
+    fn end_frame(&mut self) {
+        self.send();
+    }
+}
+
+pub type Wire = DeviceWire<SocketUart, TX_BUF>;
+
+tandem_server::server!(app: SimApp; uart: SocketUart; tx_buf: TX_BUF; platform: HostPlatform;);
+
+/// The simulator's board glue: the host's clock (microseconds) and the link counters. Heap
+/// and stack figures are a board's; the simulator leaves them out.
+pub struct HostPlatform {
+    wire: &'static Wire,
+    epoch: Instant,
+}
+
+impl Platform for HostPlatform {
+    fn ticks(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    fn tick_hz(&self) -> u32 {
+        1_000_000
+    }
+
+    fn measure(&self, t: &mut TargetStats) {
+        let link = self.wire.counts();
+        t.frames_ok = Some(link.frames_ok);
+        t.frames_dropped = Some(link.frames_dropped);
+        t.frames_replayed = Some(link.replies_replayed);
+    }
+
+    fn restart_measurements(&mut self) {}
+
+    /// Dies like a board: the thread panics, the host sees the link go quiet.
+    fn fault(&mut self, kind: FaultKind) {
+        match kind {
+            FaultKind::Panic => panic!("deliberate panic requested by the host"),
+            FaultKind::HardFault => panic!("deliberate fault requested by the host (HardFault)"),
+        }
+    }
+}
+
+/// Serves requests until the host asks to exit (`Some(success)`) or its end is gone (`None`).
+fn serve(stream: UnixStream, handler: RequestHandler) -> Option<bool> {
+    // The leaked wire below keeps a clone of the socket open; this closes it for the host
+    // however the thread ends, a panic included, as a board's link goes quiet when it dies.
+    let stream = ShutdownOnDrop(stream);
+    let stream = &stream.0;
+    let closed = Arc::new(AtomicBool::new(false));
+    // Waiting at most this long for a byte keeps an abandoned thread from lingering.
+    stream.set_read_timeout(Some(Duration::from_millis(20))).ok()?;
+    let uart = SocketUart {
+        stream: stream.try_clone().ok()?,
+        rx: Vec::new(),
+        rx_at: 0,
+        tx: Vec::new(),
+        closed: closed.clone(),
+    };
+    // postcard-rpc's dispatch names its wire `'static`, as on the firmware: one small leak
+    // (the transmit buffer) per simulator start.
+    let wire: &'static Wire = Box::leak(Box::new(DeviceWire::new(uart)));
+    let (tx, mut rx) = wire.split();
+    let platform = HostPlatform { wire, epoch: Instant::now() };
+    let mut app = SimApp::new(Context::new(handler, platform), NoSpawn);
+    let sender = Sender::new(tx, app.min_key_len());
+    let mut buf = vec![0u8; RX_BUF];
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    loop {
+        let served = {
+            let mut step = pin!(serve_one(&mut rx, &sender, &mut app, &mut buf));
+            loop {
+                if let Poll::Ready(served) = step.as_mut().poll(&mut cx) {
+                    break Some(served);
+                }
+                if closed.load(Ordering::Acquire) {
+                    break None;
+                }
+            }
+        };
+        match served {
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break None,
+        }
+        if let Some(success) = app.context.exit.take() {
+            wire.flush();
+            break Some(success);
+        }
+    }
+}
+
+/// Shuts a socket down (for every clone of it) when dropped.
+struct ShutdownOnDrop(UnixStream);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// How the simulator thread ended: `Ok(Some(success))` on the host's exit request,
+/// `Ok(None)` when the host's end closed, `Err` with the panic message.
+type Ending = Result<Option<bool>, String>;
+
+/// The simulator in a thread, at the other end of a socket pair.
+pub struct SimPeer {
+    board: Board,
+    thread: Option<JoinHandle<Option<bool>>>,
+    ending: Option<Ending>,
+}
+
+impl SimPeer {
+    /// A peer applying `board`'s profile, with a static buffer of the board's size.
+    pub fn new(board: Board) -> Self {
+        SimPeer { board, thread: None, ending: None }
+    }
+
+    /// How the thread ended, waiting at most `wait` for it; `None` while it runs. Kept once
+    /// known, so a look for last words does not hide the exit from `wait_exit`.
+    fn ending(&mut self, wait: Duration) -> Option<&Ending> {
+        if self.ending.is_none() {
+            let deadline = Instant::now() + wait;
+            let thread = self.thread.take_if(|t| {
+                while !t.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                t.is_finished()
+            })?;
+            self.ending = Some(thread.join().map_err(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned());
+                format!("the simulator thread panicked: {message}")
+            }));
+        }
+        self.ending.as_ref()
+    }
+}
+
+impl Peer for SimPeer {
+    fn name(&self) -> &'static str {
+        "sim-link"
+    }
+
+    fn start(&mut self, rt: &Runtime) -> Result<Box<dyn ByteStream>, TargetError> {
+        let fail = |e: std::io::Error| TargetError::Transport(format!("socket pair: {e}"));
+        let (ours, theirs) = UnixStream::pair().map_err(fail)?;
+        let board = self.board.clone();
+        let thread = std::thread::Builder::new()
+            .name("tandem-sim-link".into())
+            // The stack the in-process simulator gets from the CLI, so limits behave alike.
+            .stack_size(64 << 20)
+            .spawn(move || serve(theirs, crate::sim::handler_for(&board)))
+            .map_err(fail)?;
+        self.thread = Some(thread);
+        self.ending = None;
+        ours.set_nonblocking(true).map_err(fail)?;
+        let _context = rt.enter();
+        let stream = tokio::net::UnixStream::from_std(ours).map_err(fail)?;
+        Ok(Box::new(stream))
+    }
+
+    /// A thread cannot be killed: the host's end closes with the old session and the thread
+    /// ends within 20 ms of its next read. One stuck in a guest loop (a profile without
+    /// fuel) is detached and keeps its core busy until the process ends.
+    fn kill(&mut self) {
+        if self.ending(Duration::from_millis(100)).is_none()
+            && let Some(thread) = self.thread.take()
+        {
+            warn!("the simulator thread {:?} does not end; left running", thread.thread().id());
+        }
+    }
+
+    fn wait_exit(&mut self, _rt: &Runtime) -> Result<(), TargetError> {
+        let failed = |why: &str| Err(TargetError::Transport(why.to_owned()));
+        match self.ending(Duration::from_secs(5)) {
+            Some(Ok(Some(true))) => Ok(()),
+            Some(Ok(Some(false))) => failed("the simulator exited with failure"),
+            Some(Ok(None)) => failed("the simulator stopped without an exit request"),
+            Some(Err(why)) => failed(&why.clone()),
+            None => failed("the simulator did not exit within 5 s"),
+        }
+    }
+
+    fn last_words(&mut self) -> String {
+        match self.ending(Duration::ZERO) {
+            Some(Err(why)) => why.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The linked simulator, as a [`crate::Target`].
+pub type LinkedSimTarget = RemoteTarget<SimPeer>;
+
+impl RemoteTarget<SimPeer> {
+    /// Starts the simulator thread for `board` and connects to it over `link`.
+    pub fn start(board: &Board, link: LinkOptions) -> Result<Self, TargetError> {
+        let options = RemoteOptions { link, ..RemoteOptions::default() };
+        RemoteTarget::connect(SimPeer::new(board.clone()), &board.name, options)
+    }
+}

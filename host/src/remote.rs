@@ -1,0 +1,385 @@
+//! A target behind the postcard-rpc link: every runner request crosses the CRC-framed wire
+//! to a `tandem-server` (the firmware on a board, or the linked simulator in a thread) and
+//! its reply comes back the same way.
+//!
+//! [`RemoteTarget`] owns the client side: connect, check that the other end speaks this
+//! host's protocol (every endpoint's schema key, the protocol version, the board name), one
+//! timeout per request, and recovery when the other end stops answering. What is at the
+//! other end, and how it is started, killed and heard from, is a [`Peer`]: QEMU
+//! ([`crate::qemu`]) or a thread ([`crate::linked_sim`]).
+//!
+//! The runner is synchronous; the target owns a small tokio runtime and blocks on it per
+//! request, so the same runner code drives the simulator and the board.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postcard_rpc::Endpoint;
+use postcard_rpc::host_client::{HostClient, HostErr, MultiSubscription};
+use postcard_rpc::standard_icd::{LoggingTopic, WireError as RpcError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tandem_link::host::{self, LinkOptions, LinkStats};
+use tandem_link::postcard_rpc;
+use tandem_protocol::{
+    ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, InfoEndpoint, InfoResponse,
+    InstantiateEndpoint, InvokeEndpoint, MAX_CHUNK, ModuleBegin, ModuleBeginEndpoint, ModuleChunk,
+    ModuleChunkEndpoint, ModuleEndEndpoint, PROTOCOL_VERSION, RegisterEndpoint, ResetEndpoint,
+    ResetRequest, StatsEndpoint, StatsResponse, schema_fingerprint,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::runtime::Runtime;
+use tracing::info;
+
+use crate::target::{
+    InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion, from_outcome, request,
+    values,
+};
+
+/// A byte stream to a peer.
+pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> ByteStream for T {}
+
+/// The other end of the link: how it is started, stopped and heard from.
+pub trait Peer {
+    /// A short name for reports, e.g. `qemu`.
+    fn name(&self) -> &'static str;
+    /// Starts the other end (again, after [`Peer::kill`]) and returns the stream to it,
+    /// registered with `rt`.
+    fn start(&mut self, rt: &Runtime) -> Result<Box<dyn ByteStream>, TargetError>;
+    /// Stops it by force: it hung or crashed.
+    fn kill(&mut self);
+    /// After the exit request was answered: waits for a clean end.
+    fn wait_exit(&mut self, rt: &Runtime) -> Result<(), TargetError>;
+    /// What the other end printed or how it ended, for a message saying why it stopped
+    /// answering; empty if nothing is known.
+    fn last_words(&mut self) -> String;
+}
+
+/// How to talk to a peer.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteOptions {
+    /// The longest wait for any one reply.
+    pub request_timeout: Duration,
+    /// Resending and fault injection on the link.
+    pub link: LinkOptions,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        RemoteOptions { request_timeout: Duration::from_secs(30), link: LinkOptions::default() }
+    }
+}
+
+/// A connected client and what it subscribed to.
+struct Session {
+    client: HostClient<RpcError>,
+    logs: Option<MultiSubscription<String>>,
+    stats: Arc<LinkStats>,
+}
+
+/// A [`Target`] at the other end of the link.
+pub struct RemoteTarget<P: Peer> {
+    // Field order is drop order: the client closes before the peer is stopped, and both
+    // before the runtime their tasks run on.
+    session: Session,
+    peer: P,
+    info: InfoResponse,
+    options: RemoteOptions,
+    /// The board the peer must say it is.
+    board: String,
+    restarts: u32,
+    /// Link counters of sessions that ended (restarts), so totals survive them.
+    earlier_link: Vec<Arc<LinkStats>>,
+    rt: Runtime,
+}
+
+/// How an error reply from the peer's dispatcher starts (unknown key, bad body).
+const REFUSED: &str = "the firmware refused";
+
+impl<P: Peer> RemoteTarget<P> {
+    /// Starts `peer`, connects and checks the protocol and that it is `board`.
+    pub fn connect(mut peer: P, board: &str, options: RemoteOptions) -> Result<Self, TargetError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| TargetError::Transport(format!("cannot start the tokio runtime: {e}")))?;
+        let session = open(&rt, &mut peer, options.link)?;
+        let mut target = RemoteTarget {
+            session,
+            peer,
+            info: InfoResponse::default(),
+            options,
+            board: board.to_owned(),
+            restarts: 0,
+            earlier_link: Vec::new(),
+            rt,
+        };
+        if let Err(e) = target.handshake() {
+            target.peer.kill();
+            return Err(e);
+        }
+        Ok(target)
+    }
+
+    /// How often the peer was restarted after it stopped answering.
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+
+    /// What the peer said about itself at connect.
+    pub fn info(&self) -> &InfoResponse {
+        &self.info
+    }
+
+    /// The peer.
+    pub fn peer(&self) -> &P {
+        &self.peer
+    }
+
+    /// The host's link counters, summed over every session (restarts included).
+    pub fn link_totals(&self) -> LinkStats {
+        let total = LinkStats::default();
+        for s in self.earlier_link.iter().chain([&self.session.stats]) {
+            total.add(s);
+        }
+        total
+    }
+
+    /// Asks the peer to fault on purpose (for testing crash reports and recovery): the
+    /// request never gets a reply, so this reports how the peer went down.
+    pub fn fault(&mut self, kind: tandem_protocol::FaultKind) -> TargetError {
+        match self.request::<tandem_protocol::FaultEndpoint>(&kind) {
+            Ok(()) => TargetError::Transport("the board answered a fault request".into()),
+            Err(e) => e,
+        }
+    }
+
+    /// Asks the peer to exit and checks that it ends cleanly.
+    pub fn shutdown(mut self) -> Result<(), TargetError> {
+        self.finish()
+    }
+
+    /// Refuses a peer built from another protocol version, or for another board.
+    ///
+    /// One `tandem/info` request carries the check (the protocol version and a fingerprint of
+    /// every endpoint's schema), so a lossy link resends it like any request. Only when they
+    /// differ is postcard-rpc's schema report fetched, to name the endpoint that changed.
+    fn handshake(&mut self) -> Result<(), TargetError> {
+        const REBUILD: &str = "rebuild it: cd target-fw && cargo build --release";
+        self.info = match self.request::<InfoEndpoint>(&()) {
+            Ok(info) => info,
+            Err(TargetError::Transport(why)) if why.starts_with(REFUSED) => {
+                return Err(TargetError::Transport(format!(
+                    "the firmware was built from another protocol version: it does not know \
+                     this host's `{}` ({REBUILD})",
+                    InfoEndpoint::PATH
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if self.info.protocol_version != PROTOCOL_VERSION
+            || self.info.schema_fingerprint != schema_fingerprint()
+        {
+            let difference = self
+                .schema_difference()
+                .unwrap_or_else(|| "the endpoints' message types differ".to_owned());
+            return Err(TargetError::Transport(format!(
+                "the firmware speaks protocol version {} and this host {PROTOCOL_VERSION}: \
+                 {difference} ({REBUILD})",
+                self.info.protocol_version
+            )));
+        }
+        if self.info.board != self.board {
+            return Err(TargetError::Transport(format!(
+                "the firmware was built for board `{}`, not `{}`",
+                self.info.board, self.board
+            )));
+        }
+        info!(
+            firmware = %self.info.firmware_version,
+            board = %self.info.board,
+            validates = self.info.validates,
+            "handshake done"
+        );
+        Ok(())
+    }
+
+    /// The first endpoint whose schema differs from this host's, from the peer's schema
+    /// report; `None` if the report cannot be had.
+    fn schema_difference(&mut self) -> Option<String> {
+        let report = self
+            .rt
+            .block_on(async {
+                tokio::time::timeout(
+                    self.options.request_timeout,
+                    self.session.client.get_schema_report(),
+                )
+                .await
+            })
+            .ok()?
+            .ok()?;
+        ENDPOINT_LIST.endpoints.iter().find_map(|&(path, req, resp)| {
+            match report.endpoints.iter().find(|e| e.path == path) {
+                Some(e) if e.req_key == req && e.resp_key == resp => None,
+                Some(_) => Some(format!("endpoint `{path}` has other message types")),
+                None => Some(format!("endpoint `{path}` is missing")),
+            }
+        })
+    }
+
+    /// One request, answered within the timeout or reported as a dead peer.
+    fn request<E>(&mut self, req: &E::Request) -> Result<E::Response, TargetError>
+    where
+        E: Endpoint,
+        E::Request: Serialize + postcard_schema::Schema,
+        E::Response: DeserializeOwned + postcard_schema::Schema,
+    {
+        let timeout = self.options.request_timeout;
+        // The timeout is made inside the runtime: tokio's timers need its context.
+        let reply = self.rt.block_on(async {
+            tokio::time::timeout(timeout, self.session.client.send_resp::<E>(req)).await
+        });
+        match reply {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(HostErr::Wire(e))) => Err(TargetError::Transport(format!(
+                "{REFUSED} `{}`: {e:?} (protocol mismatch?)",
+                E::PATH
+            ))),
+            Ok(Err(e)) => Err(self.dead_with(E::PATH, &format!("{e}"))),
+            Err(_) => Err(self.dead(E::PATH)),
+        }
+    }
+
+    fn dead(&mut self, what: &str) -> TargetError {
+        let why = format!("no reply within {:?}", self.options.request_timeout);
+        self.dead_with(what, &why)
+    }
+
+    /// A transport error naming the request and whatever the peer said before it died.
+    fn dead_with(&mut self, what: &str, why: &str) -> TargetError {
+        let mut message = format!("the board stopped answering ({what}: {why})");
+        if let Some(logs) = &mut self.session.logs {
+            // Log frames already received (the firmware's fatal report), without waiting.
+            while let Ok(Ok(log)) = self.rt.block_on(async {
+                tokio::time::timeout(Duration::from_millis(20), logs.recv()).await
+            }) {
+                message.push_str(&format!("; it said: {}", log.trim()));
+            }
+        }
+        let last_words = self.peer.last_words();
+        if !last_words.is_empty() {
+            message.push_str(&format!("; {last_words}"));
+        }
+        TargetError::Transport(message)
+    }
+}
+
+/// Starts `peer` and connects a client, subscribed to its log frames (where a panic or
+/// HardFault report arrives).
+fn open<P: Peer>(rt: &Runtime, peer: &mut P, link: LinkOptions) -> Result<Session, TargetError> {
+    let stream = peer.start(rt)?;
+    let (client, stats) = {
+        let _guard = rt.enter();
+        host::client(stream, link)
+    };
+    let logs = rt.block_on(client.subscribe_multi::<LoggingTopic>(16)).ok();
+    Ok(Session { client, logs, stats })
+}
+
+impl<P: Peer> Target for RemoteTarget<P> {
+    fn name(&self) -> &str {
+        self.peer.name()
+    }
+
+    fn board(&self) -> Option<&str> {
+        Some(&self.info.board)
+    }
+
+    fn validates(&self) -> bool {
+        self.info.validates
+    }
+
+    fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {
+        Ok(self.request::<ResetEndpoint>(&ResetRequest { version: version.into() })??)
+    }
+
+    fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
+        let len = u32::try_from(wasm.len()).map_err(|_| {
+            TargetError::Resource(format!("a module of {} bytes is over 4 GiB", wasm.len()))
+        })?;
+        self.request::<ModuleBeginEndpoint>(&ModuleBegin { len })??;
+        for (i, chunk) in wasm.chunks(MAX_CHUNK).enumerate() {
+            let offset = (i * MAX_CHUNK) as u32;
+            self.request::<ModuleChunkEndpoint>(&ModuleChunk { offset, bytes: chunk.to_vec() })??;
+        }
+        let id = self.request::<ModuleEndEndpoint>(&())??;
+        Ok(ModuleId(id.0))
+    }
+
+    fn instantiate(
+        &mut self,
+        module: ModuleId,
+    ) -> Result<Result<InstanceId, TrapInfo>, TargetError> {
+        let req = request::instantiate(module);
+        from_outcome(self.request::<InstantiateEndpoint>(&req)?, |id| InstanceId(id.0))
+    }
+
+    fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError> {
+        let req = request::register(instance, as_name);
+        Ok(self.request::<RegisterEndpoint>(&req)??)
+    }
+
+    fn invoke(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        args: &[Val],
+    ) -> Result<Result<Vec<Val>, TrapInfo>, TargetError> {
+        let req = request::invoke(instance, export, args);
+        from_outcome(self.request::<InvokeEndpoint>(&req)?, values)
+    }
+
+    fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
+        let req = request::get_global(instance, export);
+        Ok(self.request::<GetGlobalEndpoint>(&req)?.map(Val::from)?)
+    }
+
+    fn stats(&mut self) -> Result<StatsResponse, TargetError> {
+        self.request::<StatsEndpoint>(&())
+    }
+
+    fn link_summary(&self) -> Option<String> {
+        Some(self.link_totals().summary())
+    }
+
+    /// Stops the peer that stopped answering and starts it again.
+    fn recover(&mut self) -> Result<(), TargetError> {
+        self.session.client.close();
+        self.peer.kill();
+        let session = open(&self.rt, &mut self.peer, self.options.link)?;
+        let old = std::mem::replace(&mut self.session, session);
+        self.earlier_link.push(old.stats);
+        self.restarts += 1;
+        self.handshake()?;
+        info!(restarts = self.restarts, "board restarted");
+        Ok(())
+    }
+
+    /// Asks the peer to exit and waits for it. On a lossy link the exit reply can be lost
+    /// after the peer has gone; a peer that ended cleanly is what counts.
+    fn finish(&mut self) -> Result<(), TargetError> {
+        let asked = self.request::<ExitEndpoint>(&true);
+        if asked.is_err() {
+            self.session.client.close();
+        }
+        match (self.peer.wait_exit(&self.rt), asked) {
+            (Ok(()), _) => Ok(()),
+            (Err(ended), Err(asked)) => {
+                Err(TargetError::Transport(format!("{asked}; and then: {ended}")))
+            }
+            (Err(e), Ok(())) => Err(e),
+        }
+    }
+}

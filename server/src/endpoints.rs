@@ -1,0 +1,135 @@
+//! The endpoint functions [`server!`](crate::server) wires up: each forwards to the shared
+//! [`RequestHandler`] and adds the [`Platform`]'s figures where the protocol asks for them.
+
+use postcard_rpc::header::VarHeader;
+use tandem_handler::RequestHandler;
+use tandem_protocol::{
+    DigestResult, FaultKind, GetGlobalRequest, GlobalResult, InfoResponse, InstantiateOutcome,
+    InstantiateRequest, InvokeOutcome, InvokeRequest, MemoryDigestRequest, ModuleBegin,
+    ModuleChunk, ModuleResult, RegisterRequest, ResetRequest, StatsResponse, UnitResult,
+};
+
+use crate::Platform;
+
+/// State the endpoint functions share.
+pub struct Context<P> {
+    /// The shared request handler, with this board's profile and static buffer.
+    pub handler: RequestHandler,
+    /// The board glue.
+    pub platform: P,
+    /// Ticks spent in the handler's decode/instantiate/invoke work since the last reset.
+    pub exec_ticks: u64,
+    /// Set by the exit endpoint; the serve loop ends after the reply has gone out.
+    pub exit: Option<bool>,
+}
+
+impl<P: Platform> Context<P> {
+    /// A context serving `handler` on `platform`.
+    pub fn new(handler: RequestHandler, platform: P) -> Self {
+        Context { handler, platform, exec_ticks: 0, exit: None }
+    }
+
+    /// Runs `f` on the handler, adding its ticks to [`Context::exec_ticks`].
+    fn timed<R>(&mut self, f: impl FnOnce(&mut RequestHandler) -> R) -> R {
+        let start = self.platform.ticks();
+        let result = f(&mut self.handler);
+        self.exec_ticks += self.platform.ticks().wrapping_sub(start);
+        result
+    }
+}
+
+pub fn info<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> InfoResponse {
+    ctx.handler.info()
+}
+
+/// A fresh store; the platform's per-session figures and the tick count restart with it.
+pub fn reset<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: ResetRequest) -> UnitResult {
+    let result = ctx.handler.reset(req);
+    ctx.platform.restart_measurements();
+    ctx.exec_ticks = 0;
+    result
+}
+
+pub fn module_begin<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: ModuleBegin,
+) -> UnitResult {
+    ctx.handler.module_begin(req)
+}
+
+pub fn module_chunk<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: ModuleChunk,
+) -> UnitResult {
+    ctx.handler.module_chunk(req)
+}
+
+pub fn module_end<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> ModuleResult {
+    ctx.timed(|h| h.module_end())
+}
+
+pub fn instantiate<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: InstantiateRequest,
+) -> InstantiateOutcome {
+    ctx.timed(|h| h.instantiate(req))
+}
+
+pub fn register<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: RegisterRequest,
+) -> UnitResult {
+    ctx.handler.register(req)
+}
+
+pub fn invoke<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: InvokeRequest,
+) -> InvokeOutcome {
+    ctx.timed(|h| h.invoke(req))
+}
+
+pub fn get_global<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: GetGlobalRequest,
+) -> GlobalResult {
+    ctx.handler.get_global(req)
+}
+
+pub fn memory_digest<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: MemoryDigestRequest,
+) -> DigestResult {
+    ctx.handler.memory_digest(req)
+}
+
+/// The handler's figures plus the board's own.
+pub fn stats<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> StatsResponse {
+    let mut stats = ctx.handler.stats();
+    stats.target.exec_ticks = Some(ctx.exec_ticks);
+    stats.target.tick_hz = Some(ctx.platform.tick_hz());
+    ctx.platform.measure(&mut stats.target);
+    stats
+}
+
+/// Echo: the host checks the value and times the round trip.
+pub fn ping<P: Platform>(_: &mut Context<P>, _: VarHeader, value: u32) -> u32 {
+    value
+}
+
+/// Records the request; the serve loop flushes the reply, then ends with that status.
+pub fn exit<P: Platform>(ctx: &mut Context<P>, _: VarHeader, success: bool) {
+    ctx.exit = Some(success);
+}
+
+/// Faults on purpose: the host checks the report (a board never replies).
+pub fn fault<P: Platform>(ctx: &mut Context<P>, _: VarHeader, kind: FaultKind) {
+    ctx.platform.fault(kind);
+}
