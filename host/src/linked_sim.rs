@@ -273,8 +273,9 @@ impl Peer for SimPeer {
         }
     }
 
+    /// Waits briefly for the thread: a panic closes the socket while it is still unwinding.
     fn last_words(&mut self) -> String {
-        match self.ending(Duration::ZERO) {
+        match self.ending(Duration::from_millis(500)) {
             Some(Err(why)) => why.clone(),
             _ => String::new(),
         }

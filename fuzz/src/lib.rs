@@ -1,0 +1,394 @@
+//! The harness behind the fuzz targets: run a module on Tandem (and, for the differential
+//! target, on wasmi) and describe what happened in engine-neutral terms.
+//!
+//! Both engines run the same schedule: instantiate (a start function runs with fuel), then
+//! call every exported function in the order of their names with zero arguments and fresh fuel, then read
+//! every exported global and digest every exported memory. Fuel and stack limits are metered
+//! differently by the two engines, so a call where either runs out ends the comparison.
+
+use std::fmt;
+
+use tandem_interp::{Config, Error, Extern, Linker, Module, Store, TrapKind, Value};
+
+/// Fuel per call (and for instantiation). Tandem charges per function entry and loop
+/// header, wasmi per instruction: enough for small loops either way.
+pub const FUEL: u64 = 100_000;
+/// Heap-backed linear memory the fuzzed store may hold; more is a clean `MemoryBudget` error.
+const HEAP_MEMORY_BUDGET: u64 = 64 << 20;
+/// Value-stack slots and call depth: small, so deep recursion exhausts quickly.
+const VALUE_STACK: u32 = 64 * 1024;
+const CALL_DEPTH: u32 = 256;
+
+/// A value as both engines can report it. References compare by null-ness only: their
+/// identities are engine-internal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bits {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    NullRef,
+    Ref,
+}
+
+/// Trap kinds as both engines distinguish them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapClass {
+    Unreachable,
+    MemoryOutOfBounds,
+    /// A table access, or a `call_indirect` index, past the table's end.
+    TableOutOfBounds,
+    /// `call_indirect` through a null entry.
+    NullElement,
+    IndirectCallTypeMismatch,
+    IntegerDivideByZero,
+    IntegerOverflow,
+    InvalidConversionToInteger,
+    /// Anything else (a host trap; nothing a module without imports can cause).
+    Other,
+}
+
+/// What one call (or the instantiation) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Returned(Vec<Bits>),
+    Trapped(TrapClass),
+    /// Out of fuel or stack: the engines meter differently, so nothing after this compares.
+    Exhausted,
+}
+
+/// Everything observed of one module.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// The instantiation (its start function), then each exported function's call.
+    pub calls: Vec<(String, Outcome)>,
+    /// Exported globals after the calls, unless a call was exhausted.
+    pub globals: Vec<(String, Bits)>,
+    /// Exported memories after the calls: size in bytes and FNV-1a digest.
+    pub memories: Vec<(String, u64, u64)>,
+}
+
+impl Observation {
+    fn exhausted(&self) -> bool {
+        self.calls.iter().any(|(_, o)| *o == Outcome::Exhausted)
+    }
+}
+
+/// Why a module did not get as far as running.
+#[derive(Debug)]
+pub enum Refused {
+    Tandem(Error),
+    Wasmi(String),
+}
+
+impl Refused {
+    /// A resource limit (not a verdict on the module): memory budget, heap, frame size.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            Refused::Tandem(
+                Error::Limit { .. } | Error::MemoryBudget { .. } | Error::OutOfMemory { .. }
+            )
+        )
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Tandem(e) => write!(f, "Tandem: {e}"),
+            Refused::Wasmi(e) => write!(f, "wasmi: {e}"),
+        }
+    }
+}
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn tandem_bits(v: Value) -> Bits {
+    match v {
+        Value::I32(x) => Bits::I32(x),
+        Value::I64(x) => Bits::I64(x),
+        Value::F32(x) => Bits::F32(x),
+        Value::F64(x) => Bits::F64(x),
+        Value::FuncRef(None) | Value::ExternRef(None) => Bits::NullRef,
+        Value::FuncRef(Some(_)) | Value::ExternRef(Some(_)) => Bits::Ref,
+    }
+}
+
+fn tandem_outcome(result: Result<Vec<Value>, Error>) -> Result<Outcome, Error> {
+    Ok(match result {
+        Ok(values) => Outcome::Returned(values.into_iter().map(tandem_bits).collect()),
+        Err(Error::Trap(trap)) => match trap.kind() {
+            TrapKind::StackExhausted | TrapKind::OutOfFuel => Outcome::Exhausted,
+            TrapKind::Unreachable => Outcome::Trapped(TrapClass::Unreachable),
+            TrapKind::MemoryOutOfBounds => Outcome::Trapped(TrapClass::MemoryOutOfBounds),
+            TrapKind::TableOutOfBounds | TrapKind::UndefinedElement => {
+                Outcome::Trapped(TrapClass::TableOutOfBounds)
+            }
+            TrapKind::UninitializedElement => Outcome::Trapped(TrapClass::NullElement),
+            TrapKind::IndirectCallTypeMismatch => {
+                Outcome::Trapped(TrapClass::IndirectCallTypeMismatch)
+            }
+            TrapKind::IntegerDivideByZero => Outcome::Trapped(TrapClass::IntegerDivideByZero),
+            TrapKind::IntegerOverflow => Outcome::Trapped(TrapClass::IntegerOverflow),
+            TrapKind::InvalidConversionToInteger => {
+                Outcome::Trapped(TrapClass::InvalidConversionToInteger)
+            }
+            TrapKind::Host => Outcome::Trapped(TrapClass::Other),
+        },
+        Err(e) => return Err(e),
+    })
+}
+
+/// Runs `bytes` on Tandem: decode, validate, translate, instantiate, call every export.
+/// Never panics for any input; that is what the fuzz targets check.
+pub fn run_tandem(bytes: &[u8]) -> Result<Observation, Refused> {
+    let config = Config::new()
+        .with_fuel(true)
+        .with_limits(VALUE_STACK, CALL_DEPTH)
+        .with_heap_memory_budget(Some(HEAP_MEMORY_BUDGET));
+    let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
+    let mut store = Store::new(config);
+    store.set_fuel(FUEL);
+    let mut observed = Observation::default();
+    let instance = match Linker::new().instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e @ Error::Trap(_)) => {
+            let outcome = tandem_outcome(Err(e)).map_err(Refused::Tandem)?;
+            observed.calls.push(("(start)".into(), outcome));
+            return Ok(observed);
+        }
+        Err(e) => return Err(Refused::Tandem(e)),
+    };
+    observed.calls.push(("(start)".into(), Outcome::Returned(Vec::new())));
+    let mut exports: Vec<(String, Extern)> =
+        instance.exports(&store).map(|(name, ext)| (name.to_owned(), ext)).collect();
+    exports.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, ext) in &exports {
+        let Extern::Func(func) = *ext else { continue };
+        let ty = store.func_type(func).clone();
+        let args: Vec<Value> = ty.params().iter().map(|&t| Value::default_for(t)).collect();
+        let mut results = vec![Value::I32(0); ty.results().len()];
+        store.set_fuel(FUEL);
+        let result = store.call(func, &args, &mut results).map(|()| results);
+        let outcome = tandem_outcome(result).map_err(Refused::Tandem)?;
+        let exhausted = outcome == Outcome::Exhausted;
+        observed.calls.push((name.clone(), outcome));
+        if exhausted {
+            return Ok(observed);
+        }
+    }
+    for (name, ext) in &exports {
+        match *ext {
+            Extern::Global(g) => {
+                observed.globals.push((name.clone(), tandem_bits(store.global_get(g))))
+            }
+            Extern::Memory(m) => {
+                let data = store.memory_data(m);
+                observed.memories.push((name.clone(), data.len() as u64, fnv1a64(data)));
+            }
+            _ => {}
+        }
+    }
+    Ok(observed)
+}
+
+fn wasmi_bits(v: &wasmi::Val) -> Bits {
+    match v {
+        wasmi::Val::I32(x) => Bits::I32(*x),
+        wasmi::Val::I64(x) => Bits::I64(*x),
+        wasmi::Val::F32(x) => Bits::F32(x.to_bits()),
+        wasmi::Val::F64(x) => Bits::F64(x.to_bits()),
+        wasmi::Val::FuncRef(r) if r.is_null() => Bits::NullRef,
+        wasmi::Val::ExternRef(r) if r.is_null() => Bits::NullRef,
+        _ => Bits::Ref,
+    }
+}
+
+fn wasmi_outcome(result: Result<Vec<wasmi::Val>, wasmi::Error>) -> Result<Outcome, wasmi::Error> {
+    use wasmi::TrapCode as T;
+    Ok(match result {
+        Ok(values) => Outcome::Returned(values.iter().map(wasmi_bits).collect()),
+        Err(e) => match e.as_trap_code() {
+            Some(T::OutOfFuel | T::StackOverflow) => Outcome::Exhausted,
+            Some(T::UnreachableCodeReached) => Outcome::Trapped(TrapClass::Unreachable),
+            Some(T::MemoryOutOfBounds) => Outcome::Trapped(TrapClass::MemoryOutOfBounds),
+            Some(T::TableOutOfBounds) => Outcome::Trapped(TrapClass::TableOutOfBounds),
+            Some(T::IndirectCallToNull) => Outcome::Trapped(TrapClass::NullElement),
+            Some(T::BadSignature) => Outcome::Trapped(TrapClass::IndirectCallTypeMismatch),
+            Some(T::IntegerDivisionByZero) => Outcome::Trapped(TrapClass::IntegerDivideByZero),
+            Some(T::IntegerOverflow) => Outcome::Trapped(TrapClass::IntegerOverflow),
+            Some(T::BadConversionToInteger) => {
+                Outcome::Trapped(TrapClass::InvalidConversionToInteger)
+            }
+            Some(_) => Outcome::Trapped(TrapClass::Other),
+            None => return Err(e),
+        },
+    })
+}
+
+/// Native stack for the wasmi oracle's thread: wasmi chains its instruction handlers as tail
+/// calls, and where the compiler does not turn them into jumps (the sanitizer builds the fuzz
+/// targets use), every executed instruction takes native stack. Only touched pages count.
+const WASMI_STACK: usize = 1 << 30;
+
+/// Runs `bytes` on wasmi with the same schedule as [`run_tandem`], on a thread with room for
+/// its executor.
+pub fn run_wasmi(bytes: &[u8]) -> Result<Observation, Refused> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("wasmi-oracle".into())
+            .stack_size(WASMI_STACK)
+            .spawn_scoped(scope, || run_wasmi_here(bytes))
+            .expect("a thread for wasmi")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn run_wasmi_here(bytes: &[u8]) -> Result<Observation, Refused> {
+    let wasmi_err = |e: wasmi::Error| Refused::Wasmi(e.to_string());
+    let mut config = wasmi::Config::default();
+    config.consume_fuel(true);
+    config.set_max_recursion_depth(CALL_DEPTH as usize);
+    let engine = wasmi::Engine::new(&config);
+    let module = wasmi::Module::new(&engine, bytes).map_err(wasmi_err)?;
+    let mut store = wasmi::Store::new(&engine, ());
+    store.set_fuel(FUEL).map_err(wasmi_err)?;
+    let mut observed = Observation::default();
+    let instance = match wasmi::Linker::<()>::new(&engine)
+        .instantiate_and_start(&mut store, &module)
+    {
+        Ok(instance) => instance,
+        // An active element segment past its table's end: wasmi reports the spec's
+        // instantiation trap as an instantiation error of its own.
+        Err(e)
+            if matches!(
+                e.kind(),
+                wasmi::errors::ErrorKind::Instantiation(
+                    wasmi::errors::InstantiationError::ElementSegmentDoesNotFit { .. }
+                )
+            ) =>
+        {
+            observed.calls.push(("(start)".into(), Outcome::Trapped(TrapClass::TableOutOfBounds)));
+            return Ok(observed);
+        }
+        Err(e) if e.as_trap_code().is_some() => {
+            let outcome = wasmi_outcome(Err(e)).map_err(wasmi_err)?;
+            observed.calls.push(("(start)".into(), outcome));
+            return Ok(observed);
+        }
+        Err(e) => return Err(wasmi_err(e)),
+    };
+    observed.calls.push(("(start)".into(), Outcome::Returned(Vec::new())));
+    let mut exports: Vec<(String, wasmi::Extern)> =
+        instance.exports(&store).map(|e| (e.name().to_owned(), e.into_extern())).collect();
+    exports.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, ext) in &exports {
+        let Some(func) = (*ext).into_func() else { continue };
+        let ty = func.ty(&store);
+        let args: Vec<wasmi::Val> =
+            ty.params().iter().map(|&t| wasmi::Val::default_for_ty(t)).collect();
+        let mut results: Vec<wasmi::Val> =
+            ty.results().iter().map(|&t| wasmi::Val::default_for_ty(t)).collect();
+        store.set_fuel(FUEL).map_err(wasmi_err)?;
+        let result = func.call(&mut store, &args, &mut results).map(|()| results);
+        let outcome = wasmi_outcome(result).map_err(wasmi_err)?;
+        let exhausted = outcome == Outcome::Exhausted;
+        observed.calls.push((name.clone(), outcome));
+        if exhausted {
+            return Ok(observed);
+        }
+    }
+    for (name, ext) in &exports {
+        if let Some(g) = (*ext).into_global() {
+            observed.globals.push((name.clone(), wasmi_bits(&g.get(&store))));
+        } else if let Some(m) = (*ext).into_memory() {
+            let data = m.data(&store);
+            observed.memories.push((name.clone(), data.len() as u64, fnv1a64(data)));
+        }
+    }
+    Ok(observed)
+}
+
+/// Where Tandem and wasmi disagree.
+#[derive(Debug)]
+pub struct Mismatch(pub String);
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Runs `bytes` on both engines and compares what they did.
+pub fn differential(bytes: &[u8]) -> Result<(), Mismatch> {
+    let (tandem, wasmi) = match (run_tandem(bytes), run_wasmi(bytes)) {
+        (Ok(t), Ok(w)) => (t, w),
+        // A module over Tandem's resource limits says nothing about its semantics.
+        (Err(t), _) if t.is_limit() => return Ok(()),
+        (Err(_), Err(_)) => return Ok(()),
+        (Err(t), Ok(_)) => return Err(Mismatch(format!("only Tandem refused the module: {t}"))),
+        (Ok(_), Err(w)) => return Err(Mismatch(format!("only wasmi refused the module: {w}"))),
+    };
+    for ((name, t), (_, w)) in tandem.calls.iter().zip(&wasmi.calls) {
+        if *t == Outcome::Exhausted || *w == Outcome::Exhausted {
+            return Ok(());
+        }
+        if t != w {
+            return Err(Mismatch(format!("`{name}`: Tandem {t:?}, wasmi {w:?}")));
+        }
+    }
+    if tandem.calls.len() != wasmi.calls.len() || tandem.exhausted() || wasmi.exhausted() {
+        return Err(Mismatch(format!(
+            "the call sequences differ: Tandem {:?}, wasmi {:?}",
+            tandem.calls, wasmi.calls
+        )));
+    }
+    if tandem.globals != wasmi.globals {
+        return Err(Mismatch(format!(
+            "globals: Tandem {:?}, wasmi {:?}",
+            tandem.globals, wasmi.globals
+        )));
+    }
+    if tandem.memories != wasmi.memories {
+        return Err(Mismatch(format!(
+            "memories (name, bytes, digest): Tandem {:?}, wasmi {:?}",
+            tandem.memories, wasmi.memories
+        )));
+    }
+    Ok(())
+}
+
+/// A wasm-smith module within Tandem's feature set (Wasm 2.0 without SIMD, no imports),
+/// with every export, NaNs canonicalised (so float results compare bit for bit) and small
+/// declared maxima for memories and tables (so growth stays cheap on both engines).
+pub fn smith_module(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
+    let config = wasm_smith::Config {
+        max_imports: 0,
+        export_everything: true,
+        canonicalize_nans: true,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        tail_call_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        memory64_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        custom_page_sizes_enabled: false,
+        max_memories: 1,
+        max_tables: 1,
+        max_memory32_bytes: 16 << 16,
+        memory_max_size_required: true,
+        max_table_elements: 10_000,
+        table_max_size_required: true,
+        ..wasm_smith::Config::default()
+    };
+    Ok(wasm_smith::Module::new(config, u)?.to_bytes())
+}
