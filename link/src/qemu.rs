@@ -142,6 +142,28 @@ pub struct Qemu {
     exit: Option<ExitStatus>,
 }
 
+/// Makes the child die with the thread that starts it (Linux: `PR_SET_PDEATHSIG`), so a host
+/// stopped by Ctrl-C or killed outright leaves no QEMU spinning behind it; `Drop` only covers
+/// an orderly end. QEMU is started from the thread that drives the target for its whole run.
+#[cfg(target_os = "linux")]
+fn die_with_this_thread(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // calls are allowed: `prctl` is a plain system call, and the closure touches no memory
+    // but its own stack.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_this_thread(_cmd: &mut Command) {}
+
 impl Qemu {
     /// Starts QEMU for `opts.elf` with UART0 on a fresh port. The VM waits for the host to
     /// connect before it runs (`wait=on`), so no firmware output is lost.
@@ -162,6 +184,7 @@ impl Qemu {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        die_with_this_thread(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => QemuError::NotInstalled { binary: opts.binary.clone() },
             _ => QemuError::Io(e),

@@ -1,0 +1,100 @@
+//! Nothing already obtained is lost: a run killed half-way (here by SIGKILL, the worst case:
+//! no handler runs) leaves a readable JUnit report of every file finished before it, saying
+//! where the run stopped; and a host killed outright takes its QEMU with it.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_killed_run_leaves_a_readable_partial_report() {
+    let dir = std::env::temp_dir().join(format!("tandem-interrupted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("report.xml");
+    // The linked simulator with stalls on the link: slow enough to be caught half-way.
+    let mut run = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "spec:v1", "--target", "sim-link"])
+        .args(["--link-faults", "delay=0.02,max-delay-ms=3"])
+        .arg("--junit")
+        .arg(&junit)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tandem runs");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !std::fs::read_to_string(&junit).is_ok_and(|xml| xml.matches("<testcase").count() > 1) {
+        assert!(Instant::now() < deadline, "no report within 120 s");
+        assert!(run.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run.kill().unwrap();
+    let status = run.wait().unwrap();
+    assert!(!status.success());
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut lines = xml.lines();
+    assert_eq!(lines.next(), Some(r#"<?xml version="1.0" encoding="UTF-8"?>"#));
+    let note = lines.next().unwrap();
+    assert!(
+        note.starts_with("<!-- PARTIAL: ") && note.contains(" files run, the last one "),
+        "{note}"
+    );
+    // Whole and well-formed: written atomically, never cut mid-file.
+    assert_eq!(xml.matches("<testsuite ").count(), xml.matches("</testsuite>").count());
+    assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The children of process `pid` (Linux `/proc`).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| list.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<_>>())
+        .collect()
+}
+
+/// A host killed outright takes its QEMU with it: no board left spinning.
+#[test]
+fn a_killed_host_leaves_no_qemu_behind() {
+    if cfg!(not(target_os = "linux")) {
+        return;
+    }
+    let required = std::env::var_os("TANDEM_REQUIRE_QEMU").is_some_and(|v| v == "1");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "spec:v1", "--target", "qemu"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tandem runs");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let qemu = loop {
+        let qemus: Vec<u32> = children(run.id())
+            .into_iter()
+            .filter(|&p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.starts_with("qemu-system-arm"))
+            })
+            .collect();
+        if let Some(&qemu) = qemus.first() {
+            break qemu;
+        }
+        if let Some(status) = run.try_wait().unwrap() {
+            assert!(!required, "tandem ended ({status}) without starting QEMU");
+            eprintln!("SKIPPED a_killed_host_leaves_no_qemu_behind: no QEMU ({status})");
+            return;
+        }
+        assert!(Instant::now() < deadline, "QEMU did not start within 300 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(500)); // mid-run
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let gone = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{qemu}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{qemu}/stat")).is_ok_and(|s| s.contains(") Z "))
+    {
+        assert!(Instant::now() < gone, "QEMU (pid {qemu}) outlived the killed host");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
