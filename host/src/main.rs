@@ -233,33 +233,30 @@ fn make_target(
     board: Option<&Board>,
     args: &SuiteArgs,
 ) -> Result<Box<dyn Target>> {
+    // A target behind a link runs a board's request table: the CI board unless --board says.
+    let board_or_default = || -> Result<Board> {
+        Ok(match board {
+            Some(b) => b.clone(),
+            None => Board::find(DEFAULT_BOARD)?,
+        })
+    };
     Ok(match kind {
         TargetKind::Sim => match board {
             Some(board) => Box::new(SimTarget::for_board(board)),
             None => Box::new(SimTarget::new()),
         },
         TargetKind::Qemu => {
-            let board = match board {
-                Some(b) => b.clone(),
-                None => Board::find(DEFAULT_BOARD)?,
-            };
-            let mut options = QemuOptions::new(board);
+            let mut options = QemuOptions::new(board_or_default()?);
             options.firmware = args.firmware.clone();
             options.request_timeout = Duration::from_secs(args.timeout);
             options.device_validation = !args.no_device_validation;
             options.link = link_options(args);
             Box::new(QemuTarget::start(&options).context("cannot start the qemu target")?)
         }
-        TargetKind::SimLink => {
-            let board = match board {
-                Some(b) => b.clone(),
-                None => Board::find(DEFAULT_BOARD)?,
-            };
-            Box::new(
-                LinkedSimTarget::start(&board, link_options(args))
-                    .context("cannot start the linked simulator")?,
-            )
-        }
+        TargetKind::SimLink => Box::new(
+            LinkedSimTarget::start(&board_or_default()?, link_options(args))
+                .context("cannot start the linked simulator")?,
+        ),
     })
 }
 

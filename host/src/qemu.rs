@@ -74,9 +74,6 @@ impl Peer for QemuPeer {
             .block_on(Qemu::launch(&LaunchOptions::new(&self.elf)))
             .map_err(|e| TargetError::Transport(e.to_string()))?;
         info!(pid = qemu.pid(), port = qemu.port(), "QEMU started with {}", self.elf.display());
-        stream.set_nodelay(true).map_err(|e| {
-            TargetError::Transport(format!("cannot set TCP_NODELAY on QEMU's serial port: {e}"))
-        })?;
         self.qemu = Some(qemu);
         Ok(Box::new(stream))
     }

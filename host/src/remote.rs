@@ -94,9 +94,6 @@ pub struct RemoteTarget<P: Peer> {
     rt: Runtime,
 }
 
-/// How an error reply from the peer's dispatcher starts (unknown key, bad body).
-const REFUSED: &str = "the firmware refused";
-
 impl<P: Peer> RemoteTarget<P> {
     /// Starts `peer`, connects and checks the protocol and that it is `board`.
     pub fn connect(mut peer: P, board: &str, options: RemoteOptions) -> Result<Self, TargetError> {
@@ -168,17 +165,15 @@ impl<P: Peer> RemoteTarget<P> {
     /// differ is postcard-rpc's schema report fetched, to name the endpoint that changed.
     fn handshake(&mut self) -> Result<(), TargetError> {
         const REBUILD: &str = "rebuild it: cd target-fw && cargo build --release";
-        self.info = match self.request::<InfoEndpoint>(&()) {
-            Ok(info) => info,
-            Err(TargetError::Transport(why)) if why.starts_with(REFUSED) => {
-                return Err(TargetError::Transport(format!(
-                    "the firmware was built from another protocol version: it does not know \
-                     this host's `{}` ({REBUILD})",
-                    InfoEndpoint::PATH
-                )));
-            }
-            Err(e) => return Err(e),
-        };
+        let reply = self.exchange::<InfoEndpoint>(&());
+        if let Some(Err(HostErr::Wire(_))) = reply {
+            return Err(TargetError::Transport(format!(
+                "the firmware was built from another protocol version: it does not know \
+                 this host's `{}` ({REBUILD})",
+                InfoEndpoint::PATH
+            )));
+        }
+        self.info = self.answer::<InfoEndpoint>(reply)?;
         if self.info.protocol_version != PROTOCOL_VERSION
             || self.info.schema_fingerprint != schema_fingerprint()
         {
@@ -236,19 +231,39 @@ impl<P: Peer> RemoteTarget<P> {
         E::Request: Serialize + postcard_schema::Schema,
         E::Response: DeserializeOwned + postcard_schema::Schema,
     {
+        let reply = self.exchange::<E>(req);
+        self.answer::<E>(reply)
+    }
+
+    /// Sends one request and waits for its reply: `None` when none came within the timeout.
+    fn exchange<E>(&mut self, req: &E::Request) -> Option<Result<E::Response, HostErr<RpcError>>>
+    where
+        E: Endpoint,
+        E::Request: Serialize + postcard_schema::Schema,
+        E::Response: DeserializeOwned + postcard_schema::Schema,
+    {
         let timeout = self.options.request_timeout;
         // The timeout is made inside the runtime: tokio's timers need its context.
-        let reply = self.rt.block_on(async {
-            tokio::time::timeout(timeout, self.session.client.send_resp::<E>(req)).await
-        });
+        self.rt
+            .block_on(async {
+                tokio::time::timeout(timeout, self.session.client.send_resp::<E>(req)).await
+            })
+            .ok()
+    }
+
+    /// The response of an [`Self::exchange`], or why there is none.
+    fn answer<E: Endpoint>(
+        &mut self,
+        reply: Option<Result<E::Response, HostErr<RpcError>>>,
+    ) -> Result<E::Response, TargetError> {
         match reply {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(HostErr::Wire(e))) => Err(TargetError::Transport(format!(
-                "{REFUSED} `{}`: {e:?} (protocol mismatch?)",
+            Some(Ok(resp)) => Ok(resp),
+            Some(Err(HostErr::Wire(e))) => Err(TargetError::Transport(format!(
+                "the firmware refused `{}`: {e:?} (protocol mismatch?)",
                 E::PATH
             ))),
-            Ok(Err(e)) => Err(self.dead_with(E::PATH, &format!("{e}"))),
-            Err(_) => Err(self.dead(E::PATH)),
+            Some(Err(e)) => Err(self.dead_with(E::PATH, &format!("{e}"))),
+            None => Err(self.dead(E::PATH)),
         }
     }
 

@@ -144,9 +144,7 @@ impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
         self.replay.set(None);
         let room = TX.checked_sub(CRC_LEN).ok_or(WireTxErrorKind::Other)?;
         let len = f(&mut buf[..room]).ok_or(WireTxErrorKind::Other)?;
-        let mut uart = self.uart.try_borrow_mut().map_err(|_| WireTxErrorKind::Other)?;
-        frame::encode_to(&buf[..len], |b| uart.write(b));
-        uart.end_frame();
+        self.write_frame(&buf[..len])?;
         if let Some(mut serving) = self.serving.get() {
             serving.frames += 1;
             serving.reply_len = (seq == Some(serving.id.seq)).then_some(len);
@@ -161,17 +159,15 @@ impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
             return Ok(false);
         };
         let buf = self.tx_buf.try_borrow().map_err(|_| WireTxErrorKind::Other)?;
-        let mut uart = self.uart.try_borrow_mut().map_err(|_| WireTxErrorKind::Other)?;
-        frame::encode_to(&buf[..replay.len], |b| uart.write(b));
-        uart.end_frame();
+        self.write_frame(&buf[..replay.len])?;
         self.count(|c| c.replies_replayed = c.replies_replayed.wrapping_add(1));
         Ok(true)
     }
 
-    /// Tells the host a frame arrived damaged, so it resends without waiting.
-    fn nack(&self) -> Result<(), WireTxErrorKind> {
+    /// Streams `payload` to the UART as one frame.
+    fn write_frame(&self, payload: &[u8]) -> Result<(), WireTxErrorKind> {
         let mut uart = self.uart.try_borrow_mut().map_err(|_| WireTxErrorKind::Other)?;
-        frame::encode_nack(|b| uart.write(b));
+        frame::encode_to(payload, |b| uart.write(b));
         uart.end_frame();
         Ok(())
     }
@@ -407,7 +403,7 @@ where
         // Damaged on the way: ask for it again. (An overlong request would only come back
         // overlong; the host's timeout reports that one.)
         Err(WireRxErrorKind::Other) => {
-            wire.nack().map_err(ServeError)?;
+            wire.write_frame(frame::NACK).map_err(ServeError)?;
             return Ok(Served::Dropped);
         }
         Err(_) => return Ok(Served::Dropped),

@@ -5,7 +5,7 @@
 //! any damage; the CRC-32 (ISO-HDLC, the zlib/Ethernet polynomial) catches flipped or lost
 //! bytes inside a frame, which COBS alone would often decode into a different, valid-looking
 //! payload. Decoding is in place, so the device needs one buffer per direction, no more.
-//! A frame with an empty payload is a NACK ([`encode_nack`]): "a frame of yours arrived
+//! A frame with an empty payload is a NACK ([`NACK`]): "a frame of yours arrived
 //! damaged".
 
 use crc::{CRC_32_ISO_HDLC, Crc};
@@ -93,12 +93,10 @@ pub fn encode_to(payload: &[u8], mut sink: impl FnMut(u8)) {
     sink(0);
 }
 
-/// Encodes the NACK frame: an empty payload (just its CRC). A receiver sends it after
+/// The NACK's payload: empty (the frame is just its CRC). A receiver sends it after
 /// dropping a damaged frame, so the host resends what is unanswered at once instead of
 /// after its timeout. No postcard-rpc frame is empty, so it cannot be mistaken for one.
-pub fn encode_nack(sink: impl FnMut(u8)) {
-    encode_to(&[], sink);
-}
+pub const NACK: &[u8] = &[];
 
 /// Decodes one frame in place (`frame` excludes the `0x00` delimiter) and checks its CRC.
 /// On success the payload is `frame[..len]` for the returned `len`.

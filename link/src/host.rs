@@ -27,7 +27,6 @@ use postcard_rpc::header::{VarHeader, VarKey, VarSeqKind};
 use postcard_rpc::host_client::{HostClient, WireRx, WireSpawn, WireTx};
 use postcard_rpc::standard_icd::{ERROR_PATH, GetAllSchemaDataTopic, LoggingTopic, WireError};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
 
@@ -454,11 +453,8 @@ impl WireRx for HostWireRx {
 /// is gone.
 async fn resend_overdue(shared: Weak<Shared>, tick: Duration) {
     loop {
-        let lost = {
-            let Some(shared) = shared.upgrade() else { return };
-            tokio::time::timeout(tick, shared.lost.notified()).await.is_ok()
-        };
         let Some(shared) = shared.upgrade() else { return };
+        let lost = tokio::time::timeout(tick, shared.lost.notified()).await.is_ok();
         let mut guard = shared.tx.lock().await;
         let tx = &mut *guard;
         let now = Instant::now();
@@ -536,16 +532,6 @@ where
     // device's reply cache never mistakes a new request for a resent one.
     let client = HostClient::new_with_wire(tx, rx, TokioSpawn, VarSeqKind::Seq4, ERROR_PATH, 64);
     (client, stats)
-}
-
-/// [`client`] over TCP (QEMU's serial port), with `TCP_NODELAY`: without it every small
-/// reply waits ~40 ms for Nagle's algorithm.
-pub fn tcp_client(
-    stream: TcpStream,
-    options: LinkOptions,
-) -> Result<(HostClient<WireError>, Arc<LinkStats>), LinkError> {
-    stream.set_nodelay(true)?;
-    Ok(client(stream, options))
 }
 
 #[cfg(test)]

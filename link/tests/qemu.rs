@@ -118,7 +118,7 @@ async fn firmware_answers_over_the_crc_framed_link() {
         stream.write_all(junk).await.expect("write junk");
     }
 
-    let (client, link_stats) = host::tcp_client(stream, Default::default()).expect("client");
+    let (client, link_stats) = host::client(stream, Default::default());
 
     let t_boot = Instant::now();
     let first: u32 = request::<PingEndpoint>(&client, &0).await;
@@ -211,7 +211,7 @@ async fn fault_is_reported(kind: FaultKind, expected: &str) {
     let elf = build_firmware();
     let (mut qemu, stream) =
         Qemu::launch(&QemuOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
-    let (client, _stats) = host::tcp_client(stream, Default::default()).expect("client");
+    let (client, _stats) = host::client(stream, Default::default());
     let mut logs = client.subscribe_multi::<LoggingTopic>(8).await.expect("subscribe");
     assert_eq!(request::<PingEndpoint>(&client, &7).await, 7);
     // No reply comes: the firmware dies handling this request.
