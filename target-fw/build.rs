@@ -1,16 +1,40 @@
 //! Build script: the board's `memory.x` for cortex-m-rt, and the board profile as constants.
 //!
-//! The profile (`boards/profiles/<name>.toml`, name from `$TANDEM_BOARD`, default
-//! `qemu-mps2-an386`) sizes the heap arena and the static linear-memory buffer and sets the
-//! interpreter's limits, exactly as the host's simulator applies them for `--board <name>`.
+//! The board layer is the one enabled board feature. The profile
+//! (`boards/profiles/<name>.toml`, name or path from `$TANDEM_BOARD`, by default the built-in
+//! profile made for that board layer) sizes the heap arena and the static linear-memory
+//! buffer and sets the interpreter's limits, exactly as the host's simulator applies them for
+//! `--board <name>`.
 
 use std::{env, fs, path::PathBuf};
 
-use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_boards::Board;
+
+/// The board layers: (cargo feature, folder under `src/board/`).
+const LAYERS: &[(&str, &str)] = &[
+    ("mps2-an386", "mps2_an386"),
+    ("nrf52840-dk", "nrf52840_dk"),
+    ("ek-ra6m3", "ek_ra6m3"),
+    ("nucleo-f429zi", "nucleo_f429zi"),
+];
 
 fn main() {
-    // One board-support layer today; a second one adds its folder and feature here.
-    let (feature, dir) = ("mps2-an386", "mps2_an386");
+    let enabled: Vec<_> = LAYERS
+        .iter()
+        .filter(|(feature, _)| {
+            let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+            env::var_os(var).is_some()
+        })
+        .collect();
+    let &[&(feature, dir)] = enabled.as_slice() else {
+        let names: Vec<_> = LAYERS.iter().map(|(f, _)| *f).collect();
+        panic!(
+            "enable exactly one board feature ({}); enabled: {:?} (another board: \
+             --no-default-features --features <board>[,validate])",
+            names.join(", "),
+            enabled.iter().map(|(f, _)| *f).collect::<Vec<_>>()
+        );
+    };
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let memory_x = PathBuf::from(format!("src/board/{dir}/memory.x"));
@@ -18,8 +42,13 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed={}", memory_x.display());
 
-    let name = env::var("TANDEM_BOARD").unwrap_or_else(|_| DEFAULT_BOARD.to_owned());
-    let board = Board::find(&name).unwrap_or_else(|e| panic!("TANDEM_BOARD: {e}"));
+    let board = match env::var("TANDEM_BOARD") {
+        Ok(name) => Board::find(&name).unwrap_or_else(|e| panic!("TANDEM_BOARD: {e}")),
+        Err(_) => Board::builtin()
+            .into_iter()
+            .find(|b| b.firmware.as_deref() == Some(feature))
+            .unwrap_or_else(|| panic!("no built-in board profile names firmware `{feature}`")),
+    };
     if board.firmware.as_deref() != Some(feature) {
         panic!(
             "board `{}` is not supported by the `{feature}` board layer (its profile says \
@@ -27,6 +56,7 @@ fn main() {
             board.name, board.firmware
         );
     }
+    let name = &board.name;
     let l = &board.limits;
     let option = |v: Option<u64>| v.map_or("None".to_owned(), |v| format!("Some({v})"));
     let consts = format!(
@@ -39,7 +69,6 @@ fn main() {
          pub const MAX_CALL_DEPTH: u32 = {depth};\n\
          pub const FUEL: Option<u64> = {fuel};\n\
          pub const MAX_MODULE_BYTES: u32 = {module};\n",
-        name = board.name,
         heap = board.memory.heap_bytes,
         static_bytes = board.static_memory_bytes(),
         heap_memory = board.heap_memory_bytes(),

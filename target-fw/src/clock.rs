@@ -1,23 +1,37 @@
-//! SysTick as a free-running 64-bit tick counter.
+//! A free-running 64-bit tick counter: core cycles from DWT's cycle counter on real boards,
+//! SysTick under QEMU.
 //!
-//! DWT's cycle counter is not modelled by QEMU (it reads 0), SysTick is; under
+//! QEMU does not model DWT's cycle counter (it reads 0) but does model SysTick; under
 //! `-icount shift=0` its ticks are a deterministic instruction count (40 instructions per
-//! tick at 25 MHz), so identical runs report identical numbers on every machine. SysTick is
-//! 24 bits wide: the exception counts wraps, `ticks` stitches them together.
+//! tick at 25 MHz), so identical runs report identical numbers on every machine. On hardware
+//! the cycle counter counts every core cycle. Both are narrower than 64 bits (SysTick 24,
+//! CYCCNT 32): SysTick's wrap interrupt counts SysTick wraps, and, every 2^24 cycles, looks
+//! at the cycle counter often enough that none of its wraps (every 2^32 cycles) is missed.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use cortex_m::peripheral::SYST;
 use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::{DCB, DWT, SYST};
 use cortex_m_rt::exception;
+
+use crate::board::CYCLE_COUNTER;
 
 const RELOAD: u32 = 0x00FF_FFFF;
 
 /// Completed SysTick periods (each `RELOAD + 1` ticks).
 static WRAPS: AtomicU32 = AtomicU32::new(0);
+/// The cycle counter's last value seen, and how often it had wrapped by then.
+static CYCLES_LAST: AtomicU32 = AtomicU32::new(0);
+static CYCLES_WRAPS: AtomicU32 = AtomicU32::new(0);
 
-/// Starts SysTick from the core clock with its wrap interrupt on.
-pub fn init(mut syst: SYST) {
+/// Starts SysTick from the core clock with its wrap interrupt on, and, on boards that have
+/// it, the cycle counter.
+pub fn init(mut syst: SYST, mut dcb: DCB, mut dwt: DWT) {
+    if CYCLE_COUNTER {
+        dcb.enable_trace();
+        dwt.set_cycle_count(0);
+        dwt.enable_cycle_counter();
+    }
     syst.set_clock_source(SystClkSource::Core);
     syst.set_reload(RELOAD);
     syst.clear_current();
@@ -25,8 +39,12 @@ pub fn init(mut syst: SYST) {
     syst.enable_counter();
 }
 
-/// Ticks since [`init`].
+/// Ticks since [`init`]: core cycles, or SysTick ticks where there is no cycle counter.
 pub fn ticks() -> u64 {
+    if CYCLE_COUNTER { cycles() } else { systick_ticks() }
+}
+
+fn systick_ticks() -> u64 {
     loop {
         let before = WRAPS.load(Ordering::Acquire);
         let current = SYST::get_current();
@@ -37,7 +55,24 @@ pub fn ticks() -> u64 {
     }
 }
 
+/// The cycle counter widened to 64 bits: a value below the last one seen means it wrapped.
+fn cycles() -> u64 {
+    cortex_m::interrupt::free(|_| {
+        let now = DWT::cycle_count();
+        let mut wraps = CYCLES_WRAPS.load(Ordering::Relaxed);
+        if now < CYCLES_LAST.load(Ordering::Relaxed) {
+            wraps = wraps.wrapping_add(1);
+            CYCLES_WRAPS.store(wraps, Ordering::Relaxed);
+        }
+        CYCLES_LAST.store(now, Ordering::Relaxed);
+        (u64::from(wraps) << 32) | u64::from(now)
+    })
+}
+
 #[exception]
 fn SysTick() {
     WRAPS.fetch_add(1, Ordering::AcqRel);
+    if CYCLE_COUNTER {
+        let _ = cycles();
+    }
 }

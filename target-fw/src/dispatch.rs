@@ -1,5 +1,5 @@
 //! The request table, instantiated for this board: `tandem-server`'s endpoint -> handler
-//! table (the very code the host's linked simulator serves) over the board's UART, with
+//! table (the very code the host's linked simulator serves) over the board's link (UART or RTT), with
 //! [`Board`] supplying what only hardware measures: heap, stack, clock and link figures, and
 //! the deliberate faults.
 
@@ -7,7 +7,7 @@ use tandem_link::device::DeviceWire;
 use tandem_protocol::{FaultKind, TargetStats};
 use tandem_server::Platform;
 
-use crate::board::{self, Uart};
+use crate::board::{self, HostUart};
 use crate::{LINK, clock, heap, stack};
 
 /// Largest reply, serialised (header + body + CRC).
@@ -16,9 +16,9 @@ pub const TX_BUF: usize = 4096;
 pub const RX_BUF: usize = 4096;
 
 /// The link as the firmware instantiates it.
-pub type Wire = DeviceWire<Uart, TX_BUF>;
+pub type Wire = DeviceWire<HostUart, TX_BUF>;
 
-tandem_server::server!(app: FwApp; uart: Uart; tx_buf: TX_BUF; platform: Board;);
+tandem_server::server!(app: FwApp; uart: HostUart; tx_buf: TX_BUF; platform: Board;);
 
 /// This board's glue for the shared server.
 pub struct Board;

@@ -1,7 +1,8 @@
 //! Fatal paths: panics and hard faults. Both report what happened (message or faulting pc)
-//! on semihosting stderr, which QEMU prints and the host captures with the run, and as a
-//! postcard-rpc log frame on the link if the link is free, then exit with failure so the host
-//! sees a non-zero QEMU exit code instead of a silent hang.
+//! through the board's `eprint` (semihosting stderr under QEMU, which the host captures with
+//! the run) and as a postcard-rpc log frame on the link if the link is free, then exit with
+//! failure so the host sees a non-zero QEMU exit code (or a parked board) instead of a
+//! silent hang.
 
 use core::fmt::Arguments;
 use core::panic::PanicInfo;
@@ -16,7 +17,7 @@ use crate::{LINK, board};
 /// Reports `args` everywhere it can go, then ends the run with failure.
 pub fn fatal(args: Arguments<'_>) -> ! {
     cortex_m::interrupt::disable();
-    cortex_m_semihosting::heprintln!("tandem-fw: {}", args);
+    board::eprint(format_args!("tandem-fw: {args}"));
     // Over the link too: send_log_fmt fails (and is skipped) if the fault hit mid-frame.
     let (tx, _) = LINK.wire().split();
     let _ = block_on(tx.send_log_fmt(VarKeyKind::Key8, format_args!("tandem-fw: {args}")));

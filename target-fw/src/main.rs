@@ -1,5 +1,5 @@
 //! Tandem's Cortex-M4 firmware: boots the board, then answers the `tandem-protocol`
-//! postcard-rpc requests from the host over the board's UART with the shared request handler
+//! postcard-rpc requests from the host over the board's UART or RTT with the shared request handler
 //! (`tandem-handler`, the code the host's simulator runs) until the host asks it to exit.
 //!
 //! Layout: `board/` (one board-support layer per board), [`profile`] (the board profile,
@@ -18,6 +18,8 @@ mod dispatch;
 mod fault;
 mod heap;
 mod profile;
+#[cfg(feature = "rtt")]
+mod rtt;
 mod stack;
 
 use cortex_m_rt::entry;
@@ -44,8 +46,8 @@ impl Link {
     }
 }
 
-/// The one UART link.
-pub static LINK: Link = Link(Wire::new(board::Uart::new()));
+/// The one host link (the board's UART, or RTT).
+pub static LINK: Link = Link(Wire::new(board::HostUart::new()));
 
 /// The static linear-memory buffer, sized by the board profile. In `.bss`, so the linker
 /// refuses a firmware whose profile does not fit the board's RAM.
@@ -69,7 +71,7 @@ fn main() -> ! {
         fault::fatal(format_args!("core peripherals already taken"));
     };
     board::init();
-    clock::init(core.SYST);
+    clock::init(core.SYST, core.DCB, core.DWT);
 
     let handler = RequestHandler::with_static_memory(
         profile::board_profile(),

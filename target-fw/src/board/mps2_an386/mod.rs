@@ -1,18 +1,28 @@
 //! QEMU `mps2-an386`: Arm's MPS2 FPGA board with the AN386 Cortex-M4F image, the CI
 //! stand-in for a real Cortex-M4 board. Memory map in `memory.x` (4 MiB code RAM at 0x0,
 //! 4 MiB data RAM at 0x2000_0000; the heap in the 16 MiB PSRAM). The host link is CMSDK UART0, which QEMU connects to a
-//! TCP socket; the exit path is semihosting, which QEMU turns into its own exit code.
+//! TCP socket; with the `rtt` feature it is RTT instead, which the host reaches through
+//! QEMU's gdbstub the way it reaches a real board through a probe. The exit path is
+//! semihosting, which QEMU turns into its own exit code.
 
+// With `rtt` the UART is only initialised, not used as the link.
+#[cfg_attr(feature = "rtt", allow(dead_code))]
 mod uart;
 
 use talc::source::Claim;
 
 use crate::profile::HEAP_BYTES;
-pub use uart::Uart;
+#[cfg(feature = "rtt")]
+pub use crate::rtt::Rtt as HostUart;
+#[cfg(not(feature = "rtt"))]
+pub use uart::Uart as HostUart;
 
 /// Core clock. Under `-icount shift=0` QEMU runs one instruction per nanosecond and SysTick
 /// ticks at this rate, so one tick is 40 guest instructions: a deterministic cost measure.
 pub const CORE_CLOCK_HZ: u32 = 25_000_000;
+
+/// QEMU does not model DWT's cycle counter (it reads 0): ticks come from SysTick.
+pub const CYCLE_COUNTER: bool = false;
 
 /// The board's 16 MiB PSRAM, which `memory.x` leaves out of every linker region.
 const PSRAM_BASE: usize = 0x2100_0000;
@@ -28,9 +38,14 @@ pub const fn heap_source() -> Claim {
     unsafe { Claim::new(PSRAM_BASE as *mut u8, HEAP_BYTES) }
 }
 
-/// Brings up what the link needs: UART0 with TX and RX on.
+/// Brings up what the link needs: UART0 with TX and RX on (unused by the RTT link, harmless).
 pub fn init() {
     uart::init();
+}
+
+/// Prints on semihosting stderr, which QEMU passes to the host with the run's output.
+pub fn eprint(args: core::fmt::Arguments<'_>) {
+    cortex_m_semihosting::heprintln!("{}", args);
 }
 
 /// Ends the run: QEMU exits with code 0 (`success`) or 1, via semihosting.
