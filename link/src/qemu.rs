@@ -1,5 +1,7 @@
 //! Launching QEMU as the stand-in board: `qemu-system-arm` for a firmware ELF, with the
-//! board's UART0 on a fresh local TCP port that the host connects to as the client.
+//! board's UART0 on a fresh local TCP port that the host connects to as the client, or, for
+//! firmware whose link is RTT, QEMU's gdbstub on that port (the VM starts halted, and the
+//! host's debugger-side RTT reads and writes the firmware's rings through it).
 //!
 //! Measured pitfalls this module exists to avoid (see the project's embedded notes):
 //! without `nodelay=on` every reply costs ~40 ms; a stale QEMU left on a port makes a new
@@ -34,6 +36,18 @@ pub struct QemuOptions {
     pub connect_timeout: Duration,
     /// Extra arguments appended to the command line (e.g. `-device loader,...`).
     pub extra_args: Vec<String>,
+    /// What the host's port connects to.
+    pub port: QemuPort,
+}
+
+/// What QEMU serves on the host's port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QemuPort {
+    /// UART0 (`-serial tcp:...,wait=on`): the VM runs once the host connects.
+    Uart,
+    /// The gdbstub (`-gdb tcp:...`, `-S`): the VM starts halted, and runs when the host's
+    /// debugger says continue. UART0 goes nowhere.
+    Gdb,
 }
 
 impl QemuOptions {
@@ -47,6 +61,7 @@ impl QemuOptions {
             machine: "mps2-an386".into(),
             connect_timeout: Duration::from_secs(10),
             extra_args: Vec::new(),
+            port: QemuPort::Uart,
         }
     }
 }
@@ -165,8 +180,9 @@ fn die_with_this_thread(cmd: &mut Command) {
 fn die_with_this_thread(_cmd: &mut Command) {}
 
 impl Qemu {
-    /// Starts QEMU for `opts.elf` with UART0 on a fresh port. The VM waits for the host to
-    /// connect before it runs (`wait=on`), so no firmware output is lost.
+    /// Starts QEMU for `opts.elf` with UART0 (or the gdbstub) on a fresh port. The VM waits
+    /// for the host to connect before it runs (`wait=on`, or `-S` for the gdbstub), so no
+    /// firmware output is lost.
     pub fn spawn(opts: &QemuOptions) -> Result<Self, QemuError> {
         if !opts.elf.is_file() {
             return Err(QemuError::NoFirmware { elf: opts.elf.clone() });
@@ -175,10 +191,16 @@ impl Qemu {
         let mut cmd = Command::new(&opts.binary);
         cmd.args(["-M", &opts.machine, "-display", "none", "-monitor", "none"])
             .args(["-semihosting-config", "enable=on,target=native"])
-            .args(["-icount", "shift=0,align=off,sleep=off"])
-            .arg("-serial")
-            .arg(format!("tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"))
-            .arg("-kernel")
+            .args(["-icount", "shift=0,align=off,sleep=off"]);
+        match opts.port {
+            QemuPort::Uart => {
+                cmd.arg("-serial").arg(format!("tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"))
+            }
+            QemuPort::Gdb => {
+                cmd.args(["-serial", "null", "-S", "-gdb"]).arg(format!("tcp:127.0.0.1:{port}"))
+            }
+        };
+        cmd.arg("-kernel")
             .arg(&opts.elf)
             .args(&opts.extra_args)
             .stdin(Stdio::null())
@@ -216,7 +238,7 @@ impl Qemu {
         }
     }
 
-    /// The TCP port of the board's UART.
+    /// The TCP port of the board's UART (or gdbstub).
     pub fn port(&self) -> u16 {
         self.port
     }
