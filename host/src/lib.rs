@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! .wast text --wast crate (host)--> binary modules + directives
-//!            --Target (sim in-process | board over serial)--> results, traps
+//!            --Target (sim in-process | board over UART or RTT)--> results, traps
 //!            --runner--> passed / failed / skipped per directive --> report
 //! ```
 //!
@@ -14,6 +14,8 @@
 #[cfg(feature = "sim")]
 pub mod linked_sim;
 pub mod parity;
+#[cfg(feature = "sim")]
+pub mod probe;
 #[cfg(feature = "sim")]
 pub mod qemu;
 pub mod remote;

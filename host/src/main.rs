@@ -1,7 +1,8 @@
 //! The `tandem` command line.
 //!
-//! - `tandem run [SUITES...] [--target sim|sim-link|qemu] [--board NAME] [--filter SUBSTRING]
-//!   [--junit FILE] [--link-faults SPEC]` runs `.wast` suites (`spec:v1`, `spec:v2`, a `.wast` file or a directory
+//! - `tandem run [SUITES...] [--target sim|sim-link|qemu|qemu-rtt|probe] [--board NAME]
+//!   [--chip CHIP] [--probe VID:PID[:SERIAL]] [--filter SUBSTRING] [--junit FILE]
+//!   [--link-faults SPEC]` runs `.wast` suites (`spec:v1`, `spec:v2`, a `.wast` file or a directory
 //!   of them; both spec suites when none is given) and prints one row per file, the failures
 //!   with `file:line`, the skips with their reasons, one `LABEL: N passed, M failed, K skipped`
 //!   line per suite and, last, `N passed, M failed`.
@@ -10,6 +11,7 @@
 //!   the per-file statistics; mismatches are printed as a diff. Last line `N passed, M failed`,
 //!   where a directive passes when it passed on every target with identical outcomes.
 //! - `tandem boards` lists the built-in board profiles.
+//! - `tandem probe list` lists the attached debug probes.
 //!
 //! Exit code: 0 when nothing failed, 1 when an assertion failed or the targets disagree,
 //! 2 for usage, I/O, parse and target errors. `RUST_LOG` sets the log level (tracing).
@@ -24,6 +26,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 use tandem::linked_sim::LinkedSimTarget;
+use tandem::probe::{ProbeOptions, ProbeTarget, resolve_board};
 use tandem::qemu::{QemuOptions, QemuTarget};
 use tandem::report::{self, SuiteReport};
 use tandem::suite::{SuiteFile, run_files};
@@ -46,6 +49,15 @@ enum Command {
     Parity(ParityArgs),
     /// List the built-in board profiles.
     Boards,
+    /// Debug probes.
+    #[command(subcommand)]
+    Probe(ProbeCommand),
+}
+
+#[derive(Subcommand)]
+enum ProbeCommand {
+    /// List the attached debug probes (USB), with the --probe argument for each.
+    List,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -57,6 +69,12 @@ enum TargetKind {
     SimLink,
     /// The Cortex-M4 firmware on QEMU mps2-an386, over the UART link.
     Qemu,
+    /// The same board with the link over RTT through QEMU's gdbstub: the probe target's
+    /// path, with no hardware.
+    QemuRtt,
+    /// The firmware on a real board through a debug probe (probe-rs), over RTT: flashed,
+    /// reset and run. Needs --board or --chip.
+    Probe,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -78,7 +96,8 @@ struct SuiteArgs {
     /// suites fix their own).
     #[arg(long, value_enum, default_value_t = VersionArg::V2)]
     wasm_version: VersionArg,
-    /// A prebuilt firmware ELF for the qemu target (default: build target-fw for the board).
+    /// A prebuilt firmware ELF for the qemu and probe targets (default: build target-fw for
+    /// the board).
     #[arg(long, value_name = "ELF")]
     firmware: Option<PathBuf>,
     /// Longest wait for one reply from a board, in seconds.
@@ -93,6 +112,14 @@ struct SuiteArgs {
     /// and the requests resent; the results must not change.
     #[arg(long, value_name = "SPEC", value_parser = FaultPlan::parse)]
     link_faults: Option<FaultPlan>,
+    /// The probe target's chip, as probe-rs names it (e.g. nRF52840_xxAA); picks the board
+    /// when --board is not given.
+    #[arg(long, value_name = "CHIP")]
+    chip: Option<String>,
+    /// The probe target's debug probe, when more than one is attached (see `tandem probe
+    /// list`).
+    #[arg(long, value_name = "VID:PID[:SERIAL]")]
+    probe: Option<String>,
 }
 
 #[derive(Args)]
@@ -133,9 +160,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             // postcard-rpc warns when its worker sees the link close, which every clean
-            // QEMU exit does.
+            // QEMU exit does; probe-rs warns per driver on a machine without USB (the probe
+            // errors say so once).
             EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("warn,postcard_rpc=error")),
+                .unwrap_or_else(|_| EnvFilter::new("warn,postcard_rpc=error,probe_rs=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -144,6 +172,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Parity(args) => run_parity(args),
         Command::Boards => list_boards(),
+        Command::Probe(ProbeCommand::List) => list_probes(),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -245,13 +274,30 @@ fn make_target(
             Some(board) => Box::new(SimTarget::for_board(board)),
             None => Box::new(SimTarget::new()),
         },
-        TargetKind::Qemu => {
+        TargetKind::Qemu | TargetKind::QemuRtt => {
             let mut options = QemuOptions::new(board_or_default()?);
             options.firmware = args.firmware.clone();
             options.request_timeout = Duration::from_secs(args.timeout);
             options.device_validation = !args.no_device_validation;
             options.link = link_options(args);
-            Box::new(QemuTarget::start(&options).context("cannot start the qemu target")?)
+            options.rtt = kind == TargetKind::QemuRtt;
+            let target = QemuTarget::start(&options)
+                .with_context(|| format!("cannot start the {} target", target_name(kind)))?;
+            Box::new(target)
+        }
+        TargetKind::Probe => {
+            let (board, chip) =
+                resolve_board(board, args.chip.as_deref()).map_err(anyhow::Error::msg)?;
+            let options = ProbeOptions {
+                board,
+                chip,
+                probe: args.probe.clone(),
+                firmware: args.firmware.clone(),
+                device_validation: !args.no_device_validation,
+                request_timeout: Duration::from_secs(args.timeout),
+                link: link_options(args),
+            };
+            Box::new(ProbeTarget::start(&options).context("cannot start the probe target")?)
         }
         TargetKind::SimLink => Box::new(
             LinkedSimTarget::start(&board_or_default()?, link_options(args))
@@ -471,7 +517,27 @@ fn target_name(kind: TargetKind) -> &'static str {
         TargetKind::Sim => "sim",
         TargetKind::SimLink => "sim-link",
         TargetKind::Qemu => "qemu",
+        TargetKind::QemuRtt => "qemu-rtt",
+        TargetKind::Probe => "probe",
     }
+}
+
+fn list_probes() -> Result<bool> {
+    let probes = tandem_probe::hardware::list_probes();
+    if probes.is_empty() {
+        println!(
+            "no debug probes attached (looked for USB J-Link, ST-LINK, CMSIS-DAP, ... probes)"
+        );
+        if let Some(why) = tandem_probe::hardware::no_usb() {
+            println!("note: {why}");
+        }
+        return Ok(true);
+    }
+    println!("{:<3} {:<32} --probe", "#", "probe");
+    for (i, p) in probes.iter().enumerate() {
+        println!("{i:<3} {:<32} {}", p.name, p.selector());
+    }
+    Ok(true)
 }
 
 fn list_boards() -> Result<bool> {

@@ -1,5 +1,6 @@
 //! The QEMU target: the Cortex-M4 firmware (`target-fw`) on QEMU's `mps2-an386`, driven over
-//! postcard-rpc on the board's UART.
+//! postcard-rpc on the board's UART, or (`qemu-rtt`) over RTT through QEMU's gdbstub, the
+//! path a real board behind a debug probe takes.
 //!
 //! [`QemuTarget::start`] builds the firmware for the board profile (cargo decides whether
 //! anything changed), starts `qemu-system-arm` on a fresh port and connects; the protocol
@@ -12,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use tandem_boards::Board;
 use tandem_link::host::LinkOptions;
-use tandem_link::qemu::{Qemu, QemuOptions as LaunchOptions};
+use tandem_link::qemu::{Qemu, QemuOptions as LaunchOptions, QemuPort};
+use tandem_probe::gdb::GdbStub;
+use tandem_probe::rtt::{CONTROL_BLOCK_SYMBOL, RttChannels};
+use tandem_probe::stream::{PollOptions, RttStream};
 use tokio::runtime::Runtime;
 use tracing::{debug, info, warn};
 
@@ -34,6 +38,8 @@ pub struct QemuOptions {
     pub device_validation: bool,
     /// Resending and fault injection on the link.
     pub link: LinkOptions,
+    /// Link over RTT through QEMU's gdbstub instead of the UART.
+    pub rtt: bool,
 }
 
 impl QemuOptions {
@@ -44,6 +50,7 @@ impl QemuOptions {
             request_timeout: Duration::from_secs(30),
             device_validation: true,
             link: LinkOptions::default(),
+            rtt: false,
         }
     }
 }
@@ -55,6 +62,10 @@ pub type QemuTarget = RemoteTarget<QemuPeer>;
 pub struct QemuPeer {
     elf: PathBuf,
     qemu: Option<Qemu>,
+    /// The RTT control block's address, for firmware linked over RTT.
+    rtt: Option<u32>,
+    /// The RTT stream while one runs (dropping it stops it).
+    rtt_stream: Option<RttStream<GdbStub>>,
 }
 
 impl QemuPeer {
@@ -66,19 +77,38 @@ impl QemuPeer {
 
 impl Peer for QemuPeer {
     fn name(&self) -> &'static str {
-        "qemu"
+        if self.rtt.is_some() { "qemu-rtt" } else { "qemu" }
     }
 
     fn start(&mut self, rt: &Runtime) -> Result<Box<dyn ByteStream>, TargetError> {
+        let mut launch = LaunchOptions::new(&self.elf);
+        if self.rtt.is_some() {
+            launch.port = QemuPort::Gdb;
+        }
         let (qemu, stream) = rt
-            .block_on(Qemu::launch(&LaunchOptions::new(&self.elf)))
+            .block_on(Qemu::launch(&launch))
             .map_err(|e| TargetError::Transport(e.to_string()))?;
         info!(pid = qemu.pid(), port = qemu.port(), "QEMU started with {}", self.elf.display());
         self.qemu = Some(qemu);
-        Ok(Box::new(stream))
+        let Some(control_block) = self.rtt else { return Ok(Box::new(stream)) };
+
+        // RTT: the port is QEMU's gdbstub; find the rings through it, then pump them.
+        let transport =
+            |e: &dyn std::fmt::Display| TargetError::Transport(format!("qemu-rtt: {e}"));
+        let stream = stream.into_std().map_err(|e| transport(&e))?;
+        stream.set_nonblocking(false).map_err(|e| transport(&e))?;
+        let mut stub = GdbStub::new(stream, Duration::from_secs(10)).map_err(|e| transport(&e))?;
+        let channels = RttChannels::attach(&mut stub, control_block, Duration::from_secs(10))
+            .map_err(|e| transport(&e))?;
+        debug!(up = channels.up_size(), down = channels.down_size(), "RTT attached via gdbstub");
+        let (io, rtt) = RttStream::spawn(rt.handle(), stub, channels, PollOptions::default());
+        self.rtt_stream = Some(rtt);
+        Ok(Box::new(io))
     }
 
     fn kill(&mut self) {
+        // The stream stops with the gdbstub connection, and at once when dropped.
+        self.rtt_stream = None;
         if let Some(qemu) = &mut self.qemu
             && let Err(e) = qemu.kill()
         {
@@ -119,25 +149,52 @@ fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-fw")
 }
 
-/// Builds `target-fw` for `board` (release: opt-level "s", LTO), with or without on-device
-/// validation, and returns the ELF path.
-pub fn build_firmware(board: &Board, device_validation: bool) -> Result<PathBuf, TargetError> {
+/// Which firmware to build: the board layer comes from the board profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirmwareFeatures {
+    /// On-device validation (the `validate` feature).
+    pub device_validation: bool,
+    /// The host link over RTT (implied by every board behind a debug probe).
+    pub rtt: bool,
+}
+
+/// Builds `target-fw` for `board` (release: opt-level "s", LTO) and returns the ELF path.
+pub fn build_firmware(board: &Board, features: FirmwareFeatures) -> Result<PathBuf, TargetError> {
     let dir = firmware_dir();
+    let fail = |m: String| TargetError::Transport(format!("cannot build the firmware: {m}"));
+    let Some(layer) = board.firmware.as_deref() else {
+        return Err(fail(format!("board `{}` has no firmware board layer", board.name)));
+    };
     // The CI board's default build keeps target-fw's own target dir; every other variant
     // gets one of its own, so switching between them never rebuilds (or clobbers) another.
-    let target_dir = match (board.name == tandem_boards::DEFAULT_BOARD, device_validation) {
-        (true, true) => "target".to_owned(),
-        (_, true) => format!("target/variants/{}", board.name),
-        (_, false) => format!("target/variants/{}-no-validate", board.name),
+    let default = FirmwareFeatures { device_validation: true, rtt: false };
+    let target_dir = if board.name == tandem_boards::DEFAULT_BOARD && features == default {
+        "target".to_owned()
+    } else {
+        format!(
+            "target/variants/{}{}{}",
+            board.name,
+            if features.device_validation { "" } else { "-no-validate" },
+            if features.rtt { "-rtt" } else { "" }
+        )
     };
-    let mut args = vec!["build", "--release", "--quiet", "--target-dir", target_dir.as_str()];
-    if !device_validation {
-        args.extend(["--no-default-features", "--features", "mps2-an386"]);
-    }
-    let fail = |m: String| TargetError::Transport(format!("cannot build the firmware: {m}"));
+    let mut feature_list = vec![layer];
+    feature_list.extend(features.device_validation.then_some("validate"));
+    feature_list.extend(features.rtt.then_some("rtt"));
+    let feature_list = feature_list.join(",");
+    let args = [
+        "build",
+        "--release",
+        "--quiet",
+        "--target-dir",
+        &target_dir,
+        "--no-default-features",
+        "--features",
+        &feature_list,
+    ];
     let started = Instant::now();
     let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(&args)
+        .args(args)
         .current_dir(&dir)
         .env("TANDEM_BOARD", board.origin.as_deref().unwrap_or(&board.name))
         // The host build's settings must not leak into the firmware build.
@@ -170,11 +227,21 @@ impl RemoteTarget<QemuPeer> {
                 board.name, board.name
             )));
         }
+        let features =
+            FirmwareFeatures { device_validation: options.device_validation, rtt: options.rtt };
         let elf = match &options.firmware {
             Some(path) => path.clone(),
-            None => build_firmware(board, options.device_validation)?,
+            None => build_firmware(board, features)?,
+        };
+        let rtt = if options.rtt {
+            let addr = tandem_probe::elf::symbol_address(&elf, CONTROL_BLOCK_SYMBOL)
+                .map_err(TargetError::Transport)?;
+            Some(addr)
+        } else {
+            None
         };
         let remote = RemoteOptions { request_timeout: options.request_timeout, link: options.link };
-        RemoteTarget::connect(QemuPeer { elf, qemu: None }, &board.name, remote)
+        let peer = QemuPeer { elf, qemu: None, rtt, rtt_stream: None };
+        RemoteTarget::connect(peer, &board.name, remote)
     }
 }

@@ -411,3 +411,34 @@ fn a_target_without_validation_gets_rejections_checked_on_the_host() {
     assert_eq!(report.passed, 1);
     assert_eq!(target.loaded, 1, "only the module the host accepted reached the target");
 }
+
+/// Recursion 1000 deep: fine on the desktop, beyond a small board's call-depth limit.
+const DEEP: &str = "(module (func $down (export \"down\") (param i32) (result i32)\n\
+                    (if (result i32) (local.get 0)\n\
+                      (then (call $down (i32.sub (local.get 0) (i32.const 1))))\n\
+                      (else (i32.const 7)))))\n\
+                    (assert_return (invoke \"down\" (i32.const 1000)) (i32.const 7))\n\
+                    (assert_return (invoke \"down\" (i32.const 10)) (i32.const 7))";
+
+#[cfg(feature = "sim")]
+#[test]
+fn exhaustion_under_a_board_profile_is_the_board_s_limit_not_a_failure() {
+    use crate::sim::SimTarget;
+    let board = tandem_boards::Board::find("nrf52840-dk").unwrap();
+    assert!(board.limits.max_call_depth < 1000, "the test needs a board shallower than 1000");
+    let report =
+        run_wast(&mut SimTarget::for_board(&board), WasmVersion::V2, "d.wast", DEEP).unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.skips.len(), 1);
+    assert_eq!(report.skips[0].line, 5);
+    assert!(report.skips[0].reason.contains("call stack exhausted"), "{}", report.skips[0].reason);
+    assert_eq!(report.passed, 2, "the module and the shallow call");
+
+    // The desktop's own limits make no such excuse: the same trap there is a failure.
+    let config = tandem_interp::Config { max_call_depth: 100, ..tandem_interp::Config::default() };
+    let report =
+        run_wast(&mut SimTarget::with_config(config), WasmVersion::V2, "d.wast", DEEP).unwrap();
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].line, 5);
+    assert!(report.skips.is_empty());
+}
