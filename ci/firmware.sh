@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The firmware rig on a fresh machine: installs QEMU's Arm emulator if missing (apt), adds the
-# Cortex-M4F target, builds target-fw (release: opt-level s + LTO), prints its section sizes,
+# Cortex-M4F target, builds target-fw (release: opt-level s + LTO) for QEMU and for every real
+# board (nRF52840-DK, EK-RA6M3, NUCLEO-F429ZI), prints their flash and RAM use,
 # then runs the link's unit tests and the QEMU link test (boots the firmware on mps2-an386,
 # 100 postcard-rpc pings over the CRC-framed TCP wire, board info, clean exit).
 # TANDEM_REQUIRE_QEMU=1 makes the QEMU test fail instead of skipping if anything is missing.
@@ -36,6 +37,38 @@ step "target-fw: section sizes"
 elf=target-fw/target/thumbv7em-none-eabihf/release/tandem-fw
 llvm_size="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-size"
 "$llvm_size" -A "$elf" | grep -E '^(section|\.vector_table|\.text|\.rodata|\.data|\.bss|\.uninit) '
+
+# Flash = vector table + code + read-only data + initial values of .data; RAM = .data + .bss
+# (heap arena and static linear memory included); what RAM is left is the stack.
+usage() { # board elf memory.x
+    local ram_len
+    # `RAM : ORIGIN = ..., LENGTH = 256K` (or 4M), in KiB.
+    ram_len=$(awk -F'LENGTH *= *' '/^ *RAM/ { n = $2 + 0; if ($2 ~ /M/) n *= 1024; print n }' "$3")
+    "$llvm_size" -A "$2" | awk -v board="$1" -v ram_k="$ram_len" '
+        $1 ~ /^\.(vector_table|text|rodata|data)$/ { flash += $2 }
+        $1 ~ /^\.(data|bss|uninit)$/ { ram += $2 }
+        END { printf "%-16s flash %7.1f KiB   RAM %7.1f KiB of %d KiB, stack %6.1f KiB\n",
+              board, flash / 1024, ram / 1024, ram_k, ram_k - ram / 1024 }'
+}
+
+step "target-fw: every board's firmware (RTT link, on-device validation): flash and RAM"
+(
+    cd target-fw
+    unset CARGO_TARGET_DIR
+    # The RTT code path gets clippy once; the board layers differ only in constants.
+    cargo clippy --release --no-default-features --features nrf52840-dk,validate \
+        --target-dir target/boards -- -D warnings
+    for board in nrf52840-dk ek-ra6m3 nucleo-f429zi; do
+        # One target dir for all three: the dependencies are built once.
+        cargo build --release --quiet --no-default-features --features "$board,validate" \
+            --target-dir target/boards
+        cp target/boards/thumbv7em-none-eabihf/release/tandem-fw "target/boards/tandem-fw-$board.elf"
+    done
+)
+usage mps2-an386 "$elf" target-fw/src/board/mps2_an386/memory.x
+for board in nrf52840-dk ek-ra6m3 nucleo-f429zi; do
+    usage "$board" "target-fw/target/boards/tandem-fw-$board.elf" "target-fw/src/board/${board//-/_}/memory.x"
+done
 
 step "tandem-link: unit tests and the QEMU link test"
 cargo clippy -p tandem-link --features std --all-targets -- -D warnings

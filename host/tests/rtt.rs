@@ -1,0 +1,87 @@
+//! The RTT link for real, with no hardware: the firmware built with its RTT link runs under
+//! QEMU, and the host reads and writes its rings through QEMU's gdbstub (the `qemu-rtt`
+//! target), the same ring and stream code the probe target runs through probe-rs.
+//!
+//! Skipped (saying why) without `qemu-system-arm`, unless `TANDEM_REQUIRE_QEMU=1` (CI).
+
+use std::sync::atomic::Ordering;
+
+use tandem::qemu::{FirmwareFeatures, QemuOptions, QemuTarget, build_firmware};
+use tandem::{Suite, Target, WasmVersion, run_suite};
+use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_protocol::FaultKind;
+
+fn options() -> QemuOptions {
+    let mut options =
+        QemuOptions::new(Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}")));
+    options.rtt = true;
+    options.request_timeout = std::time::Duration::from_secs(5);
+    options
+}
+
+#[test]
+fn the_project_suites_pass_over_rtt() {
+    let Some(mut board) = start(&options(), "the_project_suites_pass_over_rtt") else { return };
+    assert_eq!(board.name(), "qemu-rtt");
+    let suite = Suite::parse(concat!(env!("CARGO_MANIFEST_DIR"), "/../suites"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = run_suite(&mut board, &suite, WasmVersion::V2, None, |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    let totals = board.link_totals();
+    let restarts = board.restarts();
+    board.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.failed(), 0, "{:?}", report.failure_lines().collect::<Vec<_>>());
+    assert!(report.passed() >= 100, "{}", report.summary_line());
+    assert_eq!(restarts, 0);
+    // Resent requests are fine (a long call outlasts the resend timer); a damaged or lost
+    // frame on a lossless ring is not.
+    assert_eq!(totals.frames_dropped.load(Ordering::Relaxed), 0, "{}", totals.summary());
+    eprintln!("{}; link: {}", report.summary_line(), totals.summary());
+}
+
+#[test]
+fn a_crash_over_rtt_is_reported_and_the_board_restarted() {
+    let Some(mut board) = start(&options(), "a_crash_over_rtt_is_reported_and_the_board_restarted")
+    else {
+        return;
+    };
+    let error = board.fault(FaultKind::Panic).to_string();
+    assert!(error.contains("deliberate panic requested by the host"), "{error}");
+    board.recover().unwrap_or_else(|e| panic!("{e}"));
+    board.reset(WasmVersion::V2).unwrap_or_else(|e| panic!("{e}"));
+    let m = board.load(&wat::parse_str("(module)").unwrap()).expect("loads after restart");
+    assert!(matches!(board.instantiate(m), Ok(Ok(_))));
+    assert_eq!(board.restarts(), 1);
+    board.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_firmware_without_the_rtt_link_is_named() {
+    let mut options = options();
+    let board = options.board.clone();
+    let uart =
+        match build_firmware(&board, FirmwareFeatures { device_validation: true, rtt: false }) {
+            Ok(elf) => elf,
+            Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
+                eprintln!("SKIPPED a_firmware_without_the_rtt_link_is_named: {e}");
+                return;
+            }
+            Err(e) => panic!("{e}"),
+        };
+    options.firmware = Some(uart);
+    let error = QemuTarget::start(&options).err().expect("no RTT control block").to_string();
+    assert!(error.contains("no `_SEGGER_RTT` symbol"), "{error}");
+}
+
+/// Starts the qemu-rtt target, or says why it cannot and returns `None` (a failure under
+/// `TANDEM_REQUIRE_QEMU=1`).
+fn start(options: &QemuOptions, test: &str) -> Option<QemuTarget> {
+    match QemuTarget::start(options) {
+        Ok(target) => Some(target),
+        Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
+            eprintln!("SKIPPED {test}: {e}");
+            None
+        }
+        Err(e) => panic!("the qemu-rtt target is required (TANDEM_REQUIRE_QEMU=1): {e}"),
+    }
+}
