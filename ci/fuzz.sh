@@ -4,12 +4,13 @@
 #   bytes          arbitrary bytes, with on-device validation and without it
 #   smith          wasm-smith modules, valid by construction
 #   differential   wasm-smith modules on Tandem and on wasmi, results compared
-# FUZZ_SECONDS (default 60) is the time per run. A crash fails the script; the input is saved
+# FUZZ_SECONDS (default 20: a smoke run; docs/RELIABILITY.md has the long runs) is the time
+# per run. A crash fails the script; the input is saved
 # under fuzz/artifacts/<target>/, and belongs in fuzz/regressions/<target>/ once fixed.
 # A long run: cd fuzz && cargo +nightly fuzz run differential -- -max_total_time=3600
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
-seconds="${FUZZ_SECONDS:-60}"
+seconds="${FUZZ_SECONDS:-20}"
 step() { printf '\n==> %s\n' "$*"; }
 # The fuzz crate keeps its own target dir; a host CARGO_TARGET_DIR would mix sanitizer builds in.
 unset CARGO_TARGET_DIR

@@ -5,7 +5,9 @@
 //!
 //! Skipped (saying why) without `qemu-system-arm`, unless `TANDEM_REQUIRE_QEMU=1` (CI).
 
-use tandem::qemu::{QemuOptions, QemuTarget};
+mod common;
+
+use tandem::qemu::QemuOptions;
 use tandem::report::Verdict;
 use tandem::wast::CHECKED_ON_HOST_REASON;
 use tandem::{Suite, Target, WasmVersion, run_suite};
@@ -18,7 +20,7 @@ fn without_device_validation_rejections_are_checked_on_the_host() {
     let mut options = QemuOptions::new(board);
     options.device_validation = false;
     let test = "without_device_validation_rejections_are_checked_on_the_host";
-    let Some(mut qemu) = start(&options, test) else { return };
+    let Some(mut qemu) = common::start(&options, test) else { return };
     assert!(!qemu.info().validates, "this firmware was built without the validate feature");
     assert!(!qemu.validates());
 
@@ -68,7 +70,8 @@ fn a_hung_board_is_restarted_and_the_file_goes_on() {
 
     let mut options = QemuOptions::new(board);
     options.request_timeout = std::time::Duration::from_secs(3);
-    let Some(mut qemu) = start(&options, "a_hung_board_is_restarted_and_the_file_goes_on") else {
+    let Some(mut qemu) = common::start(&options, "a_hung_board_is_restarted_and_the_file_goes_on")
+    else {
         return;
     };
     let script = r#"(module (func (export "forever") (loop br 0))
@@ -97,7 +100,8 @@ fn a_crashed_board_reports_why_and_is_restarted() {
     let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut options = QemuOptions::new(board);
     options.request_timeout = std::time::Duration::from_secs(3);
-    let Some(mut qemu) = start(&options, "a_crashed_board_reports_why_and_is_restarted") else {
+    let Some(mut qemu) = common::start(&options, "a_crashed_board_reports_why_and_is_restarted")
+    else {
         return;
     };
     for kind in [FaultKind::Panic, FaultKind::HardFault] {
@@ -114,17 +118,4 @@ fn a_crashed_board_reports_why_and_is_restarted() {
     }
     assert_eq!(qemu.restarts(), 2);
     qemu.shutdown().unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// Starts the qemu target, or says why it cannot and returns `None` (a failure under
-/// `TANDEM_REQUIRE_QEMU=1`).
-fn start(options: &QemuOptions, test: &str) -> Option<QemuTarget> {
-    match QemuTarget::start(options) {
-        Ok(target) => Some(target),
-        Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
-            eprintln!("SKIPPED {test}: {e}");
-            None
-        }
-        Err(e) => panic!("the qemu target is required (TANDEM_REQUIRE_QEMU=1): {e}"),
-    }
 }

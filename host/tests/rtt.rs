@@ -4,6 +4,8 @@
 //!
 //! Skipped (saying why) without `qemu-system-arm`, unless `TANDEM_REQUIRE_QEMU=1` (CI).
 
+mod common;
+
 use std::sync::atomic::Ordering;
 
 use tandem::qemu::{FirmwareFeatures, QemuOptions, QemuTarget, build_firmware};
@@ -21,7 +23,9 @@ fn options() -> QemuOptions {
 
 #[test]
 fn the_project_suites_pass_over_rtt() {
-    let Some(mut board) = start(&options(), "the_project_suites_pass_over_rtt") else { return };
+    let Some(mut board) = common::start(&options(), "the_project_suites_pass_over_rtt") else {
+        return;
+    };
     assert_eq!(board.name(), "qemu-rtt");
     let suite = Suite::parse(concat!(env!("CARGO_MANIFEST_DIR"), "/../suites"))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -41,7 +45,8 @@ fn the_project_suites_pass_over_rtt() {
 
 #[test]
 fn a_crash_over_rtt_is_reported_and_the_board_restarted() {
-    let Some(mut board) = start(&options(), "a_crash_over_rtt_is_reported_and_the_board_restarted")
+    let Some(mut board) =
+        common::start(&options(), "a_crash_over_rtt_is_reported_and_the_board_restarted")
     else {
         return;
     };
@@ -62,7 +67,7 @@ fn a_firmware_without_the_rtt_link_is_named() {
     let uart =
         match build_firmware(&board, FirmwareFeatures { device_validation: true, rtt: false }) {
             Ok(elf) => elf,
-            Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
+            Err(e) if !common::qemu_required() => {
                 eprintln!("SKIPPED a_firmware_without_the_rtt_link_is_named: {e}");
                 return;
             }
@@ -71,17 +76,4 @@ fn a_firmware_without_the_rtt_link_is_named() {
     options.firmware = Some(uart);
     let error = QemuTarget::start(&options).err().expect("no RTT control block").to_string();
     assert!(error.contains("no `_SEGGER_RTT` symbol"), "{error}");
-}
-
-/// Starts the qemu-rtt target, or says why it cannot and returns `None` (a failure under
-/// `TANDEM_REQUIRE_QEMU=1`).
-fn start(options: &QemuOptions, test: &str) -> Option<QemuTarget> {
-    match QemuTarget::start(options) {
-        Ok(target) => Some(target),
-        Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
-            eprintln!("SKIPPED {test}: {e}");
-            None
-        }
-        Err(e) => panic!("the qemu-rtt target is required (TANDEM_REQUIRE_QEMU=1): {e}"),
-    }
 }
