@@ -70,6 +70,10 @@ for board in nrf52840-dk ek-ra6m3 nucleo-f429zi; do
     usage "$board" "target-fw/target/boards/tandem-fw-$board.elf" "target-fw/src/board/${board//-/_}/memory.x"
 done
 
+step "bench/fw (the benchmark firmware, Tandem build): fmt, clippy"
+# Its wasmi build and the QEMU run are the benchmark's (cargo run -p tandem-bench -- --board).
+(cd bench/fw && unset CARGO_TARGET_DIR && cargo fmt -- --check && cargo clippy --release -- -D warnings)
+
 step "tandem-link: unit tests and the QEMU link test"
 cargo clippy -p tandem-link --features std --all-targets -- -D warnings
 TANDEM_REQUIRE_QEMU=1 cargo test -p tandem-link --features std -- --nocapture

@@ -130,6 +130,50 @@ impl Engine {
     }
 }
 
+/// What one program measured.
+pub struct Row {
+    pub name: &'static str,
+    pub n: i32,
+    pub tandem: Duration,
+    pub wasmi: Duration,
+    /// Tandem with a static-buffer memory, for the memory-heavy programs.
+    pub tandem_static: Option<Duration>,
+}
+
+/// Instantiates the program on each engine, warms each up, then times `runs` rounds in
+/// which every engine runs once.
+pub fn measure(program: &Program, runs: usize) -> Result<Row, String> {
+    let n = program.bench_n;
+    let expected = native_checksum(program, n);
+    let mut engines: Vec<(&str, Engine)> = vec![
+        ("tandem", Engine::tandem(program.wasm, TandemMemory::Heap)?),
+        ("wasmi", Engine::wasmi(program.wasm)?),
+    ];
+    if program.memory_heavy {
+        engines.push(("tandem-static", Engine::tandem(program.wasm, TandemMemory::Static)?));
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); engines.len()];
+    // Round 0 is the untimed warm-up.
+    for round in 0..=runs {
+        for ((label, engine), times) in engines.iter_mut().zip(samples.iter_mut()) {
+            let (checksum, elapsed) = engine.call(n)?;
+            if checksum != expected {
+                return Err(format!("{label} returned {checksum} for run({n}), native {expected}"));
+            }
+            if round > 0 {
+                times.push(elapsed);
+            }
+        }
+    }
+    Ok(Row {
+        name: program.name,
+        n,
+        tandem: median(&samples[0]),
+        wasmi: median(&samples[1]),
+        tandem_static: samples.get(2).map(|times| median(times)),
+    })
+}
+
 /// The median of `samples` (the mean of the middle two for an even count).
 pub fn median(samples: &[Duration]) -> Duration {
     assert!(!samples.is_empty(), "median of no samples");
@@ -144,6 +188,9 @@ pub fn geometric_mean(ratios: &[f64]) -> f64 {
     assert!(!ratios.is_empty(), "geometric mean of nothing");
     (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp()
 }
+
+pub mod board;
+pub mod report;
 
 #[cfg(test)]
 mod tests;

@@ -1,116 +1,178 @@
-//! `cargo run --release -p tandem-bench [-- --runs N] [PROGRAM...]`: times every benchmark
-//! program on Tandem and on wasmi in one process and prints a table of medians and ratios.
+//! `cargo run --release -p tandem-bench [-- --runs N] [--board] [--report FILE] [PROGRAM...]`:
+//! times every benchmark program on Tandem and on wasmi in one process and prints a table of
+//! medians and ratios. `--board` adds the Cortex-M4 figures: the benchmark firmware
+//! (`bench/fw`) per engine under QEMU (guest instructions, heap, allocations, native stack)
+//! and every engine's flash. `--report FILE` does all of it and writes the Markdown report
+//! to FILE and its chart beside it (`performance.svg`).
 //!
 //! Engines alternate run by run so that drift (frequency scaling, other load) hits them
 //! alike. Only the `run` call is timed; each engine instantiates once and is warmed up by
-//! one untimed call. Every call's checksum must equal the native kernel's.
+//! one untimed call. Every call's checksum must equal the native kernel's, on the board too.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tandem_bench::{
-    Engine, PROGRAMS, Program, TandemMemory, geometric_mean, median, native_checksum,
-};
+use tandem_bench::board::{self, BoardRun, Variant};
+use tandem_bench::report::{self, BoardFigures, Figures};
+use tandem_bench::{PROGRAMS, Program, Row, geometric_mean, measure, native_checksum};
 
 /// Timed runs per engine and program unless `--runs` says otherwise.
 const DEFAULT_RUNS: usize = 7;
 
-/// What one program measured.
-struct Row {
-    name: &'static str,
-    n: i32,
-    tandem: Duration,
-    wasmi: Duration,
-    /// Tandem with a static-buffer memory, for the memory-heavy programs.
-    tandem_static: Option<Duration>,
+/// What the command line asked for.
+struct Args {
+    runs: usize,
+    only: Vec<String>,
+    board: bool,
+    report: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
-    let (runs, only) = match parse_args() {
+    let args = match parse_args() {
         Ok(parsed) => parsed,
         Err(message) => {
-            eprintln!("{message}\nusage: tandem-bench [--runs N] [PROGRAM...]");
+            eprintln!(
+                "{message}\nusage: tandem-bench [--runs N] [--board] [--report FILE] [PROGRAM...]"
+            );
             return ExitCode::FAILURE;
         }
     };
-    let selected: Vec<&Program> =
-        PROGRAMS.iter().filter(|p| only.is_empty() || only.iter().any(|o| o == p.name)).collect();
-    if selected.is_empty() {
-        eprintln!("no such program; the programs are: {}", program_names());
-        return ExitCode::FAILURE;
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let selected: Vec<&Program> = PROGRAMS
+        .iter()
+        .filter(|p| args.only.is_empty() || args.only.iter().any(|o| o == p.name))
+        .collect();
     println!(
-        "tandem-bench: {runs} timed runs per engine, median call time (instantiation excluded)"
+        "tandem-bench: {} timed runs per engine, median call time (instantiation excluded)",
+        args.runs
     );
     let mut rows = Vec::new();
     for program in selected {
-        match measure(program, runs) {
-            Ok(row) => rows.push(row),
-            Err(message) => {
-                eprintln!("{}: {message}", program.name);
-                return ExitCode::FAILURE;
+        rows.push(measure(program, args.runs).map_err(|m| format!("{}: {m}", program.name))?);
+    }
+    print_table(&rows);
+    let board = if args.board || args.report.is_some() { Some(board_figures()?) } else { None };
+    let figures = Figures { runs: args.runs, desktop: rows, board, machine: machine() };
+    if figures.board.is_some() {
+        // The board tables, as the report has them.
+        let md = report::markdown(&figures);
+        let from = md.find("## Cortex-M4").unwrap_or(0);
+        println!("\n{}", &md[from..]);
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, report::markdown(&figures))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let chart = path.with_file_name("performance.svg");
+        report::chart_svg(&figures, &chart)?;
+        println!("wrote {} and {}", path.display(), chart.display());
+    }
+    Ok(())
+}
+
+/// Builds every firmware variant, runs Tandem's and wasmi's under QEMU, checks their
+/// checksums against the native kernels, and measures every variant's flash.
+fn board_figures() -> Result<BoardFigures, String> {
+    let mut flash = Vec::new();
+    let mut runs: Vec<(Variant, BoardRun)> = Vec::new();
+    for variant in Variant::ALL {
+        eprintln!("building the {} benchmark firmware", variant.label());
+        let elf = board::build(variant)?;
+        flash.push((variant, board::flash_bytes(&elf)?));
+        if matches!(
+            variant,
+            Variant::Tandem { validate: false } | Variant::Wasmi { validate: false }
+        ) {
+            eprintln!("running it under QEMU");
+            let run = board::parse(&board::run(&elf)?)?;
+            for p in &run.programs {
+                let program = PROGRAMS
+                    .iter()
+                    .find(|q| q.name == p.name)
+                    .ok_or_else(|| format!("the firmware ran an unknown program {}", p.name))?;
+                let native = native_checksum(program, p.n);
+                if p.checksum != native {
+                    return Err(format!(
+                        "{} on the board returned {} for {}({}), native {native}",
+                        run.engine, p.checksum, p.name, p.n
+                    ));
+                }
+            }
+            runs.push((variant, run));
+        }
+    }
+    let take = |want: Variant| {
+        runs.iter().find(|(v, _)| *v == want).map(|(_, r)| r.clone()).ok_or("missing run")
+    };
+    Ok(BoardFigures {
+        tandem: take(Variant::Tandem { validate: false })?,
+        wasmi: take(Variant::Wasmi { validate: false })?,
+        flash,
+    })
+}
+
+/// The CPU model and the date, for the report's reader.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let date = std::process::Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {date}")
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut parsed = Args { runs: DEFAULT_RUNS, only: Vec::new(), board: false, report: None };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => {
+                let value = args.next().ok_or("--runs needs a number")?;
+                parsed.runs =
+                    value.parse().ok().filter(|&r| r > 0).ok_or(format!("bad --runs {value}"))?;
+            }
+            "--board" => parsed.board = true,
+            "--report" => {
+                parsed.report = Some(args.next().ok_or("--report needs a file")?.into());
+            }
+            _ if arg.starts_with('-') => return Err(format!("unknown option {arg}")),
+            _ if PROGRAMS.iter().any(|p| p.name == arg) => parsed.only.push(arg),
+            _ => {
+                return Err(format!(
+                    "unknown program {arg}; the programs are: {}",
+                    program_names()
+                ));
             }
         }
     }
-    print_table(&rows);
-    ExitCode::SUCCESS
-}
-
-fn parse_args() -> Result<(usize, Vec<String>), String> {
-    let mut runs = DEFAULT_RUNS;
-    let mut only = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--runs" {
-            let value = args.next().ok_or("--runs needs a number")?;
-            runs = value.parse().ok().filter(|&r| r > 0).ok_or(format!("bad --runs {value}"))?;
-        } else if arg.starts_with('-') {
-            return Err(format!("unknown option {arg}"));
-        } else if PROGRAMS.iter().any(|p| p.name == arg) {
-            only.push(arg);
-        } else {
-            return Err(format!("unknown program {arg}; the programs are: {}", program_names()));
-        }
+    if parsed.report.is_some() && !parsed.only.is_empty() {
+        return Err("--report covers every program; drop the program names".into());
     }
-    Ok((runs, only))
+    Ok(parsed)
 }
 
 fn program_names() -> String {
     PROGRAMS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
-}
-
-/// Instantiates the program on each engine, warms each up, then times `runs` rounds in
-/// which every engine runs once.
-fn measure(program: &Program, runs: usize) -> Result<Row, String> {
-    let n = program.bench_n;
-    let expected = native_checksum(program, n);
-    let mut engines: Vec<(&str, Engine)> = vec![
-        ("tandem", Engine::tandem(program.wasm, TandemMemory::Heap)?),
-        ("wasmi", Engine::wasmi(program.wasm)?),
-    ];
-    if program.memory_heavy {
-        engines.push(("tandem-static", Engine::tandem(program.wasm, TandemMemory::Static)?));
-    }
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); engines.len()];
-    // Round 0 is the untimed warm-up.
-    for round in 0..=runs {
-        for ((label, engine), times) in engines.iter_mut().zip(samples.iter_mut()) {
-            let (checksum, elapsed) = engine.call(n)?;
-            if checksum != expected {
-                return Err(format!("{label} returned {checksum} for run({n}), native {expected}"));
-            }
-            if round > 0 {
-                times.push(elapsed);
-            }
-        }
-    }
-    Ok(Row {
-        name: program.name,
-        n,
-        tandem: median(&samples[0]),
-        wasmi: median(&samples[1]),
-        tandem_static: samples.get(2).map(|times| median(times)),
-    })
 }
 
 fn millis(d: Duration) -> f64 {

@@ -108,3 +108,86 @@ fn median_and_geometric_mean() {
     assert_eq!(median(&[ms(4), ms(1), ms(3), ms(2)]), Duration::from_micros(2500));
     assert!((geometric_mean(&[2.0, 8.0]) - 4.0).abs() < 1e-12);
 }
+
+/// What the benchmark firmware prints (a shortened run).
+const BOARD_OUTPUT: &str = "engine=tandem
+program=fib n=22 checksum=17711 instructions=16469200 call_allocations=0 store_heap=143360 instance_heap=1502 running_heap=144862 linear_memory=65536
+program=sort n=2 checksum=-1413030671 instructions=62037880 call_allocations=1 store_heap=143360 instance_heap=4476 running_heap=147836 linear_memory=65536
+depth=10 native_stack=1832 before_call=1416
+depth=1000 native_stack=1840 before_call=1416
+";
+
+#[test]
+fn board_output_parses_into_figures() {
+    let run = crate::board::parse(BOARD_OUTPUT).unwrap();
+    assert_eq!(run.engine, "tandem");
+    assert_eq!(run.programs.len(), 2);
+    let sort = &run.programs[1];
+    assert_eq!((sort.name.as_str(), sort.n, sort.checksum), ("sort", 2, -1413030671));
+    assert_eq!((sort.instructions, sort.call_allocations), (62037880, 1));
+    assert_eq!((sort.store_heap, sort.instance_heap, sort.running_heap), (143360, 4476, 147836));
+    assert_eq!(run.stack, [(10, 1832), (1000, 1840)]);
+}
+
+#[test]
+fn board_errors_and_empty_output_are_errors() {
+    let failed = "engine=wasmi\nprogram=fib error=call stack exhausted\n";
+    let e = crate::board::parse(failed).unwrap_err();
+    assert!(e.contains("call stack exhausted"), "{e}");
+    assert!(crate::board::parse("").is_err());
+    let garbled = BOARD_OUTPUT.replace("instructions=16469200", "instructions=lots");
+    let e = crate::board::parse(&garbled).unwrap_err();
+    assert!(e.contains("instructions"), "{e}");
+}
+
+#[test]
+fn the_report_holds_every_figure_against_its_bar() {
+    use crate::board::{BoardRun, Variant};
+    use crate::report::{BoardFigures, Figures, markdown};
+    let tandem = crate::board::parse(BOARD_OUTPUT).unwrap();
+    let wasmi = BoardRun {
+        engine: "wasmi".into(),
+        programs: tandem
+            .programs
+            .iter()
+            .map(|p| crate::board::BoardProgram {
+                instructions: p.instructions / 2,
+                store_heap: 296,
+                running_heap: 296 + 8000,
+                ..p.clone()
+            })
+            .collect(),
+        stack: vec![(10, 7000), (1000, 4800)],
+    };
+    let ms = Duration::from_millis;
+    let row = |name, t, w| Row { name, n: 1, tandem: ms(t), wasmi: ms(w), tandem_static: None };
+    let figures = Figures {
+        runs: 3,
+        desktop: vec![row("fib", 30, 10), row("sort", 20, 10)],
+        board: Some(BoardFigures {
+            tandem,
+            wasmi,
+            flash: vec![
+                (Variant::Baseline, 10 * 1024),
+                (Variant::Tandem { validate: false }, 110 * 1024),
+                (Variant::Wasmi { validate: false }, 330 * 1024),
+            ],
+        }),
+        machine: "test machine".into(),
+    };
+    let md = markdown(&figures);
+    // Desktop: ratios 3.0 and 2.0, geometric mean sqrt(6).
+    assert!(
+        md.contains("| desktop time, geometric mean of Tandem/wasmi | <= 1.00 | 2.45 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Cortex-M4 instructions, geometric mean of Tandem/wasmi | <= 1.00 | 2.00 |")
+    );
+    assert!(md.contains("| <= 96 KiB | 100.0 KiB (wasmi: 320.0 KiB) |"), "{md}");
+    assert!(md.contains("| allocations during a call | 0 | 1 |"), "{md}");
+    // Heap: Tandem holds 1502 and 4476 B against wasmi's 8000 B each.
+    let expected = ((1502.0f64 / 8000.0) * (4476.0 / 8000.0)).sqrt();
+    assert!(md.contains(&format!("| <= 0.50 | {expected:.2} |")), "{md}");
+    assert!(md.contains("1832 B at depth 10, 1840 B at depth 1000"), "{md}");
+}

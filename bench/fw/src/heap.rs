@@ -1,0 +1,20 @@
+//! The global allocator: talc over the board's 16 MiB PSRAM, with talc's own counters
+//! (bytes in use, allocations ever made), read between measurements.
+
+use talc::TalcLock;
+use talc::source::Claim;
+
+/// The mps2-an386 PSRAM, outside every linker region of target-fw's `memory.x`.
+const PSRAM_BASE: usize = 0x2100_0000;
+const PSRAM_BYTES: usize = 16 << 20;
+
+#[global_allocator]
+static HEAP: TalcLock<spinning_top::RawSpinlock, Claim> =
+    // SAFETY: the PSRAM is mapped RAM on this board and no linker region covers it, so no
+    // object of the program lives there: the allocator owns those bytes.
+    TalcLock::new(unsafe { Claim::new(PSRAM_BASE as *mut u8, PSRAM_BYTES) });
+
+/// The allocator's counters now.
+pub fn counters() -> talc::base::Counters {
+    *HEAP.lock().counters()
+}

@@ -1,0 +1,199 @@
+//! The Cortex-M4 half of the benchmark: builds the benchmark firmware (`bench/fw`) once per
+//! engine with identical glue, runs each under QEMU `mps2-an386` with `-icount shift=0`
+//! (guest instructions, deterministic), parses the figures it prints, and measures how much
+//! flash each engine adds to the glue-only baseline.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use object::{Object, ObjectSection};
+
+/// A build of the benchmark firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The glue alone (allocator, clock, output, the programs' bytes): the flash baseline.
+    Baseline,
+    Tandem {
+        validate: bool,
+    },
+    Wasmi {
+        validate: bool,
+    },
+}
+
+impl Variant {
+    /// Every variant the report needs.
+    pub const ALL: [Variant; 5] = [
+        Variant::Baseline,
+        Variant::Tandem { validate: false },
+        Variant::Tandem { validate: true },
+        Variant::Wasmi { validate: false },
+        Variant::Wasmi { validate: true },
+    ];
+
+    /// A short label, also the variant's target directory.
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::Baseline => "none",
+            Variant::Tandem { validate: false } => "tandem",
+            Variant::Tandem { validate: true } => "tandem+validate",
+            Variant::Wasmi { validate: false } => "wasmi",
+            Variant::Wasmi { validate: true } => "wasmi+validate",
+        }
+    }
+
+    fn features(self) -> &'static str {
+        match self {
+            Variant::Baseline => "none",
+            Variant::Tandem { validate: false } => "tandem",
+            Variant::Tandem { validate: true } => "tandem,validate",
+            Variant::Wasmi { validate: false } => "wasmi",
+            Variant::Wasmi { validate: true } => "wasmi,validate",
+        }
+    }
+}
+
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fw")
+}
+
+/// Builds the firmware for `variant` (release: opt-level "s", LTO) and returns the ELF.
+pub fn build(variant: Variant) -> Result<PathBuf, String> {
+    let dir = firmware_dir();
+    let target_dir = format!("target/{}", variant.label());
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "--quiet", "--no-default-features", "--features"])
+        .arg(variant.features())
+        .args(["--target-dir", &target_dir])
+        .current_dir(&dir)
+        // The host build's settings must not leak into the firmware build.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .map_err(|e| format!("cannot run cargo in {}: {e}", dir.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the {} benchmark firmware failed:\n{}",
+            variant.label(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(dir.join(target_dir).join("thumbv7em-none-eabihf/release/tandem-bench-fw"))
+}
+
+/// Flash the firmware occupies as code and read-only data: `.text` + `.rodata` (plus the
+/// vector table), in bytes.
+pub fn flash_bytes(elf: &Path) -> Result<u64, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("cannot read {}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    Ok(file
+        .sections()
+        .filter(|s| matches!(s.name(), Ok(".vector_table" | ".text" | ".rodata")))
+        .map(|s| s.size())
+        .sum())
+}
+
+/// Boots `elf` in QEMU with `-icount shift=0` and returns what it printed (it exits by
+/// itself through semihosting; a non-zero exit is an error carrying the output).
+pub fn run(elf: &Path) -> Result<String, String> {
+    let qemu = std::env::var_os("TANDEM_QEMU").unwrap_or_else(|| "qemu-system-arm".into());
+    let output = Command::new(&qemu)
+        .args(["-M", "mps2-an386", "-display", "none", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .args(["-icount", "shift=0,align=off,sleep=off", "-serial", "null", "-kernel"])
+        .arg(elf)
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run {}: {e} (apt-get install -y --no-install-recommends qemu-system-arm)",
+                qemu.to_string_lossy()
+            )
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!(
+            "the benchmark firmware {} failed ({}):\n{text}{}",
+            elf.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(text)
+}
+
+/// One program's figures on the board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardProgram {
+    pub name: String,
+    pub n: i32,
+    pub checksum: i32,
+    /// Guest instructions of one `run(n)` call (the second one), to 40 instructions.
+    pub instructions: u64,
+    /// Allocations during that call.
+    pub call_allocations: u64,
+    /// Heap the store took before any module (Tandem: its value stack, reserved up front).
+    pub store_heap: u64,
+    /// Heap of the module and instance right after instantiation.
+    pub instance_heap: u64,
+    /// Everything the engine held after the first call, store included.
+    pub running_heap: u64,
+    /// The instance's linear memory (excluded from the heap figures above).
+    pub linear_memory: u64,
+}
+
+/// Everything one firmware run printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BoardRun {
+    pub engine: String,
+    pub programs: Vec<BoardProgram>,
+    /// (wasm call depth, native stack high-water mark in bytes).
+    pub stack: Vec<(u32, u64)>,
+}
+
+/// Parses the firmware's `key=value` lines; any `error=` line is an error.
+pub fn parse(output: &str) -> Result<BoardRun, String> {
+    let mut run = BoardRun::default();
+    for line in output.lines() {
+        let fields: Vec<(&str, &str)> =
+            line.split_whitespace().filter_map(|f| f.split_once('=')).collect();
+        let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        if let Some(error) = line.split_once("error=").map(|(_, e)| e) {
+            return Err(format!("the firmware reported an error: {line} ({error})"));
+        }
+        let number = |key: &str| -> Result<u64, String> {
+            get(key)
+                .ok_or_else(|| format!("`{key}` missing in: {line}"))?
+                .parse()
+                .map_err(|e| format!("`{key}` in `{line}`: {e}"))
+        };
+        let signed = |key: &str| -> Result<i32, String> {
+            get(key)
+                .ok_or_else(|| format!("`{key}` missing in: {line}"))?
+                .parse()
+                .map_err(|e| format!("`{key}` in `{line}`: {e}"))
+        };
+        if let Some(engine) = get("engine") {
+            run.engine = engine.to_owned();
+        } else if let Some(name) = get("program") {
+            run.programs.push(BoardProgram {
+                name: name.to_owned(),
+                n: signed("n")?,
+                checksum: signed("checksum")?,
+                instructions: number("instructions")?,
+                call_allocations: number("call_allocations")?,
+                store_heap: number("store_heap")?,
+                instance_heap: number("instance_heap")?,
+                running_heap: number("running_heap")?,
+                linear_memory: number("linear_memory")?,
+            });
+        } else if get("depth").is_some() {
+            run.stack.push((number("depth")? as u32, number("native_stack")?));
+        }
+    }
+    if run.engine.is_empty() || run.programs.is_empty() {
+        return Err(format!("no figures in the firmware's output:\n{output}"));
+    }
+    Ok(run)
+}

@@ -1,0 +1,379 @@
+//! The benchmark report: every figure of one run as Markdown tables (`docs/PERFORMANCE.md`)
+//! next to the bars they are held to, and a chart of the Tandem/wasmi ratios
+//! (`docs/performance.svg`, plotters).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::board::{BoardProgram, BoardRun, Variant};
+use crate::{Row, geometric_mean};
+
+/// The Cortex-M4 half: one run per engine and every variant's flash.
+pub struct BoardFigures {
+    pub tandem: BoardRun,
+    pub wasmi: BoardRun,
+    /// `.vector_table` + `.text` + `.rodata` of each variant, in bytes.
+    pub flash: Vec<(Variant, u64)>,
+}
+
+/// Everything one run measured.
+pub struct Figures {
+    /// Timed runs per engine and program on the desktop.
+    pub runs: usize,
+    pub desktop: Vec<Row>,
+    pub board: Option<BoardFigures>,
+    /// A line on where and when (CPU, date), for the reader.
+    pub machine: String,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    a / b
+}
+
+impl Figures {
+    /// Tandem/wasmi time per desktop program.
+    fn desktop_ratios(&self) -> Vec<f64> {
+        self.desktop.iter().map(|r| ratio(r.tandem.as_secs_f64(), r.wasmi.as_secs_f64())).collect()
+    }
+}
+
+impl BoardFigures {
+    /// The two engines' rows for each program, in the firmware's order.
+    fn pairs(&self) -> impl Iterator<Item = (&BoardProgram, &BoardProgram)> {
+        self.tandem
+            .programs
+            .iter()
+            .filter_map(|t| self.wasmi.programs.iter().find(|w| w.name == t.name).map(|w| (t, w)))
+    }
+
+    fn instruction_ratios(&self) -> Vec<f64> {
+        self.pairs().map(|(t, w)| ratio(t.instructions as f64, w.instructions as f64)).collect()
+    }
+
+    fn flash(&self, variant: Variant) -> Option<u64> {
+        self.flash.iter().find(|(v, _)| *v == variant).map(|(_, b)| *b)
+    }
+
+    /// Flash `variant` adds to the glue-only baseline.
+    fn added(&self, variant: Variant) -> Option<u64> {
+        Some(self.flash(variant)?.saturating_sub(self.flash(Variant::Baseline)?))
+    }
+
+    /// Tandem's heap for the module and instance (nothing grows when it runs) against
+    /// wasmi's once running, stacks excluded as far as they can be: (tandem, wasmi).
+    fn instance_heaps(&self) -> Vec<(&str, u64, u64)> {
+        self.pairs()
+            .map(|(t, w)| {
+                (t.name.as_str(), t.running_heap - t.store_heap, w.running_heap - w.store_heap)
+            })
+            .collect()
+    }
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// The report as Markdown.
+pub fn markdown(f: &Figures) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    let _ = writeln!(w, "# Performance\n");
+    let _ = writeln!(
+        w,
+        "Tandem against wasmi 2.0.0 on the project's own benchmark programs (`suites/bench/`), \
+         on the desktop and on the Cortex-M4 board, from one run of the harness ({}). \
+         Every call's checksum equals the native kernel's. Regenerate this file and the chart:\n",
+        f.machine
+    );
+    let _ = writeln!(
+        w,
+        "```sh\ncargo run --release -p tandem-bench -- --report docs/PERFORMANCE.md   \
+         # desktop + QEMU + footprint, this file and docs/performance.svg\n\
+         cargo run --release -p tandem-bench                                      \
+         # the desktop table only\n\
+         cargo run --release -p tandem-bench -- --board                           \
+         # desktop and Cortex-M4 tables on stdout\n```\n"
+    );
+    let _ = writeln!(w, "![Tandem/wasmi per program](performance.svg)\n");
+    summary(w, f);
+    desktop(w, f);
+    if let Some(b) = &f.board {
+        cortex_m4(w, b);
+        footprint(w, b);
+    }
+    md
+}
+
+fn summary(w: &mut String, f: &Figures) {
+    let _ = writeln!(w, "## Against the bar\n");
+    let _ = writeln!(w, "| figure | bar | measured |\n| --- | --- | --- |");
+    let desktop = geometric_mean(&f.desktop_ratios());
+    let _ =
+        writeln!(w, "| desktop time, geometric mean of Tandem/wasmi | <= 1.00 | {desktop:.2} |");
+    let statics: Vec<f64> = f
+        .desktop
+        .iter()
+        .filter_map(|r| r.tandem_static.map(|s| ratio(s.as_secs_f64(), r.tandem.as_secs_f64())))
+        .collect();
+    if !statics.is_empty() {
+        let (lo, hi) =
+            statics.iter().fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+        let _ = writeln!(
+            w,
+            "| static/heap memory backend time (desktop, memory-heavy programs) | 0.98-1.02 | \
+             {:.3} geometric mean ({lo:.3}-{hi:.3}) |",
+            geometric_mean(&statics)
+        );
+    }
+    let Some(b) = &f.board else { return };
+    let board = geometric_mean(&b.instruction_ratios());
+    let _ = writeln!(
+        w,
+        "| Cortex-M4 instructions, geometric mean of Tandem/wasmi | <= 1.00 | {board:.2} |"
+    );
+    let cell = |v: Option<u64>| v.map_or("-".to_owned(), kib);
+    let _ = writeln!(
+        w,
+        "| flash the core adds, without on-device validation | <= 96 KiB | {} (wasmi: {}) |",
+        cell(b.added(Variant::Tandem { validate: false })),
+        cell(b.added(Variant::Wasmi { validate: false }))
+    );
+    let _ = writeln!(
+        w,
+        "| flash the core adds, with on-device validation | report | {} (wasmi: {}) |",
+        cell(b.added(Variant::Tandem { validate: true })),
+        cell(b.added(Variant::Wasmi { validate: true }))
+    );
+    let heaps = b.instance_heaps();
+    let heap_ratios: Vec<f64> = heaps.iter().map(|(_, t, w)| *t as f64 / *w as f64).collect();
+    if !heap_ratios.is_empty() {
+        let _ = writeln!(
+            w,
+            "| heap per instance, Tandem/wasmi (geometric mean) | <= 0.50 | {:.2} |",
+            geometric_mean(&heap_ratios)
+        );
+    }
+    let allocs = b.tandem.programs.iter().map(|p| p.call_allocations).max().unwrap_or(0);
+    let _ = writeln!(w, "| allocations during a call | 0 | {allocs} |");
+    let stack = |run: &BoardRun| {
+        run.stack.iter().map(|(d, s)| format!("{s} B at depth {d}")).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(
+        w,
+        "| executor native stack at wasm call depth 10 and 1000 | equal | {} (wasmi: {}) |",
+        stack(&b.tandem),
+        stack(&b.wasmi)
+    );
+    let _ = writeln!(w);
+}
+
+fn desktop(w: &mut String, f: &Figures) {
+    let _ = writeln!(
+        w,
+        "## Desktop\n\nMedian time of one `run(n)` call over {} timed runs per engine, engines \
+         alternating run by run after one untimed warm-up call; instantiation excluded. \
+         `static` is Tandem with the module's memory in a caller-provided static buffer.\n",
+        f.runs
+    );
+    let _ = writeln!(
+        w,
+        "| program | n | Tandem ms | wasmi ms | Tandem/wasmi | static ms | static/heap |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for r in &f.desktop {
+        let (t, wm) = (r.tandem.as_secs_f64() * 1e3, r.wasmi.as_secs_f64() * 1e3);
+        let (s, sr) = match r.tandem_static {
+            Some(s) => {
+                let s = s.as_secs_f64() * 1e3;
+                (format!("{s:.1}"), format!("{:.3}", s / t))
+            }
+            None => ("-".into(), "-".into()),
+        };
+        let _ =
+            writeln!(w, "| {} | {} | {t:.1} | {wm:.1} | {:.2} | {s} | {sr} |", r.name, r.n, t / wm);
+    }
+    let _ = writeln!(
+        w,
+        "| **geometric mean** | | | | **{:.2}** | | |\n",
+        geometric_mean(&f.desktop_ratios())
+    );
+}
+
+fn cortex_m4(w: &mut String, b: &BoardFigures) {
+    let _ = writeln!(
+        w,
+        "## Cortex-M4 (QEMU mps2-an386, `-icount shift=0`)\n\n\
+         Guest instructions of one `run(n)` call (the second: the first may translate lazily), \
+         counted with SysTick (40 instructions per tick). Both firmwares are `bench/fw` built \
+         the same way (opt-level \"s\", LTO, `thumbv7em-none-eabihf`) with the same glue; only \
+         the engine feature differs. Figures are deterministic: a rerun gives the same counts.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| program | n | Tandem instructions | wasmi instructions | Tandem/wasmi |\n\
+         | --- | ---: | ---: | ---: | ---: |"
+    );
+    for (t, wm) in b.pairs() {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {:.2} |",
+            t.name,
+            t.n,
+            t.instructions,
+            wm.instructions,
+            t.instructions as f64 / wm.instructions as f64
+        );
+    }
+    let _ = writeln!(
+        w,
+        "| **geometric mean** | | | | **{:.2}** |\n",
+        geometric_mean(&b.instruction_ratios())
+    );
+
+    let _ = writeln!(
+        w,
+        "### Heap per program\n\n\
+         Bytes on the heap, linear memory excluded. *store*: taken before any module (Tandem \
+         reserves its value stack of 16 Ki slots and its call-frame stack here, {} in all, so \
+         that no call ever allocates; wasmi grows its stacks on demand). *instantiated*: module and instance right \
+         after instantiation. *running*: everything held after the first call, store excluded \
+         (wasmi translates functions lazily on first call and grows its value stack then; the \
+         two cannot be told apart).\n",
+        kib(b.tandem.programs.first().map_or(0, |p| p.store_heap))
+    );
+    let _ = writeln!(
+        w,
+        "| program | Tandem store | Tandem instantiated | Tandem running | wasmi store | wasmi \
+         instantiated | wasmi running | running Tandem/wasmi | allocations per call (Tandem, wasmi) |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (t, wm) in b.pairs() {
+        let (tr, wr) = (t.running_heap - t.store_heap, wm.running_heap - wm.store_heap);
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {}, {} |",
+            t.name,
+            t.store_heap,
+            t.instance_heap,
+            tr,
+            wm.store_heap,
+            wm.instance_heap,
+            wr,
+            tr as f64 / wr as f64,
+            t.call_allocations,
+            wm.call_allocations
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\n### Native stack\n\n\
+         High-water mark of the native stack during a call of `rec(d)`, which recurses `d` deep \
+         in wasm (stack painted before each call).\n\n\
+         | wasm call depth | Tandem | wasmi |\n| ---: | ---: | ---: |"
+    );
+    for (depth, t) in &b.tandem.stack {
+        let wm = b.wasmi.stack.iter().find(|(d, _)| d == depth).map_or(0, |(_, s)| *s);
+        let _ = writeln!(w, "| {depth} | {t} B | {wm} B |");
+    }
+    let _ = writeln!(w);
+}
+
+fn footprint(w: &mut String, b: &BoardFigures) {
+    let _ = writeln!(
+        w,
+        "## Flash on `thumbv7em-none-eabihf` (opt-level \"s\", LTO)\n\n\
+         `.vector_table` + `.text` + `.rodata` of the benchmark firmware per engine, and what \
+         the engine adds to the glue alone (`none`: allocator, clock, output and the programs' \
+         bytes). Without on-device validation an engine trusts that modules were validated \
+         before they reached the board.\n\n\
+         | build | flash | added by the engine |\n| --- | ---: | ---: |"
+    );
+    for (variant, bytes) in &b.flash {
+        let added = match variant {
+            Variant::Baseline => "-".to_owned(),
+            v => b.added(*v).map_or("-".into(), kib),
+        };
+        let _ = writeln!(w, "| {} | {} | {added} |", variant.label(), kib(*bytes));
+    }
+    let _ = writeln!(w);
+}
+
+/// Draws the per-program Tandem/wasmi ratios, desktop time and (if measured) Cortex-M4
+/// instructions, with the bar at 1.0, as an SVG file.
+pub fn chart_svg(f: &Figures, path: &Path) -> Result<(), String> {
+    let names: Vec<&str> = f.desktop.iter().map(|r| r.name).collect();
+    let desktop = f.desktop_ratios();
+    let board: Vec<Option<f64>> = names
+        .iter()
+        .map(|name| {
+            let b = f.board.as_ref()?;
+            let (t, w) = b.pairs().find(|(t, _)| t.name == *name)?;
+            Some(t.instructions as f64 / w.instructions as f64)
+        })
+        .collect();
+    let top = desktop.iter().chain(board.iter().flatten()).fold(1.0f64, |m, r| m.max(*r)) * 1.15;
+    let draw = || -> Result<(), Box<dyn std::error::Error>> {
+        let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Tandem / wasmi per program (lower is better; the bar is 1.0)",
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d(0f64..names.len() as f64, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("ratio")
+            .y_label_formatter(&|y| format!("{y:.1}"))
+            .draw()?;
+        let desktop_color = RGBColor(66, 113, 196);
+        let board_color = RGBColor(237, 125, 49);
+        chart
+            .draw_series(desktop.iter().enumerate().map(|(i, r)| {
+                let x = i as f64;
+                Rectangle::new([(x + 0.12, 0.0), (x + 0.48, *r)], desktop_color.filled())
+            }))?
+            .label("desktop time")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 10, y + 5)], desktop_color.filled())
+            });
+        chart
+            .draw_series(board.iter().enumerate().filter_map(|(i, r)| {
+                let x = i as f64;
+                r.map(|r| Rectangle::new([(x + 0.52, 0.0), (x + 0.88, r)], board_color.filled()))
+            }))?
+            .label("Cortex-M4 instructions (QEMU)")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 10, y + 5)], board_color.filled())
+            });
+        chart.draw_series(LineSeries::new(
+            [(0.0, 1.0), (names.len() as f64, 1.0)],
+            BLACK.stroke_width(2),
+        ))?;
+        // Program names under the axis, centred on their pair of bars.
+        for (i, name) in names.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+            let style = TextStyle::from(("sans-serif", 14).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Top));
+            root.draw(&Text::new(name.to_string(), (x, y + 8), style))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| format!("cannot draw {}: {e}", path.display()))
+}
