@@ -139,6 +139,9 @@ struct Executor<'s> {
     code: &'s [Instr],
     headers: &'s [FuncHeader],
     imported_funcs: u32,
+    /// The store index of the running instance's memory 0 (`usize::MAX` if it has none,
+    /// which validation makes unreachable): one lookup per instance switch, not per access.
+    mem0: usize,
     /// The running frame's first slot.
     base: usize,
     pc: usize,
@@ -399,6 +402,7 @@ impl<'s> Executor<'s> {
             code: &first.module.inner.code,
             headers: &first.module.inner.headers,
             imported_funcs: first.module.inner.num_imported_funcs,
+            mem0: memory0(first),
             base: 0,
             pc: 0,
         }
@@ -434,6 +438,7 @@ impl<'s> Executor<'s> {
             self.code = &inst.module.inner.code;
             self.headers = &inst.module.inner.headers;
             self.imported_funcs = inst.module.inner.num_imported_funcs;
+            self.mem0 = memory0(inst);
         }
     }
 
@@ -562,7 +567,7 @@ impl<'s> Executor<'s> {
 
     #[inline(always)]
     fn memory(&self) -> &LinearMemory {
-        &self.memories[self.inst.memories[0] as usize]
+        &self.memories[self.mem0]
     }
 
     /// `memory.grow` on memory 0: the old size in pages, or `u32::MAX` (wasm's -1). A heap
@@ -572,7 +577,7 @@ impl<'s> Executor<'s> {
     #[cold]
     #[inline(never)]
     fn memory_grow(&mut self, delta: u32) -> u32 {
-        let memory = &mut self.memories[self.inst.memories[0] as usize];
+        let memory = &mut self.memories[self.mem0];
         let old = memory.size_pages();
         let is_heap = memory.kind() == MemoryKind::Heap;
         let added = u64::from(delta) * PAGE_SIZE as u64;
@@ -600,13 +605,13 @@ impl<'s> Executor<'s> {
 
     #[inline(always)]
     fn memory_mut(&mut self) -> &mut LinearMemory {
-        &mut self.memories[self.inst.memories[0] as usize]
+        &mut self.memories[self.mem0]
     }
 
     #[inline(always)]
     fn load<const N: usize>(&self, addr: Reg, offset: u32) -> Result<[u8; N], Trap> {
-        let ea = self.reg(addr) as u32 as u64 + offset as u64;
-        let bytes = range(ea, N as u64, self.memory().data()).ok_or(TrapKind::MemoryOutOfBounds)?;
+        let ea = effective_address(self.reg(addr), offset);
+        let bytes = access(ea, N, self.memory().data()).ok_or(TrapKind::MemoryOutOfBounds)?;
         let mut out = [0; N];
         out.copy_from_slice(bytes);
         Ok(out)
@@ -619,9 +624,9 @@ impl<'s> Executor<'s> {
         offset: u32,
         bytes: [u8; N],
     ) -> Result<(), Trap> {
-        let ea = self.reg(addr) as u32 as u64 + offset as u64;
+        let ea = effective_address(self.reg(addr), offset);
         let data = self.memory_mut().data_mut();
-        range_mut(ea, N as u64, data).ok_or(TrapKind::MemoryOutOfBounds)?.copy_from_slice(&bytes);
+        access_mut(ea, N, data).ok_or(TrapKind::MemoryOutOfBounds)?.copy_from_slice(&bytes);
         Ok(())
     }
 
@@ -654,7 +659,7 @@ impl<'s> Executor<'s> {
         let d = self.inst.datas[data as usize] as usize;
         let segment: &[u8] = self.datas[d].bytes.as_deref().unwrap_or(&[]);
         let from = range(src, len, segment).ok_or(TrapKind::MemoryOutOfBounds)?;
-        let mem = &mut self.memories[self.inst.memories[0] as usize];
+        let mem = &mut self.memories[self.mem0];
         range_mut(dst, len, mem.data_mut())
             .ok_or(TrapKind::MemoryOutOfBounds)?
             .copy_from_slice(from);
@@ -719,6 +724,32 @@ pub(crate) fn table_grow(t: &mut TableEntity, delta: u32, init: Slot) -> Option<
     t.elems.try_reserve_exact(delta as usize).ok()?;
     t.elems.resize(new as usize, init);
     Some(old)
+}
+
+/// A load or store's address, `addr + offset`, in the native word: on a 32-bit target a sum
+/// past `usize::MAX` is out of bounds anyway (no memory reaches it), so `None` means out of
+/// bounds; on a 64-bit one it cannot overflow. Cheaper than 64-bit arithmetic on Cortex-M.
+#[inline(always)]
+fn effective_address(addr: Slot, offset: u32) -> Option<usize> {
+    (addr as u32 as usize).checked_add(offset as usize)
+}
+
+/// The `n` bytes at `ea` if they are all inside `data`.
+#[inline(always)]
+fn access(ea: Option<usize>, n: usize, data: &[u8]) -> Option<&[u8]> {
+    let start = ea?;
+    data.get(start..start.checked_add(n)?)
+}
+
+#[inline(always)]
+fn access_mut(ea: Option<usize>, n: usize, data: &mut [u8]) -> Option<&mut [u8]> {
+    let start = ea?;
+    data.get_mut(start..start.checked_add(n)?)
+}
+
+/// The instance's memory 0 as a store index, or `usize::MAX` without one.
+fn memory0(inst: &InstanceEntity) -> usize {
+    inst.memories.first().map_or(usize::MAX, |&m| m as usize)
 }
 
 /// `data[start..start + len]`, or `None` if any of it is out of bounds.
