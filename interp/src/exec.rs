@@ -156,134 +156,148 @@ macro_rules! define_run {
     ) => {
         impl Executor<'_> {
             /// Runs until the outermost frame returns.
+            ///
+            /// The program counter, the running code and the frame base (`frame`) live in
+            /// locals, so
+            /// they stay in registers across the stores every instruction makes; the fields
+            /// are brought up to date only around calls and returns, the only steps that
+            /// change them (`self.base` is never stale: only those steps move it).
             fn run(&mut self) -> Result<(), Trap> {
+                let (mut pc, mut code, mut frame) = (self.pc, self.code, self.base);
                 loop {
-                    match self.code[self.pc] {
+                    match code[pc] {
                         Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
                         Instr::ConsumeFuel { amount } => self.consume_fuel(amount)?,
                         Instr::Br { target } => {
-                            self.pc = target as usize;
+                            pc = target as usize;
                             continue;
                         }
                         Instr::BrIfNez { cond, target } => {
-                            if self.reg(cond) as u32 != 0 {
-                                self.pc = target as usize;
+                            if reg(self.stack, frame, cond) as u32 != 0 {
+                                pc = target as usize;
                                 continue;
                             }
                         }
                         Instr::BrIfEqz { cond, target } => {
-                            if self.reg(cond) as u32 == 0 {
-                                self.pc = target as usize;
+                            if reg(self.stack, frame, cond) as u32 == 0 {
+                                pc = target as usize;
                                 continue;
                             }
                         }
                         Instr::BrTable { index, len } => {
-                            self.pc += 1 + (self.reg(index) as u32).min(len) as usize;
+                            pc += 1 + (reg(self.stack, frame, index) as u32).min(len) as usize;
                             continue;
                         }
                         Instr::Return0 => {
                             if self.ret() {
                                 return Ok(());
                             }
+                            (pc, code, frame) = (self.pc, self.code, self.base);
                             continue;
                         }
                         Instr::Return1 { src } => {
-                            self.set(0, self.reg(src));
+                            set(self.stack, frame, 0, reg(self.stack, frame, src));
                             if self.ret() {
                                 return Ok(());
                             }
+                            (pc, code, frame) = (self.pc, self.code, self.base);
                             continue;
                         }
                         Instr::ReturnN { src, count } => {
-                            let src = self.base + src as usize;
-                            self.stack.copy_within(src..src + count as usize, self.base);
+                            let src = frame + src as usize;
+                            self.stack.copy_within(src..src + count as usize, frame);
                             if self.ret() {
                                 return Ok(());
                             }
+                            (pc, code, frame) = (self.pc, self.code, self.base);
                             continue;
                         }
                         Instr::Call { func, base } => {
+                            self.pc = pc;
                             self.call(func, base)?;
+                            (pc, code, frame) = (self.pc, self.code, self.base);
                             continue;
                         }
                         Instr::CallIndirect { ty, base, index, table } => {
+                            self.pc = pc;
                             self.call_indirect(ty, base, index, table)?;
+                            (pc, code, frame) = (self.pc, self.code, self.base);
                             continue;
                         }
-                        Instr::Copy { dst, src } => self.set(dst, self.reg(src)),
+                        Instr::Copy { dst, src } => set(self.stack, frame, dst, reg(self.stack, frame, src)),
                         Instr::CopyN { dst, src, count } => {
-                            let src = self.base + src as usize;
-                            self.stack.copy_within(src..src + count as usize, self.base + dst as usize);
+                            let src = frame + src as usize;
+                            self.stack.copy_within(src..src + count as usize, frame + dst as usize);
                         }
-                        Instr::Const32 { dst, value } => self.set(dst, value as Slot),
-                        Instr::Const64 { dst, lo, hi } => self.set(dst, (hi as Slot) << 32 | lo as Slot),
+                        Instr::Const32 { dst, value } => set(self.stack, frame, dst, value as Slot),
+                        Instr::Const64 { dst, lo, hi } => set(self.stack, frame, dst, (hi as Slot) << 32 | lo as Slot),
                         Instr::Select { dst, cond, a, b } => {
-                            let v = if self.reg(cond) as u32 != 0 { self.reg(a) } else { self.reg(b) };
-                            self.set(dst, v);
+                            let v = if reg(self.stack, frame, cond) as u32 != 0 { reg(self.stack, frame, a) } else { reg(self.stack, frame, b) };
+                            set(self.stack, frame, dst, v);
                         }
                         Instr::GlobalGet { dst, global } => {
                             let g = self.inst.globals[global as usize] as usize;
-                            self.set(dst, self.globals[g].value);
+                            set(self.stack, frame, dst, self.globals[g].value);
                         }
                         Instr::GlobalSet { src, global } => {
                             let g = self.inst.globals[global as usize] as usize;
-                            self.globals[g].value = self.reg(src);
+                            self.globals[g].value = reg(self.stack, frame, src);
                         }
                         Instr::Load8U { dst, addr, offset } => {
                             let v = self.load::<1>(addr, offset)?;
-                            self.set(dst, v[0] as Slot);
+                            set(self.stack, frame, dst, v[0] as Slot);
                         }
                         Instr::Load16U { dst, addr, offset } => {
                             let v = self.load(addr, offset)?;
-                            self.set(dst, u16::from_le_bytes(v) as Slot);
+                            set(self.stack, frame, dst, u16::from_le_bytes(v) as Slot);
                         }
                         Instr::Load32 { dst, addr, offset } => {
                             let v = self.load(addr, offset)?;
-                            self.set(dst, u32::from_le_bytes(v) as Slot);
+                            set(self.stack, frame, dst, u32::from_le_bytes(v) as Slot);
                         }
                         Instr::Load64 { dst, addr, offset } => {
                             let v = self.load(addr, offset)?;
-                            self.set(dst, u64::from_le_bytes(v));
+                            set(self.stack, frame, dst, u64::from_le_bytes(v));
                         }
                         Instr::I32Load8S { dst, addr, offset } => {
                             let v = self.load::<1>(addr, offset)?;
-                            self.set(dst, (v[0] as i8 as i32).into_slot());
+                            set(self.stack, frame, dst, (v[0] as i8 as i32).into_slot());
                         }
                         Instr::I32Load16S { dst, addr, offset } => {
                             let v = self.load(addr, offset)?;
-                            self.set(dst, (i16::from_le_bytes(v) as i32).into_slot());
+                            set(self.stack, frame, dst, (i16::from_le_bytes(v) as i32).into_slot());
                         }
                         Instr::I64Load8S { dst, addr, offset } => {
                             let v = self.load::<1>(addr, offset)?;
-                            self.set(dst, v[0] as i8 as i64 as Slot);
+                            set(self.stack, frame, dst, v[0] as i8 as i64 as Slot);
                         }
                         Instr::I64Load16S { dst, addr, offset } => {
                             let v = self.load(addr, offset)?;
-                            self.set(dst, i16::from_le_bytes(v) as i64 as Slot);
+                            set(self.stack, frame, dst, i16::from_le_bytes(v) as i64 as Slot);
                         }
                         Instr::I64Load32S { dst, addr, offset } => {
                             let v = self.load(addr, offset)?;
-                            self.set(dst, i32::from_le_bytes(v) as i64 as Slot);
+                            set(self.stack, frame, dst, i32::from_le_bytes(v) as i64 as Slot);
                         }
                         Instr::Store8 { addr, value, offset } => {
-                            self.store(addr, offset, [self.reg(value) as u8])?
+                            self.store(addr, offset, [reg(self.stack, frame, value) as u8])?
                         }
                         Instr::Store16 { addr, value, offset } => {
-                            self.store(addr, offset, (self.reg(value) as u16).to_le_bytes())?
+                            self.store(addr, offset, (reg(self.stack, frame, value) as u16).to_le_bytes())?
                         }
                         Instr::Store32 { addr, value, offset } => {
-                            self.store(addr, offset, (self.reg(value) as u32).to_le_bytes())?
+                            self.store(addr, offset, (reg(self.stack, frame, value) as u32).to_le_bytes())?
                         }
                         Instr::Store64 { addr, value, offset } => {
-                            self.store(addr, offset, self.reg(value).to_le_bytes())?
+                            self.store(addr, offset, reg(self.stack, frame, value).to_le_bytes())?
                         }
                         Instr::MemorySize { dst } => {
                             let size = self.memory().size_pages();
-                            self.set(dst, size as Slot);
+                            set(self.stack, frame, dst, size as Slot);
                         }
                         Instr::MemoryGrow { dst, delta } => {
-                            let old = self.memory_grow(self.reg(delta) as u32);
-                            self.set(dst, old as Slot);
+                            let old = self.memory_grow(reg(self.stack, frame, delta) as u32);
+                            set(self.stack, frame, dst, old as Slot);
                         }
                         Instr::MemoryFill { base } => self.memory_fill(base)?,
                         Instr::MemoryCopy { base } => self.memory_copy(base)?,
@@ -294,24 +308,24 @@ macro_rules! define_run {
                         }
                         Instr::TableGet { dst, index, table } => {
                             let t = &self.tables[self.inst.tables[table as usize] as usize];
-                            let i = self.reg(index) as u32 as usize;
+                            let i = reg(self.stack, frame, index) as u32 as usize;
                             let v = *t.elems.get(i).ok_or(TrapKind::TableOutOfBounds)?;
-                            self.set(dst, v);
+                            set(self.stack, frame, dst, v);
                         }
                         Instr::TableSet { index, value, table } => {
-                            let (i, v) = (self.reg(index) as u32 as usize, self.reg(value));
+                            let (i, v) = (reg(self.stack, frame, index) as u32 as usize, reg(self.stack, frame, value));
                             let t = &mut self.tables[self.inst.tables[table as usize] as usize];
                             *t.elems.get_mut(i).ok_or(TrapKind::TableOutOfBounds)? = v;
                         }
                         Instr::TableSize { dst, table } => {
                             let t = &self.tables[self.inst.tables[table as usize] as usize];
-                            self.set(dst, t.elems.len() as Slot);
+                            set(self.stack, frame, dst, t.elems.len() as Slot);
                         }
                         Instr::TableGrow { dst, init, delta, table } => {
-                            let (init, delta) = (self.reg(init), self.reg(delta) as u32);
+                            let (init, delta) = (reg(self.stack, frame, init), reg(self.stack, frame, delta) as u32);
                             let t = &mut self.tables[self.inst.tables[table as usize] as usize];
                             let old = table_grow(t, delta, init).unwrap_or(u32::MAX);
-                            self.set(dst, old as Slot);
+                            set(self.stack, frame, dst, old as Slot);
                         }
                         Instr::TableFill { base, table } => self.table_fill(base, table)?,
                         Instr::TableCopy { base, dst_table, src_table } => {
@@ -324,38 +338,50 @@ macro_rules! define_run {
                         }
                         Instr::RefFunc { dst, func } => {
                             let addr = self.inst.funcs[func as usize];
-                            self.set(dst, addr as Slot + 1);
+                            set(self.stack, frame, dst, addr as Slot + 1);
                         }
                         $( Instr::$bin { dst, lhs, rhs } => {
-                            let a = <$ba>::from_slot(self.reg(lhs));
-                            let b = <$bb>::from_slot(self.reg(rhs));
+                            let a = <$ba>::from_slot(reg(self.stack, frame, lhs));
+                            let b = <$bb>::from_slot(reg(self.stack, frame, rhs));
                             let r: $br = ($bf)(a, b);
-                            self.set(dst, r.into_slot());
+                            set(self.stack, frame, dst, r.into_slot());
                         } )*
                         $( Instr::$bint { dst, lhs, rhs } => {
-                            let a = <$bta>::from_slot(self.reg(lhs));
-                            let b = <$btb>::from_slot(self.reg(rhs));
+                            let a = <$bta>::from_slot(reg(self.stack, frame, lhs));
+                            let b = <$btb>::from_slot(reg(self.stack, frame, rhs));
                             let r: $btr = ($btf)(a, b)?;
-                            self.set(dst, r.into_slot());
+                            set(self.stack, frame, dst, r.into_slot());
                         } )*
                         $( Instr::$un { dst, src } => {
-                            let a = <$ua>::from_slot(self.reg(src));
+                            let a = <$ua>::from_slot(reg(self.stack, frame, src));
                             let r: $ur = ($uf)(a);
-                            self.set(dst, r.into_slot());
+                            set(self.stack, frame, dst, r.into_slot());
                         } )*
                         $( Instr::$unt { dst, src } => {
-                            let a = <$uta>::from_slot(self.reg(src));
+                            let a = <$uta>::from_slot(reg(self.stack, frame, src));
                             let r: $utr = ($utf)(a)?;
-                            self.set(dst, r.into_slot());
+                            set(self.stack, frame, dst, r.into_slot());
                         } )*
                     }
-                    self.pc += 1;
+                    pc += 1;
                 }
             }
         }
     };
 }
 crate::for_each_numeric!(define_run);
+
+/// Slot `r` of the frame at `frame`: the run loop's operand read, on its local frame base.
+#[inline(always)]
+fn reg(stack: &[Slot], frame: usize, r: Reg) -> Slot {
+    stack[frame + r as usize]
+}
+
+/// Writes slot `r` of the frame at `frame`.
+#[inline(always)]
+fn set(stack: &mut [Slot], frame: usize, r: Reg, v: Slot) {
+    stack[frame + r as usize] = v;
+}
 
 impl<'s> Executor<'s> {
     fn new(store: &'s mut Store) -> Self {
@@ -413,10 +439,6 @@ impl<'s> Executor<'s> {
         self.stack[self.base + r as usize]
     }
 
-    #[inline(always)]
-    fn set(&mut self, r: Reg, v: Slot) {
-        self.stack[self.base + r as usize] = v;
-    }
 
     #[inline(always)]
     fn consume_fuel(&mut self, amount: u32) -> Result<(), Trap> {
