@@ -107,7 +107,7 @@ struct SuiteArgs {
     /// assert_invalid/assert_malformed modules and reports them as skipped.
     #[arg(long)]
     no_device_validation: bool,
-    /// Damage the link on purpose (sim-link and qemu): per-byte rates in both directions,
+    /// Damage the link on purpose (every target but sim): per-byte rates in both directions,
     /// e.g. `corrupt=1e-3,drop=1e-4,dup=1e-4,delay=1e-4,seed=7`. Damaged frames are detected
     /// and the requests resent; the results must not change.
     #[arg(long, value_name = "SPEC", value_parser = FaultPlan::parse)]
@@ -315,7 +315,9 @@ fn run(args: RunArgs) -> Result<bool> {
     let plan = Plan::new(&args.common)?;
     let board = args.board.as_deref().map(Board::find).transpose()?;
     if args.target == TargetKind::Sim && args.common.link_faults.is_some() {
-        bail!("--link-faults needs a link: the sim target has none; use --target sim-link or qemu");
+        bail!(
+            "--link-faults needs a link: the sim target has none; use --target sim-link, qemu, qemu-rtt or probe"
+        );
     }
     let mut target = make_target(args.target, board.as_ref(), &args.common)?;
     let multi = MultiProgress::new();

@@ -439,7 +439,6 @@ impl<'s> Executor<'s> {
         self.stack[self.base + r as usize]
     }
 
-
     #[inline(always)]
     fn consume_fuel(&mut self, amount: u32) -> Result<(), Trap> {
         let amount = amount as u64;
