@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use object::{Object, ObjectSection};
+use tandem_link::qemu::{INSTALL_HINT, QemuOptions};
 
 /// A build of the benchmark firmware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,19 +99,13 @@ pub fn flash_bytes(elf: &Path) -> Result<u64, String> {
 /// Boots `elf` in QEMU with `-icount shift=0` and returns what it printed (it exits by
 /// itself through semihosting; a non-zero exit is an error carrying the output).
 pub fn run(elf: &Path) -> Result<String, String> {
-    let qemu = std::env::var_os("TANDEM_QEMU").unwrap_or_else(|| "qemu-system-arm".into());
-    let output = Command::new(&qemu)
-        .args(["-M", "mps2-an386", "-display", "none", "-monitor", "none"])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .args(["-icount", "shift=0,align=off,sleep=off", "-serial", "null", "-kernel"])
-        .arg(elf)
+    // The target's own launch command (board, semihosting, -icount), UART0 unused.
+    let qemu = QemuOptions::new(elf);
+    let output = qemu
+        .command()
+        .args(["-serial", "null"])
         .output()
-        .map_err(|e| {
-            format!(
-                "cannot run {}: {e} (apt-get install -y --no-install-recommends qemu-system-arm)",
-                qemu.to_string_lossy()
-            )
-        })?;
+        .map_err(|e| format!("cannot run {}: {e} ({INSTALL_HINT})", qemu.binary.display()))?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         return Err(format!(

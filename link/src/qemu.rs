@@ -40,6 +40,23 @@ pub struct QemuOptions {
     pub port: QemuPort,
 }
 
+impl QemuOptions {
+    /// The command line every launch shares: the board, semihosting (the guest's exit code
+    /// and output), `-icount shift=0` (SysTick counts guest instructions), the ELF and the
+    /// extra arguments. The caller adds where UART0 goes. The benchmark firmware runs with
+    /// exactly this command, so its instruction counts mean what the target's do.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(["-M", &self.machine, "-display", "none", "-monitor", "none"])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .args(["-icount", "shift=0,align=off,sleep=off"])
+            .arg("-kernel")
+            .arg(&self.elf)
+            .args(&self.extra_args);
+        cmd
+    }
+}
+
 /// What QEMU serves on the host's port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QemuPort {
@@ -188,10 +205,7 @@ impl Qemu {
             return Err(QemuError::NoFirmware { elf: opts.elf.clone() });
         }
         let port = free_port()?;
-        let mut cmd = Command::new(&opts.binary);
-        cmd.args(["-M", &opts.machine, "-display", "none", "-monitor", "none"])
-            .args(["-semihosting-config", "enable=on,target=native"])
-            .args(["-icount", "shift=0,align=off,sleep=off"]);
+        let mut cmd = opts.command();
         match opts.port {
             QemuPort::Uart => {
                 cmd.arg("-serial").arg(format!("tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"))
@@ -200,12 +214,7 @@ impl Qemu {
                 cmd.args(["-serial", "null", "-S", "-gdb"]).arg(format!("tcp:127.0.0.1:{port}"))
             }
         };
-        cmd.arg("-kernel")
-            .arg(&opts.elf)
-            .args(&opts.extra_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         die_with_this_thread(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => QemuError::NotInstalled { binary: opts.binary.clone() },

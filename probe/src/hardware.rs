@@ -162,7 +162,7 @@ pub fn parse_selector(given: &str) -> Result<DebugProbeSelector, ProbeError> {
 /// The probe to use: the one `selector` names, or the only one attached.
 pub fn choose_probe(selector: Option<&str>) -> Result<DebugProbeInfo, ProbeError> {
     let lister = Lister::new();
-    let all = lister.list_all();
+    let mut all = lister.list_all();
     let attached: Vec<ProbeInfo> = all.iter().map(ProbeInfo::from).collect();
     match selector {
         Some(given) => {
@@ -178,7 +178,7 @@ pub fn choose_probe(selector: Option<&str>) -> Result<DebugProbeInfo, ProbeError
         }
         None => match all.len() {
             0 => Err(ProbeError::NoProbe),
-            1 => Ok(all.into_iter().next().expect("one probe")),
+            1 => Ok(all.remove(0)),
             _ => Err(ProbeError::Ambiguous { attached }),
         },
     }
