@@ -138,6 +138,7 @@ struct Executor<'s> {
     inst: &'s InstanceEntity,
     code: &'s [Instr],
     headers: &'s [FuncHeader],
+    consts: &'s [Slot],
     imported_funcs: u32,
     /// The store index of the running instance's memory 0 (`usize::MAX` if it has none,
     /// which validation makes unreachable): one lookup per instance switch, not per access.
@@ -427,6 +428,7 @@ impl<'s> Executor<'s> {
             inst: first,
             code: &first.module.inner.code,
             headers: &first.module.inner.headers,
+            consts: &first.module.inner.consts,
             imported_funcs: first.module.inner.num_imported_funcs,
             mem0: memory0(first),
             base: 0,
@@ -458,6 +460,7 @@ impl<'s> Executor<'s> {
             self.inst = inst;
             self.code = &inst.module.inner.code;
             self.headers = &inst.module.inner.headers;
+            self.consts = &inst.module.inner.consts;
             self.imported_funcs = inst.module.inner.num_imported_funcs;
             self.mem0 = memory0(inst);
         }
@@ -480,7 +483,11 @@ impl<'s> Executor<'s> {
         if top > self.stack.len() {
             return Err(TrapKind::StackExhausted.into());
         }
-        self.stack[base + header.params as usize..base + header.locals as usize].fill(0);
+        let frame = &mut self.stack[base..top];
+        let (params, locals) = (header.params as usize, header.locals as usize);
+        frame[params..locals].fill(0);
+        let consts = header.consts as usize..header.consts as usize + header.num_consts as usize;
+        frame[locals..locals + consts.len()].copy_from_slice(&self.consts[consts]);
         self.base = base;
         self.pc = header.entry as usize;
         self.stats.peak_stack_slots = self.stats.peak_stack_slots.max(top as u32);

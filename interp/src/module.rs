@@ -125,7 +125,11 @@ pub(crate) struct FuncHeader {
     pub results: u16,
     /// Locals including parameters.
     pub locals: u16,
-    /// Slots the frame needs: locals plus the operand stack's maximum height.
+    /// The function's constants, `ModuleInner::consts[consts..consts + num_consts]`,
+    /// copied to the slots after the locals on entry.
+    pub consts: u32,
+    pub num_consts: u16,
+    /// Slots the frame needs: locals, constants and the operand stack's maximum height.
     pub frame_size: u16,
 }
 
@@ -158,6 +162,8 @@ pub(crate) struct ModuleInner {
     pub code: Vec<Instr>,
     /// One per defined function, in order.
     pub headers: Vec<FuncHeader>,
+    /// Every function's constant slots' values, one run per function.
+    pub consts: Vec<Slot>,
     /// Whether the code charges fuel: a store must meter fuel exactly when its
     /// modules were translated to.
     pub fuel: bool,
@@ -315,12 +321,19 @@ struct Decoder<'c> {
     config: &'c Config,
     inner: ModuleInner,
     code: Vec<Instr>,
+    consts: Vec<Slot>,
     headers: Vec<FuncHeader>,
 }
 
 impl<'c> Decoder<'c> {
     fn new(config: &'c Config) -> Self {
-        Decoder { config, inner: ModuleInner::default(), code: Vec::new(), headers: Vec::new() }
+        Decoder {
+            config,
+            inner: ModuleInner::default(),
+            code: Vec::new(),
+            consts: Vec::new(),
+            headers: Vec::new(),
+        }
     }
 
     /// Decodes one payload other than a function body; `true` at the end.
@@ -654,6 +667,7 @@ impl<'c> Decoder<'c> {
             func_index as u32,
             body,
             &mut self.code,
+            &mut self.consts,
         )?;
         self.headers.push(header);
         Ok(())
@@ -710,6 +724,7 @@ impl<'c> Decoder<'c> {
         }
         self.seal_declared_refs();
         self.inner.code = self.code;
+        self.inner.consts = self.consts;
         self.inner.headers = self.headers;
         self.inner.fuel = self.config.fuel;
         Ok(Module { inner: Arc::new(self.inner) })

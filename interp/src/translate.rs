@@ -1,10 +1,16 @@
 //! Translation of one function body from wasm operators into the internal code.
 //!
 //! The translator keeps a compile-time model of the operand stack. Each entry is
-//! either materialised in its own slot (`locals + height`) or still a pending
-//! `local.get`, read straight from the local's slot by its consumer. Pending locals
-//! are materialised when the local is overwritten, at control-flow boundaries, and
-//! where an instruction needs its operands in consecutive slots (calls, bulk ops).
+//! either materialised in its own slot or still pending in another slot, read
+//! straight from there by its consumer: a `local.get` in the local's slot, a
+//! constant in its constant slot. Pending locals are materialised when the local is
+//! overwritten; pending entries of both kinds at control-flow boundaries and where an
+//! instruction needs its operands in consecutive slots (calls, bulk ops).
+//!
+//! A frame is laid out `[locals | constants | operand stack]`. The constants are the
+//! function's most used ones, chosen by a pre-pass over the body ([`choose_constants`])
+//! and copied into the frame on entry, so a loop's `i32.const 1; i32.add` costs one
+//! instruction, not two.
 //!
 //! It never trusts the module: with on-device validation off, every index, every
 //! stack height and every branch depth is checked here, and a violation is an
@@ -19,6 +25,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ir::{Instr, Reg};
 use crate::module::{FuncHeader, ModuleInner};
+use crate::value::Slot;
 
 /// Translates the body of `func_index` (a defined function), appending its code.
 pub(crate) fn translate_function(
@@ -27,8 +34,9 @@ pub(crate) fn translate_function(
     func_index: u32,
     body: &FunctionBody<'_>,
     code: &mut Vec<Instr>,
+    consts: &mut Vec<Slot>,
 ) -> Result<FuncHeader, Error> {
-    let mut t = Translator::new(module, config, func_index, body, code)?;
+    let mut t = Translator::new(module, config, func_index, body, code, consts)?;
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !t.done {
         if reader.eof() {
@@ -54,10 +62,11 @@ const MAX_FRAME: u32 = u16::MAX as u32;
 /// Where an operand-stack entry's value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operand {
-    /// In the entry's own slot, `locals + height`.
+    /// In the entry's own slot, `stack_base + height`.
     Temp,
-    /// Still in this local's slot (a pending `local.get`).
-    Local(Reg),
+    /// Still in another slot: a local's (a pending `local.get`) or a constant's
+    /// (never written while the function runs).
+    Pending(Reg),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,10 +107,15 @@ struct Translator<'a> {
     func_index: u32,
     offset: usize,
     code: &'a mut Vec<Instr>,
+    /// The module's constant pool; this function's constants are `consts[consts_start..]`.
+    consts: &'a mut Vec<Slot>,
+    consts_start: usize,
     entry: usize,
     params: u32,
     results: u32,
     locals: u32,
+    /// The slot of operand-stack height 0: past the locals and the constants.
+    stack_base: u32,
     stack: Vec<Operand>,
     max_height: u32,
     ctrls: Vec<Ctrl>,
@@ -144,6 +158,7 @@ impl<'a> Translator<'a> {
         func_index: u32,
         body: &FunctionBody<'_>,
         code: &'a mut Vec<Instr>,
+        consts: &'a mut Vec<Slot>,
     ) -> Result<Self, Error> {
         let offset = body.range().start as usize;
         let err = |reason| Error::Translate { reason, func: func_index, offset };
@@ -171,16 +186,25 @@ impl<'a> Translator<'a> {
             });
         }
         let entry = code.len();
+        let consts_start = consts.len();
+        let mut chosen = choose_constants(body);
+        // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
+        chosen.truncate((MAX_FRAME as u64 - locals) as usize);
+        consts.extend(chosen);
+        let stack_base = locals as u32 + (consts.len() - consts_start) as u32;
         let mut t = Translator {
             module,
             fuel: config.fuel,
             func_index,
             offset,
             code,
+            consts,
+            consts_start,
             entry,
             params,
             results,
             locals: locals as u32,
+            stack_base,
             stack: Vec::new(),
             max_height: 0,
             ctrls: Vec::new(),
@@ -251,7 +275,7 @@ impl<'a> Translator<'a> {
 
     /// The slot of stack height `h`.
     fn slot(&self, h: u32) -> Result<Reg, Error> {
-        let s = self.locals as u64 + h as u64;
+        let s = self.stack_base as u64 + h as u64;
         if s >= MAX_FRAME as u64 {
             return Err(Error::Limit {
                 what: "function frame slots",
@@ -279,7 +303,7 @@ impl<'a> Translator<'a> {
     /// Where the entry at height `h` is read from.
     fn operand_slot(&self, h: u32) -> Result<Reg, Error> {
         match self.stack.get(h as usize) {
-            Some(Operand::Local(l)) => Ok(*l),
+            Some(Operand::Pending(l)) => Ok(*l),
             Some(Operand::Temp) => self.slot(h),
             None => Err(self.err("operand stack underflow")),
         }
@@ -322,7 +346,7 @@ impl<'a> Translator<'a> {
     /// into their own slots.
     fn materialize_where(&mut self, from: u32, pick: impl Fn(Reg) -> bool) -> Result<(), Error> {
         for h in from..self.height() {
-            if let Operand::Local(l) = self.stack[h as usize]
+            if let Operand::Pending(l) = self.stack[h as usize]
                 && pick(l)
             {
                 let dst = self.slot(h)?;
@@ -729,7 +753,7 @@ impl<'a> Translator<'a> {
         let top = self.height() - 1;
         let value = self.stack[top as usize];
         self.stack.pop();
-        let pending = self.stack.contains(&Operand::Local(local));
+        let pending = self.stack.contains(&Operand::Pending(local));
         // Redirect the instruction that just computed the value into the local.
         let retargeted = match (value, self.retarget, pending) {
             (Operand::Temp, Some(at), false) => {
@@ -747,7 +771,7 @@ impl<'a> Translator<'a> {
         if !retargeted {
             let src = match value {
                 Operand::Temp => self.slot(top)?,
-                Operand::Local(l) => l,
+                Operand::Pending(l) => l,
             };
             // Readers of the old value must get it before it is overwritten.
             self.materialize_where(0, |l| l == local)?;
@@ -757,7 +781,7 @@ impl<'a> Translator<'a> {
         }
         self.retarget = None;
         if tee {
-            self.push(Operand::Local(local))?;
+            self.push(Operand::Pending(local))?;
         }
         Ok(())
     }
@@ -841,7 +865,7 @@ impl<'a> Translator<'a> {
             }
             O::LocalGet { local_index } => {
                 let l = self.local(local_index)?;
-                self.push(Operand::Local(l))?;
+                self.push(Operand::Pending(l))?;
             }
             O::LocalSet { local_index } => self.set_local(local_index, false)?,
             O::LocalTee { local_index } => self.set_local(local_index, true)?,
@@ -932,20 +956,13 @@ impl<'a> Translator<'a> {
                 self.emit(Instr::DataDrop { data })?;
             }
 
-            O::I32Const { value } => {
-                let dst = self.push_temp()?;
-                self.emit_result(Instr::Const32 { dst, value: value as u32 })?;
-            }
-            O::F32Const { value } => {
-                let dst = self.push_temp()?;
-                self.emit_result(Instr::Const32 { dst, value: value.bits() })?;
-            }
-            O::I64Const { value } => self.const64(value as u64)?,
-            O::F64Const { value } => self.const64(value.bits())?,
-
-            O::RefNull { .. } => {
-                let dst = self.push_temp()?;
-                self.emit_result(Instr::Const32 { dst, value: 0 })?;
+            O::I32Const { .. }
+            | O::I64Const { .. }
+            | O::F32Const { .. }
+            | O::F64Const { .. }
+            | O::RefNull { .. } => {
+                let bits = constant_bits(&op).ok_or(self.err("not a constant"))?;
+                self.constant(bits)?;
             }
             O::RefIsNull => self.unary(|dst, src| Instr::I64Eqz { dst, src })?,
             O::RefFunc { function_index } => self.ref_func(function_index)?,
@@ -1014,9 +1031,22 @@ impl<'a> Translator<'a> {
         Ok(())
     }
 
-    fn const64(&mut self, bits: u64) -> Result<(), Error> {
+    /// Pushes a constant: pending in its constant slot if it has one, else loaded by
+    /// an instruction into a temp.
+    fn constant(&mut self, bits: Slot) -> Result<(), Error> {
+        let own = &self.consts[self.consts_start..];
+        if let Some(i) = own.iter().position(|&c| c == bits) {
+            let slot = self.locals + i as u32;
+            self.push(Operand::Pending(slot as Reg))?;
+            return Ok(());
+        }
         let dst = self.push_temp()?;
-        self.emit_result(Instr::Const64 { dst, lo: bits as u32, hi: (bits >> 32) as u32 })
+        match u32::try_from(bits) {
+            Ok(value) => self.emit_result(Instr::Const32 { dst, value }),
+            Err(_) => {
+                self.emit_result(Instr::Const64 { dst, lo: bits as u32, hi: (bits >> 32) as u32 })
+            }
+        }
     }
 
     /// In unreachable code only the block structure matters.
@@ -1059,7 +1089,7 @@ impl<'a> Translator<'a> {
         if end == self.entry {
             return Err(self.err("empty function body"));
         }
-        let frame_size = self.locals + self.max_height;
+        let frame_size = self.stack_base + self.max_height;
         if frame_size > MAX_FRAME {
             return Err(Error::Limit {
                 what: "function frame slots",
@@ -1072,9 +1102,65 @@ impl<'a> Translator<'a> {
             params: self.params as u16,
             results: self.results as u16,
             locals: self.locals as u16,
+            consts: self.consts_start as u32,
+            num_consts: (self.stack_base - self.locals) as u16,
             frame_size: frame_size as u16,
         })
     }
+}
+
+/// The most constant slots a frame gets: each costs a copy on every call.
+const MAX_CONST_SLOTS: usize = 24;
+
+/// Distinct constants the pre-pass ranks at most (bounds its work on huge bodies).
+const MAX_CONST_CANDIDATES: usize = 256;
+
+/// The constants of `body` worth a slot: the most used, a use inside a loop counting
+/// 16 times one outside (and 256 times in a nested loop ...), at most
+/// [`MAX_CONST_SLOTS`], in order of first use. A body that does not decode yields
+/// what was found before the fault; the translation proper reports it.
+fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
+    // (bits, weight, first use)
+    let mut found: Vec<(Slot, u64, usize)> = Vec::new();
+    let mut blocks: Vec<bool> = Vec::new();
+    let mut loop_depth = 0u32;
+    let Ok(mut reader) = body.get_operators_reader() else { return Vec::new() };
+    while !reader.eof() {
+        let Ok(op) = reader.read() else { break };
+        match op {
+            Operator::Block { .. } | Operator::If { .. } => blocks.push(false),
+            Operator::Loop { .. } => {
+                blocks.push(true);
+                loop_depth += 1;
+            }
+            Operator::End => loop_depth -= u32::from(blocks.pop() == Some(true)),
+            _ => {}
+        }
+        let Some(bits) = constant_bits(&op) else { continue };
+        let weight = 1u64 << (4 * loop_depth.min(12));
+        if let Some(c) = found.iter_mut().find(|c| c.0 == bits) {
+            c.1 = c.1.saturating_add(weight);
+        } else if found.len() < MAX_CONST_CANDIDATES {
+            found.push((bits, weight, found.len()));
+        }
+    }
+    found.sort_by_key(|c| (core::cmp::Reverse(c.1), c.2));
+    found.truncate(MAX_CONST_SLOTS);
+    found.sort_by_key(|c| c.2);
+    found.into_iter().map(|c| c.0).collect()
+}
+
+/// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,
+/// a null reference as 0).
+fn constant_bits(op: &Operator<'_>) -> Option<Slot> {
+    Some(match op {
+        Operator::I32Const { value } => *value as u32 as Slot,
+        Operator::I64Const { value } => *value as Slot,
+        Operator::F32Const { value } => value.bits() as Slot,
+        Operator::F64Const { value } => value.bits(),
+        Operator::RefNull { .. } => 0,
+        _ => return None,
+    })
 }
 
 /// A short name for an operator outside the supported feature set.
@@ -1083,5 +1169,92 @@ fn unsupported_name(op: &Operator<'_>) -> &'static str {
         Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => "tail calls",
         // SIMD is the largest family; every other leftover is a post-2.0 proposal.
         _ => "an operator outside WebAssembly 2.0 (e.g. SIMD)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Linker, Module, Store, Value};
+    use alloc::format;
+    use alloc::string::String;
+
+    fn module(wat: &str) -> Module {
+        Module::new(&Config::new(), &wat::parse_str(wat).expect("test text parses"))
+            .expect("module is accepted")
+    }
+
+    /// Calls export `run` with one i32 and returns its i32 result.
+    fn run(module: &Module, arg: i32) -> i32 {
+        let mut store = Store::new(Config::new());
+        let instance = Linker::new().instantiate(&mut store, module).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        let mut out = [Value::I32(0)];
+        store.call(func, &[Value::I32(arg)], &mut out).unwrap();
+        match out[0] {
+            Value::I32(v) => v,
+            other => panic!("not an i32: {other:?}"),
+        }
+    }
+
+    fn count(module: &Module, pick: fn(&Instr) -> bool) -> usize {
+        module.inner.code.iter().filter(|i| pick(i)).count()
+    }
+
+    fn is_const(i: &Instr) -> bool {
+        matches!(i, Instr::Const32 { .. } | Instr::Const64 { .. })
+    }
+
+    #[test]
+    fn loop_constants_are_read_from_their_slots() {
+        // sum of 3 * i for i in 0..n, counting with constants 1 and 3.
+        let m = module(
+            r#"(module (func (export "run") (param $n i32) (result i32) (local $i i32) (local $s i32)
+                 (block (loop
+                   (br_if 1 (i32.ge_s (local.get $i) (local.get $n)))
+                   (local.set $s (i32.add (local.get $s) (i32.mul (local.get $i) (i32.const 3))))
+                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                   (br 0)))
+                 (local.get $s)))"#,
+        );
+        assert_eq!(count(&m, is_const), 0, "{:?}", m.inner.code);
+        let header = m.inner.headers[0];
+        assert_eq!((header.locals, header.num_consts), (3, 2));
+        assert_eq!(&m.inner.consts[..], &[3, 1]);
+        assert_eq!(run(&m, 10), 135);
+    }
+
+    #[test]
+    fn constants_past_the_slot_budget_are_loaded_by_instructions() {
+        // 30 distinct constants, i64 ones among them, summed into an i32.
+        let mut body = String::from("(local.get 0)");
+        for k in 1..=30i64 {
+            let c = if k % 2 == 0 {
+                format!("(i32.wrap_i64 (i64.const {}))", k << 40 | k)
+            } else {
+                format!("(i32.const {k})")
+            };
+            body = format!("(i32.add {body} {c})");
+        }
+        let m =
+            module(&format!(r#"(module (func (export "run") (param i32) (result i32) {body}))"#));
+        let header = m.inner.headers[0];
+        assert_eq!(header.num_consts as usize, MAX_CONST_SLOTS);
+        assert_eq!(count(&m, is_const), 30 - MAX_CONST_SLOTS);
+        assert_eq!(run(&m, 1000), 1000 + (1..=30).sum::<i32>());
+    }
+
+    #[test]
+    fn a_callee_frame_leaves_the_callers_constants_alone() {
+        // Recursion: every frame holds its own copy of the constants above its locals.
+        let m = module(
+            r#"(module (func $f (export "run") (param i32) (result i32)
+                 (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+                   (then (local.get 0))
+                   (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1)))
+                                  (call $f (i32.sub (local.get 0) (i32.const 2))))))))"#,
+        );
+        assert_eq!(count(&m, is_const), 0);
+        assert_eq!(run(&m, 20), 6765);
     }
 }
