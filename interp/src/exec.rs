@@ -154,6 +154,7 @@ macro_rules! define_run {
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
     ) => {
         impl Executor<'_> {
             /// Runs until the outermost frame returns.
@@ -357,6 +358,14 @@ macro_rules! define_run {
                             let a = <$ua>::from_slot(reg(self.stack, frame, src));
                             let r: $ur = ($uf)(a);
                             set(self.stack, frame, dst, r.into_slot());
+                        } )*
+                        $( Instr::$cb { lhs, rhs, target } => {
+                            let a = <$cbt>::from_slot(reg(self.stack, frame, lhs));
+                            let b = <$cbt>::from_slot(reg(self.stack, frame, rhs));
+                            if ($cbf)(a, b) {
+                                pc = target as usize;
+                                continue;
+                            }
                         } )*
                         $( Instr::$unt { dst, src } => {
                             let a = <$uta>::from_slot(reg(self.stack, frame, src));

@@ -19,7 +19,9 @@ pub type Reg = u16;
 
 /// The table of numeric operations: `Name: operand types => result type, semantics;`.
 /// Variant names equal `wasmparser::Operator` names. `*_trap` entries return
-/// `Result<_, TrapKind>`.
+/// `Result<_, TrapKind>`. `compare_branch` lists the fused compare-and-branch
+/// instructions: `Name: the comparison it replaces, the branch on its negation,
+/// operand type, test;`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_numeric {
@@ -173,6 +175,18 @@ macro_rules! for_each_numeric {
                 I64TruncF64S: f64 => i64, $crate::num::i64_trunc_f64_s;
                 I64TruncF64U: f64 => u64, $crate::num::i64_trunc_f64_u;
             }
+            compare_branch {
+                BrIfI32Eq: I32Eq, BrIfI32Ne, i32, |a: i32, b: i32| a == b;
+                BrIfI32Ne: I32Ne, BrIfI32Eq, i32, |a: i32, b: i32| a != b;
+                BrIfI32LtS: I32LtS, BrIfI32GeS, i32, |a: i32, b: i32| a < b;
+                BrIfI32LtU: I32LtU, BrIfI32GeU, u32, |a: u32, b: u32| a < b;
+                BrIfI32GtS: I32GtS, BrIfI32LeS, i32, |a: i32, b: i32| a > b;
+                BrIfI32GtU: I32GtU, BrIfI32LeU, u32, |a: u32, b: u32| a > b;
+                BrIfI32LeS: I32LeS, BrIfI32GtS, i32, |a: i32, b: i32| a <= b;
+                BrIfI32LeU: I32LeU, BrIfI32GtU, u32, |a: u32, b: u32| a <= b;
+                BrIfI32GeS: I32GeS, BrIfI32LtS, i32, |a: i32, b: i32| a >= b;
+                BrIfI32GeU: I32GeU, BrIfI32LtU, u32, |a: u32, b: u32| a >= b;
+            }
         }
     };
 }
@@ -183,6 +197,7 @@ macro_rules! define_instr {
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
     ) => {
         /// One instruction of the internal code. See the module docs for the operand model.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,9 +281,23 @@ macro_rules! define_instr {
             $( $bint { dst: Reg, lhs: Reg, rhs: Reg }, )*
             $( $un { dst: Reg, src: Reg }, )*
             $( $unt { dst: Reg, src: Reg }, )*
+            // Branches to `target` if the comparison of `lhs` and `rhs` holds.
+            $( $cb { lhs: Reg, rhs: Reg, target: u32 }, )*
         }
 
         impl Instr {
+            /// The branch target of a branch instruction (`BrTable` has its own in the
+            /// instructions after it).
+            pub(crate) fn branch_target_mut(&mut self) -> Option<&mut u32> {
+                match self {
+                    Instr::Br { target }
+                    | Instr::BrIfNez { target, .. }
+                    | Instr::BrIfEqz { target, .. }
+                    $( | Instr::$cb { target, .. } )* => Some(target),
+                    _ => None,
+                }
+            }
+
             /// The slot this instruction writes its single result to, if it has
             /// exactly one and reads all its operands before writing it. The
             /// translator retargets such a result straight into a local.

@@ -133,6 +133,7 @@ macro_rules! translate_numeric {
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
     ) => {
         impl Translator<'_> {
             /// Translates a numeric operator; `Ok(false)` if `op` is not one.
@@ -145,6 +146,38 @@ macro_rules! translate_numeric {
                     _ => return Ok(false),
                 }
                 Ok(true)
+            }
+
+            /// Pops a branch condition, as the pair (branch if it holds, branch if it
+            /// does not), targets still 0. A comparison or `i32.eqz` that just computed
+            /// the condition is taken back and fused into the branch.
+            fn pop_condition(&mut self) -> Result<(Instr, Instr), Error> {
+                self.need(1)?;
+                let top = self.height() - 1;
+                let last = self.code.len().checked_sub(1);
+                if self.stack[top as usize] == Operand::Temp && self.retarget.is_some() && self.retarget == last {
+                    let slot = self.slot(top)?;
+                    let fused = match self.code[self.code.len() - 1] {
+                        $( Instr::$cbc { dst, lhs, rhs } if dst == slot => Some((
+                            Instr::$cb { lhs, rhs, target: 0 },
+                            Instr::$cbn { lhs, rhs, target: 0 },
+                        )), )*
+                        Instr::I32Eqz { dst, src } if dst == slot => Some((
+                            Instr::BrIfEqz { cond: src, target: 0 },
+                            Instr::BrIfNez { cond: src, target: 0 },
+                        )),
+                        _ => None,
+                    };
+                    if let Some(pair) = fused {
+                        // The comparison's result was only this condition: its slot is dead.
+                        self.code.pop();
+                        self.retarget = None;
+                        self.stack.pop();
+                        return Ok(pair);
+                    }
+                }
+                let cond = self.pop()?;
+                Ok((Instr::BrIfNez { cond, target: 0 }, Instr::BrIfEqz { cond, target: 0 }))
             }
         }
     };
@@ -263,11 +296,8 @@ impl<'a> Translator<'a> {
     }
 
     fn patch(&mut self, at: usize, target: u32) {
-        match &mut self.code[at] {
-            Instr::Br { target: t }
-            | Instr::BrIfNez { target: t, .. }
-            | Instr::BrIfEqz { target: t, .. } => *t = target,
-            _ => {}
+        if let Some(t) = self.code[at].branch_target_mut() {
+            *t = target;
         }
     }
 
@@ -573,15 +603,15 @@ impl<'a> Translator<'a> {
     }
 
     fn br_if(&mut self, depth: u32) -> Result<(), Error> {
-        let cond = self.pop()?;
+        let (if_true, if_false) = self.pop_condition()?;
         let target = self.label_frame(depth)?;
         let is_return = self.ctrls[target].kind == CtrlKind::Func;
         let (to, n) = (self.ctrls[target].height, self.ctrls[target].branch_arity());
         self.need(n)?;
         if !is_return && !self.needs_copies(to, n)? {
-            return self.jump(target, |target| Instr::BrIfNez { cond, target });
+            return self.jump(target, |target| with_target(if_true, target));
         }
-        let skip = self.emit(Instr::BrIfEqz { cond, target: 0 })?;
+        let skip = self.emit(if_false)?;
         self.branch(depth)?;
         let here = self.label()?;
         self.patch(skip, here);
@@ -831,9 +861,9 @@ impl<'a> Translator<'a> {
                 }
             }
             O::If { blockty } => {
-                let cond = self.pop()?;
+                let (_, if_false) = self.pop_condition()?;
                 self.enter(CtrlKind::If, blockty)?;
-                let at = self.emit(Instr::BrIfEqz { cond, target: 0 })?;
+                let at = self.emit(if_false)?;
                 self.innermost()?.else_patch = Some(at);
             }
             O::Else => self.else_()?,
@@ -1068,16 +1098,13 @@ impl<'a> Translator<'a> {
         let mut i = self.entry;
         while i < end {
             let target = match self.code[i] {
-                Instr::Br { target }
-                | Instr::BrIfNez { target, .. }
-                | Instr::BrIfEqz { target, .. } => Some(target),
                 Instr::BrTable { len, .. } => {
                     if i + 1 + len as usize >= end {
                         return Err(self.err("branch table runs past the code"));
                     }
                     None
                 }
-                _ => None,
+                mut other => other.branch_target_mut().copied(),
             };
             if let Some(t) = target
                 && ((t as usize) < self.entry || t as usize >= end)
@@ -1107,6 +1134,14 @@ impl<'a> Translator<'a> {
             frame_size: frame_size as u16,
         })
     }
+}
+
+/// `branch` (a branch instruction) aimed at `target`.
+fn with_target(mut branch: Instr, target: u32) -> Instr {
+    if let Some(t) = branch.branch_target_mut() {
+        *t = target;
+    }
+    branch
 }
 
 /// The most constant slots a frame gets: each costs a copy on every call.
@@ -1242,6 +1277,78 @@ mod tests {
         assert_eq!(header.num_consts as usize, MAX_CONST_SLOTS);
         assert_eq!(count(&m, is_const), 30 - MAX_CONST_SLOTS);
         assert_eq!(run(&m, 1000), 1000 + (1..=30).sum::<i32>());
+    }
+
+    /// Calls export `run` with two i32s and returns its i32 result.
+    fn run2(module: &Module, a: i32, b: i32) -> i32 {
+        let mut store = Store::new(Config::new());
+        let instance = Linker::new().instantiate(&mut store, module).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        let mut out = [Value::I32(0)];
+        store.call(func, &[Value::I32(a), Value::I32(b)], &mut out).unwrap();
+        match out[0] {
+            Value::I32(v) => v,
+            other => panic!("not an i32: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn comparisons_fuse_into_branches_with_the_same_outcome() {
+        type Holds = fn(i32, i32) -> bool;
+        let cases: [(&str, Holds); 11] = [
+            ("eq", |a, b| a == b),
+            ("ne", |a, b| a != b),
+            ("lt_s", |a, b| a < b),
+            ("lt_u", |a, b| (a as u32) < b as u32),
+            ("gt_s", |a, b| a > b),
+            ("gt_u", |a, b| a as u32 > b as u32),
+            ("le_s", |a, b| a <= b),
+            ("le_u", |a, b| a as u32 <= b as u32),
+            ("ge_s", |a, b| a >= b),
+            ("ge_u", |a, b| a as u32 >= b as u32),
+            ("eqz", |a, _| a == 0),
+        ];
+        let values = [i32::MIN, -7, -1, 0, 1, 7, i32::MAX];
+        for (op, holds) in cases {
+            let cond = if op == "eqz" {
+                String::from("(i32.eqz (local.get 0))")
+            } else {
+                format!("(i32.{op} (local.get 0) (local.get 1))")
+            };
+            // `if` branches on the negation, `br_if` on the comparison itself.
+            let with_if = module(&format!(
+                r#"(module (func (export "run") (param i32 i32) (result i32)
+                     (if (result i32) {cond} (then (i32.const 1)) (else (i32.const 0)))))"#
+            ));
+            let with_br_if = module(&format!(
+                r#"(module (func (export "run") (param i32 i32) (result i32)
+                     (block (br_if 0 {cond}) (return (i32.const 0))) (i32.const 1)))"#
+            ));
+            for m in [&with_if, &with_br_if] {
+                let comparisons = count(m, |i| {
+                    matches!(
+                        i,
+                        Instr::I32Eq { .. }
+                            | Instr::I32Ne { .. }
+                            | Instr::I32LtS { .. }
+                            | Instr::I32LtU { .. }
+                            | Instr::I32GtS { .. }
+                            | Instr::I32GtU { .. }
+                            | Instr::I32LeS { .. }
+                            | Instr::I32LeU { .. }
+                            | Instr::I32GeS { .. }
+                            | Instr::I32GeU { .. }
+                            | Instr::I32Eqz { .. }
+                    )
+                });
+                assert_eq!(comparisons, 0, "{op}: {:?}", m.inner.code);
+                for a in values {
+                    for b in values {
+                        assert_eq!(run2(m, a, b), holds(a, b) as i32, "{op} {a} {b}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
