@@ -13,6 +13,7 @@ use crate::error::{Error, Trap, TrapKind};
 use crate::ir::{Instr, Reg};
 use crate::memory::{LinearMemory, MemoryKind, PAGE_SIZE};
 use crate::module::FuncHeader;
+use crate::raw::frame::{Frame, ValueStack};
 use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, Func, FuncEntity, FuncKind, GlobalEntity,
     InstanceEntity, Store, TableEntity,
@@ -123,7 +124,7 @@ struct Executor<'s> {
     elems: &'s mut [ElemEntity],
     datas: &'s mut [DataEntity],
     instances: &'s [InstanceEntity],
-    stack: &'s mut [Slot],
+    stack: ValueStack<'s>,
     frames: &'s mut alloc::vec::Vec<CallFrame>,
     fuel: &'s mut u64,
     stats: &'s mut ExecStats,
@@ -165,7 +166,7 @@ macro_rules! define_run {
             /// are brought up to date only around calls and returns, the only steps that
             /// change them (`self.base` is never stale: only those steps move it).
             fn run(&mut self) -> Result<(), Trap> {
-                let (mut pc, mut code, mut frame) = (self.pc, self.code, self.base);
+                let (mut pc, mut code, mut frame) = (self.pc, self.code, self.frame());
                 loop {
                     match code[pc] {
                         Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
@@ -175,131 +176,132 @@ macro_rules! define_run {
                             continue;
                         }
                         Instr::BrIfNez { cond, target } => {
-                            if reg(self.stack, frame, cond) as u32 != 0 {
+                            if reg(frame, cond) as u32 != 0 {
                                 pc = target as usize;
                                 continue;
                             }
                         }
                         Instr::BrIfEqz { cond, target } => {
-                            if reg(self.stack, frame, cond) as u32 == 0 {
+                            if reg(frame, cond) as u32 == 0 {
                                 pc = target as usize;
                                 continue;
                             }
                         }
                         Instr::BrTable { index, len } => {
-                            pc += 1 + (reg(self.stack, frame, index) as u32).min(len) as usize;
+                            pc += 1 + (reg(frame, index) as u32).min(len) as usize;
                             continue;
                         }
                         Instr::Return0 => {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (pc, code, frame) = (self.pc, self.code, self.base);
+                            (pc, code, frame) = (self.pc, self.code, self.frame());
                             continue;
                         }
                         Instr::Return1 { src } => {
-                            set(self.stack, frame, 0, reg(self.stack, frame, src));
+                            set(frame, 0, reg(frame, src));
                             if self.ret() {
                                 return Ok(());
                             }
-                            (pc, code, frame) = (self.pc, self.code, self.base);
+                            (pc, code, frame) = (self.pc, self.code, self.frame());
                             continue;
                         }
                         Instr::ReturnN { src, count } => {
-                            let src = frame + src as usize;
-                            self.stack.copy_within(src..src + count as usize, frame);
+                            let (base, src) = (self.base, self.base + src as usize);
+                            self.stack.all().copy_within(src..src + count as usize, base);
                             if self.ret() {
                                 return Ok(());
                             }
-                            (pc, code, frame) = (self.pc, self.code, self.base);
+                            (pc, code, frame) = (self.pc, self.code, self.frame());
                             continue;
                         }
                         Instr::Call { func, base } => {
                             self.pc = pc;
                             self.call(func, base)?;
-                            (pc, code, frame) = (self.pc, self.code, self.base);
+                            (pc, code, frame) = (self.pc, self.code, self.frame());
                             continue;
                         }
                         Instr::CallIndirect { ty, base, index, table } => {
                             self.pc = pc;
                             self.call_indirect(ty, base, index, table)?;
-                            (pc, code, frame) = (self.pc, self.code, self.base);
+                            (pc, code, frame) = (self.pc, self.code, self.frame());
                             continue;
                         }
-                        Instr::Copy { dst, src } => set(self.stack, frame, dst, reg(self.stack, frame, src)),
+                        Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
                         Instr::CopyN { dst, src, count } => {
-                            let src = frame + src as usize;
-                            self.stack.copy_within(src..src + count as usize, frame + dst as usize);
+                            let src = self.base + src as usize;
+                            let dst = self.base + dst as usize;
+                            self.stack.all().copy_within(src..src + count as usize, dst);
                         }
-                        Instr::Const32 { dst, value } => set(self.stack, frame, dst, value as Slot),
-                        Instr::Const64 { dst, lo, hi } => set(self.stack, frame, dst, (hi as Slot) << 32 | lo as Slot),
+                        Instr::Const32 { dst, value } => set(frame, dst, value as Slot),
+                        Instr::Const64 { dst, lo, hi } => set(frame, dst, (hi as Slot) << 32 | lo as Slot),
                         Instr::Select { dst, cond, a, b } => {
-                            let v = if reg(self.stack, frame, cond) as u32 != 0 { reg(self.stack, frame, a) } else { reg(self.stack, frame, b) };
-                            set(self.stack, frame, dst, v);
+                            let v = if reg(frame, cond) as u32 != 0 { reg(frame, a) } else { reg(frame, b) };
+                            set(frame, dst, v);
                         }
                         Instr::GlobalGet { dst, global } => {
                             let g = self.inst.globals[global as usize] as usize;
-                            set(self.stack, frame, dst, self.globals[g].value);
+                            set(frame, dst, self.globals[g].value);
                         }
                         Instr::GlobalSet { src, global } => {
                             let g = self.inst.globals[global as usize] as usize;
-                            self.globals[g].value = reg(self.stack, frame, src);
+                            self.globals[g].value = reg(frame, src);
                         }
                         Instr::Load8U { dst, addr, offset } => {
-                            let v = self.load::<1>(addr, offset)?;
-                            set(self.stack, frame, dst, v[0] as Slot);
+                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            set(frame, dst, v[0] as Slot);
                         }
                         Instr::Load16U { dst, addr, offset } => {
-                            let v = self.load(addr, offset)?;
-                            set(self.stack, frame, dst, u16::from_le_bytes(v) as Slot);
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, u16::from_le_bytes(v) as Slot);
                         }
                         Instr::Load32 { dst, addr, offset } => {
-                            let v = self.load(addr, offset)?;
-                            set(self.stack, frame, dst, u32::from_le_bytes(v) as Slot);
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, u32::from_le_bytes(v) as Slot);
                         }
                         Instr::Load64 { dst, addr, offset } => {
-                            let v = self.load(addr, offset)?;
-                            set(self.stack, frame, dst, u64::from_le_bytes(v));
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, u64::from_le_bytes(v));
                         }
                         Instr::I32Load8S { dst, addr, offset } => {
-                            let v = self.load::<1>(addr, offset)?;
-                            set(self.stack, frame, dst, (v[0] as i8 as i32).into_slot());
+                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            set(frame, dst, (v[0] as i8 as i32).into_slot());
                         }
                         Instr::I32Load16S { dst, addr, offset } => {
-                            let v = self.load(addr, offset)?;
-                            set(self.stack, frame, dst, (i16::from_le_bytes(v) as i32).into_slot());
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, (i16::from_le_bytes(v) as i32).into_slot());
                         }
                         Instr::I64Load8S { dst, addr, offset } => {
-                            let v = self.load::<1>(addr, offset)?;
-                            set(self.stack, frame, dst, v[0] as i8 as i64 as Slot);
+                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            set(frame, dst, v[0] as i8 as i64 as Slot);
                         }
                         Instr::I64Load16S { dst, addr, offset } => {
-                            let v = self.load(addr, offset)?;
-                            set(self.stack, frame, dst, i16::from_le_bytes(v) as i64 as Slot);
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, i16::from_le_bytes(v) as i64 as Slot);
                         }
                         Instr::I64Load32S { dst, addr, offset } => {
-                            let v = self.load(addr, offset)?;
-                            set(self.stack, frame, dst, i32::from_le_bytes(v) as i64 as Slot);
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, i32::from_le_bytes(v) as i64 as Slot);
                         }
                         Instr::Store8 { addr, value, offset } => {
-                            self.store(addr, offset, [reg(self.stack, frame, value) as u8])?
+                            self.store(reg(frame, addr), offset, [reg(frame, value) as u8])?
                         }
                         Instr::Store16 { addr, value, offset } => {
-                            self.store(addr, offset, (reg(self.stack, frame, value) as u16).to_le_bytes())?
+                            self.store(reg(frame, addr), offset, (reg(frame, value) as u16).to_le_bytes())?
                         }
                         Instr::Store32 { addr, value, offset } => {
-                            self.store(addr, offset, (reg(self.stack, frame, value) as u32).to_le_bytes())?
+                            self.store(reg(frame, addr), offset, (reg(frame, value) as u32).to_le_bytes())?
                         }
                         Instr::Store64 { addr, value, offset } => {
-                            self.store(addr, offset, reg(self.stack, frame, value).to_le_bytes())?
+                            self.store(reg(frame, addr), offset, reg(frame, value).to_le_bytes())?
                         }
                         Instr::MemorySize { dst } => {
                             let size = self.memory().size_pages();
-                            set(self.stack, frame, dst, size as Slot);
+                            set(frame, dst, size as Slot);
                         }
                         Instr::MemoryGrow { dst, delta } => {
-                            let old = self.memory_grow(reg(self.stack, frame, delta) as u32);
-                            set(self.stack, frame, dst, old as Slot);
+                            let old = self.memory_grow(reg(frame, delta) as u32);
+                            set(frame, dst, old as Slot);
                         }
                         Instr::MemoryFill { base } => self.memory_fill(base)?,
                         Instr::MemoryCopy { base } => self.memory_copy(base)?,
@@ -310,24 +312,24 @@ macro_rules! define_run {
                         }
                         Instr::TableGet { dst, index, table } => {
                             let t = &self.tables[self.inst.tables[table as usize] as usize];
-                            let i = reg(self.stack, frame, index) as u32 as usize;
+                            let i = reg(frame, index) as u32 as usize;
                             let v = *t.elems.get(i).ok_or(TrapKind::TableOutOfBounds)?;
-                            set(self.stack, frame, dst, v);
+                            set(frame, dst, v);
                         }
                         Instr::TableSet { index, value, table } => {
-                            let (i, v) = (reg(self.stack, frame, index) as u32 as usize, reg(self.stack, frame, value));
+                            let (i, v) = (reg(frame, index) as u32 as usize, reg(frame, value));
                             let t = &mut self.tables[self.inst.tables[table as usize] as usize];
                             *t.elems.get_mut(i).ok_or(TrapKind::TableOutOfBounds)? = v;
                         }
                         Instr::TableSize { dst, table } => {
                             let t = &self.tables[self.inst.tables[table as usize] as usize];
-                            set(self.stack, frame, dst, t.elems.len() as Slot);
+                            set(frame, dst, t.elems.len() as Slot);
                         }
                         Instr::TableGrow { dst, init, delta, table } => {
-                            let (init, delta) = (reg(self.stack, frame, init), reg(self.stack, frame, delta) as u32);
+                            let (init, delta) = (reg(frame, init), reg(frame, delta) as u32);
                             let t = &mut self.tables[self.inst.tables[table as usize] as usize];
                             let old = table_grow(t, delta, init).unwrap_or(u32::MAX);
-                            set(self.stack, frame, dst, old as Slot);
+                            set(frame, dst, old as Slot);
                         }
                         Instr::TableFill { base, table } => self.table_fill(base, table)?,
                         Instr::TableCopy { base, dst_table, src_table } => {
@@ -340,37 +342,37 @@ macro_rules! define_run {
                         }
                         Instr::RefFunc { dst, func } => {
                             let addr = self.inst.funcs[func as usize];
-                            set(self.stack, frame, dst, addr as Slot + 1);
+                            set(frame, dst, addr as Slot + 1);
                         }
                         $( Instr::$bin { dst, lhs, rhs } => {
-                            let a = <$ba>::from_slot(reg(self.stack, frame, lhs));
-                            let b = <$bb>::from_slot(reg(self.stack, frame, rhs));
+                            let a = <$ba>::from_slot(reg(frame, lhs));
+                            let b = <$bb>::from_slot(reg(frame, rhs));
                             let r: $br = ($bf)(a, b);
-                            set(self.stack, frame, dst, r.into_slot());
+                            set(frame, dst, r.into_slot());
                         } )*
                         $( Instr::$bint { dst, lhs, rhs } => {
-                            let a = <$bta>::from_slot(reg(self.stack, frame, lhs));
-                            let b = <$btb>::from_slot(reg(self.stack, frame, rhs));
+                            let a = <$bta>::from_slot(reg(frame, lhs));
+                            let b = <$btb>::from_slot(reg(frame, rhs));
                             let r: $btr = ($btf)(a, b)?;
-                            set(self.stack, frame, dst, r.into_slot());
+                            set(frame, dst, r.into_slot());
                         } )*
                         $( Instr::$un { dst, src } => {
-                            let a = <$ua>::from_slot(reg(self.stack, frame, src));
+                            let a = <$ua>::from_slot(reg(frame, src));
                             let r: $ur = ($uf)(a);
-                            set(self.stack, frame, dst, r.into_slot());
+                            set(frame, dst, r.into_slot());
                         } )*
                         $( Instr::$cb { lhs, rhs, target } => {
-                            let a = <$cbt>::from_slot(reg(self.stack, frame, lhs));
-                            let b = <$cbt>::from_slot(reg(self.stack, frame, rhs));
+                            let a = <$cbt>::from_slot(reg(frame, lhs));
+                            let b = <$cbt>::from_slot(reg(frame, rhs));
                             if ($cbf)(a, b) {
                                 pc = target as usize;
                                 continue;
                             }
                         } )*
                         $( Instr::$unt { dst, src } => {
-                            let a = <$uta>::from_slot(reg(self.stack, frame, src));
+                            let a = <$uta>::from_slot(reg(frame, src));
                             let r: $utr = ($utf)(a)?;
-                            set(self.stack, frame, dst, r.into_slot());
+                            set(frame, dst, r.into_slot());
                         } )*
                     }
                     pc += 1;
@@ -381,16 +383,22 @@ macro_rules! define_run {
 }
 crate::for_each_numeric!(define_run);
 
-/// Slot `r` of the frame at `frame`: the run loop's operand read, on its local frame base.
+/// Slot `r` of the running frame: the run loop's operand read.
 #[inline(always)]
-fn reg(stack: &[Slot], frame: usize, r: Reg) -> Slot {
-    stack[frame + r as usize]
+#[allow(unsafe_code)]
+fn reg(frame: Frame, r: Reg) -> Slot {
+    // SAFETY: `r` is an operand of translated code, so below its function's frame
+    // size (the translator's guarantee), and `enter_local` checked that the frame fits
+    // in the stack, which lives as long as the executor.
+    unsafe { frame.get(r) }
 }
 
-/// Writes slot `r` of the frame at `frame`.
+/// Writes slot `r` of the running frame.
 #[inline(always)]
-fn set(stack: &mut [Slot], frame: usize, r: Reg, v: Slot) {
-    stack[frame + r as usize] = v;
+#[allow(unsafe_code)]
+fn set(frame: Frame, r: Reg, v: Slot) {
+    // SAFETY: as in `reg`.
+    unsafe { frame.set(r, v) }
 }
 
 impl<'s> Executor<'s> {
@@ -424,7 +432,7 @@ impl<'s> Executor<'s> {
             elems,
             datas,
             instances,
-            stack,
+            stack: ValueStack::new(stack),
             frames,
             fuel,
             stats,
@@ -445,9 +453,16 @@ impl<'s> Executor<'s> {
         }
     }
 
+    /// Slot `r` of the running frame, checked: for the operands of rare instructions.
     #[inline(always)]
     fn reg(&self, r: Reg) -> Slot {
-        self.stack[self.base + r as usize]
+        self.stack.view()[self.base + r as usize]
+    }
+
+    /// The running function's frame, for the run loop's unchecked operand access.
+    #[inline(always)]
+    fn frame(&self) -> Frame {
+        self.stack.frame(self.base)
     }
 
     #[inline(always)]
@@ -489,10 +504,9 @@ impl<'s> Executor<'s> {
     fn enter_local(&mut self, index: u32, base: usize) -> Result<(), Trap> {
         let header = self.headers[(index - self.imported_funcs) as usize];
         let top = base + header.frame_size as usize;
-        if top > self.stack.len() {
+        let Some(frame) = self.stack.slots(base..top) else {
             return Err(TrapKind::StackExhausted.into());
-        }
-        let frame = &mut self.stack[base..top];
+        };
         let (params, locals) = (header.params as usize, header.locals as usize);
         frame[params..locals].fill(0);
         let consts = header.consts as usize..header.consts as usize + header.num_consts as usize;
@@ -582,7 +596,7 @@ impl<'s> Executor<'s> {
         }
         self.host_args.clear();
         for (i, t) in params.iter().enumerate() {
-            self.host_args.push(Value::from_slot(*t, self.stack[base + i]));
+            self.host_args.push(Value::from_slot(*t, self.stack.view()[base + i]));
         }
         self.host_results.clear();
         self.host_results.extend(results.iter().map(|t| Value::default_for(*t)));
@@ -595,7 +609,7 @@ impl<'s> Executor<'s> {
         };
         f(&mut Caller { memory }, &self.host_args[..], &mut self.host_results[..])?;
         for (i, v) in self.host_results.iter().enumerate() {
-            self.stack[base + i] = v.to_slot();
+            self.stack.all()[base + i] = v.to_slot();
         }
         Ok(())
     }
@@ -646,8 +660,8 @@ impl<'s> Executor<'s> {
     }
 
     #[inline(always)]
-    fn load<const N: usize>(&self, addr: Reg, offset: u32) -> Result<[u8; N], Trap> {
-        let ea = effective_address(self.reg(addr), offset);
+    fn load<const N: usize>(&self, addr: Slot, offset: u32) -> Result<[u8; N], Trap> {
+        let ea = effective_address(addr, offset);
         let bytes = access(ea, N, self.memory().data()).ok_or(TrapKind::MemoryOutOfBounds)?;
         let mut out = [0; N];
         out.copy_from_slice(bytes);
@@ -657,11 +671,11 @@ impl<'s> Executor<'s> {
     #[inline(always)]
     fn store<const N: usize>(
         &mut self,
-        addr: Reg,
+        addr: Slot,
         offset: u32,
         bytes: [u8; N],
     ) -> Result<(), Trap> {
-        let ea = effective_address(self.reg(addr), offset);
+        let ea = effective_address(addr, offset);
         let data = self.memory_mut().data_mut();
         access_mut(ea, N, data).ok_or(TrapKind::MemoryOutOfBounds)?.copy_from_slice(&bytes);
         Ok(())

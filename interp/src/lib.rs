@@ -13,13 +13,14 @@
 //! so its size is fixed when the firmware links and `memory.grow` never allocates:
 //! past the buffer it returns -1. See [`memory`] for how to obtain such a buffer.
 #![no_std]
+// All `unsafe` code lives in `raw`, the one module that allows it.
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
 pub mod config;
 pub mod error;
 pub mod ir;
-pub mod memory;
 pub mod module;
 pub mod num;
 pub mod store;
@@ -27,7 +28,10 @@ pub mod value;
 
 mod exec;
 mod instance;
+mod raw;
 mod translate;
+
+pub use raw::memory;
 
 pub use config::{Config, WasmVersion};
 pub use error::{Error, ExternKind, Trap, TrapKind};

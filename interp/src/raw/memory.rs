@@ -1,5 +1,5 @@
 //! Linear memory with two backends behind one raw representation: the heap, or a
-//! caller's static buffer. This is the crate's only module with `unsafe` code.
+//! caller's static buffer.
 //!
 //! A [`LinearMemory`] is `(ptr, len, cap)` plus its kind for both backends, so
 //! [`LinearMemory::data`] and [`LinearMemory::data_mut`] (and with them every wasm

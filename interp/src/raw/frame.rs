@@ -1,0 +1,163 @@
+//! The value stack behind one raw pointer, and a running function's frame on it.
+//!
+//! **Why.** Every instruction reads one to three operand slots and writes one.
+//! Checked indexing costs a load of the stack's pointer and length and a compare and
+//! branch per access: on the Cortex-M4 about a third of the instructions the run loop
+//! executes. The translator already proves every slot index lies within its
+//! function's frame, so the checks can go.
+//!
+//! **How to use it.** Wrap the store's slots in a [`ValueStack`] for the duration of
+//! a call; take checked views with [`ValueStack::slots`] for anything that is not an
+//! operand access (argument copies, multi-value returns, host calls). For the run
+//! loop, check once per function entry that the frame fits (take its
+//! slots with [`ValueStack::slots`]), then make a [`Frame`] there and read and write through [`Frame::get`] and
+//! [`Frame::set`].
+//!
+//! **The caller's promise** (the `unsafe` part): a [`Frame`] at `base` is accessed
+//! only at slots `r` with `base + r < len`, and only while its `ValueStack` lives. The
+//! executor keeps it by checking `base + frame_size <= len` on entry and by the
+//! translator's guarantee that every slot operand is below `frame_size`. Debug builds
+//! assert the bound on every access, so the fuzzers and tests catch a translator
+//! that breaks it.
+//!
+//! **Aliasing.** All access goes through the one pointer taken from the `&mut [Slot]`
+//! (views from [`ValueStack::slots`] are reborrowed from it and end before the next
+//! frame access), so no reference is invalidated behind a frame's back.
+
+use core::marker::PhantomData;
+use core::ops::Range;
+use core::ptr::NonNull;
+use core::slice;
+
+use crate::ir::Reg;
+use crate::value::Slot;
+
+/// The store's value stack for the duration of one call: exclusive, like the
+/// `&'s mut [Slot]` it was made from.
+pub(crate) struct ValueStack<'s> {
+    ptr: NonNull<Slot>,
+    len: usize,
+    _slots: PhantomData<&'s mut [Slot]>,
+}
+
+impl<'s> ValueStack<'s> {
+    pub(crate) fn new(slots: &'s mut [Slot]) -> Self {
+        let len = slots.len();
+        ValueStack { ptr: NonNull::from(slots).cast(), len, _slots: PhantomData }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// All the slots, for checked access.
+    #[inline(always)]
+    pub(crate) fn all(&mut self) -> &mut [Slot] {
+        // SAFETY: `ptr` and `len` come from a `&'s mut [Slot]` this value stands in for,
+        // and the returned borrow of `self` keeps any other access away while it lives.
+        unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// All the slots, for checked reads.
+    #[inline(always)]
+    pub(crate) fn view(&self) -> &[Slot] {
+        // SAFETY: as in `all`, shared: the borrow of `self` keeps writes away.
+        unsafe { slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The slots in `range`, or `None` if it is not within the stack.
+    #[inline(always)]
+    pub(crate) fn slots(&mut self, range: Range<usize>) -> Option<&mut [Slot]> {
+        self.all().get_mut(range)
+    }
+
+    /// The frame starting at slot `base`. Creating it is safe; using it is bound by
+    /// the module's contract (see [`Frame::get`]).
+    #[inline(always)]
+    pub(crate) fn frame(&self, base: usize) -> Frame {
+        Frame {
+            ptr: self.ptr.as_ptr().wrapping_add(base),
+            #[cfg(debug_assertions)]
+            room: self.len.saturating_sub(base),
+        }
+    }
+}
+
+/// A running function's slots: a raw pointer to its first, copied freely by the run
+/// loop. Only valid while the [`ValueStack`] it came from lives.
+#[derive(Clone, Copy)]
+pub(crate) struct Frame {
+    ptr: *mut Slot,
+    /// Slots from the frame's start to the stack's end, for the debug-build check.
+    #[cfg(debug_assertions)]
+    room: usize,
+}
+
+impl Frame {
+    /// Slot `r` of the frame.
+    ///
+    /// # Safety
+    /// `base + r` is below the stack's length (`base` the slot the frame was made at),
+    /// and the [`ValueStack`] it came from is alive and not borrowed by [`ValueStack::all`].
+    #[inline(always)]
+    pub(crate) unsafe fn get(self, r: Reg) -> Slot {
+        #[cfg(debug_assertions)]
+        assert!((r as usize) < self.room, "slot {r} outside the frame");
+        // SAFETY: by the caller's promise the slot lies within the live stack, which
+        // nothing else borrows now.
+        unsafe { *self.ptr.add(r as usize) }
+    }
+
+    /// Writes slot `r` of the frame.
+    ///
+    /// # Safety
+    /// As for [`Frame::get`].
+    #[inline(always)]
+    pub(crate) unsafe fn set(self, r: Reg, value: Slot) {
+        #[cfg(debug_assertions)]
+        assert!((r as usize) < self.room, "slot {r} outside the frame");
+        // SAFETY: as in `get`.
+        unsafe { *self.ptr.add(r as usize) = value }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+
+    #[test]
+    fn frames_read_and_write_their_own_slots() {
+        let mut slots = vec![0; 8];
+        let mut stack = ValueStack::new(&mut slots);
+        assert!(stack.slots(3..8).is_some() && stack.slots(4..9).is_none());
+        let (caller, callee) = (stack.frame(0), stack.frame(3));
+        // SAFETY: every slot used is below 8 and the stack is alive.
+        unsafe {
+            caller.set(2, 7);
+            callee.set(0, 11);
+            callee.set(4, 13);
+            assert_eq!(caller.get(3), 11); // frames overlap where arguments pass
+        }
+        // A checked view in between, then the frames again: still the same pointer.
+        stack.slots(1..4).unwrap().copy_from_slice(&[1, 2, 3]);
+        assert_eq!(stack.slots(7..9), None);
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!((caller.get(2), callee.get(0), callee.get(4)), (2, 3, 13));
+            callee.set(1, callee.get(0) + caller.get(1));
+        }
+        assert_eq!(slots, [0, 1, 2, 3, 4, 0, 0, 13]);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "outside the frame")]
+    fn debug_builds_catch_a_slot_past_the_stack() {
+        let mut slots = vec![0; 4];
+        let stack = ValueStack::new(&mut slots);
+        // SAFETY: not upheld on purpose; the debug check stops it before the access.
+        unsafe { stack.frame(2).get(2) };
+    }
+}
