@@ -13,6 +13,7 @@ use crate::error::{Error, Trap, TrapKind};
 use crate::ir::{Instr, Reg};
 use crate::memory::{LinearMemory, MemoryKind, PAGE_SIZE};
 use crate::module::FuncHeader;
+use crate::raw::code::CodePtr;
 use crate::raw::frame::{Frame, ValueStack};
 use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, Func, FuncEntity, FuncKind, GlobalEntity,
@@ -166,36 +167,36 @@ macro_rules! define_run {
             /// are brought up to date only around calls and returns, the only steps that
             /// change them (`self.base` is never stale: only those steps move it).
             fn run(&mut self) -> Result<(), Trap> {
-                let (mut pc, mut code, mut frame) = (self.pc, self.code, self.frame());
+                let (mut ip, mut code, mut frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
                 loop {
-                    match code[pc] {
+                    match fetch(ip) {
                         Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
                         Instr::ConsumeFuel { amount } => self.consume_fuel(amount)?,
                         Instr::Br { target } => {
-                            pc = target as usize;
+                            ip = CodePtr::at(code, target as usize);
                             continue;
                         }
                         Instr::BrIfNez { cond, target } => {
                             if reg(frame, cond) as u32 != 0 {
-                                pc = target as usize;
+                                ip = CodePtr::at(code, target as usize);
                                 continue;
                             }
                         }
                         Instr::BrIfEqz { cond, target } => {
                             if reg(frame, cond) as u32 == 0 {
-                                pc = target as usize;
+                                ip = CodePtr::at(code, target as usize);
                                 continue;
                             }
                         }
                         Instr::BrTable { index, len } => {
-                            pc += 1 + (reg(frame, index) as u32).min(len) as usize;
+                            ip = ip.skip(1 + (reg(frame, index) as u32).min(len) as usize);
                             continue;
                         }
                         Instr::Return0 => {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (pc, code, frame) = (self.pc, self.code, self.frame());
+                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
                             continue;
                         }
                         Instr::Return1 { src } => {
@@ -203,7 +204,7 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (pc, code, frame) = (self.pc, self.code, self.frame());
+                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
                             continue;
                         }
                         Instr::ReturnN { src, count } => {
@@ -212,19 +213,19 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (pc, code, frame) = (self.pc, self.code, self.frame());
+                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
                             continue;
                         }
                         Instr::Call { func, base } => {
-                            self.pc = pc;
+                            self.pc = ip.index_in(code);
                             self.call(func, base)?;
-                            (pc, code, frame) = (self.pc, self.code, self.frame());
+                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
                             continue;
                         }
                         Instr::CallIndirect { ty, base, index, table } => {
-                            self.pc = pc;
+                            self.pc = ip.index_in(code);
                             self.call_indirect(ty, base, index, table)?;
-                            (pc, code, frame) = (self.pc, self.code, self.frame());
+                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
                             continue;
                         }
                         Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
@@ -365,7 +366,7 @@ macro_rules! define_run {
                             let a = <$cbt>::from_slot(reg(frame, lhs));
                             let b = <$cbt>::from_slot(reg(frame, rhs));
                             if ($cbf)(a, b) {
-                                pc = target as usize;
+                                ip = CodePtr::at(code, target as usize);
                                 continue;
                             }
                         } )*
@@ -375,13 +376,24 @@ macro_rules! define_run {
                             set(frame, dst, r.into_slot());
                         } )*
                     }
-                    pc += 1;
+                    ip = ip.next();
                 }
             }
         }
     };
 }
 crate::for_each_numeric!(define_run);
+
+/// The instruction at `ip`: the run loop's fetch.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn fetch(ip: CodePtr) -> Instr {
+    // SAFETY: the run loop only moves `ip` within the running function's code, which
+    // the module keeps alive: the translator proved the function ends in an instruction
+    // that does not fall through and that its branch targets and branch-table entries
+    // lie within it; calls resume after the call, which is not the function's last.
+    unsafe { ip.get() }
+}
 
 /// Slot `r` of the running frame: the run loop's operand read.
 #[inline(always)]

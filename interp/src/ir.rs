@@ -298,6 +298,20 @@ macro_rules! define_instr {
                 }
             }
 
+            /// Whether execution may continue with the next instruction: false for
+            /// unconditional branches, returns and `unreachable`. A `BrTable` jumps into the
+            /// entries after it, so it counts as falling through.
+            pub(crate) fn falls_through(&self) -> bool {
+                !matches!(
+                    self,
+                    Instr::Br { .. }
+                        | Instr::Return0
+                        | Instr::Return1 { .. }
+                        | Instr::ReturnN { .. }
+                        | Instr::Unreachable
+                )
+            }
+
             /// The slot this instruction writes its single result to, if it has
             /// exactly one and reads all its operands before writing it. The
             /// translator retargets such a result straight into a local.

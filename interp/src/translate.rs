@@ -1113,8 +1113,13 @@ impl<'a> Translator<'a> {
             }
             i += 1;
         }
-        if end == self.entry {
-            return Err(self.err("empty function body"));
+        // The executor fetches without a bounds check: it must never run off the end.
+        match self.code.get(self.entry..end).and_then(|c| c.last()) {
+            None => return Err(self.err("empty function body")),
+            Some(last) if last.falls_through() => {
+                return Err(self.err("function code falls off its end"));
+            }
+            Some(_) => {}
         }
         let frame_size = self.stack_base + self.max_height;
         if frame_size > MAX_FRAME {

@@ -3,6 +3,8 @@
 //!
 //! - [`memory`]: linear memory, one `(ptr, len, cap)` representation for the heap and
 //!   the static backend, so loads and stores take no branch.
+//! - [`code`]: the running code behind an instruction pointer, so the run loop fetches
+//!   without a bounds check each.
 //! - [`frame`]: the value stack and a running function's frame, so the run loop reads
 //!   and writes operand slots without a bounds check each.
 //!
@@ -11,5 +13,6 @@
 //! (`ci/miri.sh`, Stacked and Tree Borrows, 64- and 32-bit).
 #![allow(unsafe_code)]
 
+pub(crate) mod code;
 pub(crate) mod frame;
 pub mod memory;
