@@ -84,13 +84,19 @@ fn check_values(expected: &[crate::value::ValType], got: &[Value]) -> Result<(),
 }
 
 /// Converts between a raw slot and the operand types of numeric operations.
+///
+/// A 32-bit value (`i32`, `f32`, a comparison's `i32` result) lives in the slot's low
+/// half; its readers ignore the high half, so its writers leave that half alone.
+/// 64-bit values and references fill the slot.
 trait SlotValue {
     fn from_slot(slot: Slot) -> Self;
     fn into_slot(self) -> Slot;
+    /// Writes the value as a result to slot `r` of the running frame.
+    fn write(self, frame: Frame, r: Reg);
 }
 
 macro_rules! slot_value {
-    ($($t:ty: $from:expr, $into:expr;)*) => {$(
+    ($($t:ty: $from:expr, $into:expr, $width:ident;)*) => {$(
         impl SlotValue for $t {
             #[inline(always)]
             fn from_slot(slot: Slot) -> Self {
@@ -100,18 +106,24 @@ macro_rules! slot_value {
             fn into_slot(self) -> Slot {
                 ($into)(self)
             }
+            #[inline(always)]
+            fn write(self, frame: Frame, r: Reg) {
+                slot_value!(@write $width, frame, r, self.into_slot())
+            }
         }
     )*};
+    (@write low, $frame:ident, $r:ident, $v:expr) => { set_low($frame, $r, $v as u32) };
+    (@write full, $frame:ident, $r:ident, $v:expr) => { set($frame, $r, $v) };
 }
 
 slot_value! {
-    i32: |s: Slot| s as u32 as i32, |v: i32| v as u32 as Slot;
-    u32: |s: Slot| s as u32, |v: u32| v as Slot;
-    i64: |s: Slot| s as i64, |v: i64| v as Slot;
-    u64: |s: Slot| s, |v: u64| v;
-    f32: |s: Slot| f32::from_bits(s as u32), |v: f32| v.to_bits() as Slot;
-    f64: f64::from_bits, f64::to_bits;
-    bool: |s: Slot| s != 0, |v: bool| v as Slot;
+    i32: |s: Slot| s as u32 as i32, |v: i32| v as u32 as Slot, low;
+    u32: |s: Slot| s as u32, |v: u32| v as Slot, low;
+    i64: |s: Slot| s as i64, |v: i64| v as Slot, full;
+    u64: |s: Slot| s, |v: u64| v, full;
+    f32: |s: Slot| f32::from_bits(s as u32), |v: f32| v.to_bits() as Slot, low;
+    f64: f64::from_bits, f64::to_bits, full;
+    bool: |s: Slot| s as u32 != 0, |v: bool| v as Slot, low;
 }
 
 /// The executor's view of a store during one call: the store's parts borrowed
@@ -349,18 +361,18 @@ macro_rules! define_run {
                             let a = <$ba>::from_slot(reg(frame, lhs));
                             let b = <$bb>::from_slot(reg(frame, rhs));
                             let r: $br = ($bf)(a, b);
-                            set(frame, dst, r.into_slot());
+                            r.write(frame, dst);
                         } )*
                         $( Instr::$bint { dst, lhs, rhs } => {
                             let a = <$bta>::from_slot(reg(frame, lhs));
                             let b = <$btb>::from_slot(reg(frame, rhs));
                             let r: $btr = ($btf)(a, b)?;
-                            set(frame, dst, r.into_slot());
+                            r.write(frame, dst);
                         } )*
                         $( Instr::$un { dst, src } => {
                             let a = <$ua>::from_slot(reg(frame, src));
                             let r: $ur = ($uf)(a);
-                            set(frame, dst, r.into_slot());
+                            r.write(frame, dst);
                         } )*
                         $( Instr::$cb { lhs, rhs, target } => {
                             let a = <$cbt>::from_slot(reg(frame, lhs));
@@ -373,7 +385,7 @@ macro_rules! define_run {
                         $( Instr::$unt { dst, src } => {
                             let a = <$uta>::from_slot(reg(frame, src));
                             let r: $utr = ($utf)(a)?;
-                            set(frame, dst, r.into_slot());
+                            r.write(frame, dst);
                         } )*
                     }
                     ip = ip.next();
@@ -411,6 +423,14 @@ fn reg(frame: Frame, r: Reg) -> Slot {
 fn set(frame: Frame, r: Reg, v: Slot) {
     // SAFETY: as in `reg`.
     unsafe { frame.set(r, v) }
+}
+
+/// Writes the low half of slot `r` of the running frame (a 32-bit result).
+#[inline(always)]
+#[allow(unsafe_code)]
+fn set_low(frame: Frame, r: Reg, v: u32) {
+    // SAFETY: as in `reg`.
+    unsafe { frame.set_low(r, v) }
 }
 
 impl<'s> Executor<'s> {

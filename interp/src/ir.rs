@@ -127,6 +127,8 @@ macro_rules! for_each_numeric {
                 I64Extend16S: i64 => i64, |a: i64| a as i16 as i64;
                 I64Extend32S: i64 => i64, |a: i64| a as i32 as i64;
                 I64ExtendI32S: i32 => i64, |a: i32| a as i64;
+                // Not a no-op: an i32 slot's high half is left as it was.
+                I64ExtendI32U: u32 => u64, |a: u32| a as u64;
 
                 F32Abs: u32 => u32, |a: u32| a & 0x7fff_ffff;
                 F32Neg: u32 => u32, |a: u32| a ^ 0x8000_0000;

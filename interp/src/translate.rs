@@ -1043,8 +1043,7 @@ impl<'a> Translator<'a> {
             }
 
             // Same bits in the slot: nothing to do.
-            O::I64ExtendI32U
-            | O::I32ReinterpretF32
+            O::I32ReinterpretF32
             | O::I64ReinterpretF64
             | O::F32ReinterpretI32
             | O::F64ReinterpretI64 => self.reinterpret()?,

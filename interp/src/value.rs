@@ -1,7 +1,9 @@
 //! Values as the embedder sees them, and their raw 64-bit slot encoding.
 //!
-//! Inside the interpreter every value is an untyped `u64` slot: integers and float
-//! bits zero-extended, references as `0` for null and `address + 1` otherwise.
+//! Inside the interpreter every value is an untyped `u64` slot: 64-bit integers and
+//! float bits fill it, 32-bit ones sit in its low half (zero-extended when they enter
+//! from outside; the executor's 32-bit results write that half only, so readers ignore
+//! the high one), references as `0` for null and `address + 1` otherwise.
 //! The encoding does not depend on the pointer width, so statistics and digests
 //! match between a 64-bit simulator and a 32-bit board.
 

@@ -31,6 +31,31 @@ fn i32s(values: &[i32]) -> Vec<Value> {
 }
 
 #[test]
+fn i32_results_leave_no_high_bits_behind() {
+    // An i32 result only writes its slot's low half: here over an i64 -1 left in the
+    // same temp slot. Everything that reads it as wider must see the i32 alone.
+    let (mut store, instance) = instantiate(
+        Config::new(),
+        r#"(module
+             (global $g (mut i32) (i32.const 0))
+             (func (export "extend") (param $x i64) (result i64)
+               (drop (i64.add (local.get $x) (i64.const 0)))
+               (i64.extend_i32_u (i32.wrap_i64 (local.get $x))))
+             (func (export "via_global") (param $x i64) (result i64)
+               (drop (i64.add (local.get $x) (i64.const 0)))
+               (global.set $g (i32.wrap_i64 (local.get $x)))
+               (i64.extend_i32_u (global.get $g)))
+             (func (export "compare") (param $x i64) (result i32)
+               (drop (i64.add (local.get $x) (i64.const 0)))
+               (i32.lt_s (i32.wrap_i64 (local.get $x)) (i32.const 0))))"#,
+    );
+    let x = [Value::I64(-1)];
+    assert_eq!(call(&mut store, instance, "extend", &x).unwrap(), [Value::I64(0xffff_ffff)]);
+    assert_eq!(call(&mut store, instance, "via_global", &x).unwrap(), [Value::I64(0xffff_ffff)]);
+    assert_eq!(call(&mut store, instance, "compare", &x).unwrap(), [Value::I32(1)]);
+}
+
+#[test]
 fn pending_local_read_before_overwrite() {
     // local.get 0 stays pending on the stack while local 0 is overwritten.
     let (mut s, i) = instantiate(

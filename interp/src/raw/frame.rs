@@ -119,6 +119,23 @@ impl Frame {
         // SAFETY: as in `get`.
         unsafe { *self.ptr.add(r as usize) = value }
     }
+
+    /// Writes the low 32 bits of slot `r`, leaving the high ones as they were: an
+    /// `i32` or `f32` result, whose readers look at those bits only. One store instead
+    /// of two on a 32-bit target.
+    ///
+    /// # Safety
+    /// As for [`Frame::get`].
+    #[inline(always)]
+    pub(crate) unsafe fn set_low(self, r: Reg, value: u32) {
+        #[cfg(debug_assertions)]
+        assert!((r as usize) < self.room, "slot {r} outside the frame");
+        // The low half is the first word on a little-endian target, the second on a
+        // big-endian one; either is a `u32` within the slot, aligned as a `u32`.
+        let word = if cfg!(target_endian = "little") { 0 } else { 1 };
+        // SAFETY: as in `get`: the slot is live and unborrowed, and so is its half.
+        unsafe { *self.ptr.add(r as usize).cast::<u32>().add(word) = value }
+    }
 }
 
 #[cfg(test)]
@@ -148,7 +165,14 @@ mod tests {
             assert_eq!((caller.get(2), callee.get(0), callee.get(4)), (2, 3, 13));
             callee.set(1, callee.get(0) + caller.get(1));
         }
-        assert_eq!(slots, [0, 1, 2, 3, 4, 0, 0, 13]);
+        // A 32-bit write keeps the slot's high half.
+        // SAFETY: as above.
+        unsafe {
+            callee.set(2, u64::MAX);
+            callee.set_low(2, 0x1234_5678);
+            assert_eq!(callee.get(2), 0xffff_ffff_1234_5678);
+        }
+        assert_eq!(slots, [0, 1, 2, 3, 4, 0xffff_ffff_1234_5678, 0, 13]);
     }
 
     #[test]
