@@ -540,9 +540,16 @@ impl<'s> Executor<'s> {
             return Err(TrapKind::StackExhausted.into());
         };
         let (params, locals) = (header.params as usize, header.locals as usize);
-        frame[params..locals].fill(0);
         let consts = header.consts as usize..header.consts as usize + header.num_consts as usize;
-        frame[locals..locals + consts.len()].copy_from_slice(&self.consts[consts]);
+        // Plain loops: frames have a few locals and constants, fewer than a call to
+        // `memset` or `memcpy` is worth on the board.
+        for slot in frame.iter_mut().take(locals).skip(params) {
+            *slot = 0;
+        }
+        let consts = self.consts.get(consts).unwrap_or_default();
+        for (slot, value) in frame.iter_mut().skip(locals).zip(consts) {
+            *slot = *value;
+        }
         self.base = base;
         self.pc = header.entry as usize;
         self.stats.peak_stack_slots = self.stats.peak_stack_slots.max(top as u32);

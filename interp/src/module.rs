@@ -155,9 +155,6 @@ pub(crate) struct ModuleInner {
     pub datas: Vec<DataSegment>,
     /// From the data count section, if present.
     pub data_count: Option<u32>,
-    /// Functions referenced outside function bodies (exports, element segments,
-    /// global initialisers): the only valid targets of `ref.func` in a body.
-    pub declared_refs: Vec<u32>,
     /// The internal code of all defined functions.
     pub code: Vec<Instr>,
     /// One per defined function, in order.
@@ -368,7 +365,6 @@ impl<'c> Decoder<'c> {
                         range.start as usize,
                     ));
                 }
-                self.seal_declared_refs();
             }
             Payload::CodeSectionEntry(body) => self.code_entry(body)?,
             Payload::DataSection(r) => self.datas(r.clone())?,
@@ -388,13 +384,6 @@ impl<'c> Decoder<'c> {
 
     fn num_defined_funcs(&self) -> usize {
         self.inner.funcs.len().saturating_sub(self.inner.num_imported_funcs as usize)
-    }
-
-    /// Sorts and dedups `declared_refs`: every source of them (exports, element
-    /// segments, global initialisers) precedes the code section.
-    fn seal_declared_refs(&mut self) {
-        self.inner.declared_refs.sort_unstable();
-        self.inner.declared_refs.dedup();
     }
 
     fn types(&mut self, reader: wasmparser::TypeSectionReader<'_>) -> Result<(), Error> {
@@ -572,9 +561,6 @@ impl<'c> Decoder<'c> {
             if !names.insert(export.name) {
                 return Err(invalid(format!("duplicate export name \"{}\"", export.name), offset));
             }
-            if kind == ExternKind::Func {
-                self.inner.declared_refs.push(export.index);
-            }
             self.inner.exports.push(Export { name: export.name.into(), kind, index: export.index });
         }
         Ok(())
@@ -606,7 +592,6 @@ impl<'c> Decoder<'c> {
                         if func as usize >= self.inner.funcs.len() {
                             return Err(invalid(format!("unknown function {func}"), at as usize));
                         }
-                        self.inner.declared_refs.push(func);
                         items.push(ConstExpr::RefFunc(func));
                     }
                     ValType::FuncRef
@@ -722,7 +707,6 @@ impl<'c> Decoder<'c> {
                 0,
             ));
         }
-        self.seal_declared_refs();
         self.inner.code = self.code;
         self.inner.consts = self.consts;
         self.inner.headers = self.headers;
@@ -761,7 +745,6 @@ impl<'c> Decoder<'c> {
                 if function_index as usize >= self.inner.funcs.len() {
                     return Err(invalid(format!("unknown function {function_index}"), offset));
                 }
-                self.inner.declared_refs.push(function_index);
                 (ConstExpr::RefFunc(function_index), ValType::FuncRef)
             }
             Operator::GlobalGet { global_index } => {
@@ -961,7 +944,6 @@ mod tests {
         assert_eq!(m.datas[0].mode, DataMode::Active { memory: 0, offset: ConstExpr::Value(16) });
         assert_eq!(&*m.datas[0].bytes, b"hi");
         assert_eq!(m.data_count, None);
-        assert_eq!(m.declared_refs, vec![0]);
         assert_eq!(m.headers.len(), 1);
         assert!(!m.code.is_empty());
         assert_eq!(m.start, None);
@@ -1014,7 +996,6 @@ mod tests {
             ]
         );
         assert_eq!(m.globals[8], GlobalType { content: ValType::FuncRef, mutable: false });
-        assert_eq!(m.declared_refs, vec![0]);
     }
 
     #[test]
@@ -1087,7 +1068,6 @@ mod tests {
         assert_eq!(m.elems[2].mode, ElemMode::Declared);
         assert_eq!(m.elems[3].mode, ElemMode::Active { table: 1, offset: ConstExpr::Value(0) });
         assert_eq!(m.elems[3].ty, ValType::ExternRef);
-        assert_eq!(m.declared_refs, vec![0, 1, 2]);
     }
 
     #[test]

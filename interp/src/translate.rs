@@ -405,14 +405,16 @@ impl<'a> Translator<'a> {
 
     // ---- operator helpers ----------------------------------------------------
 
-    fn binary(&mut self, make: impl FnOnce(Reg, Reg, Reg) -> Instr) -> Result<(), Error> {
+    /// `make` is a function pointer, not a generic closure: one copy of this body
+    /// instead of one per operator (kilobytes of flash on the board).
+    fn binary(&mut self, make: fn(Reg, Reg, Reg) -> Instr) -> Result<(), Error> {
         let rhs = self.pop()?;
         let lhs = self.pop()?;
         let dst = self.push_temp()?;
         self.emit_result(make(dst, lhs, rhs))
     }
 
-    fn unary(&mut self, make: impl FnOnce(Reg, Reg) -> Instr) -> Result<(), Error> {
+    fn unary(&mut self, make: fn(Reg, Reg) -> Instr) -> Result<(), Error> {
         let src = self.pop()?;
         let dst = self.push_temp()?;
         self.emit_result(make(dst, src))
@@ -1159,8 +1161,8 @@ const MAX_CONST_CANDIDATES: usize = 256;
 /// [`MAX_CONST_SLOTS`], in order of first use. A body that does not decode yields
 /// what was found before the fault; the translation proper reports it.
 fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
-    // (bits, weight, first use)
-    let mut found: Vec<(Slot, u64, usize)> = Vec::new();
+    // (bits, weight), in order of first use.
+    let mut found: Vec<(Slot, u64)> = Vec::new();
     let mut blocks: Vec<bool> = Vec::new();
     let mut loop_depth = 0u32;
     let Ok(mut reader) = body.get_operators_reader() else { return Vec::new() };
@@ -1180,13 +1182,22 @@ fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
         if let Some(c) = found.iter_mut().find(|c| c.0 == bits) {
             c.1 = c.1.saturating_add(weight);
         } else if found.len() < MAX_CONST_CANDIDATES {
-            found.push((bits, weight, found.len()));
+            found.push((bits, weight));
         }
     }
-    found.sort_by_key(|c| (core::cmp::Reverse(c.1), c.2));
-    found.truncate(MAX_CONST_SLOTS);
-    found.sort_by_key(|c| c.2);
-    found.into_iter().map(|c| c.0).collect()
+    // The heaviest, earliest first on ties; picked by repeated search rather than a
+    // sort, which would add kilobytes of code for a few dozen entries.
+    let mut chosen = Vec::with_capacity(MAX_CONST_SLOTS.min(found.len()));
+    while chosen.len() < MAX_CONST_SLOTS {
+        let best = (0..found.len())
+            .filter(|i| !chosen.contains(i))
+            .max_by_key(|&i| (found[i].1, core::cmp::Reverse(i)));
+        match best {
+            Some(i) => chosen.push(i),
+            None => break,
+        }
+    }
+    (0..found.len()).filter(|i| chosen.contains(i)).map(|i| found[i].0).collect()
 }
 
 /// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,
