@@ -181,7 +181,7 @@ macro_rules! define_run {
             fn run(&mut self) -> Result<(), Trap> {
                 let (mut ip, mut code, mut frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
                 loop {
-                    match fetch(ip) {
+                    match *fetch(ip) {
                         Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
                         Instr::ConsumeFuel { amount } => self.consume_fuel(amount)?,
                         Instr::Br { target } => {
@@ -399,7 +399,7 @@ crate::for_each_numeric!(define_run);
 /// The instruction at `ip`: the run loop's fetch.
 #[inline(always)]
 #[allow(unsafe_code)]
-fn fetch(ip: CodePtr) -> Instr {
+fn fetch(ip: CodePtr<'_>) -> &Instr {
     // SAFETY: the run loop only moves `ip` within the running function's code, which
     // the module keeps alive: the translator proved the function ends in an instruction
     // that does not fall through and that its branch targets and branch-table entries

@@ -11,49 +11,54 @@
 //! it across a call.
 //!
 //! **The caller's promise** (the `unsafe` part): `get` is called only while the
-//! pointer is at an instruction of the code slice it was made from, and while that
-//! slice lives. The run loop keeps it there because the translator proves, for every
+//! pointer is at an instruction of the code slice it was made from (the borrow of that
+//! slice keeps it alive). The run loop keeps it there because the translator proves, for every
 //! function, that its last instruction does not fall through and that every branch
 //! target and branch-table entry lies within the function (`Translator::finish`), and
 //! because calls return to the instruction after the call, which exists for the same
 //! reason. Debug builds assert the bound on every fetch.
 
+use core::marker::PhantomData;
 use core::mem::size_of;
 
 use crate::ir::Instr;
 
-/// A position in a module's code. Only valid while that code lives.
+/// A position in a module's code, which lives for `'a`.
 #[derive(Clone, Copy)]
-pub(crate) struct CodePtr {
+pub(crate) struct CodePtr<'a> {
     ptr: *const Instr,
+    _code: PhantomData<&'a [Instr]>,
     /// The code slice's bounds, for the debug-build check.
     #[cfg(debug_assertions)]
     bounds: (*const Instr, *const Instr),
 }
 
-impl CodePtr {
+impl<'a> CodePtr<'a> {
     /// The instruction at `index` of `code`. Making it is safe; reading it is bound by
     /// the module's contract (see [`CodePtr::get`]).
     #[inline(always)]
-    pub(crate) fn at(code: &[Instr], index: usize) -> Self {
+    pub(crate) fn at(code: &'a [Instr], index: usize) -> Self {
         CodePtr {
             ptr: code.as_ptr().wrapping_add(index),
+            _code: PhantomData,
             #[cfg(debug_assertions)]
             bounds: (code.as_ptr(), code.as_ptr().wrapping_add(code.len())),
         }
     }
 
-    /// The instruction here.
+    /// The instruction here, by reference: the run loop reads only the fields the
+    /// instruction has, not all 12 bytes before dispatching.
     ///
     /// # Safety
     /// The pointer is at an instruction of the code slice it was made from (not past
-    /// its end), and that slice is alive.
+    /// its end).
     #[inline(always)]
-    pub(crate) unsafe fn get(self) -> Instr {
+    pub(crate) unsafe fn get(self) -> &'a Instr {
         #[cfg(debug_assertions)]
         assert!(self.bounds.0 <= self.ptr && self.ptr < self.bounds.1, "fetch outside the code");
-        // SAFETY: by the caller's promise `ptr` points at a live, initialised `Instr`.
-        unsafe { *self.ptr }
+        // SAFETY: by the caller's promise `ptr` points at an `Instr` of the slice, which
+        // lives for `'a` and is not written while shared.
+        unsafe { &*self.ptr }
     }
 
     /// The next instruction's position.
@@ -92,10 +97,10 @@ mod tests {
         let ip = CodePtr::at(&code, 0);
         // SAFETY: every position fetched lies within `code`, which is alive.
         unsafe {
-            assert_eq!(ip.get(), Instr::Br { target: 2 });
-            assert_eq!(ip.next().get(), Instr::Unreachable);
-            assert_eq!(ip.skip(3).get(), Instr::Const32 { dst: 1, value: 9 });
-            assert_eq!(CodePtr::at(&code, 2).get(), Instr::Return0);
+            assert_eq!(*ip.get(), Instr::Br { target: 2 });
+            assert_eq!(*ip.next().get(), Instr::Unreachable);
+            assert_eq!(*ip.skip(3).get(), Instr::Const32 { dst: 1, value: 9 });
+            assert_eq!(*CodePtr::at(&code, 2).get(), Instr::Return0);
         }
         assert_eq!(ip.skip(3).index_in(&code), 3);
         // One past the end may be made (never fetched) and still converts.
