@@ -15,6 +15,7 @@ use crate::memory::{LinearMemory, MemoryKind, PAGE_SIZE};
 use crate::module::FuncHeader;
 use crate::raw::code::CodePtr;
 use crate::raw::frame::{Frame, ValueStack};
+use crate::raw::memory::MemoryView;
 use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, Func, FuncEntity, FuncKind, GlobalEntity,
     InstanceEntity, Store, TableEntity,
@@ -157,6 +158,10 @@ struct Executor<'s> {
     /// The store index of the running instance's memory 0 (`usize::MAX` if it has none,
     /// which validation makes unreachable): one lookup per instance switch, not per access.
     mem0: usize,
+    /// Where memory 0's bytes are: renewed after every step that may move them
+    /// (`memory.grow`, a host call, an instance switch), so loads and stores need not
+    /// find the memory first.
+    mem0_view: MemoryView,
     /// The running frame's first slot.
     base: usize,
     pc: usize,
@@ -455,7 +460,7 @@ impl<'s> Executor<'s> {
         } = store;
         let instances: &'s [InstanceEntity] = instances;
         let first = &instances[0];
-        Executor {
+        let mut ex = Executor {
             types,
             funcs,
             tables,
@@ -480,9 +485,12 @@ impl<'s> Executor<'s> {
             consts: &first.module.inner.consts,
             imported_funcs: first.module.inner.num_imported_funcs,
             mem0: memory0(first),
+            mem0_view: MemoryView::EMPTY,
             base: 0,
             pc: 0,
-        }
+        };
+        ex.renew_view();
+        ex
     }
 
     /// Slot `r` of the running frame, checked: for the operands of rare instructions.
@@ -519,6 +527,7 @@ impl<'s> Executor<'s> {
             self.consts = &inst.module.inner.consts;
             self.imported_funcs = inst.module.inner.num_imported_funcs;
             self.mem0 = memory0(inst);
+            self.renew_view();
         }
     }
 
@@ -647,6 +656,8 @@ impl<'s> Executor<'s> {
             return Err(TrapKind::Unreachable.into());
         };
         f(&mut Caller { memory }, &self.host_args[..], &mut self.host_results[..])?;
+        // The host may have grown the memory.
+        self.renew_view();
         for (i, v) in self.host_results.iter().enumerate() {
             self.stack.all()[base + i] = v.to_slot();
         }
@@ -676,6 +687,8 @@ impl<'s> Executor<'s> {
             || self.max_heap_memory.is_none_or(|budget| in_use.saturating_add(added) <= budget);
         // Checked before growing: a refused grow must not allocate.
         let grown = if within_budget { memory.grow(delta) } else { None };
+        let limit = memory.limit_pages();
+        self.renew_view();
         match grown {
             Some(old) => {
                 if is_heap {
@@ -685,7 +698,7 @@ impl<'s> Executor<'s> {
             }
             None => {
                 // Past the memory's own maximum is the module's limit, not the board's.
-                if u64::from(old) + u64::from(delta) <= u64::from(memory.limit_pages()) {
+                if u64::from(old) + u64::from(delta) <= u64::from(limit) {
                     self.stats.grow_refusals = self.stats.grow_refusals.saturating_add(1);
                 }
                 u32::MAX
@@ -698,26 +711,40 @@ impl<'s> Executor<'s> {
         &mut self.memories[self.mem0]
     }
 
+    /// Takes a fresh view of memory 0 (empty if the instance has none).
+    fn renew_view(&mut self) {
+        self.mem0_view = self.memories.get(self.mem0).map_or(MemoryView::EMPTY, LinearMemory::view);
+    }
+
+    /// Debug builds: the view is the memory's current one.
     #[inline(always)]
-    fn load<const N: usize>(&self, addr: Slot, offset: u32) -> Result<[u8; N], Trap> {
-        let ea = effective_address(addr, offset);
-        let bytes = access(ea, N, self.memory().data()).ok_or(TrapKind::MemoryOutOfBounds)?;
-        let mut out = [0; N];
-        out.copy_from_slice(bytes);
-        Ok(out)
+    fn check_view(&self) {
+        debug_assert_eq!(
+            self.mem0_view,
+            self.memories.get(self.mem0).map_or(MemoryView::EMPTY, LinearMemory::view),
+            "stale view of memory 0"
+        );
     }
 
     #[inline(always)]
-    fn store<const N: usize>(
-        &mut self,
-        addr: Slot,
-        offset: u32,
-        bytes: [u8; N],
-    ) -> Result<(), Trap> {
-        let ea = effective_address(addr, offset);
-        let data = self.memory_mut().data_mut();
-        access_mut(ea, N, data).ok_or(TrapKind::MemoryOutOfBounds)?.copy_from_slice(&bytes);
-        Ok(())
+    #[allow(unsafe_code)]
+    fn load<const N: usize>(&self, addr: Slot, offset: u32) -> Result<[u8; N], Trap> {
+        self.check_view();
+        let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
+        // SAFETY: the view is renewed after every step that may grow or move memory 0,
+        // and no reference to its bytes is alive while the run loop executes a load.
+        let bytes = unsafe { self.mem0_view.load(ea) };
+        Ok(bytes.ok_or(TrapKind::MemoryOutOfBounds)?)
+    }
+
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn store<const N: usize>(&self, addr: Slot, offset: u32, bytes: [u8; N]) -> Result<(), Trap> {
+        self.check_view();
+        let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
+        // SAFETY: as in `load`.
+        let stored = unsafe { self.mem0_view.store(ea, bytes) };
+        Ok(stored.ok_or(TrapKind::MemoryOutOfBounds)?)
     }
 
     /// The three i32 operands of a bulk operation at `base`.
@@ -822,19 +849,6 @@ pub(crate) fn table_grow(t: &mut TableEntity, delta: u32, init: Slot) -> Option<
 #[inline(always)]
 fn effective_address(addr: Slot, offset: u32) -> Option<usize> {
     (addr as u32 as usize).checked_add(offset as usize)
-}
-
-/// The `n` bytes at `ea` if they are all inside `data`.
-#[inline(always)]
-fn access(ea: Option<usize>, n: usize, data: &[u8]) -> Option<&[u8]> {
-    let start = ea?;
-    data.get(start..start.checked_add(n)?)
-}
-
-#[inline(always)]
-fn access_mut(ea: Option<usize>, n: usize, data: &mut [u8]) -> Option<&mut [u8]> {
-    let start = ea?;
-    data.get_mut(start..start.checked_add(n)?)
 }
 
 /// The instance's memory 0 as a store index, or `usize::MAX` without one.

@@ -158,6 +158,50 @@ fn multi_value_blocks_if_else_and_returns() {
 }
 
 #[test]
+fn a_memory_grown_by_another_instance_is_seen_after_the_call() {
+    // `grower` and `main` share one heap memory; `grower` grows it (the bytes may
+    // move), then `main` stores and loads on the new pages. `other` has a memory of
+    // its own: calling it and coming back switches memories twice.
+    let module = |wat: &str| Module::new(&Config::new(), &wat::parse_str(wat).unwrap()).unwrap();
+    let grower = module(
+        r#"(module
+             (import "env" "memory" (memory 1))
+             (func (export "grow") (param i32) (result i32)
+               (memory.grow (local.get 0))))"#,
+    );
+    let other = module(
+        r#"(module
+             (memory 4)
+             (data (i32.const 200000) "\64")
+             (func (export "peek") (result i32) (i32.load (i32.const 200000))))"#,
+    );
+    let main = module(
+        r#"(module
+             (import "env" "grow" (func $grow (param i32) (result i32)))
+             (import "env" "peek" (func $peek (result i32)))
+             (import "env" "memory" (memory 1))
+             (func (export "run") (result i32)
+               (i32.store (i32.const 100) (i32.const 7))
+               (drop (call $grow (i32.const 3)))
+               (i32.store (i32.const 200000) (i32.const 35))
+               (i32.add (call $peek)
+                 (i32.add (i32.load (i32.const 100)) (i32.load (i32.const 200000))))))"#,
+    );
+    let mut store = Store::new(Config::new());
+    let memory = store.new_memory(tandem_interp::MemoryType { initial: 1, maximum: None }).unwrap();
+    let mut linker = Linker::new();
+    linker.define("env", "memory", Extern::Memory(memory));
+    let grower = linker.instantiate(&mut store, &grower).unwrap();
+    let grow = grower.func(&store, "grow").unwrap();
+    linker.define("env", "grow", Extern::Func(grow));
+    let other = linker.instantiate(&mut store, &other).unwrap();
+    let peek = other.func(&store, "peek").unwrap();
+    linker.define("env", "peek", Extern::Func(peek));
+    let main = linker.instantiate(&mut store, &main).unwrap();
+    assert_eq!(call(&mut store, main, "run", &[]).unwrap(), i32s(&[100 + 42]));
+}
+
+#[test]
 fn recursion_and_call_indirect() {
     let (mut s, i) = instantiate(
         Config::new(),

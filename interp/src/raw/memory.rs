@@ -119,6 +119,56 @@ pub struct LinearMemory {
     maximum_pages: Option<u32>,
 }
 
+/// Where a memory's bytes are between two events that may move them, so a wasm load
+/// or store costs one bounds check instead of finding the memory first.
+///
+/// **Contract** (the `unsafe` part of [`MemoryView::load`] and [`MemoryView::store`]):
+/// the view is used only while the [`LinearMemory`] it came from is alive and not
+/// grown since (`grow` may reallocate a heap memory), and while no reference to its
+/// bytes (`data`, `data_mut`) is alive. The executor takes a fresh view after every
+/// `memory.grow`, host call (a host function may grow the memory) and instance switch,
+/// and debug builds compare the view with the memory on every access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MemoryView {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl MemoryView {
+    /// A view of no bytes: every access is out of bounds.
+    pub(crate) const EMPTY: MemoryView = MemoryView { ptr: NonNull::dangling(), len: 0 };
+
+    /// The `N` bytes at `ea`, or `None` if any lies outside the memory.
+    ///
+    /// # Safety
+    /// See the type's contract.
+    #[inline(always)]
+    pub(crate) unsafe fn load<const N: usize>(self, ea: usize) -> Option<[u8; N]> {
+        if ea > self.len.checked_sub(N)? {
+            return None;
+        }
+        // SAFETY: `ea + N <= len`, so the bytes lie in the memory's initialised part,
+        // which is alive and unborrowed by the caller's promise; `[u8; N]` needs no
+        // alignment.
+        Some(unsafe { self.ptr.as_ptr().add(ea).cast::<[u8; N]>().read() })
+    }
+
+    /// Writes `bytes` at `ea`; `None` (nothing written) if any lies outside the memory.
+    ///
+    /// # Safety
+    /// See the type's contract.
+    #[inline(always)]
+    pub(crate) unsafe fn store<const N: usize>(self, ea: usize, bytes: [u8; N]) -> Option<()> {
+        if ea > self.len.checked_sub(N)? {
+            return None;
+        }
+        // SAFETY: as in `load`; the memory owns its bytes exclusively, so writing
+        // through its pointer is the memory's own write.
+        unsafe { self.ptr.as_ptr().add(ea).cast::<[u8; N]>().write(bytes) };
+        Some(())
+    }
+}
+
 // SAFETY: a `LinearMemory` owns its bytes exclusively (a `Vec<u8>` it took apart, or
 // a `&'static mut [u8]` moved in), like a `Vec<u8>` does; the raw pointer is not
 // shared with anything, so moving the value to another thread moves that ownership.
@@ -218,6 +268,13 @@ impl LinearMemory {
         // SAFETY: as in `data`; the exclusive borrow of `self` makes this the only
         // reference to the bytes while it lives.
         unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The bytes' location as of now, for the run loop's loads and stores (see
+    /// [`MemoryView`]).
+    #[inline]
+    pub(crate) fn view(&self) -> MemoryView {
+        MemoryView { ptr: self.ptr, len: self.len }
     }
 
     /// The current size in wasm pages.
@@ -680,6 +737,34 @@ mod tests {
         // SAFETY: the memory is dropped; `raw` is not used again.
         drop(unsafe { reclaim(raw) });
         assert!(LinearMemory::new_heap(1, None).unwrap().into_static_buffer().is_none());
+    }
+
+    #[test]
+    fn views_load_and_store_within_bounds_and_follow_a_grow() {
+        let mut mem = LinearMemory::new_heap(1, None).unwrap();
+        mem.data_mut()[10] = 0xab;
+        let view = mem.view();
+        // SAFETY: the memory is alive and not grown while `view` is used, and no
+        // reference to its bytes is alive during each access.
+        unsafe {
+            assert_eq!(view.load::<2>(9), Some([0, 0xab]));
+            assert_eq!(view.store(PAGE_SIZE - 4, 7u32.to_le_bytes()), Some(()));
+            assert_eq!(view.store(PAGE_SIZE - 3, [1u8; 4]), None);
+            assert_eq!(view.load::<1>(PAGE_SIZE), None);
+            assert_eq!(view.load::<8>(usize::MAX), None);
+        }
+        assert_eq!(&mem.data()[PAGE_SIZE - 4..], &7u32.to_le_bytes());
+        // A grow may move the bytes: a fresh view sees the old ones and the new page.
+        assert_eq!(mem.grow(1), Some(1));
+        let view = mem.view();
+        // SAFETY: as above, for the new view.
+        unsafe {
+            assert_eq!(view.load::<1>(10), Some([0xab]));
+            assert_eq!(view.store(2 * PAGE_SIZE - 1, [5]), Some(()));
+            assert_eq!(view.load::<1>(2 * PAGE_SIZE), None);
+            assert_eq!(MemoryView::EMPTY.load::<1>(0), None);
+        }
+        assert_eq!(mem.data()[2 * PAGE_SIZE - 1], 5);
     }
 
     #[test]
