@@ -313,6 +313,42 @@ macro_rules! define_run {
                         Instr::Store64 { addr, value, offset } => {
                             self.store(reg(frame, addr), offset, reg(frame, value).to_le_bytes())?
                         }
+                        Instr::Load8UAdd { dst, base, index, offset } => {
+                            let v = self.load::<1>(sum(frame, base, index), offset)?;
+                            set(frame, dst, v[0] as Slot);
+                        }
+                        Instr::Load16UAdd { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            set(frame, dst, u16::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load32Add { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            set(frame, dst, u32::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load64Add { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            set(frame, dst, u64::from_le_bytes(v));
+                        }
+                        Instr::I32Load8SAdd { dst, base, index, offset } => {
+                            let v = self.load::<1>(sum(frame, base, index), offset)?;
+                            (v[0] as i8 as i32).write(frame, dst);
+                        }
+                        Instr::I32Load16SAdd { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            (i16::from_le_bytes(v) as i32).write(frame, dst);
+                        }
+                        Instr::Store8Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, [reg(frame, value) as u8])?
+                        }
+                        Instr::Store16Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, (reg(frame, value) as u16).to_le_bytes())?
+                        }
+                        Instr::Store32Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, (reg(frame, value) as u32).to_le_bytes())?
+                        }
+                        Instr::Store64Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, reg(frame, value).to_le_bytes())?
+                        }
                         Instr::MemorySize { dst } => {
                             let size = self.memory().size_pages();
                             set(frame, dst, size as Slot);
@@ -420,6 +456,12 @@ fn reg(frame: Frame, r: Reg) -> Slot {
     // size (the translator's guarantee), and `enter_local` checked that the frame fits
     // in the stack, which lives as long as the executor.
     unsafe { frame.get(r) }
+}
+
+/// The `i32.add` of slots `base` and `index`: a fused load or store's address.
+#[inline(always)]
+fn sum(frame: Frame, base: Reg, index: Reg) -> Slot {
+    (reg(frame, base) as u32).wrapping_add(reg(frame, index) as u32) as Slot
 }
 
 /// Writes slot `r` of the running frame.

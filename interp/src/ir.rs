@@ -255,6 +255,18 @@ macro_rules! define_instr {
             Store16 { addr: Reg, value: Reg, offset: u32 },
             Store32 { addr: Reg, value: Reg, offset: u32 },
             Store64 { addr: Reg, value: Reg, offset: u32 },
+            // Loads and stores whose address is an `i32.add` fused in: the effective
+            // address is `(base + index) as u32 + offset`, the sum wrapping like `i32.add`.
+            Load8UAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            Load16UAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            Load32Add { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            Load64Add { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            I32Load8SAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            I32Load16SAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            Store8Add { base: Reg, index: Reg, value: Reg, offset: u32 },
+            Store16Add { base: Reg, index: Reg, value: Reg, offset: u32 },
+            Store32Add { base: Reg, index: Reg, value: Reg, offset: u32 },
+            Store64Add { base: Reg, index: Reg, value: Reg, offset: u32 },
             MemorySize { dst: Reg },
             MemoryGrow { dst: Reg, delta: Reg },
             /// Operands `dst, value, len` in slots `base..base + 3`.
@@ -337,6 +349,12 @@ macro_rules! define_instr {
                     | Instr::I64Load8S { dst, .. }
                     | Instr::I64Load16S { dst, .. }
                     | Instr::I64Load32S { dst, .. }
+                    | Instr::Load8UAdd { dst, .. }
+                    | Instr::Load16UAdd { dst, .. }
+                    | Instr::Load32Add { dst, .. }
+                    | Instr::Load64Add { dst, .. }
+                    | Instr::I32Load8SAdd { dst, .. }
+                    | Instr::I32Load16SAdd { dst, .. }
                     | Instr::MemorySize { dst }
                     | Instr::MemoryGrow { dst, .. }
                     | Instr::TableGet { dst, .. }

@@ -56,6 +56,10 @@ fn malformed(e: wasmparser::BinaryReaderError) -> Error {
     Error::Malformed { message: e.message().into(), offset: e.offset() as usize }
 }
 
+/// Builds a load or store whose address is an `i32.add` fused in: from
+/// `(dst, base, index, offset)` for a load, `(base, index, value, offset)` for a store.
+type FusedAccess = fn(Reg, Reg, Reg, u32) -> Instr;
+
 /// The largest frame a function may have: slot indices are `u16`.
 const MAX_FRAME: u32 = u16::MAX as u32;
 
@@ -439,18 +443,68 @@ impl<'a> Translator<'a> {
         Ok(())
     }
 
-    fn load(&mut self, m: &MemArg, make: fn(Reg, Reg, u32) -> Instr) -> Result<(), Error> {
-        let offset = self.memarg(m)?;
-        let addr = self.pop()?;
-        let dst = self.push_temp()?;
-        self.emit_result(make(dst, addr, offset))
+    /// If the entry `depth` below the top is the temp the last instruction wrote, and
+    /// that instruction is an `i32.add`, takes the add back and returns its operands:
+    /// the caller fuses it into a load or store's address.
+    fn take_address_add(&mut self, depth: u32) -> Result<Option<(Reg, Reg)>, Error> {
+        self.need(depth + 1)?;
+        let h = self.height() - 1 - depth;
+        let last = self.code.len().checked_sub(1);
+        if self.stack[h as usize] != Operand::Temp
+            || self.retarget.is_none()
+            || self.retarget != last
+        {
+            return Ok(None);
+        }
+        let slot = self.slot(h)?;
+        match self.code[self.code.len() - 1] {
+            Instr::I32Add { dst, lhs, rhs } if dst == slot => {
+                // The sum was only this address: its slot is dead.
+                self.code.pop();
+                self.retarget = None;
+                Ok(Some((lhs, rhs)))
+            }
+            _ => Ok(None),
+        }
     }
 
-    fn store(&mut self, m: &MemArg, make: fn(Reg, Reg, u32) -> Instr) -> Result<(), Error> {
+    /// `make` builds the load from its address slot; `fused`, if the load has such a
+    /// form, from an `i32.add`'s operands when the address is one just computed.
+    fn load(
+        &mut self,
+        m: &MemArg,
+        make: fn(Reg, Reg, u32) -> Instr,
+        fused: Option<FusedAccess>,
+    ) -> Result<(), Error> {
         let offset = self.memarg(m)?;
+        let sum = match fused {
+            Some(_) => self.take_address_add(0)?,
+            None => None,
+        };
+        let addr = self.pop()?;
+        let dst = self.push_temp()?;
+        match (sum, fused) {
+            (Some((base, index)), Some(fused)) => self.emit_result(fused(dst, base, index, offset)),
+            _ => self.emit_result(make(dst, addr, offset)),
+        }
+    }
+
+    /// As [`Translator::load`], for a store (`addr, value` in `make`, `base, index,
+    /// value` in `fused`).
+    fn store(
+        &mut self,
+        m: &MemArg,
+        make: fn(Reg, Reg, u32) -> Instr,
+        fused: FusedAccess,
+    ) -> Result<(), Error> {
+        let offset = self.memarg(m)?;
+        let sum = self.take_address_add(1)?;
         let value = self.pop()?;
         let addr = self.pop()?;
-        self.emit(make(addr, value, offset)).map(drop)
+        match sum {
+            Some((base, index)) => self.emit(fused(base, index, value, offset)).map(drop),
+            None => self.emit(make(addr, value, offset)).map(drop),
+        }
     }
 
     fn table(&self, index: u32) -> Result<u32, Error> {
@@ -916,45 +970,72 @@ impl<'a> Translator<'a> {
                 self.emit(Instr::GlobalSet { src, global: global_index })?;
             }
 
-            O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32U { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::Load32 { dst, addr, offset })?
-            }
-            O::I64Load { memarg } | O::F64Load { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::Load64 { dst, addr, offset })?
-            }
-            O::I32Load8U { memarg } | O::I64Load8U { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::Load8U { dst, addr, offset })?
-            }
-            O::I32Load16U { memarg } | O::I64Load16U { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::Load16U { dst, addr, offset })?
-            }
-            O::I32Load8S { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::I32Load8S { dst, addr, offset })?
-            }
-            O::I32Load16S { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::I32Load16S { dst, addr, offset })?
-            }
-            O::I64Load8S { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::I64Load8S { dst, addr, offset })?
-            }
-            O::I64Load16S { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::I64Load16S { dst, addr, offset })?
-            }
-            O::I64Load32S { memarg } => {
-                self.load(&memarg, |dst, addr, offset| Instr::I64Load32S { dst, addr, offset })?
-            }
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
-                self.store(&memarg, |addr, value, offset| Instr::Store8 { addr, value, offset })?
-            }
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
-                self.store(&memarg, |addr, value, offset| Instr::Store16 { addr, value, offset })?
-            }
-            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
-                self.store(&memarg, |addr, value, offset| Instr::Store32 { addr, value, offset })?
-            }
-            O::I64Store { memarg } | O::F64Store { memarg } => {
-                self.store(&memarg, |addr, value, offset| Instr::Store64 { addr, value, offset })?
-            }
+            O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32U { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::Load32 { dst, addr, offset },
+                Some(|dst, base, index, offset| Instr::Load32Add { dst, base, index, offset }),
+            )?,
+            O::I64Load { memarg } | O::F64Load { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::Load64 { dst, addr, offset },
+                Some(|dst, base, index, offset| Instr::Load64Add { dst, base, index, offset }),
+            )?,
+            O::I32Load8U { memarg } | O::I64Load8U { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::Load8U { dst, addr, offset },
+                Some(|dst, base, index, offset| Instr::Load8UAdd { dst, base, index, offset }),
+            )?,
+            O::I32Load16U { memarg } | O::I64Load16U { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::Load16U { dst, addr, offset },
+                Some(|dst, base, index, offset| Instr::Load16UAdd { dst, base, index, offset }),
+            )?,
+            O::I32Load8S { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::I32Load8S { dst, addr, offset },
+                Some(|dst, base, index, offset| Instr::I32Load8SAdd { dst, base, index, offset }),
+            )?,
+            O::I32Load16S { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::I32Load16S { dst, addr, offset },
+                Some(|dst, base, index, offset| Instr::I32Load16SAdd { dst, base, index, offset }),
+            )?,
+            O::I64Load8S { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::I64Load8S { dst, addr, offset },
+                None,
+            )?,
+            O::I64Load16S { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::I64Load16S { dst, addr, offset },
+                None,
+            )?,
+            O::I64Load32S { memarg } => self.load(
+                &memarg,
+                |dst, addr, offset| Instr::I64Load32S { dst, addr, offset },
+                None,
+            )?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(
+                &memarg,
+                |addr, value, offset| Instr::Store8 { addr, value, offset },
+                |base, index, value, offset| Instr::Store8Add { base, index, value, offset },
+            )?,
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(
+                &memarg,
+                |addr, value, offset| Instr::Store16 { addr, value, offset },
+                |base, index, value, offset| Instr::Store16Add { base, index, value, offset },
+            )?,
+            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => self
+                .store(
+                    &memarg,
+                    |addr, value, offset| Instr::Store32 { addr, value, offset },
+                    |base, index, value, offset| Instr::Store32Add { base, index, value, offset },
+                )?,
+            O::I64Store { memarg } | O::F64Store { memarg } => self.store(
+                &memarg,
+                |addr, value, offset| Instr::Store64 { addr, value, offset },
+                |base, index, value, offset| Instr::Store64Add { base, index, value, offset },
+            )?,
             O::MemorySize { mem } => {
                 self.check_memory(mem)?;
                 let dst = self.push_temp()?;
@@ -1365,6 +1446,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn address_additions_fuse_into_loads_and_stores() {
+        // Store v at a + b, load it back from a + b: both additions fused, the sum
+        // wrapping at 32 bits like i32.add.
+        let m = module(
+            r#"(module (memory 1)
+                 (func (export "run") (param $a i32) (param $b i32) (result i32)
+                   (i32.store16 offset=2 (i32.add (local.get $a) (local.get $b)) (i32.const 0x1234))
+                   (i32.load16_s offset=2 (i32.add (local.get $a) (local.get $b)))))"#,
+        );
+        assert_eq!(count(&m, |i| matches!(i, Instr::I32Add { .. })), 0, "{:?}", m.inner.code);
+        assert_eq!(run2(&m, 100, 20), 0x1234);
+        assert_eq!(run2(&m, -16, 20), 0x1234); // 0xffff_fff0 + 20 wraps to 4
+        // Past the memory: the add wraps, the offset does not.
+        let mut store = Store::new(Config::new());
+        let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        let args = [Value::I32(65534), Value::I32(0)];
+        let err = store.call(func, &args, &mut [Value::I32(0)]).unwrap_err();
+        assert_eq!(err, crate::Error::Trap(crate::TrapKind::MemoryOutOfBounds.into()));
     }
 
     #[test]
