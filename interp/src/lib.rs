@@ -13,7 +13,9 @@
 //! so its size is fixed when the firmware links and `memory.grow` never allocates:
 //! past the buffer it returns -1. See [`memory`] for how to obtain such a buffer.
 #![no_std]
-// All `unsafe` code lives in `raw`, the one module that allows it.
+// `unsafe` code lives in `raw`; the only other places allowed to call into it are the
+// run loop's one-line accessors in `exec` (fetch, slot read/write, load/store), each
+// stating the translator's guarantee it relies on.
 #![deny(unsafe_code)]
 
 extern crate alloc;
