@@ -707,6 +707,11 @@ impl<'c> Decoder<'c> {
                 0,
             ));
         }
+        // Grown by doubling while translating: trimmed, so a module holds what it uses
+        // (up to half the code's heap otherwise).
+        self.code.shrink_to_fit();
+        self.consts.shrink_to_fit();
+        self.headers.shrink_to_fit();
         self.inner.code = self.code;
         self.inner.consts = self.consts;
         self.inner.headers = self.headers;

@@ -7,8 +7,8 @@
 //! overwritten; pending entries of both kinds at control-flow boundaries and where an
 //! instruction needs its operands in consecutive slots (calls, bulk ops).
 //!
-//! A frame is laid out `[locals | constants | operand stack]`. The constants are the
-//! function's most used ones, chosen by a pre-pass over the body ([`choose_constants`])
+//! A frame is laid out `[locals | constants | operand stack]`. The constants are those
+//! the function uses in loops, chosen by a pre-pass over the body ([`choose_constants`])
 //! and copied into the frame on entry, so a loop's `i32.const 1; i32.add` costs one
 //! instruction, not two.
 //!
@@ -1237,10 +1237,17 @@ const MAX_CONST_SLOTS: usize = 48;
 /// Distinct constants the pre-pass ranks at most (bounds its work on huge bodies).
 const MAX_CONST_CANDIDATES: usize = 256;
 
-/// The constants of `body` worth a slot: the most used, a use inside a loop counting
-/// 16 times one outside (and 256 times in a nested loop ...), at most
-/// [`MAX_CONST_SLOTS`], in order of first use. A body that does not decode yields
-/// what was found before the fault; the translation proper reports it.
+/// A constant earns a slot with this weight: one use in a loop, or three outside.
+const MIN_CONST_WEIGHT: u64 = 3;
+
+/// The constants of `body` worth a slot: the most used, a use inside a loop counting 16
+/// times one outside (and 256 times in a nested loop ...), at most [`MAX_CONST_SLOTS`],
+/// in order of first use. A constant used once or twice outside loops is left to
+/// `Const` instructions: it runs about once per call, which is what copying it into the
+/// frame would cost, and its slot would deepen every frame of a recursion (the exact
+/// value-stack limits of a board profile count on small frames). Used three times or
+/// more, its slot costs less heap than the instructions. A body that does not decode
+/// yields what was found before the fault; the translation proper reports it.
 fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
     // (bits, weight), in order of first use.
     let mut found: Vec<(Slot, u64)> = Vec::new();
@@ -1259,6 +1266,7 @@ fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
             _ => {}
         }
         let Some(bits) = constant_bits(&op) else { continue };
+        // A use outside loops counts 1, in a loop 16, in a nested loop 256 ...
         let weight = 1u64 << (4 * loop_depth.min(12));
         if let Some(c) = found.iter_mut().find(|c| c.0 == bits) {
             c.1 = c.1.saturating_add(weight);
@@ -1271,7 +1279,7 @@ fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
     let mut chosen = Vec::with_capacity(MAX_CONST_SLOTS.min(found.len()));
     while chosen.len() < MAX_CONST_SLOTS {
         let best = (0..found.len())
-            .filter(|i| !chosen.contains(i))
+            .filter(|&i| found[i].1 >= MIN_CONST_WEIGHT && !chosen.contains(&i))
             .max_by_key(|&i| (found[i].1, core::cmp::Reverse(i)));
         match best {
             Some(i) => chosen.push(i),
@@ -1368,12 +1376,32 @@ mod tests {
             };
             body = format!("(i32.add {body} {c})");
         }
-        let m =
-            module(&format!(r#"(module (func (export "run") (param i32) (result i32) {body}))"#));
+        // In a loop that runs once, so the constants are worth slots.
+        let m = module(&format!(
+            r#"(module (func (export "run") (param i32) (result i32)
+                 (loop (result i32) {body})))"#
+        ));
         let header = m.inner.headers[0];
         assert_eq!(header.num_consts as usize, MAX_CONST_SLOTS);
         assert_eq!(count(&m, is_const), 6);
         assert_eq!(run(&m, 1000), 1000 + (1..=total as i32).sum::<i32>());
+    }
+
+    #[test]
+    fn constants_outside_loops_keep_frames_small() {
+        // A recursion without a loop: its constants are loaded by instructions, so each
+        // frame is its parameter and operands only (the exact value-stack limits of a
+        // board profile depend on it).
+        let m = module(
+            r#"(module (func $down (export "run") (param i32) (result i32)
+                 (if (result i32) (i32.eqz (local.get 0))
+                   (then (i32.const 0))
+                   (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"#,
+        );
+        let header = m.inner.headers[0];
+        // The parameter and three operands (`1`, `n`, `1` of `n - 1`).
+        assert_eq!((header.num_consts, header.frame_size), (0, 4));
+        assert_eq!(run(&m, 100), 100);
     }
 
     /// Calls export `run` with two i32s and returns its i32 result.
@@ -1451,12 +1479,14 @@ mod tests {
     #[test]
     fn address_additions_fuse_into_loads_and_stores() {
         // Store v at a + b, load it back from a + b: both additions fused, the sum
-        // wrapping at 32 bits like i32.add.
+        // wrapping at 32 bits like i32.add. (In a loop, so the stored constant has a
+        // slot and nothing comes between the add and the store.)
         let m = module(
             r#"(module (memory 1)
                  (func (export "run") (param $a i32) (param $b i32) (result i32)
-                   (i32.store16 offset=2 (i32.add (local.get $a) (local.get $b)) (i32.const 0x1234))
-                   (i32.load16_s offset=2 (i32.add (local.get $a) (local.get $b)))))"#,
+                   (loop (result i32)
+                     (i32.store16 offset=2 (i32.add (local.get $a) (local.get $b)) (i32.const 0x1234))
+                     (i32.load16_s offset=2 (i32.add (local.get $a) (local.get $b))))))"#,
         );
         assert_eq!(count(&m, |i| matches!(i, Instr::I32Add { .. })), 0, "{:?}", m.inner.code);
         assert_eq!(run2(&m, 100, 20), 0x1234);
@@ -1472,15 +1502,18 @@ mod tests {
 
     #[test]
     fn a_callee_frame_leaves_the_callers_constants_alone() {
-        // Recursion: every frame holds its own copy of the constants above its locals.
+        // Recursion from inside a loop (which runs once): every frame holds its own copy
+        // of the constants above its locals, and the callee's frame starts above them.
         let m = module(
             r#"(module (func $f (export "run") (param i32) (result i32)
-                 (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
-                   (then (local.get 0))
-                   (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1)))
-                                  (call $f (i32.sub (local.get 0) (i32.const 2))))))))"#,
+                 (loop (result i32)
+                   (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+                     (then (local.get 0))
+                     (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1)))
+                                    (call $f (i32.sub (local.get 0) (i32.const 2)))))))))"#,
         );
         assert_eq!(count(&m, is_const), 0);
+        assert_eq!(m.inner.headers[0].num_consts, 2);
         assert_eq!(run(&m, 20), 6765);
     }
 }
