@@ -130,6 +130,33 @@ struct Translator<'a> {
     retarget: Option<usize>,
 }
 
+/// `load!(self, memarg, Plain)` or `load!(self, memarg, Plain, Fused)`: translates a load
+/// into `Instr::Plain { dst, addr, offset }`, or into `Instr::Fused { dst, base, index,
+/// offset }` when its address is an `i32.add` just computed.
+macro_rules! load {
+    ($t:ident, $m:ident, $plain:ident) => {
+        $t.load(&$m, |dst, addr, offset| Instr::$plain { dst, addr, offset }, None)?
+    };
+    ($t:ident, $m:ident, $plain:ident, $fused:ident) => {
+        $t.load(
+            &$m,
+            |dst, addr, offset| Instr::$plain { dst, addr, offset },
+            Some(|dst, base, index, offset| Instr::$fused { dst, base, index, offset }),
+        )?
+    };
+}
+
+/// `store!(self, memarg, Plain, Fused)`: as `load!`, for a store.
+macro_rules! store {
+    ($t:ident, $m:ident, $plain:ident, $fused:ident) => {
+        $t.store(
+            &$m,
+            |addr, value, offset| Instr::$plain { addr, value, offset },
+            |base, index, value, offset| Instr::$fused { base, index, value, offset },
+        )?
+    };
+}
+
 /// Reads one operand type of `for_each_numeric!` into the translator's binary/unary helpers.
 macro_rules! translate_numeric {
     (
@@ -970,72 +997,33 @@ impl<'a> Translator<'a> {
                 self.emit(Instr::GlobalSet { src, global: global_index })?;
             }
 
-            O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32U { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::Load32 { dst, addr, offset },
-                Some(|dst, base, index, offset| Instr::Load32Add { dst, base, index, offset }),
-            )?,
-            O::I64Load { memarg } | O::F64Load { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::Load64 { dst, addr, offset },
-                Some(|dst, base, index, offset| Instr::Load64Add { dst, base, index, offset }),
-            )?,
-            O::I32Load8U { memarg } | O::I64Load8U { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::Load8U { dst, addr, offset },
-                Some(|dst, base, index, offset| Instr::Load8UAdd { dst, base, index, offset }),
-            )?,
-            O::I32Load16U { memarg } | O::I64Load16U { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::Load16U { dst, addr, offset },
-                Some(|dst, base, index, offset| Instr::Load16UAdd { dst, base, index, offset }),
-            )?,
-            O::I32Load8S { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::I32Load8S { dst, addr, offset },
-                Some(|dst, base, index, offset| Instr::I32Load8SAdd { dst, base, index, offset }),
-            )?,
-            O::I32Load16S { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::I32Load16S { dst, addr, offset },
-                Some(|dst, base, index, offset| Instr::I32Load16SAdd { dst, base, index, offset }),
-            )?,
-            O::I64Load8S { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::I64Load8S { dst, addr, offset },
-                None,
-            )?,
-            O::I64Load16S { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::I64Load16S { dst, addr, offset },
-                None,
-            )?,
-            O::I64Load32S { memarg } => self.load(
-                &memarg,
-                |dst, addr, offset| Instr::I64Load32S { dst, addr, offset },
-                None,
-            )?,
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(
-                &memarg,
-                |addr, value, offset| Instr::Store8 { addr, value, offset },
-                |base, index, value, offset| Instr::Store8Add { base, index, value, offset },
-            )?,
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(
-                &memarg,
-                |addr, value, offset| Instr::Store16 { addr, value, offset },
-                |base, index, value, offset| Instr::Store16Add { base, index, value, offset },
-            )?,
-            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => self
-                .store(
-                    &memarg,
-                    |addr, value, offset| Instr::Store32 { addr, value, offset },
-                    |base, index, value, offset| Instr::Store32Add { base, index, value, offset },
-                )?,
-            O::I64Store { memarg } | O::F64Store { memarg } => self.store(
-                &memarg,
-                |addr, value, offset| Instr::Store64 { addr, value, offset },
-                |base, index, value, offset| Instr::Store64Add { base, index, value, offset },
-            )?,
+            O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32U { memarg } => {
+                load!(self, memarg, Load32, Load32Add)
+            }
+            O::I64Load { memarg } | O::F64Load { memarg } => load!(self, memarg, Load64, Load64Add),
+            O::I32Load8U { memarg } | O::I64Load8U { memarg } => {
+                load!(self, memarg, Load8U, Load8UAdd)
+            }
+            O::I32Load16U { memarg } | O::I64Load16U { memarg } => {
+                load!(self, memarg, Load16U, Load16UAdd)
+            }
+            O::I32Load8S { memarg } => load!(self, memarg, I32Load8S, I32Load8SAdd),
+            O::I32Load16S { memarg } => load!(self, memarg, I32Load16S, I32Load16SAdd),
+            O::I64Load8S { memarg } => load!(self, memarg, I64Load8S),
+            O::I64Load16S { memarg } => load!(self, memarg, I64Load16S),
+            O::I64Load32S { memarg } => load!(self, memarg, I64Load32S),
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                store!(self, memarg, Store8, Store8Add)
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                store!(self, memarg, Store16, Store16Add)
+            }
+            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+                store!(self, memarg, Store32, Store32Add)
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => {
+                store!(self, memarg, Store64, Store64Add)
+            }
             O::MemorySize { mem } => {
                 self.check_memory(mem)?;
                 let dst = self.push_temp()?;
