@@ -14,6 +14,7 @@ use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -171,8 +172,14 @@ pub struct Qemu {
     port: u16,
     /// QEMU's stdout and stderr (semihosting output of the guest included), as they arrive.
     output: Arc<Mutex<Vec<u8>>>,
+    /// How many of the two pipes have reached their end (QEMU exited and all it wrote is in
+    /// `output`).
+    drained: Arc<AtomicUsize>,
     exit: Option<ExitStatus>,
 }
+
+/// How long [`Qemu::wait_exit`] waits, after QEMU exits, for its last output to be copied.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Makes the child die with the thread that starts it (Linux: `PR_SET_PDEATHSIG`), so a host
 /// stopped by Ctrl-C or killed outright leaves no QEMU spinning behind it; `Drop` only covers
@@ -221,14 +228,15 @@ impl Qemu {
             _ => QemuError::Io(e),
         })?;
         let output = Arc::new(Mutex::new(Vec::new()));
+        let drained = Arc::new(AtomicUsize::new(0));
         // Drain both pipes so a chatty guest never blocks on a full pipe.
         if let Some(out) = child.stdout.take() {
-            drain(out, output.clone());
+            drain(out, output.clone(), drained.clone());
         }
         if let Some(err) = child.stderr.take() {
-            drain(err, output.clone());
+            drain(err, output.clone(), drained.clone());
         }
-        Ok(Self { child, port, output, exit: None })
+        Ok(Self { child, port, output, drained, exit: None })
     }
 
     /// [`Self::spawn`] then [`Self::connect`], retrying with a new port (up to 3 launches) if
@@ -296,11 +304,17 @@ impl Qemu {
         Ok(self.exit)
     }
 
-    /// Waits up to `timeout` for QEMU to exit by itself (the firmware's semihosting exit).
+    /// Waits up to `timeout` for QEMU to exit by itself (the firmware's semihosting exit),
+    /// then briefly for its pipes to drain, so [`Self::output`] holds its last words (a
+    /// busy machine can leave them in the pipe after the process is gone).
     pub async fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus, QemuError> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.try_wait()? {
+                let exited = Instant::now();
+                while self.drained.load(Ordering::Acquire) < 2 && exited.elapsed() < DRAIN_TIMEOUT {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 return Ok(status);
             }
             if start.elapsed() >= timeout {
@@ -335,8 +349,9 @@ impl Drop for Qemu {
     }
 }
 
-/// Copies a pipe into the shared output buffer on a background thread.
-fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) {
+/// Copies a pipe into the shared output buffer on a background thread; counts `done` up
+/// at the pipe's end.
+fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>, done: Arc<AtomicUsize>) {
     thread::spawn(move || {
         let mut buf = [0u8; 4096];
         loop {
@@ -349,5 +364,6 @@ fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) {
                 }
             }
         }
+        done.fetch_add(1, Ordering::Release);
     });
 }
