@@ -453,8 +453,9 @@ fn fetch(ip: CodePtr<'_>) -> &Instr {
 #[allow(unsafe_code)]
 fn reg(frame: Frame, r: Reg) -> Slot {
     // SAFETY: `r` is an operand of translated code, so below its function's frame
-    // size (the translator's guarantee), and `enter_local` checked that the frame fits
-    // in the stack, which lives as long as the executor.
+    // size (`Translator::finish` checks every slot operand of every instruction), and
+    // `enter_local` checked that the frame fits in the stack, which lives as long as the
+    // executor.
     unsafe { frame.get(r) }
 }
 

@@ -326,6 +326,125 @@ macro_rules! define_instr {
                 )
             }
 
+            /// Calls `f` with every frame slot this instruction reads or writes, the
+            /// last of a run of consecutive ones for bulk operands; not a call's `base`,
+            /// where the callee's frame starts (checked when it is entered). The
+            /// translator checks them all against the frame's size, which the executor's
+            /// unchecked slot access relies on.
+            pub(crate) fn for_each_slot(&self, mut f: impl FnMut(Reg)) {
+                match *self {
+                    Instr::Unreachable
+                    | Instr::ConsumeFuel { .. }
+                    | Instr::Br { .. }
+                    | Instr::Return0
+                    | Instr::Call { .. }
+                    | Instr::DataDrop { .. }
+                    | Instr::ElemDrop { .. } => {}
+                    Instr::BrIfNez { cond, .. } | Instr::BrIfEqz { cond, .. } => f(cond),
+                    Instr::BrTable { index, .. } | Instr::CallIndirect { index, .. } => f(index),
+                    Instr::Return1 { src } => {
+                        f(0);
+                        f(src);
+                    }
+                    Instr::ReturnN { src, count } => {
+                        f(count.saturating_sub(1));
+                        f(src.saturating_add(count.saturating_sub(1)));
+                    }
+                    Instr::Copy { dst, src } => {
+                        f(dst);
+                        f(src);
+                    }
+                    Instr::CopyN { dst, src, count } => {
+                        f(dst.saturating_add(count.saturating_sub(1)));
+                        f(src.saturating_add(count.saturating_sub(1)));
+                    }
+                    Instr::Const32 { dst, .. }
+                    | Instr::Const64 { dst, .. }
+                    | Instr::GlobalGet { dst, .. }
+                    | Instr::MemorySize { dst }
+                    | Instr::TableSize { dst, .. }
+                    | Instr::RefFunc { dst, .. } => f(dst),
+                    Instr::GlobalSet { src, .. } => f(src),
+                    Instr::Select { dst, cond, a, b } => {
+                        f(dst);
+                        f(cond);
+                        f(a);
+                        f(b);
+                    }
+                    Instr::Load8U { dst, addr, .. }
+                    | Instr::Load16U { dst, addr, .. }
+                    | Instr::Load32 { dst, addr, .. }
+                    | Instr::Load64 { dst, addr, .. }
+                    | Instr::I32Load8S { dst, addr, .. }
+                    | Instr::I32Load16S { dst, addr, .. }
+                    | Instr::I64Load8S { dst, addr, .. }
+                    | Instr::I64Load16S { dst, addr, .. }
+                    | Instr::I64Load32S { dst, addr, .. } => {
+                        f(dst);
+                        f(addr);
+                    }
+                    Instr::Store8 { addr, value, .. }
+                    | Instr::Store16 { addr, value, .. }
+                    | Instr::Store32 { addr, value, .. }
+                    | Instr::Store64 { addr, value, .. } => {
+                        f(addr);
+                        f(value);
+                    }
+                    Instr::Load8UAdd { dst, base, index, .. }
+                    | Instr::Load16UAdd { dst, base, index, .. }
+                    | Instr::Load32Add { dst, base, index, .. }
+                    | Instr::Load64Add { dst, base, index, .. }
+                    | Instr::I32Load8SAdd { dst, base, index, .. }
+                    | Instr::I32Load16SAdd { dst, base, index, .. }
+                    | Instr::Store8Add { base, index, value: dst, .. }
+                    | Instr::Store16Add { base, index, value: dst, .. }
+                    | Instr::Store32Add { base, index, value: dst, .. }
+                    | Instr::Store64Add { base, index, value: dst, .. } => {
+                        f(dst);
+                        f(base);
+                        f(index);
+                    }
+                    Instr::MemoryGrow { dst, delta } => {
+                        f(dst);
+                        f(delta);
+                    }
+                    Instr::MemoryFill { base }
+                    | Instr::MemoryCopy { base }
+                    | Instr::MemoryInit { base, .. }
+                    | Instr::TableFill { base, .. }
+                    | Instr::TableCopy { base, .. }
+                    | Instr::TableInit { base, .. } => f(base.saturating_add(2)),
+                    Instr::TableGet { dst, index, .. } => {
+                        f(dst);
+                        f(index);
+                    }
+                    Instr::TableSet { index, value, .. } => {
+                        f(index);
+                        f(value);
+                    }
+                    Instr::TableGrow { dst, init, delta, .. } => {
+                        f(dst);
+                        f(init);
+                        f(delta);
+                    }
+                    $( Instr::$bin { dst, lhs, rhs } )|*
+                    | $( Instr::$bint { dst, lhs, rhs } )|* => {
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
+                    }
+                    $( Instr::$un { dst, src } )|*
+                    | $( Instr::$unt { dst, src } )|* => {
+                        f(dst);
+                        f(src);
+                    }
+                    $( Instr::$cb { lhs, rhs, .. } )|* => {
+                        f(lhs);
+                        f(rhs);
+                    }
+                }
+            }
+
             /// The slot this instruction writes its single result to, if it has
             /// exactly one and reads all its operands before writing it. The
             /// translator retargets such a result straight into a local.

@@ -1199,6 +1199,16 @@ impl<'a> Translator<'a> {
                 limit: MAX_FRAME as u64,
             });
         }
+        // The executor reads and writes slots without bounds checks: every slot operand
+        // must lie in the frame. True by construction; checked here so that a slip in the
+        // bookkeeping above is an error, never an access past the frame.
+        let mut outside = false;
+        for instr in &self.code[self.entry..end] {
+            instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);
+        }
+        if outside {
+            return Err(self.err("slot operand outside the frame"));
+        }
         Ok(FuncHeader {
             entry: self.entry as u32,
             params: self.params as u16,
@@ -1486,6 +1496,43 @@ mod tests {
         let args = [Value::I32(65534), Value::I32(0)];
         let err = store.call(func, &args, &mut [Value::I32(0)]).unwrap_err();
         assert_eq!(err, crate::Error::Trap(crate::TrapKind::MemoryOutOfBounds.into()));
+    }
+
+    #[test]
+    fn a_slot_outside_the_frame_is_an_error() {
+        // The translator's own bookkeeping never produces one; a slip must not reach the
+        // executor's unchecked slot access. Translate a body, then slip in an operand.
+        let wat = r#"(module (func (param i32) (result i32) (local.get 0)))"#;
+        let bytes = wat::parse_str(wat).unwrap();
+        let m = module(wat);
+        let body = wasmparser::Parser::new(0)
+            .parse_all(&bytes)
+            .find_map(|p| match p.unwrap() {
+                wasmparser::Payload::CodeSectionEntry(body) => Some(body),
+                _ => None,
+            })
+            .unwrap();
+        let (mut code, mut consts) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
+        let config = Config::new();
+        let frame = m.inner.headers[0].frame_size;
+        let t = Translator::new(&m.inner, &config, 0, &body, &mut code, &mut consts).unwrap();
+        t.code.push(Instr::I32Add { dst: frame, lhs: 0, rhs: 0 });
+        t.code.push(Instr::Return1 { src: 0 });
+        let err = t.finish().unwrap_err();
+        assert!(format!("{err}").contains("slot operand outside the frame"), "{err}");
+    }
+
+    #[test]
+    fn slot_operands_are_all_visited() {
+        let mut seen = alloc::vec::Vec::new();
+        Instr::Select { dst: 1, cond: 2, a: 3, b: 4 }.for_each_slot(|r| seen.push(r));
+        Instr::Store32Add { base: 5, index: 6, value: 7, offset: 0 }
+            .for_each_slot(|r| seen.push(r));
+        Instr::CopyN { dst: 8, src: 20, count: 3 }.for_each_slot(|r| seen.push(r));
+        Instr::MemoryFill { base: 30 }.for_each_slot(|r| seen.push(r));
+        Instr::BrIfI32LtU { lhs: 40, rhs: 41, target: 0 }.for_each_slot(|r| seen.push(r));
+        Instr::Call { func: 0, base: 50 }.for_each_slot(|r| seen.push(r));
+        assert_eq!(seen, [1, 2, 3, 4, 7, 5, 6, 10, 22, 32, 40, 41]);
     }
 
     #[test]

@@ -15,8 +15,9 @@
 //!
 //! **The caller's promise** (the `unsafe` part): a [`Frame`] at `base` is accessed
 //! only at slots `r` with `base + r < len`, and only while its `ValueStack` lives. The
-//! executor keeps it by checking `base + frame_size <= len` on entry and by the
-//! translator's guarantee that every slot operand is below `frame_size`. Debug builds
+//! executor keeps it by checking `base + frame_size <= len` on entry, and the
+//! translator by checking every slot operand of every instruction against `frame_size`
+//! before it accepts a function (`Translator::finish`). Debug builds
 //! assert the bound on every access, so the fuzzers and tests catch a translator
 //! that breaks it.
 //!
