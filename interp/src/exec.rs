@@ -178,13 +178,13 @@ macro_rules! define_run {
         impl Executor<'_> {
             /// Runs until the outermost frame returns.
             ///
-            /// The program counter, the running code and the frame base (`frame`) live in
-            /// locals, so
-            /// they stay in registers across the stores every instruction makes; the fields
-            /// are brought up to date only around calls and returns, the only steps that
-            /// change them (`self.base` is never stale: only those steps move it).
+            /// The instruction pointer, the running code and the frame live in locals, so
+            /// they stay in registers across the stores every instruction makes; they are
+            /// reloaded from the fields ([`Executor::resume_point`]) only after calls and
+            /// returns, the only steps that change them (`self.pc` is brought up to date
+            /// before a call; `self.base` is never stale: only those steps move it).
             fn run(&mut self) -> Result<(), Trap> {
-                let (mut ip, mut code, mut frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
+                let (mut ip, mut code, mut frame) = self.resume_point();
                 loop {
                     match *fetch(ip) {
                         Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
@@ -213,7 +213,7 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
+                            (ip, code, frame) = self.resume_point();
                             continue;
                         }
                         Instr::Return1 { src } => {
@@ -221,7 +221,7 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
+                            (ip, code, frame) = self.resume_point();
                             continue;
                         }
                         Instr::ReturnN { src, count } => {
@@ -230,19 +230,19 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
+                            (ip, code, frame) = self.resume_point();
                             continue;
                         }
                         Instr::Call { func, base } => {
                             self.pc = ip.index_in(code);
                             self.call(func, base)?;
-                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
+                            (ip, code, frame) = self.resume_point();
                             continue;
                         }
                         Instr::CallIndirect { ty, base, index, table } => {
                             self.pc = ip.index_in(code);
                             self.call_indirect(ty, base, index, table)?;
-                            (ip, code, frame) = (CodePtr::at(self.code, self.pc), self.code, self.frame());
+                            (ip, code, frame) = self.resume_point();
                             continue;
                         }
                         Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
@@ -542,10 +542,11 @@ impl<'s> Executor<'s> {
         self.stack.view()[self.base + r as usize]
     }
 
-    /// The running function's frame, for the run loop's unchecked operand access.
+    /// Where the run loop continues: the instruction at `self.pc` of the running code,
+    /// and the running function's frame for its unchecked operand access.
     #[inline(always)]
-    fn frame(&self) -> Frame {
-        self.stack.frame(self.base)
+    fn resume_point(&self) -> (CodePtr<'s>, &'s [Instr], Frame) {
+        (CodePtr::at(self.code, self.pc), self.code, self.stack.frame(self.base))
     }
 
     #[inline(always)]
@@ -754,19 +755,20 @@ impl<'s> Executor<'s> {
         &mut self.memories[self.mem0]
     }
 
-    /// Takes a fresh view of memory 0 (empty if the instance has none).
+    /// Memory 0's view as of now (empty if the instance has none).
+    fn current_view(&self) -> MemoryView {
+        self.memories.get(self.mem0).map_or(MemoryView::EMPTY, LinearMemory::view)
+    }
+
+    /// Takes a fresh view of memory 0.
     fn renew_view(&mut self) {
-        self.mem0_view = self.memories.get(self.mem0).map_or(MemoryView::EMPTY, LinearMemory::view);
+        self.mem0_view = self.current_view();
     }
 
     /// Debug builds: the view is the memory's current one.
     #[inline(always)]
     fn check_view(&self) {
-        debug_assert_eq!(
-            self.mem0_view,
-            self.memories.get(self.mem0).map_or(MemoryView::EMPTY, LinearMemory::view),
-            "stale view of memory 0"
-        );
+        debug_assert_eq!(self.mem0_view, self.current_view(), "stale view of memory 0");
     }
 
     #[inline(always)]

@@ -8,7 +8,7 @@
 //! instruction needs its operands in consecutive slots (calls, bulk ops).
 //!
 //! A frame is laid out `[locals | constants | operand stack]`. The constants are those
-//! the function uses in loops, chosen by a pre-pass over the body ([`choose_constants`])
+//! the function uses in loops or often, chosen by a pre-pass over the body ([`choose_constants`])
 //! and copied into the frame on entry, so a loop's `i32.const 1; i32.add` costs one
 //! instruction, not two.
 //!
@@ -183,29 +183,22 @@ macro_rules! translate_numeric {
             /// does not), targets still 0. A comparison or `i32.eqz` that just computed
             /// the condition is taken back and fused into the branch.
             fn pop_condition(&mut self) -> Result<(Instr, Instr), Error> {
-                self.need(1)?;
-                let top = self.height() - 1;
-                let last = self.code.len().checked_sub(1);
-                if self.stack[top as usize] == Operand::Temp && self.retarget.is_some() && self.retarget == last {
-                    let slot = self.slot(top)?;
-                    let fused = match self.code[self.code.len() - 1] {
-                        $( Instr::$cbc { dst, lhs, rhs } if dst == slot => Some((
-                            Instr::$cb { lhs, rhs, target: 0 },
-                            Instr::$cbn { lhs, rhs, target: 0 },
-                        )), )*
-                        Instr::I32Eqz { dst, src } if dst == slot => Some((
-                            Instr::BrIfEqz { cond: src, target: 0 },
-                            Instr::BrIfNez { cond: src, target: 0 },
-                        )),
-                        _ => None,
-                    };
-                    if let Some(pair) = fused {
-                        // The comparison's result was only this condition: its slot is dead.
-                        self.code.pop();
-                        self.retarget = None;
-                        self.stack.pop();
-                        return Ok(pair);
-                    }
+                let fused = match self.computed_just_now(0)? {
+                    $( Some(Instr::$cbc { lhs, rhs, .. }) => Some((
+                        Instr::$cb { lhs, rhs, target: 0 },
+                        Instr::$cbn { lhs, rhs, target: 0 },
+                    )), )*
+                    Some(Instr::I32Eqz { src, .. }) => Some((
+                        Instr::BrIfEqz { cond: src, target: 0 },
+                        Instr::BrIfNez { cond: src, target: 0 },
+                    )),
+                    _ => None,
+                };
+                if let Some(pair) = fused {
+                    // The comparison's result was only this condition: its slot is dead.
+                    self.take_back();
+                    self.stack.pop();
+                    return Ok(pair);
                 }
                 let cond = self.pop()?;
                 Ok((Instr::BrIfNez { cond, target: 0 }, Instr::BrIfEqz { cond, target: 0 }))
@@ -470,25 +463,36 @@ impl<'a> Translator<'a> {
         Ok(())
     }
 
-    /// If the entry `depth` below the top is the temp the last instruction wrote, and
-    /// that instruction is an `i32.add`, takes the add back and returns its operands:
-    /// the caller fuses it into a load or store's address.
-    fn take_address_add(&mut self, depth: u32) -> Result<Option<(Reg, Reg)>, Error> {
+    /// The last instruction, if it computed the entry `depth` below the top (its temp)
+    /// and nothing has been emitted or labelled since: its consumer may fuse it in.
+    fn computed_just_now(&self, depth: u32) -> Result<Option<Instr>, Error> {
         self.need(depth + 1)?;
         let h = self.height() - 1 - depth;
-        let last = self.code.len().checked_sub(1);
-        if self.stack[h as usize] != Operand::Temp
-            || self.retarget.is_none()
-            || self.retarget != last
-        {
+        let (Some(at), Operand::Temp) = (self.retarget, self.stack[h as usize]) else {
+            return Ok(None);
+        };
+        if at + 1 != self.code.len() {
             return Ok(None);
         }
         let slot = self.slot(h)?;
-        match self.code[self.code.len() - 1] {
-            Instr::I32Add { dst, lhs, rhs } if dst == slot => {
-                // The sum was only this address: its slot is dead.
-                self.code.pop();
-                self.retarget = None;
+        let mut last = self.code[at];
+        let wrote_it = last.result_slot_mut().is_some_and(|dst| *dst == slot);
+        Ok(wrote_it.then_some(last))
+    }
+
+    /// Takes back the last instruction, which [`Translator::computed_just_now`]
+    /// returned and its consumer fused in: its result is dead.
+    fn take_back(&mut self) {
+        self.code.pop();
+        self.retarget = None;
+    }
+
+    /// If the entry `depth` below the top is an `i32.add` just computed, takes it back
+    /// and returns its operands: the caller fuses it into a load or store's address.
+    fn take_address_add(&mut self, depth: u32) -> Result<Option<(Reg, Reg)>, Error> {
+        match self.computed_just_now(depth)? {
+            Some(Instr::I32Add { lhs, rhs, .. }) => {
+                self.take_back();
                 Ok(Some((lhs, rhs)))
             }
             _ => Ok(None),
@@ -504,15 +508,15 @@ impl<'a> Translator<'a> {
         fused: Option<FusedAccess>,
     ) -> Result<(), Error> {
         let offset = self.memarg(m)?;
-        let sum = match fused {
-            Some(_) => self.take_address_add(0)?,
+        let fused = match fused {
+            Some(fused) => self.take_address_add(0)?.map(|sum| (fused, sum)),
             None => None,
         };
         let addr = self.pop()?;
         let dst = self.push_temp()?;
-        match (sum, fused) {
-            (Some((base, index)), Some(fused)) => self.emit_result(fused(dst, base, index, offset)),
-            _ => self.emit_result(make(dst, addr, offset)),
+        match fused {
+            Some((fused, (base, index))) => self.emit_result(fused(dst, base, index, offset)),
+            None => self.emit_result(make(dst, addr, offset)),
         }
     }
 
@@ -1165,24 +1169,6 @@ impl<'a> Translator<'a> {
     /// executor can index the code without checks failing.
     fn finish(self) -> Result<FuncHeader, Error> {
         let end = self.code.len();
-        let mut i = self.entry;
-        while i < end {
-            let target = match self.code[i] {
-                Instr::BrTable { len, .. } => {
-                    if i + 1 + len as usize >= end {
-                        return Err(self.err("branch table runs past the code"));
-                    }
-                    None
-                }
-                mut other => other.branch_target_mut().copied(),
-            };
-            if let Some(t) = target
-                && ((t as usize) < self.entry || t as usize >= end)
-            {
-                return Err(self.err("branch target outside the function"));
-            }
-            i += 1;
-        }
         // The executor fetches without a bounds check: it must never run off the end.
         match self.code.get(self.entry..end).and_then(|c| c.last()) {
             None => return Err(self.err("empty function body")),
@@ -1199,15 +1185,30 @@ impl<'a> Translator<'a> {
                 limit: MAX_FRAME as u64,
             });
         }
-        // The executor reads and writes slots without bounds checks: every slot operand
-        // must lie in the frame. True by construction; checked here so that a slip in the
-        // bookkeeping above is an error, never an access past the frame.
-        let mut outside = false;
-        for instr in &self.code[self.entry..end] {
-            instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);
-        }
-        if outside {
-            return Err(self.err("slot operand outside the frame"));
+        // One pass over the code for what the executor relies on without checking: branch
+        // targets (and branch-table entries) in the function, and every slot operand in
+        // the frame. True by construction; checked so that a slip in the bookkeeping above
+        // is an error, never a jump or an access out of bounds.
+        for i in self.entry..end {
+            let target = match self.code[i] {
+                Instr::BrTable { len, .. } => {
+                    if i + 1 + len as usize >= end {
+                        return Err(self.err("branch table runs past the code"));
+                    }
+                    None
+                }
+                mut other => other.branch_target_mut().copied(),
+            };
+            if let Some(t) = target
+                && ((t as usize) < self.entry || t as usize >= end)
+            {
+                return Err(self.err("branch target outside the function"));
+            }
+            let mut outside = false;
+            self.code[i].for_each_slot(|r| outside |= u32::from(r) >= frame_size);
+            if outside {
+                return Err(self.err("slot operand outside the frame"));
+            }
         }
         Ok(FuncHeader {
             entry: self.entry as u32,
