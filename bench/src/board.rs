@@ -43,14 +43,10 @@ impl Variant {
         }
     }
 
-    fn features(self) -> &'static str {
-        match self {
-            Variant::Baseline => "none",
-            Variant::Tandem { validate: false } => "tandem",
-            Variant::Tandem { validate: true } => "tandem,validate",
-            Variant::Wasmi { validate: false } => "wasmi",
-            Variant::Wasmi { validate: true } => "wasmi,validate",
-        }
+    /// The firmware's cargo features: the label's parts (`tandem+validate` builds with
+    /// `tandem,validate`).
+    fn features(self) -> String {
+        self.label().replace('+', ",")
     }
 }
 
