@@ -9,9 +9,11 @@
 //! Static memory rule: a board may hand over one `&'static mut [u8]` at
 //! construction. After each reset it backs memory 0 of the first instantiated
 //! module that defines its memory 0 (modules importing or lacking one get heap
-//! memory and do not use it up). Once used it stays with that instance until the
-//! next reset, which drops the store and makes the buffer available again.
+//! memory and do not use it up). Once used it stays with that store until the
+//! next reset, which ends the store and takes the buffer back from it
+//! (`Store::into_static_buffers`).
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -89,39 +91,11 @@ pub struct RequestHandler {
     session: Option<Session>,
     /// The module being uploaded: its announced length and the bytes so far.
     upload: Option<(u32, Vec<u8>)>,
-    /// The board's static buffer for memory 0, if any.
-    static_memory: Option<StaticBuffer>,
-}
-
-/// A `&'static mut [u8]` the handler lends to one store at a time.
-///
-/// Invariant: `ptr`/`len` come from a `&'static mut [u8]` moved in at
-/// construction, so nothing outside the handler can reach those bytes; `lent`
-/// is true while a reborrow may live in the current session's store.
-struct StaticBuffer {
-    ptr: *mut u8,
-    len: usize,
-    lent: bool,
-}
-
-impl StaticBuffer {
-    /// Lends the buffer unless the current store may already hold it.
-    fn lend(&mut self) -> Option<&'static mut [u8]> {
-        if self.lent {
-            return None;
-        }
-        self.lent = true;
-        // SAFETY: by the invariant the bytes are exclusively ours, and `lent` was
-        // false, so no other reborrow is alive: the previous one (if any) lived in a
-        // store that `reset` dropped before clearing `lent`, or was dropped unused
-        // (`give_back`).
-        Some(unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) })
-    }
-
-    /// Marks the buffer free again; only when the reborrow is known to be gone.
-    fn give_back(&mut self) {
-        self.lent = false;
-    }
+    /// The board's static buffer for memory 0 while no store holds it. A store that takes
+    /// it gives it back when the next reset ends that store.
+    static_memory: Option<&'static mut [u8]>,
+    /// Its size, which `tandem/info` reports whoever holds it.
+    static_memory_bytes: Option<u32>,
 }
 
 impl RequestHandler {
@@ -133,6 +107,7 @@ impl RequestHandler {
             session: None,
             upload: None,
             static_memory: None,
+            static_memory_bytes: None,
         }
     }
 
@@ -144,8 +119,8 @@ impl RequestHandler {
         buffer: &'static mut [u8],
     ) -> Self {
         let mut h = RequestHandler::new(profile, firmware_version);
-        h.static_memory =
-            Some(StaticBuffer { ptr: buffer.as_mut_ptr(), len: buffer.len(), lent: false });
+        h.static_memory_bytes = Some(index_u32(buffer.len()));
+        h.static_memory = Some(buffer);
         h
     }
 
@@ -164,7 +139,7 @@ impl RequestHandler {
                 max_call_depth: self.profile.max_call_depth,
                 fuel: self.profile.fuel,
                 max_module_bytes: self.profile.max_module_bytes,
-                static_memory_bytes: self.static_memory.as_ref().map(|b| index_u32(b.len)),
+                static_memory_bytes: self.static_memory_bytes,
                 heap_memory_bytes: self.profile.heap_memory_bytes,
             },
             validates: cfg!(feature = "validate"),
@@ -174,13 +149,13 @@ impl RequestHandler {
 
     /// `tandem/reset`: drops everything and starts a fresh store with `spectest`.
     pub fn reset(&mut self, req: ResetRequest) -> UnitResult {
-        // Drop the old store first so its memory is free for the new one.
-        self.session = None;
-        self.upload = None;
-        if let Some(buffer) = &mut self.static_memory {
-            // The store that might have held it is gone.
-            buffer.give_back();
+        // End the old store first so its memory is free for the new one, and take the
+        // static buffer back from it.
+        if let Some(old) = self.session.take() {
+            let returned = old.store.into_static_buffers().next();
+            self.static_memory = self.static_memory.take().or(returned);
         }
+        self.upload = None;
         let config = self.profile.config(req.version);
         let mut store = Store::new(config.clone());
         let mut linker = Linker::new();
@@ -276,22 +251,13 @@ impl RequestHandler {
         if let Some(fuel) = fuel {
             session.store.set_fuel(fuel);
         }
-        let mut result = None;
-        if let Some(buffer) = self.static_memory.as_mut().and_then(StaticBuffer::lend) {
-            let options = InstanceOptions::new().with_static_memory(0, buffer);
-            match session.linker.instantiate_with(&mut session.store, module, options) {
-                // Checked before anything is created: the buffer was dropped unused.
-                Err(Error::NoSuchMemory { .. }) => {
-                    if let Some(b) = self.static_memory.as_mut() {
-                        b.give_back();
-                    }
-                }
-                other => result = Some(other),
-            }
-        }
-        let result =
-            result.unwrap_or_else(|| session.linker.instantiate(&mut session.store, module));
-        match result {
+        // The static buffer goes to the first module that defines its memory 0, and stays
+        // with that store, whatever the instantiation's outcome, until the next reset.
+        let options = match self.static_memory.take_if(|_| module.defined_memory(0).is_some()) {
+            Some(buffer) => InstanceOptions::new().with_static_memory(0, buffer),
+            None => InstanceOptions::new(),
+        };
+        match session.linker.instantiate_with(&mut session.store, module, options) {
             Ok(instance) => {
                 session.instances.push(instance);
                 Outcome::Ok(InstanceId(index_u32(session.instances.len() - 1)))

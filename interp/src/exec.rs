@@ -500,6 +500,7 @@ impl<'s> Executor<'s> {
             heap_memory_bytes,
             host_args,
             host_results,
+            idle_static_buffers: _,
         } = store;
         let instances: &'s [InstanceEntity] = instances;
         let first = &instances[0];

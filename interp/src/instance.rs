@@ -83,21 +83,45 @@ impl Linker {
     /// signatures). A trap (`Error::Trap`) during initialisation or in the start
     /// function leaves the instance in the store with the effects so far, as the
     /// spec requires, but returns no handle to it.
+    ///
+    /// Static buffers are never lost: one that ends up holding a memory comes back from
+    /// [`Store::into_static_buffers`] with it, and one that does not (instantiation failed
+    /// first, or a later buffer for the same index replaced it) stays idle in the store and
+    /// comes back from there.
     pub fn instantiate_with(
         &self,
         store: &mut Store,
         module: &Module,
         options: InstanceOptions,
     ) -> Result<Instance, Error> {
+        let mut statics = options.static_memories;
+        // Room to park every buffer, made first so that parking one never allocates. (If
+        // even this fails, the heap is exhausted and the buffers are dropped unused.)
+        try_reserve(&mut store.idle_static_buffers, statics.len())?;
+        let result = self.instantiate_parts(store, module, &mut statics);
+        store.idle_static_buffers.extend(statics.into_iter().map(|(_, buffer)| buffer));
+        result
+    }
+
+    /// [`Linker::instantiate_with`]; takes from `statics` the buffers it moves into
+    /// memories and leaves the others there.
+    fn instantiate_parts(
+        &self,
+        store: &mut Store,
+        module: &Module,
+        statics: &mut Vec<(u32, &'static mut [u8])>,
+    ) -> Result<Instance, Error> {
         let m: &ModuleInner = &module.inner;
         if m.fuel != store.config.fuel {
             return Err(Error::ConfigMismatch { what: "fuel metering" });
         }
-        let mut statics = options.static_memories;
-        for (index, _) in &statics {
-            if *index < m.num_imported_memories || *index as usize >= m.memories.len() {
+        for (index, buffer) in statics.iter() {
+            if *index < m.num_imported_memories {
                 return Err(Error::NoSuchMemory { memory: *index });
             }
+            let ty =
+                m.memories.get(*index as usize).ok_or(Error::NoSuchMemory { memory: *index })?;
+            LinearMemory::check_static(buffer.len(), ty.initial, ty.maximum, *index)?;
         }
 
         let instance = store_addr(store.instances.len(), "store instances")?;
@@ -237,43 +261,58 @@ impl Linker {
             new_datas.push(DataEntity { bytes: Some(segment.bytes.clone()) });
         }
 
-        // Memories last: a static buffer moved into one is not handed back if
-        // instantiation fails after this point.
+        // Memories last, after every reservation the commit needs: once a static buffer
+        // is in a memory, only a failed heap allocation below can undo it, and that
+        // hands the buffer back.
         let defined_memories = m.memories.get(memories.len()..).unwrap_or(&[]);
+        // The last buffer given for an index is the one used.
+        let static_for = |statics: &[(u32, &'static mut [u8])], index: u32| {
+            statics.iter().rposition(|(at, _)| *at == index)
+        };
         // The heap-backed ones must fit the budget: checked before any is allocated.
+        let first_defined = memories.len();
         let heap_bytes: u64 = defined_memories
             .iter()
             .enumerate()
             .filter(|(i, _)| {
-                let index = memories.len() + i;
-                !statics.iter().any(|(at, _)| *at as usize == index)
+                let index = u32::try_from(first_defined + i).unwrap_or(u32::MAX);
+                static_for(statics, index).is_none()
             })
             .map(|(_, ty)| u64::from(ty.initial) * PAGE_SIZE as u64)
             .fold(0u64, u64::saturating_add);
         store.check_heap_memory(heap_bytes)?;
+        // Commit. Reserving first means an exhausted heap is an error, not an abort.
+        try_reserve(&mut store.funcs, new_funcs.len())?;
+        try_reserve(&mut store.tables, new_tables.len())?;
+        try_reserve(&mut store.memories, defined_memories.len())?;
+        try_reserve(&mut store.globals, new_globals.len())?;
+        try_reserve(&mut store.elems, new_elems.len())?;
+        try_reserve(&mut store.datas, new_datas.len())?;
+        try_reserve(&mut store.instances, 1)?;
         let mut new_memories = Vec::new();
         try_reserve(&mut new_memories, defined_memories.len())?;
         for (i, ty) in defined_memories.iter().enumerate() {
             let index = store_addr(memories.len(), "module memories")?;
             memories.push(store_addr(store.memories.len() + i, "store memories")?);
-            let memory = match statics.iter().position(|(at, _)| *at == index) {
+            let memory = match static_for(statics, index) {
                 Some(at) => {
                     let (_, buffer) = statics.swap_remove(at);
-                    LinearMemory::new_static(buffer, ty.initial, ty.maximum, index)?
+                    LinearMemory::new_static(buffer, ty.initial, ty.maximum, index)
                 }
-                None => LinearMemory::new_heap(ty.initial, ty.maximum)?,
+                None => LinearMemory::new_heap(ty.initial, ty.maximum),
             };
-            new_memories.push(memory);
+            match memory {
+                Ok(memory) => new_memories.push(memory),
+                Err(e) => {
+                    // Hand the buffers already moved into memories back to the caller's
+                    // list; `statics` has room, having held them a moment ago.
+                    let back =
+                        new_memories.into_iter().filter_map(LinearMemory::into_static_buffer);
+                    statics.extend(back.map(|buffer| (u32::MAX, buffer)));
+                    return Err(e);
+                }
+            }
         }
-
-        // Commit. Reserving first means an exhausted heap is an error, not an abort.
-        try_reserve(&mut store.funcs, new_funcs.len())?;
-        try_reserve(&mut store.tables, new_tables.len())?;
-        try_reserve(&mut store.memories, new_memories.len())?;
-        try_reserve(&mut store.globals, new_globals.len())?;
-        try_reserve(&mut store.elems, new_elems.len())?;
-        try_reserve(&mut store.datas, new_datas.len())?;
-        try_reserve(&mut store.instances, 1)?;
         store.funcs.extend(new_funcs);
         store.tables.extend(new_tables);
         store.memories.extend(new_memories);
@@ -323,12 +362,11 @@ impl InstanceOptions {
     /// the buffer's whole pages without allocating. Instantiation fails with
     /// [`Error::NoSuchMemory`] if the module does not define that memory, and with
     /// [`Error::StaticBufferTooSmall`] if the buffer is shorter than its initial
-    /// size. A second buffer for the same index replaces the first.
+    /// size. A second buffer for the same index replaces the first (which the store
+    /// keeps idle and gives back; see [`Store::into_static_buffers`]).
     pub fn with_static_memory(mut self, memory_index: u32, buffer: &'static mut [u8]) -> Self {
-        match self.static_memories.iter_mut().find(|(index, _)| *index == memory_index) {
-            Some(entry) => entry.1 = buffer,
-            None => self.static_memories.push((memory_index, buffer)),
-        }
+        // The replaced buffer stays in the list, unused, so the store can give it back.
+        self.static_memories.push((memory_index, buffer));
         self
     }
 }
@@ -519,16 +557,40 @@ impl Store {
 
     /// A new memory of type `ty` in `buffer` (see [`crate::memory`]); errors name
     /// it memory 0.
+    ///
+    /// A refused buffer stays idle in the store, which gives it back with the others
+    /// ([`Store::into_static_buffers`]); if even that cannot be recorded (the heap is
+    /// exhausted), the error is [`Error::OutOfMemory`] and the buffer is dropped unused.
     pub fn new_static_memory(
         &mut self,
         ty: MemoryType,
         buffer: &'static mut [u8],
     ) -> Result<Memory, Error> {
-        let addr = store_addr(self.memories.len(), "store memories")?;
-        let memory = LinearMemory::new_static(buffer, ty.initial, ty.maximum, 0)?;
-        try_reserve(&mut self.memories, 1)?;
-        self.memories.push(memory);
-        Ok(Memory(addr))
+        try_reserve(&mut self.idle_static_buffers, 1)?;
+        let created = store_addr(self.memories.len(), "store memories")
+            .and_then(|addr| try_reserve(&mut self.memories, 1).map(|()| addr))
+            .and_then(|addr| {
+                LinearMemory::check_static(buffer.len(), ty.initial, ty.maximum, 0).map(|_| addr)
+            });
+        match created {
+            Ok(addr) => {
+                let memory = LinearMemory::new_static(buffer, ty.initial, ty.maximum, 0)?;
+                self.memories.push(memory);
+                Ok(Memory(addr))
+            }
+            Err(e) => {
+                self.idle_static_buffers.push(buffer);
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the store and gives back every static buffer it was handed: those holding
+    /// memories (contents as the wasm code left them) and those left unused by a failed
+    /// instantiation, so a firmware can run the next store in the same `.bss` buffer.
+    pub fn into_static_buffers(self) -> impl Iterator<Item = &'static mut [u8]> {
+        let Store { memories, idle_static_buffers, .. } = self;
+        memories.into_iter().filter_map(LinearMemory::into_static_buffer).chain(idle_static_buffers)
     }
 
     /// The global's value.

@@ -210,6 +210,16 @@ impl Module {
         self.inner.imports.iter().map(|i| (&*i.module, &*i.name, i.ty.kind()))
     }
 
+    /// The type of memory `index` if the module defines it (rather than imports it), e.g.
+    /// to decide whether to give it a static buffer.
+    pub fn defined_memory(&self, index: u32) -> Option<MemoryType> {
+        let m = &self.inner;
+        if index < m.num_imported_memories {
+            return None;
+        }
+        m.memories.get(index as usize).copied()
+    }
+
     /// The signature of the exported function `name`, if there is one.
     pub fn func_type_of_export(&self, name: &str) -> Option<&FuncType> {
         let export = self.inner.exports.iter().find(|e| &*e.name == name)?;

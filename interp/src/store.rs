@@ -167,6 +167,9 @@ pub struct Store {
     /// defined so that calling one does not allocate.
     pub(crate) host_args: Vec<Value>,
     pub(crate) host_results: Vec<Value>,
+    /// Static buffers handed over but holding no memory (a failed instantiation's, or
+    /// replaced ones), kept for [`Store::into_static_buffers`].
+    pub(crate) idle_static_buffers: Vec<&'static mut [u8]>,
 }
 
 impl Store {
@@ -190,6 +193,7 @@ impl Store {
             heap_memory_bytes: 0,
             host_args: Vec::new(),
             host_results: Vec::new(),
+            idle_static_buffers: Vec::new(),
         }
     }
 

@@ -601,3 +601,64 @@ fn the_same_module_instantiates_twice_independently() {
     let gb = b.global(&s, "g").unwrap();
     assert_eq!((s.global_get(ga), s.global_get(gb)), (Value::I32(2), Value::I32(0)));
 }
+
+/// Buffers by identity (start address and length), sorted.
+fn identities<'a>(buffers: impl IntoIterator<Item = &'a [u8]>) -> Vec<(usize, usize)> {
+    let mut v: Vec<_> = buffers.into_iter().map(|b| (b.as_ptr() as usize, b.len())).collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn every_static_buffer_comes_back_when_the_store_ends() {
+    let mut s = store();
+    let linker = env(&mut s);
+    let given: Vec<&'static mut [u8]> = (0..6).map(|_| leak(2 * PAGE_SIZE)).collect();
+    let expected = identities(given.iter().map(|b| &**b));
+    let mut given = given.into_iter();
+    let mut next = || given.next().expect("six buffers");
+    let static_memory = |buffer| InstanceOptions::new().with_static_memory(0, buffer);
+
+    // Holds a memory, with the data segment's bytes.
+    let ok = module(r#"(module (memory 1) (data (i32.const 0) "hi"))"#);
+    linker.instantiate_with(&mut s, &ok, static_memory(next())).unwrap();
+    // Refused before anything is made: no memory 1, 3 pages needed, an unknown import.
+    let options = InstanceOptions::new().with_static_memory(1, next());
+    let refused = linker.instantiate_with(&mut s, &ok, options);
+    assert!(matches!(refused, Err(Error::NoSuchMemory { .. })), "{refused:?}");
+    let big = module("(module (memory 3))");
+    let refused = linker.instantiate_with(&mut s, &big, static_memory(next()));
+    assert!(matches!(refused, Err(Error::StaticBufferTooSmall { .. })), "{refused:?}");
+    let unlinked = module(r#"(module (import "nope" "f" (func)) (memory 1))"#);
+    let refused = linker.instantiate_with(&mut s, &unlinked, static_memory(next()));
+    assert!(matches!(refused, Err(Error::UnknownImport { .. })), "{refused:?}");
+    // Replaced by a second buffer for the same index, whose memory is made before the
+    // start function traps.
+    let traps = module(r#"(module (memory 1) (func $s unreachable) (start $s))"#);
+    let options = static_memory(next()).with_static_memory(0, next());
+    assert_eq!(trap_kind(linker.instantiate_with(&mut s, &traps, options)), TrapKind::Unreachable);
+
+    let back: Vec<&'static mut [u8]> = s.into_static_buffers().collect();
+    assert_eq!(identities(back.iter().map(|b| &**b)), expected);
+    assert!(back.iter().any(|b| b.starts_with(b"hi")), "contents as the module left them");
+}
+
+#[test]
+fn a_refused_store_static_memory_comes_back_too() {
+    let mut s = store();
+    let small = leak(PAGE_SIZE);
+    let expected = identities([&*small]);
+    let refused = s.new_static_memory(MemoryType { initial: 2, maximum: None }, small);
+    assert!(matches!(refused, Err(Error::StaticBufferTooSmall { .. })), "{refused:?}");
+    let back: Vec<_> = s.into_static_buffers().collect();
+    assert_eq!(identities(back.iter().map(|b| &**b)), expected);
+}
+
+#[test]
+fn defined_memory_tells_defined_from_imported() {
+    let defined = module("(module (memory 1 3))");
+    assert_eq!(defined.defined_memory(0), Some(MemoryType { initial: 1, maximum: Some(3) }));
+    assert_eq!(defined.defined_memory(1), None);
+    let imported = module(r#"(module (import "env" "memory" (memory 1)))"#);
+    assert_eq!(imported.defined_memory(0), None);
+}

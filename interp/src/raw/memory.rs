@@ -232,24 +232,33 @@ impl LinearMemory {
         maximum_pages: Option<u32>,
         memory_index: u32,
     ) -> Result<Self, Error> {
-        check_initial(initial_pages, maximum_pages)?;
-        let required_bytes = pages_to_bytes_u64(initial_pages);
-        let len = match pages_to_bytes(initial_pages) {
-            Some(len) if len <= buffer.len() => len,
-            _ => {
-                return Err(Error::StaticBufferTooSmall {
-                    memory: memory_index,
-                    buffer_bytes: buffer.len() as u64,
-                    required_bytes,
-                });
-            }
-        };
+        let len = Self::check_static(buffer.len(), initial_pages, maximum_pages, memory_index)?;
         buffer[..len].fill(0);
         let cap = buffer.len();
         // The reference is consumed here; from now on `ptr` (which covers the whole
         // buffer) is the only way to the bytes.
         let ptr = NonNull::from(buffer).cast::<u8>();
         Ok(LinearMemory { ptr, len, cap, kind: MemoryKind::Static, maximum_pages })
+    }
+
+    /// Whether [`LinearMemory::new_static`] would accept a buffer of `buffer_len` bytes,
+    /// checked before the buffer is handed over (a refused buffer is not lost); `Ok` holds
+    /// the initial size in bytes.
+    pub fn check_static(
+        buffer_len: usize,
+        initial_pages: u32,
+        maximum_pages: Option<u32>,
+        memory_index: u32,
+    ) -> Result<usize, Error> {
+        check_initial(initial_pages, maximum_pages)?;
+        match pages_to_bytes(initial_pages) {
+            Some(len) if len <= buffer_len => Ok(len),
+            _ => Err(Error::StaticBufferTooSmall {
+                memory: memory_index,
+                buffer_bytes: buffer_len as u64,
+                required_bytes: pages_to_bytes_u64(initial_pages),
+            }),
+        }
     }
 
     /// The memory's bytes.
