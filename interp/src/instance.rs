@@ -95,11 +95,8 @@ impl Linker {
         options: InstanceOptions,
     ) -> Result<Instance, Error> {
         let mut statics = options.static_memories;
-        // Room to park every buffer, made first so that parking one never allocates. (If
-        // even this fails, the heap is exhausted and the buffers are dropped unused.)
-        try_reserve(&mut store.idle_static_buffers, statics.len())?;
         let result = self.instantiate_parts(store, module, &mut statics);
-        store.idle_static_buffers.extend(statics.into_iter().map(|(_, buffer)| buffer));
+        store.park_static_buffers(statics.into_iter().map(|(_, buffer)| buffer));
         result
     }
 
@@ -559,14 +556,12 @@ impl Store {
     /// it memory 0.
     ///
     /// A refused buffer stays idle in the store, which gives it back with the others
-    /// ([`Store::into_static_buffers`]); if even that cannot be recorded (the heap is
-    /// exhausted), the error is [`Error::OutOfMemory`] and the buffer is dropped unused.
+    /// ([`Store::into_static_buffers`]).
     pub fn new_static_memory(
         &mut self,
         ty: MemoryType,
         buffer: &'static mut [u8],
     ) -> Result<Memory, Error> {
-        try_reserve(&mut self.idle_static_buffers, 1)?;
         let created = store_addr(self.memories.len(), "store memories")
             .and_then(|addr| try_reserve(&mut self.memories, 1).map(|()| addr))
             .and_then(|addr| {
@@ -579,9 +574,18 @@ impl Store {
                 Ok(Memory(addr))
             }
             Err(e) => {
-                self.idle_static_buffers.push(buffer);
+                self.park_static_buffers([buffer].into_iter());
                 Err(e)
             }
+        }
+    }
+
+    /// Keeps `buffers`, which hold no memory, for [`Store::into_static_buffers`]. Only a
+    /// failure parks one, so a successful instantiation allocates nothing for this; if even
+    /// this allocation fails, the heap is exhausted and the buffers are dropped unused.
+    fn park_static_buffers(&mut self, buffers: impl ExactSizeIterator<Item = &'static mut [u8]>) {
+        if buffers.len() > 0 && self.idle_static_buffers.try_reserve(buffers.len()).is_ok() {
+            self.idle_static_buffers.extend(buffers);
         }
     }
 
