@@ -1,84 +1,136 @@
-//! Build script: the board's `memory.x` for cortex-m-rt, and the board profile as constants.
+//! Build script: the board's layer, its `memory.x` for cortex-m-rt, and its profile as one
+//! `const`.
 //!
-//! The board layer is the one enabled board feature. The profile
+//! The board layer is the one enabled board feature. The board profile
 //! (`boards/profiles/<name>.toml`, name or path from `$TANDEM_BOARD`, by default the built-in
-//! profile made for that board layer) sizes the heap arena and the static linear-memory
-//! buffer and sets the interpreter's limits, exactly as the host's simulator applies them for
-//! `--board <name>`.
+//! profile made for that board layer) becomes `PROFILE` in `$OUT_DIR/profile.rs`: it sizes
+//! the heap arena and the static linear-memory buffer and sets the handler's limits, exactly
+//! as the host's simulator applies them for `--board <name>`.
+//!
+//! The boards are listed once, by their profile files: every built-in profile's `firmware`
+//! names a board feature and a folder `src/board/<feature with _>/`, and every board feature
+//! and folder has such a profile. Anything else is refused here, naming what is missing.
 
+use std::collections::BTreeSet;
 use std::{env, fs, path::PathBuf};
 
-use tandem_boards::Board;
+use tandem_boards::BoardProfile;
 
-/// The board layers: (cargo feature, folder under `src/board/`).
-const LAYERS: &[(&str, &str)] = &[
-    ("mps2-an386", "mps2_an386"),
-    ("nrf52840-dk", "nrf52840_dk"),
-    ("ek-ra6m3", "ek_ra6m3"),
-    ("nucleo-f429zi", "nucleo_f429zi"),
-];
+/// The features that are not board layers.
+const OTHER_FEATURES: &[&str] = &["default", "validate", "rtt"];
 
 fn main() {
-    let enabled: Vec<_> = LAYERS
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let layers = check_board_list(&manifest);
+
+    let enabled: Vec<&String> = layers
         .iter()
-        .filter(|(feature, _)| {
-            let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+        .filter(|layer| {
+            let var = format!("CARGO_FEATURE_{}", layer.to_uppercase().replace('-', "_"));
             env::var_os(var).is_some()
         })
         .collect();
-    let &[&(feature, dir)] = enabled.as_slice() else {
-        let names: Vec<_> = LAYERS.iter().map(|(f, _)| *f).collect();
+    let &[layer] = enabled.as_slice() else {
+        let names: Vec<_> = layers.iter().map(String::as_str).collect();
         panic!(
-            "enable exactly one board feature ({}); enabled: {:?} (another board: \
+            "enable exactly one board feature ({}); enabled: {enabled:?} (another board: \
              --no-default-features --features <board>[,validate])",
-            names.join(", "),
-            enabled.iter().map(|(f, _)| *f).collect::<Vec<_>>()
+            names.join(", ")
         );
     };
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let dir = layer.replace('-', "_");
 
-    let memory_x = PathBuf::from(format!("src/board/{dir}/memory.x"));
+    let memory_x = manifest.join(format!("src/board/{dir}/memory.x"));
     fs::copy(&memory_x, out.join("memory.x")).expect("board memory.x is readable");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed={}", memory_x.display());
 
+    let layer_mod = manifest.join(format!("src/board/{dir}/mod.rs"));
+    let include = format!(
+        "/// The board layer of the `{layer}` feature.\n\
+         #[path = {:?}]\nmod layer;\npub use layer::*;\n",
+        layer_mod.display().to_string()
+    );
+    fs::write(out.join("board_layer.rs"), include).expect("OUT_DIR is writable");
+
     let board = match env::var("TANDEM_BOARD") {
-        Ok(name) => Board::find(&name).unwrap_or_else(|e| panic!("TANDEM_BOARD: {e}")),
-        Err(_) => Board::builtin()
+        Ok(name) => BoardProfile::find(&name).unwrap_or_else(|e| panic!("TANDEM_BOARD: {e}")),
+        Err(_) => BoardProfile::builtin()
             .into_iter()
-            .find(|b| b.firmware.as_deref() == Some(feature))
-            .unwrap_or_else(|| panic!("no built-in board profile names firmware `{feature}`")),
+            .find(|b| b.firmware.as_deref() == Some(layer.as_str()))
+            .unwrap_or_else(|| panic!("no built-in board profile names firmware `{layer}`")),
     };
-    if board.firmware.as_deref() != Some(feature) {
+    if board.firmware.as_deref() != Some(layer.as_str()) {
         panic!(
-            "board `{}` is not supported by the `{feature}` board layer (its profile says \
-             firmware = {:?}); pick a board whose profile names `{feature}`",
+            "board `{}` is not supported by the `{layer}` board layer (its profile says \
+             firmware = {:?}); pick a board whose profile names `{layer}`",
             board.name, board.firmware
         );
     }
-    let name = &board.name;
-    let l = &board.limits;
-    let option = |v: Option<u64>| v.map_or("None".to_owned(), |v| format!("Some({v})"));
-    let consts = format!(
-        "// Generated by build.rs from the `{name}` board profile.\n\
-         pub const BOARD_NAME: &str = {name:?};\n\
-         pub const HEAP_BYTES: usize = {heap};\n\
-         pub const STATIC_MEMORY_BYTES: usize = {static_bytes};\n\
-         pub const HEAP_MEMORY_BYTES: u64 = {heap_memory};\n\
-         pub const VALUE_STACK_SLOTS: u32 = {slots};\n\
-         pub const MAX_CALL_DEPTH: u32 = {depth};\n\
-         pub const FUEL: Option<u64> = {fuel};\n\
-         pub const MAX_MODULE_BYTES: u32 = {module};\n",
-        heap = board.memory.heap_bytes,
-        static_bytes = board.static_memory_bytes(),
-        heap_memory = board.heap_memory_bytes(),
-        slots = l.value_stack_slots,
-        depth = l.max_call_depth,
-        fuel = option(l.fuel),
-        module = l.max_module_bytes,
-    );
-    fs::write(out.join("profile.rs"), consts).expect("OUT_DIR is writable");
+    fs::write(out.join("profile.rs"), board.to_rust_const("PROFILE")).expect("OUT_DIR is writable");
     println!("cargo:rerun-if-env-changed=TANDEM_BOARD");
+    if let Some(origin) = &board.origin {
+        println!("cargo:rerun-if-changed={origin}");
+    }
     println!("cargo:rerun-if-changed=../boards/profiles");
+    println!("cargo:rerun-if-changed=src/board");
+    println!("cargo:rerun-if-changed=Cargo.toml");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// The board layers, once checked to agree three ways: the built-in profiles' `firmware`
+/// fields, this crate's board features, and the folders under `src/board/`.
+fn check_board_list(manifest: &std::path::Path) -> BTreeSet<String> {
+    let from_profiles: BTreeSet<String> = BoardProfile::builtin()
+        .into_iter()
+        .filter_map(|b| b.firmware.map(|f| f.into_owned()))
+        .collect();
+
+    let cargo_toml = fs::read_to_string(manifest.join("Cargo.toml")).expect("Cargo.toml");
+    let cargo_toml: toml::Table = toml::from_str(&cargo_toml).expect("Cargo.toml parses");
+    let from_features: BTreeSet<String> = cargo_toml
+        .get("features")
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flat_map(|features| features.keys())
+        .filter(|f| !OTHER_FEATURES.contains(&f.as_str()))
+        .cloned()
+        .collect();
+
+    let from_folders: BTreeSet<String> = fs::read_dir(manifest.join("src/board"))
+        .expect("src/board is readable")
+        .filter_map(|entry| {
+            let entry = entry.expect("a readable directory entry");
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            is_dir.then(|| entry.file_name().to_string_lossy().replace('_', "-"))
+        })
+        .collect();
+
+    let missing = |what: &str, from: &BTreeSet<String>, with: &BTreeSet<String>| {
+        let names: Vec<_> = from.difference(with).map(String::as_str).collect();
+        (!names.is_empty()).then(|| format!("{what}: {}", names.join(", ")))
+    };
+    let problems: Vec<String> = [
+        missing("board features without a profile", &from_features, &from_profiles),
+        missing("board folders without a profile", &from_folders, &from_profiles),
+        missing("profiles' board layers without a feature", &from_profiles, &from_features),
+        missing(
+            "profiles' board layers without a folder in src/board",
+            &from_profiles,
+            &from_folders,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !problems.is_empty() {
+        panic!(
+            "the board list disagrees with itself; a board is a profile in boards/profiles \
+             (naming `firmware = \"<layer>\"`), a feature `<layer>` here and a folder \
+             src/board/<layer with _>/ ({})",
+            problems.join("; ")
+        );
+    }
+    from_profiles
 }

@@ -4,20 +4,24 @@
 //! flash each engine adds to the glue-only baseline.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use object::{Object, ObjectSection};
-use tandem_link::qemu::{INSTALL_HINT, QemuOptions};
+use tandem::firmware::FirmwareBuild;
+use tandem::qemu::{INSTALL_HINT, LaunchOptions};
 
 /// A build of the benchmark firmware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
     /// The glue alone (allocator, clock, output, the programs' bytes): the flash baseline.
     Baseline,
+    /// Tandem's interpreter.
     Tandem {
+        /// Built with on-device module validation (the `validate` feature).
         validate: bool,
     },
+    /// wasmi, the engine Tandem is measured against.
     Wasmi {
+        /// Built with on-device module validation (the `validate` feature).
         validate: bool,
     },
 }
@@ -44,40 +48,29 @@ impl Variant {
     }
 
     /// The firmware's cargo features: the label's parts (`tandem+validate` builds with
-    /// `tandem,validate`).
-    fn features(self) -> String {
-        self.label().replace('+', ",")
+    /// `tandem` and `validate`).
+    fn features(self) -> Vec<String> {
+        self.label().split('+').map(str::to_owned).collect()
     }
 }
 
-fn firmware_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fw")
+/// The benchmark firmware's build for `variant`: its own target directory per variant.
+pub fn firmware(variant: Variant) -> FirmwareBuild {
+    FirmwareBuild {
+        dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("fw"),
+        target: "thumbv7em-none-eabihf".to_owned(),
+        target_dir: format!("target/{}", variant.label()),
+        features: variant.features(),
+        env: Vec::new(),
+        bin: "tandem-bench-fw".to_owned(),
+    }
 }
 
 /// Builds the firmware for `variant` (release: opt-level "s", LTO) and returns the ELF.
 pub fn build(variant: Variant) -> Result<PathBuf, String> {
-    let dir = firmware_dir();
-    let target_dir = format!("target/{}", variant.label());
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--quiet", "--no-default-features", "--features"])
-        .arg(variant.features())
-        .args(["--target-dir", &target_dir])
-        .current_dir(&dir)
-        // The host build's settings must not leak into the firmware build.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .map_err(|e| format!("cannot run cargo in {}: {e}", dir.display()))?;
-    if !output.status.success() {
-        return Err(format!(
-            "building the {} benchmark firmware failed:\n{}",
-            variant.label(),
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(dir.join(target_dir).join("thumbv7em-none-eabihf/release/tandem-bench-fw"))
+    firmware(variant)
+        .build()
+        .map_err(|e| format!("building the {} benchmark firmware failed: {e}", variant.label()))
 }
 
 /// Flash the firmware occupies as code and read-only data: `.text` + `.rodata` (plus the
@@ -96,7 +89,7 @@ pub fn flash_bytes(elf: &Path) -> Result<u64, String> {
 /// itself through semihosting; a non-zero exit is an error carrying the output).
 pub fn run(elf: &Path) -> Result<String, String> {
     // The target's own launch command (board, semihosting, -icount), UART0 unused.
-    let qemu = QemuOptions::new(elf);
+    let qemu = LaunchOptions::new(elf);
     let output = qemu
         .command()
         .args(["-serial", "null"])
@@ -117,8 +110,11 @@ pub fn run(elf: &Path) -> Result<String, String> {
 /// One program's figures on the board.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoardProgram {
+    /// The benchmark program's name (`fib`, `sieve`, ...).
     pub name: String,
+    /// The argument of the measured `run(n)` call.
     pub n: i32,
+    /// What `run(n)` returned, held to the native kernel's.
     pub checksum: i32,
     /// Guest instructions of one `run(n)` call (the second one), to 40 instructions.
     pub instructions: u64,
@@ -137,7 +133,9 @@ pub struct BoardProgram {
 /// Everything one firmware run printed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BoardRun {
+    /// The firmware's engine label (`tandem`, `wasmi+validate`, ...).
     pub engine: String,
+    /// Each program's figures, in the firmware's order.
     pub programs: Vec<BoardProgram>,
     /// (wasm call depth, native stack high-water mark in bytes).
     pub stack: Vec<(u32, u64)>,

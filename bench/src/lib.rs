@@ -16,7 +16,9 @@ pub const MAX_MEMORY_PAGES: usize = 4;
 /// One benchmark program.
 #[derive(Debug, Clone, Copy)]
 pub struct Program {
+    /// The program's name, also its native kernel's (`fib`, `sieve`, ...).
     pub name: &'static str,
+    /// The committed module's bytes.
     pub wasm: &'static [u8],
     /// `n` for a timed run: about 50-200 ms on a desktop.
     pub bench_n: i32,
@@ -66,8 +68,20 @@ pub enum TandemMemory {
 /// An instantiated program on one engine, ready to be called repeatedly.
 pub enum Engine {
     // Both stores boxed: they are hundreds of bytes (wasmi's over a kilobyte) inline.
-    Tandem { store: Box<tandem::Store>, run: tandem::Func },
-    Wasmi { store: Box<wasmi::Store<()>>, run: wasmi::TypedFunc<i32, i32> },
+    /// Tandem's interpreter.
+    Tandem {
+        /// The store holding the instance.
+        store: Box<tandem::Store>,
+        /// The module's exported `run`.
+        run: tandem::Func,
+    },
+    /// wasmi, the engine Tandem is measured against.
+    Wasmi {
+        /// The store holding the instance.
+        store: Box<wasmi::Store<()>>,
+        /// The module's exported `run`.
+        run: wasmi::TypedFunc<i32, i32>,
+    },
 }
 
 impl Engine {
@@ -132,9 +146,13 @@ impl Engine {
 
 /// What one program measured.
 pub struct Row {
+    /// The program's name.
     pub name: &'static str,
+    /// The argument of each timed `run(n)` call.
     pub n: i32,
+    /// Tandem's median call time.
     pub tandem: Duration,
+    /// wasmi's median call time.
     pub wasmi: Duration,
     /// Tandem with a static-buffer memory, for the memory-heavy programs.
     pub tandem_static: Option<Duration>,

@@ -13,7 +13,9 @@ use crate::{Row, geometric_mean};
 
 /// The Cortex-M4 half: one run per engine and every variant's flash.
 pub struct BoardFigures {
+    /// The Tandem firmware's run (no on-device validation).
     pub tandem: BoardRun,
+    /// The wasmi firmware's run (no on-device validation).
     pub wasmi: BoardRun,
     /// `.vector_table` + `.text` + `.rodata` of each variant, in bytes.
     pub flash: Vec<(Variant, u64)>,
@@ -23,7 +25,9 @@ pub struct BoardFigures {
 pub struct Figures {
     /// Timed runs per engine and program on the desktop.
     pub runs: usize,
+    /// The desktop figures, one row per program.
     pub desktop: Vec<Row>,
+    /// The Cortex-M4 figures, if the board half ran (`--board` or `--report`).
     pub board: Option<BoardFigures>,
     /// A line on where and when (CPU, date), for the reader.
     pub machine: String,

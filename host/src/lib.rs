@@ -1,6 +1,7 @@
-//! Tandem's host side: a `.wast` spec-test runner that drives any [`Target`],
-//! the in-process simulator target over `tandem-interp`, and the pieces the
-//! `tandem` CLI is built from.
+//! Tandem's host side, as a library the `tandem` command line is a thin shell over: a
+//! `.wast` runner that drives any [`Target`], the targets (the in-process simulator, the
+//! firmware behind the link in a thread, on QEMU or on a board through a probe), and what
+//! they need (QEMU launching, firmware builds, reports, parity).
 //!
 //! ```text
 //! .wast text --wast crate (host)--> binary modules + directives
@@ -8,27 +9,26 @@
 //!            --runner--> passed / failed / skipped per directive --> report
 //! ```
 //!
-//! The runner is generic over [`Target`], whose requests and answers are owned,
-//! serializable data, so the same runner drives a Cortex-M4 board later.
+//! Every target speaks `tandem-protocol`'s types, the ones on the wire, so the same runner
+//! drives the simulator and a Cortex-M4 board with nothing converted on the way.
 
-#[cfg(feature = "sim")]
-pub mod linked_sim;
+pub mod firmware;
 pub mod parity;
-#[cfg(feature = "sim")]
-pub mod probe;
-#[cfg(feature = "sim")]
 pub mod qemu;
-pub mod remote;
 pub mod report;
-#[cfg(feature = "sim")]
-pub mod sim;
 pub mod suite;
 pub mod target;
 pub mod wast;
 
 pub use report::{FileReport, SuiteReport};
-#[cfg(feature = "sim")]
-pub use sim::SimTarget;
 pub use suite::{Suite, run_suite};
-pub use target::{InstanceId, ModuleId, Target, TargetError, TrapCode, TrapInfo, Val, WasmVersion};
+#[cfg(feature = "sim")]
+pub use target::sim::SimTarget;
+pub use target::{Target, TargetError};
 pub use wast::{RunError, run_wast};
+
+/// The vocabulary every [`Target`] speaks: `tandem-protocol`'s, re-exported for the runner's
+/// users.
+pub use tandem_protocol::{
+    InstanceId, ModuleId, Refusal, StatsResponse, Trap, TrapKind, Val, WasmVersion,
+};

@@ -13,6 +13,7 @@ use crate::report::{FileReport, PortableStats, Record, SuiteReport, Verdict};
 /// One difference between the two runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
+    /// The file it is in.
     pub file: String,
     /// The directive's line; 0 for a whole-file difference (missing file, stats).
     pub line: usize,
@@ -27,12 +28,15 @@ pub struct Mismatch {
 /// The outcome of [`compare`]: every mismatch, and how much was compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParityReport {
+    /// The first target's name.
     pub a_name: String,
+    /// The second target's name.
     pub b_name: String,
     /// Files present on either side.
     pub files: usize,
     /// Records present on either side.
     pub records: usize,
+    /// Every difference, in file and line order.
     pub mismatches: Vec<Mismatch>,
 }
 
@@ -259,8 +263,7 @@ impl fmt::Display for ParityReport {
 mod tests {
     use super::*;
     use crate::report::{PortableStats, Verdict};
-    use crate::target::StatsResponse;
-    use tandem_protocol::{MemoryKind, MemoryStat};
+    use tandem_protocol::{MemoryKind, MemoryStat, StatsResponse};
 
     fn record(line: usize, observed: &str) -> Record {
         Record { line, kind: "assert_return", verdict: Verdict::Pass, observed: observed.into() }

@@ -1,247 +1,370 @@
-//! The QEMU target: the Cortex-M4 firmware (`target-fw`) on QEMU's `mps2-an386`, driven over
-//! postcard-rpc on the board's UART, or (`qemu-rtt`) over RTT through QEMU's gdbstub, the
-//! path a real board behind a debug probe takes.
+//! Launching QEMU as the stand-in board (the `qemu` targets, the benchmark firmware and the
+//! tests use it): `qemu-system-arm` for a firmware ELF, with the
+//! board's UART0 on a fresh local TCP port that the host connects to as the client, or, for
+//! firmware whose link is RTT, QEMU's gdbstub on that port (the VM starts halted, and the
+//! host's debugger-side RTT reads and writes the firmware's rings through it).
 //!
-//! [`QemuTarget::start`] builds the firmware for the board profile (cargo decides whether
-//! anything changed), starts `qemu-system-arm` on a fresh port and connects; the protocol
-//! checks, timeouts and recovery are [`RemoteTarget`]'s. [`QemuPeer`] is what is QEMU-specific:
-//! booting the ELF, killing that QEMU by pid, and QEMU's output when the board dies.
+//! Measured pitfalls this module exists to avoid (see the project's embedded notes):
+//! without `nodelay=on` every reply costs ~40 ms; a stale QEMU left on a port makes a new
+//! one fail while the host silently talks to the old firmware, so every launch takes a
+//! fresh port, checks that *its* QEMU is still alive while connecting, and kills that QEMU
+//! by pid on drop. `-icount shift=0,align=off,sleep=off` makes SysTick an instruction
+//! counter (1 ns per instruction) and runs as fast as the host allows.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use tandem_boards::Board;
-use tandem_link::host::LinkOptions;
-use tandem_link::qemu::{Qemu, QemuOptions as LaunchOptions, QemuPort};
-use tandem_probe::gdb::GdbStub;
-use tandem_probe::rtt::{CONTROL_BLOCK_SYMBOL, RttChannels};
-use tandem_probe::stream::{PollOptions, RttStream};
-use tokio::runtime::Runtime;
-use tracing::{debug, info, warn};
+use tokio::net::TcpStream;
 
-use crate::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
-use crate::target::TargetError;
+/// The apt command that installs QEMU's Arm system emulator on Debian/Ubuntu.
+pub const INSTALL_HINT: &str = "apt-get install -y --no-install-recommends qemu-system-arm";
 
-/// How to bring up the QEMU board.
+/// How to start QEMU.
 #[derive(Debug, Clone)]
-pub struct QemuOptions {
-    /// The board profile the firmware is built for (its `firmware` field names the board
-    /// layer; only `mps2-an386` runs under QEMU).
-    pub board: Board,
-    /// A prebuilt firmware ELF; `None` builds `target-fw` for `board` first.
-    pub firmware: Option<PathBuf>,
-    /// The longest wait for any one reply.
-    pub request_timeout: Duration,
-    /// Build the firmware with on-device validation (its `validate` feature). Without it
-    /// the runner checks `assert_invalid`/`assert_malformed` modules on the host.
-    pub device_validation: bool,
-    /// Resending and fault injection on the link.
-    pub link: LinkOptions,
-    /// Link over RTT through QEMU's gdbstub instead of the UART.
-    pub rtt: bool,
+pub struct LaunchOptions {
+    /// The firmware to boot (`-kernel`).
+    pub elf: PathBuf,
+    /// The emulator binary; `$TANDEM_QEMU` or `qemu-system-arm` by default.
+    pub binary: PathBuf,
+    /// The QEMU machine; `mps2-an386` (Cortex-M4F, CMSDK UART0) by default.
+    pub machine: String,
+    /// How long [`Qemu::connect`] keeps retrying.
+    pub connect_timeout: Duration,
+    /// Extra arguments appended to the command line (e.g. `-device loader,...`).
+    pub extra_args: Vec<String>,
+    /// What the host's port connects to.
+    pub port: QemuPort,
 }
 
-impl QemuOptions {
-    pub fn new(board: Board) -> Self {
-        QemuOptions {
-            board,
-            firmware: None,
-            request_timeout: Duration::from_secs(30),
-            device_validation: true,
-            link: LinkOptions::default(),
-            rtt: false,
-        }
-    }
-}
-
-/// The firmware on QEMU, as a [`crate::Target`].
-pub type QemuTarget = RemoteTarget<QemuPeer>;
-
-/// QEMU running one firmware ELF; restarted with the same ELF after a hang or crash.
-pub struct QemuPeer {
-    elf: PathBuf,
-    qemu: Option<Qemu>,
-    /// The RTT control block's address, for firmware linked over RTT.
-    rtt: Option<u32>,
-    /// The RTT stream while one runs (dropping it stops it).
-    rtt_stream: Option<RttStream<GdbStub>>,
-}
-
-impl QemuPeer {
-    /// The ELF this peer boots.
-    pub fn elf(&self) -> &Path {
-        &self.elf
+impl LaunchOptions {
+    /// The command line every launch shares: the board, semihosting (the guest's exit code
+    /// and output), `-icount shift=0` (SysTick counts guest instructions), the ELF and the
+    /// extra arguments. The caller adds where UART0 goes. The benchmark firmware runs with
+    /// exactly this command, so its instruction counts mean what the target's do.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(["-M", &self.machine, "-display", "none", "-monitor", "none"])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .args(["-icount", "shift=0,align=off,sleep=off"])
+            .arg("-kernel")
+            .arg(&self.elf)
+            .args(&self.extra_args);
+        cmd
     }
 }
 
-impl Peer for QemuPeer {
-    fn name(&self) -> &'static str {
-        if self.rtt.is_some() { "qemu-rtt" } else { "qemu" }
-    }
-
-    fn start(&mut self, rt: &Runtime) -> Result<Box<dyn ByteStream>, TargetError> {
-        let mut launch = LaunchOptions::new(&self.elf);
-        if self.rtt.is_some() {
-            launch.port = QemuPort::Gdb;
-        }
-        let (qemu, stream) = rt
-            .block_on(Qemu::launch(&launch))
-            .map_err(|e| TargetError::Transport(e.to_string()))?;
-        info!(pid = qemu.pid(), port = qemu.port(), "QEMU started with {}", self.elf.display());
-        self.qemu = Some(qemu);
-        let Some(control_block) = self.rtt else { return Ok(Box::new(stream)) };
-
-        // RTT: the port is QEMU's gdbstub; find the rings through it, then pump them.
-        let transport =
-            |e: &dyn std::fmt::Display| TargetError::Transport(format!("qemu-rtt: {e}"));
-        let stream = stream.into_std().map_err(|e| transport(&e))?;
-        stream.set_nonblocking(false).map_err(|e| transport(&e))?;
-        let mut stub = GdbStub::new(stream, Duration::from_secs(10)).map_err(|e| transport(&e))?;
-        let channels = RttChannels::attach(&mut stub, control_block, Duration::from_secs(10))
-            .map_err(|e| transport(&e))?;
-        debug!(up = channels.up_size(), down = channels.down_size(), "RTT attached via gdbstub");
-        let (io, rtt) = RttStream::spawn(rt.handle(), stub, channels, PollOptions::default());
-        self.rtt_stream = Some(rtt);
-        Ok(Box::new(io))
-    }
-
-    fn kill(&mut self) {
-        // The stream stops with the gdbstub connection, and at once when dropped.
-        self.rtt_stream = None;
-        if let Some(qemu) = &mut self.qemu
-            && let Err(e) = qemu.kill()
-        {
-            warn!("could not stop the old QEMU (pid {}): {e}", qemu.pid());
-        }
-    }
-
-    fn wait_exit(&mut self, rt: &Runtime) -> Result<(), TargetError> {
-        let Some(qemu) = &mut self.qemu else { return Ok(()) };
-        let status = rt
-            .block_on(qemu.wait_exit(Duration::from_secs(5)))
-            .map_err(|e| TargetError::Transport(e.to_string()))?;
-        if !status.success() {
-            return Err(TargetError::Transport(format!(
-                "QEMU exited with {status}: {}",
-                qemu.output()
-            )));
-        }
-        Ok(())
-    }
-
-    fn last_words(&mut self) -> String {
-        let Some(qemu) = &mut self.qemu else { return String::new() };
-        let mut words = Vec::new();
-        if let Ok(Some(status)) = qemu.try_wait() {
-            words.push(format!("QEMU exited ({status})"));
-        }
-        let output = qemu.output();
-        if !output.trim().is_empty() {
-            words.push(format!("QEMU output: {}", output.trim()));
-        }
-        words.join("; ")
-    }
-}
-
-/// The firmware crate, next to this one in the repository.
-fn firmware_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-fw")
-}
-
-/// Which firmware to build: the board layer comes from the board profile.
+/// What QEMU serves on the host's port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FirmwareFeatures {
-    /// On-device validation (the `validate` feature).
-    pub device_validation: bool,
-    /// The host link over RTT (implied by every board behind a debug probe).
-    pub rtt: bool,
+pub enum QemuPort {
+    /// UART0 (`-serial tcp:...,wait=on`): the VM runs once the host connects.
+    Uart,
+    /// The gdbstub (`-gdb tcp:...`, `-S`): the VM starts halted, and runs when the host's
+    /// debugger says continue. UART0 goes nowhere.
+    Gdb,
 }
 
-/// Builds `target-fw` for `board` (release: opt-level "s", LTO) and returns the ELF path.
-pub fn build_firmware(board: &Board, features: FirmwareFeatures) -> Result<PathBuf, TargetError> {
-    let dir = firmware_dir();
-    let fail = |m: String| TargetError::Transport(format!("cannot build the firmware: {m}"));
-    let Some(layer) = board.firmware.as_deref() else {
-        return Err(fail(format!("board `{}` has no firmware board layer", board.name)));
-    };
-    // The CI board's default build keeps target-fw's own target dir; every other variant
-    // gets one of its own, so switching between them never rebuilds (or clobbers) another.
-    let default = FirmwareFeatures { device_validation: true, rtt: false };
-    let target_dir = if board.name == tandem_boards::DEFAULT_BOARD && features == default {
-        "target".to_owned()
-    } else {
-        format!(
-            "target/variants/{}{}{}",
-            board.name,
-            if features.device_validation { "" } else { "-no-validate" },
-            if features.rtt { "-rtt" } else { "" }
-        )
-    };
-    let mut feature_list = vec![layer];
-    feature_list.extend(features.device_validation.then_some("validate"));
-    feature_list.extend(features.rtt.then_some("rtt"));
-    let feature_list = feature_list.join(",");
-    let args = [
-        "build",
-        "--release",
-        "--quiet",
-        "--target-dir",
-        &target_dir,
-        "--no-default-features",
-        "--features",
-        &feature_list,
-    ];
-    let started = Instant::now();
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(args)
-        .current_dir(&dir)
-        .env("TANDEM_BOARD", board.origin.as_deref().unwrap_or(&board.name))
-        // The host build's settings must not leak into the firmware build.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .map_err(|e| fail(format!("cannot run cargo in {}: {e}", dir.display())))?;
-    if !output.status.success() {
-        return Err(fail(format!(
-            "`cargo build --release` in {} failed ({}):\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    debug!(elapsed = ?started.elapsed(), "firmware built for {}", board.name);
-    Ok(dir.join(&target_dir).join("thumbv7em-none-eabihf/release/tandem-fw"))
-}
-
-impl RemoteTarget<QemuPeer> {
-    /// Builds (if needed) and boots the firmware, connects and checks the protocol.
-    pub fn start(options: &QemuOptions) -> Result<Self, TargetError> {
-        let board = &options.board;
-        if board.firmware.as_deref() != Some("mps2-an386") {
-            return Err(TargetError::Request(format!(
-                "board `{}` does not run under QEMU (only boards whose profile says \
-                 firmware = \"mps2-an386\" do); use the simulator with --board {} instead",
-                board.name, board.name
-            )));
+impl LaunchOptions {
+    /// Defaults for the CI board, booting `elf`.
+    pub fn new(elf: impl Into<PathBuf>) -> Self {
+        Self {
+            elf: elf.into(),
+            binary: std::env::var_os("TANDEM_QEMU")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("qemu-system-arm")),
+            machine: "mps2-an386".into(),
+            connect_timeout: Duration::from_secs(10),
+            extra_args: Vec::new(),
+            port: QemuPort::Uart,
         }
-        let features =
-            FirmwareFeatures { device_validation: options.device_validation, rtt: options.rtt };
-        let elf = match &options.firmware {
-            Some(path) => path.clone(),
-            None => build_firmware(board, features)?,
-        };
-        let rtt = if options.rtt {
-            let addr = tandem_probe::elf::symbol_address(&elf, CONTROL_BLOCK_SYMBOL)
-                .map_err(TargetError::Transport)?;
-            Some(addr)
-        } else {
-            None
-        };
-        let remote = RemoteOptions { request_timeout: options.request_timeout, link: options.link };
-        let peer = QemuPeer { elf, qemu: None, rtt, rtt_stream: None };
-        RemoteTarget::connect(peer, &board.name, remote)
     }
+}
+
+/// Why QEMU could not be started, reached or stopped.
+#[derive(Debug)]
+pub enum QemuError {
+    /// The emulator binary is not installed (or not on `PATH`).
+    NotInstalled {
+        /// The binary that was looked for.
+        binary: PathBuf,
+    },
+    /// The firmware ELF does not exist.
+    NoFirmware {
+        /// The missing path.
+        elf: PathBuf,
+    },
+    /// Spawning or talking to the process failed.
+    Io(std::io::Error),
+    /// QEMU exited before the host could connect (bad ELF, port taken, bad arguments).
+    ExitedEarly {
+        /// Its exit status.
+        status: ExitStatus,
+        /// What it printed.
+        output: String,
+    },
+    /// QEMU kept running but never accepted the connection.
+    ConnectTimeout {
+        /// The port it was given.
+        port: u16,
+        /// How long the host tried.
+        waited: Duration,
+        /// What it printed.
+        output: String,
+    },
+    /// QEMU did not exit within the time given to [`Qemu::wait_exit`].
+    ExitTimeout {
+        /// How long the host waited.
+        waited: Duration,
+    },
+}
+
+impl std::fmt::Display for QemuError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotInstalled { binary } => write!(
+                f,
+                "`{}` not found: QEMU's Arm system emulator is not installed; install it with `{INSTALL_HINT}`",
+                binary.display()
+            ),
+            Self::NoFirmware { elf } => write!(f, "firmware ELF {} does not exist", elf.display()),
+            Self::Io(e) => write!(f, "qemu: {e}"),
+            Self::ExitedEarly { status, output } => {
+                write!(f, "qemu exited ({status}) before the link connected; its output:\n{output}")
+            }
+            Self::ConnectTimeout { port, waited, output } => write!(
+                f,
+                "qemu did not accept a connection on 127.0.0.1:{port} within {waited:?}; its output:\n{output}"
+            ),
+            Self::ExitTimeout { waited } => write!(f, "qemu did not exit within {waited:?}"),
+        }
+    }
+}
+
+impl std::error::Error for QemuError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for QemuError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// A free local TCP port: bind port 0, read what the OS chose, release it for QEMU.
+/// (Another process could take it in between; [`Qemu::launch`] retries on that.)
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// A running QEMU that this process started; killed (by its pid) when dropped.
+pub struct Qemu {
+    child: Child,
+    port: u16,
+    /// QEMU's stdout and stderr (semihosting output of the guest included), as they arrive.
+    output: Arc<Mutex<Vec<u8>>>,
+    /// How many of the two pipes have reached their end (QEMU exited and all it wrote is in
+    /// `output`).
+    drained: Arc<AtomicUsize>,
+    exit: Option<ExitStatus>,
+}
+
+/// How long [`Qemu::wait_exit`] waits, after QEMU exits, for its last output to be copied.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Makes the child die with the thread that starts it (Linux: `PR_SET_PDEATHSIG`), so a host
+/// stopped by Ctrl-C or killed outright leaves no QEMU spinning behind it; `Drop` only covers
+/// an orderly end. QEMU is started from the thread that drives the target for its whole run.
+#[cfg(target_os = "linux")]
+fn die_with_this_thread(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // calls are allowed: `prctl` is a plain system call, and the closure touches no memory
+    // but its own stack.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_this_thread(_cmd: &mut Command) {}
+
+impl Qemu {
+    /// Starts QEMU for `opts.elf` with UART0 (or the gdbstub) on a fresh port. The VM waits
+    /// for the host to connect before it runs (`wait=on`, or `-S` for the gdbstub), so no
+    /// firmware output is lost.
+    pub fn spawn(opts: &LaunchOptions) -> Result<Self, QemuError> {
+        if !opts.elf.is_file() {
+            return Err(QemuError::NoFirmware { elf: opts.elf.clone() });
+        }
+        let port = free_port()?;
+        let mut cmd = opts.command();
+        match opts.port {
+            QemuPort::Uart => {
+                cmd.arg("-serial").arg(format!("tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"))
+            }
+            QemuPort::Gdb => {
+                cmd.args(["-serial", "null", "-S", "-gdb"]).arg(format!("tcp:127.0.0.1:{port}"))
+            }
+        };
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        die_with_this_thread(&mut cmd);
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => QemuError::NotInstalled { binary: opts.binary.clone() },
+            _ => QemuError::Io(e),
+        })?;
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let drained = Arc::new(AtomicUsize::new(0));
+        // Drain both pipes so a chatty guest never blocks on a full pipe.
+        if let Some(out) = child.stdout.take() {
+            drain(out, output.clone(), drained.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            drain(err, output.clone(), drained.clone());
+        }
+        Ok(Self { child, port, output, drained, exit: None })
+    }
+
+    /// [`Self::spawn`] then [`Self::connect`], retrying with a new port (up to 3 launches) if
+    /// QEMU exits early because another process took the port first.
+    pub async fn launch(opts: &LaunchOptions) -> Result<(Self, TcpStream), QemuError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut qemu = Self::spawn(opts)?;
+            match qemu.connect(opts.connect_timeout).await {
+                Ok(stream) => return Ok((qemu, stream)),
+                Err(QemuError::ExitedEarly { output, .. })
+                    if attempt < 3 && output.contains("Address already in use") => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The TCP port of the board's UART (or gdbstub).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// QEMU's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything QEMU and the guest (semihosting) printed so far.
+    pub fn output(&self) -> String {
+        let bytes = self.output.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Connects to the UART port, retrying until `timeout`, and fails fast if this QEMU
+    /// exited meanwhile (so a stale QEMU on the same port is never mistaken for ours). The
+    /// stream has `TCP_NODELAY`: without it every small reply waits ~40 ms for Nagle.
+    pub async fn connect(&mut self, timeout: Duration) -> Result<TcpStream, QemuError> {
+        let start = Instant::now();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Err(QemuError::ExitedEarly { status, output: self.output() });
+            }
+            if let Ok(stream) = TcpStream::connect(addr).await {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            if start.elapsed() >= timeout {
+                return Err(QemuError::ConnectTimeout {
+                    port: self.port,
+                    waited: start.elapsed(),
+                    output: self.output(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The exit status if QEMU has exited.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, QemuError> {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait()?;
+        }
+        Ok(self.exit)
+    }
+
+    /// Waits up to `timeout` for QEMU to exit by itself (the firmware's semihosting exit),
+    /// then briefly for its pipes to drain, so [`Self::output`] holds its last words (a
+    /// busy machine can leave them in the pipe after the process is gone).
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus, QemuError> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.try_wait()? {
+                let exited = Instant::now();
+                while self.drained.load(Ordering::Acquire) < 2 && exited.elapsed() < DRAIN_TIMEOUT {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                return Ok(status);
+            }
+            if start.elapsed() >= timeout {
+                return Err(QemuError::ExitTimeout { waited: start.elapsed() });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Kills QEMU (by the pid of the child this value owns) and reaps it.
+    pub fn kill(&mut self) -> Result<ExitStatus, QemuError> {
+        if let Some(status) = self.try_wait()? {
+            return Ok(status);
+        }
+        self.child.kill()?;
+        let status = self.child.wait()?;
+        self.exit = Some(status);
+        Ok(status)
+    }
+}
+
+impl Drop for Qemu {
+    /// Never leaves a QEMU behind: a leftover one would hold its port and its CPU.
+    fn drop(&mut self) {
+        let pid = self.child.id();
+        let was_running = matches!(self.try_wait(), Ok(None));
+        match self.kill() {
+            Ok(status) if was_running => eprintln!("qemu (pid {pid}) killed: {status}"),
+            Ok(status) => eprintln!("qemu (pid {pid}) exited: {status}"),
+            Err(e) => eprintln!("qemu (pid {pid}): could not be stopped: {e}"),
+        }
+    }
+}
+
+/// Copies a pipe into the shared output buffer on a background thread; counts `done` up
+/// at the pipe's end.
+fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>, done: Arc<AtomicUsize>) {
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if let Ok(mut out) = sink.lock() {
+                        out.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        }
+        done.fetch_add(1, Ordering::Release);
+    });
 }

@@ -17,8 +17,11 @@ use tandem_protocol::{MemoryKind, StatsResponse, TargetStats};
 /// How a directive was judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Verdict {
+    /// It did what the file asserts.
     Pass,
+    /// It did not.
     Fail,
+    /// It was not judged (see the reason).
     Skip,
 }
 
@@ -40,6 +43,7 @@ pub struct Record {
     pub line: usize,
     /// The directive kind, e.g. `assert_return`.
     pub kind: &'static str,
+    /// How it was judged.
     pub verdict: Verdict,
     /// E.g. `returned [i32:3]`, `trap: integer overflow`, `rejected: invalid`,
     /// `skipped: <reason>`.
@@ -56,7 +60,9 @@ impl Record {
 /// A linear memory's figures that do not depend on the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortableMemory {
+    /// Where it lives.
     pub kind: MemoryKind,
+    /// Its size in wasm pages.
     pub pages: u32,
 }
 
@@ -65,10 +71,15 @@ pub struct PortableMemory {
 /// snapshots hold and parity compares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortableStats {
+    /// Every live instance's memories, in instance order.
     pub memories: Vec<PortableMemory>,
+    /// Most value-stack slots in use at once.
     pub peak_stack_slots: u32,
+    /// Deepest wasm call nesting reached.
     pub peak_call_depth: u32,
+    /// Fuel charged.
     pub fuel_consumed: u64,
+    /// `memory.grow`s the board refused although the memory's maximum allowed them.
     pub grow_refusals: u32,
 }
 
@@ -114,21 +125,27 @@ pub struct Failure {
     pub line: usize,
     /// The directive kind, e.g. `assert_return`.
     pub kind: &'static str,
+    /// What the file asserts.
     pub expected: String,
+    /// What the target did.
     pub got: String,
 }
 
 /// A directive that was not run, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skip {
+    /// 1-based line of the directive.
     pub line: usize,
+    /// The directive kind, e.g. `assert_return`.
     pub kind: &'static str,
+    /// Why it was not judged.
     pub reason: String,
 }
 
 /// A file that was not run at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSkip {
+    /// Why the file was not run.
     pub reason: String,
     /// How many directives the file holds (all counted as skipped).
     pub directives: usize,
@@ -139,9 +156,13 @@ pub struct FileSkip {
 pub struct FileReport {
     /// Display name, e.g. `wasm-v1/i32.wast` or the path given.
     pub name: String,
+    /// Directives that passed.
     pub passed: usize,
+    /// Directives that failed, in order.
     pub failures: Vec<Failure>,
+    /// Directives that were not judged, in order.
     pub skips: Vec<Skip>,
+    /// Set when the whole file was not run.
     pub file_skip: Option<FileSkip>,
     /// Set when the target died during this file and could not be restarted: why. The
     /// file's results up to there stand; nothing more can run on that target.
@@ -154,14 +175,17 @@ pub struct FileReport {
 }
 
 impl FileReport {
+    /// An empty report for the file `name`.
     pub fn new(name: impl Into<String>) -> Self {
         FileReport { name: name.into(), ..FileReport::default() }
     }
 
+    /// Directives that failed.
     pub fn failed(&self) -> usize {
         self.failures.len()
     }
 
+    /// Directives not judged, those of a skipped file included.
     pub fn skipped(&self) -> usize {
         self.skips.len() + self.file_skip.as_ref().map_or(0, |s| s.directives)
     }
@@ -189,18 +213,22 @@ impl fmt::Display for Failure {
 pub struct SuiteReport {
     /// E.g. `wasm-v1`, or the path given.
     pub label: String,
+    /// Its files, in the order they ran.
     pub files: Vec<FileReport>,
 }
 
 impl SuiteReport {
+    /// Directives that passed, over all files.
     pub fn passed(&self) -> usize {
         self.files.iter().map(|f| f.passed).sum()
     }
 
+    /// Directives that failed, over all files.
     pub fn failed(&self) -> usize {
         self.files.iter().map(FileReport::failed).sum()
     }
 
+    /// Directives not judged, over all files.
     pub fn skipped(&self) -> usize {
         self.files.iter().map(FileReport::skipped).sum()
     }
@@ -248,6 +276,57 @@ impl SuiteReport {
             lines.push(format!("{count} x {reason} (first at {first})"));
         }
         lines
+    }
+
+    /// What follows the table: the failures (at most `max_failures` per file) and the skips
+    /// with their reasons, each under a heading; empty when there are none.
+    pub fn details(&self, max_failures: usize) -> String {
+        let mut out = String::new();
+        if self.failed() > 0 {
+            out.push_str("failures:\n");
+            for file in &self.files {
+                for failure in file.failures.iter().take(max_failures) {
+                    out.push_str(&format!("  {}:{failure}\n", file.name));
+                }
+                if file.failed() > max_failures {
+                    let more = file.failed() - max_failures;
+                    out.push_str(&format!("  {}: ... and {more} more\n", file.name));
+                }
+            }
+        }
+        let skips = self.skip_lines();
+        if !skips.is_empty() {
+            out.push_str("skipped:\n");
+            for line in skips {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+        out
+    }
+
+    /// What a board measured over the suite (nothing for the simulator): the largest heap
+    /// peak and native stack high water of any file, and the clock ticks spent in the
+    /// handler, which under QEMU's `-icount shift=0` count guest instructions (1 ns each).
+    pub fn board_figures(&self) -> Option<String> {
+        let figures: Vec<_> = self.files.iter().filter_map(|f| f.target_stats()).collect();
+        let max =
+            |pick: fn(&TargetStats) -> Option<u64>| figures.iter().filter_map(|t| pick(t)).max();
+        let heap_peak = max(|t| t.heap_peak)?;
+        let heap_size = max(|t| t.heap_size).unwrap_or(0);
+        let stack = max(|t| t.native_stack_high_water).unwrap_or(0);
+        let stack_size = max(|t| t.native_stack_size).unwrap_or(0);
+        let ticks: u64 = figures.iter().filter_map(|t| t.exec_ticks).sum();
+        let hz = max(|t| t.tick_hz.map(u64::from)).unwrap_or(0);
+        let instructions = 1_000_000_000u64.checked_div(hz).map_or(0, |per_tick| ticks * per_tick);
+        Some(format!(
+            "board: heap peak {} KiB of {} KiB, native stack high water {} B of {} B, \
+             {:.1} M guest instructions in the handler (SysTick, under -icount)",
+            heap_peak / 1024,
+            heap_size / 1024,
+            stack,
+            stack_size,
+            instructions as f64 / 1e6
+        ))
     }
 }
 

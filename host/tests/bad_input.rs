@@ -3,14 +3,14 @@
 //! (through the real link), with the CI board's profile, so the errors that cross the wire
 //! are the ones the simulator gives.
 
-use tandem::linked_sim::LinkedSimTarget;
-use tandem::qemu::{QemuOptions, QemuTarget};
+use tandem::target::qemu::{QemuOptions, QemuTarget};
+use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{SimTarget, Suite, Target, TargetError, Val, WasmVersion, run_wast};
-use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_link::host::LinkOptions;
 
-fn board() -> Board {
-    Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"))
+fn board() -> BoardProfile {
+    BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"))
 }
 
 const ADD: &str = r#"(module (func (export "add") (param i32 i32) (result i32)

@@ -9,13 +9,13 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use tandem::linked_sim::LinkedSimTarget;
 use tandem::parity::compare_suites;
-use tandem::qemu::{QemuOptions, QemuTarget};
-use tandem::remote::{Peer, RemoteTarget};
 use tandem::report::SuiteReport;
+use tandem::target::qemu::{QemuOptions, QemuTarget};
+use tandem::target::remote::{Peer, RemoteTarget};
+use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{SimTarget, Suite, Target, WasmVersion, run_suite};
-use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_link::host::{FaultPlan, LinkOptions};
 use tandem_protocol::FaultKind;
 
@@ -26,8 +26,8 @@ fn faults() -> LinkOptions {
     LinkOptions { faults: Some(plan), ..LinkOptions::default() }
 }
 
-fn board() -> Board {
-    Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"))
+fn board() -> BoardProfile {
+    BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(target: &mut dyn Target, suites: &[&str]) -> Vec<SuiteReport> {

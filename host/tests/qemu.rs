@@ -7,16 +7,16 @@
 
 mod common;
 
-use tandem::qemu::QemuOptions;
 use tandem::report::Verdict;
+use tandem::target::qemu::QemuOptions;
 use tandem::wast::CHECKED_ON_HOST_REASON;
 use tandem::{Suite, Target, WasmVersion, run_suite};
-use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_protocol::FaultKind;
 
 #[test]
 fn without_device_validation_rejections_are_checked_on_the_host() {
-    let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut options = QemuOptions::new(board);
     options.device_validation = false;
     let test = "without_device_validation_rejections_are_checked_on_the_host";
@@ -55,7 +55,7 @@ fn without_device_validation_rejections_are_checked_on_the_host() {
 fn a_hung_board_is_restarted_and_the_file_goes_on() {
     let dir = std::env::temp_dir().join(format!("tandem-hang-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let ci = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let ci = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let text = include_str!("../../boards/profiles/qemu-mps2-an386.toml")
         .replace("name = \"qemu-mps2-an386\"", "name = \"qemu-mps2-an386-no-fuel\"")
         .lines()
@@ -64,7 +64,7 @@ fn a_hung_board_is_restarted_and_the_file_goes_on() {
         .join("\n");
     let path = dir.join("qemu-mps2-an386-no-fuel.toml");
     std::fs::write(&path, text).expect("profile written");
-    let board = Board::find(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    let board = BoardProfile::find(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(board.limits.fuel, None);
     assert_eq!(board.memory, ci.memory);
 
@@ -97,7 +97,7 @@ fn a_hung_board_is_restarted_and_the_file_goes_on() {
 /// A board that crashes: the panic message reaches the host, and the board comes back.
 #[test]
 fn a_crashed_board_reports_why_and_is_restarted() {
-    let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut options = QemuOptions::new(board);
     options.request_timeout = std::time::Duration::from_secs(3);
     let Some(mut qemu) = common::start(&options, "a_crashed_board_reports_why_and_is_restarted")

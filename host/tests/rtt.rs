@@ -8,14 +8,15 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
-use tandem::qemu::{FirmwareFeatures, QemuOptions, QemuTarget, build_firmware};
+use tandem::firmware::{FirmwareBuild, FirmwareFeatures, firmware_dir};
+use tandem::target::qemu::{QemuOptions, QemuTarget};
 use tandem::{Suite, Target, WasmVersion, run_suite};
-use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_protocol::FaultKind;
 
 fn options() -> QemuOptions {
     let mut options =
-        QemuOptions::new(Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}")));
+        QemuOptions::new(BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}")));
     options.rtt = true;
     options.request_timeout = std::time::Duration::from_secs(5);
     options
@@ -64,15 +65,16 @@ fn a_crash_over_rtt_is_reported_and_the_board_restarted() {
 fn a_firmware_without_the_rtt_link_is_named() {
     let mut options = options();
     let board = options.board.clone();
-    let uart =
-        match build_firmware(&board, FirmwareFeatures { device_validation: true, rtt: false }) {
-            Ok(elf) => elf,
-            Err(e) if !common::qemu_required() => {
-                eprintln!("SKIPPED a_firmware_without_the_rtt_link_is_named: {e}");
-                return;
-            }
-            Err(e) => panic!("{e}"),
-        };
+    let features = FirmwareFeatures { device_validation: true, rtt: false };
+    let build = FirmwareBuild::target_fw(firmware_dir(), &board, features).expect("a layer");
+    let uart = match build.build() {
+        Ok(elf) => elf,
+        Err(e) if !common::qemu_required() => {
+            eprintln!("SKIPPED a_firmware_without_the_rtt_link_is_named: {e}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
     options.firmware = Some(uart);
     let error = QemuTarget::start(&options).err().expect("no RTT control block").to_string();
     assert!(error.contains("no `_SEGGER_RTT` symbol"), "{error}");

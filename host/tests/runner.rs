@@ -7,7 +7,7 @@
 use tandem::suite::run_files;
 use tandem::wast::count_directives;
 use tandem::{SimTarget, WasmVersion, run_wast};
-use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 
 const SCRIPT: &str = include_str!("wast/directives.wast");
 
@@ -64,7 +64,7 @@ fn folder_suites_are_collected_recursively_and_pass() {
         assert!(names.contains(&expected), "{expected} not found in {names:?}");
     }
     // On the CI board's profile every file runs, the board's own limits suite included.
-    let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut target = SimTarget::for_board(&board);
     let report = run_files(&mut target, "suites".into(), WasmVersion::V2, &files, None, |_| {})
         .unwrap_or_else(|e| panic!("{e}"));

@@ -16,11 +16,11 @@
 use std::path::Path;
 
 use serde::Serialize;
-use tandem::qemu::{QemuOptions, QemuTarget};
 use tandem::report::{FileReport, PortableStats, SuiteReport};
 use tandem::target::Target;
+use tandem::target::qemu::{QemuOptions, QemuTarget};
 use tandem::{SimTarget, Suite, WasmVersion, run_suite};
-use tandem_boards::{Board, DEFAULT_BOARD};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_protocol::TargetStats;
 
 /// One suite's target-independent outcome.
@@ -141,7 +141,7 @@ fn snapshot_suite(target: &mut dyn Target, suite: &str, snapshot_name: &str) {
 
 /// The simulator with the CI board's limits and static buffer.
 fn ci_simulator() -> SimTarget {
-    let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     SimTarget::for_board(&board)
 }
 
@@ -185,7 +185,7 @@ fn limits_suite_on_the_simulator() {
 /// QEMU a failure. One QEMU serves every suite, as `tandem run --target qemu` would.
 #[test]
 fn every_suite_on_qemu() {
-    let board = Board::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut qemu = match QemuTarget::start(&QemuOptions::new(board)) {
         Ok(target) => target,
         Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {

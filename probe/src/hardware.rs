@@ -23,8 +23,11 @@ use crate::rtt::CONTROL_BLOCK_ID;
 pub struct ProbeInfo {
     /// The probe's name (e.g. `J-Link`, `STLink V2-1`).
     pub name: String,
+    /// The probe's USB vendor id.
     pub vendor_id: u16,
+    /// The probe's USB product id.
     pub product_id: u16,
+    /// The probe's USB serial number, if it reports one: tells identical probes apart.
     pub serial: Option<String>,
 }
 
@@ -61,19 +64,52 @@ pub enum ProbeError {
     /// No probe is attached at all.
     NoProbe,
     /// `--probe` did not parse as `VID:PID[:SERIAL]`.
-    BadSelector { given: String, why: String },
+    BadSelector {
+        /// The `--probe` argument as given.
+        given: String,
+        /// probe-rs's parse error.
+        why: String,
+    },
     /// No attached probe matches `--probe`.
-    NotFound { selector: String, attached: Vec<ProbeInfo> },
+    NotFound {
+        /// The `--probe` argument as given.
+        selector: String,
+        /// Every probe attached, to choose from instead.
+        attached: Vec<ProbeInfo>,
+    },
     /// More than one probe and no `--probe` to choose.
-    Ambiguous { attached: Vec<ProbeInfo> },
+    Ambiguous {
+        /// The candidates: every probe that matches `--probe`, or every probe attached.
+        attached: Vec<ProbeInfo>,
+    },
     /// probe-rs knows no chip by that name.
-    UnknownChip { chip: String, why: String },
+    UnknownChip {
+        /// The chip name as given.
+        chip: String,
+        /// probe-rs's error.
+        why: String,
+    },
     /// The probe would not open, or would not attach to the chip.
-    Attach { probe: String, chip: String, why: String },
+    Attach {
+        /// The probe, as [`ProbeInfo`] displays it.
+        probe: String,
+        /// The chip name as given.
+        chip: String,
+        /// probe-rs's error.
+        why: String,
+    },
     /// Flashing the ELF failed.
-    Flash { elf: String, why: String },
+    Flash {
+        /// The ELF's path.
+        elf: String,
+        /// probe-rs's error.
+        why: String,
+    },
     /// Reset or run failed.
-    Start { why: String },
+    Start {
+        /// probe-rs's error.
+        why: String,
+    },
 }
 
 impl fmt::Display for ProbeError {

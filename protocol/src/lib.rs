@@ -5,7 +5,12 @@
 //! fixed-width integers, never `usize`, so a 64-bit host and a 32-bit board encode
 //! them alike. A module is uploaded in chunks of at most [`MAX_CHUNK`] bytes so
 //! every frame stays small whatever the module's size.
+//!
+//! These are the rig's one vocabulary: the host's runner and every target speak them, the
+//! request handler converts them to and from the core's types in one module, and nothing
+//! else re-declares them.
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -18,30 +23,49 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest payload of one [`ModuleChunk`], so a frame fits a small buffer.
 pub const MAX_CHUNK: usize = 512;
 
-/// A module uploaded (decoded, validated, translated) on the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
+/// A module uploaded (decoded, validated, translated) on the target; valid until the next
+/// reset.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Schema,
+)]
 pub struct ModuleId(pub u32);
 
-/// An instance in the target's current store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
+/// An instance in the target's current store; valid until the next reset.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Schema,
+)]
 pub struct InstanceId(pub u32);
 
-/// The WebAssembly spec version a fresh store validates against.
+/// The WebAssembly spec version a fresh store validates and runs modules against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
 pub enum WasmVersion {
+    /// WebAssembly 1.0 (the MVP plus importable/exportable mutable globals).
     V1,
+    /// WebAssembly 2.0 without SIMD.
     V2,
 }
 
-/// A value on the wire. Floats travel as bits so NaN payloads survive.
+impl fmt::Display for WasmVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WasmVersion::V1 => "wasm-v1",
+            WasmVersion::V2 => "wasm-v2",
+        })
+    }
+}
+
+/// A WebAssembly value. Floats travel as bits so NaN payloads survive; references as
+/// opaque target-side numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
-pub enum WireVal {
+pub enum Val {
+    /// An `i32`.
     I32(i32),
+    /// An `i64`.
     I64(i64),
     /// `f32` bits.
     F32(u32),
@@ -53,27 +77,56 @@ pub enum WireVal {
     ExternRef(Option<u32>),
 }
 
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Val::I32(v) => write!(f, "i32:{v}"),
+            Val::I64(v) => write!(f, "i64:{v}"),
+            Val::F32(bits) => write!(f, "f32:{} (0x{bits:08x})", f32::from_bits(bits)),
+            Val::F64(bits) => write!(f, "f64:{} (0x{bits:016x})", f64::from_bits(bits)),
+            Val::FuncRef(None) => f.write_str("ref.null func"),
+            Val::FuncRef(Some(addr)) => write!(f, "ref.func #{addr}"),
+            Val::ExternRef(None) => f.write_str("ref.null extern"),
+            Val::ExternRef(Some(n)) => write!(f, "ref.extern {n}"),
+        }
+    }
+}
+
 /// Which trap happened, independent of wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
 pub enum TrapKind {
+    /// `unreachable` was executed.
     Unreachable,
+    /// A load, store or bulk memory operation outside the memory.
     MemoryOutOfBounds,
+    /// A table access outside the table.
     TableOutOfBounds,
+    /// `call_indirect` past the table's end.
     UndefinedElement,
+    /// `call_indirect` through a null entry.
     UninitializedElement,
+    /// `call_indirect` to a function of another signature.
     IndirectCallTypeMismatch,
+    /// Integer division or remainder by zero.
     IntegerDivideByZero,
+    /// Signed division overflow, or a float-to-int conversion out of range.
     IntegerOverflow,
+    /// A float-to-int conversion of a NaN.
     InvalidConversionToInteger,
+    /// The call depth or the value stack hit the board's limit.
     StackExhausted,
+    /// The invocation used up its fuel.
     OutOfFuel,
+    /// A host function failed.
     Host,
 }
 
 /// A trap: a legitimate result of running wasm code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
 pub struct Trap {
+    /// Which trap.
     pub kind: TrapKind,
+    /// The core's wording: the spec's message, or a host function's own.
     pub message: String,
 }
 
@@ -85,7 +138,7 @@ impl fmt::Display for Trap {
 
 /// Why the target refused a request (as opposed to a trap).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
-pub enum WireError {
+pub enum Refusal {
     /// The module's bytes do not decode.
     Malformed(String),
     /// The module decodes but does not validate.
@@ -100,32 +153,74 @@ pub enum WireError {
     Resource(String),
 }
 
-impl fmt::Display for WireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Refusal {
+    /// Whether this refusal rejects a module's bytes (decode or validation).
+    pub fn is_rejection(&self) -> bool {
+        matches!(self, Refusal::Malformed(_) | Refusal::Invalid(_))
+    }
+
+    /// The category alone, without the (target-specific) message: `malformed`, `link`, ...
+    pub fn category(&self) -> &'static str {
         match self {
-            WireError::Malformed(m) => write!(f, "malformed module: {m}"),
-            WireError::Invalid(m) => write!(f, "invalid module: {m}"),
-            WireError::Unsupported(m) => write!(f, "unsupported: {m}"),
-            WireError::Link(m) => write!(f, "link error: {m}"),
-            WireError::Request(m) => write!(f, "bad request: {m}"),
-            WireError::Resource(m) => write!(f, "out of resources: {m}"),
+            Refusal::Malformed(_) => "malformed",
+            Refusal::Invalid(_) => "invalid",
+            Refusal::Unsupported(_) => "unsupported",
+            Refusal::Link(_) => "link",
+            Refusal::Request(_) => "request",
+            Refusal::Resource(_) => "resource",
         }
     }
 }
 
-/// Either a refusal, a trap, or the value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
-pub enum Outcome<T> {
-    Ok(T),
-    Trap(Trap),
-    Error(WireError),
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Malformed(m) => write!(f, "malformed module: {m}"),
+            Refusal::Invalid(m) => write!(f, "invalid module: {m}"),
+            Refusal::Unsupported(m) => write!(f, "unsupported: {m}"),
+            Refusal::Link(m) => write!(f, "link error: {m}"),
+            Refusal::Request(m) => write!(f, "bad request: {m}"),
+            Refusal::Resource(m) => write!(f, "out of resources: {m}"),
+        }
+    }
 }
 
-/// The limits a board applies; identical limits give identical exhaustion everywhere.
+/// What running wasm code gave: the value, a trap, or a refusal to run it at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub enum Outcome<T> {
+    /// It ran and returned.
+    Ok(T),
+    /// It ran and trapped.
+    Trap(Trap),
+    /// The target refused the request.
+    Refused(Refusal),
+}
+
+impl<T> Outcome<T> {
+    /// The outcome as nested results, the refusal outside and the trap inside, so a
+    /// caller can `?` the refusal and keep the trap as a result.
+    pub fn into_result(self) -> Result<Result<T, Trap>, Refusal> {
+        match self {
+            Outcome::Ok(value) => Ok(Ok(value)),
+            Outcome::Trap(trap) => Ok(Err(trap)),
+            Outcome::Refused(refusal) => Err(refusal),
+        }
+    }
+}
+
+impl<T> From<Refusal> for Outcome<T> {
+    fn from(refusal: Refusal) -> Self {
+        Outcome::Refused(refusal)
+    }
+}
+
+/// The limits a board applies, as it reports them; identical limits give identical
+/// exhaustion everywhere.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct BoardLimits {
     /// Value-stack size in 64-bit slots.
     pub value_stack_slots: u32,
+    /// Deepest wasm call nesting.
     pub max_call_depth: u32,
     /// Fuel per invocation; `None` means unmetered.
     pub fuel: Option<u64>,
@@ -137,11 +232,16 @@ pub struct BoardLimits {
     pub heap_memory_bytes: Option<u64>,
 }
 
+/// What a target says about itself at connect (`tandem/info`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct InfoResponse {
+    /// The firmware crate's version.
     pub firmware_version: String,
+    /// [`PROTOCOL_VERSION`] of the protocol the firmware was built from.
     pub protocol_version: u32,
+    /// The board profile the firmware was built for.
     pub board: String,
+    /// The limits it applies.
     pub limits: BoardLimits,
     /// Whether the core validates modules on the target.
     pub validates: bool,
@@ -149,83 +249,117 @@ pub struct InfoResponse {
     pub schema_fingerprint: u64,
 }
 
+/// `tandem/reset`: drop every module and instance and start a fresh store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct ResetRequest {
+    /// What the new store validates against.
     pub version: WasmVersion,
 }
 
+/// `tandem/module/begin`: a module upload of `len` bytes follows in chunks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct ModuleBegin {
+    /// The module's size, checked against the board's budget before any byte arrives.
     pub len: u32,
 }
 
+/// `tandem/module/chunk`: the next piece of an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct ModuleChunk {
+    /// Where the chunk starts: the number of bytes sent before it.
     pub offset: u32,
     /// At most [`MAX_CHUNK`] bytes.
     pub bytes: Vec<u8>,
 }
 
+/// `tandem/instantiate`: instantiate a loaded module and run its start function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct InstantiateRequest {
+    /// The module.
     pub module: ModuleId,
 }
 
+/// `tandem/register`: make an instance's exports importable under a module name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct RegisterRequest {
+    /// The instance whose exports are registered.
     pub instance: InstanceId,
+    /// The module name later imports use.
     pub name: String,
 }
 
+/// `tandem/invoke`: call an exported function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct InvokeRequest {
+    /// The instance.
     pub instance: InstanceId,
+    /// The exported function's name.
     pub export: String,
-    pub args: Vec<WireVal>,
+    /// The arguments, of the function's parameter types.
+    pub args: Vec<Val>,
 }
 
+/// `tandem/global`: read an exported global.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct GetGlobalRequest {
+    /// The instance.
     pub instance: InstanceId,
+    /// The exported global's name.
     pub export: String,
 }
 
+/// `tandem/memory/digest`: hash a range of an exported memory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct MemoryDigestRequest {
+    /// The instance.
     pub instance: InstanceId,
     /// Exported memory name; `None` is the first memory the instance exports.
     pub export: Option<String>,
+    /// The first byte of the range.
     pub offset: u32,
+    /// The range's length in bytes.
     pub len: u32,
 }
 
+/// A memory range's digest, so contents compare across targets without shipping them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct MemoryDigest {
     /// FNV-1a 64 of the bytes (see [`fnv1a64`]).
     pub fnv1a64: u64,
+    /// The range's length in bytes.
     pub len: u32,
 }
 
 /// Where a linear memory lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub enum MemoryKind {
+    /// On the heap: `memory.grow` allocates.
     Heap,
+    /// In the board's static buffer: `memory.grow` never allocates.
     Static,
 }
 
+/// One linear memory's figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct MemoryStat {
+    /// Where it lives.
     pub kind: MemoryKind,
+    /// Its size in wasm pages.
     pub pages: u32,
+    /// Its size in bytes.
     pub size_bytes: u64,
 }
 
+/// `tandem/stats`: the current session's figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct StatsResponse {
     /// Memories of every live instance, in instance order (imported ones once per importer).
     pub memories: Vec<MemoryStat>,
+    /// Most value-stack slots in use at once.
     pub peak_stack_slots: u32,
+    /// Deepest wasm call nesting reached.
     pub peak_call_depth: u32,
+    /// Fuel charged since the reset.
     pub fuel_consumed: u64,
     /// `memory.grow` calls the board refused (heap budget, static buffer or allocation
     /// failure) although the memory's own maximum allowed them. The spec permits such a
@@ -254,8 +388,9 @@ pub struct TargetStats {
     pub exec_ticks: Option<u64>,
     /// The tick rate in Hz.
     pub tick_hz: Option<u32>,
-    /// Link frames received intact and dropped (corrupt or too long) since boot.
+    /// Link frames received intact since boot.
     pub frames_ok: Option<u32>,
+    /// Link frames dropped (corrupt or too long) since boot.
     pub frames_dropped: Option<u32>,
     /// Requests received again after their reply was lost, answered from the reply cache
     /// without running them twice.
@@ -306,17 +441,17 @@ pub fn schema_fingerprint() -> u64 {
 }
 
 /// Response of requests that only succeed or are refused.
-pub type UnitResult = Result<(), WireError>;
+pub type UnitResult = Result<(), Refusal>;
 /// Response of [`ModuleEndEndpoint`].
-pub type ModuleResult = Result<ModuleId, WireError>;
+pub type ModuleResult = Result<ModuleId, Refusal>;
 /// Response of [`InstantiateEndpoint`].
 pub type InstantiateOutcome = Outcome<InstanceId>;
 /// Response of [`InvokeEndpoint`].
-pub type InvokeOutcome = Outcome<Vec<WireVal>>;
+pub type InvokeOutcome = Outcome<Vec<Val>>;
 /// Response of [`GetGlobalEndpoint`].
-pub type GlobalResult = Result<WireVal, WireError>;
+pub type GlobalResult = Result<Val, Refusal>;
 /// Response of [`MemoryDigestEndpoint`].
-pub type DigestResult = Result<MemoryDigest, WireError>;
+pub type DigestResult = Result<MemoryDigest, Refusal>;
 
 endpoints! {
     list = ENDPOINT_LIST;
@@ -368,7 +503,7 @@ mod tests {
         let req = InvokeRequest {
             instance: InstanceId(3),
             export: "f".into(),
-            args: vec![WireVal::F32(0x7fc0_0001), WireVal::ExternRef(None)],
+            args: vec![Val::F32(0x7fc0_0001), Val::ExternRef(None)],
         };
         let bytes = postcard::to_allocvec(&req).expect("encode");
         let back: InvokeRequest = postcard::from_bytes(&bytes).expect("decode");

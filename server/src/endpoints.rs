@@ -38,76 +38,85 @@ impl<P: Platform> Context<P> {
     }
 }
 
+/// `tandem/info`: the protocol version, the board and its limits.
 pub fn info<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> InfoResponse {
     ctx.handler.info()
 }
 
 /// A fresh store; the platform's per-session figures and the tick count restart with it.
 pub fn reset<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: ResetRequest) -> UnitResult {
-    let result = ctx.handler.reset(req);
+    let result = ctx.handler.reset(req.version);
     ctx.platform.restart_measurements();
     ctx.exec_ticks = 0;
     result
 }
 
+/// `tandem/module/begin`.
 pub fn module_begin<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: ModuleBegin,
 ) -> UnitResult {
-    ctx.handler.module_begin(req)
+    ctx.handler.module_begin(req.len)
 }
 
+/// `tandem/module/chunk`.
 pub fn module_chunk<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: ModuleChunk,
 ) -> UnitResult {
-    ctx.handler.module_chunk(req)
+    ctx.handler.module_chunk(req.offset, &req.bytes)
 }
 
+/// `tandem/module/end`: decoding, validation and translation, timed.
 pub fn module_end<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> ModuleResult {
     ctx.timed(|h| h.module_end())
 }
 
+/// `tandem/instantiate`, timed.
 pub fn instantiate<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: InstantiateRequest,
 ) -> InstantiateOutcome {
-    ctx.timed(|h| h.instantiate(req))
+    ctx.timed(|h| h.instantiate(req.module))
 }
 
+/// `tandem/register`.
 pub fn register<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: RegisterRequest,
 ) -> UnitResult {
-    ctx.handler.register(req)
+    ctx.handler.register(req.instance, &req.name)
 }
 
+/// `tandem/invoke`, timed.
 pub fn invoke<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: InvokeRequest,
 ) -> InvokeOutcome {
-    ctx.timed(|h| h.invoke(req))
+    ctx.timed(|h| h.invoke(req.instance, &req.export, &req.args))
 }
 
+/// `tandem/global`.
 pub fn get_global<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: GetGlobalRequest,
 ) -> GlobalResult {
-    ctx.handler.get_global(req)
+    ctx.handler.get_global(req.instance, &req.export)
 }
 
+/// `tandem/memory/digest`.
 pub fn memory_digest<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: MemoryDigestRequest,
 ) -> DigestResult {
-    ctx.handler.memory_digest(req)
+    ctx.handler.memory_digest(req.instance, req.export.as_deref(), req.offset, req.len)
 }
 
 /// The handler's figures plus the board's own.

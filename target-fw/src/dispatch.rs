@@ -3,22 +3,16 @@
 //! [`Board`] supplying what only hardware measures: heap, stack, clock and link figures, and
 //! the deliberate faults.
 
-use tandem_link::device::DeviceWire;
 use tandem_protocol::{FaultKind, TargetStats};
 use tandem_server::Platform;
 
 use crate::board::{self, HostUart};
 use crate::{LINK, clock, heap, stack};
 
-/// Largest reply, serialised (header + body + CRC).
-pub const TX_BUF: usize = 4096;
-/// Largest request frame, encoded: a 512-byte module chunk plus header fits easily.
-pub const RX_BUF: usize = 4096;
-
 /// The link as the firmware instantiates it.
-pub type Wire = DeviceWire<HostUart, TX_BUF>;
+pub type Wire = tandem_server::Wire<HostUart>;
 
-tandem_server::server!(app: FwApp; uart: HostUart; tx_buf: TX_BUF; platform: Board;);
+tandem_server::server!(app: FwApp; uart: HostUart; platform: Board;);
 
 /// This board's glue for the shared server.
 pub struct Board;

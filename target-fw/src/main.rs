@@ -23,13 +23,10 @@ mod rtt;
 mod stack;
 
 use cortex_m_rt::entry;
-use postcard_rpc::server::{Dispatch, Sender};
 use tandem_handler::RequestHandler;
-use tandem_link::device::{NoSpawn, block_on, serve_one};
+use tandem_server::{Context, Ending, NoSpawn};
 
-use tandem_server::Context;
-
-use crate::dispatch::{Board, FwApp, RX_BUF, Wire};
+use crate::dispatch::{Board, FwApp, Wire};
 
 /// The link, in a static so the fault handlers can report over it too.
 pub struct Link(Wire);
@@ -73,23 +70,12 @@ fn main() -> ! {
     board::init();
     clock::init(core.SYST, core.DCB, core.DWT);
 
-    let handler = RequestHandler::with_static_memory(
-        profile::board_profile(),
-        env!("CARGO_PKG_VERSION"),
-        static_memory(),
-    );
-    let wire = LINK.wire();
-    let (tx, mut rx) = wire.split();
+    let handler = RequestHandler::new(profile::PROFILE, env!("CARGO_PKG_VERSION"))
+        .with_static_memory(static_memory());
     let mut app = FwApp::new(Context::new(handler, Board), NoSpawn);
-    let sender = Sender::new(tx, app.min_key_len());
-    let mut buf = [0u8; RX_BUF];
-    loop {
-        if let Err(e) = block_on(serve_one(&mut rx, &sender, &mut app, &mut buf)) {
-            fault::fatal(format_args!("link: {e}"));
-        }
-        if let Some(success) = app.context.exit.take() {
-            wire.flush();
-            board::exit(success);
-        }
+    match tandem_server::serve(LINK.wire(), &mut app, || false) {
+        Ending::Exit { success } => board::exit(success),
+        Ending::LinkFailed(e) => fault::fatal(format_args!("link: {e}")),
+        Ending::Stopped => fault::fatal(format_args!("the serve loop stopped")),
     }
 }

@@ -1,19 +1,12 @@
 //! The board profile this firmware was built for (`boards/profiles/*.toml`, chosen by
-//! `$TANDEM_BOARD` at build time): sizes of the heap arena and static buffer, and the limits
-//! the request handler applies, the same ones the host's simulator applies for that board.
+//! `$TANDEM_BOARD` at build time) as one `const`, written by `build.rs`: the sizes of the heap
+//! arena and static buffer, and the limits the request handler applies, the same ones the
+//! host's simulator applies for that board.
 
 include!(concat!(env!("OUT_DIR"), "/profile.rs"));
 
-use tandem_handler::BoardProfile;
+/// Bytes of the heap arena.
+pub const HEAP_BYTES: usize = PROFILE.heap_bytes() as usize;
 
-/// The handler's limits for this board.
-pub fn board_profile() -> BoardProfile {
-    BoardProfile {
-        name: BOARD_NAME.into(),
-        value_stack_slots: VALUE_STACK_SLOTS,
-        max_call_depth: MAX_CALL_DEPTH,
-        fuel: FUEL,
-        max_module_bytes: MAX_MODULE_BYTES,
-        heap_memory_bytes: Some(HEAP_MEMORY_BYTES),
-    }
-}
+/// Bytes of the static linear-memory buffer.
+pub const STATIC_MEMORY_BYTES: usize = PROFILE.static_memory_bytes() as usize;

@@ -10,7 +10,7 @@
 use rtt_target::{ChannelMode, DownChannel, UpChannel, rtt_init};
 use tandem_link::ByteUart;
 
-/// Ring sizes. A request or reply frame is at most 4 KiB (`dispatch::RX_BUF`/`TX_BUF`); 2 KiB
+/// Ring sizes. A request or reply frame is at most 4 KiB (`tandem_server::RX_BUF`/`TX_BUF`); 2 KiB
 /// rings move one in two host polls while costing 4 KiB of RAM on the smallest board.
 const UP_BYTES: usize = 2048;
 const DOWN_BYTES: usize = 2048;

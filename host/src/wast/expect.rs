@@ -17,7 +17,7 @@ use std::fmt;
 use ::wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
 use ::wast::{WastArg, WastRet};
 
-use crate::target::Val;
+use tandem_protocol::Val;
 
 /// Why a value cannot be run: reported as the skip reason.
 pub(crate) const SIMD_REASON: &str = "SIMD v128 values are out of scope";

@@ -2,8 +2,8 @@
 //! [`crate::report::Record::observed`].
 //!
 //! Two targets that behave alike must produce the same strings, whatever their
-//! pointer width, float unit or error wording. So traps are named by their
-//! [`crate::target::TrapCode`]'s spec wording, refusals by their category only,
+//! pointer width, float unit or error wording. So traps are named by the core's wording
+//! (the spec's message, which every target's core uses), refusals by their category only,
 //! floats by their bits, and quiet NaNs as just `nan`: x86 and a Cortex-M4 produce
 //! different signs and payloads for the same NaN-producing operation while both follow
 //! the spec (with two NaN operands x86 keeps the first one's payload, the Cortex-M4 FPU
@@ -11,7 +11,9 @@
 //! the one the spec asks for is `assert_return`'s job. Signalling NaNs, which no
 //! arithmetic produces, keep their exact bits.
 
-use crate::target::{TargetError, TrapInfo, Val};
+use tandem_protocol::{Refusal, Trap, Val};
+
+use crate::target::TargetError;
 use crate::wast::expect::{is_arithmetic_nan_f32, is_arithmetic_nan_f64};
 
 /// One value: `i32:3`, `f64:0x3ff0000000000000`, `f32:nan`, `ref.func`.
@@ -37,20 +39,16 @@ pub fn returned(vals: &[Val]) -> String {
     format!("returned [{}]", vals.join(", "))
 }
 
-/// `trap: integer divide by zero`: the spec's wording, not the target's message.
-pub fn trap(trap: &TrapInfo) -> String {
-    format!("trap: {}", trap.code.spec_message())
+/// `trap: integer divide by zero`: the spec's wording, which the core gives every trap but a
+/// host function's (whose message is the host code's own, the same on every target).
+pub fn trap(trap: &Trap) -> String {
+    format!("trap: {}", trap.message)
 }
 
 /// The kind of a refusal, without its (target-specific) message.
 pub fn error_category(error: &TargetError) -> &'static str {
     match error {
-        TargetError::Malformed(_) => "malformed",
-        TargetError::Invalid(_) => "invalid",
-        TargetError::Unsupported(_) => "unsupported",
-        TargetError::Link(_) => "link",
-        TargetError::Request(_) => "request",
-        TargetError::Resource(_) => "resource",
+        TargetError::Refused(refusal) => refusal.category(),
         TargetError::Transport(_) => "transport",
     }
 }
@@ -62,18 +60,16 @@ pub fn error(error: &TargetError) -> String {
 
 /// A refused module load: `rejected: malformed` / `rejected: invalid`, else an error.
 pub fn rejection(error: &TargetError) -> String {
-    match error {
-        TargetError::Malformed(_) | TargetError::Invalid(_) => {
-            format!("rejected: {}", error_category(error))
-        }
-        other => self::error(other),
+    match error.refusal() {
+        Some(refusal) if refusal.is_rejection() => format!("rejected: {}", refusal.category()),
+        _ => self::error(error),
     }
 }
 
 /// A refused instantiation: `link error`, else an error.
 pub fn instantiation_error(error: &TargetError) -> String {
     match error {
-        TargetError::Link(_) => "link error".into(),
+        TargetError::Refused(Refusal::Link(_)) => "link error".into(),
         other => self::error(other),
     }
 }
@@ -81,7 +77,7 @@ pub fn instantiation_error(error: &TargetError) -> String {
 /// The message of a resource refusal: the board ran out of something.
 pub(crate) fn board_limit(error: &TargetError) -> Option<String> {
     match error {
-        TargetError::Resource(message) => Some(message.clone()),
+        TargetError::Refused(Refusal::Resource(message)) => Some(message.clone()),
         _ => None,
     }
 }

@@ -4,7 +4,7 @@
 //! the records of what the target did, and board-limited outcomes.
 
 use super::*;
-use crate::target::{StatsResponse, TrapCode};
+use tandem_protocol::{InstanceId, ModuleId, Refusal, StatsResponse, Trap, TrapKind, Val};
 
 /// Loads any module with binary version 1, answers a few exports by name.
 #[derive(Default)]
@@ -47,14 +47,16 @@ impl Target for FakeTarget {
     }
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
         if wasm.get(4..8) != Some(&[1, 0, 0, 0]) {
-            return Err(TargetError::Malformed("unknown binary version".into()));
+            return Err(TargetError::Refused(Refusal::Malformed("unknown binary version".into())));
         }
         self.loaded += 1;
         Ok(ModuleId(self.loaded - 1))
     }
-    fn instantiate(&mut self, m: ModuleId) -> Result<Result<InstanceId, TrapInfo>, TargetError> {
+    fn instantiate(&mut self, m: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError> {
         if self.resource_on_instantiate {
-            return Err(TargetError::Resource("heap budget of 2 pages exceeded".into()));
+            return Err(TargetError::Refused(Refusal::Resource(
+                "heap budget of 2 pages exceeded".into(),
+            )));
         }
         Ok(Ok(InstanceId(m.0)))
     }
@@ -66,7 +68,7 @@ impl Target for FakeTarget {
         _: InstanceId,
         export: &str,
         args: &[Val],
-    ) -> Result<Result<Vec<Val>, TrapInfo>, TargetError> {
+    ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
         if self.fatal_on_invoke {
             return Err(TargetError::Transport("serial port closed".into()));
         }
@@ -91,9 +93,11 @@ impl Target for FakeTarget {
             ],
             "pair" => vec![Val::I32(3), Val::F64(0x3ff0_0000_0000_0000)],
             "refs" => vec![Val::FuncRef(Some(7)), Val::FuncRef(None), Val::ExternRef(None)],
-            "trap" => return Ok(Err(TrapInfo::new(TrapCode::IntegerDivideByZero))),
-            "deep" => return Ok(Err(TrapInfo::new(TrapCode::StackExhausted))),
-            _ => return Err(TargetError::Request(format!("no export {export}"))),
+            "trap" => {
+                return Ok(Err(trap(TrapKind::IntegerDivideByZero, "integer divide by zero")));
+            }
+            "deep" => return Ok(Err(trap(TrapKind::StackExhausted, "call stack exhausted"))),
+            _ => return Err(TargetError::Refused(Refusal::Request(format!("no export {export}")))),
         }))
     }
     fn get_global(&mut self, _: InstanceId, _: &str) -> Result<Val, TargetError> {
@@ -110,6 +114,11 @@ impl Target for FakeTarget {
             target: Default::default(),
         })
     }
+}
+
+/// A trap worded as the core words it.
+fn trap(kind: TrapKind, message: &str) -> Trap {
+    Trap { kind, message: message.into() }
 }
 
 fn fake() -> FakeTarget {
@@ -321,14 +330,20 @@ fn values_render_by_bits_and_nans_by_class() {
 
 #[test]
 fn traps_use_the_spec_wording_and_refusals_their_category() {
-    let trap = TrapInfo { code: TrapCode::IntegerOverflow, message: "wasm trap: overflow".into() };
+    let trap = trap(TrapKind::IntegerOverflow, "integer overflow");
     assert_eq!(observe::trap(&trap), "trap: integer overflow");
     assert_eq!(
-        observe::rejection(&TargetError::Invalid("type mismatch".into())),
+        observe::rejection(&TargetError::Refused(Refusal::Invalid("type mismatch".into()))),
         "rejected: invalid"
     );
-    assert_eq!(observe::rejection(&TargetError::Resource("1 MiB".into())), "error: resource");
-    assert_eq!(observe::instantiation_error(&TargetError::Link("no import".into())), "link error");
+    assert_eq!(
+        observe::rejection(&TargetError::Refused(Refusal::Resource("1 MiB".into()))),
+        "error: resource"
+    );
+    assert_eq!(
+        observe::instantiation_error(&TargetError::Refused(Refusal::Link("no import".into()))),
+        "link error"
+    );
 }
 
 const FAILING: &str = "(module)\n(assert_return (invoke \"one\") (i32.const 2))\n\
@@ -413,6 +428,7 @@ fn a_target_without_validation_gets_rejections_checked_on_the_host() {
 }
 
 /// Recursion 1000 deep: fine on the desktop, beyond a small board's call-depth limit.
+#[cfg(feature = "sim")]
 const DEEP: &str = "(module (func $down (export \"down\") (param i32) (result i32)\n\
                     (if (result i32) (local.get 0)\n\
                       (then (call $down (i32.sub (local.get 0) (i32.const 1))))\n\
@@ -423,8 +439,8 @@ const DEEP: &str = "(module (func $down (export \"down\") (param i32) (result i3
 #[cfg(feature = "sim")]
 #[test]
 fn exhaustion_under_a_board_profile_is_the_board_s_limit_not_a_failure() {
-    use crate::sim::SimTarget;
-    let board = tandem_boards::Board::find("nrf52840-dk").unwrap();
+    use crate::target::sim::SimTarget;
+    let board = tandem_boards::BoardProfile::find("nrf52840-dk").unwrap();
     assert!(board.limits.max_call_depth < 1000, "the test needs a board shallower than 1000");
     let report =
         run_wast(&mut SimTarget::for_board(&board), WasmVersion::V2, "d.wast", DEEP).unwrap();
@@ -435,9 +451,10 @@ fn exhaustion_under_a_board_profile_is_the_board_s_limit_not_a_failure() {
     assert_eq!(report.passed, 2, "the module and the shallow call");
 
     // The desktop's own limits make no such excuse: the same trap there is a failure.
-    let config = tandem_interp::Config { max_call_depth: 100, ..tandem_interp::Config::default() };
+    let limits =
+        tandem_handler::Limits { max_call_depth: 100, ..tandem_handler::desktop_profile().limits };
     let report =
-        run_wast(&mut SimTarget::with_config(config), WasmVersion::V2, "d.wast", DEEP).unwrap();
+        run_wast(&mut SimTarget::with_limits(limits), WasmVersion::V2, "d.wast", DEEP).unwrap();
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].line, 5);
     assert!(report.skips.is_empty());

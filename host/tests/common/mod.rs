@@ -1,6 +1,6 @@
 //! What the QEMU-backed tests share.
 
-use tandem::qemu::{QemuOptions, QemuTarget};
+use tandem::target::qemu::{QemuOptions, QemuTarget};
 
 /// Starts the qemu (or qemu-rtt) target, or says why it cannot and returns `None` (a failure
 /// under `TANDEM_REQUIRE_QEMU=1`, which CI sets).

@@ -11,11 +11,14 @@ const MAX_SPAN: usize = 16 * 1024;
 /// A sample byte every this many bytes enters the checksum.
 const SAMPLE_STRIDE: usize = 251;
 
+/// The kernel's working arrays (the 64 KiB buffer), owned by the caller: boxed natively, a
+/// `.bss` static in the wasm build.
 pub struct Workspace {
     buf: [u8; LEN],
 }
 
 impl Workspace {
+    /// Zeroed arrays; `const`, so the wasm build can place them in a static.
     pub const fn new() -> Self {
         Workspace { buf: [0; LEN] }
     }

@@ -3,12 +3,15 @@
 /// Bytes checksummed per round: 16 KiB.
 pub const DATA_LEN: usize = 16 * 1024;
 
+/// The kernel's working arrays (the CRC table and 16 KiB of data), owned by the caller: boxed natively, a
+/// `.bss` static in the wasm build.
 pub struct Workspace {
     table: [u32; 256],
     data: [u8; DATA_LEN],
 }
 
 impl Workspace {
+    /// Zeroed arrays; `const`, so the wasm build can place them in a static.
     pub const fn new() -> Self {
         Workspace { table: [0; 256], data: [0; DATA_LEN] }
     }

@@ -5,10 +5,12 @@
 pub struct Lcg(u32);
 
 impl Lcg {
+    /// A generator starting from `seed`.
     pub const fn new(seed: u32) -> Self {
         Lcg(seed)
     }
 
+    /// The next 32-bit output.
     pub fn next_u32(&mut self) -> u32 {
         self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         self.0

@@ -3,6 +3,8 @@
 /// Matrix order: three 32x32 f32 matrices, 12 KiB.
 pub const N: usize = 32;
 
+/// The kernel's working arrays (the three matrices, 12 KiB), owned by the caller: boxed natively, a
+/// `.bss` static in the wasm build.
 pub struct Workspace {
     a: [f32; N * N],
     b: [f32; N * N],
@@ -10,6 +12,7 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Zeroed arrays; `const`, so the wasm build can place them in a static.
     pub const fn new() -> Self {
         Workspace { a: [0.0; N * N], b: [0.0; N * N], c: [0.0; N * N] }
     }

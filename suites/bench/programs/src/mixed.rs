@@ -17,6 +17,8 @@ struct Node {
 
 const NIL: u16 = u16::MAX;
 
+/// The kernel's working arrays (the list, the matrices and the text), owned by the caller: boxed natively, a
+/// `.bss` static in the wasm build.
 pub struct Workspace {
     nodes: [Node; NODES],
     a: [i16; M * M],
@@ -26,6 +28,7 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Zeroed arrays; `const`, so the wasm build can place them in a static.
     pub const fn new() -> Self {
         Workspace {
             nodes: [Node { next: 0, value: 0 }; NODES],

@@ -3,11 +3,14 @@
 /// Message bytes hashed per round.
 pub const MESSAGE_LEN: usize = 1024;
 
+/// The kernel's working arrays (the 1 KiB message), owned by the caller: boxed natively, a
+/// `.bss` static in the wasm build.
 pub struct Workspace {
     message: [u8; MESSAGE_LEN],
 }
 
 impl Workspace {
+    /// Zeroed arrays; `const`, so the wasm build can place them in a static.
     pub const fn new() -> Self {
         Workspace { message: [0; MESSAGE_LEN] }
     }

@@ -3,11 +3,14 @@
 /// Bytes of flags: one 32 KiB sieve, half a wasm page.
 pub const LEN: usize = 32 * 1024;
 
+/// The kernel's working arrays (the 32 KiB of flags), owned by the caller: boxed natively, a
+/// `.bss` static in the wasm build.
 pub struct Workspace {
     flags: [u8; LEN],
 }
 
 impl Workspace {
+    /// Zeroed arrays; `const`, so the wasm build can place them in a static.
     pub const fn new() -> Self {
         Workspace { flags: [0; LEN] }
     }

@@ -6,11 +6,14 @@ pub const LEN: usize = 4096;
 /// Partitions this short or shorter are finished by insertion sort.
 const SMALL: usize = 16;
 
+/// The kernel's working arrays (the 16 KiB of elements), owned by the caller: boxed natively, a
+/// `.bss` static in the wasm build.
 pub struct Workspace {
     data: [u32; LEN],
 }
 
 impl Workspace {
+    /// Zeroed arrays; `const`, so the wasm build can place them in a static.
     pub const fn new() -> Self {
         Workspace { data: [0; LEN] }
     }

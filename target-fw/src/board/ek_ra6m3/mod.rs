@@ -5,7 +5,10 @@
 //! whose control block lands in SRAMHS, outside the usual RTT scan range: the host attaches at
 //! the `_SEGGER_RTT` address from the ELF. No clock set-up: the core runs on MOCO out of reset.
 
-pub use super::debug_probe::{HostUart, eprint, exit, heap_source, init};
+#[path = "../debug_probe.rs"]
+mod debug_probe;
+
+pub use debug_probe::{HostUart, eprint, exit, heap_source, init};
 
 /// Core clock out of reset: the 8 MHz middle-speed on-chip oscillator (MOCO), undivided.
 pub const CORE_CLOCK_HZ: u32 = 8_000_000;

@@ -4,17 +4,19 @@
 //! clean exit with QEMU's exit code checked.
 //!
 //! Skipped, with the reason printed, when `qemu-system-arm` or the thumbv7em target is
-//! missing, unless `TANDEM_REQUIRE_QEMU=1` (set by `ci/firmware.sh`), which makes a missing
+//! missing, unless `TANDEM_REQUIRE_QEMU=1` (set by `ci/test`), which makes a missing
 //! prerequisite a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tandem::firmware::{FirmwareBuild, FirmwareFeatures, firmware_dir};
+use tandem::qemu::{INSTALL_HINT, LaunchOptions, Qemu};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_link::host;
 use tandem_link::postcard_rpc::host_client::HostClient;
 use tandem_link::postcard_rpc::standard_icd::WireError;
-use tandem_link::qemu::{INSTALL_HINT, Qemu, QemuOptions};
 use tokio::io::AsyncWriteExt;
 
 use tandem_link::postcard_rpc::standard_icd::LoggingTopic;
@@ -26,13 +28,9 @@ use tandem_protocol::{
 /// Per-request limit: postcard-rpc's `send_resp` would otherwise wait forever on a dead board.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn fw_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-fw")
-}
-
 /// `Err(reason)` when the test cannot run on this machine.
 fn prerequisites() -> Result<(), String> {
-    let qemu = QemuOptions::new("").binary;
+    let qemu = LaunchOptions::new("").binary;
     if Command::new(&qemu).arg("--version").output().is_err() {
         return Err(format!("`{}` is not installed ({INSTALL_HINT})", qemu.display()));
     }
@@ -48,24 +46,16 @@ fn prerequisites() -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the firmware with its own workspace, target and profile; returns the ELF path.
+/// Builds the CI board's default firmware, as the `qemu` target does; returns the ELF path.
 fn build_firmware() -> PathBuf {
     // Tests run in parallel; one build at a time keeps cargo's lock wait out of the timings.
     static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let dir = fw_dir();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet"])
-        .current_dir(&dir)
-        // The host build's settings must not leak into the firmware build.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building target-fw failed: {status}");
-    dir.join("target/thumbv7em-none-eabihf/release/tandem-fw")
+    let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
+    let features = FirmwareFeatures { device_validation: true, rtt: false };
+    FirmwareBuild::target_fw(firmware_dir(), &board, features)
+        .and_then(|build| build.build())
+        .unwrap_or_else(|e| panic!("building target-fw failed: {e}"))
 }
 
 async fn request<E>(client: &HostClient<WireError>, req: &E::Request) -> E::Response
@@ -105,7 +95,7 @@ async fn firmware_answers_over_the_crc_framed_link() {
     let built = t0.elapsed();
 
     let (mut qemu, mut stream) =
-        Qemu::launch(&QemuOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
+        Qemu::launch(&LaunchOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
     eprintln!("qemu pid {} on port {}", qemu.pid(), qemu.port());
 
     // Line noise and damaged frames before the first request: all must be dropped.
@@ -157,7 +147,7 @@ async fn firmware_answers_over_the_crc_framed_link() {
     let (high, size) = (board.native_stack_high_water.unwrap(), board.native_stack_size.unwrap());
     assert!(high > 0 && high < size, "stack {high} of {size}");
     assert_eq!(board.tick_hz, Some(25_000_000));
-    // Before the first reset only the handler's names are on the heap.
+    // Before the first reset the handler holds next to nothing on the heap.
     let boot_heap = board.heap_in_use.expect("heap figure");
     assert!(boot_heap < 256, "heap at boot: {boot_heap} B");
 
@@ -210,7 +200,7 @@ async fn firmware_answers_over_the_crc_framed_link() {
 async fn fault_is_reported(kind: FaultKind, expected: &str) {
     let elf = build_firmware();
     let (mut qemu, stream) =
-        Qemu::launch(&QemuOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
+        Qemu::launch(&LaunchOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
     let (client, _stats) = host::client(stream, Default::default());
     let mut logs = client.subscribe_multi::<LoggingTopic>(8).await.expect("subscribe");
     assert_eq!(request::<PingEndpoint>(&client, &7).await, 7);
@@ -249,7 +239,7 @@ async fn dropping_the_handle_kills_its_qemu() {
     }
     let elf = build_firmware();
     let (mut qemu, stream) =
-        Qemu::launch(&QemuOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
+        Qemu::launch(&LaunchOptions::new(&elf)).await.unwrap_or_else(|e| panic!("{e}"));
     let pid = qemu.pid();
     assert!(qemu.try_wait().expect("status").is_none(), "qemu runs while connected");
     drop(stream);
@@ -260,13 +250,13 @@ async fn dropping_the_handle_kills_its_qemu() {
 
 #[tokio::test]
 async fn missing_firmware_is_a_clear_error() {
-    let err = Qemu::spawn(&QemuOptions::new("/nonexistent/fw.elf")).err().expect("fails");
+    let err = Qemu::spawn(&LaunchOptions::new("/nonexistent/fw.elf")).err().expect("fails");
     assert!(err.to_string().contains("does not exist"), "{err}");
 }
 
 #[tokio::test]
 async fn missing_qemu_names_the_install_command() {
-    let mut opts = QemuOptions::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+    let mut opts = LaunchOptions::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
     opts.binary = "/nonexistent/qemu-system-arm".into();
     let err = Qemu::spawn(&opts).err().expect("fails");
     let msg = err.to_string();

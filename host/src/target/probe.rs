@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tandem_boards::Board;
+use tandem_boards::BoardProfile;
 use tandem_link::host::LinkOptions;
 use tandem_probe::hardware::{self, Board as ProbedBoard};
 use tandem_probe::rtt::{CONTROL_BLOCK_SYMBOL, RttChannels};
@@ -18,20 +18,23 @@ use tandem_probe::stream::{PollOptions, RttStream};
 use tokio::runtime::Runtime;
 use tracing::{debug, info};
 
-use crate::qemu::{FirmwareFeatures, build_firmware};
-use crate::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
+use crate::firmware::{FirmwareBuild, FirmwareFeatures};
 use crate::target::TargetError;
+use crate::target::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
 
 /// How to reach the board.
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
     /// The board profile, with the probe-rs chip name (see [`resolve_board`]).
-    pub board: Board,
+    pub board: BoardProfile,
+    /// The probe-rs chip name.
     pub chip: String,
     /// `VID:PID[:SERIAL]` (`--probe`); `None` takes the only attached probe.
     pub probe: Option<String>,
     /// A prebuilt firmware ELF; `None` builds `target-fw` for the board.
     pub firmware: Option<PathBuf>,
+    /// The `target-fw` crate to build (see [`crate::firmware::firmware_dir`]).
+    pub firmware_dir: PathBuf,
     /// Build the firmware with on-device validation.
     pub device_validation: bool,
     /// The longest wait for any one reply.
@@ -45,9 +48,12 @@ const RTT_ATTACH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The board to run on and its chip, from `--board` and/or `--chip`; a message naming the
 /// boards that have a probe when they do not say one.
-pub fn resolve_board(board: Option<&Board>, chip: Option<&str>) -> Result<(Board, String), String> {
+pub fn resolve_board(
+    board: Option<&BoardProfile>,
+    chip: Option<&str>,
+) -> Result<(BoardProfile, String), String> {
     let supported = || {
-        Board::builtin()
+        BoardProfile::builtin()
             .into_iter()
             .filter_map(|b| Some(format!("{} ({})", b.name, b.chip?)))
             .collect::<Vec<_>>()
@@ -55,7 +61,7 @@ pub fn resolve_board(board: Option<&Board>, chip: Option<&str>) -> Result<(Board
     };
     let board = match (board, chip) {
         (Some(b), _) => b.clone(),
-        (None, Some(chip)) => Board::builtin()
+        (None, Some(chip)) => BoardProfile::builtin()
             .into_iter()
             .find(|b| b.chip.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(chip)))
             .ok_or_else(|| {
@@ -68,7 +74,7 @@ pub fn resolve_board(board: Option<&Board>, chip: Option<&str>) -> Result<(Board
             ));
         }
     };
-    let Some(board_chip) = board.chip.clone() else {
+    let Some(board_chip) = board.chip.as_deref().map(str::to_owned) else {
         return Err(format!(
             "board `{}` is not reached through a debug probe (its profile names no chip); \
              boards with a probe: {}",
@@ -87,7 +93,7 @@ pub fn resolve_board(board: Option<&Board>, chip: Option<&str>) -> Result<(Board
     Ok((board, board_chip))
 }
 
-/// The firmware on a board behind a probe, as a [`crate::Target`].
+/// The firmware on a board behind a probe, as a [`crate::target::Target`].
 pub type ProbeTarget = RemoteTarget<ProbePeer>;
 
 /// A board behind a probe: attached on the first start, reset on every later one.
@@ -175,10 +181,15 @@ impl RemoteTarget<ProbePeer> {
         let probe = hardware::choose_probe(options.probe.as_deref()).map_err(transport)?;
         let elf = match &options.firmware {
             Some(path) => path.clone(),
-            None => build_firmware(
-                board,
-                FirmwareFeatures { device_validation: options.device_validation, rtt: true },
-            )?,
+            None => {
+                let features =
+                    FirmwareFeatures { device_validation: options.device_validation, rtt: true };
+                FirmwareBuild::target_fw(options.firmware_dir.clone(), board, features)
+                    .and_then(|build| build.build())
+                    .map_err(|e| {
+                        TargetError::Transport(format!("cannot build the firmware: {e}"))
+                    })?
+            }
         };
         let control_block = tandem_probe::elf::symbol_address(&elf, CONTROL_BLOCK_SYMBOL)
             .map_err(TargetError::Transport)?;

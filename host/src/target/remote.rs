@@ -6,7 +6,8 @@
 //! host's protocol (every endpoint's schema key, the protocol version, the board name), one
 //! timeout per request, and recovery when the other end stops answering. What is at the
 //! other end, and how it is started, killed and heard from, is a [`Peer`]: QEMU
-//! ([`crate::qemu`]) or a thread ([`crate::linked_sim`]).
+//! ([`super::qemu`]), a board behind a debug probe ([`super::probe`]) or a thread
+//! ([`super::sim_link`]).
 //!
 //! The runner is synchronous; the target owns a small tokio runtime and blocks on it per
 //! request, so the same runner code drives the simulator and the board.
@@ -22,19 +23,17 @@ use serde::de::DeserializeOwned;
 use tandem_link::host::{self, LinkOptions, LinkStats};
 use tandem_link::postcard_rpc;
 use tandem_protocol::{
-    ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, InfoEndpoint, InfoResponse,
-    InstantiateEndpoint, InvokeEndpoint, MAX_CHUNK, ModuleBegin, ModuleBeginEndpoint, ModuleChunk,
-    ModuleChunkEndpoint, ModuleEndEndpoint, PROTOCOL_VERSION, RegisterEndpoint, ResetEndpoint,
-    ResetRequest, StatsEndpoint, StatsResponse, schema_fingerprint,
+    ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, GetGlobalRequest, InfoEndpoint, InfoResponse,
+    InstanceId, InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK,
+    ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint, ModuleEndEndpoint,
+    ModuleId, PROTOCOL_VERSION, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
+    ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasmVersion, schema_fingerprint,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Runtime;
 use tracing::info;
 
-use crate::target::{
-    InstanceId, ModuleId, Target, TargetError, TrapInfo, Val, WasmVersion, from_outcome, request,
-    values,
-};
+use crate::target::{Target, TargetError, outcome};
 
 /// A byte stream to a peer.
 pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -317,32 +316,27 @@ impl<P: Peer> Target for RemoteTarget<P> {
     }
 
     fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {
-        Ok(self.request::<ResetEndpoint>(&ResetRequest { version: version.into() })??)
+        Ok(self.request::<ResetEndpoint>(&ResetRequest { version })??)
     }
 
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
         let len = u32::try_from(wasm.len()).map_err(|_| {
-            TargetError::Resource(format!("a module of {} bytes is over 4 GiB", wasm.len()))
+            Refusal::Resource(format!("a module of {} bytes is over 4 GiB", wasm.len()))
         })?;
         self.request::<ModuleBeginEndpoint>(&ModuleBegin { len })??;
         for (i, chunk) in wasm.chunks(MAX_CHUNK).enumerate() {
             let offset = (i * MAX_CHUNK) as u32;
             self.request::<ModuleChunkEndpoint>(&ModuleChunk { offset, bytes: chunk.to_vec() })??;
         }
-        let id = self.request::<ModuleEndEndpoint>(&())??;
-        Ok(ModuleId(id.0))
+        Ok(self.request::<ModuleEndEndpoint>(&())??)
     }
 
-    fn instantiate(
-        &mut self,
-        module: ModuleId,
-    ) -> Result<Result<InstanceId, TrapInfo>, TargetError> {
-        let req = request::instantiate(module);
-        from_outcome(self.request::<InstantiateEndpoint>(&req)?, |id| InstanceId(id.0))
+    fn instantiate(&mut self, module: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError> {
+        outcome(self.request::<InstantiateEndpoint>(&InstantiateRequest { module })?)
     }
 
     fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError> {
-        let req = request::register(instance, as_name);
+        let req = RegisterRequest { instance, name: as_name.to_owned() };
         Ok(self.request::<RegisterEndpoint>(&req)??)
     }
 
@@ -351,14 +345,14 @@ impl<P: Peer> Target for RemoteTarget<P> {
         instance: InstanceId,
         export: &str,
         args: &[Val],
-    ) -> Result<Result<Vec<Val>, TrapInfo>, TargetError> {
-        let req = request::invoke(instance, export, args);
-        from_outcome(self.request::<InvokeEndpoint>(&req)?, values)
+    ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
+        let req = InvokeRequest { instance, export: export.to_owned(), args: args.to_vec() };
+        outcome(self.request::<InvokeEndpoint>(&req)?)
     }
 
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
-        let req = request::get_global(instance, export);
-        Ok(self.request::<GetGlobalEndpoint>(&req)?.map(Val::from)?)
+        let req = GetGlobalRequest { instance, export: export.to_owned() };
+        Ok(self.request::<GetGlobalEndpoint>(&req)??)
     }
 
     fn stats(&mut self) -> Result<StatsResponse, TargetError> {

@@ -3,37 +3,30 @@
 //! the device wire's CRC-framed COBS frames and reply cache; the host drives the other end
 //! with the same client as a board.
 //!
-//! Slower than the in-process [`crate::SimTarget`] (every request is framed twice), it exists
+//! Slower than the in-process [`SimTarget`] (every request is framed twice), it exists
 //! to test the link itself: fault injection between host and simulator, resending, reply
 //! replay, and recovery after a crash, with nothing else in the way. A deliberate fault
 //! panics the thread, which the host sees as a board that stopped answering.
 
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tandem_boards::Board;
+use tandem_boards::BoardProfile;
 use tandem_handler::RequestHandler;
 use tandem_link::ByteUart;
-use tandem_link::device::{DeviceWire, NoSpawn, serve_one};
 use tandem_link::host::LinkOptions;
-use tandem_link::postcard_rpc::server::{Dispatch, Sender};
 use tandem_protocol::{FaultKind, TargetStats};
-use tandem_server::{Context, Platform};
+use tandem_server::{Context, Ending, NoSpawn, Platform};
 use tokio::runtime::Runtime;
 use tracing::warn;
 
-use crate::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
 use crate::target::TargetError;
-
-/// The firmware's buffer sizes, so frame limits match the board's.
-const TX_BUF: usize = 4096;
-const RX_BUF: usize = 4096;
+use crate::target::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
+use crate::target::sim::SimTarget;
 
 /// The simulator's end of the socket pair as a byte UART: reads wait briefly for data (the
 /// serve loop has nothing else to do), writes are buffered and sent a frame at a time.
@@ -92,9 +85,10 @@ impl ByteUart for SocketUart {
     }
 }
 
-pub type Wire = DeviceWire<SocketUart, TX_BUF>;
+/// The simulator's end of the link: the board's wire over the socket.
+pub type Wire = tandem_server::Wire<SocketUart>;
 
-tandem_server::server!(app: SimApp; uart: SocketUart; tx_buf: TX_BUF; platform: HostPlatform;);
+tandem_server::server!(app: SimApp; uart: SocketUart; platform: HostPlatform;);
 
 /// The simulator's board glue: the host's clock (microseconds) and the link counters. Heap
 /// and stack figures are a board's; the simulator leaves them out.
@@ -148,33 +142,12 @@ fn serve(stream: UnixStream, handler: RequestHandler) -> Option<bool> {
     };
     // postcard-rpc's dispatch names its wire `'static`, as on the firmware: one small leak
     // (the transmit buffer) per simulator start.
-    let wire: &'static Wire = Box::leak(Box::new(DeviceWire::new(uart)));
-    let (tx, mut rx) = wire.split();
+    let wire: &'static Wire = Box::leak(Box::new(Wire::new(uart)));
     let platform = HostPlatform { wire, epoch: Instant::now() };
     let mut app = SimApp::new(Context::new(handler, platform), NoSpawn);
-    let sender = Sender::new(tx, app.min_key_len());
-    let mut buf = vec![0u8; RX_BUF];
-    let mut cx = TaskContext::from_waker(Waker::noop());
-    loop {
-        let served = {
-            let mut step = pin!(serve_one(&mut rx, &sender, &mut app, &mut buf));
-            loop {
-                if let Poll::Ready(served) = step.as_mut().poll(&mut cx) {
-                    break Some(served);
-                }
-                if closed.load(Ordering::Acquire) {
-                    break None;
-                }
-            }
-        };
-        match served {
-            Some(Ok(_)) => {}
-            Some(Err(_)) | None => break None,
-        }
-        if let Some(success) = app.context.exit.take() {
-            wire.flush();
-            break Some(success);
-        }
+    match tandem_server::serve(wire, &mut app, || closed.load(Ordering::Acquire)) {
+        Ending::Exit { success } => Some(success),
+        Ending::LinkFailed(_) | Ending::Stopped => None,
     }
 }
 
@@ -189,24 +162,24 @@ impl Drop for ShutdownOnDrop {
 
 /// How the simulator thread ended: `Ok(Some(success))` on the host's exit request,
 /// `Ok(None)` when the host's end closed, `Err` with the panic message.
-type Ending = Result<Option<bool>, String>;
+type ThreadEnd = Result<Option<bool>, String>;
 
 /// The simulator in a thread, at the other end of a socket pair.
 pub struct SimPeer {
-    board: Board,
+    board: BoardProfile,
     thread: Option<JoinHandle<Option<bool>>>,
-    ending: Option<Ending>,
+    ending: Option<ThreadEnd>,
 }
 
 impl SimPeer {
     /// A peer applying `board`'s profile, with a static buffer of the board's size.
-    pub fn new(board: Board) -> Self {
+    pub fn new(board: BoardProfile) -> Self {
         SimPeer { board, thread: None, ending: None }
     }
 
     /// How the thread ended, waiting at most `wait` for it; `None` while it runs. Kept once
     /// known, so a look for last words does not hide the exit from `wait_exit`.
-    fn ending(&mut self, wait: Duration) -> Option<&Ending> {
+    fn ending(&mut self, wait: Duration) -> Option<&ThreadEnd> {
         if self.ending.is_none() {
             let deadline = Instant::now() + wait;
             let thread = self.thread.take_if(|t| {
@@ -241,7 +214,7 @@ impl Peer for SimPeer {
             .name("tandem-sim-link".into())
             // The stack the in-process simulator gets from the CLI, so limits behave alike.
             .stack_size(64 << 20)
-            .spawn(move || serve(theirs, crate::sim::handler_for(&board)))
+            .spawn(move || serve(theirs, SimTarget::for_board(&board).into_handler()))
             .map_err(fail)?;
         self.thread = Some(thread);
         self.ending = None;
@@ -282,12 +255,12 @@ impl Peer for SimPeer {
     }
 }
 
-/// The linked simulator, as a [`crate::Target`].
+/// The linked simulator, as a [`crate::target::Target`].
 pub type LinkedSimTarget = RemoteTarget<SimPeer>;
 
 impl RemoteTarget<SimPeer> {
     /// Starts the simulator thread for `board` and connects to it over `link`.
-    pub fn start(board: &Board, link: LinkOptions) -> Result<Self, TargetError> {
+    pub fn start(board: &BoardProfile, link: LinkOptions) -> Result<Self, TargetError> {
         let options = RemoteOptions { link, ..RemoteOptions::default() };
         RemoteTarget::connect(SimPeer::new(board.clone()), &board.name, options)
     }

@@ -1,0 +1,106 @@
+//! The one place where the core's types and the wire's meet: every request's values go in
+//! through here and every answer comes out through here, so a new value kind, trap or error
+//! touches this file and the two vocabularies, nothing else.
+//!
+//! These are functions rather than `From` impls because both sides are other crates' types
+//! (Rust's orphan rule); the wire crate does not know the core and the core does not know
+//! the wire.
+
+use alloc::format;
+use alloc::string::ToString;
+
+use tandem_interp::{
+    Error, MemStats, MemoryKind as CoreMemoryKind, Trap as CoreTrap, TrapKind as CoreTrapKind,
+    Value, WasmVersion as CoreVersion,
+};
+use tandem_protocol::{MemoryKind, MemoryStat, Refusal, Trap, TrapKind, Val, WasmVersion};
+
+/// The core's spec version for the wire's.
+pub fn version(version: WasmVersion) -> CoreVersion {
+    match version {
+        WasmVersion::V1 => CoreVersion::V1,
+        WasmVersion::V2 => CoreVersion::V2,
+    }
+}
+
+/// A wire argument as a core value. A function reference cannot come from outside: the
+/// executor calls through references unchecked, so only the core hands them out.
+pub fn value_in(val: Val) -> Result<Value, Refusal> {
+    Ok(match val {
+        Val::I32(v) => Value::I32(v),
+        Val::I64(v) => Value::I64(v),
+        Val::F32(bits) => Value::F32(bits),
+        Val::F64(bits) => Value::F64(bits),
+        Val::FuncRef(None) => Value::FuncRef(None),
+        Val::FuncRef(Some(_)) => {
+            return Err(Refusal::Request("non-null funcref arguments are not supported".into()));
+        }
+        Val::ExternRef(r) => Value::ExternRef(r),
+    })
+}
+
+/// A core value for the wire.
+pub fn value_out(value: Value) -> Val {
+    match value {
+        Value::I32(v) => Val::I32(v),
+        Value::I64(v) => Val::I64(v),
+        Value::F32(bits) => Val::F32(bits),
+        Value::F64(bits) => Val::F64(bits),
+        Value::FuncRef(r) => Val::FuncRef(r.map(|f| f.addr())),
+        Value::ExternRef(r) => Val::ExternRef(r),
+    }
+}
+
+/// A core trap for the wire, worded by the core (the spec's message, or a host function's).
+pub fn trap(trap: &CoreTrap) -> Trap {
+    let kind = match trap.kind() {
+        CoreTrapKind::Unreachable => TrapKind::Unreachable,
+        CoreTrapKind::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+        CoreTrapKind::TableOutOfBounds => TrapKind::TableOutOfBounds,
+        CoreTrapKind::UndefinedElement => TrapKind::UndefinedElement,
+        CoreTrapKind::UninitializedElement => TrapKind::UninitializedElement,
+        CoreTrapKind::IndirectCallTypeMismatch => TrapKind::IndirectCallTypeMismatch,
+        CoreTrapKind::IntegerDivideByZero => TrapKind::IntegerDivideByZero,
+        CoreTrapKind::IntegerOverflow => TrapKind::IntegerOverflow,
+        CoreTrapKind::InvalidConversionToInteger => TrapKind::InvalidConversionToInteger,
+        CoreTrapKind::StackExhausted => TrapKind::StackExhausted,
+        CoreTrapKind::OutOfFuel => TrapKind::OutOfFuel,
+        CoreTrapKind::Host => TrapKind::Host,
+    };
+    Trap { kind, message: trap.message().to_string() }
+}
+
+/// Sorts a core error into the wire's refusal categories. Traps are results, which callers
+/// that can meet one handle before this; one that arrives here is unexpected.
+pub fn refusal(error: Error) -> Refusal {
+    let message = error.to_string();
+    match error {
+        Error::Malformed { .. } => Refusal::Malformed(message),
+        Error::Invalid { .. } | Error::Translate { .. } => Refusal::Invalid(message),
+        Error::Unsupported { .. } | Error::Limit { .. } => Refusal::Unsupported(message),
+        Error::UnknownImport { .. } | Error::IncompatibleImport { .. } => Refusal::Link(message),
+        Error::StaticBufferTooSmall { .. }
+        | Error::NoSuchMemory { .. }
+        | Error::OutOfMemory { .. }
+        | Error::MemoryBudget { .. } => Refusal::Resource(message),
+        Error::Trap(_) => Refusal::Request(format!("unexpected {message}")),
+        _ => Refusal::Request(message),
+    }
+}
+
+/// A core memory's figures for the wire.
+pub fn memory_stat(stats: MemStats) -> MemoryStat {
+    MemoryStat {
+        kind: match stats.kind {
+            CoreMemoryKind::Heap => MemoryKind::Heap,
+            CoreMemoryKind::Static => MemoryKind::Static,
+        },
+        pages: stats.pages,
+        size_bytes: stats.size_bytes,
+    }
+}
+
+/// A handle-list index as a wire id; the lists never outgrow `u32` on any target.
+pub fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,187 @@
+//! The handler's requests, answered as a board answers them.
+
+extern crate std;
+
+use super::*;
+use alloc::vec;
+use tandem_protocol::{MemoryKind, Trap, TrapKind};
+
+fn handler(profile: BoardProfile) -> RequestHandler {
+    let mut h = RequestHandler::new(profile, "test");
+    h.reset(WasmVersion::V2).expect("reset");
+    h
+}
+
+/// Uploads `wat` in chunks of `chunk` bytes, as a board receives it.
+fn upload(h: &mut RequestHandler, wat: &str, chunk: usize) -> Result<ModuleId, Refusal> {
+    let wasm = wat::parse_str(wat).expect("wat");
+    h.module_begin(wasm.len() as u32)?;
+    for (i, part) in wasm.chunks(chunk).enumerate() {
+        h.module_chunk((i * chunk) as u32, part)?;
+    }
+    h.module_end()
+}
+
+const ADD: &str = r#"(module
+    (import "spectest" "global_i32" (global i32))
+    (memory (export "mem") 1)
+    (data (i32.const 0) "hello")
+    (global (export "g") i64 (i64.const 7))
+    (func (export "add") (param i32 i32) (result i32)
+        local.get 0 local.get 1 i32.add global.get 0 i32.add)
+    (func (export "boom") unreachable)
+    (func (export "loop") (loop br 0)))"#;
+
+fn instance(h: &mut RequestHandler, module: ModuleId) -> InstanceId {
+    match h.instantiate(module) {
+        Outcome::Ok(id) => id,
+        other => panic!("instantiate: {other:?}"),
+    }
+}
+
+#[test]
+fn chunked_upload_invoke_global_digest() {
+    let mut h = handler(desktop_profile());
+    let m = upload(&mut h, ADD, 7).expect("upload");
+    let i = instance(&mut h, m);
+    let out = h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]);
+    assert_eq!(out, Outcome::Ok(vec![Val::I32(669)]));
+    let out = h.invoke(i, "boom", &[]);
+    assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::Unreachable, .. })));
+    let g = h.get_global(i, "g");
+    assert_eq!(g, Ok(Val::I64(7)));
+    let d = h.memory_digest(i, None, 0, 5);
+    assert_eq!(d, Ok(MemoryDigest { fnv1a64: fnv1a64(b"hello"), len: 5 }));
+    let bad = h.memory_digest(i, Some("mem"), 65535, 2);
+    assert!(matches!(bad, Err(Refusal::Request(_))));
+    let stats = h.stats();
+    assert_eq!(stats.memories.len(), 1);
+    assert_eq!(stats.memories[0].pages, 1);
+    assert!(stats.peak_call_depth >= 1);
+}
+
+#[test]
+fn module_over_budget_names_both_sizes() {
+    let mut profile = desktop_profile();
+    profile.limits.max_module_bytes = 10;
+    let mut h = handler(profile);
+    let err = h.module_begin(11).expect_err("too big");
+    let Refusal::Resource(msg) = err else { panic!("{err:?}") };
+    assert!(msg.contains("11") && msg.contains("10"), "{msg}");
+    assert!(matches!(h.load(&[0; 11]), Err(Refusal::Resource(_))));
+}
+
+#[test]
+fn upload_order_is_checked() {
+    let mut h = handler(desktop_profile());
+    assert!(matches!(h.module_end(), Err(Refusal::Request(_))));
+    h.module_begin(4).expect("begin");
+    let gap = h.module_chunk(1, &[0]);
+    assert!(matches!(gap, Err(Refusal::Request(_))));
+    let over = h.module_chunk(0, &[0; 5]);
+    assert!(matches!(over, Err(Refusal::Request(_))));
+    let big = h.module_chunk(0, &[0; MAX_CHUNK + 1]);
+    assert!(matches!(big, Err(Refusal::Request(_))));
+    h.module_chunk(0, &[0, 0x61, 0x73, 0x6d]).expect("ok");
+    assert!(matches!(h.module_end(), Err(Refusal::Malformed(_))));
+}
+
+#[test]
+fn fuel_and_depth_limits_trap_alike() {
+    let mut profile = desktop_profile();
+    profile.limits.fuel = Some(1000);
+    let mut h = handler(profile);
+    let m = upload(&mut h, ADD, 512).expect("upload");
+    let i = instance(&mut h, m);
+    let out = h.invoke(i, "loop", &[]);
+    assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::OutOfFuel, .. })));
+    assert!(h.stats().fuel_consumed >= 1000);
+
+    let mut profile = desktop_profile();
+    profile.limits.max_call_depth = 50;
+    let mut h = handler(profile);
+    let m = upload(&mut h, "(module (func (export \"r\") call 0))", 512).expect("upload");
+    let i = instance(&mut h, m);
+    let out = h.invoke(i, "r", &[]);
+    assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::StackExhausted, .. })));
+}
+
+#[test]
+fn requests_before_reset_and_bad_handles_are_refused() {
+    let mut h = RequestHandler::new(desktop_profile(), "test");
+    assert!(matches!(h.module_begin(1), Err(Refusal::Request(_))));
+    h.reset(WasmVersion::V1).expect("reset");
+    let out = h.instantiate(ModuleId(9));
+    assert!(matches!(out, Outcome::Refused(Refusal::Request(_))));
+    let reg = h.register(InstanceId(0), "x");
+    assert!(matches!(reg, Err(Refusal::Request(_))));
+    assert_eq!(h.info().protocol_version, PROTOCOL_VERSION);
+}
+
+#[test]
+fn static_buffer_backs_first_defined_memory_after_each_reset() {
+    let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 2 * 65536].into());
+    let mut h = RequestHandler::new(desktop_profile(), "test").with_static_memory(buffer);
+    h.reset(WasmVersion::V2).expect("reset");
+    assert_eq!(h.info().limits.static_memory_bytes, Some(2 * 65536));
+    let no_mem = upload(&mut h, "(module)", 512).expect("upload");
+    instance(&mut h, no_mem);
+    for round in 0..2 {
+        let m = upload(&mut h, ADD, 512).expect("upload");
+        let a = instance(&mut h, m);
+        let b = instance(&mut h, m);
+        let kinds: Vec<_> = h.stats().memories.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [MemoryKind::Static, MemoryKind::Heap], "round {round}");
+        for i in [a, b] {
+            let d = h.memory_digest(i, None, 0, 5);
+            assert_eq!(d.map(|d| d.fnv1a64), Ok(fnv1a64(b"hello")));
+        }
+        h.reset(WasmVersion::V2).expect("reset");
+    }
+}
+
+#[test]
+fn heap_memory_budget_refuses_grow_and_instantiation_alike() {
+    // 2 pages: spectest's memory holds one of them.
+    let memory = tandem_boards::BoardMemory {
+        ram_bytes: 1 << 20,
+        flash_bytes: 1 << 20,
+        heap_bytes: 1 << 20,
+        static_memory_pages: 0,
+        heap_memory_pages: 2,
+    };
+    let profile = BoardProfile { memory: Some(memory), ..desktop_profile() };
+    let mut h = handler(profile);
+    let grower = r#"(module (memory 0)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    let m = upload(&mut h, grower, 512).expect("upload");
+    let i = instance(&mut h, m);
+    let grow = |h: &mut RequestHandler, n: i32| h.invoke(i, "grow", &[Val::I32(n)]);
+    assert_eq!(grow(&mut h, 2), Outcome::Ok(vec![Val::I32(-1)]));
+    assert_eq!(h.stats().grow_refusals, 1);
+    assert_eq!(grow(&mut h, 1), Outcome::Ok(vec![Val::I32(0)]));
+    assert_eq!(grow(&mut h, 1), Outcome::Ok(vec![Val::I32(-1)]));
+    assert_eq!(h.stats().grow_refusals, 2);
+
+    let big = upload(&mut h, "(module (memory 3))", 512).expect("upload");
+    let out = h.instantiate(big);
+    let Outcome::Refused(Refusal::Resource(msg)) = out else { panic!("{out:?}") };
+    assert!(msg.contains("196608") && msg.contains("131072"), "{msg}");
+}
+
+#[test]
+fn register_links_exports() {
+    let mut h = handler(desktop_profile());
+    let m = upload(&mut h, ADD, 64).expect("upload");
+    let i = instance(&mut h, m);
+    h.register(i, "lib").expect("register");
+    let user = r#"(module (import "lib" "add" (func $a (param i32 i32) (result i32)))
+        (func (export "f") (result i32) i32.const 1 i32.const 1 call $a))"#;
+    let m2 = upload(&mut h, user, 512).expect("upload");
+    let j = instance(&mut h, m2);
+    let out = h.invoke(j, "f", &[]);
+    assert_eq!(out, Outcome::Ok(vec![Val::I32(668)]));
+    let missing = upload(&mut h, r#"(module (import "nope" "f" (func)))"#, 512).expect("up");
+    let out = h.instantiate(missing);
+    assert!(matches!(out, Outcome::Refused(Refusal::Link(_))));
+}

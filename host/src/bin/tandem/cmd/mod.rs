@@ -1,0 +1,197 @@
+//! The subcommands, one file each, and what the ones that run suites share: the suite and
+//! target arguments, and building a target from them.
+
+pub mod boards;
+pub mod parity;
+pub mod probe;
+pub mod run;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use tandem::firmware::firmware_dir;
+use tandem::suite::Plan;
+use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
+use tandem::target::qemu::{QemuOptions, QemuTarget};
+use tandem::target::sim_link::LinkedSimTarget;
+use tandem::{SimTarget, Target};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
+use tandem_link::host::{FaultPlan, LinkOptions};
+use tandem_protocol::WasmVersion;
+
+/// Where the modules run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum TargetKind {
+    /// tandem-interp in-process, behind the firmware's request handler.
+    Sim,
+    /// The simulator in a thread behind the CRC-framed postcard-rpc link, serving the
+    /// firmware's own request table (for testing the link; see --link-faults).
+    SimLink,
+    /// The Cortex-M4 firmware on QEMU mps2-an386, over the UART link.
+    Qemu,
+    /// The same board with the link over RTT through QEMU's gdbstub: the probe target's
+    /// path, with no hardware.
+    QemuRtt,
+    /// The firmware on a real board through a debug probe (probe-rs), over RTT: flashed,
+    /// reset and run. Needs --board or --chip.
+    Probe,
+}
+
+impl TargetKind {
+    /// The name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Sim => "sim",
+            TargetKind::SimLink => "sim-link",
+            TargetKind::Qemu => "qemu",
+            TargetKind::QemuRtt => "qemu-rtt",
+            TargetKind::Probe => "probe",
+        }
+    }
+}
+
+/// A Wasm version on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum VersionArg {
+    /// WebAssembly 1.0.
+    V1,
+    /// WebAssembly 2.0 (without SIMD).
+    V2,
+}
+
+/// What every command that runs suites takes.
+#[derive(Args)]
+pub struct SuiteArgs {
+    /// Suites to run: spec:v1, spec:v2, a .wast file or a directory of .wast files
+    /// [default: spec:v1 spec:v2]
+    suites: Vec<String>,
+    /// Only run files whose name contains this text.
+    #[arg(long, value_name = "SUBSTRING")]
+    filter: Option<String>,
+    /// The Wasm version .wast files and directories are run against (spec
+    /// suites fix their own).
+    #[arg(long, value_enum, default_value_t = VersionArg::V2)]
+    wasm_version: VersionArg,
+    /// A prebuilt firmware ELF for the qemu and probe targets (default: build target-fw for
+    /// the board).
+    #[arg(long, value_name = "ELF")]
+    firmware: Option<PathBuf>,
+    /// The target-fw crate to build for the qemu and probe targets [env: TANDEM_FIRMWARE_DIR;
+    /// default: this checkout's target-fw].
+    #[arg(long, value_name = "DIR")]
+    firmware_dir: Option<PathBuf>,
+    /// Longest wait for one reply from a board, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+    /// Build the qemu firmware without on-device validation: the host then checks
+    /// assert_invalid/assert_malformed modules and reports them as skipped.
+    #[arg(long)]
+    no_device_validation: bool,
+    /// Damage the link on purpose (every target but sim): per-byte rates in both directions,
+    /// e.g. `corrupt=1e-3,drop=1e-4,dup=1e-4,delay=1e-4,seed=7`. Damaged frames are detected
+    /// and the requests resent; the results must not change.
+    #[arg(long, value_name = "SPEC", value_parser = FaultPlan::parse)]
+    pub link_faults: Option<FaultPlan>,
+    /// The probe target's chip, as probe-rs names it (e.g. nRF52840_xxAA); picks the board
+    /// when --board is not given.
+    #[arg(long, value_name = "CHIP")]
+    chip: Option<String>,
+    /// The probe target's debug probe, when more than one is attached (see `tandem probe
+    /// list`).
+    #[arg(long, value_name = "VID:PID[:SERIAL]")]
+    probe: Option<String>,
+}
+
+impl SuiteArgs {
+    /// The suites named, resolved and read (both spec suites when none is named).
+    pub fn plan(&self) -> Result<Plan> {
+        let names: Vec<String> = if self.suites.is_empty() {
+            vec!["spec:v1".into(), "spec:v2".into()]
+        } else {
+            self.suites.clone()
+        };
+        let version = match self.wasm_version {
+            VersionArg::V1 => WasmVersion::V1,
+            VersionArg::V2 => WasmVersion::V2,
+        };
+        Ok(Plan::new(&names, version, self.filter.clone())?)
+    }
+
+    /// Builds a target; `board` `None` means the desktop simulator's own limits (and the CI
+    /// board for a target behind a link, which always runs a board's request table).
+    pub fn target(
+        &self,
+        kind: TargetKind,
+        board: Option<&BoardProfile>,
+    ) -> Result<Box<dyn Target>> {
+        let board_or_default = || -> Result<BoardProfile> {
+            Ok(match board {
+                Some(b) => b.clone(),
+                None => BoardProfile::find(DEFAULT_BOARD)?,
+            })
+        };
+        let cannot_start = || format!("cannot start the {} target", kind.name());
+        Ok(match kind {
+            TargetKind::Sim => match board {
+                Some(board) => Box::new(SimTarget::for_board(board)),
+                None => Box::new(SimTarget::new()),
+            },
+            TargetKind::Qemu | TargetKind::QemuRtt => {
+                let mut options = QemuOptions::new(board_or_default()?);
+                options.firmware = self.firmware.clone();
+                options.firmware_dir = self.firmware_dir();
+                options.request_timeout = self.timeout();
+                options.device_validation = !self.no_device_validation;
+                options.link = self.link();
+                options.rtt = kind == TargetKind::QemuRtt;
+                Box::new(QemuTarget::start(&options).with_context(cannot_start)?)
+            }
+            TargetKind::Probe => {
+                let (board, chip) =
+                    resolve_board(board, self.chip.as_deref()).map_err(anyhow::Error::msg)?;
+                let options = ProbeOptions {
+                    board,
+                    chip,
+                    probe: self.probe.clone(),
+                    firmware: self.firmware.clone(),
+                    firmware_dir: self.firmware_dir(),
+                    device_validation: !self.no_device_validation,
+                    request_timeout: self.timeout(),
+                    link: self.link(),
+                };
+                Box::new(ProbeTarget::start(&options).with_context(cannot_start)?)
+            }
+            TargetKind::SimLink => Box::new(
+                LinkedSimTarget::start(&board_or_default()?, self.link())
+                    .with_context(cannot_start)?,
+            ),
+        })
+    }
+
+    fn firmware_dir(&self) -> PathBuf {
+        self.firmware_dir.clone().unwrap_or_else(firmware_dir)
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+
+    fn link(&self) -> LinkOptions {
+        LinkOptions { faults: self.link_faults, ..LinkOptions::default() }
+    }
+}
+
+/// A progress bar of `len` files for the target `prefix`.
+pub fn progress_bar(multi: &MultiProgress, len: u64, prefix: &str) -> ProgressBar {
+    let bar = multi.add(ProgressBar::new(len));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} files {elapsed} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_owned());
+    bar
+}

@@ -1,0 +1,145 @@
+//! `tandem run`: the suites on one target, a row per file as it finishes, then the
+//! failures, skips and totals; optionally a JUnit report rewritten after every file.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar};
+use tandem::report::{self, SuiteReport};
+use tandem::suite::{Progress, Suite};
+use tandem_boards::BoardProfile;
+
+use super::{SuiteArgs, TargetKind, progress_bar};
+
+/// `tandem run`'s arguments.
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    common: SuiteArgs,
+    /// Where the modules run.
+    #[arg(long, value_enum, default_value_t = TargetKind::Sim)]
+    target: TargetKind,
+    /// Board profile (a built-in name or a .toml path): its limits apply on every target.
+    /// Default: the desktop limits for sim, qemu-mps2-an386 for the others.
+    #[arg(long, value_name = "NAME")]
+    board: Option<String>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Print at most this many failures per file.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    max_failures: usize,
+}
+
+/// Runs the suites; `Ok(true)` when nothing failed.
+pub fn run(args: RunArgs) -> Result<bool> {
+    let plan = args.common.plan()?;
+    let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
+    if args.target == TargetKind::Sim && args.common.link_faults.is_some() {
+        bail!(
+            "--link-faults needs a link: the sim target has none; use --target sim-link, qemu, qemu-rtt or probe"
+        );
+    }
+    let mut target = args.common.target(args.target, board.as_ref())?;
+    let multi = MultiProgress::new();
+    let bar = progress_bar(&multi, plan.file_count(), target.name());
+    let started = Instant::now();
+    let mut printer = Printer {
+        bar,
+        target: target.name().to_owned(),
+        max_failures: args.max_failures,
+        junit: args.junit.as_deref(),
+        files_total: plan.file_count(),
+        files_done: 0,
+        finished: Vec::new(),
+        junit_error: None,
+    };
+    let reports = plan.run(&mut *target, &mut printer)?;
+    printer.bar.finish_and_clear();
+    if let Some(link) = target.link_summary() {
+        println!("link ({}): {link}", target.name());
+    }
+    target.finish().context("the target did not end cleanly")?;
+
+    if let Some(e) = printer.junit_error {
+        return Err(e);
+    }
+    if let Some(path) = &args.junit {
+        write_atomically(path, &report::junit_xml(&reports))?;
+    }
+    for report in &reports {
+        println!("{}", report.summary_line());
+    }
+    let limits = target.board().map_or_else(|| "unknown".to_owned(), str::to_owned);
+    println!("{} with the {limits} profile in {:.1?}", target.name(), started.elapsed());
+    println!("{}", report::total_line(&reports));
+    Ok(reports.iter().all(|r| r.failed() == 0))
+}
+
+/// Prints the table as files finish, the details after each suite, and keeps the JUnit
+/// report current, so an interrupted run leaves a readable partial one.
+struct Printer<'a> {
+    bar: ProgressBar,
+    target: String,
+    max_failures: usize,
+    junit: Option<&'a Path>,
+    files_total: u64,
+    files_done: u64,
+    /// The suites finished so far, for the partial JUnit report.
+    finished: Vec<SuiteReport>,
+    /// The first failure to write the JUnit report; the run goes on and reports it at the end.
+    junit_error: Option<anyhow::Error>,
+}
+
+impl Progress for Printer<'_> {
+    fn suite_started(&mut self, suite: &Suite) {
+        self.bar.println(format!("== {} on {}", suite.label(), self.target));
+        self.bar.println(report::table_header());
+    }
+
+    fn file_done(&mut self, so_far: &SuiteReport) {
+        let Some(file) = so_far.files.last() else { return };
+        self.bar.println(report::table_row(file));
+        self.bar.set_message(file.name.clone());
+        self.bar.inc(1);
+        self.files_done += 1;
+        if let Some(path) = self.junit {
+            let suites: Vec<SuiteReport> =
+                self.finished.iter().cloned().chain([so_far.clone()]).collect();
+            let note = format!(
+                "PARTIAL: {} of {} files run, the last one {}; if this note is still here, the \
+                 run was interrupted after it",
+                self.files_done, self.files_total, file.name
+            );
+            if let Err(e) = write_atomically(path, &report::junit_xml_partial(&suites, &note)) {
+                self.junit_error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn suite_done(&mut self, report: &SuiteReport) {
+        self.bar.suspend(|| {
+            print!("{}", report.details(self.max_failures));
+            if let Some(line) = report.board_figures() {
+                println!("{line}");
+            }
+            println!("{}", report.summary_line());
+            println!();
+        });
+        if self.junit.is_some() {
+            self.finished.push(report.clone());
+        }
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so a run killed mid-write
+/// leaves the previous complete report, never a torn one.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write JUnit report {}", path.display()))
+}

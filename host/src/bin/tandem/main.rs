@@ -1,0 +1,70 @@
+//! The `tandem` command line: a thin shell over the `tandem` library, one file per
+//! subcommand in `cmd/`.
+//!
+//! - `tandem run [SUITES...] [--target sim|sim-link|qemu|qemu-rtt|probe] [--board NAME] ...`
+//!   runs `.wast` suites (`spec:v1`, `spec:v2`, a `.wast` file or a directory of them; both
+//!   spec suites when none is given) and prints one row per file, the failures with
+//!   `file:line`, the skips with their reasons, one `LABEL: N passed, M failed, K skipped`
+//!   line per suite and, last, `N passed, M failed`.
+//! - `tandem parity [SUITES...] --targets sim,qemu [--board NAME]` runs the suites on every
+//!   target at once, with the same board profile, and compares every directive's outcome and
+//!   the per-file statistics; mismatches are printed as a diff.
+//! - `tandem boards` lists the built-in board profiles.
+//! - `tandem probe list` lists the attached debug probes.
+//!
+//! Exit code: 0 when nothing failed, 1 when an assertion failed or the targets disagree,
+//! 2 for usage, I/O, parse and target errors. `RUST_LOG` sets the log level (tracing).
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "tandem", version, about = "Tandem: a WebAssembly runtime for microcontrollers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run .wast test suites on a target.
+    Run(cmd::run::RunArgs),
+    /// Run suites on several targets and compare every outcome.
+    Parity(cmd::parity::ParityArgs),
+    /// List the built-in board profiles.
+    Boards,
+    /// Debug probes.
+    #[command(subcommand)]
+    Probe(cmd::probe::ProbeCommand),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            // postcard-rpc warns when its worker sees the link close, which every clean
+            // QEMU exit does; probe-rs warns per driver on a machine without USB (the probe
+            // errors say so once).
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,postcard_rpc=error,probe_rs=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Run(args) => cmd::run::run(args),
+        Command::Parity(args) => cmd::parity::run(args),
+        Command::Boards => cmd::boards::run(),
+        Command::Probe(command) => cmd::probe::run(command),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

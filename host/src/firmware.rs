@@ -1,0 +1,190 @@
+//! Building the project's firmware crates (`target-fw`, the benchmark firmware) for a board:
+//! the one place that runs cargo for a Cortex-M target, so the targets, the benchmark and the
+//! tests build alike.
+//!
+//! A firmware crate is its own cargo workspace with its own target directory, profile and
+//! `.cargo/config.toml`. The build runs in a cleaned environment (the host build's
+//! `CARGO_TARGET_DIR`, `CARGO_BUILD_TARGET` and `RUSTFLAGS` must not leak into it), and each
+//! variant (board, features) gets a target directory of its own, so switching between them
+//! never rebuilds, or clobbers, another. Cargo decides whether anything changed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+use tandem_boards::{BoardProfile, DEFAULT_BOARD};
+
+/// The environment variable that points at the `target-fw` crate of another checkout.
+pub const FIRMWARE_DIR_VAR: &str = "TANDEM_FIRMWARE_DIR";
+
+/// The request-handling firmware crate: `$TANDEM_FIRMWARE_DIR`, or this checkout's
+/// `target-fw`.
+pub fn firmware_dir() -> PathBuf {
+    std::env::var_os(FIRMWARE_DIR_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-fw"))
+}
+
+/// Which `target-fw` to build for a board: the board layer comes from its profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirmwareFeatures {
+    /// On-device validation (the `validate` feature).
+    pub device_validation: bool,
+    /// The host link over RTT (implied by every board behind a debug probe).
+    pub rtt: bool,
+}
+
+/// One cargo build of a firmware crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirmwareBuild {
+    /// The firmware crate (a workspace of its own).
+    pub dir: PathBuf,
+    /// The Rust target triple, e.g. `thumbv7em-none-eabihf`.
+    pub target: String,
+    /// The target directory, relative to `dir`.
+    pub target_dir: String,
+    /// Cargo features; the crate's default features are off.
+    pub features: Vec<String>,
+    /// Extra environment for the build script (e.g. `TANDEM_BOARD`).
+    pub env: Vec<(String, String)>,
+    /// The binary's name.
+    pub bin: String,
+}
+
+/// Why a firmware could not be built.
+#[derive(Debug)]
+pub enum FirmwareError {
+    /// The board has no firmware board layer (its profile names no `firmware`).
+    NoBoardLayer {
+        /// The board.
+        board: String,
+    },
+    /// Cargo could not be started.
+    Cargo {
+        /// The firmware crate.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The build failed.
+    Failed {
+        /// The firmware crate.
+        dir: PathBuf,
+        /// Cargo's exit status.
+        status: ExitStatus,
+        /// What cargo said.
+        stderr: String,
+    },
+}
+
+impl fmt::Display for FirmwareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FirmwareError::NoBoardLayer { board } => {
+                write!(f, "board `{board}` has no firmware board layer (its profile names none)")
+            }
+            FirmwareError::Cargo { dir, source } => {
+                write!(f, "cannot run cargo in {}: {source}", dir.display())
+            }
+            FirmwareError::Failed { dir, status, stderr } => write!(
+                f,
+                "`cargo build --release` in {} failed ({status}):\n{stderr}",
+                dir.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FirmwareError {}
+
+impl FirmwareBuild {
+    /// `target-fw` (in `dir`) for `board` with `features`, in a target directory of its own
+    /// unless it is the CI board's default build.
+    pub fn target_fw(
+        dir: PathBuf,
+        board: &BoardProfile,
+        features: FirmwareFeatures,
+    ) -> Result<FirmwareBuild, FirmwareError> {
+        let Some(layer) = board.firmware.as_deref() else {
+            return Err(FirmwareError::NoBoardLayer { board: board.name.to_string() });
+        };
+        let default = FirmwareFeatures { device_validation: true, rtt: false };
+        let target_dir = if board.name == DEFAULT_BOARD && features == default {
+            "target".to_owned()
+        } else {
+            format!(
+                "target/variants/{}{}{}",
+                board.name,
+                if features.device_validation { "" } else { "-no-validate" },
+                if features.rtt { "-rtt" } else { "" }
+            )
+        };
+        let mut feature_list = vec![layer.to_owned()];
+        feature_list.extend(features.device_validation.then(|| "validate".to_owned()));
+        feature_list.extend(features.rtt.then(|| "rtt".to_owned()));
+        let profile = board.origin.as_deref().unwrap_or(&board.name);
+        Ok(FirmwareBuild {
+            dir,
+            target: board.target.as_deref().unwrap_or("thumbv7em-none-eabihf").to_owned(),
+            target_dir,
+            features: feature_list,
+            env: vec![("TANDEM_BOARD".to_owned(), profile.to_owned())],
+            bin: "tandem-fw".to_owned(),
+        })
+    }
+
+    /// Where the ELF will be.
+    pub fn elf(&self) -> PathBuf {
+        self.dir.join(&self.target_dir).join(&self.target).join("release").join(&self.bin)
+    }
+
+    /// Builds (release: the crate's profile, opt-level "s" and LTO) and returns the ELF.
+    pub fn build(&self) -> Result<PathBuf, FirmwareError> {
+        let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["build", "--release", "--quiet", "--target", &self.target])
+            .args(["--target-dir", &self.target_dir, "--no-default-features", "--features"])
+            .arg(self.features.join(","))
+            .current_dir(&self.dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            // The host build's settings must not leak into the firmware build.
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .map_err(|source| FirmwareError::Cargo { dir: self.dir.clone(), source })?;
+        if !output.status.success() {
+            return Err(FirmwareError::Failed {
+                dir: self.dir.clone(),
+                status: output.status,
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+        Ok(self.elf())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variant_has_its_own_target_dir_and_features() {
+        let ci = BoardProfile::find(DEFAULT_BOARD).expect("built-in");
+        let dir = PathBuf::from("/fw");
+        let default = FirmwareFeatures { device_validation: true, rtt: false };
+        let build = FirmwareBuild::target_fw(dir.clone(), &ci, default).expect("has a layer");
+        assert_eq!(build.target_dir, "target");
+        assert_eq!(build.features, ["mps2-an386", "validate"]);
+        assert_eq!(build.elf(), Path::new("/fw/target/thumbv7em-none-eabihf/release/tandem-fw"));
+        let rtt = FirmwareFeatures { device_validation: false, rtt: true };
+        let build = FirmwareBuild::target_fw(dir.clone(), &ci, rtt).expect("has a layer");
+        assert_eq!(build.target_dir, "target/variants/qemu-mps2-an386-no-validate-rtt");
+        assert_eq!(build.features, ["mps2-an386", "rtt"]);
+        assert_eq!(build.env, [("TANDEM_BOARD".to_owned(), DEFAULT_BOARD.to_owned())]);
+
+        let desktop = BoardProfile::desktop(ci.limits);
+        let err = FirmwareBuild::target_fw(dir, &desktop, default).expect_err("no layer");
+        assert!(err.to_string().contains("`desktop` has no firmware board layer"), "{err}");
+    }
+}

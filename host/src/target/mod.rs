@@ -1,0 +1,147 @@
+//! Where WebAssembly runs: the [`Target`] trait the runner drives, and its implementations.
+//!
+//! A target is the in-process simulator ([`sim`]), or the firmware's request table behind
+//! the CRC-framed postcard-rpc link ([`remote`]): in a thread ([`sim_link`]), on QEMU
+//! ([`qemu`]) or on a real board through a debug probe ([`probe`]). Every target speaks
+//! `tandem-protocol`'s types (values, traps, refusals, handles, versions, statistics), the
+//! same ones on the wire, so nothing is converted on the way. Text-format handling (WAT to
+//! binary, `module quote`) stays on the host: a target only ever sees binary modules.
+//!
+//! Two kinds of "failure" are kept apart:
+//! - a **trap** is a legitimate result of running wasm code (an invocation or a start
+//!   function), so it comes back as the inner `Err` of `Result<Result<_, Trap>, TargetError>`;
+//! - a [`TargetError`] is either the target's [refusal](Refusal) (the module is malformed or
+//!   invalid, an import is missing, an export does not exist, the board ran out of memory)
+//!   or a transport failure: the link to the target broke, after which the runner restarts
+//!   it or gives up on the file.
+
+pub mod probe;
+pub mod qemu;
+pub mod remote;
+#[cfg(feature = "sim")]
+pub mod sim;
+#[cfg(feature = "sim")]
+pub mod sim_link;
+
+use std::fmt;
+
+use tandem_protocol::{
+    InstanceId, ModuleId, Outcome, Refusal, StatsResponse, Trap, Val, WasmVersion,
+};
+
+/// Why a request to a target did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TargetError {
+    /// The other side refused the request.
+    Refused(Refusal),
+    /// The link to the target failed; nothing more can run on it until it is restarted.
+    Transport(String),
+}
+
+impl TargetError {
+    /// Whether the target can no longer be used (the runner restarts it or stops the file).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, TargetError::Transport(_))
+    }
+
+    /// The target's refusal, if this is one.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            TargetError::Refused(refusal) => Some(refusal),
+            TargetError::Transport(_) => None,
+        }
+    }
+}
+
+impl From<Refusal> for TargetError {
+    fn from(refusal: Refusal) -> Self {
+        TargetError::Refused(refusal)
+    }
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetError::Refused(refusal) => refusal.fmt(f),
+            TargetError::Transport(m) => write!(f, "target connection failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
+
+/// A protocol outcome as the runner's nested result: the refusal outside, the trap inside.
+pub fn outcome<T>(outcome: Outcome<T>) -> Result<Result<T, Trap>, TargetError> {
+    Ok(outcome.into_result()?)
+}
+
+/// Something that loads, instantiates and runs binary WebAssembly modules.
+///
+/// A session starts with [`Target::reset`], which empties the store and defines
+/// the `spectest` host module; the runner calls it once per `.wast` file. Every
+/// handle is valid until the next reset.
+pub trait Target {
+    /// A short name for reports, e.g. `sim`.
+    fn name(&self) -> &str;
+
+    /// The board profile whose limits the target applies (`desktop` for the simulator's
+    /// own defaults); `None` if the target cannot say.
+    fn board(&self) -> Option<&str> {
+        None
+    }
+
+    /// Whether the target decodes and validates modules itself. A target that does not
+    /// gets no module the host knows to be invalid: the runner checks those on the host.
+    fn validates(&self) -> bool {
+        true
+    }
+
+    /// Drops every module and instance and starts a fresh store validating against
+    /// `version`, with the `spectest` module (print functions, `global_i32` = 666,
+    /// `global_i64` = 666, `global_f32` = 666.6, `global_f64` = 666.6, a funcref
+    /// `table` of 10..20 and a `memory` of 1..2 pages) available for import.
+    fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError>;
+
+    /// Decodes, validates and prepares a binary module without instantiating it.
+    fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError>;
+
+    /// Instantiates a loaded module, resolving imports against `spectest` and every
+    /// registered instance, and runs its start function. A trap while initialising
+    /// or in the start function is `Ok(Err(trap))`.
+    fn instantiate(&mut self, module: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError>;
+
+    /// Makes all exports of `instance` importable under the module name `as_name`.
+    fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError>;
+
+    /// Calls the exported function `export` of `instance`.
+    fn invoke(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        args: &[Val],
+    ) -> Result<Result<Vec<Val>, Trap>, TargetError>;
+
+    /// Reads the exported global `export` of `instance`.
+    fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError>;
+
+    /// The current session's statistics (memories, peaks, fuel; target figures if any).
+    fn stats(&mut self) -> Result<StatsResponse, TargetError>;
+
+    /// Brings a target that stopped answering back (a QEMU is restarted, a board reset)
+    /// with an empty store; the runner resets it next. A target that cannot says why.
+    fn recover(&mut self) -> Result<(), TargetError> {
+        Err(TargetError::Transport(format!("the {} target cannot be restarted", self.name())))
+    }
+
+    /// The host's account of the link to the target (requests, resends, damaged frames),
+    /// for targets behind one.
+    fn link_summary(&self) -> Option<String> {
+        None
+    }
+
+    /// Ends the target cleanly once the runner is done (a board is asked to exit and its
+    /// exit status checked); nothing may be requested afterwards.
+    fn finish(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
+}
