@@ -17,18 +17,10 @@ use crate::raw::code::CodePtr;
 use crate::raw::frame::{Frame, ValueStack};
 use crate::raw::memory::MemoryView;
 use crate::store::{
-    CallFrame, Caller, DataEntity, ElemEntity, ExecStats, Func, FuncEntity, FuncKind, GlobalEntity,
+    CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FuncEntity, FuncKind, GlobalEntity,
     InstanceEntity, Store, TableEntity,
 };
 use crate::value::{FuncType, Slot, Value};
-
-impl Store {
-    /// Calls `func` with `args`, writing its results into `results` (whose length
-    /// must match the signature). Traps come back as `Error::Trap`.
-    pub fn call(&mut self, func: Func, args: &[Value], results: &mut [Value]) -> Result<(), Error> {
-        invoke(self, func.0, args, results)
-    }
-}
 
 /// Calls the function at store address `func`: checks the arguments against its
 /// signature, runs it to completion and decodes the results.

@@ -30,6 +30,7 @@ pub mod value;
 
 mod exec;
 mod instance;
+mod linker;
 mod raw;
 mod translate;
 
@@ -37,7 +38,7 @@ pub use raw::memory;
 
 pub use config::{Config, WasmVersion};
 pub use error::{Error, ExternKind, Trap, TrapKind};
-pub use instance::{InstanceOptions, Linker};
+pub use linker::{InstanceOptions, Linker};
 pub use memory::{MemStats, MemoryKind};
 pub use module::{GlobalType, MemoryType, Module, TableType};
 pub use store::{Caller, ExecStats, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
