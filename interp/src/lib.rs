@@ -14,8 +14,8 @@
 //! past the buffer it returns -1. See [`memory`] for how to obtain such a buffer.
 #![no_std]
 // `unsafe` code lives in `raw`; the only other places allowed to call into it are the
-// run loop's one-line accessors in `exec` (fetch, slot read/write, load/store), each
-// stating the translator's guarantee it relies on.
+// run loop's one-line accessors in `exec` (fetch and slot read/write in `exec/run.rs`,
+// load/store in `exec/memory.rs`), each stating the translator's guarantee it relies on.
 #![deny(unsafe_code)]
 
 extern crate alloc;
