@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::error::{Error, ExternKind};
 use crate::linker::broken;
-use crate::memory::{LinearMemory, MemStats};
+use crate::raw::memory::{LinearMemory, MemStats};
 use crate::store::{Extern, Func, Global, Instance, InstanceEntity, Memory, Store, Table};
 
 impl Instance {

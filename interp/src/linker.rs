@@ -18,10 +18,10 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::{Error, ExternKind, TrapKind};
-use crate::memory::{LinearMemory, PAGE_SIZE};
 use crate::module::{
     ConstExpr, DataMode, ElemMode, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
 };
+use crate::raw::memory::{LinearMemory, PAGE_SIZE};
 use crate::store::{
     DataEntity, ElemEntity, Extern, FuncEntity, FuncKind, GlobalEntity, Instance, InstanceEntity,
     Store, TableEntity, alloc_table, store_addr, try_reserve,
@@ -551,7 +551,7 @@ mod tests {
         linker.define("env", "f", Extern::Func(f));
         let before = counts(&s);
         let buffer: &'static mut [u8] =
-            Box::leak(vec![0u8; crate::memory::PAGE_SIZE].into_boxed_slice());
+            Box::leak(vec![0u8; crate::raw::memory::PAGE_SIZE].into_boxed_slice());
         let options = InstanceOptions::new().with_static_memory(0, buffer);
         assert!(matches!(
             linker.instantiate_with(&mut s, &m, options),

@@ -15,8 +15,8 @@ use alloc::vec::Vec;
 
 use crate::config::Config;
 use crate::error::{Error, ExternKind, Trap};
-use crate::memory::{LinearMemory, MemStats, PAGE_SIZE};
 use crate::module::{GlobalType, MemoryType, Module, TableType};
+use crate::raw::memory::{LinearMemory, MemStats, PAGE_SIZE};
 use crate::value::{FuncType, Slot, ValType, Value};
 
 macro_rules! handle {
@@ -295,12 +295,14 @@ impl Store {
         Ok(Memory(addr))
     }
 
-    /// A new memory of type `ty` in `buffer` (see [`crate::memory`]); errors name
-    /// it memory 0.
+    /// A new memory of type `ty` in `buffer` (see [the crate docs] for how to obtain
+    /// one); errors name it memory 0.
     ///
     /// A refused buffer stays idle in the store, which gives it back with the others
     /// ([`Store::into_static_buffers`]); if even that cannot be recorded (the heap is
     /// exhausted), the error is [`Error::OutOfMemory`] and the buffer is dropped unused.
+    ///
+    /// [the crate docs]: crate#linear-memory-in-a-static-buffer
     pub fn new_static_memory(
         &mut self,
         ty: MemoryType,

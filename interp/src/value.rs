@@ -10,7 +10,7 @@
 use core::fmt;
 
 /// A raw value-stack slot.
-pub type Slot = u64;
+pub(crate) type Slot = u64;
 
 /// The type of a WebAssembly value (Wasm 2.0 without SIMD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,7 +74,7 @@ impl Value {
     }
 
     /// Encodes the value as a raw slot.
-    pub fn to_slot(self) -> Slot {
+    pub(crate) fn to_slot(self) -> Slot {
         match self {
             Value::I32(v) => v as u32 as u64,
             Value::I64(v) => v as u64,
@@ -86,7 +86,7 @@ impl Value {
     }
 
     /// Decodes a raw slot known to hold a value of type `ty`.
-    pub fn from_slot(ty: ValType, slot: Slot) -> Value {
+    pub(crate) fn from_slot(ty: ValType, slot: Slot) -> Value {
         match ty {
             ValType::I32 => Value::I32(slot as u32 as i32),
             ValType::I64 => Value::I64(slot as i64),

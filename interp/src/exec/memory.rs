@@ -4,7 +4,7 @@
 
 use crate::error::{Trap, TrapKind};
 use crate::ir::Reg;
-use crate::memory::{LinearMemory, MemoryKind, MemoryView, PAGE_SIZE};
+use crate::raw::memory::{LinearMemory, MemoryKind, MemoryView, PAGE_SIZE};
 use crate::value::Slot;
 
 use super::{Executor, range, range_mut};

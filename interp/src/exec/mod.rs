@@ -20,10 +20,10 @@
 
 use crate::error::{Error, Trap, TrapKind};
 use crate::ir::{Instr, Reg};
-use crate::memory::{LinearMemory, MemoryView};
 use crate::module::FuncHeader;
 use crate::raw::code::CodePtr;
 use crate::raw::frame::{Frame, ValueStack};
+use crate::raw::memory::{LinearMemory, MemoryView};
 use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FuncEntity, FuncKind, GlobalEntity,
     InstanceEntity, Store, TableEntity,

@@ -323,7 +323,7 @@ macro_rules! define_run {
         }
     };
 }
-crate::for_each_numeric!(define_run);
+crate::ir::for_each_numeric!(define_run);
 
 /// The instruction at `ip`: the run loop's fetch.
 #[inline(always)]

@@ -15,43 +15,16 @@
 //! pages and succeeds; growing past the buffer (or past the memory's declared
 //! maximum) returns `None`, which the interpreter hands to wasm as `-1`.
 //!
-//! **How to get the buffer.** [`LinearMemory::new_static`] takes a
-//! `&'static mut [u8]`. Obtain one without `unsafe`:
-//!
-//! - with [`static_cell`](https://docs.rs/static_cell), which hands out its
-//!   contents once (a second `init` panics):
-//!   ```ignore
-//!   use static_cell::StaticCell;
-//!   static BUF: StaticCell<[u8; 4 * 65536]> = StaticCell::new();
-//!   let buf: &'static mut [u8; 4 * 65536] = BUF.init([0; 4 * 65536]);
-//!   ```
-//!   `init` may build the array on the stack before moving it in; for a buffer this
-//!   size prefer `static BUF: ConstStaticCell<[u8; N]> = ConstStaticCell::new([0; N]);`
-//!   and `BUF.take()`, which keeps it in `.bss` and copies nothing.
-//! - with [`cortex_m::singleton!`](https://docs.rs/cortex-m), which gives `Some` the
-//!   first time its call site runs and `None` after:
-//!   ```ignore
-//!   let buf: &'static mut [u8; 4 * 65536] =
-//!       cortex_m::singleton!(: [u8; 4 * 65536] = [0; 4 * 65536]).unwrap();
-//!   ```
-//! - on a host, by leaking a heap buffer (what the simulator and the tests do):
-//!   ```
-//!   use tandem_interp::memory::{LinearMemory, MemoryKind, PAGE_SIZE};
-//!
-//!   let buf: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
-//!   // 1 page now, at most 2 (the declared maximum; the buffer also holds 2).
-//!   let mut mem = LinearMemory::new_static(buf, 1, Some(2), 0).unwrap();
-//!   assert_eq!(mem.kind(), MemoryKind::Static);
-//!   mem.data_mut()[0] = 42;
-//!   assert_eq!(mem.grow(1), Some(1)); // within the buffer: no allocation
-//!   assert_eq!(mem.grow(1), None); // past the buffer: wasm sees -1
-//!   assert_eq!((mem.size_pages(), mem.data()[0]), (2, 42));
-//!   ```
+//! **Where the buffer comes from.** [`LinearMemory::new_static`] takes a
+//! `&'static mut [u8]`, which the embedder hands over through the public API
+//! (`InstanceOptions::with_static_memory`, `Store::new_static_memory`). The crate docs
+//! show three ways to obtain one without `unsafe`: `static_cell`, `cortex_m::singleton!`,
+//! or, on a host, a leaked heap buffer (what the unit tests below do).
 //!
 //! **Exclusivity.** The `&'static mut` is moved into the memory, which from then on
 //! is the only way to reach those bytes; nobody else may read or write them (do not
 //! keep a second path to the buffer, e.g. through a `static mut` and a raw pointer).
-//! The borrow checker enforces this for the three ways above.
+//! The borrow checker enforces this for the three ways the crate docs show.
 //!
 //! **Alignment.** None needed: wasm accesses are byte-wise and little-endian, so a
 //! `[u8; N]` anywhere will do.
@@ -111,7 +84,7 @@ pub struct MemStats {
 ///   `len <= cap`.
 /// - Both: `len` is `size_pages() * PAGE_SIZE`, at most 65536 pages and at most the
 ///   declared maximum; the first `len` bytes are initialised.
-pub struct LinearMemory {
+pub(crate) struct LinearMemory {
     ptr: NonNull<u8>,
     len: usize,
     cap: usize,
@@ -203,7 +176,7 @@ impl LinearMemory {
     /// Fails with [`Error::OutOfMemory`] if the allocation fails or the size does not
     /// fit in `usize`, and with [`Error::Limit`] if `initial_pages` is over 65536 or
     /// over `maximum_pages`.
-    pub fn new_heap(initial_pages: u32, maximum_pages: Option<u32>) -> Result<Self, Error> {
+    pub(crate) fn new_heap(initial_pages: u32, maximum_pages: Option<u32>) -> Result<Self, Error> {
         check_initial(initial_pages, maximum_pages)?;
         let mut memory = LinearMemory {
             ptr: NonNull::dangling(),
@@ -226,7 +199,7 @@ impl LinearMemory {
     /// Fails with [`Error::StaticBufferTooSmall`] (naming `memory_index`) if the buffer
     /// is shorter than the initial size, and with [`Error::Limit`] if `initial_pages`
     /// is over 65536 or over `maximum_pages`.
-    pub fn new_static(
+    pub(crate) fn new_static(
         buffer: &'static mut [u8],
         initial_pages: u32,
         maximum_pages: Option<u32>,
@@ -244,7 +217,7 @@ impl LinearMemory {
     /// Whether [`LinearMemory::new_static`] would accept a buffer of `buffer_len` bytes,
     /// checked before the buffer is handed over (a refused buffer is not lost); `Ok` holds
     /// the initial size in bytes.
-    pub fn check_static(
+    pub(crate) fn check_static(
         buffer_len: usize,
         initial_pages: u32,
         maximum_pages: Option<u32>,
@@ -263,7 +236,7 @@ impl LinearMemory {
 
     /// The memory's bytes.
     #[inline]
-    pub fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         // SAFETY: by the type's invariants `ptr` points to `len` initialised bytes
         // (`len <= isize::MAX`, as they are part of a `Vec` or a slice) that this
         // value owns exclusively; the shared borrow of `self` keeps them from being
@@ -273,7 +246,7 @@ impl LinearMemory {
 
     /// The memory's bytes, writable.
     #[inline]
-    pub fn data_mut(&mut self) -> &mut [u8] {
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`; the exclusive borrow of `self` makes this the only
         // reference to the bytes while it lives.
         unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
@@ -288,7 +261,7 @@ impl LinearMemory {
 
     /// The current size in wasm pages.
     #[inline]
-    pub fn size_pages(&self) -> u32 {
+    pub(crate) fn size_pages(&self) -> u32 {
         // At most 65536 pages (checked when created and grown), so this fits.
         (self.len / PAGE_SIZE) as u32
     }
@@ -298,7 +271,7 @@ impl LinearMemory {
     /// maximum, 65536 pages, what `usize` can address, the static buffer's whole
     /// pages, or if the heap cannot provide it. On `None` no byte changes and nothing
     /// is allocated. `grow(0)` returns the current size.
-    pub fn grow(&mut self, delta_pages: u32) -> Option<u32> {
+    pub(crate) fn grow(&mut self, delta_pages: u32) -> Option<u32> {
         let old_pages = self.size_pages();
         if delta_pages == 0 {
             return Some(old_pages);
@@ -382,24 +355,24 @@ impl LinearMemory {
 
     /// The memory's backend.
     #[inline]
-    pub fn kind(&self) -> MemoryKind {
+    pub(crate) fn kind(&self) -> MemoryKind {
         self.kind
     }
 
     /// The most pages wasm allows this memory: its declared maximum, at most 65536.
     #[inline]
-    pub fn limit_pages(&self) -> u32 {
+    pub(crate) fn limit_pages(&self) -> u32 {
         self.maximum_pages.map_or(MAX_WASM_PAGES, |max| max.min(MAX_WASM_PAGES))
     }
 
     /// The maximum size in pages the module declared, if any.
     #[inline]
-    pub fn maximum_pages(&self) -> Option<u32> {
+    pub(crate) fn maximum_pages(&self) -> Option<u32> {
         self.maximum_pages
     }
 
     /// Size and backend figures.
-    pub fn stats(&self) -> MemStats {
+    pub(crate) fn stats(&self) -> MemStats {
         MemStats {
             kind: self.kind,
             pages: self.size_pages(),
@@ -411,7 +384,7 @@ impl LinearMemory {
     /// Ends a static memory and hands its whole buffer back (contents as the wasm
     /// code left them), e.g. to run another instance in it. A heap memory is freed
     /// and gives `None`.
-    pub fn into_static_buffer(self) -> Option<&'static mut [u8]> {
+    pub(crate) fn into_static_buffer(self) -> Option<&'static mut [u8]> {
         if self.kind != MemoryKind::Static {
             return None;
         }
@@ -783,5 +756,203 @@ mod tests {
         let mem = LinearMemory::new_heap(0, Some(4)).unwrap();
         let text = std::format!("{mem:?}");
         assert!(text.contains("Heap") && text.contains("maximum_pages: Some(4)"), "{text}");
+    }
+
+    /// The two backends' use of the heap, counted by a global allocator: a static memory
+    /// never touches it, not even when `memory.grow` fails; a heap memory allocates when
+    /// it grows. (Once `tests/memory_backends.rs`; here since `LinearMemory` is
+    /// crate-private, and so under Miri too.)
+    mod heap_use {
+        use core::cell::Cell;
+        use std::alloc::{GlobalAlloc, Layout, System};
+
+        use alloc::vec::Vec;
+
+        use super::*;
+
+        /// Counts this thread's allocations and frees (tests run on several threads).
+        struct CountingAlloc;
+
+        std::thread_local! {
+            // Const-initialised, no destructor: reading it never allocates, so the
+            // allocator can use it.
+            static ALLOCS: Cell<u64> = const { Cell::new(0) };
+            static FREES: Cell<u64> = const { Cell::new(0) };
+        }
+
+        fn bump(counter: &'static std::thread::LocalKey<Cell<u64>>) {
+            let _ = counter.try_with(|c| c.set(c.get() + 1));
+        }
+
+        // SAFETY: every call is forwarded unchanged to `System`; the counters only add.
+        unsafe impl GlobalAlloc for CountingAlloc {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                bump(&ALLOCS);
+                // SAFETY: the caller's guarantees for `alloc` are passed on.
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+                bump(&ALLOCS);
+                // SAFETY: the caller's guarantees for `alloc_zeroed` are passed on.
+                unsafe { System.alloc_zeroed(layout) }
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                bump(&ALLOCS);
+                // SAFETY: the caller's guarantees for `realloc` are passed on.
+                unsafe { System.realloc(ptr, layout, new_size) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                bump(&FREES);
+                // SAFETY: the caller's guarantees for `dealloc` are passed on.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+        }
+
+        #[global_allocator]
+        static GLOBAL: CountingAlloc = CountingAlloc;
+
+        /// (allocations, frees) on this thread so far.
+        fn counts() -> (u64, u64) {
+            (ALLOCS.with(Cell::get), FREES.with(Cell::get))
+        }
+
+        /// Runs `f` and returns its result with the (allocations, frees) it made.
+        fn counting<R>(f: impl FnOnce() -> R) -> (R, (u64, u64)) {
+            let before = counts();
+            let result = f();
+            let after = counts();
+            (result, (after.0 - before.0, after.1 - before.1))
+        }
+
+        #[test]
+        fn counter_sees_allocations() {
+            let (v, (allocs, _)) = counting(|| vec![1u8; 100]);
+            assert_eq!(allocs, 1);
+            let ((), (_, frees)) = counting(|| drop(v));
+            assert_eq!(frees, 1);
+        }
+
+        #[test]
+        fn static_memory_allocates_nothing() {
+            let (buf, raw) = leaked(2 * PAGE_SIZE + 10, 0xA5);
+            let (mem, (allocs, _)) = counting(|| LinearMemory::new_static(buf, 1, None, 0));
+            let mut mem = mem.unwrap();
+            assert_eq!(allocs, 0, "new_static allocated");
+
+            let (old, (allocs, frees)) = counting(|| mem.grow(1));
+            assert_eq!(old, Some(1));
+            assert_eq!((allocs, frees), (0, 0), "grow within the static buffer touched the heap");
+
+            let ((), (allocs, frees)) = counting(|| drop(mem));
+            assert_eq!((allocs, frees), (0, 0), "dropping a static memory touched the heap");
+            // SAFETY: the memory is dropped; `raw` is not used again.
+            drop(unsafe { reclaim(raw) });
+        }
+
+        #[test]
+        fn static_grow_past_buffer_is_minus_one_without_allocating() {
+            let (buf, raw) = leaked(2 * PAGE_SIZE, 0xA5);
+            let mut mem = LinearMemory::new_static(buf, 2, Some(100), 0).unwrap();
+            mem.data_mut()[2 * PAGE_SIZE - 1] = 0x42;
+            let before = mem.data().to_vec();
+
+            for delta in [1, 2, 98, 65536, u32::MAX] {
+                let (old, (allocs, frees)) = counting(|| mem.grow(delta));
+                assert_eq!(old, None, "grow({delta}) past the buffer");
+                assert_eq!((allocs, frees), (0, 0), "failed grow({delta}) touched the heap");
+            }
+            assert_eq!(mem.size_pages(), 2);
+            assert!(mem.data() == &before[..], "a failed grow changed bytes");
+            drop(mem);
+            // SAFETY: the memory is dropped; `raw` is not used again.
+            drop(unsafe { reclaim(raw) });
+        }
+
+        #[test]
+        fn heap_grow_allocates() {
+            let mut mem = LinearMemory::new_heap(1, None).unwrap();
+            assert_eq!(mem.kind(), MemoryKind::Heap);
+            let (old, (allocs, _)) = counting(|| mem.grow(1));
+            assert_eq!(old, Some(1));
+            assert!(allocs >= 1, "heap grow did not allocate");
+            assert_eq!(mem.stats().capacity_bytes, 2 * PAGE_SIZE as u64);
+        }
+
+        #[test]
+        fn heap_grow_past_maximum_allocates_nothing() {
+            let mut mem = LinearMemory::new_heap(1, Some(1)).unwrap();
+            let (old, (allocs, frees)) = counting(|| mem.grow(1));
+            assert_eq!(old, None);
+            assert_eq!((allocs, frees), (0, 0));
+        }
+
+        fn check_data_survives_grow(mut mem: LinearMemory) {
+            // Byte `i` is `i * 7 + 3` (mod 256), which repeats every 256 bytes: built by
+            // copying one period, which Miri runs far faster than byte by byte.
+            let period: Vec<u8> = (0..256).map(|i| (i * 7 + 3) as u8).collect();
+            let pattern = period.repeat(PAGE_SIZE / 256);
+            mem.data_mut().copy_from_slice(&pattern);
+            assert_eq!(mem.grow(2), Some(1));
+            assert_eq!(mem.size_pages(), 3);
+            assert_eq!(&mem.data()[..PAGE_SIZE], &pattern[..]);
+            assert!(all(&mem.data()[PAGE_SIZE..], 0), "new pages are not zero");
+            let stats: MemStats = mem.stats();
+            assert_eq!((stats.pages, stats.size_bytes), (3, 3 * PAGE_SIZE as u64));
+        }
+
+        #[test]
+        fn data_survives_grow_on_heap() {
+            check_data_survives_grow(LinearMemory::new_heap(1, Some(3)).unwrap());
+        }
+
+        #[test]
+        fn data_survives_grow_on_static() {
+            let (buf, raw) = leaked(3 * PAGE_SIZE, 0xA5);
+            let mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+            assert!(all(mem.data(), 0), "initial page not zeroed");
+            check_data_survives_grow(mem);
+            // SAFETY: the memory was dropped by the check; `raw` is not used again.
+            drop(unsafe { reclaim(raw) });
+        }
+
+        #[test]
+        fn stats_of_both_backends() {
+            let (buf, raw) = leaked(PAGE_SIZE + 5, 0xA5);
+            let stat = LinearMemory::new_static(buf, 1, Some(1), 0).unwrap();
+            assert_eq!(
+                stat.stats(),
+                MemStats {
+                    kind: MemoryKind::Static,
+                    pages: 1,
+                    size_bytes: PAGE_SIZE as u64,
+                    capacity_bytes: PAGE_SIZE as u64 + 5,
+                }
+            );
+            assert_eq!(stat.maximum_pages(), Some(1));
+            drop(stat);
+            // SAFETY: the memory is dropped; `raw` is not used again.
+            drop(unsafe { reclaim(raw) });
+            let heap = LinearMemory::new_heap(0, None).unwrap();
+            assert_eq!(
+                heap.stats(),
+                MemStats { kind: MemoryKind::Heap, pages: 0, size_bytes: 0, capacity_bytes: 0 }
+            );
+            assert_eq!(heap.maximum_pages(), None);
+        }
+
+        #[test]
+        fn too_small_buffer_error_names_both_sizes() {
+            let (buf, raw) = leaked(1000, 0xA5);
+            let err = LinearMemory::new_static(buf, 1, None, 2).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("1000"), "buffer size missing: {text}");
+            assert!(text.contains("65536"), "required size missing: {text}");
+            assert!(text.contains("memory 2"), "memory index missing: {text}");
+            // SAFETY: the failed call dropped its reference; `raw` is not used again.
+            drop(unsafe { reclaim(raw) });
+        }
     }
 }

@@ -17,4 +17,4 @@
 
 pub(crate) mod code;
 pub(crate) mod frame;
-pub mod memory;
+pub(crate) mod memory;

@@ -55,7 +55,7 @@ macro_rules! fuse_condition {
         }
     };
 }
-crate::for_each_numeric!(fuse_condition);
+crate::ir::for_each_numeric!(fuse_condition);
 
 impl Translator<'_> {
     /// The last instruction, if it computed the entry `depth` below the top (its temp)

@@ -64,7 +64,7 @@ macro_rules! translate_numeric {
         }
     };
 }
-crate::for_each_numeric!(translate_numeric);
+crate::ir::for_each_numeric!(translate_numeric);
 
 impl Translator<'_> {
     /// Translates one operator at `self.offset`.
