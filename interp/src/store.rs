@@ -51,9 +51,13 @@ handle!(
 /// An entity a module can import or export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Extern {
+    /// A function.
     Func(Func),
+    /// A table.
     Table(Table),
+    /// A linear memory.
     Memory(Memory),
+    /// A global.
     Global(Global),
 }
 
@@ -162,7 +166,9 @@ pub struct ExecStats {
     pub grow_refusals: u32,
 }
 
-/// Everything instances live in.
+/// Everything instances live in: the functions, tables, memories, globals and instances
+/// the handles address, and the value and frame stacks, allocated once so that a call
+/// never allocates. Handles of one store mean nothing in another.
 pub struct Store {
     pub(crate) config: Config,
     pub(crate) types: Vec<FuncType>,
@@ -217,6 +223,8 @@ impl Store {
         }
     }
 
+    /// The config the store was made with: its limits, and the fuel setting its
+    /// modules must share.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -301,6 +309,40 @@ impl Store {
     /// A refused buffer stays idle in the store, which gives it back with the others
     /// ([`Store::into_static_buffers`]); if even that cannot be recorded (the heap is
     /// exhausted), the error is [`Error::OutOfMemory`] and the buffer is dropped unused.
+    ///
+    /// ```
+    /// use tandem_interp::{Config, Extern, Linker, MemoryKind, MemoryType, Module, Store, Value};
+    /// use tandem_interp::PAGE_SIZE;
+    ///
+    /// let config = Config::new();
+    /// let mut store = Store::new(config.clone());
+    /// // 1 page now; the buffer holds 2.
+    /// let buffer: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
+    /// let memory = store.new_static_memory(MemoryType { initial: 1, maximum: None }, buffer)?;
+    /// assert_eq!(store.memory_stats(memory).kind, MemoryKind::Static);
+    /// store.memory_data_mut(memory)[0] = 42;
+    ///
+    /// // A module that imports the memory and grows it by a page.
+    /// let wasm = wat::parse_str(
+    ///     r#"(module (import "env" "memory" (memory 1))
+    ///          (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+    /// )?;
+    /// let module = Module::new(&config, &wasm)?;
+    /// let mut linker = Linker::new();
+    /// linker.define("env", "memory", Extern::Memory(memory));
+    /// let grow = linker.instantiate(&mut store, &module)?.func(&store, "grow")?;
+    /// let mut old = [Value::I32(0)];
+    /// store.call(grow, &[], &mut old)?;
+    /// assert_eq!(old, [Value::I32(1)]); // within the buffer: no allocation
+    /// store.call(grow, &[], &mut old)?;
+    /// assert_eq!(old, [Value::I32(-1)]); // past the buffer: wasm sees -1
+    /// assert_eq!(store.stats().grow_refusals, 1);
+    /// assert_eq!((store.memory_stats(memory).pages, store.memory_data(memory)[0]), (2, 42));
+    ///
+    /// let buffers: Vec<&'static mut [u8]> = store.into_static_buffers().collect();
+    /// assert_eq!((buffers[0].len(), buffers[0][0]), (2 * PAGE_SIZE, 42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// [the crate docs]: crate#linear-memory-in-a-static-buffer
     pub fn new_static_memory(
@@ -403,6 +445,7 @@ impl Store {
         self.stats
     }
 
+    /// Starts the figures of [`Store::stats`] afresh, e.g. before each measured call.
     pub fn reset_stats(&mut self) {
         self.stats = ExecStats::default();
     }

@@ -15,11 +15,17 @@ pub(crate) type Slot = u64;
 /// The type of a WebAssembly value (Wasm 2.0 without SIMD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {
+    /// 32-bit integer.
     I32,
+    /// 64-bit integer.
     I64,
+    /// 32-bit IEEE 754 float.
     F32,
+    /// 64-bit IEEE 754 float.
     F64,
+    /// A nullable reference to a function.
     FuncRef,
+    /// A nullable reference to a host value.
     ExternRef,
 }
 
@@ -37,12 +43,15 @@ impl FuncRef {
 /// A WebAssembly value. Floats are held as bits so NaN payloads survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Value {
+    /// An `i32`.
     I32(i32),
+    /// An `i64`.
     I64(i64),
     /// `f32` bits.
     F32(u32),
     /// `f64` bits.
     F64(u64),
+    /// A function reference; `None` is `ref.null func`.
     FuncRef(Option<FuncRef>),
     /// A host value carried by reference; `None` is `ref.null extern`.
     ExternRef(Option<u32>),
@@ -138,6 +147,7 @@ pub struct FuncType {
 }
 
 impl FuncType {
+    /// The signature `params -> results`.
     pub fn new(
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
@@ -145,10 +155,12 @@ impl FuncType {
         FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
     }
 
+    /// The parameter types, in order.
     pub fn params(&self) -> &[ValType] {
         &self.params
     }
 
+    /// The result types, in order.
     pub fn results(&self) -> &[ValType] {
         &self.results
     }

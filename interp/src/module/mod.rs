@@ -57,21 +57,30 @@ pub struct Module {
 /// Limits of a memory, in 64 KiB pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryType {
+    /// Pages the memory starts with.
     pub initial: u32,
+    /// Pages it may grow to, if the module caps it.
     pub maximum: Option<u32>,
 }
 
 /// Limits and element type of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableType {
+    /// The reference type of its elements (`FuncRef` or `ExternRef`).
     pub elem: ValType,
+    /// Elements the table starts with.
     pub initial: u32,
+    /// Elements it may grow to, if capped.
     pub maximum: Option<u32>,
 }
 
+/// Value type and mutability of a global.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GlobalType {
+    /// The type of the value it holds.
     pub content: ValType,
+    /// Whether `global.set` (and [`Store::global_set`](crate::Store::global_set)) may
+    /// change it.
     pub mutable: bool,
 }
 
