@@ -7,8 +7,8 @@ use core::fmt;
 
 use crate::value::ValType;
 
-/// Why execution stopped abnormally. `Display` prints the spec's wording,
-/// which the `.wast` runner compares against `assert_trap` messages.
+/// Why execution stopped abnormally. [`TrapKind::message`] (and a [`Trap`]'s `Display`)
+/// is the spec's wording, which the `.wast` runner compares against `assert_trap` messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrapKind {
     /// The `unreachable` instruction ran.
