@@ -93,7 +93,7 @@ impl Engine {
         let options = match memory {
             TandemMemory::Heap => tandem::InstanceOptions::new(),
             TandemMemory::Static => {
-                let bytes = MAX_MEMORY_PAGES * tandem::memory::PAGE_SIZE;
+                let bytes = MAX_MEMORY_PAGES * tandem::PAGE_SIZE;
                 // Leaked once per engine: a static buffer must outlive every instance.
                 let buffer: &'static mut [u8] = Box::leak(vec![0; bytes].into_boxed_slice());
                 tandem::InstanceOptions::new().with_static_memory(0, buffer)

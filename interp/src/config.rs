@@ -14,6 +14,8 @@ pub enum WasmVersion {
 /// depend on the pointer width, so a simulator and a board configured alike fail alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The spec version modules are validated against (and the feature set wasmparser
+    /// decodes).
     pub version: WasmVersion,
     /// Value-stack size in 64-bit slots, shared by all frames of a call. Allocated
     /// once, when the store is created.
@@ -30,7 +32,10 @@ pub struct Config {
 }
 
 impl Config {
+    /// The default value-stack size in slots: 256 Ki (2 MiB), room for deep recursion on
+    /// a host. A board sets its own with [`Config::with_limits`].
     pub const DEFAULT_VALUE_STACK: u32 = 256 * 1024;
+    /// The default call-depth limit, deep enough for the spec tests' recursion.
     pub const DEFAULT_CALL_DEPTH: u32 = 4096;
 
     /// The default: Wasm 2.0, 256 Ki slots (2 MiB) of value stack, depth 4096, no fuel.
@@ -44,22 +49,29 @@ impl Config {
         }
     }
 
+    /// Validates modules against `version` instead.
     pub fn with_version(mut self, version: WasmVersion) -> Self {
         self.version = version;
         self
     }
 
+    /// Sets the value-stack size (in slots) and the call-depth limit: a board sizes them
+    /// to its RAM, and the simulator copies them to fail where the board does.
     pub fn with_limits(mut self, max_value_stack: u32, max_call_depth: u32) -> Self {
         self.max_value_stack = max_value_stack;
         self.max_call_depth = max_call_depth;
         self
     }
 
+    /// Meters fuel (or not); the module and the store must agree, so use one config for
+    /// both.
     pub fn with_fuel(mut self, fuel: bool) -> Self {
         self.fuel = fuel;
         self
     }
 
+    /// Caps the heap-backed linear memory of the whole store at `bytes` (`None`:
+    /// unlimited); see [`Config::max_heap_memory`].
     pub fn with_heap_memory_budget(mut self, bytes: Option<u64>) -> Self {
         self.max_heap_memory = bytes;
         self

@@ -7,23 +7,34 @@ use core::fmt;
 
 use crate::value::ValType;
 
-/// Why execution stopped abnormally. `Display` prints the spec's wording,
-/// which the `.wast` runner compares against `assert_trap` messages.
+/// Why execution stopped abnormally. [`TrapKind::message`] (and a [`Trap`]'s `Display`)
+/// is the spec's wording, which the `.wast` runner compares against `assert_trap` messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrapKind {
+    /// The `unreachable` instruction ran.
     Unreachable,
+    /// A load, store or bulk memory operation, or an active data segment, reached past
+    /// the memory's end.
     MemoryOutOfBounds,
+    /// A table access, bulk table operation or active element segment reached past the
+    /// table's end.
     TableOutOfBounds,
     /// `call_indirect` index past the table's end.
     UndefinedElement,
     /// `call_indirect` through a null entry.
     UninitializedElement,
+    /// `call_indirect` found a function of another signature than the one it expects.
     IndirectCallTypeMismatch,
+    /// An integer division or remainder by zero.
     IntegerDivideByZero,
+    /// A signed division of the minimum value by -1, or a float-to-int truncation out of
+    /// the integer's range.
     IntegerOverflow,
+    /// A float-to-int truncation of a NaN.
     InvalidConversionToInteger,
     /// The value stack or the call depth hit its configured limit.
     StackExhausted,
+    /// The store's fuel ran out (only when the config meters fuel).
     OutOfFuel,
     /// A host function returned an error.
     Host,
@@ -57,6 +68,7 @@ pub struct Trap {
 }
 
 impl Trap {
+    /// A trap of `kind`, with the spec's message.
     pub fn new(kind: TrapKind) -> Self {
         Trap { kind, host_message: None }
     }
@@ -66,6 +78,7 @@ impl Trap {
         Trap { kind: TrapKind::Host, host_message: Some(message.into()) }
     }
 
+    /// Why execution stopped.
     pub fn kind(&self) -> TrapKind {
         self.kind
     }
@@ -91,9 +104,13 @@ impl fmt::Display for Trap {
 /// Which kind of entity an import or export names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExternKind {
+    /// A function.
     Func,
+    /// A table.
     Table,
+    /// A linear memory.
     Memory,
+    /// A global.
     Global,
 }
 
@@ -113,97 +130,138 @@ impl fmt::Display for ExternKind {
 pub enum Error {
     /// The bytes are not a well-formed module (from the decoder).
     Malformed {
+        /// The decoder's description.
         message: String,
+        /// Byte offset in the module.
         offset: usize,
     },
     /// The module is well-formed but invalid (from the validator).
     Invalid {
+        /// The validator's (or the structural check's) description.
         message: String,
+        /// Byte offset in the module (0 for a check of the whole module).
         offset: usize,
     },
     /// A construct the core deliberately does not support (e.g. SIMD).
     Unsupported {
+        /// The proposal or feature, e.g. `"simd"`.
         feature: &'static str,
+        /// Byte offset in the module.
         offset: usize,
     },
     /// An invariant the translator relies on does not hold. Only reachable with
     /// on-device validation off, for a module the validator would reject.
     Translate {
+        /// The invariant that does not hold.
         reason: &'static str,
+        /// The function's index (imports first).
         func: u32,
+        /// Byte offset in the module of the operator (or of the body).
         offset: usize,
     },
     /// An implementation limit was exceeded (e.g. a function frame over 65,535 slots).
     Limit {
+        /// What was counted.
         what: &'static str,
+        /// How many there were.
         value: u64,
+        /// How many the implementation allows.
         limit: u64,
     },
     /// No definition for an import.
     UnknownImport {
+        /// The import's module name.
         module: String,
+        /// The import's item name.
         name: String,
+        /// The kind of entity the module asks for.
         kind: ExternKind,
     },
     /// A definition exists but does not match the import's type.
     IncompatibleImport {
+        /// The import's module name.
         module: String,
+        /// The import's item name.
         name: String,
+        /// How the definition differs from the import.
         reason: &'static str,
     },
     /// The instance has no export of this name.
     ExportNotFound {
+        /// The name asked for.
         name: String,
     },
     /// The export exists but is another kind of entity.
     ExportKind {
+        /// The export's name.
         name: String,
+        /// The kind asked for.
         expected: ExternKind,
+        /// The kind the export is.
         found: ExternKind,
     },
     /// A static buffer is smaller than the memory's initial size.
     StaticBufferTooSmall {
+        /// The memory's index in the module (imports first); 0 for a memory made by
+        /// [`Store::new_static_memory`](crate::Store::new_static_memory).
         memory: u32,
+        /// The buffer's length.
         buffer_bytes: u64,
+        /// The memory's initial size.
         required_bytes: u64,
     },
     /// A static buffer was given for a memory index the module does not define.
     NoSuchMemory {
+        /// The index the buffer was given for.
         memory: u32,
     },
     /// The heap could not provide a memory's or table's initial size.
     OutOfMemory {
+        /// The size of the allocation that failed.
         bytes: u64,
     },
     /// New heap-backed linear memory would pass `Config::max_heap_memory`.
     MemoryBudget {
+        /// Bytes the new memory needs.
         needed: u64,
+        /// Bytes of heap-backed linear memory the store already holds.
         in_use: u64,
+        /// The config's budget.
         budget: u64,
     },
     /// A call passed the wrong number of arguments or results.
     ArgumentCount {
+        /// How many the signature has.
         expected: usize,
+        /// How many were passed.
         got: usize,
     },
     /// A call passed an argument of the wrong type.
     ArgumentType {
+        /// The argument's position.
         index: usize,
+        /// The type the signature has there.
         expected: ValType,
+        /// The type of the value passed.
         got: ValType,
     },
-    /// `global.set` from the embedder on an immutable global, or of the wrong type.
+    /// The embedder set an immutable global.
     GlobalNotMutable,
+    /// The embedder gave a global a value of another type than its own.
     GlobalType {
+        /// The global's type.
         expected: ValType,
+        /// The value's type.
         got: ValType,
     },
     /// The module was translated under another configuration than the store's.
     ConfigMismatch {
+        /// The setting they disagree on.
         what: &'static str,
     },
     /// A handle or function reference that belongs to another store.
     ForeignHandle {
+        /// What kind of handle or reference it is.
         what: &'static str,
     },
     /// Execution trapped.

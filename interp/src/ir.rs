@@ -22,8 +22,6 @@ pub type Reg = u16;
 /// `Result<_, TrapKind>`. `compare_branch` lists the fused compare-and-branch
 /// instructions: `Name: the comparison it replaces, the branch on its negation,
 /// operand type, test;`.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! for_each_numeric {
     ($m:ident) => {
         $m! {
@@ -486,6 +484,8 @@ macro_rules! define_instr {
         }
     };
 }
+
+pub(crate) use for_each_numeric;
 
 for_each_numeric!(define_instr);
 

@@ -7,38 +7,134 @@
 //!
 //! The same crate runs in the desktop simulator and on a Cortex-M4 board; every
 //! limit and statistic is counted in units that do not depend on the pointer width.
+//! With the `validate` feature (on by default) modules are validated on the device;
+//! without it the host is trusted to have validated them, and the decoder and the
+//! translator still check every invariant they rely on, so bad input is an error,
+//! never a panic.
+//!
+//! # Example
+//! A module that imports a host function, its memory in a static buffer:
+//!
+//! ```
+//! use tandem_interp::{
+//!     Config, Extern, FuncType, InstanceOptions, Linker, MemoryKind, Module, PAGE_SIZE, Store,
+//!     Trap, ValType, Value,
+//! };
+//!
+//! let wasm = wat::parse_str(
+//!     r#"(module
+//!          (import "env" "log" (func $log (param i32)))
+//!          (memory 1 2)
+//!          ;; 1 + 2 + ... + n, stored at address 0 and logged.
+//!          (func (export "sum") (param $n i32) (result i32) (local $s i32)
+//!            (block (loop
+//!              (br_if 1 (i32.eqz (local.get $n)))
+//!              (local.set $s (i32.add (local.get $s) (local.get $n)))
+//!              (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+//!              (br 0)))
+//!            (i32.store (i32.const 0) (local.get $s))
+//!            (call $log (local.get $s))
+//!            (local.get $s)))"#,
+//! )?;
+//! let config = Config::new();
+//! let module = Module::new(&config, &wasm)?;
+//! let mut store = Store::new(config);
+//!
+//! // The host function sees the calling instance's memory 0.
+//! let log = store.host_func(FuncType::new([ValType::I32], []), |caller, args, _results| {
+//!     let memory = caller.memory().ok_or_else(|| Trap::host("no memory"))?;
+//!     let stored = i32::from_le_bytes([memory[0], memory[1], memory[2], memory[3]]);
+//!     match args {
+//!         [Value::I32(logged)] if *logged == stored => Ok(()),
+//!         _ => Err(Trap::host("the log and the memory disagree")),
+//!     }
+//! });
+//! let mut linker = Linker::new();
+//! linker.define("env", "log", Extern::Func(log));
+//!
+//! // Memory 0 in a static buffer: a `.bss` array on a board, a leaked one on a host.
+//! let buffer: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
+//! let options = InstanceOptions::new().with_static_memory(0, buffer);
+//! let instance = linker.instantiate_with(&mut store, &module, options)?;
+//!
+//! let sum = instance.func(&store, "sum")?;
+//! let mut results = [Value::I32(0)];
+//! store.call(sum, &[Value::I32(100)], &mut results)?;
+//! assert_eq!(results, [Value::I32(5050)]);
+//!
+//! // Figures that read the same on a 64-bit host and a 32-bit board.
+//! assert_eq!(store.stats().peak_call_depth, 1);
+//! let memory = instance.memory_stats(&store);
+//! assert_eq!((memory[0].kind, memory[0].pages), (MemoryKind::Static, 1));
+//! assert_eq!(memory[0].capacity_bytes, 2 * PAGE_SIZE as u64);
+//!
+//! // The store gives the buffer back, as the wasm code left it, for the next store.
+//! let buffers: Vec<&'static mut [u8]> = store.into_static_buffers().collect();
+//! assert_eq!(buffers.len(), 1);
+//! assert_eq!(buffers[0][..4], 5050i32.to_le_bytes());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Linear memory in a static buffer
 //! A memory can live in a caller-provided `&'static mut [u8]` instead of the heap,
 //! so its size is fixed when the firmware links and `memory.grow` never allocates:
-//! past the buffer it returns -1. See [`memory`] for how to obtain such a buffer.
+//! past the buffer it returns -1. Hand the buffer over with
+//! [`InstanceOptions::with_static_memory`] (a memory the module defines) or
+//! [`Store::new_static_memory`] (a memory for modules to import), and take it back with
+//! [`Store::into_static_buffers`], e.g. to run the next store in it.
+//!
+//! Obtain the buffer without `unsafe`:
+//!
+//! - with [`static_cell`](https://docs.rs/static_cell), which hands out its
+//!   contents once (a second `init` panics):
+//!   ```ignore
+//!   use static_cell::StaticCell;
+//!   static BUF: StaticCell<[u8; 4 * 65536]> = StaticCell::new();
+//!   let buf: &'static mut [u8; 4 * 65536] = BUF.init([0; 4 * 65536]);
+//!   ```
+//!   `init` may build the array on the stack before moving it in; for a buffer this
+//!   size prefer `static BUF: ConstStaticCell<[u8; N]> = ConstStaticCell::new([0; N]);`
+//!   and `BUF.take()`, which keeps it in `.bss` and copies nothing.
+//! - with [`cortex_m::singleton!`](https://docs.rs/cortex-m), which gives `Some` the
+//!   first time its call site runs and `None` after:
+//!   ```ignore
+//!   let buf: &'static mut [u8; 4 * 65536] =
+//!       cortex_m::singleton!(: [u8; 4 * 65536] = [0; 4 * 65536]).unwrap();
+//!   ```
+//! - on a host, by leaking a heap buffer (what the simulator and the tests do):
+//!   `Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice())`.
+//!
+//! The `&'static mut` is moved into the memory, which from then on is the only way to
+//! reach those bytes; the borrow checker keeps it so for the three ways above (do not
+//! keep a second path to the buffer, e.g. through a `static mut` and a raw pointer). No
+//! alignment is needed. The memory zeroes its initial pages when it is made and each
+//! page it grows into; bytes past the buffer's last whole page are never used.
 #![no_std]
 // `unsafe` code lives in `raw`; the only other places allowed to call into it are the
-// run loop's one-line accessors in `exec` (fetch, slot read/write, load/store), each
-// stating the translator's guarantee it relies on.
+// run loop's one-line accessors in `exec` (fetch and slot read/write in `exec/run.rs`,
+// load/store in `exec/memory.rs`), each stating the translator's guarantee it relies on.
 #![deny(unsafe_code)]
 
 extern crate alloc;
 
-pub mod config;
-pub mod error;
-pub mod ir;
-pub mod module;
-pub mod num;
-pub mod store;
-pub mod value;
-
-mod exec;
-mod instance;
-mod raw;
-mod translate;
-
-pub use raw::memory;
+// Every module is private; the public API is the re-exports below.
+mod config; // Config: the feature set and the limits
+mod error; // Error, Trap: every stage's failures
+mod exec; // the run loop over translated code
+mod instance; // Instance: an instance's exports
+mod ir; // the internal code (Instr) and the numeric-op table
+mod linker; // Linker, InstanceOptions: linking and instantiation
+mod module; // Module: decoding (and validating) a module
+mod num; // the spec's numeric semantics beyond one Rust operator
+mod raw; // the crate's `unsafe`: linear memory, value stack, instruction pointer
+mod store; // Store: the entities, and the embedder's API
+mod translate; // wasm operators -> internal code, checking what the executor relies on
+mod value; // Value, ValType, FuncType, and the raw slot encoding
 
 pub use config::{Config, WasmVersion};
 pub use error::{Error, ExternKind, Trap, TrapKind};
-pub use instance::{InstanceOptions, Linker};
-pub use memory::{MemStats, MemoryKind};
+pub use linker::{InstanceOptions, Linker};
 pub use module::{GlobalType, MemoryType, Module, TableType};
+pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};
 pub use store::{Caller, ExecStats, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
 pub use value::{FuncRef, FuncType, ValType, Value};

@@ -3,15 +3,20 @@
 //! Handles (`Func`, `Memory`, ...) are plain addresses into one store's vectors, so
 //! instances can share imported entities. The store also owns the value stack and
 //! the call-frame stack, allocated once when it is created: a call never allocates.
+//!
+//! Every public method of [`Store`] is here: the embedder's API (making host functions,
+//! globals, tables and memories outside any module, reading and writing them, calling a
+//! function, fuel and statistics). Instantiation is in `linker`, an instance's exports in
+//! `instance`, the run loop in `exec`.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::config::Config;
-use crate::error::Trap;
-use crate::memory::LinearMemory;
-use crate::module::Module;
+use crate::error::{Error, ExternKind, Trap};
+use crate::module::{GlobalType, MemoryType, Module, TableType};
+use crate::raw::memory::{LinearMemory, MemStats, PAGE_SIZE};
 use crate::value::{FuncType, Slot, ValType, Value};
 
 macro_rules! handle {
@@ -46,10 +51,26 @@ handle!(
 /// An entity a module can import or export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Extern {
+    /// A function.
     Func(Func),
+    /// A table.
     Table(Table),
+    /// A linear memory.
     Memory(Memory),
+    /// A global.
     Global(Global),
+}
+
+impl Extern {
+    /// Which kind of entity this is.
+    pub fn kind(&self) -> ExternKind {
+        match self {
+            Extern::Func(_) => ExternKind::Func,
+            Extern::Table(_) => ExternKind::Table,
+            Extern::Memory(_) => ExternKind::Memory,
+            Extern::Global(_) => ExternKind::Global,
+        }
+    }
 }
 
 /// What a host function sees of its caller.
@@ -145,7 +166,9 @@ pub struct ExecStats {
     pub grow_refusals: u32,
 }
 
-/// Everything instances live in.
+/// Everything instances live in: the functions, tables, memories, globals and instances
+/// the handles address, and the value and frame stacks, allocated once so that a call
+/// never allocates. Handles of one store mean nothing in another.
 pub struct Store {
     pub(crate) config: Config,
     pub(crate) types: Vec<FuncType>,
@@ -172,6 +195,9 @@ pub struct Store {
     pub(crate) idle_static_buffers: Vec<&'static mut [u8]>,
 }
 
+/// The embedder's side of the store: entities made outside any module, access to them,
+/// calls, fuel and statistics. Accessors that return no `Result` panic when given a
+/// handle of another store, like indexing out of bounds.
 impl Store {
     /// A store whose value stack and frame stack are allocated now, at the
     /// config's limits.
@@ -197,10 +223,245 @@ impl Store {
         }
     }
 
+    /// The config the store was made with: its limits, and the fuel setting its
+    /// modules must share.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    /// Calls `func` with `args`, writing its results into `results` (whose length
+    /// must match the signature). Traps come back as `Error::Trap`.
+    pub fn call(&mut self, func: Func, args: &[Value], results: &mut [Value]) -> Result<(), Error> {
+        crate::exec::invoke(self, func.0, args, results)
+    }
+
+    /// Defines a host function of signature `ty`. The host-call buffers are grown
+    /// to its signature now, so calling it never allocates.
+    pub fn host_func(
+        &mut self,
+        ty: FuncType,
+        f: impl FnMut(&mut Caller<'_>, &[Value], &mut [Value]) -> Result<(), Trap> + Send + 'static,
+    ) -> Func {
+        let args = ty.params().len().saturating_sub(self.host_args.len());
+        self.host_args.reserve_exact(args);
+        let results = ty.results().len().saturating_sub(self.host_results.len());
+        self.host_results.reserve_exact(results);
+        let ty = self.intern_type(&ty);
+        let addr = self.funcs.len() as u32;
+        self.funcs.push(FuncEntity { ty, kind: FuncKind::Host(Box::new(f)) });
+        Func(addr)
+    }
+
+    /// A new global of type `ty` holding `value`.
+    pub fn new_global(&mut self, ty: GlobalType, value: Value) -> Result<Global, Error> {
+        if value.ty() != ty.content {
+            return Err(Error::GlobalType { expected: ty.content, got: value.ty() });
+        }
+        self.check_ref(value)?;
+        let addr = store_addr(self.globals.len(), "store globals")?;
+        try_reserve(&mut self.globals, 1)?;
+        self.globals.push(GlobalEntity {
+            ty: ty.content,
+            mutable: ty.mutable,
+            value: value.to_slot(),
+        });
+        Ok(Global(addr))
+    }
+
+    /// A new table of type `ty` with every element set to `init`.
+    pub fn new_table(&mut self, ty: TableType, init: Value) -> Result<Table, Error> {
+        if !matches!(ty.elem, ValType::FuncRef | ValType::ExternRef) {
+            return Err(Error::ArgumentType { index: 0, expected: ValType::FuncRef, got: ty.elem });
+        }
+        if init.ty() != ty.elem {
+            return Err(Error::ArgumentType { index: 1, expected: ty.elem, got: init.ty() });
+        }
+        if let Some(max) = ty.maximum.filter(|max| ty.initial > *max) {
+            return Err(Error::Limit {
+                what: "table initial size",
+                value: ty.initial.into(),
+                limit: max.into(),
+            });
+        }
+        self.check_ref(init)?;
+        let addr = store_addr(self.tables.len(), "store tables")?;
+        let table = alloc_table(&ty, init.to_slot())?;
+        try_reserve(&mut self.tables, 1)?;
+        self.tables.push(table);
+        Ok(Table(addr))
+    }
+
+    /// A new zeroed heap memory of type `ty`.
+    pub fn new_memory(&mut self, ty: MemoryType) -> Result<Memory, Error> {
+        let addr = store_addr(self.memories.len(), "store memories")?;
+        let bytes = u64::from(ty.initial) * PAGE_SIZE as u64;
+        self.check_heap_memory(bytes)?;
+        let memory = LinearMemory::new_heap(ty.initial, ty.maximum)?;
+        try_reserve(&mut self.memories, 1)?;
+        self.memories.push(memory);
+        self.heap_memory_bytes = self.heap_memory_bytes.saturating_add(bytes);
+        Ok(Memory(addr))
+    }
+
+    /// A new memory of type `ty` in `buffer` (see [the crate docs] for how to obtain
+    /// one); errors name it memory 0.
+    ///
+    /// A refused buffer stays idle in the store, which gives it back with the others
+    /// ([`Store::into_static_buffers`]).
+    ///
+    /// ```
+    /// use tandem_interp::{Config, Extern, Linker, MemoryKind, MemoryType, Module, Store, Value};
+    /// use tandem_interp::PAGE_SIZE;
+    ///
+    /// let config = Config::new();
+    /// let mut store = Store::new(config.clone());
+    /// // 1 page now; the buffer holds 2.
+    /// let buffer: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
+    /// let memory = store.new_static_memory(MemoryType { initial: 1, maximum: None }, buffer)?;
+    /// assert_eq!(store.memory_stats(memory).kind, MemoryKind::Static);
+    /// store.memory_data_mut(memory)[0] = 42;
+    ///
+    /// // A module that imports the memory and grows it by a page.
+    /// let wasm = wat::parse_str(
+    ///     r#"(module (import "env" "memory" (memory 1))
+    ///          (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+    /// )?;
+    /// let module = Module::new(&config, &wasm)?;
+    /// let mut linker = Linker::new();
+    /// linker.define("env", "memory", Extern::Memory(memory));
+    /// let grow = linker.instantiate(&mut store, &module)?.func(&store, "grow")?;
+    /// let mut old = [Value::I32(0)];
+    /// store.call(grow, &[], &mut old)?;
+    /// assert_eq!(old, [Value::I32(1)]); // within the buffer: no allocation
+    /// store.call(grow, &[], &mut old)?;
+    /// assert_eq!(old, [Value::I32(-1)]); // past the buffer: wasm sees -1
+    /// assert_eq!(store.stats().grow_refusals, 1);
+    /// assert_eq!((store.memory_stats(memory).pages, store.memory_data(memory)[0]), (2, 42));
+    ///
+    /// let buffers: Vec<&'static mut [u8]> = store.into_static_buffers().collect();
+    /// assert_eq!((buffers[0].len(), buffers[0][0]), (2 * PAGE_SIZE, 42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [the crate docs]: crate#linear-memory-in-a-static-buffer
+    pub fn new_static_memory(
+        &mut self,
+        ty: MemoryType,
+        buffer: &'static mut [u8],
+    ) -> Result<Memory, Error> {
+        let created = store_addr(self.memories.len(), "store memories")
+            .and_then(|addr| try_reserve(&mut self.memories, 1).map(|()| addr))
+            .and_then(|addr| {
+                LinearMemory::check_static(buffer.len(), ty.initial, ty.maximum, 0).map(|_| addr)
+            });
+        match created {
+            Ok(addr) => {
+                let memory = LinearMemory::new_static(buffer, ty.initial, ty.maximum, 0)?;
+                self.memories.push(memory);
+                Ok(Memory(addr))
+            }
+            Err(e) => {
+                self.park_static_buffers([buffer].into_iter());
+                Err(e)
+            }
+        }
+    }
+
+    /// Keeps `buffers`, which hold no memory, for [`Store::into_static_buffers`]. Only a
+    /// failure parks one, so a successful instantiation allocates nothing for this; if even
+    /// this allocation fails, the heap is exhausted and the buffers are dropped unused.
+    pub(crate) fn park_static_buffers(
+        &mut self,
+        buffers: impl ExactSizeIterator<Item = &'static mut [u8]>,
+    ) {
+        if buffers.len() > 0 && self.idle_static_buffers.try_reserve(buffers.len()).is_ok() {
+            self.idle_static_buffers.extend(buffers);
+        }
+    }
+
+    /// Ends the store and gives back every static buffer it was handed: those holding
+    /// memories (contents as the wasm code left them) and those left unused by a failed
+    /// instantiation, so a firmware can run the next store in the same `.bss` buffer.
+    pub fn into_static_buffers(self) -> impl Iterator<Item = &'static mut [u8]> {
+        let Store { memories, idle_static_buffers, .. } = self;
+        memories.into_iter().filter_map(LinearMemory::into_static_buffer).chain(idle_static_buffers)
+    }
+
+    /// The global's value.
+    pub fn global_get(&self, g: Global) -> Value {
+        let global = self.globals.get(g.0 as usize).expect(FOREIGN_HANDLE);
+        Value::from_slot(global.ty, global.value)
+    }
+
+    /// Sets a mutable global.
+    pub fn global_set(&mut self, g: Global, v: Value) -> Result<(), Error> {
+        self.check_ref(v)?;
+        let global = self.globals.get_mut(g.0 as usize).ok_or_else(|| foreign("global"))?;
+        if !global.mutable {
+            return Err(Error::GlobalNotMutable);
+        }
+        if v.ty() != global.ty {
+            return Err(Error::GlobalType { expected: global.ty, got: v.ty() });
+        }
+        global.value = v.to_slot();
+        Ok(())
+    }
+
+    /// The memory's bytes.
+    pub fn memory_data(&self, m: Memory) -> &[u8] {
+        self.memories.get(m.0 as usize).expect(FOREIGN_HANDLE).data()
+    }
+
+    /// The memory's bytes, writable.
+    pub fn memory_data_mut(&mut self, m: Memory) -> &mut [u8] {
+        self.memories.get_mut(m.0 as usize).expect(FOREIGN_HANDLE).data_mut()
+    }
+
+    /// The memory's figures.
+    pub fn memory_stats(&self, m: Memory) -> MemStats {
+        self.memories.get(m.0 as usize).expect(FOREIGN_HANDLE).stats()
+    }
+
+    /// The table's size in elements.
+    pub fn table_size(&self, t: Table) -> u32 {
+        // A table never holds more than `u32::MAX` elements.
+        self.tables.get(t.0 as usize).expect(FOREIGN_HANDLE).elems.len() as u32
+    }
+
+    /// The table's element `index`, or `None` past its end.
+    pub fn table_get(&self, t: Table, index: u32) -> Option<Value> {
+        let table = self.tables.get(t.0 as usize)?;
+        let slot = *table.elems.get(index as usize)?;
+        Some(Value::from_slot(table.elem_ty, slot))
+    }
+
+    /// A function's signature.
+    pub fn func_type(&self, func: Func) -> &FuncType {
+        &self.types[self.funcs[func.0 as usize].ty as usize]
+    }
+
+    /// Fuel left.
+    pub fn fuel(&self) -> u64 {
+        self.fuel
+    }
+
+    /// Sets the fuel left (meaningful when the config meters fuel).
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.fuel = fuel;
+    }
+
+    /// Execution figures since the store was created (or `reset_stats`).
+    pub fn stats(&self) -> ExecStats {
+        self.stats
+    }
+
+    /// Starts the figures of [`Store::stats`] afresh, e.g. before each measured call.
+    pub fn reset_stats(&mut self) {
+        self.stats = ExecStats::default();
+    }
+}
+
+impl Store {
     /// Interns a signature, returning its store type id.
     pub(crate) fn intern_type(&mut self, ty: &FuncType) -> u32 {
         if let Some(i) = self.types.iter().position(|t| t == ty) {
@@ -210,27 +471,71 @@ impl Store {
         (self.types.len() - 1) as u32
     }
 
-    /// Sets the fuel left (meaningful when the config meters fuel).
-    pub fn set_fuel(&mut self, fuel: u64) {
-        self.fuel = fuel;
+    /// Refuses `bytes` more of heap-backed linear memory past the config's budget.
+    pub(crate) fn check_heap_memory(&self, bytes: u64) -> Result<(), Error> {
+        match self.config.max_heap_memory {
+            Some(budget) if self.heap_memory_bytes.saturating_add(bytes) > budget => {
+                Err(Error::MemoryBudget { needed: bytes, in_use: self.heap_memory_bytes, budget })
+            }
+            _ => Ok(()),
+        }
     }
 
-    /// Fuel left.
-    pub fn fuel(&self) -> u64 {
-        self.fuel
+    /// Rejects a function reference that does not point into this store: the
+    /// executor calls through references without checking them.
+    fn check_ref(&self, v: Value) -> Result<(), Error> {
+        match v {
+            Value::FuncRef(Some(r)) if r.addr() as usize >= self.funcs.len() => {
+                Err(foreign("function reference"))
+            }
+            _ => Ok(()),
+        }
     }
+}
 
-    /// Execution figures since the store was created (or `reset_stats`).
-    pub fn stats(&self) -> ExecStats {
-        self.stats
-    }
+const FOREIGN_HANDLE: &str = "a handle of another store";
 
-    pub fn reset_stats(&mut self) {
-        self.stats = ExecStats::default();
-    }
+/// A handle or reference from another store.
+fn foreign(what: &'static str) -> Error {
+    Error::ForeignHandle { what }
+}
 
-    /// A function's signature.
-    pub fn func_type(&self, func: Func) -> &FuncType {
-        &self.types[self.funcs[func.0 as usize].ty as usize]
+/// `index` as a `u32` store address.
+pub(crate) fn store_addr(index: usize, what: &'static str) -> Result<u32, Error> {
+    u32::try_from(index).map_err(|_| Error::Limit {
+        what,
+        value: index as u64,
+        limit: u32::MAX as u64,
+    })
+}
+
+/// Reserves room for `additional` more items; an exhausted heap is an error, not an abort.
+pub(crate) fn try_reserve<T>(v: &mut Vec<T>, additional: usize) -> Result<(), Error> {
+    v.try_reserve(additional).map_err(|_| Error::OutOfMemory {
+        bytes: (additional as u64).saturating_mul(core::mem::size_of::<T>() as u64),
+    })
+}
+
+/// A table of `ty.initial` elements set to `init`; an exhausted heap is an error.
+pub(crate) fn alloc_table(ty: &TableType, init: Slot) -> Result<TableEntity, Error> {
+    let bytes = u64::from(ty.initial) * core::mem::size_of::<Slot>() as u64;
+    let len = usize::try_from(ty.initial).map_err(|_| Error::OutOfMemory { bytes })?;
+    let mut elems = Vec::new();
+    elems.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { bytes })?;
+    elems.resize(len, init);
+    Ok(TableEntity { elem_ty: ty.elem, elems, max: ty.maximum })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_func_reserves_the_call_buffers() {
+        let mut s = Store::new(Config::new().with_limits(64, 8));
+        let ty = FuncType::new([ValType::I32; 5], [ValType::I64; 3]);
+        s.host_func(ty, |_, _, _| Ok(()));
+        assert!(s.host_args.capacity() >= 5);
+        assert!(s.host_results.capacity() >= 3);
     }
 }

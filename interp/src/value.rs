@@ -10,16 +10,22 @@
 use core::fmt;
 
 /// A raw value-stack slot.
-pub type Slot = u64;
+pub(crate) type Slot = u64;
 
 /// The type of a WebAssembly value (Wasm 2.0 without SIMD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {
+    /// 32-bit integer.
     I32,
+    /// 64-bit integer.
     I64,
+    /// 32-bit IEEE 754 float.
     F32,
+    /// 64-bit IEEE 754 float.
     F64,
+    /// A nullable reference to a function.
     FuncRef,
+    /// A nullable reference to a host value.
     ExternRef,
 }
 
@@ -37,12 +43,15 @@ impl FuncRef {
 /// A WebAssembly value. Floats are held as bits so NaN payloads survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Value {
+    /// An `i32`.
     I32(i32),
+    /// An `i64`.
     I64(i64),
     /// `f32` bits.
     F32(u32),
     /// `f64` bits.
     F64(u64),
+    /// A function reference; `None` is `ref.null func`.
     FuncRef(Option<FuncRef>),
     /// A host value carried by reference; `None` is `ref.null extern`.
     ExternRef(Option<u32>),
@@ -74,7 +83,7 @@ impl Value {
     }
 
     /// Encodes the value as a raw slot.
-    pub fn to_slot(self) -> Slot {
+    pub(crate) fn to_slot(self) -> Slot {
         match self {
             Value::I32(v) => v as u32 as u64,
             Value::I64(v) => v as u64,
@@ -86,7 +95,7 @@ impl Value {
     }
 
     /// Decodes a raw slot known to hold a value of type `ty`.
-    pub fn from_slot(ty: ValType, slot: Slot) -> Value {
+    pub(crate) fn from_slot(ty: ValType, slot: Slot) -> Value {
         match ty {
             ValType::I32 => Value::I32(slot as u32 as i32),
             ValType::I64 => Value::I64(slot as i64),
@@ -138,6 +147,7 @@ pub struct FuncType {
 }
 
 impl FuncType {
+    /// The signature `params -> results`.
     pub fn new(
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
@@ -145,10 +155,12 @@ impl FuncType {
         FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
     }
 
+    /// The parameter types, in order.
     pub fn params(&self) -> &[ValType] {
         &self.params
     }
 
+    /// The result types, in order.
     pub fn results(&self) -> &[ValType] {
         &self.results
     }

@@ -2,10 +2,9 @@
 //! matching, static memories, segment initialisation (and its traps), the start
 //! function, and the embedder's store API.
 
-use tandem_interp::memory::PAGE_SIZE;
 use tandem_interp::{
     Config, Error, Extern, ExternKind, FuncType, GlobalType, InstanceOptions, Linker, MemoryKind,
-    MemoryType, Module, Store, TableType, TrapKind, ValType, Value,
+    MemoryType, Module, PAGE_SIZE, Store, TableType, TrapKind, ValType, Value,
 };
 
 fn module(wat: &str) -> Module {

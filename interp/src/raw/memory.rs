@@ -15,43 +15,16 @@
 //! pages and succeeds; growing past the buffer (or past the memory's declared
 //! maximum) returns `None`, which the interpreter hands to wasm as `-1`.
 //!
-//! **How to get the buffer.** [`LinearMemory::new_static`] takes a
-//! `&'static mut [u8]`. Obtain one without `unsafe`:
-//!
-//! - with [`static_cell`](https://docs.rs/static_cell), which hands out its
-//!   contents once (a second `init` panics):
-//!   ```ignore
-//!   use static_cell::StaticCell;
-//!   static BUF: StaticCell<[u8; 4 * 65536]> = StaticCell::new();
-//!   let buf: &'static mut [u8; 4 * 65536] = BUF.init([0; 4 * 65536]);
-//!   ```
-//!   `init` may build the array on the stack before moving it in; for a buffer this
-//!   size prefer `static BUF: ConstStaticCell<[u8; N]> = ConstStaticCell::new([0; N]);`
-//!   and `BUF.take()`, which keeps it in `.bss` and copies nothing.
-//! - with [`cortex_m::singleton!`](https://docs.rs/cortex-m), which gives `Some` the
-//!   first time its call site runs and `None` after:
-//!   ```ignore
-//!   let buf: &'static mut [u8; 4 * 65536] =
-//!       cortex_m::singleton!(: [u8; 4 * 65536] = [0; 4 * 65536]).unwrap();
-//!   ```
-//! - on a host, by leaking a heap buffer (what the simulator and the tests do):
-//!   ```
-//!   use tandem_interp::memory::{LinearMemory, MemoryKind, PAGE_SIZE};
-//!
-//!   let buf: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
-//!   // 1 page now, at most 2 (the declared maximum; the buffer also holds 2).
-//!   let mut mem = LinearMemory::new_static(buf, 1, Some(2), 0).unwrap();
-//!   assert_eq!(mem.kind(), MemoryKind::Static);
-//!   mem.data_mut()[0] = 42;
-//!   assert_eq!(mem.grow(1), Some(1)); // within the buffer: no allocation
-//!   assert_eq!(mem.grow(1), None); // past the buffer: wasm sees -1
-//!   assert_eq!((mem.size_pages(), mem.data()[0]), (2, 42));
-//!   ```
+//! **Where the buffer comes from.** [`LinearMemory::new_static`] takes a
+//! `&'static mut [u8]`, which the embedder hands over through the public API
+//! (`InstanceOptions::with_static_memory`, `Store::new_static_memory`). The crate docs
+//! show three ways to obtain one without `unsafe`: `static_cell`, `cortex_m::singleton!`,
+//! or, on a host, a leaked heap buffer (what its unit tests do).
 //!
 //! **Exclusivity.** The `&'static mut` is moved into the memory, which from then on
 //! is the only way to reach those bytes; nobody else may read or write them (do not
 //! keep a second path to the buffer, e.g. through a `static mut` and a raw pointer).
-//! The borrow checker enforces this for the three ways above.
+//! The borrow checker enforces this for the three ways the crate docs show.
 //!
 //! **Alignment.** None needed: wasm accesses are byte-wise and little-endian, so a
 //! `[u8; N]` anywhere will do.
@@ -111,7 +84,7 @@ pub struct MemStats {
 ///   `len <= cap`.
 /// - Both: `len` is `size_pages() * PAGE_SIZE`, at most 65536 pages and at most the
 ///   declared maximum; the first `len` bytes are initialised.
-pub struct LinearMemory {
+pub(crate) struct LinearMemory {
     ptr: NonNull<u8>,
     len: usize,
     cap: usize,
@@ -203,7 +176,7 @@ impl LinearMemory {
     /// Fails with [`Error::OutOfMemory`] if the allocation fails or the size does not
     /// fit in `usize`, and with [`Error::Limit`] if `initial_pages` is over 65536 or
     /// over `maximum_pages`.
-    pub fn new_heap(initial_pages: u32, maximum_pages: Option<u32>) -> Result<Self, Error> {
+    pub(crate) fn new_heap(initial_pages: u32, maximum_pages: Option<u32>) -> Result<Self, Error> {
         check_initial(initial_pages, maximum_pages)?;
         let mut memory = LinearMemory {
             ptr: NonNull::dangling(),
@@ -226,7 +199,7 @@ impl LinearMemory {
     /// Fails with [`Error::StaticBufferTooSmall`] (naming `memory_index`) if the buffer
     /// is shorter than the initial size, and with [`Error::Limit`] if `initial_pages`
     /// is over 65536 or over `maximum_pages`.
-    pub fn new_static(
+    pub(crate) fn new_static(
         buffer: &'static mut [u8],
         initial_pages: u32,
         maximum_pages: Option<u32>,
@@ -244,7 +217,7 @@ impl LinearMemory {
     /// Whether [`LinearMemory::new_static`] would accept a buffer of `buffer_len` bytes,
     /// checked before the buffer is handed over (a refused buffer is not lost); `Ok` holds
     /// the initial size in bytes.
-    pub fn check_static(
+    pub(crate) fn check_static(
         buffer_len: usize,
         initial_pages: u32,
         maximum_pages: Option<u32>,
@@ -263,7 +236,7 @@ impl LinearMemory {
 
     /// The memory's bytes.
     #[inline]
-    pub fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         // SAFETY: by the type's invariants `ptr` points to `len` initialised bytes
         // (`len <= isize::MAX`, as they are part of a `Vec` or a slice) that this
         // value owns exclusively; the shared borrow of `self` keeps them from being
@@ -273,7 +246,7 @@ impl LinearMemory {
 
     /// The memory's bytes, writable.
     #[inline]
-    pub fn data_mut(&mut self) -> &mut [u8] {
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`; the exclusive borrow of `self` makes this the only
         // reference to the bytes while it lives.
         unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
@@ -288,7 +261,7 @@ impl LinearMemory {
 
     /// The current size in wasm pages.
     #[inline]
-    pub fn size_pages(&self) -> u32 {
+    pub(crate) fn size_pages(&self) -> u32 {
         // At most 65536 pages (checked when created and grown), so this fits.
         (self.len / PAGE_SIZE) as u32
     }
@@ -298,7 +271,7 @@ impl LinearMemory {
     /// maximum, 65536 pages, what `usize` can address, the static buffer's whole
     /// pages, or if the heap cannot provide it. On `None` no byte changes and nothing
     /// is allocated. `grow(0)` returns the current size.
-    pub fn grow(&mut self, delta_pages: u32) -> Option<u32> {
+    pub(crate) fn grow(&mut self, delta_pages: u32) -> Option<u32> {
         let old_pages = self.size_pages();
         if delta_pages == 0 {
             return Some(old_pages);
@@ -382,24 +355,24 @@ impl LinearMemory {
 
     /// The memory's backend.
     #[inline]
-    pub fn kind(&self) -> MemoryKind {
+    pub(crate) fn kind(&self) -> MemoryKind {
         self.kind
     }
 
     /// The most pages wasm allows this memory: its declared maximum, at most 65536.
     #[inline]
-    pub fn limit_pages(&self) -> u32 {
+    pub(crate) fn limit_pages(&self) -> u32 {
         self.maximum_pages.map_or(MAX_WASM_PAGES, |max| max.min(MAX_WASM_PAGES))
     }
 
     /// The maximum size in pages the module declared, if any.
     #[inline]
-    pub fn maximum_pages(&self) -> Option<u32> {
+    pub(crate) fn maximum_pages(&self) -> Option<u32> {
         self.maximum_pages
     }
 
     /// Size and backend figures.
-    pub fn stats(&self) -> MemStats {
+    pub(crate) fn stats(&self) -> MemStats {
         MemStats {
             kind: self.kind,
             pages: self.size_pages(),
@@ -411,7 +384,7 @@ impl LinearMemory {
     /// Ends a static memory and hands its whole buffer back (contents as the wasm
     /// code left them), e.g. to run another instance in it. A heap memory is freed
     /// and gives `None`.
-    pub fn into_static_buffer(self) -> Option<&'static mut [u8]> {
+    pub(crate) fn into_static_buffer(self) -> Option<&'static mut [u8]> {
         if self.kind != MemoryKind::Static {
             return None;
         }
@@ -451,337 +424,4 @@ impl fmt::Debug for LinearMemory {
 }
 
 #[cfg(test)]
-mod tests {
-    extern crate std;
-
-    use alloc::boxed::Box;
-    use alloc::string::ToString;
-    use alloc::vec;
-
-    use super::*;
-
-    /// Whether every byte of `bytes` is `value`. Compares whole slices (one `memcmp`)
-    /// rather than byte by byte, which Miri runs far faster.
-    fn all(bytes: &[u8], value: u8) -> bool {
-        bytes == &vec![value; bytes.len()][..]
-    }
-
-    /// A leaked, `fill`ed buffer of `bytes`: the `'static mut` handed to the memory,
-    /// and the raw pointer `reclaim` frees it through once the memory is gone.
-    fn leaked(bytes: usize, fill: u8) -> (&'static mut [u8], *mut [u8]) {
-        let raw = Box::into_raw(vec![fill; bytes].into_boxed_slice());
-        // SAFETY: `raw` comes from `Box::into_raw`, so it is valid and unaliased; the
-        // reference is the only one used until `reclaim`, after the memory is dropped.
-        (unsafe { &mut *raw }, raw)
-    }
-
-    /// Frees a buffer from `leaked` (keeps Miri's leak check quiet).
-    ///
-    /// # Safety
-    /// The memory given the buffer must be gone, and `raw` must not be used again.
-    unsafe fn reclaim(raw: *mut [u8]) -> Box<[u8]> {
-        // SAFETY: the caller guarantees nothing else refers to the buffer any more;
-        // `raw` came from `Box::into_raw`.
-        unsafe { Box::from_raw(raw) }
-    }
-
-    #[test]
-    fn heap_new_is_zeroed() {
-        let mem = LinearMemory::new_heap(1, None).unwrap();
-        assert_eq!(mem.kind(), MemoryKind::Heap);
-        assert_eq!(mem.size_pages(), 1);
-        assert_eq!(mem.data().len(), PAGE_SIZE);
-        assert!(all(mem.data(), 0));
-        assert_eq!(mem.maximum_pages(), None);
-        let stats = mem.stats();
-        assert_eq!((stats.kind, stats.pages, stats.size_bytes), (MemoryKind::Heap, 1, 65536));
-        assert!(stats.capacity_bytes >= 65536);
-    }
-
-    #[test]
-    fn heap_empty_memory() {
-        let mut mem = LinearMemory::new_heap(0, Some(1)).unwrap();
-        assert_eq!(mem.size_pages(), 0);
-        assert!(mem.data().is_empty());
-        assert!(mem.data_mut().is_empty());
-        assert_eq!(mem.stats().capacity_bytes, 0);
-        assert_eq!(mem.grow(0), Some(0));
-        assert_eq!(mem.grow(1), Some(0));
-        assert_eq!(mem.data().len(), PAGE_SIZE);
-    }
-
-    #[test]
-    fn heap_grow_keeps_data_and_zeroes_new_pages() {
-        let mut mem = LinearMemory::new_heap(1, Some(3)).unwrap();
-        mem.data_mut()[0] = 1;
-        mem.data_mut()[PAGE_SIZE - 1] = 2;
-        assert_eq!(mem.grow(1), Some(1));
-        assert_eq!(mem.size_pages(), 2);
-        assert_eq!(mem.data().len(), 2 * PAGE_SIZE);
-        assert_eq!((mem.data()[0], mem.data()[PAGE_SIZE - 1]), (1, 2));
-        assert!(all(&mem.data()[PAGE_SIZE..], 0));
-        assert_eq!(mem.stats().size_bytes, 2 * PAGE_SIZE as u64);
-    }
-
-    #[test]
-    fn heap_grow_past_maximum_fails_unchanged() {
-        let mut mem = LinearMemory::new_heap(1, Some(2)).unwrap();
-        mem.data_mut()[7] = 7;
-        assert_eq!(mem.grow(2), None);
-        assert_eq!(mem.grow(u32::MAX), None);
-        assert_eq!(mem.size_pages(), 1);
-        assert_eq!(mem.grow(1), Some(1));
-        assert_eq!(mem.grow(1), None);
-        assert_eq!((mem.size_pages(), mem.data()[7]), (2, 7));
-        assert_eq!(mem.maximum_pages(), Some(2));
-    }
-
-    #[test]
-    fn heap_grow_past_wasm_limit_fails() {
-        // No maximum declared: 65536 pages is wasm's own limit (this fails before
-        // anything is allocated, so it is cheap even under Miri).
-        let mut mem = LinearMemory::new_heap(0, None).unwrap();
-        assert_eq!(mem.grow(65537), None);
-        assert_eq!(mem.grow(u32::MAX), None);
-        assert_eq!(mem.size_pages(), 0);
-        assert_eq!(mem.stats().capacity_bytes, 0);
-    }
-
-    #[test]
-    fn sizes_are_checked_for_the_pointer_width() {
-        assert_eq!(pages_to_bytes(1), Some(PAGE_SIZE));
-        assert_eq!(pages_to_bytes_u64(65536), 1 << 32);
-        assert_eq!(pages_to_bytes_u64(u32::MAX), u64::from(u32::MAX) << 16);
-        #[cfg(target_pointer_width = "32")]
-        {
-            // 65536 pages = 4 GiB does not fit in a 32-bit usize.
-            assert_eq!(pages_to_bytes(65535), Some(65535 * PAGE_SIZE));
-            assert_eq!(pages_to_bytes(65536), None);
-            // Over isize::MAX: the allocator is never asked, so this is cheap.
-            assert_eq!(
-                LinearMemory::new_heap(40000, None).unwrap_err(),
-                Error::OutOfMemory { bytes: 40000 * PAGE_SIZE as u64 }
-            );
-            assert_eq!(
-                LinearMemory::new_heap(65536, None).unwrap_err(),
-                Error::OutOfMemory { bytes: 1 << 32 }
-            );
-            let mut mem = LinearMemory::new_heap(0, None).unwrap();
-            assert_eq!(mem.grow(65536), None);
-            assert_eq!(mem.grow(40000), None);
-            assert_eq!(mem.stats().capacity_bytes, 0);
-        }
-        #[cfg(target_pointer_width = "64")]
-        assert_eq!(pages_to_bytes(65536), Some(1 << 32));
-    }
-
-    #[test]
-    fn grow_zero_returns_current_size() {
-        let mut heap = LinearMemory::new_heap(1, Some(1)).unwrap();
-        assert_eq!(heap.grow(0), Some(1));
-        let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
-        let mut stat = LinearMemory::new_static(buf, 1, None, 0).unwrap();
-        assert_eq!(stat.grow(0), Some(1));
-        drop(stat);
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        drop(unsafe { reclaim(raw) });
-    }
-
-    #[test]
-    fn initial_over_limits_is_an_error() {
-        assert!(matches!(
-            LinearMemory::new_heap(3, Some(2)),
-            Err(Error::Limit { value: 3, limit: 2, .. })
-        ));
-        assert!(matches!(
-            LinearMemory::new_heap(65537, None),
-            Err(Error::Limit { value: 65537, limit: 65536, .. })
-        ));
-        let (buf, raw) = leaked(PAGE_SIZE, 0);
-        assert!(matches!(
-            LinearMemory::new_static(buf, 2, Some(1), 0),
-            Err(Error::Limit { value: 2, limit: 1, .. })
-        ));
-        // SAFETY: the failed call dropped its reference; `raw` is not used again.
-        drop(unsafe { reclaim(raw) });
-    }
-
-    #[test]
-    fn static_initial_pages_are_zeroed_even_if_dirty() {
-        let (buf, raw) = leaked(2 * PAGE_SIZE, 0xAA);
-        let mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
-        assert_eq!(mem.kind(), MemoryKind::Static);
-        assert_eq!(mem.size_pages(), 1);
-        assert!(all(mem.data(), 0));
-        let stats = mem.stats();
-        assert_eq!(
-            stats,
-            MemStats {
-                kind: MemoryKind::Static,
-                pages: 1,
-                size_bytes: PAGE_SIZE as u64,
-                capacity_bytes: 2 * PAGE_SIZE as u64,
-            }
-        );
-        drop(mem);
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        let buf = unsafe { reclaim(raw) };
-        // Only the initial pages were zeroed.
-        assert!(all(&buf[..PAGE_SIZE], 0));
-        assert!(all(&buf[PAGE_SIZE..], 0xAA));
-    }
-
-    #[test]
-    fn static_grow_within_buffer_zeroes_new_page() {
-        let (buf, raw) = leaked(2 * PAGE_SIZE, 0xAA);
-        let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
-        mem.data_mut()[5] = 5;
-        assert_eq!(mem.grow(1), Some(1));
-        assert_eq!(mem.size_pages(), 2);
-        assert_eq!(mem.data().len(), 2 * PAGE_SIZE);
-        assert_eq!(mem.data()[5], 5);
-        assert!(all(&mem.data()[PAGE_SIZE..], 0));
-        drop(mem);
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        drop(unsafe { reclaim(raw) });
-    }
-
-    #[test]
-    fn static_grow_past_buffer_fails_unchanged() {
-        let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
-        let mut mem = LinearMemory::new_static(buf, 1, Some(10), 0).unwrap();
-        mem.data_mut()[9] = 9;
-        assert_eq!(mem.grow(1), None);
-        assert_eq!(mem.grow(u32::MAX), None);
-        assert_eq!(mem.size_pages(), 1);
-        assert_eq!(mem.data()[9], 9);
-        assert_eq!(mem.stats().capacity_bytes, PAGE_SIZE as u64);
-        drop(mem);
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        drop(unsafe { reclaim(raw) });
-    }
-
-    #[test]
-    fn static_grow_past_maximum_fails_within_buffer() {
-        let (buf, raw) = leaked(2 * PAGE_SIZE, 0);
-        let mut mem = LinearMemory::new_static(buf, 1, Some(1), 0).unwrap();
-        assert_eq!(mem.grow(1), None);
-        assert_eq!(mem.size_pages(), 1);
-        drop(mem);
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        drop(unsafe { reclaim(raw) });
-    }
-
-    #[test]
-    fn static_buffer_not_a_page_multiple() {
-        // One whole page plus 100 bytes: the tail is never part of the memory.
-        let (buf, raw) = leaked(PAGE_SIZE + 100, 0xAA);
-        let mut mem = LinearMemory::new_static(buf, 0, None, 0).unwrap();
-        assert_eq!(mem.size_pages(), 0);
-        assert!(mem.data().is_empty());
-        assert_eq!(mem.grow(1), Some(0));
-        assert_eq!(mem.data().len(), PAGE_SIZE);
-        assert!(all(mem.data(), 0));
-        assert_eq!(mem.grow(1), None);
-        assert_eq!(mem.stats().capacity_bytes, PAGE_SIZE as u64 + 100);
-        drop(mem);
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        let buf = unsafe { reclaim(raw) };
-        assert!(all(&buf[PAGE_SIZE..], 0xAA));
-    }
-
-    #[test]
-    fn static_buffer_too_small() {
-        let (buf, raw) = leaked(PAGE_SIZE + 1, 0);
-        let err = LinearMemory::new_static(buf, 2, None, 3).unwrap_err();
-        assert_eq!(
-            err,
-            Error::StaticBufferTooSmall {
-                memory: 3,
-                buffer_bytes: PAGE_SIZE as u64 + 1,
-                required_bytes: 2 * PAGE_SIZE as u64,
-            }
-        );
-        let text = err.to_string();
-        assert!(text.contains("65537") && text.contains("131072"), "{text}");
-        // SAFETY: the failed call dropped its reference; `raw` is not used again.
-        drop(unsafe { reclaim(raw) });
-    }
-
-    #[test]
-    fn static_empty_buffer() {
-        let buf: &'static mut [u8] = &mut [];
-        let mut mem = LinearMemory::new_static(buf, 0, None, 0).unwrap();
-        assert!(mem.data().is_empty());
-        assert_eq!(mem.grow(0), Some(0));
-        assert_eq!(mem.grow(1), None);
-        assert!(LinearMemory::new_static(&mut [], 1, None, 0).is_err());
-    }
-
-    #[test]
-    fn static_drop_leaves_buffer_alone() {
-        let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
-        let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
-        mem.data_mut()[..4].copy_from_slice(b"wasm");
-        drop(mem);
-        // Had drop freed the buffer, Miri would report this use (and the free below).
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        let buf = unsafe { reclaim(raw) };
-        assert_eq!(&buf[..4], b"wasm");
-        assert!(all(&buf[4..], 0));
-    }
-
-    #[test]
-    fn static_into_buffer_returns_it() {
-        let (buf, raw) = leaked(PAGE_SIZE + 3, 0xAA);
-        let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
-        mem.data_mut()[1] = 1;
-        let back = mem.into_static_buffer().unwrap();
-        assert_eq!(back.len(), PAGE_SIZE + 3);
-        assert_eq!((back[0], back[1], back[PAGE_SIZE]), (0, 1, 0xAA));
-        // Reuse it for another memory.
-        let mem = LinearMemory::new_static(back, 1, None, 0).unwrap();
-        assert_eq!(mem.data()[1], 0);
-        drop(mem);
-        // SAFETY: the memory is dropped; `raw` is not used again.
-        drop(unsafe { reclaim(raw) });
-        assert!(LinearMemory::new_heap(1, None).unwrap().into_static_buffer().is_none());
-    }
-
-    #[test]
-    fn views_load_and_store_within_bounds_and_follow_a_grow() {
-        let mut mem = LinearMemory::new_heap(1, None).unwrap();
-        mem.data_mut()[10] = 0xab;
-        let view = mem.view();
-        // SAFETY: the memory is alive and not grown while `view` is used, and no
-        // reference to its bytes is alive during each access.
-        unsafe {
-            assert_eq!(view.load::<2>(9), Some([0, 0xab]));
-            assert_eq!(view.store(PAGE_SIZE - 4, 7u32.to_le_bytes()), Some(()));
-            assert_eq!(view.store(PAGE_SIZE - 3, [1u8; 4]), None);
-            assert_eq!(view.load::<1>(PAGE_SIZE), None);
-            assert_eq!(view.load::<8>(usize::MAX), None);
-        }
-        assert_eq!(&mem.data()[PAGE_SIZE - 4..], &7u32.to_le_bytes());
-        // A grow may move the bytes: a fresh view sees the old ones and the new page.
-        assert_eq!(mem.grow(1), Some(1));
-        let view = mem.view();
-        // SAFETY: as above, for the new view.
-        unsafe {
-            assert_eq!(view.load::<1>(10), Some([0xab]));
-            assert_eq!(view.store(2 * PAGE_SIZE - 1, [5]), Some(()));
-            assert_eq!(view.load::<1>(2 * PAGE_SIZE), None);
-            assert_eq!(MemoryView::EMPTY.load::<1>(0), None);
-        }
-        assert_eq!(mem.data()[2 * PAGE_SIZE - 1], 5);
-    }
-
-    #[test]
-    fn send_and_debug() {
-        fn assert_send<T: Send>() {}
-        assert_send::<LinearMemory>();
-        let mem = LinearMemory::new_heap(0, Some(4)).unwrap();
-        let text = std::format!("{mem:?}");
-        assert!(text.contains("Heap") && text.contains("maximum_pages: Some(4)"), "{text}");
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! The crate's raw-pointer code: the crate root denies `unsafe` everywhere else, except
-//! in the run loop's one-line accessors (`exec.rs`: `fetch`, `reg`, `set`, `set_low`,
-//! `load`, `store`) that call into this module and state the guarantee they rely on.
+//! in the run loop's one-line accessors (`exec/run.rs`: `fetch`, `reg`, `set`, `set_low`;
+//! `exec/memory.rs`: `load`, `store`) that call into this module and state the guarantee
+//! they rely on.
 //!
 //! - [`memory`]: linear memory, one `(ptr, len, cap)` representation for the heap and
 //!   the static backend, so loads and stores take no branch.
@@ -16,4 +17,4 @@
 
 pub(crate) mod code;
 pub(crate) mod frame;
-pub mod memory;
+pub(crate) mod memory;

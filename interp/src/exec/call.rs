@@ -1,0 +1,167 @@
+//! Calls and returns. A wasm call pushes a `CallFrame` on the store's frame stack and
+//! enters the callee in the same run loop (no native recursion); a call into another
+//! instance switches the running context; a host call passes its arguments and results
+//! through buffers sized when the host function was defined.
+
+use crate::error::{Trap, TrapKind};
+use crate::ir::Reg;
+use crate::store::{CallFrame, Caller, FuncKind, InstanceEntity};
+use crate::value::Value;
+
+use super::{Executor, memory0};
+
+impl<'s> Executor<'s> {
+    /// Switches the running context to instance `instance`.
+    fn switch_instance(&mut self, instance: u32) {
+        if instance != self.instance {
+            let inst: &'s InstanceEntity = &self.instances[instance as usize];
+            self.instance = instance;
+            self.inst = inst;
+            self.code = &inst.module.inner.code;
+            self.headers = &inst.module.inner.headers;
+            self.consts = &inst.module.inner.consts;
+            self.imported_funcs = inst.module.inner.num_imported_funcs;
+            self.mem0 = memory0(inst);
+            self.renew_view();
+        }
+    }
+
+    /// Enters wasm function `addr` with its frame at absolute slot `base`.
+    pub(super) fn enter(&mut self, addr: u32, base: usize) -> Result<(), Trap> {
+        let FuncKind::Wasm { instance, index } = self.funcs[addr as usize].kind else {
+            return Err(TrapKind::Unreachable.into());
+        };
+        self.switch_instance(instance);
+        self.enter_local(index, base)
+    }
+
+    /// Enters function `index` of the running instance (a defined one).
+    #[inline(always)]
+    fn enter_local(&mut self, index: u32, base: usize) -> Result<(), Trap> {
+        let header = self.headers[(index - self.imported_funcs) as usize];
+        let top = base + header.frame_size as usize;
+        let Some(frame) = self.stack.slots(base..top) else {
+            return Err(TrapKind::StackExhausted.into());
+        };
+        let (params, locals) = (header.params as usize, header.locals as usize);
+        let consts = header.consts as usize..header.consts as usize + header.num_consts as usize;
+        // Plain loops: frames have a few locals and constants, fewer than a call to
+        // `memset` or `memcpy` is worth on the board.
+        for slot in frame.iter_mut().take(locals).skip(params) {
+            *slot = 0;
+        }
+        let consts = self.consts.get(consts).unwrap_or_default();
+        for (slot, value) in frame.iter_mut().skip(locals).zip(consts) {
+            *slot = *value;
+        }
+        self.base = base;
+        self.pc = header.entry as usize;
+        self.stats.peak_stack_slots = self.stats.peak_stack_slots.max(top as u32);
+        Ok(())
+    }
+
+    /// Suspends the running function before a call.
+    #[inline(always)]
+    fn push_frame(&mut self) -> Result<(), Trap> {
+        let depth = self.frames.len() + 1;
+        if depth >= self.max_depth {
+            return Err(TrapKind::StackExhausted.into());
+        }
+        // Capacity was reserved for `max_depth` frames: this never allocates.
+        self.frames.push(CallFrame {
+            instance: self.instance,
+            return_pc: self.pc as u32 + 1,
+            base: self.base as u32,
+        });
+        self.stats.peak_call_depth = self.stats.peak_call_depth.max(depth as u32 + 1);
+        Ok(())
+    }
+
+    /// Returns from the running function; `true` when it was the outermost.
+    #[inline(always)]
+    pub(super) fn ret(&mut self) -> bool {
+        match self.frames.pop() {
+            None => true,
+            Some(frame) => {
+                self.switch_instance(frame.instance);
+                self.base = frame.base as usize;
+                self.pc = frame.return_pc as usize;
+                false
+            }
+        }
+    }
+
+    /// `call func` with arguments at `base`.
+    #[inline(always)]
+    pub(super) fn call(&mut self, func: u32, base: Reg) -> Result<(), Trap> {
+        let new_base = self.base + base as usize;
+        if func >= self.imported_funcs {
+            self.push_frame()?;
+            return self.enter_local(func, new_base);
+        }
+        let addr = self.inst.funcs[func as usize];
+        self.call_addr(addr, new_base)
+    }
+
+    /// Calls the function at store address `addr` with its frame at `new_base`.
+    fn call_addr(&mut self, addr: u32, new_base: usize) -> Result<(), Trap> {
+        if let FuncKind::Host(_) = self.funcs[addr as usize].kind {
+            self.call_host(addr, new_base)?;
+            self.pc += 1;
+            return Ok(());
+        }
+        self.push_frame()?;
+        self.enter(addr, new_base)
+    }
+
+    pub(super) fn call_indirect(
+        &mut self,
+        ty: u32,
+        base: Reg,
+        index: Reg,
+        table: u16,
+    ) -> Result<(), Trap> {
+        let t = &self.tables[self.inst.tables[table as usize] as usize];
+        let i = self.reg(index) as u32 as usize;
+        let slot = *t.elems.get(i).ok_or(TrapKind::UndefinedElement)?;
+        let addr = slot.checked_sub(1).ok_or(TrapKind::UninitializedElement)? as u32;
+        // Without validation a table may hold a non-function reference: checked
+        // like a signature mismatch, never trusted as an address.
+        let callee = self.funcs.get(addr as usize).ok_or(TrapKind::IndirectCallTypeMismatch)?;
+        if callee.ty != self.inst.types[ty as usize] {
+            return Err(TrapKind::IndirectCallTypeMismatch.into());
+        }
+        self.call_addr(addr, self.base + base as usize)
+    }
+
+    /// Calls a host function: arguments and results pass through buffers sized
+    /// when the function was defined, so this does not allocate.
+    fn call_host(&mut self, addr: u32, base: usize) -> Result<(), Trap> {
+        let func = &mut self.funcs[addr as usize];
+        let ty = &self.types[func.ty as usize];
+        let (params, results) = (ty.params(), ty.results());
+        if base + params.len().max(results.len()) > self.stack.len() {
+            return Err(TrapKind::StackExhausted.into());
+        }
+        self.host_args.clear();
+        for (i, t) in params.iter().enumerate() {
+            self.host_args.push(Value::from_slot(*t, self.stack.view()[base + i]));
+        }
+        self.host_results.clear();
+        self.host_results.extend(results.iter().map(|t| Value::default_for(*t)));
+        let memory = match self.inst.memories.first() {
+            Some(&m) => self.memories.get_mut(m as usize),
+            None => None,
+        };
+        let FuncKind::Host(f) = &mut func.kind else {
+            return Err(TrapKind::Unreachable.into());
+        };
+        f(&mut Caller { memory }, &self.host_args[..], &mut self.host_results[..])?;
+        // The host may have grown the memory.
+        self.renew_view();
+        for (i, v) in self.host_results.iter().enumerate() {
+            self.stack.all()[base + i] = v.to_slot();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! Memory 0 as the run loop sees it: loads and stores through a view renewed after every
+//! step that may move the bytes, `memory.grow` against the store's heap-memory budget,
+//! and the bulk memory operations.
+
+use crate::error::{Trap, TrapKind};
+use crate::ir::Reg;
+use crate::raw::memory::{LinearMemory, MemoryKind, MemoryView, PAGE_SIZE};
+use crate::value::Slot;
+
+use super::{Executor, range, range_mut};
+
+impl Executor<'_> {
+    #[inline(always)]
+    pub(super) fn memory(&self) -> &LinearMemory {
+        &self.memories[self.mem0]
+    }
+
+    /// `memory.grow` on memory 0: the old size in pages, or `u32::MAX` (wasm's -1). A heap
+    /// memory may not pass the store's heap-memory budget; refusals the memory's own
+    /// maximum would have allowed are counted in `grow_refusals`. Out of line: it is
+    /// rare, and keeps the interpreter loop small.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn memory_grow(&mut self, delta: u32) -> u32 {
+        let memory = &mut self.memories[self.mem0];
+        let old = memory.size_pages();
+        let is_heap = memory.kind() == MemoryKind::Heap;
+        let added = u64::from(delta) * PAGE_SIZE as u64;
+        let in_use = *self.heap_memory_bytes;
+        let within_budget = !is_heap
+            || self.max_heap_memory.is_none_or(|budget| in_use.saturating_add(added) <= budget);
+        // Checked before growing: a refused grow must not allocate.
+        let grown = if within_budget { memory.grow(delta) } else { None };
+        let limit = memory.limit_pages();
+        self.renew_view();
+        match grown {
+            Some(old) => {
+                if is_heap {
+                    *self.heap_memory_bytes = in_use.saturating_add(added);
+                }
+                old
+            }
+            None => {
+                // Past the memory's own maximum is the module's limit, not the board's.
+                if u64::from(old) + u64::from(delta) <= u64::from(limit) {
+                    self.stats.grow_refusals = self.stats.grow_refusals.saturating_add(1);
+                }
+                u32::MAX
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn memory_mut(&mut self) -> &mut LinearMemory {
+        &mut self.memories[self.mem0]
+    }
+
+    /// Memory 0's view as of now (empty if the instance has none).
+    fn current_view(&self) -> MemoryView {
+        self.memories.get(self.mem0).map_or(MemoryView::EMPTY, LinearMemory::view)
+    }
+
+    /// Takes a fresh view of memory 0.
+    pub(super) fn renew_view(&mut self) {
+        self.mem0_view = self.current_view();
+    }
+
+    /// Debug builds: the view is the memory's current one.
+    #[inline(always)]
+    fn check_view(&self) {
+        debug_assert_eq!(self.mem0_view, self.current_view(), "stale view of memory 0");
+    }
+
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(super) fn load<const N: usize>(&self, addr: Slot, offset: u32) -> Result<[u8; N], Trap> {
+        self.check_view();
+        let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
+        // SAFETY: the view is renewed after every step that may grow or move memory 0,
+        // and no reference to its bytes is alive while the run loop executes a load.
+        let bytes = unsafe { self.mem0_view.load(ea) };
+        Ok(bytes.ok_or(TrapKind::MemoryOutOfBounds)?)
+    }
+
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(super) fn store<const N: usize>(
+        &self,
+        addr: Slot,
+        offset: u32,
+        bytes: [u8; N],
+    ) -> Result<(), Trap> {
+        self.check_view();
+        let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
+        // SAFETY: as in `load`.
+        let stored = unsafe { self.mem0_view.store(ea, bytes) };
+        Ok(stored.ok_or(TrapKind::MemoryOutOfBounds)?)
+    }
+
+    pub(super) fn memory_fill(&mut self, base: Reg) -> Result<(), Trap> {
+        let (dst, value, len) = self.operands3(base);
+        let data = self.memory_mut().data_mut();
+        range_mut(dst, len, data).ok_or(TrapKind::MemoryOutOfBounds)?.fill(value as u8);
+        Ok(())
+    }
+
+    pub(super) fn memory_copy(&mut self, base: Reg) -> Result<(), Trap> {
+        let (dst, src, len) = self.operands3(base);
+        let data = self.memory_mut().data_mut();
+        if range(dst, len, data).is_none() || range(src, len, data).is_none() {
+            return Err(TrapKind::MemoryOutOfBounds.into());
+        }
+        // Both ranges are within `data`, so these fit in usize.
+        data.copy_within(src as usize..(src + len) as usize, dst as usize);
+        Ok(())
+    }
+
+    pub(super) fn memory_init(&mut self, base: Reg, data: u32) -> Result<(), Trap> {
+        let (dst, src, len) = self.operands3(base);
+        let d = self.inst.datas[data as usize] as usize;
+        let segment: &[u8] = self.datas[d].bytes.as_deref().unwrap_or(&[]);
+        let from = range(src, len, segment).ok_or(TrapKind::MemoryOutOfBounds)?;
+        let mem = &mut self.memories[self.mem0];
+        range_mut(dst, len, mem.data_mut())
+            .ok_or(TrapKind::MemoryOutOfBounds)?
+            .copy_from_slice(from);
+        Ok(())
+    }
+}
+
+/// A load or store's address, `addr + offset`, in the native word: on a 32-bit target a sum
+/// past `usize::MAX` is out of bounds anyway (no memory reaches it), so `None` means out of
+/// bounds; on a 64-bit one it cannot overflow. Cheaper than 64-bit arithmetic on Cortex-M.
+#[inline(always)]
+fn effective_address(addr: Slot, offset: u32) -> Option<usize> {
+    (addr as u32 as usize).checked_add(offset as usize)
+}

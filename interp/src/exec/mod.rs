@@ -1,0 +1,235 @@
+//! The interpreter loop: executes translated code over the store's value stack.
+//!
+//! Wasm calls never recurse on the native stack: a call pushes a `CallFrame` on
+//! the store's frame stack (allocated with the store) and continues in the same
+//! loop, so native stack use is the same at wasm call depth 1 and 10,000. Nothing
+//! here allocates, except `table.grow` and `memory.grow` on heap-backed entities.
+//!
+//! Dispatch is one dense `match` over `Instr` (a jump table). The numeric arms are
+//! generated from `for_each_numeric!`; every other arm is a one-liner calling an
+//! `#[inline(always)]` method, so the semantics read as ordinary code.
+//!
+//! - this file: a call's entry ([`invoke`]) and the [`Executor`], the store's parts
+//!   borrowed apart for the duration of one call;
+//! - [`run`]: the run loop, and its unchecked fetch and slot accessors;
+//! - [`call`]: calls and returns between wasm functions, across instances, and into
+//!   host functions;
+//! - [`memory`]: memory 0's loads and stores through its view, `memory.grow` and the
+//!   bulk memory operations;
+//! - [`table`]: the bulk table operations and `table.grow`.
+
+use crate::error::{Error, Trap, TrapKind};
+use crate::ir::{Instr, Reg};
+use crate::module::FuncHeader;
+use crate::raw::code::CodePtr;
+use crate::raw::frame::{Frame, ValueStack};
+use crate::raw::memory::{LinearMemory, MemoryView};
+use crate::store::{
+    CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FuncEntity, FuncKind, GlobalEntity,
+    InstanceEntity, Store, TableEntity,
+};
+use crate::value::{FuncType, Slot, Value};
+
+mod call;
+mod memory;
+mod run;
+mod table;
+
+/// Calls the function at store address `func`: checks the arguments against its
+/// signature, runs it to completion and decodes the results.
+pub(crate) fn invoke(
+    store: &mut Store,
+    func: u32,
+    args: &[Value],
+    results: &mut [Value],
+) -> Result<(), Error> {
+    let Some(entity) = store.funcs.get_mut(func as usize) else {
+        return Err(Error::ForeignHandle { what: "function handle" });
+    };
+    let ty = &store.types[entity.ty as usize];
+    check_values(ty.params(), args)?;
+    if results.len() != ty.results().len() {
+        return Err(Error::ArgumentCount { expected: ty.results().len(), got: results.len() });
+    }
+    for (r, t) in results.iter_mut().zip(ty.results()) {
+        *r = Value::default_for(*t);
+    }
+    let ty_id = entity.ty as usize;
+    if let FuncKind::Host(f) = &mut entity.kind {
+        return f(&mut Caller { memory: None }, args, results).map_err(Error::Trap);
+    }
+    if store.stack.len() < args.len() {
+        return Err(TrapKind::StackExhausted.into());
+    }
+    for (slot, arg) in store.stack.iter_mut().zip(args) {
+        *slot = arg.to_slot();
+    }
+    store.frames.clear();
+    store.stats.peak_call_depth = store.stats.peak_call_depth.max(1);
+    let mut ex = Executor::new(store);
+    ex.enter(func, 0)?;
+    ex.run()?;
+    for ((r, t), slot) in
+        results.iter_mut().zip(store.types[ty_id].results()).zip(store.stack.iter())
+    {
+        *r = Value::from_slot(*t, *slot);
+    }
+    Ok(())
+}
+
+fn check_values(expected: &[crate::value::ValType], got: &[Value]) -> Result<(), Error> {
+    if expected.len() != got.len() {
+        return Err(Error::ArgumentCount { expected: expected.len(), got: got.len() });
+    }
+    for (index, (e, v)) in expected.iter().zip(got).enumerate() {
+        if *e != v.ty() {
+            return Err(Error::ArgumentType { index, expected: *e, got: v.ty() });
+        }
+    }
+    Ok(())
+}
+
+/// The executor's view of a store during one call: the store's parts borrowed
+/// apart, plus the running function's context.
+struct Executor<'s> {
+    types: &'s [FuncType],
+    funcs: &'s mut [FuncEntity],
+    tables: &'s mut [TableEntity],
+    memories: &'s mut [LinearMemory],
+    globals: &'s mut [GlobalEntity],
+    elems: &'s mut [ElemEntity],
+    datas: &'s mut [DataEntity],
+    instances: &'s [InstanceEntity],
+    stack: ValueStack<'s>,
+    frames: &'s mut alloc::vec::Vec<CallFrame>,
+    fuel: &'s mut u64,
+    stats: &'s mut ExecStats,
+    heap_memory_bytes: &'s mut u64,
+    max_heap_memory: Option<u64>,
+    host_args: &'s mut alloc::vec::Vec<Value>,
+    host_results: &'s mut alloc::vec::Vec<Value>,
+    max_depth: usize,
+
+    /// The running function's instance, its index and its module's code.
+    instance: u32,
+    inst: &'s InstanceEntity,
+    code: &'s [Instr],
+    headers: &'s [FuncHeader],
+    consts: &'s [Slot],
+    imported_funcs: u32,
+    /// The store index of the running instance's memory 0 (`usize::MAX` if it has none,
+    /// which validation makes unreachable): one lookup per instance switch, not per access.
+    mem0: usize,
+    /// Where memory 0's bytes are: renewed after every step that may move them
+    /// (`memory.grow`, a host call, an instance switch), so loads and stores need not
+    /// find the memory first.
+    mem0_view: MemoryView,
+    /// The running frame's first slot.
+    base: usize,
+    pc: usize,
+}
+
+impl<'s> Executor<'s> {
+    fn new(store: &'s mut Store) -> Self {
+        let Store {
+            config,
+            types,
+            funcs,
+            tables,
+            memories,
+            globals,
+            elems,
+            datas,
+            instances,
+            stack,
+            frames,
+            fuel,
+            stats,
+            heap_memory_bytes,
+            host_args,
+            host_results,
+            idle_static_buffers: _,
+        } = store;
+        let instances: &'s [InstanceEntity] = instances;
+        let first = &instances[0];
+        let mut ex = Executor {
+            types,
+            funcs,
+            tables,
+            memories,
+            globals,
+            elems,
+            datas,
+            instances,
+            stack: ValueStack::new(stack),
+            frames,
+            fuel,
+            stats,
+            heap_memory_bytes,
+            max_heap_memory: config.max_heap_memory,
+            host_args,
+            host_results,
+            max_depth: config.max_call_depth as usize,
+            instance: 0,
+            inst: first,
+            code: &first.module.inner.code,
+            headers: &first.module.inner.headers,
+            consts: &first.module.inner.consts,
+            imported_funcs: first.module.inner.num_imported_funcs,
+            mem0: memory0(first),
+            mem0_view: MemoryView::EMPTY,
+            base: 0,
+            pc: 0,
+        };
+        ex.renew_view();
+        ex
+    }
+
+    /// Slot `r` of the running frame, checked: for the operands of rare instructions.
+    #[inline(always)]
+    fn reg(&self, r: Reg) -> Slot {
+        self.stack.view()[self.base + r as usize]
+    }
+
+    /// Where the run loop continues: the instruction at `self.pc` of the running code,
+    /// and the running function's frame for its unchecked operand access.
+    #[inline(always)]
+    fn resume_point(&self) -> (CodePtr<'s>, &'s [Instr], Frame) {
+        (CodePtr::at(self.code, self.pc), self.code, self.stack.frame(self.base))
+    }
+
+    #[inline(always)]
+    fn consume_fuel(&mut self, amount: u32) -> Result<(), Trap> {
+        let amount = amount as u64;
+        if *self.fuel < amount {
+            return Err(TrapKind::OutOfFuel.into());
+        }
+        *self.fuel -= amount;
+        self.stats.fuel_consumed += amount;
+        Ok(())
+    }
+
+    /// The three i32 operands of a bulk operation at `base`.
+    fn operands3(&self, base: Reg) -> (u64, u64, u64) {
+        let r = |i: Reg| self.reg(base + i) as u32 as u64;
+        (r(0), r(1), r(2))
+    }
+}
+
+/// The instance's memory 0 as a store index, or `usize::MAX` without one.
+fn memory0(inst: &InstanceEntity) -> usize {
+    inst.memories.first().map_or(usize::MAX, |&m| m as usize)
+}
+
+/// `data[start..start + len]`, or `None` if any of it is out of bounds.
+#[inline(always)]
+fn range<T>(start: u64, len: u64, data: &[T]) -> Option<&[T]> {
+    let end = start.checked_add(len)?;
+    data.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+}
+
+#[inline(always)]
+fn range_mut<T>(start: u64, len: u64, data: &mut [T]) -> Option<&mut [T]> {
+    let end = start.checked_add(len)?;
+    data.get_mut(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+}

@@ -1,0 +1,370 @@
+//! The run loop: one dense `match` over `Instr`, the instruction pointer, the running
+//! code and the frame held in locals, and the one-line accessors through which it
+//! fetches and reads and writes operand slots without a bounds check each (the only
+//! `unsafe` outside `raw`, with `load` and `store` in `memory`).
+
+use crate::error::{Trap, TrapKind};
+use crate::ir::{Instr, Reg};
+use crate::raw::code::CodePtr;
+use crate::raw::frame::Frame;
+use crate::value::Slot;
+
+use super::Executor;
+use super::table::table_grow;
+
+/// Converts between a raw slot and the operand types of numeric operations.
+///
+/// A 32-bit value (`i32`, `f32`, a comparison's `i32` result) lives in the slot's low
+/// half; its readers ignore the high half, so its writers leave that half alone.
+/// 64-bit values and references fill the slot.
+trait SlotValue {
+    fn from_slot(slot: Slot) -> Self;
+    fn into_slot(self) -> Slot;
+    /// Writes the value as a result to slot `r` of the running frame.
+    fn write(self, frame: Frame, r: Reg);
+}
+
+macro_rules! slot_value {
+    ($($t:ty: $from:expr, $into:expr, $width:ident;)*) => {$(
+        impl SlotValue for $t {
+            #[inline(always)]
+            fn from_slot(slot: Slot) -> Self {
+                ($from)(slot)
+            }
+            #[inline(always)]
+            fn into_slot(self) -> Slot {
+                ($into)(self)
+            }
+            #[inline(always)]
+            fn write(self, frame: Frame, r: Reg) {
+                slot_value!(@write $width, frame, r, self.into_slot())
+            }
+        }
+    )*};
+    (@write low, $frame:ident, $r:ident, $v:expr) => { set_low($frame, $r, $v as u32) };
+    (@write full, $frame:ident, $r:ident, $v:expr) => { set($frame, $r, $v) };
+}
+
+slot_value! {
+    i32: |s: Slot| s as u32 as i32, |v: i32| v as u32 as Slot, low;
+    u32: |s: Slot| s as u32, |v: u32| v as Slot, low;
+    i64: |s: Slot| s as i64, |v: i64| v as Slot, full;
+    u64: |s: Slot| s, |v: u64| v, full;
+    f32: |s: Slot| f32::from_bits(s as u32), |v: f32| v.to_bits() as Slot, low;
+    f64: f64::from_bits, f64::to_bits, full;
+    bool: |s: Slot| s as u32 != 0, |v: bool| v as Slot, low;
+}
+
+macro_rules! define_run {
+    (
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
+        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
+        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+    ) => {
+        impl Executor<'_> {
+            /// Runs until the outermost frame returns.
+            ///
+            /// The instruction pointer, the running code and the frame live in locals, so
+            /// they stay in registers across the stores every instruction makes; they are
+            /// reloaded from the fields ([`Executor::resume_point`]) only after calls and
+            /// returns, the only steps that change them (`self.pc` is brought up to date
+            /// before a call; `self.base` is never stale: only those steps move it).
+            pub(super) fn run(&mut self) -> Result<(), Trap> {
+                let (mut ip, mut code, mut frame) = self.resume_point();
+                loop {
+                    match *fetch(ip) {
+                        Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
+                        Instr::ConsumeFuel { amount } => self.consume_fuel(amount)?,
+                        Instr::Br { target } => {
+                            ip = CodePtr::at(code, target as usize);
+                            continue;
+                        }
+                        Instr::BrIfNez { cond, target } => {
+                            if reg(frame, cond) as u32 != 0 {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        }
+                        Instr::BrIfEqz { cond, target } => {
+                            if reg(frame, cond) as u32 == 0 {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        }
+                        Instr::BrTable { index, len } => {
+                            ip = ip.skip(1 + (reg(frame, index) as u32).min(len) as usize);
+                            continue;
+                        }
+                        Instr::Return0 => {
+                            if self.ret() {
+                                return Ok(());
+                            }
+                            (ip, code, frame) = self.resume_point();
+                            continue;
+                        }
+                        Instr::Return1 { src } => {
+                            set(frame, 0, reg(frame, src));
+                            if self.ret() {
+                                return Ok(());
+                            }
+                            (ip, code, frame) = self.resume_point();
+                            continue;
+                        }
+                        Instr::ReturnN { src, count } => {
+                            let (base, src) = (self.base, self.base + src as usize);
+                            self.stack.all().copy_within(src..src + count as usize, base);
+                            if self.ret() {
+                                return Ok(());
+                            }
+                            (ip, code, frame) = self.resume_point();
+                            continue;
+                        }
+                        Instr::Call { func, base } => {
+                            self.pc = ip.index_in(code);
+                            self.call(func, base)?;
+                            (ip, code, frame) = self.resume_point();
+                            continue;
+                        }
+                        Instr::CallIndirect { ty, base, index, table } => {
+                            self.pc = ip.index_in(code);
+                            self.call_indirect(ty, base, index, table)?;
+                            (ip, code, frame) = self.resume_point();
+                            continue;
+                        }
+                        Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
+                        Instr::CopyN { dst, src, count } => {
+                            let src = self.base + src as usize;
+                            let dst = self.base + dst as usize;
+                            self.stack.all().copy_within(src..src + count as usize, dst);
+                        }
+                        Instr::Const32 { dst, value } => set(frame, dst, value as Slot),
+                        Instr::Const64 { dst, lo, hi } => set(frame, dst, (hi as Slot) << 32 | lo as Slot),
+                        Instr::Select { dst, cond, a, b } => {
+                            let v = if reg(frame, cond) as u32 != 0 { reg(frame, a) } else { reg(frame, b) };
+                            set(frame, dst, v);
+                        }
+                        Instr::GlobalGet { dst, global } => {
+                            let g = self.inst.globals[global as usize] as usize;
+                            set(frame, dst, self.globals[g].value);
+                        }
+                        Instr::GlobalSet { src, global } => {
+                            let g = self.inst.globals[global as usize] as usize;
+                            self.globals[g].value = reg(frame, src);
+                        }
+                        Instr::Load8U { dst, addr, offset } => {
+                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            set(frame, dst, v[0] as Slot);
+                        }
+                        Instr::Load16U { dst, addr, offset } => {
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, u16::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load32 { dst, addr, offset } => {
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, u32::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load64 { dst, addr, offset } => {
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, u64::from_le_bytes(v));
+                        }
+                        Instr::I32Load8S { dst, addr, offset } => {
+                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            set(frame, dst, (v[0] as i8 as i32).into_slot());
+                        }
+                        Instr::I32Load16S { dst, addr, offset } => {
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, (i16::from_le_bytes(v) as i32).into_slot());
+                        }
+                        Instr::I64Load8S { dst, addr, offset } => {
+                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            set(frame, dst, v[0] as i8 as i64 as Slot);
+                        }
+                        Instr::I64Load16S { dst, addr, offset } => {
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, i16::from_le_bytes(v) as i64 as Slot);
+                        }
+                        Instr::I64Load32S { dst, addr, offset } => {
+                            let v = self.load(reg(frame, addr), offset)?;
+                            set(frame, dst, i32::from_le_bytes(v) as i64 as Slot);
+                        }
+                        Instr::Store8 { addr, value, offset } => {
+                            self.store(reg(frame, addr), offset, [reg(frame, value) as u8])?
+                        }
+                        Instr::Store16 { addr, value, offset } => {
+                            self.store(reg(frame, addr), offset, (reg(frame, value) as u16).to_le_bytes())?
+                        }
+                        Instr::Store32 { addr, value, offset } => {
+                            self.store(reg(frame, addr), offset, (reg(frame, value) as u32).to_le_bytes())?
+                        }
+                        Instr::Store64 { addr, value, offset } => {
+                            self.store(reg(frame, addr), offset, reg(frame, value).to_le_bytes())?
+                        }
+                        Instr::Load8UAdd { dst, base, index, offset } => {
+                            let v = self.load::<1>(sum(frame, base, index), offset)?;
+                            set(frame, dst, v[0] as Slot);
+                        }
+                        Instr::Load16UAdd { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            set(frame, dst, u16::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load32Add { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            set(frame, dst, u32::from_le_bytes(v) as Slot);
+                        }
+                        Instr::Load64Add { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            set(frame, dst, u64::from_le_bytes(v));
+                        }
+                        Instr::I32Load8SAdd { dst, base, index, offset } => {
+                            let v = self.load::<1>(sum(frame, base, index), offset)?;
+                            (v[0] as i8 as i32).write(frame, dst);
+                        }
+                        Instr::I32Load16SAdd { dst, base, index, offset } => {
+                            let v = self.load(sum(frame, base, index), offset)?;
+                            (i16::from_le_bytes(v) as i32).write(frame, dst);
+                        }
+                        Instr::Store8Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, [reg(frame, value) as u8])?
+                        }
+                        Instr::Store16Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, (reg(frame, value) as u16).to_le_bytes())?
+                        }
+                        Instr::Store32Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, (reg(frame, value) as u32).to_le_bytes())?
+                        }
+                        Instr::Store64Add { base, index, value, offset } => {
+                            self.store(sum(frame, base, index), offset, reg(frame, value).to_le_bytes())?
+                        }
+                        Instr::MemorySize { dst } => {
+                            let size = self.memory().size_pages();
+                            set(frame, dst, size as Slot);
+                        }
+                        Instr::MemoryGrow { dst, delta } => {
+                            let old = self.memory_grow(reg(frame, delta) as u32);
+                            set(frame, dst, old as Slot);
+                        }
+                        Instr::MemoryFill { base } => self.memory_fill(base)?,
+                        Instr::MemoryCopy { base } => self.memory_copy(base)?,
+                        Instr::MemoryInit { base, data } => self.memory_init(base, data)?,
+                        Instr::DataDrop { data } => {
+                            let d = self.inst.datas[data as usize] as usize;
+                            self.datas[d].bytes = None;
+                        }
+                        Instr::TableGet { dst, index, table } => {
+                            let t = &self.tables[self.inst.tables[table as usize] as usize];
+                            let i = reg(frame, index) as u32 as usize;
+                            let v = *t.elems.get(i).ok_or(TrapKind::TableOutOfBounds)?;
+                            set(frame, dst, v);
+                        }
+                        Instr::TableSet { index, value, table } => {
+                            let (i, v) = (reg(frame, index) as u32 as usize, reg(frame, value));
+                            let t = &mut self.tables[self.inst.tables[table as usize] as usize];
+                            *t.elems.get_mut(i).ok_or(TrapKind::TableOutOfBounds)? = v;
+                        }
+                        Instr::TableSize { dst, table } => {
+                            let t = &self.tables[self.inst.tables[table as usize] as usize];
+                            set(frame, dst, t.elems.len() as Slot);
+                        }
+                        Instr::TableGrow { dst, init, delta, table } => {
+                            let (init, delta) = (reg(frame, init), reg(frame, delta) as u32);
+                            let t = &mut self.tables[self.inst.tables[table as usize] as usize];
+                            let old = table_grow(t, delta, init).unwrap_or(u32::MAX);
+                            set(frame, dst, old as Slot);
+                        }
+                        Instr::TableFill { base, table } => self.table_fill(base, table)?,
+                        Instr::TableCopy { base, dst_table, src_table } => {
+                            self.table_copy(base, dst_table, src_table)?
+                        }
+                        Instr::TableInit { base, elem, table } => self.table_init(base, elem, table)?,
+                        Instr::ElemDrop { elem } => {
+                            let e = self.inst.elems[elem as usize] as usize;
+                            self.elems[e].items = Default::default();
+                        }
+                        Instr::RefFunc { dst, func } => {
+                            let addr = self.inst.funcs[func as usize];
+                            set(frame, dst, addr as Slot + 1);
+                        }
+                        $( Instr::$bin { dst, lhs, rhs } => {
+                            let a = <$ba>::from_slot(reg(frame, lhs));
+                            let b = <$bb>::from_slot(reg(frame, rhs));
+                            let r: $br = ($bf)(a, b);
+                            r.write(frame, dst);
+                        } )*
+                        $( Instr::$bint { dst, lhs, rhs } => {
+                            let a = <$bta>::from_slot(reg(frame, lhs));
+                            let b = <$btb>::from_slot(reg(frame, rhs));
+                            let r: $btr = ($btf)(a, b)?;
+                            r.write(frame, dst);
+                        } )*
+                        $( Instr::$un { dst, src } => {
+                            let a = <$ua>::from_slot(reg(frame, src));
+                            let r: $ur = ($uf)(a);
+                            r.write(frame, dst);
+                        } )*
+                        $( Instr::$cb { lhs, rhs, target } => {
+                            let a = <$cbt>::from_slot(reg(frame, lhs));
+                            let b = <$cbt>::from_slot(reg(frame, rhs));
+                            if ($cbf)(a, b) {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        } )*
+                        $( Instr::$unt { dst, src } => {
+                            let a = <$uta>::from_slot(reg(frame, src));
+                            let r: $utr = ($utf)(a)?;
+                            r.write(frame, dst);
+                        } )*
+                    }
+                    ip = ip.next();
+                }
+            }
+        }
+    };
+}
+crate::ir::for_each_numeric!(define_run);
+
+/// The instruction at `ip`: the run loop's fetch.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn fetch(ip: CodePtr<'_>) -> &Instr {
+    // SAFETY: the run loop only moves `ip` within the running function's code, which
+    // the module keeps alive: the translator proved the function ends in an instruction
+    // that does not fall through and that its branch targets and branch-table entries
+    // lie within it; calls resume after the call, which is not the function's last.
+    unsafe { ip.get() }
+}
+
+/// Slot `r` of the running frame: the run loop's operand read.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn reg(frame: Frame, r: Reg) -> Slot {
+    // SAFETY: `r` is an operand of translated code, so below its function's frame
+    // size (`Translator::finish` checks every slot operand of every instruction), and
+    // `enter_local` checked that the frame fits in the stack, which lives as long as the
+    // executor.
+    unsafe { frame.get(r) }
+}
+
+/// The `i32.add` of slots `base` and `index`: a fused load or store's address.
+#[inline(always)]
+fn sum(frame: Frame, base: Reg, index: Reg) -> Slot {
+    (reg(frame, base) as u32).wrapping_add(reg(frame, index) as u32) as Slot
+}
+
+/// Writes slot `r` of the running frame.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn set(frame: Frame, r: Reg, v: Slot) {
+    // SAFETY: as in `reg`.
+    unsafe { frame.set(r, v) }
+}
+
+/// Writes the low half of slot `r` of the running frame (a 32-bit result).
+#[inline(always)]
+#[allow(unsafe_code)]
+fn set_low(frame: Frame, r: Reg, v: u32) {
+    // SAFETY: as in `reg`.
+    unsafe { frame.set_low(r, v) }
+}

@@ -1,0 +1,433 @@
+//! The section decoder: builds a [`ModuleInner`] payload by payload, checking every
+//! structural invariant instantiation and the executor rely on (indices in range, section
+//! counts that agree, at most one memory, unique export names), and hands each function
+//! body to the translator.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use wasmparser::{
+    CompositeInnerType, ElementItems, ElementKind, Encoding, FunctionBody, Payload, TableInit,
+    TypeRef,
+};
+
+use crate::config::Config;
+use crate::error::{Error, ExternKind};
+use crate::ir::Instr;
+use crate::value::{FuncType, Slot, ValType};
+
+use super::types::{global_type, memory_type, ref_type, table_type, val_types};
+use super::{
+    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader, Import,
+    ImportType, MemoryType, Module, ModuleInner, invalid, len_u32, malformed, unsupported,
+};
+
+/// Builds a `ModuleInner` payload by payload. The code and headers stay apart
+/// until the end, so the translator can read the module while appending code.
+pub(super) struct Decoder<'c> {
+    config: &'c Config,
+    pub(super) inner: ModuleInner,
+    code: Vec<Instr>,
+    consts: Vec<Slot>,
+    headers: Vec<FuncHeader>,
+}
+
+impl<'c> Decoder<'c> {
+    pub(super) fn new(config: &'c Config) -> Self {
+        Decoder {
+            config,
+            inner: ModuleInner::default(),
+            code: Vec::new(),
+            consts: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Decodes one payload other than a function body; `true` at the end.
+    pub(super) fn payload(&mut self, payload: &Payload<'_>) -> Result<bool, Error> {
+        match payload {
+            Payload::Version { encoding, range, .. } => {
+                if *encoding != Encoding::Module {
+                    return Err(unsupported("component model", range.start as usize));
+                }
+            }
+            Payload::TypeSection(r) => self.types(r.clone())?,
+            Payload::ImportSection(r) => self.imports(r.clone())?,
+            Payload::FunctionSection(r) => self.functions(r.clone())?,
+            Payload::TableSection(r) => self.tables(r.clone())?,
+            Payload::MemorySection(r) => self.memories(r.clone())?,
+            Payload::TagSection(r) => {
+                return Err(unsupported("exception handling", r.range().start as usize));
+            }
+            Payload::GlobalSection(r) => self.globals(r.clone())?,
+            Payload::ExportSection(r) => self.exports(r.clone())?,
+            Payload::StartSection { func, range } => self.start(*func, range.start as usize)?,
+            Payload::ElementSection(r) => self.elements(r.clone())?,
+            Payload::DataCountSection { count, .. } => self.inner.data_count = Some(*count),
+            Payload::CodeSectionStart { count, unchecked_range: range, .. } => {
+                let defined = self.num_defined_funcs();
+                if *count as usize != defined {
+                    return Err(invalid(
+                        format!(
+                            "function and code section have inconsistent lengths \
+                             ({defined} functions, {count} bodies)"
+                        ),
+                        range.start as usize,
+                    ));
+                }
+            }
+            Payload::CodeSectionEntry(body) => self.code_entry(body)?,
+            Payload::DataSection(r) => self.datas(r.clone())?,
+            Payload::CustomSection(_) => {}
+            Payload::UnknownSection { id, range, .. } => {
+                return Err(Error::Malformed {
+                    message: format!("malformed section id: {id}"),
+                    offset: range.start as usize,
+                });
+            }
+            Payload::End(_) => return Ok(true),
+            #[allow(unreachable_patterns)]
+            _ => return Err(unsupported("component model", 0)),
+        }
+        Ok(false)
+    }
+
+    fn num_defined_funcs(&self) -> usize {
+        self.inner.funcs.len().saturating_sub(self.inner.num_imported_funcs as usize)
+    }
+
+    fn types(&mut self, reader: wasmparser::TypeSectionReader<'_>) -> Result<(), Error> {
+        for group in reader.into_iter_with_offsets() {
+            let (offset, group) = group.map_err(malformed)?;
+            let offset = offset as usize;
+            if group.is_explicit_rec_group() || group.types().len() != 1 {
+                return Err(unsupported("garbage collection", offset));
+            }
+            for sub in group.into_types() {
+                if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                    return Err(unsupported("garbage collection", offset));
+                }
+                let composite = sub.composite_type;
+                if composite.shared {
+                    return Err(unsupported("shared-everything threads", offset));
+                }
+                if composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
+                    return Err(unsupported("custom descriptors", offset));
+                }
+                let func = match composite.inner {
+                    CompositeInnerType::Func(f) => f,
+                    CompositeInnerType::Array(_) | CompositeInnerType::Struct(_) => {
+                        return Err(unsupported("garbage collection", offset));
+                    }
+                    CompositeInnerType::Cont(_) => {
+                        return Err(unsupported("stack switching", offset));
+                    }
+                };
+                let params = val_types(func.params(), offset)?;
+                let results = val_types(func.results(), offset)?;
+                self.inner.types.push(FuncType::new(params, results));
+            }
+        }
+        Ok(())
+    }
+
+    fn imports(&mut self, reader: wasmparser::ImportSectionReader<'_>) -> Result<(), Error> {
+        for import in reader.into_imports_with_offsets() {
+            let (offset, import) = import.map_err(malformed)?;
+            let offset = offset as usize;
+            let ty = match import.ty {
+                TypeRef::Func(ty) => {
+                    self.check_type_index(ty, offset)?;
+                    self.inner.funcs.push(ty);
+                    self.inner.num_imported_funcs =
+                        len_u32(self.inner.funcs.len(), "imported functions")?;
+                    ImportType::Func(ty)
+                }
+                TypeRef::FuncExact(_) => return Err(unsupported("custom descriptors", offset)),
+                TypeRef::Table(t) => {
+                    let t = table_type(&t, offset)?;
+                    self.inner.tables.push(t);
+                    self.inner.num_imported_tables =
+                        len_u32(self.inner.tables.len(), "imported tables")?;
+                    ImportType::Table(t)
+                }
+                TypeRef::Memory(m) => {
+                    let m = memory_type(&m, offset)?;
+                    self.push_memory(m, offset)?;
+                    self.inner.num_imported_memories =
+                        len_u32(self.inner.memories.len(), "imported memories")?;
+                    ImportType::Memory(m)
+                }
+                TypeRef::Global(g) => {
+                    let g = global_type(&g, offset)?;
+                    self.inner.globals.push(g);
+                    self.inner.num_imported_globals =
+                        len_u32(self.inner.globals.len(), "imported globals")?;
+                    ImportType::Global(g)
+                }
+                TypeRef::Tag(_) => return Err(unsupported("exception handling", offset)),
+            };
+            self.inner.imports.push(Import {
+                module: import.module.into(),
+                name: import.name.into(),
+                ty,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_type_index(&self, ty: u32, offset: usize) -> Result<(), Error> {
+        if ty as usize >= self.inner.types.len() {
+            return Err(invalid(format!("unknown type {ty}"), offset));
+        }
+        Ok(())
+    }
+
+    /// Wasm 2.0 has at most one memory, imported or defined.
+    fn push_memory(&mut self, m: MemoryType, offset: usize) -> Result<(), Error> {
+        if !self.inner.memories.is_empty() {
+            return Err(invalid("multiple memories", offset));
+        }
+        self.inner.memories.push(m);
+        Ok(())
+    }
+
+    fn functions(&mut self, reader: wasmparser::FunctionSectionReader<'_>) -> Result<(), Error> {
+        for ty in reader.into_iter_with_offsets() {
+            let (offset, ty) = ty.map_err(malformed)?;
+            self.check_type_index(ty, offset as usize)?;
+            self.inner.funcs.push(ty);
+        }
+        len_u32(self.inner.funcs.len(), "functions")?;
+        Ok(())
+    }
+
+    fn tables(&mut self, reader: wasmparser::TableSectionReader<'_>) -> Result<(), Error> {
+        for table in reader.into_iter_with_offsets() {
+            let (offset, table) = table.map_err(malformed)?;
+            let offset = offset as usize;
+            if !matches!(table.init, TableInit::RefNull) {
+                // Table initialiser expressions come with typed function references.
+                return Err(unsupported("typed function references", offset));
+            }
+            let t = table_type(&table.ty, offset)?;
+            self.inner.tables.push(t);
+        }
+        len_u32(self.inner.tables.len(), "tables")?;
+        Ok(())
+    }
+
+    fn memories(&mut self, reader: wasmparser::MemorySectionReader<'_>) -> Result<(), Error> {
+        for memory in reader.into_iter_with_offsets() {
+            let (offset, memory) = memory.map_err(malformed)?;
+            let offset = offset as usize;
+            let m = memory_type(&memory, offset)?;
+            self.push_memory(m, offset)?;
+        }
+        Ok(())
+    }
+
+    fn globals(&mut self, reader: wasmparser::GlobalSectionReader<'_>) -> Result<(), Error> {
+        for global in reader.into_iter_with_offsets() {
+            let (offset, global) = global.map_err(malformed)?;
+            let ty = global_type(&global.ty, offset as usize)?;
+            let (init, init_ty) = self.const_expr(&global.init_expr)?;
+            if init_ty != ty.content {
+                return Err(invalid(
+                    format!(
+                        "type mismatch: global of type {} initialised with {init_ty}",
+                        ty.content
+                    ),
+                    offset as usize,
+                ));
+            }
+            self.inner.globals.push(ty);
+            self.inner.global_inits.push(init);
+        }
+        len_u32(self.inner.globals.len(), "globals")?;
+        Ok(())
+    }
+
+    fn exports(&mut self, reader: wasmparser::ExportSectionReader<'_>) -> Result<(), Error> {
+        let mut names = BTreeSet::new();
+        for export in reader.into_iter_with_offsets() {
+            let (offset, export) = export.map_err(malformed)?;
+            let offset = offset as usize;
+            let (kind, count) = match export.kind {
+                wasmparser::ExternalKind::Func => (ExternKind::Func, self.inner.funcs.len()),
+                wasmparser::ExternalKind::Table => (ExternKind::Table, self.inner.tables.len()),
+                wasmparser::ExternalKind::Memory => (ExternKind::Memory, self.inner.memories.len()),
+                wasmparser::ExternalKind::Global => (ExternKind::Global, self.inner.globals.len()),
+                wasmparser::ExternalKind::Tag => {
+                    return Err(unsupported("exception handling", offset));
+                }
+                wasmparser::ExternalKind::FuncExact => {
+                    return Err(unsupported("custom descriptors", offset));
+                }
+            };
+            if export.index as usize >= count {
+                return Err(invalid(format!("unknown {kind} {} in export", export.index), offset));
+            }
+            if !names.insert(export.name) {
+                return Err(invalid(format!("duplicate export name \"{}\"", export.name), offset));
+            }
+            self.inner.exports.push(Export { name: export.name.into(), kind, index: export.index });
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, func: u32, offset: usize) -> Result<(), Error> {
+        let ty = self
+            .inner
+            .funcs
+            .get(func as usize)
+            .and_then(|&t| self.inner.types.get(t as usize))
+            .ok_or_else(|| invalid(format!("unknown function {func}"), offset))?;
+        if !ty.params().is_empty() || !ty.results().is_empty() {
+            return Err(invalid("start function must have type [] -> []", offset));
+        }
+        self.inner.start = Some(func);
+        Ok(())
+    }
+
+    fn elements(&mut self, reader: wasmparser::ElementSectionReader<'_>) -> Result<(), Error> {
+        for elem in reader.into_iter_with_offsets() {
+            let (offset, elem) = elem.map_err(malformed)?;
+            let offset = offset as usize;
+            let mut items = Vec::new();
+            let ty = match elem.items {
+                ElementItems::Functions(funcs) => {
+                    for func in funcs.into_iter_with_offsets() {
+                        let (at, func) = func.map_err(malformed)?;
+                        if func as usize >= self.inner.funcs.len() {
+                            return Err(invalid(format!("unknown function {func}"), at as usize));
+                        }
+                        items.push(ConstExpr::RefFunc(func));
+                    }
+                    ValType::FuncRef
+                }
+                ElementItems::Expressions(ref_ty, exprs) => {
+                    let ty = ref_type(ref_ty, offset)?;
+                    for expr in exprs.into_iter_with_offsets() {
+                        let (at, expr) = expr.map_err(malformed)?;
+                        let (item, item_ty) = self.const_expr(&expr)?;
+                        if item_ty != ty {
+                            return Err(invalid(
+                                format!("type mismatch: {item_ty} item in a {ty} segment"),
+                                at as usize,
+                            ));
+                        }
+                        items.push(item);
+                    }
+                    ty
+                }
+            };
+            let mode = match elem.kind {
+                ElementKind::Passive => ElemMode::Passive,
+                ElementKind::Declared => ElemMode::Declared,
+                ElementKind::Active { table_index, offset_expr } => {
+                    let table = table_index.unwrap_or(0);
+                    let table_ty = self
+                        .inner
+                        .tables
+                        .get(table as usize)
+                        .ok_or_else(|| invalid(format!("unknown table {table}"), offset))?;
+                    if table_ty.elem != ty {
+                        return Err(invalid(
+                            format!("type mismatch: {ty} segment for a {} table", table_ty.elem),
+                            offset,
+                        ));
+                    }
+                    let offset_expr = self.offset_expr(&offset_expr)?;
+                    ElemMode::Active { table, offset: offset_expr }
+                }
+            };
+            self.inner.elems.push(ElemSegment { mode, ty, items: items.into_boxed_slice() });
+        }
+        len_u32(self.inner.elems.len(), "element segments")?;
+        Ok(())
+    }
+
+    pub(super) fn code_entry(&mut self, body: &FunctionBody<'_>) -> Result<(), Error> {
+        let func_index = self.inner.num_imported_funcs as usize + self.headers.len();
+        if func_index >= self.inner.funcs.len() {
+            return Err(invalid(
+                "function and code section have inconsistent lengths",
+                body.range().start as usize,
+            ));
+        }
+        let header = crate::translate::translate_function(
+            &self.inner,
+            self.config,
+            func_index as u32,
+            body,
+            &mut self.code,
+            &mut self.consts,
+        )?;
+        self.headers.push(header);
+        Ok(())
+    }
+
+    fn datas(&mut self, reader: wasmparser::DataSectionReader<'_>) -> Result<(), Error> {
+        for data in reader.into_iter_with_offsets() {
+            let (offset, data) = data.map_err(malformed)?;
+            let mode = match data.kind {
+                wasmparser::DataKind::Passive => DataMode::Passive,
+                wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                    if memory_index as usize >= self.inner.memories.len() {
+                        return Err(invalid(
+                            format!("unknown memory {memory_index}"),
+                            offset as usize,
+                        ));
+                    }
+                    DataMode::Active {
+                        memory: memory_index,
+                        offset: self.offset_expr(&offset_expr)?,
+                    }
+                }
+            };
+            self.inner.datas.push(DataSegment { mode, bytes: Arc::from(data.data) });
+        }
+        len_u32(self.inner.datas.len(), "data segments")?;
+        Ok(())
+    }
+
+    /// The checks that need the whole module, then the module.
+    pub(super) fn finish(mut self) -> Result<Module, Error> {
+        let defined = self.num_defined_funcs();
+        if self.headers.len() != defined {
+            return Err(invalid(
+                format!(
+                    "function and code section have inconsistent lengths \
+                     ({defined} functions, {} bodies)",
+                    self.headers.len()
+                ),
+                0,
+            ));
+        }
+        if let Some(count) = self.inner.data_count
+            && count as usize != self.inner.datas.len()
+        {
+            return Err(invalid(
+                format!(
+                    "data count and data section have inconsistent lengths \
+                     ({count} declared, {} segments)",
+                    self.inner.datas.len()
+                ),
+                0,
+            ));
+        }
+        // Grown by doubling while translating: trimmed, so a module holds what it uses
+        // (up to half the code's heap otherwise).
+        self.code.shrink_to_fit();
+        self.consts.shrink_to_fit();
+        self.headers.shrink_to_fit();
+        self.inner.code = self.code;
+        self.inner.consts = self.consts;
+        self.inner.headers = self.headers;
+        self.inner.fuel = self.config.fuel;
+        Ok(Module { inner: Arc::new(self.inner) })
+    }
+}

@@ -1,0 +1,294 @@
+//! Decoding (and, with the `validate` feature, validating) a module into the parts
+//! instantiation needs, translating every function body once into internal code.
+//!
+//! `wasmparser` splits the binary into payloads. Each one is decoded here first, so
+//! that constructs the core does not support (SIMD, GC types, memory64, ...) are
+//! reported as [`Error::Unsupported`] and reader errors as [`Error::Malformed`]; then
+//! the validator (when compiled in) sees it. A function body goes the other way
+//! round: it is validated in full before the translator sees it.
+//!
+//! Whatever the `validate` feature, decoding checks every structural invariant that
+//! instantiation and the executor rely on: indices in range, section counts that
+//! agree, constant expressions of the right type, at most one memory. So a module
+//! the validator would reject is an error here too, never a panic later.
+//!
+//! - this file: the public [`Module`] and its types, and the decoded form instantiation
+//!   reads ([`ModuleInner`]);
+//! - [`decode`]: the sections, payload by payload, and the function bodies handed to
+//!   the translator;
+//! - [`validate`]: the shim that feeds `wasmparser`'s validator (a no-op without the
+//!   `validate` feature);
+//! - [`const_expr`]: constant expressions (global initialisers, segment offsets and
+//!   items);
+//! - [`types`]: `wasmparser`'s value, table, memory and global types as the core's,
+//!   rejecting what lies outside Wasm 2.0.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use wasmparser::Payload;
+
+use crate::config::Config;
+use crate::error::{Error, ExternKind};
+use crate::ir::Instr;
+use crate::value::{FuncType, Slot, ValType};
+
+use decode::Decoder;
+use validate::Checker;
+
+pub(crate) use const_expr::ConstExpr;
+
+mod const_expr;
+mod decode;
+mod types;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+/// A decoded, validated and translated module. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+/// Limits of a memory, in 64 KiB pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryType {
+    /// Pages the memory starts with.
+    pub initial: u32,
+    /// Pages it may grow to, if the module caps it.
+    pub maximum: Option<u32>,
+}
+
+/// Limits and element type of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableType {
+    /// The reference type of its elements (`FuncRef` or `ExternRef`).
+    pub elem: ValType,
+    /// Elements the table starts with.
+    pub initial: u32,
+    /// Elements it may grow to, if capped.
+    pub maximum: Option<u32>,
+}
+
+/// Value type and mutability of a global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalType {
+    /// The type of the value it holds.
+    pub content: ValType,
+    /// Whether `global.set` (and [`Store::global_set`](crate::Store::global_set)) may
+    /// change it.
+    pub mutable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ImportType {
+    /// Type index.
+    Func(u32),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Import {
+    pub module: Box<str>,
+    pub name: Box<str>,
+    pub ty: ImportType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Export {
+    pub name: Box<str>,
+    pub kind: ExternKind,
+    pub index: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ElemMode {
+    Passive,
+    Active { table: u32, offset: ConstExpr },
+    Declared,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ElemSegment {
+    pub mode: ElemMode,
+    pub ty: ValType,
+    pub items: Box<[ConstExpr]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DataMode {
+    Passive,
+    Active { memory: u32, offset: ConstExpr },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DataSegment {
+    pub mode: DataMode,
+    pub bytes: Arc<[u8]>,
+}
+
+/// Where a defined function's code starts and how big its frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FuncHeader {
+    /// Index of the first instruction in `ModuleInner::code`.
+    pub entry: u32,
+    pub params: u16,
+    pub results: u16,
+    /// Locals including parameters.
+    pub locals: u16,
+    /// The function's constants, `ModuleInner::consts[consts..consts + num_consts]`,
+    /// copied to the slots after the locals on entry.
+    pub consts: u32,
+    pub num_consts: u16,
+    /// Slots the frame needs: locals, constants and the operand stack's maximum height.
+    pub frame_size: u16,
+}
+
+/// Everything decoded from a module. Index spaces list imports first.
+#[derive(Debug, Default)]
+pub(crate) struct ModuleInner {
+    pub types: Vec<FuncType>,
+    pub imports: Vec<Import>,
+    /// Type index of every function.
+    pub funcs: Vec<u32>,
+    pub num_imported_funcs: u32,
+    pub tables: Vec<TableType>,
+    pub num_imported_tables: u32,
+    pub memories: Vec<MemoryType>,
+    pub num_imported_memories: u32,
+    pub globals: Vec<GlobalType>,
+    pub num_imported_globals: u32,
+    /// Initialisers of the defined (non-imported) globals.
+    pub global_inits: Vec<ConstExpr>,
+    pub exports: Vec<Export>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub datas: Vec<DataSegment>,
+    /// From the data count section, if present.
+    pub data_count: Option<u32>,
+    /// The internal code of all defined functions.
+    pub code: Vec<Instr>,
+    /// One per defined function, in order.
+    pub headers: Vec<FuncHeader>,
+    /// Every function's constant slots' values, one run per function.
+    pub consts: Vec<Slot>,
+    /// Whether the code charges fuel: a store must meter fuel exactly when its
+    /// modules were translated to.
+    pub fuel: bool,
+}
+
+impl Module {
+    /// Decodes `bytes` into a module: validates it (with the `validate` feature),
+    /// checks its structure (always) and translates every function body once.
+    ///
+    /// Errors: [`Error::Malformed`] for bytes that do not decode,
+    /// [`Error::Invalid`] for a module the validator or the structural checks reject,
+    /// [`Error::Unsupported`] for constructs outside Wasm 2.0 without SIMD, and
+    /// the translator's [`Error::Translate`] and [`Error::Limit`].
+    pub fn new(config: &Config, bytes: &[u8]) -> Result<Module, Error> {
+        let mut parser = wasmparser::Parser::new(0);
+        parser.set_features(config.features());
+        let mut decoder = Decoder::new(config);
+        let mut checker = Checker::new(config);
+        for payload in parser.parse_all(bytes) {
+            let payload = payload.map_err(malformed)?;
+            if let Payload::CodeSectionEntry(body) = &payload {
+                // The translator only sees bodies the validator accepted.
+                checker.check(&payload)?;
+                decoder.code_entry(body)?;
+            } else {
+                let end = decoder.payload(&payload)?;
+                checker.check(&payload)?;
+                if end {
+                    return decoder.finish();
+                }
+            }
+        }
+        // `parse_all` ends with `End` or an error; this is only a fallback.
+        Err(Error::Malformed { message: "unexpected end of module".into(), offset: bytes.len() })
+    }
+
+    /// The module's exports, in order: name and kind.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExternKind)> + '_ {
+        self.inner.exports.iter().map(|e| (&*e.name, e.kind))
+    }
+
+    /// The module's imports, in order: module name, item name and kind.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternKind)> + '_ {
+        self.inner.imports.iter().map(|i| (&*i.module, &*i.name, i.ty.kind()))
+    }
+
+    /// The type of memory `index` if the module defines it (rather than imports it), e.g.
+    /// to decide whether to give it a static buffer.
+    pub fn defined_memory(&self, index: u32) -> Option<MemoryType> {
+        let m = &self.inner;
+        if index < m.num_imported_memories {
+            return None;
+        }
+        m.memories.get(index as usize).copied()
+    }
+
+    /// The signature of the exported function `name`, if there is one.
+    pub fn func_type_of_export(&self, name: &str) -> Option<&FuncType> {
+        let export = self.inner.exports.iter().find(|e| &*e.name == name)?;
+        if export.kind != ExternKind::Func {
+            return None;
+        }
+        let ty = *self.inner.funcs.get(export.index as usize)?;
+        self.inner.types.get(ty as usize)
+    }
+}
+
+/// A summary: the full code would drown the output.
+impl core::fmt::Debug for Module {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let m = &self.inner;
+        f.debug_struct("Module")
+            .field("types", &m.types.len())
+            .field("imports", &m.imports.len())
+            .field("funcs", &m.funcs.len())
+            .field("tables", &m.tables.len())
+            .field("memories", &m.memories.len())
+            .field("globals", &m.globals.len())
+            .field("exports", &m.exports.len())
+            .field("elems", &m.elems.len())
+            .field("datas", &m.datas.len())
+            .field("code", &m.code.len())
+            .finish()
+    }
+}
+
+impl ImportType {
+    /// The kind of entity this import asks for.
+    pub(crate) fn kind(&self) -> ExternKind {
+        match self {
+            ImportType::Func(_) => ExternKind::Func,
+            ImportType::Table(_) => ExternKind::Table,
+            ImportType::Memory(_) => ExternKind::Memory,
+            ImportType::Global(_) => ExternKind::Global,
+        }
+    }
+}
+
+fn malformed(e: wasmparser::BinaryReaderError) -> Error {
+    Error::Malformed { message: e.message().into(), offset: e.offset() as usize }
+}
+
+fn invalid(message: impl Into<String>, offset: usize) -> Error {
+    Error::Invalid { message: message.into(), offset }
+}
+
+fn unsupported(feature: &'static str, offset: usize) -> Error {
+    Error::Unsupported { feature, offset }
+}
+
+/// `len` as a `u32` index-space size.
+fn len_u32(len: usize, what: &'static str) -> Result<u32, Error> {
+    u32::try_from(len).map_err(|_| Error::Limit { what, value: len as u64, limit: u32::MAX as u64 })
+}

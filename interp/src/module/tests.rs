@@ -1,0 +1,297 @@
+//! The decoder's unit tests: every section's decoded form, the structural checks that
+//! hold with or without the validator, and the constructs reported as unsupported.
+
+use super::*;
+use alloc::vec;
+
+fn parse(wat: &str) -> Result<Module, Error> {
+    Module::new(&Config::new(), &wat::parse_str(wat).expect("test text parses"))
+}
+
+fn inner(wat: &str) -> Arc<ModuleInner> {
+    parse(wat).expect("module is accepted").inner
+}
+
+/// A module assembled by hand: one memory (1..2 pages), a data segment at 16,
+/// a function and two exports.
+const HAND_ASSEMBLED: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: [] -> []
+    0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+    0x05, 0x04, 0x01, 0x01, 0x01, 0x02, // memory section: min 1, max 2
+    0x07, 0x0d, 0x02, // export section, 2 exports
+    0x03, b'm', b'e', b'm', 0x02, 0x00, // "mem": memory 0
+    0x03, b'r', b'u', b'n', 0x00, 0x00, // "run": function 0
+    0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code section: no locals, `end`
+    0x0b, 0x08, 0x01, 0x00, 0x41, 0x10, 0x0b, 0x02, b'h', b'i', // data: (i32.const 16) "hi"
+];
+
+#[test]
+fn hand_assembled_module_decodes() {
+    let module = Module::new(&Config::new(), HAND_ASSEMBLED).unwrap();
+    let m = &module.inner;
+    assert_eq!(m.types, vec![FuncType::new([], [])]);
+    assert_eq!(m.funcs, vec![0]);
+    assert_eq!(m.num_imported_funcs, 0);
+    assert_eq!(m.memories, vec![MemoryType { initial: 1, maximum: Some(2) }]);
+    assert_eq!(m.num_imported_memories, 0);
+    assert_eq!(m.datas.len(), 1);
+    assert_eq!(m.datas[0].mode, DataMode::Active { memory: 0, offset: ConstExpr::Value(16) });
+    assert_eq!(&*m.datas[0].bytes, b"hi");
+    assert_eq!(m.data_count, None);
+    assert_eq!(m.headers.len(), 1);
+    assert!(!m.code.is_empty());
+    assert_eq!(m.start, None);
+    let exports: Vec<_> = module.exports().collect();
+    assert_eq!(exports, vec![("mem", ExternKind::Memory), ("run", ExternKind::Func)]);
+    assert_eq!(module.func_type_of_export("run"), Some(&FuncType::new([], [])));
+    assert_eq!(module.func_type_of_export("mem"), None);
+    assert_eq!(module.func_type_of_export("nope"), None);
+}
+
+#[test]
+fn every_truncation_of_the_hand_assembled_module_is_an_error_or_valid() {
+    for len in 0..HAND_ASSEMBLED.len() {
+        // Cuts at section boundaries leave valid modules (or missing code).
+        let _ = Module::new(&Config::new(), &HAND_ASSEMBLED[..len]);
+    }
+    // Cut inside the data section.
+    let cut = &HAND_ASSEMBLED[..HAND_ASSEMBLED.len() - 1];
+    assert!(matches!(Module::new(&Config::new(), cut), Err(Error::Malformed { .. })));
+}
+
+#[test]
+fn constant_expressions_are_slots() {
+    let m = inner(
+        r#"(module
+            (import "env" "g" (global $g i64))
+            (global i32 (i32.const -1))
+            (global i64 (i64.const -2))
+            (global f32 (f32.const -1.5))
+            (global f64 (f64.const 2.5))
+            (global funcref (ref.null func))
+            (global externref (ref.null extern))
+            (global i64 (global.get $g))
+            (global funcref (ref.func $f))
+            (func $f))"#,
+    );
+    assert_eq!(m.num_imported_globals, 1);
+    assert_eq!(m.globals.len(), 9);
+    assert_eq!(
+        m.global_inits,
+        vec![
+            ConstExpr::Value(0xffff_ffff),
+            ConstExpr::Value(-2i64 as u64),
+            ConstExpr::Value((-1.5f32).to_bits() as u64),
+            ConstExpr::Value(2.5f64.to_bits()),
+            ConstExpr::Value(0),
+            ConstExpr::Value(0),
+            ConstExpr::Global(0),
+            ConstExpr::RefFunc(0),
+        ]
+    );
+    assert_eq!(m.globals[8], GlobalType { content: ValType::FuncRef, mutable: false });
+}
+
+#[test]
+fn imports_fill_the_index_spaces_first() {
+    let wat = r#"(module
+        (import "a" "f" (func (param i32)))
+        (import "a" "t" (table 2 10 externref))
+        (import "a" "m" (memory 1))
+        (import "a" "g" (global (mut f32)))
+        (func)
+        (table 1 funcref)
+        (global i32 (i32.const 0)))"#;
+    let module = parse(wat).unwrap();
+    let m = &module.inner;
+    assert_eq!(
+        (
+            m.num_imported_funcs,
+            m.num_imported_tables,
+            m.num_imported_memories,
+            m.num_imported_globals
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(m.funcs, vec![0, 1]);
+    assert_eq!(
+        m.tables,
+        vec![
+            TableType { elem: ValType::ExternRef, initial: 2, maximum: Some(10) },
+            TableType { elem: ValType::FuncRef, initial: 1, maximum: None },
+        ]
+    );
+    assert_eq!(m.globals.len(), 2);
+    assert_eq!(m.global_inits.len(), 1);
+    let imports: Vec<_> = module.imports().collect();
+    assert_eq!(
+        imports,
+        vec![
+            ("a", "f", ExternKind::Func),
+            ("a", "t", ExternKind::Table),
+            ("a", "m", ExternKind::Memory),
+            ("a", "g", ExternKind::Global),
+        ]
+    );
+}
+
+#[test]
+fn element_segments_of_every_form() {
+    let m = inner(
+        r#"(module
+            (table $t0 4 funcref)
+            (table $t1 4 externref)
+            (func $a) (func $b) (func $c)
+            (elem (i32.const 1) $c $a)
+            (elem $p funcref (ref.func $b) (ref.null func))
+            (elem declare func $b)
+            (elem (table $t1) (i32.const 0) externref (ref.null extern))
+            (export "c" (func $c)))"#,
+    );
+    assert_eq!(m.elems.len(), 4);
+    assert_eq!(
+        m.elems[0],
+        ElemSegment {
+            mode: ElemMode::Active { table: 0, offset: ConstExpr::Value(1) },
+            ty: ValType::FuncRef,
+            items: Box::new([ConstExpr::RefFunc(2), ConstExpr::RefFunc(0)]),
+        }
+    );
+    assert_eq!(m.elems[1].mode, ElemMode::Passive);
+    assert_eq!(&*m.elems[1].items, &[ConstExpr::RefFunc(1), ConstExpr::Value(0)]);
+    assert_eq!(m.elems[2].mode, ElemMode::Declared);
+    assert_eq!(m.elems[3].mode, ElemMode::Active { table: 1, offset: ConstExpr::Value(0) });
+    assert_eq!(m.elems[3].ty, ValType::ExternRef);
+}
+
+#[test]
+fn passive_data_and_data_count() {
+    let m = inner(
+        r#"(module (memory 1)
+            (data "abc")
+            (data (i32.const 8) "d")
+            (func (memory.init 0 (i32.const 0) (i32.const 0) (i32.const 1))))"#,
+    );
+    assert_eq!(m.data_count, Some(2));
+    assert_eq!(m.datas[0].mode, DataMode::Passive);
+    assert_eq!(&*m.datas[0].bytes, b"abc");
+}
+
+#[test]
+fn start_function() {
+    let m = inner(r#"(module (func) (func $s) (start $s))"#);
+    assert_eq!(m.start, Some(1));
+    assert!(matches!(
+        parse(r#"(module (func $s (result i32) (i32.const 0)) (start $s))"#),
+        Err(Error::Invalid { .. })
+    ));
+    assert!(parse(r#"(module (start 3) (func))"#).is_err());
+}
+
+/// Each of these must be rejected, with or without the validator.
+#[test]
+fn structural_errors() {
+    let cases = [
+        r#"(module (memory 1) (memory 1))"#,
+        r#"(module (import "a" "m" (memory 1)) (memory 1))"#,
+        r#"(module (global i32 (i64.const 0)))"#,
+        r#"(module (global i32 (i32.const 0)) (global i32 (global.get 0)))"#,
+        r#"(module (import "a" "g" (global (mut i32))) (global i32 (global.get 0)))"#,
+        r#"(module (global i32 (global.get 0)))"#,
+        r#"(module (global funcref (ref.func 1)) (func))"#,
+        r#"(module (table 1 funcref) (elem (i32.const 0) 4))"#,
+        r#"(module (elem (i32.const 0)))"#,
+        r#"(module (table 1 funcref) (elem (i64.const 0)))"#,
+        r#"(module (table 1 funcref) (elem (table 0) (i32.const 0) externref))"#,
+        r#"(module (data (i32.const 0) "x"))"#,
+        r#"(module (memory 1) (data (f32.const 0) "x"))"#,
+        r#"(module (func) (export "f" (func 0)) (export "f" (func 0)))"#,
+        r#"(module (export "m" (memory 0)))"#,
+        r#"(module (export "g" (global 0)))"#,
+        r#"(module (export "t" (table 0)))"#,
+        r#"(module (func (type 3)))"#,
+        r#"(module (import "a" "f" (func (type 1))))"#,
+        r#"(module (memory 2 1))"#,
+        r#"(module (memory 65537))"#,
+        r#"(module (table 2 1 funcref))"#,
+        r#"(module (global i32 (nop) (i32.const 0)))"#,
+        r#"(module (global i32 (i32.const 0) (i32.const 0)))"#,
+        r#"(module (global i32))"#,
+        r#"(module (global i32 (i32.clz (i32.const 0))))"#,
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        match parse(text) {
+            Err(Error::Invalid { message, .. }) => assert!(!message.is_empty()),
+            other => panic!("case {i} {text}: expected Invalid, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn unsupported_features() {
+    let cases = [
+        (r#"(module (func (param v128)))"#, "simd"),
+        (r#"(module (memory i64 1))"#, "memory64"),
+        (r#"(module (memory 1 2 shared))"#, "threads"),
+        (
+            r#"(module (global i32 (i32.add (i32.const 1) (i32.const 2))))"#,
+            "extended constant expressions",
+        ),
+        (r#"(module (table 1 funcref (ref.null func)))"#, "typed function references"),
+        (r#"(module (type (struct)))"#, "garbage collection"),
+        (r#"(module (func (param (ref func))))"#, "typed function references"),
+        (r#"(module (tag))"#, "exception handling"),
+    ];
+    for (text, feature) in cases {
+        match parse(text) {
+            Err(Error::Unsupported { feature: f, .. }) => assert_eq!(f, feature, "{text}"),
+            other => panic!("{text}: expected Unsupported({feature}), got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn malformed_bytes() {
+    for bytes in [
+        &b""[..],
+        b"\0asm",
+        b"\0asm\x02\0\0\0",
+        b"\0asm\x01\0\0\0\x01",
+        b"\0asm\x0d\0\x01\0",       // a component
+        b"\0asm\x01\0\0\0\x0e\x00", // unknown section id
+    ] {
+        let r = Module::new(&Config::new(), bytes);
+        assert!(
+            matches!(r, Err(Error::Malformed { .. } | Error::Unsupported { .. })),
+            "{bytes:?}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn function_and_code_counts_must_agree() {
+    // Two functions declared, one body.
+    let bytes: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, //
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, //
+        0x03, 0x03, 0x02, 0x00, 0x00, //
+        0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b,
+    ];
+    assert!(Module::new(&Config::new(), bytes).is_err());
+    // A function without a code section.
+    assert!(Module::new(&Config::new(), &bytes[..19]).is_err());
+}
+
+#[test]
+fn version_1_rejects_2_0_features_when_validating() {
+    let bytes =
+        wat::parse_str(r#"(module (func (param i32) (result i32) (i32.extend8_s (local.get 0))))"#)
+            .unwrap();
+    let v1 = Config::new().with_version(crate::config::WasmVersion::V1);
+    let r = Module::new(&v1, &bytes);
+    if cfg!(feature = "validate") {
+        assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+    }
+    assert!(Module::new(&Config::new(), &bytes).is_ok());
+}

@@ -1,0 +1,123 @@
+//! What the translator checks rather than trusts. The operators' indices (locals,
+//! globals, memories, tables, segments) are checked against the module as they are
+//! translated; the finished function is checked once more as a whole: it does not fall
+//! off its end, its frame fits `u16` slot indices, every branch target lies within it and
+//! every slot operand within its frame. The executor's unchecked code and slot access
+//! (`raw`) rely on these checks.
+
+use wasmparser::MemArg;
+
+use crate::error::Error;
+use crate::ir::{Instr, Reg};
+use crate::module::FuncHeader;
+
+use super::{MAX_FRAME, Translator};
+
+impl Translator<'_> {
+    pub(super) fn memarg(&self, m: &MemArg) -> Result<u32, Error> {
+        if m.target != wasmparser::MemArgTarget::Memory(0) || self.module.memories.is_empty() {
+            return Err(self.err("unknown memory"));
+        }
+        u32::try_from(m.offset).map_err(|_| self.err("memory offset exceeds 32 bits"))
+    }
+
+    pub(super) fn check_memory(&self, index: u32) -> Result<(), Error> {
+        if index != 0 || self.module.memories.is_empty() {
+            return Err(self.err("unknown memory"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn table(&self, index: u32) -> Result<u32, Error> {
+        if index as usize >= self.module.tables.len() {
+            return Err(self.err("unknown table"));
+        }
+        Ok(index)
+    }
+
+    pub(super) fn table16(&self, index: u32) -> Result<u16, Error> {
+        self.table(index)?;
+        u16::try_from(index).map_err(|_| Error::Limit {
+            what: "table index",
+            value: index as u64,
+            limit: u16::MAX as u64,
+        })
+    }
+
+    pub(super) fn local(&self, index: u32) -> Result<Reg, Error> {
+        if index >= self.locals {
+            return Err(self.err("unknown local"));
+        }
+        Ok(index as Reg)
+    }
+
+    pub(super) fn elem(&self, index: u32) -> Result<u32, Error> {
+        if index as usize >= self.module.elems.len() {
+            return Err(self.err("unknown element segment"));
+        }
+        Ok(index)
+    }
+
+    pub(super) fn data(&self, index: u32) -> Result<u32, Error> {
+        match self.module.data_count {
+            Some(n) if index < n => Ok(index),
+            _ => Err(self.err("unknown data segment")),
+        }
+    }
+
+    /// Checks every branch target of the new code lies within it, so the
+    /// executor can index the code without checks failing.
+    pub(super) fn finish(self) -> Result<FuncHeader, Error> {
+        let end = self.code.len();
+        // The executor fetches without a bounds check: it must never run off the end.
+        match self.code.get(self.entry..end).and_then(|c| c.last()) {
+            None => return Err(self.err("empty function body")),
+            Some(last) if last.falls_through() => {
+                return Err(self.err("function code falls off its end"));
+            }
+            Some(_) => {}
+        }
+        let frame_size = self.stack_base + self.max_height;
+        if frame_size > MAX_FRAME {
+            return Err(Error::Limit {
+                what: "function frame slots",
+                value: frame_size as u64,
+                limit: MAX_FRAME as u64,
+            });
+        }
+        // One pass over the code for what the executor relies on without checking: branch
+        // targets (and branch-table entries) in the function, and every slot operand in
+        // the frame. True by construction; checked so that a slip in the bookkeeping above
+        // is an error, never a jump or an access out of bounds.
+        for i in self.entry..end {
+            let target = match self.code[i] {
+                Instr::BrTable { len, .. } => {
+                    if i + 1 + len as usize >= end {
+                        return Err(self.err("branch table runs past the code"));
+                    }
+                    None
+                }
+                mut other => other.branch_target_mut().copied(),
+            };
+            if let Some(t) = target
+                && ((t as usize) < self.entry || t as usize >= end)
+            {
+                return Err(self.err("branch target outside the function"));
+            }
+            let mut outside = false;
+            self.code[i].for_each_slot(|r| outside |= u32::from(r) >= frame_size);
+            if outside {
+                return Err(self.err("slot operand outside the frame"));
+            }
+        }
+        Ok(FuncHeader {
+            entry: self.entry as u32,
+            params: self.params as u16,
+            results: self.results as u16,
+            locals: self.locals as u16,
+            consts: self.consts_start as u32,
+            num_consts: (self.stack_base - self.locals) as u16,
+            frame_size: frame_size as u16,
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! Fusions: the last instruction taken back, or redirected, when its consumer can
+//! absorb it. A comparison (or `i32.eqz`) just computed becomes a compare-and-branch, an
+//! `i32.add` just computed becomes the address of a load or store, and a result about
+//! to be copied into a local is written there directly. Each applies only to the
+//! instruction emitted last, with nothing emitted or labelled since (the
+//! translator's `retarget`), so no other reader can see the difference.
+
+use wasmparser::MemArg;
+
+use crate::error::Error;
+use crate::ir::{Instr, Reg};
+
+use super::Translator;
+use super::stack::Operand;
+
+/// Builds a load or store whose address is an `i32.add` fused in: from
+/// `(dst, base, index, offset)` for a load, `(base, index, value, offset)` for a store.
+type FusedAccess = fn(Reg, Reg, Reg, u32) -> Instr;
+
+/// Reads the `compare_branch` rows of `for_each_numeric!` into
+/// [`Translator::pop_condition`].
+macro_rules! fuse_condition {
+    (
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
+        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
+        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+    ) => {
+        impl Translator<'_> {
+            /// Pops a branch condition, as the pair (branch if it holds, branch if it
+            /// does not), targets still 0. A comparison or `i32.eqz` that just computed
+            /// the condition is taken back and fused into the branch.
+            pub(super) fn pop_condition(&mut self) -> Result<(Instr, Instr), Error> {
+                let fused = match self.computed_just_now(0)? {
+                    $( Some(Instr::$cbc { lhs, rhs, .. }) => Some((
+                        Instr::$cb { lhs, rhs, target: 0 },
+                        Instr::$cbn { lhs, rhs, target: 0 },
+                    )), )*
+                    Some(Instr::I32Eqz { src, .. }) => Some((
+                        Instr::BrIfEqz { cond: src, target: 0 },
+                        Instr::BrIfNez { cond: src, target: 0 },
+                    )),
+                    _ => None,
+                };
+                if let Some(pair) = fused {
+                    // The comparison's result was only this condition: its slot is dead.
+                    self.take_back();
+                    self.stack.pop();
+                    return Ok(pair);
+                }
+                let cond = self.pop()?;
+                Ok((Instr::BrIfNez { cond, target: 0 }, Instr::BrIfEqz { cond, target: 0 }))
+            }
+        }
+    };
+}
+crate::ir::for_each_numeric!(fuse_condition);
+
+impl Translator<'_> {
+    /// The last instruction, if it computed the entry `depth` below the top (its temp)
+    /// and nothing has been emitted or labelled since: its consumer may fuse it in.
+    fn computed_just_now(&self, depth: u32) -> Result<Option<Instr>, Error> {
+        self.need(depth + 1)?;
+        let h = self.height() - 1 - depth;
+        let (Some(at), Operand::Temp) = (self.retarget, self.stack[h as usize]) else {
+            return Ok(None);
+        };
+        if at + 1 != self.code.len() {
+            return Ok(None);
+        }
+        let slot = self.slot(h)?;
+        let mut last = self.code[at];
+        let wrote_it = last.result_slot_mut().is_some_and(|dst| *dst == slot);
+        Ok(wrote_it.then_some(last))
+    }
+
+    /// Takes back the last instruction, which [`Translator::computed_just_now`]
+    /// returned and its consumer fused in: its result is dead.
+    fn take_back(&mut self) {
+        self.code.pop();
+        self.retarget = None;
+    }
+
+    /// If the entry `depth` below the top is an `i32.add` just computed, takes it back
+    /// and returns its operands: the caller fuses it into a load or store's address.
+    fn take_address_add(&mut self, depth: u32) -> Result<Option<(Reg, Reg)>, Error> {
+        match self.computed_just_now(depth)? {
+            Some(Instr::I32Add { lhs, rhs, .. }) => {
+                self.take_back();
+                Ok(Some((lhs, rhs)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `make` builds the load from its address slot; `fused`, if the load has such a
+    /// form, from an `i32.add`'s operands when the address is one just computed.
+    pub(super) fn load(
+        &mut self,
+        m: &MemArg,
+        make: fn(Reg, Reg, u32) -> Instr,
+        fused: Option<FusedAccess>,
+    ) -> Result<(), Error> {
+        let offset = self.memarg(m)?;
+        let fused = match fused {
+            Some(fused) => self.take_address_add(0)?.map(|sum| (fused, sum)),
+            None => None,
+        };
+        let addr = self.pop()?;
+        let dst = self.push_temp()?;
+        match fused {
+            Some((fused, (base, index))) => self.emit_result(fused(dst, base, index, offset)),
+            None => self.emit_result(make(dst, addr, offset)),
+        }
+    }
+
+    /// As [`Translator::load`], for a store (`addr, value` in `make`, `base, index,
+    /// value` in `fused`).
+    pub(super) fn store(
+        &mut self,
+        m: &MemArg,
+        make: fn(Reg, Reg, u32) -> Instr,
+        fused: FusedAccess,
+    ) -> Result<(), Error> {
+        let offset = self.memarg(m)?;
+        let sum = self.take_address_add(1)?;
+        let value = self.pop()?;
+        let addr = self.pop()?;
+        match sum {
+            Some((base, index)) => self.emit(fused(base, index, value, offset)).map(drop),
+            None => self.emit(make(addr, value, offset)).map(drop),
+        }
+    }
+
+    /// `local.set`/`local.tee`: writes the top value into a local.
+    pub(super) fn set_local(&mut self, index: u32, tee: bool) -> Result<(), Error> {
+        let local = self.local(index)?;
+        self.need(1)?;
+        let top = self.height() - 1;
+        let value = self.stack[top as usize];
+        self.stack.pop();
+        let pending = self.stack.contains(&Operand::Pending(local));
+        // Redirect the instruction that just computed the value into the local.
+        let retargeted = match (value, self.retarget, pending) {
+            (Operand::Temp, Some(at), false) => {
+                let slot = self.slot(top)?;
+                match self.code[at].result_slot_mut() {
+                    Some(dst) if *dst == slot => {
+                        *dst = local;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !retargeted {
+            let src = match value {
+                Operand::Temp => self.slot(top)?,
+                Operand::Pending(l) => l,
+            };
+            // Readers of the old value must get it before it is overwritten.
+            self.materialize_where(0, |l| l == local)?;
+            if src != local {
+                self.emit(Instr::Copy { dst: local, src })?;
+            }
+        }
+        self.retarget = None;
+        if tee {
+            self.push(Operand::Pending(local))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! Translation of one function body from wasm operators into the internal code.
+//!
+//! The translator keeps a compile-time model of the operand stack. Each entry is
+//! either materialised in its own slot or still pending in another slot, read
+//! straight from there by its consumer: a `local.get` in the local's slot, a
+//! constant in its constant slot. Pending locals are materialised when the local is
+//! overwritten; pending entries of both kinds at control-flow boundaries and where an
+//! instruction needs its operands in consecutive slots (calls, bulk ops).
+//!
+//! A frame is laid out `[locals | constants | operand stack]`. The constants are those
+//! the function uses in loops or often, chosen by a pre-pass over the body ([`choose_constants`])
+//! and copied into the frame on entry, so a loop's `i32.const 1; i32.add` costs one
+//! instruction, not two.
+//!
+//! It never trusts the module: with on-device validation off, every index, every
+//! stack height and every branch depth is checked here, and a violation is an
+//! `Error::Translate`, so the executor can rely on its invariants without checks
+//! of its own (slots within the frame, branch targets within the code).
+//!
+//! One [`Translator`] per function body, its methods split by job:
+//!
+//! - this file: the translator's state, its entry point and code emission;
+//! - [`stack`]: the operand-stack model (pending and materialised entries);
+//! - [`control`]: blocks, labels and branches;
+//! - [`visit`]: the operator switch, one arm per wasm operator;
+//! - [`fuse`]: taking back the last instruction when its consumer absorbs it
+//!   (compare-and-branch, add-into-address, result into a local);
+//! - [`consts`]: the constant pre-pass and constant operands;
+//! - [`check`]: what the translator checks rather than trusts, in the operators'
+//!   indices and in the finished code.
+
+use alloc::vec::Vec;
+
+use wasmparser::FunctionBody;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::ir::Instr;
+use crate::module::{FuncHeader, ModuleInner};
+use crate::value::Slot;
+
+use consts::choose_constants;
+use control::{Ctrl, CtrlKind};
+use stack::Operand;
+
+mod check;
+mod consts;
+mod control;
+mod fuse;
+mod stack;
+mod visit;
+
+#[cfg(test)]
+mod tests;
+
+/// Translates the body of `func_index` (a defined function), appending its code.
+pub(crate) fn translate_function(
+    module: &ModuleInner,
+    config: &Config,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    code: &mut Vec<Instr>,
+    consts: &mut Vec<Slot>,
+) -> Result<FuncHeader, Error> {
+    let mut t = Translator::new(module, config, func_index, body, code, consts)?;
+    let mut reader = body.get_operators_reader().map_err(malformed)?;
+    while !t.done {
+        if reader.eof() {
+            return Err(t.err("function body ends before its final `end`"));
+        }
+        t.offset = reader.original_position() as usize;
+        let op = reader.read().map_err(malformed)?;
+        t.op(op)?;
+    }
+    if !reader.eof() {
+        return Err(t.err("operators after the function's final `end`"));
+    }
+    t.finish()
+}
+
+fn malformed(e: wasmparser::BinaryReaderError) -> Error {
+    Error::Malformed { message: e.message().into(), offset: e.offset() as usize }
+}
+
+/// The largest frame a function may have: slot indices are `u16`.
+const MAX_FRAME: u32 = u16::MAX as u32;
+
+/// The state of one function body's translation: the operand-stack model, the open
+/// control frames, and the code and constants emitted so far.
+struct Translator<'a> {
+    module: &'a ModuleInner,
+    fuel: bool,
+    func_index: u32,
+    offset: usize,
+    code: &'a mut Vec<Instr>,
+    /// The module's constant pool; this function's constants are `consts[consts_start..]`.
+    consts: &'a mut Vec<Slot>,
+    consts_start: usize,
+    entry: usize,
+    params: u32,
+    results: u32,
+    locals: u32,
+    /// The slot of operand-stack height 0: past the locals and the constants.
+    stack_base: u32,
+    stack: Vec<Operand>,
+    max_height: u32,
+    ctrls: Vec<Ctrl>,
+    reachable: bool,
+    done: bool,
+    /// The last instruction, if it wrote the top-of-stack temp and nothing has
+    /// been emitted or labelled since: `local.set` may redirect its result.
+    retarget: Option<usize>,
+}
+
+impl<'a> Translator<'a> {
+    fn new(
+        module: &'a ModuleInner,
+        config: &Config,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        code: &'a mut Vec<Instr>,
+        consts: &'a mut Vec<Slot>,
+    ) -> Result<Self, Error> {
+        let offset = body.range().start as usize;
+        let err = |reason| Error::Translate { reason, func: func_index, offset };
+        let ty = module
+            .funcs
+            .get(func_index as usize)
+            .and_then(|&t| module.types.get(t as usize))
+            .ok_or(err("function has no valid type"))?;
+        let params = ty.params().len() as u32;
+        let results = ty.results().len() as u32;
+        let mut locals = params as u64;
+        let mut reader = body.get_locals_reader().map_err(malformed)?;
+        for _ in 0..reader.get_count() {
+            let (count, _ty) = reader.read().map_err(malformed)?;
+            locals += count as u64;
+            if locals > MAX_FRAME as u64 {
+                break;
+            }
+        }
+        if locals > MAX_FRAME as u64 {
+            return Err(Error::Limit {
+                what: "function locals",
+                value: locals,
+                limit: MAX_FRAME as u64,
+            });
+        }
+        let entry = code.len();
+        let consts_start = consts.len();
+        let mut chosen = choose_constants(body);
+        // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
+        chosen.truncate((MAX_FRAME as u64 - locals) as usize);
+        consts.extend(chosen);
+        let stack_base = locals as u32 + (consts.len() - consts_start) as u32;
+        let mut t = Translator {
+            module,
+            fuel: config.fuel,
+            func_index,
+            offset,
+            code,
+            consts,
+            consts_start,
+            entry,
+            params,
+            results,
+            locals: locals as u32,
+            stack_base,
+            stack: Vec::new(),
+            max_height: 0,
+            ctrls: Vec::new(),
+            reachable: true,
+            done: false,
+            retarget: None,
+        };
+        t.ctrls.push(Ctrl {
+            kind: CtrlKind::Func,
+            height: 0,
+            params: 0,
+            results,
+            start: 0,
+            else_patch: None,
+            patches: Vec::new(),
+            entry_reachable: true,
+        });
+        if t.fuel {
+            t.emit(Instr::ConsumeFuel { amount: 1 })?;
+        }
+        Ok(t)
+    }
+
+    fn err(&self, reason: &'static str) -> Error {
+        Error::Translate { reason, func: self.func_index, offset: self.offset }
+    }
+
+    // ---- code emission -------------------------------------------------------
+
+    fn pc(&self) -> Result<u32, Error> {
+        u32::try_from(self.code.len()).map_err(|_| Error::Limit {
+            what: "module code length",
+            value: self.code.len() as u64,
+            limit: u32::MAX as u64,
+        })
+    }
+
+    fn emit(&mut self, instr: Instr) -> Result<usize, Error> {
+        self.pc()?;
+        self.code.push(instr);
+        self.retarget = None;
+        Ok(self.code.len() - 1)
+    }
+
+    /// Emits an instruction whose single result is the new top-of-stack temp.
+    fn emit_result(&mut self, instr: Instr) -> Result<(), Error> {
+        let at = self.emit(instr)?;
+        self.retarget = Some(at);
+        Ok(())
+    }
+
+    /// Marks the current position as a branch target.
+    fn label(&mut self) -> Result<u32, Error> {
+        self.retarget = None;
+        self.pc()
+    }
+
+    fn patch(&mut self, at: usize, target: u32) {
+        if let Some(t) = self.code[at].branch_target_mut() {
+            *t = target;
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The translator's unit tests: constant slots, fusions and the checks on finished code.
+
+use super::consts::MAX_CONST_SLOTS;
+use super::*;
+use crate::{Linker, Module, Store, Value};
+use alloc::format;
+use alloc::string::String;
+
+fn module(wat: &str) -> Module {
+    Module::new(&Config::new(), &wat::parse_str(wat).expect("test text parses"))
+        .expect("module is accepted")
+}
+
+/// Calls export `run` with one i32 and returns its i32 result.
+fn run(module: &Module, arg: i32) -> i32 {
+    let mut store = Store::new(Config::new());
+    let instance = Linker::new().instantiate(&mut store, module).unwrap();
+    let func = instance.func(&store, "run").unwrap();
+    let mut out = [Value::I32(0)];
+    store.call(func, &[Value::I32(arg)], &mut out).unwrap();
+    match out[0] {
+        Value::I32(v) => v,
+        other => panic!("not an i32: {other:?}"),
+    }
+}
+
+fn count(module: &Module, pick: fn(&Instr) -> bool) -> usize {
+    module.inner.code.iter().filter(|i| pick(i)).count()
+}
+
+fn is_const(i: &Instr) -> bool {
+    matches!(i, Instr::Const32 { .. } | Instr::Const64 { .. })
+}
+
+#[test]
+fn loop_constants_are_read_from_their_slots() {
+    // sum of 3 * i for i in 0..n, counting with constants 1 and 3.
+    let m = module(
+        r#"(module (func (export "run") (param $n i32) (result i32) (local $i i32) (local $s i32)
+             (block (loop
+               (br_if 1 (i32.ge_s (local.get $i) (local.get $n)))
+               (local.set $s (i32.add (local.get $s) (i32.mul (local.get $i) (i32.const 3))))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br 0)))
+             (local.get $s)))"#,
+    );
+    assert_eq!(count(&m, is_const), 0, "{:?}", m.inner.code);
+    let header = m.inner.headers[0];
+    assert_eq!((header.locals, header.num_consts), (3, 2));
+    assert_eq!(&m.inner.consts[..], &[3, 1]);
+    assert_eq!(run(&m, 10), 135);
+}
+
+#[test]
+fn constants_past_the_slot_budget_are_loaded_by_instructions() {
+    // Six more distinct constants than slots, i64 ones among them, summed into an i32.
+    let total = MAX_CONST_SLOTS as i64 + 6;
+    let mut body = String::from("(local.get 0)");
+    for k in 1..=total {
+        let c = if k % 2 == 0 {
+            format!("(i32.wrap_i64 (i64.const {}))", k << 40 | k)
+        } else {
+            format!("(i32.const {k})")
+        };
+        body = format!("(i32.add {body} {c})");
+    }
+    // In a loop that runs once, so the constants are worth slots.
+    let m = module(&format!(
+        r#"(module (func (export "run") (param i32) (result i32)
+             (loop (result i32) {body})))"#
+    ));
+    let header = m.inner.headers[0];
+    assert_eq!(header.num_consts as usize, MAX_CONST_SLOTS);
+    assert_eq!(count(&m, is_const), 6);
+    assert_eq!(run(&m, 1000), 1000 + (1..=total as i32).sum::<i32>());
+}
+
+#[test]
+fn constants_outside_loops_keep_frames_small() {
+    // A recursion without a loop: its constants are loaded by instructions, so each
+    // frame is its parameter and operands only (the exact value-stack limits of a
+    // board profile depend on it).
+    let m = module(
+        r#"(module (func $down (export "run") (param i32) (result i32)
+             (if (result i32) (i32.eqz (local.get 0))
+               (then (i32.const 0))
+               (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"#,
+    );
+    let header = m.inner.headers[0];
+    // The parameter and three operands (`1`, `n`, `1` of `n - 1`).
+    assert_eq!((header.num_consts, header.frame_size), (0, 4));
+    assert_eq!(run(&m, 100), 100);
+}
+
+/// Calls export `run` with two i32s and returns its i32 result.
+fn run2(module: &Module, a: i32, b: i32) -> i32 {
+    let mut store = Store::new(Config::new());
+    let instance = Linker::new().instantiate(&mut store, module).unwrap();
+    let func = instance.func(&store, "run").unwrap();
+    let mut out = [Value::I32(0)];
+    store.call(func, &[Value::I32(a), Value::I32(b)], &mut out).unwrap();
+    match out[0] {
+        Value::I32(v) => v,
+        other => panic!("not an i32: {other:?}"),
+    }
+}
+
+#[test]
+fn comparisons_fuse_into_branches_with_the_same_outcome() {
+    type Holds = fn(i32, i32) -> bool;
+    let cases: [(&str, Holds); 11] = [
+        ("eq", |a, b| a == b),
+        ("ne", |a, b| a != b),
+        ("lt_s", |a, b| a < b),
+        ("lt_u", |a, b| (a as u32) < b as u32),
+        ("gt_s", |a, b| a > b),
+        ("gt_u", |a, b| a as u32 > b as u32),
+        ("le_s", |a, b| a <= b),
+        ("le_u", |a, b| a as u32 <= b as u32),
+        ("ge_s", |a, b| a >= b),
+        ("ge_u", |a, b| a as u32 >= b as u32),
+        ("eqz", |a, _| a == 0),
+    ];
+    let values = [i32::MIN, -7, -1, 0, 1, 7, i32::MAX];
+    for (op, holds) in cases {
+        let cond = if op == "eqz" {
+            String::from("(i32.eqz (local.get 0))")
+        } else {
+            format!("(i32.{op} (local.get 0) (local.get 1))")
+        };
+        // `if` branches on the negation, `br_if` on the comparison itself.
+        let with_if = module(&format!(
+            r#"(module (func (export "run") (param i32 i32) (result i32)
+                 (if (result i32) {cond} (then (i32.const 1)) (else (i32.const 0)))))"#
+        ));
+        let with_br_if = module(&format!(
+            r#"(module (func (export "run") (param i32 i32) (result i32)
+                 (block (br_if 0 {cond}) (return (i32.const 0))) (i32.const 1)))"#
+        ));
+        for m in [&with_if, &with_br_if] {
+            let comparisons = count(m, |i| {
+                matches!(
+                    i,
+                    Instr::I32Eq { .. }
+                        | Instr::I32Ne { .. }
+                        | Instr::I32LtS { .. }
+                        | Instr::I32LtU { .. }
+                        | Instr::I32GtS { .. }
+                        | Instr::I32GtU { .. }
+                        | Instr::I32LeS { .. }
+                        | Instr::I32LeU { .. }
+                        | Instr::I32GeS { .. }
+                        | Instr::I32GeU { .. }
+                        | Instr::I32Eqz { .. }
+                )
+            });
+            assert_eq!(comparisons, 0, "{op}: {:?}", m.inner.code);
+            for a in values {
+                for b in values {
+                    assert_eq!(run2(m, a, b), holds(a, b) as i32, "{op} {a} {b}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn address_additions_fuse_into_loads_and_stores() {
+    // Store v at a + b, load it back from a + b: both additions fused, the sum
+    // wrapping at 32 bits like i32.add. (In a loop, so the stored constant has a
+    // slot and nothing comes between the add and the store.)
+    let m = module(
+        r#"(module (memory 1)
+             (func (export "run") (param $a i32) (param $b i32) (result i32)
+               (loop (result i32)
+                 (i32.store16 offset=2 (i32.add (local.get $a) (local.get $b)) (i32.const 0x1234))
+                 (i32.load16_s offset=2 (i32.add (local.get $a) (local.get $b))))))"#,
+    );
+    assert_eq!(count(&m, |i| matches!(i, Instr::I32Add { .. })), 0, "{:?}", m.inner.code);
+    assert_eq!(run2(&m, 100, 20), 0x1234);
+    assert_eq!(run2(&m, -16, 20), 0x1234); // 0xffff_fff0 + 20 wraps to 4
+    // Past the memory: the add wraps, the offset does not.
+    let mut store = Store::new(Config::new());
+    let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+    let func = instance.func(&store, "run").unwrap();
+    let args = [Value::I32(65534), Value::I32(0)];
+    let err = store.call(func, &args, &mut [Value::I32(0)]).unwrap_err();
+    assert_eq!(err, crate::Error::Trap(crate::TrapKind::MemoryOutOfBounds.into()));
+}
+
+#[test]
+fn a_slot_outside_the_frame_is_an_error() {
+    // The translator's own bookkeeping never produces one; a slip must not reach the
+    // executor's unchecked slot access. Translate a body, then slip in an operand.
+    let wat = r#"(module (func (param i32) (result i32) (local.get 0)))"#;
+    let bytes = wat::parse_str(wat).unwrap();
+    let m = module(wat);
+    let body = wasmparser::Parser::new(0)
+        .parse_all(&bytes)
+        .find_map(|p| match p.unwrap() {
+            wasmparser::Payload::CodeSectionEntry(body) => Some(body),
+            _ => None,
+        })
+        .unwrap();
+    let (mut code, mut consts) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
+    let config = Config::new();
+    let frame = m.inner.headers[0].frame_size;
+    let t = Translator::new(&m.inner, &config, 0, &body, &mut code, &mut consts).unwrap();
+    t.code.push(Instr::I32Add { dst: frame, lhs: 0, rhs: 0 });
+    t.code.push(Instr::Return1 { src: 0 });
+    let err = t.finish().unwrap_err();
+    assert!(format!("{err}").contains("slot operand outside the frame"), "{err}");
+}
+
+#[test]
+fn slot_operands_are_all_visited() {
+    let mut seen = alloc::vec::Vec::new();
+    Instr::Select { dst: 1, cond: 2, a: 3, b: 4 }.for_each_slot(|r| seen.push(r));
+    Instr::Store32Add { base: 5, index: 6, value: 7, offset: 0 }.for_each_slot(|r| seen.push(r));
+    Instr::CopyN { dst: 8, src: 20, count: 3 }.for_each_slot(|r| seen.push(r));
+    Instr::MemoryFill { base: 30 }.for_each_slot(|r| seen.push(r));
+    Instr::BrIfI32LtU { lhs: 40, rhs: 41, target: 0 }.for_each_slot(|r| seen.push(r));
+    Instr::Call { func: 0, base: 50 }.for_each_slot(|r| seen.push(r));
+    assert_eq!(seen, [1, 2, 3, 4, 7, 5, 6, 10, 22, 32, 40, 41]);
+}
+
+#[test]
+fn a_callee_frame_leaves_the_callers_constants_alone() {
+    // Recursion from inside a loop (which runs once): every frame holds its own copy
+    // of the constants above its locals, and the callee's frame starts above them.
+    let m = module(
+        r#"(module (func $f (export "run") (param i32) (result i32)
+             (loop (result i32)
+               (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+                 (then (local.get 0))
+                 (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1)))
+                                (call $f (i32.sub (local.get 0) (i32.const 2)))))))))"#,
+    );
+    assert_eq!(count(&m, is_const), 0);
+    assert_eq!(m.inner.headers[0].num_consts, 2);
+    assert_eq!(run(&m, 20), 6765);
+}
