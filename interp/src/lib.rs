@@ -129,6 +129,7 @@ mod num; // the spec's numeric semantics beyond one Rust operator
 mod raw; // the crate's `unsafe`: linear memory, value stack, instruction pointer
 mod store; // Store: the entities, and the embedder's API
 mod translate; // wasm operators -> internal code, checking what the executor relies on
+mod typed; // typed host functions and typed calls over the untyped API
 mod value; // Value, ValType, FuncType, and the raw slot encoding
 
 pub use config::{Config, WasmVersion};
@@ -137,4 +138,5 @@ pub use linker::{InstanceOptions, Linker};
 pub use module::{GlobalType, MemoryType, Module, TableType};
 pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};
 pub use store::{Caller, ExecStats, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
-pub use value::{FuncRef, FuncType, ValType, Value};
+pub use typed::{HostReturn, IntoHostFunc, TypedFunc, WasmTy, WasmTyList};
+pub use value::{ExternRef, FuncRef, FuncType, ValType, Value};
