@@ -255,7 +255,7 @@ impl Store {
     }
 
     /// Defines a typed host function: a closure or `fn` taking a [`&mut Caller<'_>`](Caller)
-    /// (optional) and then up to 16 [`WasmTy`] parameters, returning `()`, a `WasmTy`, a
+    /// (optional) and then up to 16 [`WasmTy`](crate::WasmTy) parameters, returning `()`, a `WasmTy`, a
     /// tuple of them, or `Result<_, Trap>` of any of those (see [`IntoHostFunc`]). Its
     /// signature is derived from those types; it becomes an untyped host function
     /// ([`Store::host_func`]) that converts the arguments and results, and a call
@@ -282,7 +282,7 @@ impl Store {
     }
 
     /// `func` as a [`TypedFunc`], whose calls take `Params` and return `Results` (each `()`,
-    /// one [`WasmTy`] or a tuple of them), if its signature is `Params -> Results`;
+    /// one [`WasmTy`](crate::WasmTy) or a tuple of them), if its signature is `Params -> Results`;
     /// otherwise [`Error::SignatureMismatch`] names both signatures. The check is made
     /// once, here.
     pub fn typed_func<Params: WasmTyList, Results: WasmTyList>(

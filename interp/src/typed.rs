@@ -11,22 +11,9 @@
 //! ([`Store::typed_func`]); its calls pass the arguments and results through stack arrays
 //! sized by the types, then [`Store::call`].
 //!
-//! The Rust types of wasm values ([`WasmTy`]):
+//! The Rust types of wasm values are listed at [`WasmTy`].
 //!
-//! | Rust            | wasm        |
-//! |-----------------|-------------|
-//! | `i32`           | `i32`       |
-//! | `i64`           | `i64`       |
-//! | `f32`           | `f32`       |
-//! | `f64`           | `f64`       |
-//! | `Option<FuncRef>`   | `funcref`   |
-//! | `Option<ExternRef>` | `externref` |
-//!
-//! Floats cross as bits (`to_bits`/`from_bits`), so NaN payloads survive. Unsigned
-//! integers are deliberately not wasm types here: wasm's `i32` has no sign, and which
-//! reading a host function wants is its own choice (`x as u32`).
-//!
-//! The traits are sealed: the crate implements them for the types above, `()` and tuples
+//! The traits are sealed: the crate implements them for those types, `()` and tuples
 //! of up to 16, and their conversions (in the private `sealed` module) are not part of
 //! the API.
 
@@ -86,9 +73,21 @@ mod sealed {
 
 use sealed::{HostFuncConv, HostReturnConv, ValueConv, ValuesConv};
 
-/// A Rust type that stands for one wasm value type: `i32`, `i64`, `f32`, `f64`,
-/// `Option<FuncRef>` (`funcref`) and `Option<ExternRef>` (`externref`), `None` being the
-/// null reference. Sealed: implemented for these types only.
+/// A Rust type that stands for one wasm value type, in a typed host function's
+/// parameters and results and a [`TypedFunc`]'s. Sealed: implemented for these only.
+///
+/// | Rust                  | wasm        |
+/// |-----------------------|-------------|
+/// | `i32`                 | `i32`       |
+/// | `i64`                 | `i64`       |
+/// | `f32`                 | `f32`       |
+/// | `f64`                 | `f64`       |
+/// | `Option<`[`FuncRef`]`>`   | `funcref`   |
+/// | `Option<`[`ExternRef`]`>` | `externref` |
+///
+/// `None` is the null reference. Floats cross as bits (`to_bits`/`from_bits`), so NaN
+/// payloads survive. Unsigned integers are deliberately absent: wasm's `i32` has no sign,
+/// and which reading a host function wants is its own choice (`x as u32`).
 pub trait WasmTy: ValueConv {}
 
 /// A Rust type that stands for a list of wasm value types, the parameters or the results
