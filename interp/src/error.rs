@@ -5,7 +5,7 @@
 use alloc::string::String;
 use core::fmt;
 
-use crate::value::ValType;
+use crate::value::{FuncType, ValType};
 
 /// Why execution stopped abnormally. [`TrapKind::message`] (and a [`Trap`]'s `Display`)
 /// is the spec's wording, which the `.wast` runner compares against `assert_trap` messages.
@@ -259,6 +259,14 @@ pub enum Error {
         /// The setting they disagree on.
         what: &'static str,
     },
+    /// A function's signature is not the one the Rust types of a typed call ask for
+    /// ([`Store::typed_func`](crate::Store::typed_func)).
+    SignatureMismatch {
+        /// The signature the Rust types give.
+        expected: FuncType,
+        /// The function's signature.
+        found: FuncType,
+    },
     /// A handle or function reference that belongs to another store.
     ForeignHandle {
         /// What kind of handle or reference it is.
@@ -337,6 +345,12 @@ impl fmt::Display for Error {
             }
             Error::ConfigMismatch { what } => {
                 write!(f, "the module and the store disagree on {what}: use one Config for both")
+            }
+            Error::SignatureMismatch { expected, found } => {
+                write!(
+                    f,
+                    "signature mismatch: the Rust types give {expected}, the function is {found}"
+                )
             }
             Error::ForeignHandle { what } => write!(f, "{what} belongs to another store"),
             Error::Trap(trap) => write!(f, "trap: {trap}"),

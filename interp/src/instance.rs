@@ -7,6 +7,7 @@ use crate::error::{Error, ExternKind};
 use crate::linker::broken;
 use crate::raw::memory::{LinearMemory, MemStats};
 use crate::store::{Extern, Func, Global, Instance, InstanceEntity, Memory, Store, Table};
+use crate::typed::{TypedFunc, WasmTyList};
 
 impl Instance {
     /// The export `name`, or `None` if there is none (or the instance belongs to
@@ -35,6 +36,16 @@ impl Instance {
             Extern::Func(f) => Ok(f),
             _ => Err(broken("export kind")),
         }
+    }
+
+    /// The exported function `name` as a [`TypedFunc`] of signature `Params -> Results`
+    /// ([`Store::typed_func`]).
+    pub fn typed_func<Params: WasmTyList, Results: WasmTyList>(
+        &self,
+        store: &Store,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>, Error> {
+        store.typed_func(self.func(store, name)?)
     }
 
     /// The exported global `name`.

@@ -17,8 +17,7 @@
 //!
 //! ```
 //! use tandem_interp::{
-//!     Config, Extern, FuncType, InstanceOptions, Linker, MemoryKind, Module, PAGE_SIZE, Store,
-//!     Trap, ValType, Value,
+//!     Caller, Config, InstanceOptions, Linker, MemoryKind, Module, PAGE_SIZE, Store, Trap,
 //! };
 //!
 //! let wasm = wat::parse_str(
@@ -40,27 +39,23 @@
 //! let module = Module::new(&config, &wasm)?;
 //! let mut store = Store::new(config);
 //!
-//! // The host function sees the calling instance's memory 0.
-//! let log = store.host_func(FuncType::new([ValType::I32], []), |caller, args, _results| {
+//! // A typed host function: its signature, (i32) -> (), comes from the closure's types.
+//! // It sees the calling instance's memory 0, and traps by returning `Err`.
+//! let mut linker = Linker::new();
+//! linker.func_wrap(&mut store, "env", "log", |caller: &mut Caller<'_>, logged: i32| {
 //!     let memory = caller.memory().ok_or_else(|| Trap::host("no memory"))?;
 //!     let stored = i32::from_le_bytes([memory[0], memory[1], memory[2], memory[3]]);
-//!     match args {
-//!         [Value::I32(logged)] if *logged == stored => Ok(()),
-//!         _ => Err(Trap::host("the log and the memory disagree")),
-//!     }
+//!     if logged == stored { Ok(()) } else { Err(Trap::host("the log and the memory disagree")) }
 //! });
-//! let mut linker = Linker::new();
-//! linker.define("env", "log", Extern::Func(log));
 //!
 //! // Memory 0 in a static buffer: a `.bss` array on a board, a leaked one on a host.
 //! let buffer: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
 //! let options = InstanceOptions::new().with_static_memory(0, buffer);
 //! let instance = linker.instantiate_with(&mut store, &module, options)?;
 //!
-//! let sum = instance.func(&store, "sum")?;
-//! let mut results = [Value::I32(0)];
-//! store.call(sum, &[Value::I32(100)], &mut results)?;
-//! assert_eq!(results, [Value::I32(5050)]);
+//! // A typed call: the signature is checked once, here; calls take and return Rust values.
+//! let sum = instance.typed_func::<i32, i32>(&store, "sum")?;
+//! assert_eq!(sum.call(&mut store, 100)?, 5050);
 //!
 //! // Figures that read the same on a 64-bit host and a 32-bit board.
 //! assert_eq!(store.stats().peak_call_depth, 1);
@@ -74,6 +69,13 @@
 //! assert_eq!(buffers[0][..4], 5050i32.to_le_bytes());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Where signatures are known only at run time (a `.wast` runner, a wire protocol), the
+//! untyped API does the same with [`Value`] slices: [`Store::host_func`] with a
+//! [`FuncType`], [`Store::call`] with argument and result slices. A typed host function
+//! is an untyped one underneath, and a [`TypedFunc`]'s call goes through [`Store::call`];
+//! neither allocates per call. The types that stand for wasm values are listed at
+//! [`WasmTy`]; floats cross as bits, so NaN payloads survive.
 //!
 //! # Linear memory in a static buffer
 //! A memory can live in a caller-provided `&'static mut [u8]` instead of the heap,
@@ -129,6 +131,7 @@ mod num; // the spec's numeric semantics beyond one Rust operator
 mod raw; // the crate's `unsafe`: linear memory, value stack, instruction pointer
 mod store; // Store: the entities, and the embedder's API
 mod translate; // wasm operators -> internal code, checking what the executor relies on
+mod typed; // typed host functions and typed calls over the untyped API
 mod value; // Value, ValType, FuncType, and the raw slot encoding
 
 pub use config::{Config, WasmVersion};
@@ -137,4 +140,5 @@ pub use linker::{InstanceOptions, Linker};
 pub use module::{GlobalType, MemoryType, Module, TableType};
 pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};
 pub use store::{Caller, ExecStats, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
-pub use value::{FuncRef, FuncType, ValType, Value};
+pub use typed::{HostReturn, IntoHostFunc, TypedFunc, WasmTy, WasmTyList};
+pub use value::{ExternRef, FuncRef, FuncType, ValType, Value};

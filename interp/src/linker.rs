@@ -23,9 +23,10 @@ use crate::module::{
 };
 use crate::raw::memory::{LinearMemory, PAGE_SIZE};
 use crate::store::{
-    DataEntity, ElemEntity, Extern, FuncEntity, FuncKind, GlobalEntity, Instance, InstanceEntity,
-    Store, TableEntity, alloc_table, store_addr, try_reserve,
+    DataEntity, ElemEntity, Extern, Func, FuncEntity, FuncKind, GlobalEntity, Instance,
+    InstanceEntity, Store, TableEntity, alloc_table, store_addr, try_reserve,
 };
+use crate::typed::IntoHostFunc;
 use crate::value::Slot;
 
 /// Definitions for imports, by module and item name.
@@ -53,6 +54,20 @@ impl Linker {
                 self.defs.insert(module.into(), items);
             }
         }
+    }
+
+    /// Makes `f` a typed host function in `store` ([`Store::typed_host_func`]), defines
+    /// `module`.`name` as it, and returns it.
+    pub fn func_wrap<Signature, F: IntoHostFunc<Signature>>(
+        &mut self,
+        store: &mut Store,
+        module: &str,
+        name: &str,
+        f: F,
+    ) -> Func {
+        let func = store.typed_host_func(f);
+        self.define(module, name, Extern::Func(func));
+        func
     }
 
     /// Defines every export of `instance` under `module` (wast `register`).

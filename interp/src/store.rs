@@ -6,7 +6,8 @@
 //!
 //! Every public method of [`Store`] is here: the embedder's API (making host functions,
 //! globals, tables and memories outside any module, reading and writing them, calling a
-//! function, fuel and statistics). Instantiation is in `linker`, an instance's exports in
+//! function, fuel and statistics); the typed host functions and calls among them are thin
+//! doors into `typed`. Instantiation is in `linker`, an instance's exports in
 //! `instance`, the run loop in `exec`.
 
 use alloc::boxed::Box;
@@ -17,6 +18,7 @@ use crate::config::Config;
 use crate::error::{Error, ExternKind, Trap};
 use crate::module::{GlobalType, MemoryType, Module, TableType};
 use crate::raw::memory::{LinearMemory, MemStats, PAGE_SIZE};
+use crate::typed::{IntoHostFunc, TypedFunc, WasmTyList};
 use crate::value::{FuncType, Slot, ValType, Value};
 
 macro_rules! handle {
@@ -250,6 +252,44 @@ impl Store {
         let addr = self.funcs.len() as u32;
         self.funcs.push(FuncEntity { ty, kind: FuncKind::Host(Box::new(f)) });
         Func(addr)
+    }
+
+    /// Defines a typed host function: a closure or `fn` taking a [`&mut Caller<'_>`](Caller)
+    /// (optional) and then up to 16 [`WasmTy`](crate::WasmTy) parameters, returning `()`, a `WasmTy`, a
+    /// tuple of them, or `Result<_, Trap>` of any of those (see [`IntoHostFunc`]). Its
+    /// signature is derived from those types; it becomes an untyped host function
+    /// ([`Store::host_func`]) that converts the arguments and results, and a call
+    /// allocates nothing.
+    ///
+    /// ```
+    /// use tandem_interp::{Config, Error, Store, Trap};
+    ///
+    /// let mut store = Store::new(Config::new());
+    /// // Without the caller: i32 -> (i32, i32), trapping on a zero divisor.
+    /// let divmod = store.typed_host_func(|a: i32, b: i32| match b {
+    ///     0 => Err(Trap::host("division by zero")),
+    ///     _ => Ok((a.wrapping_div(b), a.wrapping_rem(b))),
+    /// });
+    /// assert_eq!(store.func_type(divmod).to_string(), "(i32, i32) -> (i32, i32)");
+    /// let divmod = store.typed_func::<(i32, i32), (i32, i32)>(divmod)?;
+    /// assert_eq!(divmod.call(&mut store, (7, 2))?, (3, 1));
+    /// let trap = divmod.call(&mut store, (7, 0)).unwrap_err();
+    /// assert!(matches!(trap, Error::Trap(t) if t.message() == "division by zero"));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn typed_host_func<Signature, F: IntoHostFunc<Signature>>(&mut self, f: F) -> Func {
+        crate::typed::host_func(self, f)
+    }
+
+    /// `func` as a [`TypedFunc`], whose calls take `Params` and return `Results` (each `()`,
+    /// one [`WasmTy`](crate::WasmTy) or a tuple of them), if its signature is `Params -> Results`;
+    /// otherwise [`Error::SignatureMismatch`] names both signatures. The check is made
+    /// once, here.
+    pub fn typed_func<Params: WasmTyList, Results: WasmTyList>(
+        &self,
+        func: Func,
+    ) -> Result<TypedFunc<Params, Results>, Error> {
+        TypedFunc::new(self, func)
     }
 
     /// A new global of type `ty` holding `value`.

@@ -40,6 +40,13 @@ impl FuncRef {
     }
 }
 
+/// A host value as wasm code sees it: a number the embedder chose (an index into its
+/// own table of objects, say), which wasm code can hold, store in tables and pass back,
+/// but not look into. It is [`Value::ExternRef`]'s payload, and a typed host function's
+/// or typed call's `externref` is `Option<ExternRef>` (`None` is `ref.null extern`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExternRef(pub u32);
+
 /// A WebAssembly value. Floats are held as bits so NaN payloads survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Value {
@@ -163,5 +170,24 @@ impl FuncType {
     /// The result types, in order.
     pub fn results(&self) -> &[ValType] {
         &self.results
+    }
+}
+
+/// `(i32, i64) -> (f32)`; `() -> ()` for a function without parameters or results.
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, types: &[ValType]| {
+            f.write_str("(")?;
+            for (i, ty) in types.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{ty}")?;
+            }
+            f.write_str(")")
+        };
+        list(f, &self.params)?;
+        f.write_str(" -> ")?;
+        list(f, &self.results)
     }
 }
