@@ -2,6 +2,7 @@
 //!
 //! Each names its cause in `Display`; the CLI adds context at its edge only.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::fmt;
 
@@ -263,9 +264,9 @@ pub enum Error {
     /// ([`Store::typed_func`](crate::Store::typed_func)).
     SignatureMismatch {
         /// The signature the Rust types give.
-        expected: FuncType,
+        expected: Box<FuncType>,
         /// The function's signature.
-        found: FuncType,
+        found: Box<FuncType>,
     },
     /// A handle or function reference that belongs to another store.
     ForeignHandle {

@@ -17,6 +17,7 @@
 //! of up to 16, and their conversions (in the private `sealed` module) are not part of
 //! the API.
 
+use alloc::boxed::Box;
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -383,8 +384,8 @@ impl<Params: WasmTyList, Results: WasmTyList> TypedFunc<Params, Results> {
         let found = found_type(store, func)?;
         if found.params() != Params::VAL_TYPES || found.results() != Results::VAL_TYPES {
             return Err(Error::SignatureMismatch {
-                expected: signature::<Params, Results>(),
-                found: found.clone(),
+                expected: Box::new(signature::<Params, Results>()),
+                found: Box::new(found.clone()),
             });
         }
         Ok(TypedFunc { func, signature: PhantomData })
@@ -401,8 +402,8 @@ impl<Params: WasmTyList, Results: WasmTyList> TypedFunc<Params, Results> {
             Some(results) => Ok(results),
             // Only reachable with a store the function does not belong to.
             None => Err(Error::SignatureMismatch {
-                expected: signature::<Params, Results>(),
-                found: found_type(store, self.func)?.clone(),
+                expected: Box::new(signature::<Params, Results>()),
+                found: Box::new(found_type(store, self.func)?.clone()),
             }),
         }
     }

@@ -283,8 +283,8 @@ fn typed_func_checks_the_signature_once() {
     assert_eq!(
         wrong_params,
         Error::SignatureMismatch {
-            expected: FuncType::new([ValType::I32, ValType::F32], [ValType::I64]),
-            found: FuncType::new([ValType::I32, ValType::F64], [ValType::I64]),
+            expected: Box::new(FuncType::new([ValType::I32, ValType::F32], [ValType::I64])),
+            found: Box::new(FuncType::new([ValType::I32, ValType::F64], [ValType::I64])),
         }
     );
     assert_eq!(
