@@ -123,7 +123,9 @@ fn tandem_outcome(result: Result<Vec<Value>, Error>) -> Result<Outcome, Error> {
     Ok(match result {
         Ok(values) => Outcome::Returned(values.into_iter().map(tandem_bits).collect()),
         Err(Error::Trap(trap)) => match trap.kind() {
-            TrapKind::StackExhausted | TrapKind::OutOfFuel => Outcome::Exhausted,
+            TrapKind::StackExhausted | TrapKind::OutOfFuel | TrapKind::Interrupted => {
+                Outcome::Exhausted
+            }
             TrapKind::Unreachable => Outcome::Trapped(TrapClass::Unreachable),
             TrapKind::MemoryOutOfBounds => Outcome::Trapped(TrapClass::MemoryOutOfBounds),
             TrapKind::TableOutOfBounds | TrapKind::UndefinedElement => {

@@ -66,6 +66,7 @@ pub fn trap(trap: &CoreTrap) -> Trap {
         CoreTrapKind::StackExhausted => TrapKind::StackExhausted,
         CoreTrapKind::OutOfFuel => TrapKind::OutOfFuel,
         CoreTrapKind::Host => TrapKind::Host,
+        CoreTrapKind::Interrupted => TrapKind::Interrupted,
     };
     Trap { kind, message: trap.message().to_string() }
 }

@@ -26,6 +26,7 @@ mod spectest;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::AtomicBool;
 
 use tandem_interp::{
     Config, Error, Extern, Instance, InstanceOptions, Linker, Module, Store, Value,
@@ -69,6 +70,8 @@ pub struct RequestHandler {
     static_memory: Option<&'static mut [u8]>,
     /// Its size, which `tandem/info` reports whoever holds it.
     static_memory_bytes: Option<u32>,
+    /// Raised by the platform to stop a running call (a deadline, a watchdog).
+    interrupt: Option<&'static AtomicBool>,
 }
 
 impl RequestHandler {
@@ -82,6 +85,7 @@ impl RequestHandler {
             upload: None,
             static_memory: None,
             static_memory_bytes: None,
+            interrupt: None,
         }
     }
 
@@ -91,6 +95,14 @@ impl RequestHandler {
         self.static_memory_bytes = Some(convert::index(buffer.len()));
         self.static_memory = Some(buffer);
         self
+    }
+
+    /// Makes the calls of every session from the next reset on stoppable: raising `flag`
+    /// stops a running call with a `TrapKind::Interrupted` trap. Calls are then metered
+    /// (with the profile's fuel, or without a practical limit where it has none), since
+    /// the core looks at the flag where it charges fuel.
+    pub fn set_interrupt_flag(&mut self, flag: &'static AtomicBool) {
+        self.interrupt = Some(flag);
     }
 
     /// The profile whose limits this handler applies.
@@ -132,9 +144,12 @@ impl RequestHandler {
         let config = Config::new()
             .with_version(convert::version(version))
             .with_limits(limits.value_stack_slots, limits.max_call_depth)
-            .with_fuel(limits.fuel.is_some())
+            .with_fuel(self.fuel().is_some())
             .with_heap_memory_budget(self.profile.heap_memory_bytes());
         let mut store = Store::new(config.clone());
+        if let Some(flag) = self.interrupt {
+            store.set_interrupt_flag(flag);
+        }
         let mut linker = Linker::new();
         spectest::define(&mut store, &mut linker).map_err(convert::refusal)?;
         self.session =
@@ -209,7 +224,7 @@ impl RequestHandler {
     /// `tandem/instantiate`: links a loaded module against `spectest` and the registered
     /// instances and runs its start function.
     pub fn instantiate(&mut self, module: ModuleId) -> Outcome<InstanceId> {
-        let fuel = self.profile.limits.fuel;
+        let fuel = self.fuel();
         let Some(session) = self.session.as_mut() else {
             return Outcome::Refused(no_session());
         };
@@ -250,7 +265,7 @@ impl RequestHandler {
         export: &str,
         args: &[Val],
     ) -> Outcome<Vec<Val>> {
-        let fuel = self.profile.limits.fuel;
+        let fuel = self.fuel();
         let session = match self.session() {
             Ok(session) => session,
             Err(refusal) => return refusal.into(),
@@ -346,6 +361,12 @@ impl RequestHandler {
             }
         }
         resp
+    }
+
+    /// The fuel each call gets, if calls are metered: the profile's, or no practical limit
+    /// when only the interrupt flag needs metering.
+    fn fuel(&self) -> Option<u64> {
+        self.profile.limits.fuel.or(self.interrupt.map(|_| u64::MAX))
     }
 
     /// Refuses a module over the board's upload budget.

@@ -185,3 +185,18 @@ fn register_links_exports() {
     let out = h.instantiate(missing);
     assert!(matches!(out, Outcome::Refused(Refusal::Link(_))));
 }
+
+#[test]
+fn a_raised_interrupt_flag_stops_a_desktop_call_which_is_then_metered() {
+    static STOP: AtomicBool = AtomicBool::new(true);
+    let mut h = RequestHandler::new(desktop_profile(), "test");
+    h.set_interrupt_flag(&STOP);
+    h.reset(WasmVersion::V2).expect("reset");
+    let m = upload(&mut h, ADD, 512).expect("upload");
+    let i = instance(&mut h, m);
+    let out = h.invoke(i, "loop", &[]);
+    assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::Interrupted, .. })), "{out:?}");
+    STOP.store(false, core::sync::atomic::Ordering::Relaxed);
+    assert_eq!(h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]), Outcome::Ok(vec![Val::I32(669)]));
+    assert!(h.stats().fuel_consumed > 0, "the desktop's calls are metered once stoppable");
+}

@@ -1,6 +1,7 @@
 //! Nothing already obtained is lost: a run killed half-way (here by SIGKILL, the worst case:
 //! no handler runs) leaves a readable JUnit report of every file finished before it, saying
-//! where the run stopped; and a host killed outright takes its QEMU with it.
+//! where the run stopped; a host killed outright takes its QEMU with it; and a call that never
+//! returns on the simulator is stopped at its deadline.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -97,4 +98,34 @@ fn a_killed_host_leaves_no_qemu_behind() {
         assert!(Instant::now() < gone, "QEMU (pid {qemu}) outlived the killed host");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A module that never returns fails with a timeout on the simulator, within the timeout
+/// plus a second, and the file goes on after it.
+#[test]
+fn a_call_that_never_returns_times_out_on_the_simulator() {
+    let dir = std::env::temp_dir().join(format!("tandem-deadline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wast = dir.join("loop.wast");
+    std::fs::write(
+        &wast,
+        r#"(module (func (export "loop") (loop br 0)) (func (export "one") (result i32) i32.const 1))
+(invoke "loop")
+(assert_return (invoke "one") (i32.const 1))
+"#,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let run = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "--timeout", "2"])
+        .arg(&wast)
+        .output()
+        .expect("tandem runs");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "one failure: {stdout}");
+    assert!(stdout.contains("trap \"timed out after 2s\""), "{stdout}");
+    assert!(stdout.contains("2 passed, 1 failed"), "the module and the call after it: {stdout}");
+    assert!(elapsed < Duration::from_secs(3), "stopped within the timeout plus 1 s: {elapsed:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

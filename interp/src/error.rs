@@ -39,6 +39,9 @@ pub enum TrapKind {
     OutOfFuel,
     /// A host function returned an error.
     Host,
+    /// The embedder raised the store's interrupt flag (a deadline or a watchdog), which the
+    /// run loop looks at where it charges fuel; see `Store::set_interrupt_flag`.
+    Interrupted,
 }
 
 impl TrapKind {
@@ -57,6 +60,7 @@ impl TrapKind {
             TrapKind::StackExhausted => "call stack exhausted",
             TrapKind::OutOfFuel => "all fuel consumed",
             TrapKind::Host => "host function error",
+            TrapKind::Interrupted => "interrupted",
         }
     }
 }

@@ -139,6 +139,8 @@ pub use error::{Error, ExternKind, Trap, TrapKind};
 pub use linker::{InstanceOptions, Linker};
 pub use module::{GlobalType, MemoryType, Module, TableType};
 pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};
-pub use store::{Caller, ExecStats, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
+pub use store::{
+    Caller, ExecStats, Extern, FUEL_SLICE, Func, Global, HostFn, Instance, Memory, Store, Table,
+};
 pub use typed::{HostReturn, IntoHostFunc, TypedFunc, WasmTy, WasmTyList};
 pub use value::{ExternRef, FuncRef, FuncType, ValType, Value};

@@ -13,6 +13,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::AtomicBool;
 
 use crate::config::Config;
 use crate::error::{Error, ExternKind, Trap};
@@ -154,6 +155,11 @@ pub(crate) struct CallFrame {
     pub base: u32,
 }
 
+/// How much fuel the run loop charges between two looks at the interrupt flag: small enough
+/// for a prompt stop (milliseconds on a desktop, tens of them on a Cortex-M4), large enough
+/// that the look costs nothing measurable.
+pub const FUEL_SLICE: u64 = 1 << 16;
+
 /// Figures a run can be judged by; none depends on the pointer width.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExecStats {
@@ -183,8 +189,13 @@ pub struct Store {
     pub(crate) instances: Vec<InstanceEntity>,
     pub(crate) stack: Vec<Slot>,
     pub(crate) frames: Vec<CallFrame>,
-    /// Fuel left; only charged when the config meters fuel.
+    /// The slice of the fuel left that the run loop may charge before it next looks at
+    /// the interrupt flag; only charged when the config meters fuel.
     pub(crate) fuel: u64,
+    /// The rest of the fuel left, handed out a slice at a time.
+    pub(crate) fuel_reserve: u64,
+    /// Raised by the embedder to stop a running call (see [`Store::set_interrupt_flag`]).
+    pub(crate) interrupt: Option<&'static AtomicBool>,
     pub(crate) stats: ExecStats,
     /// Bytes of heap-backed linear memory held, checked against `config.max_heap_memory`.
     pub(crate) heap_memory_bytes: u64,
@@ -217,6 +228,8 @@ impl Store {
             datas: Vec::new(),
             instances: Vec::new(),
             fuel: 0,
+            fuel_reserve: 0,
+            interrupt: None,
             stats: ExecStats::default(),
             heap_memory_bytes: 0,
             host_args: Vec::new(),
@@ -482,12 +495,24 @@ impl Store {
 
     /// Fuel left.
     pub fn fuel(&self) -> u64 {
-        self.fuel
+        self.fuel + self.fuel_reserve
     }
 
-    /// Sets the fuel left (meaningful when the config meters fuel).
+    /// Sets the fuel left (meaningful when the config meters fuel). `u64::MAX` meters
+    /// without a practical limit, e.g. to make calls interruptible.
     pub fn set_fuel(&mut self, fuel: u64) {
-        self.fuel = fuel;
+        self.fuel = fuel.min(FUEL_SLICE);
+        self.fuel_reserve = fuel - self.fuel;
+    }
+
+    /// Makes running calls stoppable: once `flag` is raised (by another thread, a timer or
+    /// an interrupt handler, e.g. for a deadline or a watchdog), the running call traps with
+    /// [`TrapKind::Interrupted`](crate::TrapKind::Interrupted) within [`FUEL_SLICE`] fuel,
+    /// at a function entry or loop header. The run loop looks at the flag where it charges
+    /// fuel, once per slice, so this needs a config that meters fuel and costs the run loop
+    /// nothing more. The flag stays raised until the embedder lowers it.
+    pub fn set_interrupt_flag(&mut self, flag: &'static AtomicBool) {
+        self.interrupt = Some(flag);
     }
 
     /// Execution figures since the store was created (or `reset_stats`).

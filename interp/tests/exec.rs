@@ -2,8 +2,11 @@
 //! locals, results redirected into locals, branches carrying values, multi-value
 //! blocks, calls across instances, limits and fuel.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use tandem_interp::{
-    Config, Error, Extern, FuncType, Linker, Module, Store, TrapKind, ValType, Value,
+    Config, Error, Extern, FUEL_SLICE, FuncType, Linker, Module, Store, TrapKind, ValType, Value,
 };
 
 fn instantiate(config: Config, wat: &str) -> (Store, tandem_interp::Instance) {
@@ -273,6 +276,62 @@ fn fuel_stops_an_infinite_loop() {
     }
     assert_eq!(s.fuel(), 0);
     assert_eq!(s.stats().fuel_consumed, 1000);
+}
+
+#[test]
+fn fuel_is_exact_across_slices() {
+    // A counted loop that charges fuel at its header on every turn: many slices' worth.
+    let (mut s, i) = instantiate(
+        Config::new().with_fuel(true),
+        r#"(module (func (export "count") (param i32) (result i32)
+            (loop $l (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+              (br_if $l (local.get 0)))
+            (local.get 0)))"#,
+    );
+    let start = 20 * FUEL_SLICE + 123;
+    s.set_fuel(start);
+    assert_eq!(call(&mut s, i, "count", &i32s(&[1_000_000])).unwrap(), i32s(&[0]));
+    let consumed = s.stats().fuel_consumed;
+    assert!(consumed > 3 * FUEL_SLICE, "the loop spans slices: {consumed}");
+    assert_eq!(s.fuel() + consumed, start, "no fuel lost or made at slice boundaries");
+    // Running out in a later slice traps and charges nothing more than there was.
+    s.set_fuel(FUEL_SLICE + 7);
+    s.reset_stats();
+    assert_eq!(trap_of(call(&mut s, i, "count", &i32s(&[1_000_000]))), TrapKind::OutOfFuel);
+    assert_eq!(s.fuel() + s.stats().fuel_consumed, FUEL_SLICE + 7);
+}
+
+#[test]
+fn a_raised_interrupt_flag_stops_a_running_loop_and_the_store_goes_on() {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let (mut s, i) = instantiate(
+        Config::new().with_fuel(true),
+        r#"(module (func (export "spin") (loop $l (br $l)))
+                   (func (export "one") (result i32) (i32.const 1)))"#,
+    );
+    s.set_interrupt_flag(&STOP);
+    s.set_fuel(u64::MAX);
+    let raiser = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(50));
+        STOP.store(true, Ordering::Relaxed);
+    });
+    let started = Instant::now();
+    assert_eq!(trap_of(call(&mut s, i, "spin", &[])), TrapKind::Interrupted);
+    raiser.join().expect("the raising thread ends");
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped promptly");
+    // Raised before a call, it stops it within one slice; lowered, calls run again.
+    s.reset_stats();
+    assert_eq!(trap_of(call(&mut s, i, "spin", &[])), TrapKind::Interrupted);
+    assert!(s.stats().fuel_consumed <= FUEL_SLICE, "{}", s.stats().fuel_consumed);
+    STOP.store(false, Ordering::Relaxed);
+    assert_eq!(call(&mut s, i, "one", &[]).unwrap(), i32s(&[1]));
+}
+
+fn trap_of(result: Result<Vec<Value>, Error>) -> TrapKind {
+    match result {
+        Err(Error::Trap(t)) => t.kind(),
+        other => panic!("expected a trap, got {other:?}"),
+    }
 }
 
 #[test]

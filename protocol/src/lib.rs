@@ -119,6 +119,8 @@ pub enum TrapKind {
     OutOfFuel,
     /// A host function failed.
     Host,
+    /// The target stopped the call: its deadline passed (or a watchdog fired).
+    Interrupted,
 }
 
 /// A trap: a legitimate result of running wasm code.

@@ -5,16 +5,28 @@
 //! is converted on the way, and the handler converts to the core's types once, as on the
 //! board. Only transport is skipped: whole modules go to [`RequestHandler::load`] rather
 //! than in chunks, under the same budget.
+//!
+//! A simulator with a timeout ([`SimTarget::with_timeout`]) holds every call to it as a
+//! board's link holds every request: a [`Watchdog`] thread raises the core's interrupt flag
+//! when the call's deadline passes, and the call fails with a trap saying so, while the
+//! session goes on.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tandem_boards::BoardProfile;
 use tandem_handler::{Limits, RequestHandler, desktop_profile};
-use tandem_protocol::{InstanceId, ModuleId, StatsResponse, Trap, Val, WasmVersion};
+use tandem_protocol::{InstanceId, ModuleId, StatsResponse, Trap, TrapKind, Val, WasmVersion};
 
 use crate::target::{Target, TargetError, outcome};
 
 /// `tandem-interp` in-process, behind the firmware's request handler.
 pub struct SimTarget {
     handler: RequestHandler,
+    /// Stops calls that outlive the timeout, with the timeout.
+    deadline: Option<(Watchdog, Duration)>,
 }
 
 impl Default for SimTarget {
@@ -51,13 +63,43 @@ impl SimTarget {
             Some(buffer) => handler.with_static_memory(buffer),
             None => handler,
         };
-        SimTarget { handler }
+        SimTarget { handler, deadline: None }
+    }
+
+    /// The simulator with every call (an instantiation's start function, an invocation)
+    /// stopped after `timeout`: it fails with a trap saying so and the session goes on.
+    /// Calls are then metered (see `RequestHandler::set_interrupt_flag`).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        let watchdog = Watchdog::start();
+        self.handler.set_interrupt_flag(watchdog.flag);
+        self.deadline = Some((watchdog, timeout));
+        self
     }
 
     /// The handler a board's firmware would run, for serving it elsewhere (the linked
     /// simulator's thread).
     pub fn into_handler(self) -> RequestHandler {
         self.handler
+    }
+
+    /// Runs `call` on the handler under the deadline, if there is one; a call the deadline
+    /// stopped traps with "timed out after ...".
+    fn timed<T>(
+        &mut self,
+        call: impl FnOnce(&mut RequestHandler) -> tandem_protocol::Outcome<T>,
+    ) -> Result<Result<T, Trap>, TargetError> {
+        let Some((watchdog, timeout)) = &self.deadline else {
+            return outcome(call(&mut self.handler));
+        };
+        watchdog.arm(*timeout);
+        let result = call(&mut self.handler);
+        watchdog.disarm();
+        match outcome(result)? {
+            Err(trap) if trap.kind == TrapKind::Interrupted => {
+                Ok(Err(Trap { kind: trap.kind, message: format!("timed out after {timeout:?}") }))
+            }
+            other => Ok(other),
+        }
     }
 }
 
@@ -79,7 +121,7 @@ impl Target for SimTarget {
     }
 
     fn instantiate(&mut self, module: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError> {
-        outcome(self.handler.instantiate(module))
+        self.timed(|handler| handler.instantiate(module))
     }
 
     fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError> {
@@ -92,7 +134,7 @@ impl Target for SimTarget {
         export: &str,
         args: &[Val],
     ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
-        outcome(self.handler.invoke(instance, export, args))
+        self.timed(|handler| handler.invoke(instance, export, args))
     }
 
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
@@ -101,5 +143,85 @@ impl Target for SimTarget {
 
     fn stats(&mut self) -> Result<StatsResponse, TargetError> {
         Ok(self.handler.stats())
+    }
+}
+
+/// A thread that raises an interrupt flag when an armed deadline passes, so a call running
+/// on another thread stops there.
+struct Watchdog {
+    /// The core's interrupt flag: leaked, as the core takes a `'static` one (a firmware's is
+    /// a `static`); one per simulator with a timeout, which a process creates a handful of.
+    flag: &'static AtomicBool,
+    shared: Arc<(Mutex<Armed>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the watchdog thread waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Armed {
+    Idle,
+    Until(Instant),
+    Closed,
+}
+
+impl Watchdog {
+    fn start() -> Self {
+        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let shared = Arc::new((Mutex::new(Armed::Idle), Condvar::new()));
+        let theirs = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("tandem-sim-watchdog".into())
+            .spawn(move || Watchdog::watch(flag, &theirs))
+            .inspect_err(|e| tracing::warn!("no deadline for the simulator's calls: {e}"))
+            .ok();
+        Watchdog { flag, shared, thread }
+    }
+
+    /// The thread: raises the flag whenever an armed deadline passes.
+    fn watch(flag: &AtomicBool, shared: &(Mutex<Armed>, Condvar)) {
+        let (state, wake) = shared;
+        let mut armed = state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            armed = match *armed {
+                Armed::Closed => return,
+                Armed::Idle => wake.wait(armed).unwrap_or_else(PoisonError::into_inner),
+                Armed::Until(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => {
+                        wake.wait_timeout(armed, left).unwrap_or_else(PoisonError::into_inner).0
+                    }
+                    _ => {
+                        flag.store(true, Ordering::Relaxed);
+                        *armed = Armed::Idle;
+                        armed
+                    }
+                },
+            };
+        }
+    }
+
+    fn set(&self, to: Armed) {
+        let (state, wake) = &*self.shared;
+        *state.lock().unwrap_or_else(PoisonError::into_inner) = to;
+        wake.notify_one();
+    }
+
+    /// Lowers the flag and raises it again `timeout` from now, unless disarmed before (a
+    /// timeout too long to reach is no deadline).
+    fn arm(&self, timeout: Duration) {
+        self.flag.store(false, Ordering::Relaxed);
+        self.set(Instant::now().checked_add(timeout).map_or(Armed::Idle, Armed::Until));
+    }
+
+    fn disarm(&self) {
+        self.set(Armed::Idle);
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.set(Armed::Closed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

@@ -169,12 +169,14 @@ pub struct SimPeer {
     board: BoardProfile,
     thread: Option<JoinHandle<Option<bool>>>,
     ending: Option<ThreadEnd>,
+    /// The running thread's interrupt flag: raised to stop a call it is stuck in.
+    stop: Option<&'static AtomicBool>,
 }
 
 impl SimPeer {
     /// A peer applying `board`'s profile, with a static buffer of the board's size.
     pub fn new(board: BoardProfile) -> Self {
-        SimPeer { board, thread: None, ending: None }
+        SimPeer { board, thread: None, ending: None, stop: None }
     }
 
     /// How the thread ended, waiting at most `wait` for it; `None` while it runs. Kept once
@@ -210,11 +212,19 @@ impl Peer for SimPeer {
         let fail = |e: std::io::Error| TargetError::Transport(format!("socket pair: {e}"));
         let (ours, theirs) = UnixStream::pair().map_err(fail)?;
         let board = self.board.clone();
+        // A flag per thread (leaked: the core takes a `'static` one, and restarts are few),
+        // so stopping an old thread never touches a new one.
+        let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        self.stop = Some(stop);
         let thread = std::thread::Builder::new()
             .name("tandem-sim-link".into())
             // The stack the in-process simulator gets from the CLI, so limits behave alike.
             .stack_size(64 << 20)
-            .spawn(move || serve(theirs, SimTarget::for_board(&board).into_handler()))
+            .spawn(move || {
+                let mut handler = SimTarget::for_board(&board).into_handler();
+                handler.set_interrupt_flag(stop);
+                serve(theirs, handler)
+            })
             .map_err(fail)?;
         self.thread = Some(thread);
         self.ending = None;
@@ -224,10 +234,13 @@ impl Peer for SimPeer {
         Ok(Box::new(stream))
     }
 
-    /// A thread cannot be killed: the host's end closes with the old session and the thread
-    /// ends within 20 ms of its next read. One stuck in a guest loop (a profile without
-    /// fuel) is detached and keeps its core busy until the process ends.
+    /// A thread cannot be killed: its interrupt flag stops the call it may be stuck in, the
+    /// host's end closes with the old session, and the thread ends within 20 ms of its next
+    /// read.
     fn kill(&mut self) {
+        if let Some(stop) = self.stop {
+            stop.store(true, Ordering::Relaxed);
+        }
         if self.ending(Duration::from_millis(100)).is_none()
             && let Some(thread) = self.thread.take()
         {

@@ -18,6 +18,8 @@
 //!   bulk memory operations;
 //! - [`table`]: the bulk table operations and `table.grow`.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use crate::error::{Error, Trap, TrapKind};
 use crate::ir::{Instr, Reg};
 use crate::module::FuncHeader;
@@ -25,8 +27,8 @@ use crate::raw::code::CodePtr;
 use crate::raw::frame::{Frame, ValueStack};
 use crate::raw::memory::{LinearMemory, MemoryView};
 use crate::store::{
-    CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FuncEntity, FuncKind, GlobalEntity,
-    InstanceEntity, Store, TableEntity,
+    CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FUEL_SLICE, FuncEntity, FuncKind,
+    GlobalEntity, InstanceEntity, Store, TableEntity,
 };
 use crate::value::{FuncType, Slot, Value};
 
@@ -103,6 +105,8 @@ struct Executor<'s> {
     stack: ValueStack<'s>,
     frames: &'s mut alloc::vec::Vec<CallFrame>,
     fuel: &'s mut u64,
+    fuel_reserve: &'s mut u64,
+    interrupt: Option<&'static AtomicBool>,
     stats: &'s mut ExecStats,
     heap_memory_bytes: &'s mut u64,
     max_heap_memory: Option<u64>,
@@ -144,6 +148,8 @@ impl<'s> Executor<'s> {
             stack,
             frames,
             fuel,
+            fuel_reserve,
+            interrupt,
             stats,
             heap_memory_bytes,
             host_args,
@@ -164,6 +170,8 @@ impl<'s> Executor<'s> {
             stack: ValueStack::new(stack),
             frames,
             fuel,
+            fuel_reserve,
+            interrupt: *interrupt,
             stats,
             heap_memory_bytes,
             max_heap_memory: config.max_heap_memory,
@@ -202,9 +210,29 @@ impl<'s> Executor<'s> {
     fn consume_fuel(&mut self, amount: u32) -> Result<(), Trap> {
         let amount = amount as u64;
         if *self.fuel < amount {
-            return Err(TrapKind::OutOfFuel.into());
+            return self.next_fuel_slice(amount);
         }
         *self.fuel -= amount;
+        self.stats.fuel_consumed += amount;
+        Ok(())
+    }
+
+    /// The slice ran out: stop if the embedder raised the interrupt flag, else charge
+    /// `amount` from the reserve and hand the run loop the next slice (or trap when the
+    /// fuel left is less than `amount`, charging nothing).
+    #[cold]
+    #[inline(never)]
+    fn next_fuel_slice(&mut self, amount: u64) -> Result<(), Trap> {
+        if self.interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            return Err(TrapKind::Interrupted.into());
+        }
+        let left = *self.fuel + *self.fuel_reserve;
+        if left < amount {
+            return Err(TrapKind::OutOfFuel.into());
+        }
+        let slice = amount.max(FUEL_SLICE).min(left);
+        *self.fuel_reserve = left - slice;
+        *self.fuel = slice - amount;
         self.stats.fuel_consumed += amount;
         Ok(())
     }

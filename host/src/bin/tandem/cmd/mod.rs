@@ -83,7 +83,8 @@ pub struct SuiteArgs {
     /// default: this checkout's target-fw].
     #[arg(long, value_name = "DIR")]
     firmware_dir: Option<PathBuf>,
-    /// Longest wait for one reply from a board, in seconds.
+    /// Longest a call may take, in seconds: a board's reply, or a simulator's instantiation
+    /// or invocation (which then fails with a trap saying so, and the run goes on).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
     /// Build the qemu firmware without on-device validation: the host then checks
@@ -135,10 +136,10 @@ impl SuiteArgs {
         };
         let cannot_start = || format!("cannot start the {} target", kind.name());
         Ok(match kind {
-            TargetKind::Sim => match board {
-                Some(board) => Box::new(SimTarget::for_board(board)),
-                None => Box::new(SimTarget::new()),
-            },
+            TargetKind::Sim => {
+                let sim = board.map_or_else(SimTarget::new, SimTarget::for_board);
+                Box::new(sim.with_timeout(self.timeout()))
+            }
             TargetKind::Qemu | TargetKind::QemuRtt => {
                 let mut options = QemuOptions::new(board_or_default()?);
                 options.firmware = self.firmware.clone();
