@@ -152,22 +152,35 @@ struct Watchdog {
     /// The core's interrupt flag: leaked, as the core takes a `'static` one (a firmware's is
     /// a `static`); one per simulator with a timeout, which a process creates a handful of.
     flag: &'static AtomicBool,
-    shared: Arc<(Mutex<Armed>, Condvar)>,
+    shared: Arc<(Mutex<State>, Condvar)>,
     thread: Option<JoinHandle<()>>,
 }
 
 /// What the watchdog thread waits for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Armed {
+    /// Nothing: the thread waits until it is armed (and must be woken).
     Idle,
+    /// A call's deadline: the thread waits until then, unless woken to stop.
     Until(Instant),
     Closed,
+}
+
+/// The watchdog's state, shared with its thread. Arming and disarming take the lock and
+/// wake the thread only when it waits without a deadline (once per idle spell, not per
+/// call); it raises the flag under the lock, so a call that was disarmed in time is never
+/// stopped.
+struct State {
+    armed: Armed,
+    /// Whether the thread waits without a deadline.
+    idle_wait: bool,
 }
 
 impl Watchdog {
     fn start() -> Self {
         let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-        let shared = Arc::new((Mutex::new(Armed::Idle), Condvar::new()));
+        let state = State { armed: Armed::Idle, idle_wait: false };
+        let shared = Arc::new((Mutex::new(state), Condvar::new()));
         let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("tandem-sim-watchdog".into())
@@ -178,31 +191,40 @@ impl Watchdog {
     }
 
     /// The thread: raises the flag whenever an armed deadline passes.
-    fn watch(flag: &AtomicBool, shared: &(Mutex<Armed>, Condvar)) {
-        let (state, wake) = shared;
-        let mut armed = state.lock().unwrap_or_else(PoisonError::into_inner);
+    fn watch(flag: &AtomicBool, shared: &(Mutex<State>, Condvar)) {
+        let (lock, wake) = shared;
+        let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            armed = match *armed {
+            state = match state.armed {
                 Armed::Closed => return,
-                Armed::Idle => wake.wait(armed).unwrap_or_else(PoisonError::into_inner),
+                Armed::Idle => {
+                    state.idle_wait = true;
+                    let mut woken = wake.wait(state).unwrap_or_else(PoisonError::into_inner);
+                    woken.idle_wait = false;
+                    woken
+                }
                 Armed::Until(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => {
-                        wake.wait_timeout(armed, left).unwrap_or_else(PoisonError::into_inner).0
+                        wake.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0
                     }
                     _ => {
                         flag.store(true, Ordering::Relaxed);
-                        *armed = Armed::Idle;
-                        armed
+                        state.armed = Armed::Idle;
+                        state
                     }
                 },
             };
         }
     }
 
-    fn set(&self, to: Armed) {
-        let (state, wake) = &*self.shared;
-        *state.lock().unwrap_or_else(PoisonError::into_inner) = to;
-        wake.notify_one();
+    /// Sets what the thread waits for, waking it if it must see it now.
+    fn set(&self, armed: Armed) {
+        let (lock, wake) = &*self.shared;
+        let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        state.armed = armed;
+        if state.idle_wait || armed == Armed::Closed {
+            wake.notify_one();
+        }
     }
 
     /// Lowers the flag and raises it again `timeout` from now, unless disarmed before (a
@@ -212,6 +234,7 @@ impl Watchdog {
         self.set(Instant::now().checked_add(timeout).map_or(Armed::Idle, Armed::Until));
     }
 
+    /// The call ended: the thread, waiting for its deadline, finds nothing to do then.
     fn disarm(&self) {
         self.set(Armed::Idle);
     }
@@ -223,5 +246,30 @@ impl Drop for Watchdog {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_stops_only_the_call_that_outlives_it() {
+        let wat = r#"(module (func (export "loop") (loop br 0))
+            (func (export "one") (result i32) i32.const 1))"#;
+        let mut sim = SimTarget::new().with_timeout(Duration::from_millis(200));
+        sim.reset(WasmVersion::V2).expect("reset");
+        let module = sim.load(&wat::parse_str(wat).expect("wat")).expect("loads");
+        let instance = sim.instantiate(module).expect("no refusal").expect("no trap");
+        // Many calls arm and disarm the watchdog in turn: none is stopped.
+        for _ in 0..2000 {
+            assert_eq!(sim.invoke(instance, "one", &[]), Ok(Ok(vec![Val::I32(1)])));
+        }
+        let started = Instant::now();
+        let stopped = sim.invoke(instance, "loop", &[]).expect("no refusal").expect_err("a trap");
+        assert_eq!(stopped.kind, TrapKind::Interrupted);
+        assert_eq!(stopped.message, "timed out after 200ms");
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(sim.invoke(instance, "one", &[]), Ok(Ok(vec![Val::I32(1)])));
     }
 }
