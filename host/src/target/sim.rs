@@ -7,7 +7,7 @@
 //! than in chunks, under the same budget.
 //!
 //! A simulator with a timeout ([`SimTarget::with_timeout`]) holds every call to it as a
-//! board's link holds every request: a [`Watchdog`] thread raises the core's interrupt flag
+//! board's link holds every request: a watchdog thread raises the core's interrupt flag
 //! when the call's deadline passes, and the call fails with a trap saying so, while the
 //! session goes on.
 
