@@ -13,6 +13,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
 use core::sync::atomic::AtomicBool;
 
 use crate::config::Config;
@@ -76,15 +77,49 @@ impl Extern {
     }
 }
 
-/// What a host function sees of its caller.
+/// What a host function sees of its caller: the calling instance's memory 0 and the
+/// store's host data.
 pub struct Caller<'a> {
     pub(crate) memory: Option<&'a mut LinearMemory>,
+    pub(crate) data: &'a mut HostData,
 }
 
 impl Caller<'_> {
     /// The calling instance's memory 0, if it has one.
     pub fn memory(&mut self) -> Option<&mut [u8]> {
         self.memory.as_deref_mut().map(LinearMemory::data_mut)
+    }
+
+    /// The store's host data of type `T` (see [`Store::set_host_data`]).
+    pub fn data<T: Any>(&self) -> Option<&T> {
+        self.data.get()
+    }
+
+    /// The store's host data of type `T`, writable.
+    pub fn data_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.data.get_mut()
+    }
+
+    /// Memory 0 and the host data of type `T` at once, e.g. to copy a guest buffer into a
+    /// host-side output.
+    pub fn memory_and_data<T: Any>(&mut self) -> (Option<&mut [u8]>, Option<&mut T>) {
+        (self.memory.as_deref_mut().map(LinearMemory::data_mut), self.data.get_mut())
+    }
+}
+
+/// Values of any types, one per type, that the embedder keeps in a store for its host
+/// functions: what a set of host functions shares (an output buffer, a device's state)
+/// without capturing it in every closure.
+#[derive(Default)]
+pub(crate) struct HostData(Vec<Box<dyn Any + Send>>);
+
+impl HostData {
+    fn get<T: Any>(&self) -> Option<&T> {
+        self.0.iter().find_map(|value| value.downcast_ref())
+    }
+
+    fn get_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.0.iter_mut().find_map(|value| value.downcast_mut())
     }
 }
 
@@ -206,6 +241,8 @@ pub struct Store {
     /// Static buffers handed over but holding no memory (a failed instantiation's, or
     /// replaced ones), kept for [`Store::into_static_buffers`].
     pub(crate) idle_static_buffers: Vec<&'static mut [u8]>,
+    /// The embedder's state for its host functions.
+    pub(crate) host_data: HostData,
 }
 
 /// The embedder's side of the store: entities made outside any module, access to them,
@@ -235,6 +272,7 @@ impl Store {
             host_args: Vec::new(),
             host_results: Vec::new(),
             idle_static_buffers: Vec::new(),
+            host_data: HostData::default(),
         }
     }
 
@@ -513,6 +551,28 @@ impl Store {
     /// nothing more. The flag stays raised until the embedder lowers it.
     pub fn set_interrupt_flag(&mut self, flag: &'static AtomicBool) {
         self.interrupt = Some(flag);
+    }
+
+    /// Keeps `value` for the store's host functions, which reach it through
+    /// [`Caller::data_mut`]; one value per type, so a second of the same type replaces the
+    /// first (which is returned).
+    pub fn set_host_data<T: Any + Send>(&mut self, value: T) -> Result<Option<T>, Error> {
+        if let Some(old) = self.host_data.get_mut::<T>() {
+            return Ok(Some(core::mem::replace(old, value)));
+        }
+        try_reserve(&mut self.host_data.0, 1)?;
+        self.host_data.0.push(Box::new(value));
+        Ok(None)
+    }
+
+    /// The host data of type `T`, e.g. to read what the host functions recorded.
+    pub fn host_data<T: Any>(&self) -> Option<&T> {
+        self.host_data.get()
+    }
+
+    /// The host data of type `T`, writable.
+    pub fn host_data_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.host_data.get_mut()
     }
 
     /// Execution figures since the store was created (or `reset_stats`).

@@ -450,7 +450,9 @@ mod tests {
     /// The untyped form of `f`, called with slices the executor would never pass.
     fn untyped<S>(f: impl IntoHostFunc<S>, args: &[Value], results: &mut [Value]) -> Trap {
         let mut f = f.into_untyped();
-        f(&mut Caller { memory: None }, args, results).expect_err("a mismatch traps")
+        let mut data = crate::store::HostData::default();
+        f(&mut Caller { memory: None, data: &mut data }, args, results)
+            .expect_err("a mismatch traps")
     }
 
     #[test]
@@ -464,7 +466,8 @@ mod tests {
         assert_eq!(untyped(add, &args, &mut []).message(), HOST_RESULTS);
         assert_eq!(untyped(add, &args, &mut [Value::I64(0); 2]).message(), HOST_RESULTS);
         let mut f = add.into_untyped();
-        f(&mut Caller { memory: None }, &args, &mut one).unwrap();
+        let mut data = crate::store::HostData::default();
+        f(&mut Caller { memory: None, data: &mut data }, &args, &mut one).unwrap();
         assert_eq!(one, [Value::I64(3)]);
     }
 

@@ -661,3 +661,58 @@ fn defined_memory_tells_defined_from_imported() {
     let imported = module(r#"(module (import "env" "memory" (memory 1)))"#);
     assert_eq!(imported.defined_memory(0), None);
 }
+
+/// Shared state of two host functions: what one writes, the other and the embedder read.
+#[derive(Default)]
+struct Console {
+    text: Vec<u8>,
+    writes: u32,
+}
+
+#[test]
+fn host_functions_share_the_store_s_host_data() {
+    let mut s = store();
+    assert!(s.set_host_data(Console::default()).unwrap().is_none());
+    let mut linker = Linker::new();
+    // `write(ptr, len)`: copies guest bytes into the console.
+    linker.func_wrap(
+        &mut s,
+        "env",
+        "write",
+        |c: &mut tandem_interp::Caller<'_>, ptr: i32, len: i32| {
+            let (memory, console) = c.memory_and_data::<Console>();
+            let (Some(memory), Some(console)) = (memory, console) else {
+                return Err(tandem_interp::Trap::host("no memory or no console"));
+            };
+            let bytes = memory
+                .get(ptr as usize..ptr as usize + len as usize)
+                .ok_or_else(|| tandem_interp::Trap::host("out of bounds"))?;
+            console.text.extend_from_slice(bytes);
+            console.writes += 1;
+            Ok(())
+        },
+    );
+    linker.func_wrap(&mut s, "env", "writes", |c: &mut tandem_interp::Caller<'_>| {
+        c.data::<Console>().map_or(-1, |console| console.writes as i32)
+    });
+    let m = module(
+        r#"(module
+            (import "env" "write" (func $write (param i32 i32)))
+            (import "env" "writes" (func $writes (result i32)))
+            (memory 1) (data (i32.const 8) "hello")
+            (func (export "run") (result i32)
+              (call $write (i32.const 8) (i32.const 5))
+              (call $write (i32.const 8) (i32.const 2))
+              (call $writes)))"#,
+    );
+    let inst = linker.instantiate(&mut s, &m).unwrap();
+    let run = inst.func(&s, "run").unwrap();
+    assert_eq!(call(&mut s, run, &[]).unwrap(), vec![Value::I32(2)]);
+    let console = s.host_data::<Console>().expect("kept");
+    assert_eq!((console.text.as_slice(), console.writes), (&b"hellohe"[..], 2));
+    // One value per type: a second replaces the first and gives it back.
+    let old = s.set_host_data(Console { text: Vec::new(), writes: 9 }).unwrap().expect("replaced");
+    assert_eq!(old.writes, 2);
+    assert_eq!(s.host_data_mut::<Console>().map(|c| c.writes), Some(9));
+    assert!(s.host_data::<u64>().is_none());
+}

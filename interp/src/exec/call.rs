@@ -156,7 +156,8 @@ impl<'s> Executor<'s> {
         let FuncKind::Host(f) = &mut func.kind else {
             return Err(TrapKind::Unreachable.into());
         };
-        f(&mut Caller { memory }, &self.host_args[..], &mut self.host_results[..])?;
+        let mut caller = Caller { memory, data: self.host_data };
+        f(&mut caller, &self.host_args[..], &mut self.host_results[..])?;
         // The host may have grown the memory.
         self.renew_view();
         for (i, v) in self.host_results.iter().enumerate() {

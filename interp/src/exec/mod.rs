@@ -28,7 +28,7 @@ use crate::raw::frame::{Frame, ValueStack};
 use crate::raw::memory::{LinearMemory, MemoryView};
 use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FUEL_SLICE, FuncEntity, FuncKind,
-    GlobalEntity, InstanceEntity, Store, TableEntity,
+    GlobalEntity, HostData, InstanceEntity, Store, TableEntity,
 };
 use crate::value::{FuncType, Slot, Value};
 
@@ -58,7 +58,8 @@ pub(crate) fn invoke(
     }
     let ty_id = entity.ty as usize;
     if let FuncKind::Host(f) = &mut entity.kind {
-        return f(&mut Caller { memory: None }, args, results).map_err(Error::Trap);
+        let mut caller = Caller { memory: None, data: &mut store.host_data };
+        return f(&mut caller, args, results).map_err(Error::Trap);
     }
     if store.stack.len() < args.len() {
         return Err(TrapKind::StackExhausted.into());
@@ -112,6 +113,7 @@ struct Executor<'s> {
     max_heap_memory: Option<u64>,
     host_args: &'s mut alloc::vec::Vec<Value>,
     host_results: &'s mut alloc::vec::Vec<Value>,
+    host_data: &'s mut HostData,
     max_depth: usize,
 
     /// The running function's instance, its index and its module's code.
@@ -155,6 +157,7 @@ impl<'s> Executor<'s> {
             host_args,
             host_results,
             idle_static_buffers: _,
+            host_data,
         } = store;
         let instances: &'s [InstanceEntity] = instances;
         let first = &instances[0];
@@ -177,6 +180,7 @@ impl<'s> Executor<'s> {
             max_heap_memory: config.max_heap_memory,
             host_args,
             host_results,
+            host_data,
             max_depth: config.max_call_depth as usize,
             instance: 0,
             inst: first,
