@@ -13,7 +13,7 @@ use tandem_interp::{
     Error, MemStats, MemoryKind as CoreMemoryKind, Trap as CoreTrap, TrapKind as CoreTrapKind,
     Value, WasmVersion as CoreVersion,
 };
-use tandem_protocol::{MemoryKind, MemoryStat, Refusal, Trap, TrapKind, Val, WasmVersion};
+use tandem_protocol::{MemoryKind, MemoryStat, Printed, Refusal, Trap, TrapKind, Val, WasmVersion};
 
 /// The core's spec version for the wire's.
 pub fn version(version: WasmVersion) -> CoreVersion {
@@ -104,4 +104,9 @@ pub fn memory_stat(stats: MemStats) -> MemoryStat {
 /// A handle-list index as a wire id; the lists never outgrow `u32` on any target.
 pub fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// What a call printed, for the wire.
+pub fn printed(printed: tandem_hostmods::Printed) -> Printed {
+    Printed { stdout: printed.stdout, stderr: printed.stderr, dropped: printed.dropped }
 }

@@ -21,19 +21,19 @@
 extern crate alloc;
 
 pub mod convert;
-mod spectest;
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicBool;
 
+use tandem_hostmods::{BUILTIN, HostModule, Printed};
 use tandem_interp::{
     Config, Error, Extern, Instance, InstanceOptions, Linker, Module, Store, Value,
 };
 use tandem_protocol::{
     BoardLimits, InfoResponse, InstanceId, MAX_CHUNK, MemoryDigest, ModuleId, Outcome,
-    PROTOCOL_VERSION, Refusal, StatsResponse, TargetStats, Val, WasmVersion, fnv1a64,
+    PROTOCOL_VERSION, Ran, Refusal, StatsResponse, TargetStats, Val, WasmVersion, fnv1a64,
 };
 
 pub use tandem_boards::{BoardProfile, Limits};
@@ -56,6 +56,8 @@ struct Session {
     linker: Linker,
     modules: Vec<Module>,
     instances: Vec<Instance>,
+    /// The host modules linked, by name, for messages about imports nothing provides.
+    hosts: Vec<&'static str>,
 }
 
 /// Answers the `tandem-protocol` endpoints against a `tandem-interp` store.
@@ -72,7 +74,13 @@ pub struct RequestHandler {
     static_memory_bytes: Option<u32>,
     /// Raised by the platform to stop a running call (a deadline, a watchdog).
     interrupt: Option<&'static AtomicBool>,
+    /// The host modules a reset may link, by name.
+    host_modules: &'static [&'static dyn HostModule],
 }
+
+/// The most a call's printed output may hold on the target; the rest is counted as
+/// dropped. Small enough for a reply frame, with the results, on the smallest board.
+pub const PRINTED_PER_CALL: usize = 1024;
 
 impl RequestHandler {
     /// A handler applying `profile`, with no session yet: the first request must be a
@@ -86,7 +94,16 @@ impl RequestHandler {
             static_memory: None,
             static_memory_bytes: None,
             interrupt: None,
+            host_modules: BUILTIN,
         }
+    }
+
+    /// The handler linking `modules` (by default the built-in ones: `spectest` and the
+    /// `tandem` test module) where a reset asks for them; a firmware adds a user's modules
+    /// here.
+    pub fn with_host_modules(mut self, modules: &'static [&'static dyn HostModule]) -> Self {
+        self.host_modules = modules;
+        self
     }
 
     /// The handler with `buffer` as the board's static buffer: after each reset it holds
@@ -131,8 +148,13 @@ impl RequestHandler {
     }
 
     /// `tandem/reset`: drops everything and starts a fresh store validating against
-    /// `version`, with `spectest` defined.
-    pub fn reset(&mut self, version: WasmVersion) -> Result<(), Refusal> {
+    /// `version`, with the host modules named in `hosts` defined (a name this handler has
+    /// no module for is refused, naming the ones it has).
+    pub fn reset<S: AsRef<str>>(
+        &mut self,
+        version: WasmVersion,
+        hosts: &[S],
+    ) -> Result<(), Refusal> {
         // End the old store first so its memory is free for the new one, and take the
         // static buffer back from it.
         if let Some(old) = self.session.take() {
@@ -150,10 +172,29 @@ impl RequestHandler {
         if let Some(flag) = self.interrupt {
             store.set_interrupt_flag(flag);
         }
+        store.set_host_data(Printed::with_limit(PRINTED_PER_CALL)).map_err(convert::refusal)?;
         let mut linker = Linker::new();
-        spectest::define(&mut store, &mut linker).map_err(convert::refusal)?;
-        self.session =
-            Some(Session { config, store, linker, modules: Vec::new(), instances: Vec::new() });
+        let mut linked = Vec::new();
+        for name in hosts {
+            let name = name.as_ref();
+            let module = tandem_hostmods::find(self.host_modules, name).ok_or_else(|| {
+                let known: Vec<&str> = self.host_modules.iter().map(|m| m.name()).collect();
+                Refusal::Link(format!(
+                    "no host module `{name}` on this target (it has: {})",
+                    known.join(", ")
+                ))
+            })?;
+            module.define(&mut store, &mut linker).map_err(convert::refusal)?;
+            linked.push(module.name());
+        }
+        self.session = Some(Session {
+            config,
+            store,
+            linker,
+            modules: Vec::new(),
+            instances: Vec::new(),
+            hosts: linked,
+        });
         Ok(())
     }
 
@@ -223,13 +264,13 @@ impl RequestHandler {
 
     /// `tandem/instantiate`: links a loaded module against `spectest` and the registered
     /// instances and runs its start function.
-    pub fn instantiate(&mut self, module: ModuleId) -> Outcome<InstanceId> {
+    pub fn instantiate(&mut self, module: ModuleId) -> Ran<InstanceId> {
         let fuel = self.fuel();
         let Some(session) = self.session.as_mut() else {
-            return Outcome::Refused(no_session());
+            return Outcome::Refused(no_session()).into();
         };
         let Some(module) = session.modules.get(module.0 as usize) else {
-            return Outcome::Refused(Refusal::Request(format!("no module #{}", module.0)));
+            return Outcome::Refused(Refusal::Request(format!("no module #{}", module.0))).into();
         };
         if let Some(fuel) = fuel {
             session.store.set_fuel(fuel);
@@ -240,14 +281,19 @@ impl RequestHandler {
             Some(buffer) => InstanceOptions::new().with_static_memory(0, buffer),
             None => InstanceOptions::new(),
         };
-        match session.linker.instantiate_with(&mut session.store, module, options) {
+        let outcome = match session.linker.instantiate_with(&mut session.store, module, options) {
             Ok(instance) => {
                 session.instances.push(instance);
                 Outcome::Ok(InstanceId(convert::index(session.instances.len() - 1)))
             }
             Err(Error::Trap(trap)) => Outcome::Trap(convert::trap(&trap)),
+            Err(e @ Error::UnknownImport { .. }) => {
+                let hosts = session.hosts.join(", ");
+                Outcome::Refused(Refusal::Link(format!("{e} (host modules in use: {hosts})")))
+            }
             Err(e) => Outcome::Refused(convert::refusal(e)),
-        }
+        };
+        Ran { outcome, printed: session.take_printed() }
     }
 
     /// `tandem/register`: makes an instance's exports importable as `name`.
@@ -259,16 +305,11 @@ impl RequestHandler {
     }
 
     /// `tandem/invoke`: calls the exported function `export` with `args`.
-    pub fn invoke(
-        &mut self,
-        instance: InstanceId,
-        export: &str,
-        args: &[Val],
-    ) -> Outcome<Vec<Val>> {
+    pub fn invoke(&mut self, instance: InstanceId, export: &str, args: &[Val]) -> Ran<Vec<Val>> {
         let fuel = self.fuel();
         let session = match self.session() {
             Ok(session) => session,
-            Err(refusal) => return refusal.into(),
+            Err(refusal) => return Outcome::from(refusal).into(),
         };
         let prepared = session.instance(instance).and_then(|instance| {
             let func = instance.func(&session.store, export).map_err(convert::refusal)?;
@@ -277,7 +318,7 @@ impl RequestHandler {
         });
         let (func, args) = match prepared {
             Ok(prepared) => prepared,
-            Err(refusal) => return refusal.into(),
+            Err(refusal) => return Outcome::from(refusal).into(),
         };
         let mut results: Vec<Value> = session
             .store
@@ -289,11 +330,12 @@ impl RequestHandler {
         if let Some(fuel) = fuel {
             session.store.set_fuel(fuel);
         }
-        match session.store.call(func, &args, &mut results) {
+        let outcome = match session.store.call(func, &args, &mut results) {
             Ok(()) => Outcome::Ok(results.into_iter().map(convert::value_out).collect()),
             Err(Error::Trap(trap)) => Outcome::Trap(convert::trap(&trap)),
             Err(e) => Outcome::Refused(convert::refusal(e)),
-        }
+        };
+        Ran { outcome, printed: session.take_printed() }
     }
 
     /// `tandem/global`: reads the exported global `export`.
@@ -390,6 +432,14 @@ fn no_session() -> Refusal {
 }
 
 impl Session {
+    /// What the session's modules printed since the last call, for the wire.
+    fn take_printed(&mut self) -> tandem_protocol::Printed {
+        match self.store.host_data_mut::<Printed>() {
+            Some(printed) => convert::printed(printed.take()),
+            None => tandem_protocol::Printed::default(),
+        }
+    }
+
     fn instance(&self, id: InstanceId) -> Result<Instance, Refusal> {
         self.instances
             .get(id.0 as usize)

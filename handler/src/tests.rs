@@ -6,9 +6,12 @@ use super::*;
 use alloc::vec;
 use tandem_protocol::{MemoryKind, Trap, TrapKind};
 
+/// The host modules the spec tests import.
+const SPECTEST: &[&str] = &["spectest"];
+
 fn handler(profile: BoardProfile) -> RequestHandler {
     let mut h = RequestHandler::new(profile, "test");
-    h.reset(WasmVersion::V2).expect("reset");
+    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
     h
 }
 
@@ -33,7 +36,7 @@ const ADD: &str = r#"(module
     (func (export "loop") (loop br 0)))"#;
 
 fn instance(h: &mut RequestHandler, module: ModuleId) -> InstanceId {
-    match h.instantiate(module) {
+    match h.instantiate(module).outcome {
         Outcome::Ok(id) => id,
         other => panic!("instantiate: {other:?}"),
     }
@@ -44,9 +47,9 @@ fn chunked_upload_invoke_global_digest() {
     let mut h = handler(desktop_profile());
     let m = upload(&mut h, ADD, 7).expect("upload");
     let i = instance(&mut h, m);
-    let out = h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]);
+    let out = h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]).outcome;
     assert_eq!(out, Outcome::Ok(vec![Val::I32(669)]));
-    let out = h.invoke(i, "boom", &[]);
+    let out = h.invoke(i, "boom", &[]).outcome;
     assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::Unreachable, .. })));
     let g = h.get_global(i, "g");
     assert_eq!(g, Ok(Val::I64(7)));
@@ -93,7 +96,7 @@ fn fuel_and_depth_limits_trap_alike() {
     let mut h = handler(profile);
     let m = upload(&mut h, ADD, 512).expect("upload");
     let i = instance(&mut h, m);
-    let out = h.invoke(i, "loop", &[]);
+    let out = h.invoke(i, "loop", &[]).outcome;
     assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::OutOfFuel, .. })));
     assert!(h.stats().fuel_consumed >= 1000);
 
@@ -102,7 +105,7 @@ fn fuel_and_depth_limits_trap_alike() {
     let mut h = handler(profile);
     let m = upload(&mut h, "(module (func (export \"r\") call 0))", 512).expect("upload");
     let i = instance(&mut h, m);
-    let out = h.invoke(i, "r", &[]);
+    let out = h.invoke(i, "r", &[]).outcome;
     assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::StackExhausted, .. })));
 }
 
@@ -110,8 +113,8 @@ fn fuel_and_depth_limits_trap_alike() {
 fn requests_before_reset_and_bad_handles_are_refused() {
     let mut h = RequestHandler::new(desktop_profile(), "test");
     assert!(matches!(h.module_begin(1), Err(Refusal::Request(_))));
-    h.reset(WasmVersion::V1).expect("reset");
-    let out = h.instantiate(ModuleId(9));
+    h.reset(WasmVersion::V1, SPECTEST).expect("reset");
+    let out = h.instantiate(ModuleId(9)).outcome;
     assert!(matches!(out, Outcome::Refused(Refusal::Request(_))));
     let reg = h.register(InstanceId(0), "x");
     assert!(matches!(reg, Err(Refusal::Request(_))));
@@ -122,7 +125,7 @@ fn requests_before_reset_and_bad_handles_are_refused() {
 fn static_buffer_backs_first_defined_memory_after_each_reset() {
     let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 2 * 65536].into());
     let mut h = RequestHandler::new(desktop_profile(), "test").with_static_memory(buffer);
-    h.reset(WasmVersion::V2).expect("reset");
+    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
     assert_eq!(h.info().limits.static_memory_bytes, Some(2 * 65536));
     let no_mem = upload(&mut h, "(module)", 512).expect("upload");
     instance(&mut h, no_mem);
@@ -136,7 +139,7 @@ fn static_buffer_backs_first_defined_memory_after_each_reset() {
             let d = h.memory_digest(i, None, 0, 5);
             assert_eq!(d.map(|d| d.fnv1a64), Ok(fnv1a64(b"hello")));
         }
-        h.reset(WasmVersion::V2).expect("reset");
+        h.reset(WasmVersion::V2, SPECTEST).expect("reset");
     }
 }
 
@@ -156,7 +159,7 @@ fn heap_memory_budget_refuses_grow_and_instantiation_alike() {
         (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
     let m = upload(&mut h, grower, 512).expect("upload");
     let i = instance(&mut h, m);
-    let grow = |h: &mut RequestHandler, n: i32| h.invoke(i, "grow", &[Val::I32(n)]);
+    let grow = |h: &mut RequestHandler, n: i32| h.invoke(i, "grow", &[Val::I32(n)]).outcome;
     assert_eq!(grow(&mut h, 2), Outcome::Ok(vec![Val::I32(-1)]));
     assert_eq!(h.stats().grow_refusals, 1);
     assert_eq!(grow(&mut h, 1), Outcome::Ok(vec![Val::I32(0)]));
@@ -164,7 +167,7 @@ fn heap_memory_budget_refuses_grow_and_instantiation_alike() {
     assert_eq!(h.stats().grow_refusals, 2);
 
     let big = upload(&mut h, "(module (memory 3))", 512).expect("upload");
-    let out = h.instantiate(big);
+    let out = h.instantiate(big).outcome;
     let Outcome::Refused(Refusal::Resource(msg)) = out else { panic!("{out:?}") };
     assert!(msg.contains("196608") && msg.contains("131072"), "{msg}");
 }
@@ -179,10 +182,10 @@ fn register_links_exports() {
         (func (export "f") (result i32) i32.const 1 i32.const 1 call $a))"#;
     let m2 = upload(&mut h, user, 512).expect("upload");
     let j = instance(&mut h, m2);
-    let out = h.invoke(j, "f", &[]);
+    let out = h.invoke(j, "f", &[]).outcome;
     assert_eq!(out, Outcome::Ok(vec![Val::I32(668)]));
     let missing = upload(&mut h, r#"(module (import "nope" "f" (func)))"#, 512).expect("up");
-    let out = h.instantiate(missing);
+    let out = h.instantiate(missing).outcome;
     assert!(matches!(out, Outcome::Refused(Refusal::Link(_))));
 }
 
@@ -191,12 +194,57 @@ fn a_raised_interrupt_flag_stops_a_desktop_call_which_is_then_metered() {
     static STOP: AtomicBool = AtomicBool::new(true);
     let mut h = RequestHandler::new(desktop_profile(), "test");
     h.set_interrupt_flag(&STOP);
-    h.reset(WasmVersion::V2).expect("reset");
+    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
     let m = upload(&mut h, ADD, 512).expect("upload");
     let i = instance(&mut h, m);
-    let out = h.invoke(i, "loop", &[]);
+    let out = h.invoke(i, "loop", &[]).outcome;
     assert!(matches!(out, Outcome::Trap(Trap { kind: TrapKind::Interrupted, .. })), "{out:?}");
     STOP.store(false, core::sync::atomic::Ordering::Relaxed);
-    assert_eq!(h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]), Outcome::Ok(vec![Val::I32(669)]));
+    assert_eq!(
+        h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]).outcome,
+        Outcome::Ok(vec![Val::I32(669)])
+    );
     assert!(h.stats().fuel_consumed > 0, "the desktop's calls are metered once stoppable");
+}
+
+#[test]
+fn what_a_call_prints_comes_back_with_its_outcome() {
+    let mut h = RequestHandler::new(desktop_profile(), "test");
+    h.reset(WasmVersion::V2, &["spectest", "tandem"]).expect("reset");
+    let wat = r#"(module
+        (import "tandem" "print_i32" (func $pi (param i32)))
+        (import "tandem" "print" (func $p (param i32 i32)))
+        (import "tandem" "fail" (func $fail (param i32 i32)))
+        (memory 1) (data (i32.const 0) "hi\n")
+        (func $start (call $pi (i32.const 7))) (start $start)
+        (func (export "hi") (call $p (i32.const 0) (i32.const 3)))
+        (func (export "flood") (local i32)
+          (loop (call $p (i32.const 0) (i32.const 3))
+            (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+            (br_if 0 (i32.lt_u (local.get 0) (i32.const 1000)))))
+        (func (export "fail") (call $p (i32.const 0) (i32.const 3)) (call $fail (i32.const 0) (i32.const 2))))"#;
+    let m = upload(&mut h, wat, 512).expect("upload");
+    let ran = h.instantiate(m);
+    assert_eq!(ran.printed.stdout, b"7\n", "the start function's output");
+    let Outcome::Ok(i) = ran.outcome else { panic!("{:?}", ran.outcome) };
+    let ran = h.invoke(i, "hi", &[]);
+    assert_eq!((ran.outcome, ran.printed.stdout), (Outcome::Ok(vec![]), b"hi\n".to_vec()));
+    // Bounded: the rest is counted, not lost silently.
+    let ran = h.invoke(i, "flood", &[]);
+    assert_eq!(ran.printed.stdout.len(), PRINTED_PER_CALL);
+    assert_eq!(ran.printed.dropped, 3000 - PRINTED_PER_CALL as u64);
+    // A trap keeps what was printed before it, and carries the guest's message.
+    let ran = h.invoke(i, "fail", &[]);
+    assert_eq!(ran.printed.stdout, b"hi\n");
+    let Outcome::Trap(trap) = ran.outcome else { panic!("{:?}", ran.outcome) };
+    assert_eq!((trap.kind, trap.message.as_str()), (TrapKind::Host, "hi"));
+    assert!(h.invoke(i, "hi", &[]).printed.stdout == b"hi\n", "each call's own output");
+}
+
+#[test]
+fn an_unknown_host_module_is_refused_naming_the_known_ones() {
+    let mut h = RequestHandler::new(desktop_profile(), "test");
+    let err = h.reset(WasmVersion::V2, &["spectest", "gpio"]).expect_err("no gpio");
+    let Refusal::Link(message) = err else { panic!("{err:?}") };
+    assert!(message.contains("`gpio`") && message.contains("spectest, tandem"), "{message}");
 }

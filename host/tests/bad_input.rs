@@ -88,7 +88,9 @@ const ROWS: &[Row] = &[
 
 fn check_rows(target: &mut dyn Target) {
     for (what, row, expected) in ROWS {
-        target.reset(WasmVersion::V2).unwrap_or_else(|e| panic!("{what}: reset: {e}"));
+        target
+            .reset(WasmVersion::V2, tandem::target::SPECTEST)
+            .unwrap_or_else(|e| panic!("{what}: reset: {e}"));
         let error = row(target).unwrap_or_else(|| panic!("{what}: no error on {}", target.name()));
         let message = error.to_string();
         eprintln!("{}: {what}: {message}", target.name());

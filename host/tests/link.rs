@@ -164,9 +164,8 @@ async fn firmware_answers_over_the_crc_framed_link() {
     }
 
     // A reset builds a store (value stack, spectest): the heap counters see it.
-    request::<ResetEndpoint>(&client, &ResetRequest { version: WasmVersion::V2 })
-        .await
-        .expect("reset");
+    let reset = ResetRequest { version: WasmVersion::V2, hosts: vec!["spectest".into()] };
+    request::<ResetEndpoint>(&client, &reset).await.expect("reset");
     let after = request::<StatsEndpoint>(&client, &()).await.target;
     let in_use = after.heap_in_use.expect("heap figure");
     assert!(in_use > boot_heap && after.heap_peak >= Some(in_use), "{after:?}");

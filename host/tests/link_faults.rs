@@ -119,7 +119,7 @@ fn a_crashed_linked_simulator_reports_why_and_is_restarted() {
         assert!(error.contains("deliberate panic requested by the host"), "{error}");
         target.recover().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(target.restarts(), round);
-        target.reset(WasmVersion::V2).unwrap_or_else(|e| panic!("{e}"));
+        target.reset(WasmVersion::V2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
         let module = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#)
             .expect("wat");
         let id = target.load(&module).expect("loads after the restart");

@@ -112,7 +112,7 @@ fn a_crashed_board_reports_why_and_is_restarted() {
         };
         assert!(error.contains(expected), "{kind:?}: {error}");
         qemu.recover().unwrap_or_else(|e| panic!("{e}"));
-        qemu.reset(WasmVersion::V2).unwrap_or_else(|e| panic!("{e}"));
+        qemu.reset(WasmVersion::V2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
         let m = qemu.load(&wat::parse_str("(module)").unwrap()).expect("loads after restart");
         assert!(matches!(qemu.instantiate(m), Ok(Ok(_))));
     }

@@ -54,7 +54,7 @@ fn a_crash_over_rtt_is_reported_and_the_board_restarted() {
     let error = board.fault(FaultKind::Panic).to_string();
     assert!(error.contains("deliberate panic requested by the host"), "{error}");
     board.recover().unwrap_or_else(|e| panic!("{e}"));
-    board.reset(WasmVersion::V2).unwrap_or_else(|e| panic!("{e}"));
+    board.reset(WasmVersion::V2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
     let m = board.load(&wat::parse_str("(module)").unwrap()).expect("loads after restart");
     assert!(matches!(board.instantiate(m), Ok(Ok(_))));
     assert_eq!(board.restarts(), 1);

@@ -216,6 +216,41 @@ impl<T> From<Refusal> for Outcome<T> {
     }
 }
 
+/// What a call printed through its host modules (the `tandem` test module, WASI's stdout
+/// and stderr): bounded on the target, with a count of what did not fit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
+pub struct Printed {
+    /// Standard output's bytes.
+    pub stdout: Vec<u8>,
+    /// Standard error's bytes.
+    pub stderr: Vec<u8>,
+    /// Bytes the target dropped because its buffer was full.
+    pub dropped: u64,
+}
+
+impl Printed {
+    /// Whether nothing was printed (or dropped).
+    pub fn is_empty(&self) -> bool {
+        self.stdout.is_empty() && self.stderr.is_empty() && self.dropped == 0
+    }
+}
+
+/// A call's outcome and what it printed on the way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct Ran<T> {
+    /// The value, the trap or the refusal.
+    pub outcome: Outcome<T>,
+    /// What the call printed before it returned or trapped.
+    pub printed: Printed,
+}
+
+impl<T> From<Outcome<T>> for Ran<T> {
+    /// An outcome that printed nothing.
+    fn from(outcome: Outcome<T>) -> Self {
+        Ran { outcome, printed: Printed::default() }
+    }
+}
+
 /// The limits a board applies, as it reports them; identical limits give identical
 /// exhaustion everywhere.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
@@ -256,6 +291,8 @@ pub struct InfoResponse {
 pub struct ResetRequest {
     /// What the new store validates against.
     pub version: WasmVersion,
+    /// The host modules the session's modules may import, by name (e.g. `spectest`).
+    pub hosts: Vec<String>,
 }
 
 /// `tandem/module/begin`: a module upload of `len` bytes follows in chunks.
@@ -447,9 +484,9 @@ pub type UnitResult = Result<(), Refusal>;
 /// Response of [`ModuleEndEndpoint`].
 pub type ModuleResult = Result<ModuleId, Refusal>;
 /// Response of [`InstantiateEndpoint`].
-pub type InstantiateOutcome = Outcome<InstanceId>;
+pub type InstantiateOutcome = Ran<InstanceId>;
 /// Response of [`InvokeEndpoint`].
-pub type InvokeOutcome = Outcome<Vec<Val>>;
+pub type InvokeOutcome = Ran<Vec<Val>>;
 /// Response of [`GetGlobalEndpoint`].
 pub type GlobalResult = Result<Val, Refusal>;
 /// Response of [`MemoryDigestEndpoint`].

@@ -45,7 +45,7 @@ pub fn info<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> InfoRespo
 
 /// A fresh store; the platform's per-session figures and the tick count restart with it.
 pub fn reset<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: ResetRequest) -> UnitResult {
-    let result = ctx.handler.reset(req.version);
+    let result = ctx.handler.reset(req.version, &req.hosts);
     ctx.platform.restart_measurements();
     ctx.exec_ticks = 0;
     result

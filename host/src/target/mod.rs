@@ -26,7 +26,7 @@ pub mod sim_link;
 use std::fmt;
 
 use tandem_protocol::{
-    InstanceId, ModuleId, Outcome, Refusal, StatsResponse, Trap, Val, WasmVersion,
+    InstanceId, ModuleId, Outcome, Printed, Ran, Refusal, StatsResponse, Trap, Val, WasmVersion,
 };
 
 /// Why a request to a target did not produce a result.
@@ -75,6 +75,19 @@ pub fn outcome<T>(outcome: Outcome<T>) -> Result<Result<T, Trap>, TargetError> {
     Ok(outcome.into_result()?)
 }
 
+/// A call's outcome as the runner's nested result, its printed output added to `printed`
+/// (where the target keeps it for [`Target::take_printed`]).
+pub fn ran<T>(ran: Ran<T>, printed: &mut Printed) -> Result<Result<T, Trap>, TargetError> {
+    let Ran { outcome: result, printed: more } = ran;
+    printed.stdout.extend_from_slice(&more.stdout);
+    printed.stderr.extend_from_slice(&more.stderr);
+    printed.dropped += more.dropped;
+    outcome(result)
+}
+
+/// The host modules every session links: what the spec tests import.
+pub const SPECTEST: &[&str] = &["spectest"];
+
 /// Something that loads, instantiates and runs binary WebAssembly modules.
 ///
 /// A session starts with [`Target::reset`], which empties the store and defines
@@ -97,10 +110,11 @@ pub trait Target {
     }
 
     /// Drops every module and instance and starts a fresh store validating against
-    /// `version`, with the `spectest` module (print functions, `global_i32` = 666,
-    /// `global_i64` = 666, `global_f32` = 666.6, `global_f64` = 666.6, a funcref
-    /// `table` of 10..20 and a `memory` of 1..2 pages) available for import.
-    fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError>;
+    /// `version`, with the host modules named in `hosts` available for import (e.g.
+    /// [`SPECTEST`]: print functions, `global_i32` = 666, `global_i64` = 666,
+    /// `global_f32` = 666.6, `global_f64` = 666.6, a funcref `table` of 10..20 and a
+    /// `memory` of 1..2 pages). A target without one of them refuses, naming the ones it has.
+    fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError>;
 
     /// Decodes, validates and prepares a binary module without instantiating it.
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError>;
@@ -126,6 +140,12 @@ pub trait Target {
 
     /// The current session's statistics (memories, peaks, fuel; target figures if any).
     fn stats(&mut self) -> Result<StatsResponse, TargetError>;
+
+    /// What the calls since the last take printed (each call's reply carries its output),
+    /// leaving nothing behind.
+    fn take_printed(&mut self) -> Printed {
+        Printed::default()
+    }
 
     /// Brings a target that stopped answering back (a QEMU is restarted, a board reset)
     /// with an empty store; the runner resets it next. A target that cannot says why.

@@ -26,14 +26,14 @@ use tandem_protocol::{
     ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, GetGlobalRequest, InfoEndpoint, InfoResponse,
     InstanceId, InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK,
     ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint, ModuleEndEndpoint,
-    ModuleId, PROTOCOL_VERSION, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
+    ModuleId, PROTOCOL_VERSION, Printed, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
     ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasmVersion, schema_fingerprint,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Runtime;
 use tracing::info;
 
-use crate::target::{Target, TargetError, outcome};
+use crate::target::{Target, TargetError, ran};
 
 /// A byte stream to a peer.
 pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -90,6 +90,8 @@ pub struct RemoteTarget<P: Peer> {
     restarts: u32,
     /// Link counters of sessions that ended (restarts), so totals survive them.
     earlier_link: Vec<Arc<LinkStats>>,
+    /// What the calls printed since the runner last took it.
+    printed: Printed,
     rt: Runtime,
 }
 
@@ -110,6 +112,7 @@ impl<P: Peer> RemoteTarget<P> {
             board: board.to_owned(),
             restarts: 0,
             earlier_link: Vec::new(),
+            printed: Printed::default(),
             rt,
         };
         if let Err(e) = target.handshake() {
@@ -315,8 +318,10 @@ impl<P: Peer> Target for RemoteTarget<P> {
         self.info.validates
     }
 
-    fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {
-        Ok(self.request::<ResetEndpoint>(&ResetRequest { version })??)
+    fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
+        self.printed = Printed::default();
+        let hosts = hosts.iter().map(|&h| h.to_owned()).collect();
+        Ok(self.request::<ResetEndpoint>(&ResetRequest { version, hosts })??)
     }
 
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
@@ -332,7 +337,8 @@ impl<P: Peer> Target for RemoteTarget<P> {
     }
 
     fn instantiate(&mut self, module: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError> {
-        outcome(self.request::<InstantiateEndpoint>(&InstantiateRequest { module })?)
+        let reply = self.request::<InstantiateEndpoint>(&InstantiateRequest { module })?;
+        ran(reply, &mut self.printed)
     }
 
     fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError> {
@@ -347,7 +353,8 @@ impl<P: Peer> Target for RemoteTarget<P> {
         args: &[Val],
     ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
         let req = InvokeRequest { instance, export: export.to_owned(), args: args.to_vec() };
-        outcome(self.request::<InvokeEndpoint>(&req)?)
+        let reply = self.request::<InvokeEndpoint>(&req)?;
+        ran(reply, &mut self.printed)
     }
 
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
@@ -357,6 +364,10 @@ impl<P: Peer> Target for RemoteTarget<P> {
 
     fn stats(&mut self) -> Result<StatsResponse, TargetError> {
         self.request::<StatsEndpoint>(&())
+    }
+
+    fn take_printed(&mut self) -> Printed {
+        std::mem::take(&mut self.printed)
     }
 
     fn link_summary(&self) -> Option<String> {

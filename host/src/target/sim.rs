@@ -18,15 +18,19 @@ use std::time::{Duration, Instant};
 
 use tandem_boards::BoardProfile;
 use tandem_handler::{Limits, RequestHandler, desktop_profile};
-use tandem_protocol::{InstanceId, ModuleId, StatsResponse, Trap, TrapKind, Val, WasmVersion};
+use tandem_protocol::{
+    InstanceId, ModuleId, Printed, Ran, StatsResponse, Trap, TrapKind, Val, WasmVersion,
+};
 
-use crate::target::{Target, TargetError, outcome};
+use crate::target::{Target, TargetError, ran};
 
 /// `tandem-interp` in-process, behind the firmware's request handler.
 pub struct SimTarget {
     handler: RequestHandler,
     /// Stops calls that outlive the timeout, with the timeout.
     deadline: Option<(Watchdog, Duration)>,
+    /// What the calls printed since the runner last took it.
+    printed: Printed,
 }
 
 impl Default for SimTarget {
@@ -63,7 +67,7 @@ impl SimTarget {
             Some(buffer) => handler.with_static_memory(buffer),
             None => handler,
         };
-        SimTarget { handler, deadline: None }
+        SimTarget { handler, deadline: None, printed: Printed::default() }
     }
 
     /// The simulator with every call (an instantiation's start function, an invocation)
@@ -86,15 +90,16 @@ impl SimTarget {
     /// stopped traps with "timed out after ...".
     fn timed<T>(
         &mut self,
-        call: impl FnOnce(&mut RequestHandler) -> tandem_protocol::Outcome<T>,
+        call: impl FnOnce(&mut RequestHandler) -> Ran<T>,
     ) -> Result<Result<T, Trap>, TargetError> {
         let Some((watchdog, timeout)) = &self.deadline else {
-            return outcome(call(&mut self.handler));
+            return ran(call(&mut self.handler), &mut self.printed);
         };
-        watchdog.arm(*timeout);
+        let timeout = *timeout;
+        watchdog.arm(timeout);
         let result = call(&mut self.handler);
         watchdog.disarm();
-        match outcome(result)? {
+        match ran(result, &mut self.printed)? {
             Err(trap) if trap.kind == TrapKind::Interrupted => {
                 Ok(Err(Trap { kind: trap.kind, message: format!("timed out after {timeout:?}") }))
             }
@@ -112,8 +117,9 @@ impl Target for SimTarget {
         Some(&self.handler.profile().name)
     }
 
-    fn reset(&mut self, version: WasmVersion) -> Result<(), TargetError> {
-        Ok(self.handler.reset(version)?)
+    fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
+        self.printed = Printed::default();
+        Ok(self.handler.reset(version, hosts)?)
     }
 
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
@@ -143,6 +149,10 @@ impl Target for SimTarget {
 
     fn stats(&mut self) -> Result<StatsResponse, TargetError> {
         Ok(self.handler.stats())
+    }
+
+    fn take_printed(&mut self) -> Printed {
+        std::mem::take(&mut self.printed)
     }
 }
 
@@ -258,7 +268,7 @@ mod tests {
         let wat = r#"(module (func (export "loop") (loop br 0))
             (func (export "one") (result i32) i32.const 1))"#;
         let mut sim = SimTarget::new().with_timeout(Duration::from_millis(200));
-        sim.reset(WasmVersion::V2).expect("reset");
+        sim.reset(WasmVersion::V2, crate::target::SPECTEST).expect("reset");
         let module = sim.load(&wat::parse_str(wat).expect("wat")).expect("loads");
         let instance = sim.instantiate(module).expect("no refusal").expect("no trap");
         // Many calls arm and disarm the watchdog in turn: none is stopped.

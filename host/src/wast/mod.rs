@@ -54,7 +54,7 @@ use ::wast::token::Span;
 use ::wast::{Wast, WastDirective};
 use tandem_protocol::WasmVersion;
 
-use crate::report::{Failure, FileReport, Record, Skip, Verdict};
+use crate::report::{Failure, FileReport, FileSkip, Record, Skip, Verdict};
 use crate::target::{Target, TargetError};
 use judge::{Fatal, Judged, Outcome, Unavailable};
 use session::Session;
@@ -121,10 +121,22 @@ pub fn run_wast<T: Target + ?Sized>(
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| parse_error(file, text, e))?;
     let lines = LineIndex::new(text);
     let mut report = FileReport::new(file);
-    if let Err(error) = target.reset(version).or_else(|e| restart(target, version, e)) {
-        report.failures.push(target_failure(1, "reset", &error));
-        report.target_lost = Some(error.to_string());
-        return Ok(report);
+    let hosts = session_hosts(text);
+    match target.reset(version, &hosts) {
+        Ok(()) => {}
+        // The target lacks a host module the file asks for: a fact about the target.
+        Err(TargetError::Refused(refusal)) => {
+            let reason = format!("the target cannot link this file's host modules: {refusal}");
+            report.file_skip = Some(FileSkip { reason, directives: wast.directives.len() });
+            return Ok(report);
+        }
+        Err(error) => {
+            if let Err(error) = restart(target, version, &hosts, error) {
+                report.failures.push(target_failure(1, "reset", &error));
+                report.target_lost = Some(error.to_string());
+                return Ok(report);
+            }
+        }
     }
 
     let mut session = Session {
@@ -156,7 +168,7 @@ pub fn run_wast<T: Target + ?Sized>(
                 report.failures.push(target_failure(line, kind, &error));
                 let observed = "error: the target stopped answering".to_owned();
                 report.records.push(Record { line, kind, verdict: Verdict::Fail, observed });
-                if let Err(error) = restart(session.target, version, error) {
+                if let Err(error) = restart(session.target, version, &hosts, error) {
                     report.target_lost = Some(error.to_string());
                     return Ok(report);
                 }
@@ -189,6 +201,12 @@ pub fn run_wast<T: Target + ?Sized>(
                 }
             },
         };
+        // What the directive printed is part of what it did: compared and snapshotted too.
+        let printed = session.target.take_printed();
+        let observed = match observe::printed(&printed) {
+            Some(text) => format!("{observed}; {text}"),
+            None => observed,
+        };
         report.records.push(Record { line, kind, verdict, observed });
     }
     // Statistics are informative: a target that cannot report them still ran the file.
@@ -206,12 +224,31 @@ fn target_failure(line: usize, kind: &'static str, error: &TargetError) -> Failu
 fn restart<T: Target + ?Sized>(
     target: &mut T,
     version: WasmVersion,
+    hosts: &[&str],
     error: TargetError,
 ) -> Result<(), TargetError> {
     target.recover().map_err(|again| {
         TargetError::Transport(format!("{error}; restarting it failed too: {again}"))
     })?;
-    target.reset(version)
+    target.reset(version, hosts)
+}
+
+/// The host modules a script's session links: `spectest`, which the spec tests import, and
+/// those its leading comments ask for with `;; host: NAME[, NAME...]`.
+pub fn session_hosts(text: &str) -> Vec<&str> {
+    let mut hosts = crate::target::SPECTEST.to_vec();
+    let asked = text
+        .lines()
+        .map(str::trim)
+        .take_while(|line| line.is_empty() || line.starts_with(";;"))
+        .filter_map(|line| line.trim_start_matches(';').trim().strip_prefix("host:"))
+        .flat_map(|names| names.split(',').map(str::trim).filter(|n| !n.is_empty()));
+    for name in asked {
+        if !hosts.contains(&name) {
+            hosts.push(name);
+        }
+    }
+    hosts
 }
 
 /// Why an `assert_invalid`/`assert_malformed` is not passed on a target that does not

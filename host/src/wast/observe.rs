@@ -11,7 +11,7 @@
 //! the one the spec asks for is `assert_return`'s job. Signalling NaNs, which no
 //! arithmetic produces, keep their exact bits.
 
-use tandem_protocol::{Refusal, Trap, Val};
+use tandem_protocol::{Printed, Refusal, Trap, Val};
 
 use crate::target::TargetError;
 use crate::wast::expect::{is_arithmetic_nan_f32, is_arithmetic_nan_f64};
@@ -80,4 +80,24 @@ pub(crate) fn board_limit(error: &TargetError) -> Option<String> {
         TargetError::Refused(Refusal::Resource(message)) => Some(message.clone()),
         _ => None,
     }
+}
+
+/// What a directive printed, if anything: `printed "7\n"`, then `stderr "..."` and
+/// `N bytes dropped` where there are any. Bytes that are not UTF-8 are escaped.
+pub fn printed(printed: &Printed) -> Option<String> {
+    if printed.is_empty() {
+        return None;
+    }
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).escape_debug().to_string();
+    let mut parts = Vec::new();
+    if !printed.stdout.is_empty() {
+        parts.push(format!("printed \"{}\"", text(&printed.stdout)));
+    }
+    if !printed.stderr.is_empty() {
+        parts.push(format!("stderr \"{}\"", text(&printed.stderr)));
+    }
+    if printed.dropped > 0 {
+        parts.push(format!("{} bytes dropped", printed.dropped));
+    }
+    Some(parts.join(", "))
 }

@@ -41,7 +41,7 @@ impl Target for FakeTarget {
         self.fatal_on_invoke = false;
         Ok(())
     }
-    fn reset(&mut self, _: WasmVersion) -> Result<(), TargetError> {
+    fn reset(&mut self, _: WasmVersion, _: &[&str]) -> Result<(), TargetError> {
         self.loaded = 0;
         Ok(())
     }
@@ -458,4 +458,22 @@ fn exhaustion_under_a_board_profile_is_the_board_s_limit_not_a_failure() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].line, 5);
     assert!(report.skips.is_empty());
+}
+
+#[test]
+fn a_script_s_host_modules_come_from_its_leading_comments() {
+    let text = ";; Output.\n;; host: tandem, wasi\n;; host: tandem\n(module)\n;; host: late\n";
+    assert_eq!(session_hosts(text), ["spectest", "tandem", "wasi"]);
+    assert_eq!(session_hosts("(module)"), ["spectest"]);
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn a_host_module_the_target_lacks_skips_the_file_saying_why() {
+    let script = ";; host: gpio\n(module)\n(assert_return (invoke \"x\"))\n";
+    let report = run_wast(&mut crate::SimTarget::new(), WasmVersion::V2, "g.wast", script).unwrap();
+    let skip = report.file_skip.expect("skipped");
+    assert_eq!(skip.directives, 2);
+    assert!(skip.reason.contains("no host module `gpio`"), "{}", skip.reason);
+    assert!(skip.reason.contains("spectest, tandem"), "names what it has: {}", skip.reason);
 }

@@ -1,0 +1,47 @@
+//! Host modules: named sets of host functions that a module may import, linked the same way
+//! by the simulator and the firmware, so the same Rust code answers on both sides and
+//! parity holds.
+//!
+//! A host module implements [`HostModule`]: its import name and a `define` that adds its
+//! functions to a store and a linker (typed host functions, usually). State a module keeps
+//! between calls lives in the store's host data (`Store::set_host_data`), which its
+//! functions reach through their `Caller`; what a program prints goes to the store's
+//! [`Printed`], which the request handler hands back with each call's outcome.
+//!
+//! Built in ([`BUILTIN`]): [`Spectest`] (what the WebAssembly spec tests import) and
+//! [`TandemTest`] (`tandem`: print a value or a string, fail with a message). A user's own
+//! module is a crate implementing the trait.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod printed;
+mod spectest;
+mod tandem;
+
+pub use printed::Printed;
+pub use spectest::Spectest;
+pub use tandem::TandemTest;
+
+use tandem_interp::{Error, Linker, Store};
+
+/// A named set of host functions (and any globals, tables or memories) that a module may
+/// import. `Sync`, so a firmware can list its modules in a `static`.
+pub trait HostModule: Sync {
+    /// The module name imports use, e.g. `spectest`.
+    fn name(&self) -> &'static str;
+
+    /// Defines the module's entities in `store` and makes them importable through
+    /// `linker` under [`HostModule::name`]. Called once per session, on a fresh store
+    /// whose host data already holds a [`Printed`].
+    fn define(&self, store: &mut Store, linker: &mut Linker) -> Result<(), Error>;
+}
+
+/// The host modules every target links: spectest and the `tandem` test module.
+pub const BUILTIN: &[&dyn HostModule] = &[&Spectest, &TandemTest];
+
+/// The host module named `name` among `modules`.
+pub fn find<'m>(modules: &[&'m dyn HostModule], name: &str) -> Option<&'m dyn HostModule> {
+    modules.iter().copied().find(|m| m.name() == name)
+}
