@@ -14,6 +14,7 @@
 
 pub mod firmware;
 pub mod parity;
+pub mod program;
 pub mod qemu;
 pub mod report;
 pub mod suite;
@@ -30,5 +31,5 @@ pub use wast::{RunError, run_wast};
 /// The vocabulary every [`Target`] speaks: `tandem-protocol`'s, re-exported for the runner's
 /// users.
 pub use tandem_protocol::{
-    InstanceId, ModuleId, Refusal, StatsResponse, Trap, TrapKind, Val, WasmVersion,
+    InstanceId, ModuleId, Printed, Refusal, StatsResponse, Trap, TrapKind, Val, WasmVersion,
 };

@@ -9,6 +9,9 @@
 //! - `tandem parity [SUITES...] --targets sim,qemu [--board NAME]` runs the suites on every
 //!   target at once, with the same board profile, and compares every directive's outcome and
 //!   the per-file statistics; mismatches are printed as a diff.
+//! - `tandem call FILE EXPORT [ARGS...] [--target ...] [--host tandem]` calls one export of
+//!   a program and prints what it printed and its results, one per line; exit code 1 when it
+//!   trapped.
 //! - `tandem boards` lists the built-in board profiles.
 //! - `tandem probe list` lists the attached debug probes.
 //!
@@ -35,6 +38,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Run suites on several targets and compare every outcome.
     Parity(cmd::parity::ParityArgs),
+    /// Call one export of a .wasm (or .wat) program and print its output and results.
+    Call(cmd::call::CallArgs),
     /// List the built-in board profiles.
     Boards,
     /// Debug probes.
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Run(args) => cmd::run::run(args),
         Command::Parity(args) => cmd::parity::run(args),
+        Command::Call(args) => cmd::call::run(args),
         Command::Boards => cmd::boards::run(),
         Command::Probe(command) => cmd::probe::run(command),
     };

@@ -2,6 +2,7 @@
 //! target arguments, and building a target from them.
 
 pub mod boards;
+pub mod call;
 pub mod parity;
 pub mod probe;
 pub mod run;
@@ -75,6 +76,13 @@ pub struct SuiteArgs {
     /// suites fix their own).
     #[arg(long, value_enum, default_value_t = VersionArg::V2)]
     wasm_version: VersionArg,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// How to bring up a target: what every command that runs WebAssembly takes.
+#[derive(Args)]
+pub struct TargetArgs {
     /// A prebuilt firmware ELF for the qemu and probe targets (default: build target-fw for
     /// the board).
     #[arg(long, value_name = "ELF")]
@@ -106,6 +114,16 @@ pub struct SuiteArgs {
     probe: Option<String>,
 }
 
+impl VersionArg {
+    /// The version it names.
+    pub fn version(self) -> WasmVersion {
+        match self {
+            VersionArg::V1 => WasmVersion::V1,
+            VersionArg::V2 => WasmVersion::V2,
+        }
+    }
+}
+
 impl SuiteArgs {
     /// The suites named, resolved and read (both spec suites when none is named).
     pub fn plan(&self) -> Result<Plan> {
@@ -114,13 +132,11 @@ impl SuiteArgs {
         } else {
             self.suites.clone()
         };
-        let version = match self.wasm_version {
-            VersionArg::V1 => WasmVersion::V1,
-            VersionArg::V2 => WasmVersion::V2,
-        };
-        Ok(Plan::new(&names, version, self.filter.clone())?)
+        Ok(Plan::new(&names, self.wasm_version.version(), self.filter.clone())?)
     }
+}
 
+impl TargetArgs {
     /// Builds a target; `board` `None` means the desktop simulator's own limits (and the CI
     /// board for a target behind a link, which always runs a board's request table).
     pub fn target(

@@ -50,7 +50,7 @@ pub fn run(args: ParityArgs) -> Result<bool> {
             .targets
             .iter()
             .map(|&kind| {
-                let (plan, board, multi, common) = (&plan, &board, &multi, &args.common);
+                let (plan, board, multi, common) = (&plan, &board, &multi, &args.common.target);
                 s.spawn(move || {
                     let t0 = Instant::now();
                     let result = common.target(kind, Some(board)).and_then(|mut target| {

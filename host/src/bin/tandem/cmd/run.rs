@@ -37,12 +37,12 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<bool> {
     let plan = args.common.plan()?;
     let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
-    if args.target == TargetKind::Sim && args.common.link_faults.is_some() {
+    if args.target == TargetKind::Sim && args.common.target.link_faults.is_some() {
         bail!(
             "--link-faults needs a link: the sim target has none; use --target sim-link, qemu, qemu-rtt or probe"
         );
     }
-    let mut target = args.common.target(args.target, board.as_ref())?;
+    let mut target = args.common.target.target(args.target, board.as_ref())?;
     let multi = MultiProgress::new();
     let bar = progress_bar(&multi, plan.file_count(), target.name());
     let started = Instant::now();

@@ -1,0 +1,80 @@
+//! `tandem call FILE EXPORT [ARGS...]`: one export of a user's program on any target, its
+//! printed output and its results shown, as wasmi's command line does.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use tandem::program::{self, Called};
+use tandem_boards::BoardProfile;
+
+use super::{TargetArgs, TargetKind, VersionArg};
+
+/// `tandem call`'s arguments.
+#[derive(Args)]
+pub struct CallArgs {
+    /// The program: a binary `.wasm` module, or WebAssembly text.
+    file: PathBuf,
+    /// The exported function to call.
+    export: String,
+    /// Its arguments, one word each: integers, floats (`1.5`, `nan`, `inf`), `null`.
+    #[arg(allow_negative_numbers = true)]
+    args: Vec<String>,
+    /// Where it runs.
+    #[arg(long, value_enum, default_value_t = TargetKind::Sim)]
+    target: TargetKind,
+    /// Board profile (a built-in name or a .toml path) whose limits apply.
+    #[arg(long, value_name = "NAME")]
+    board: Option<String>,
+    /// The host modules it may import, comma-separated (spectest is always linked).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    host: Vec<String>,
+    /// The Wasm version it is validated against.
+    #[arg(long, value_enum, default_value_t = VersionArg::V2)]
+    wasm_version: VersionArg,
+    #[command(flatten)]
+    target_args: TargetArgs,
+}
+
+/// Calls the export and prints what it printed, then its results one per line; `Ok(false)`
+/// when it trapped.
+pub fn run(args: CallArgs) -> Result<bool> {
+    let wasm = program::read(&args.file)?;
+    let signature = program::export_signature(&wasm, &args.export)?;
+    let call_args = program::parse_args(signature.params(), &args.args)?;
+    if args.target == TargetKind::Sim && args.target_args.link_faults.is_some() {
+        bail!("--link-faults needs a link: the sim target has none");
+    }
+    let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
+    let mut target = args.target_args.target(args.target, board.as_ref())?;
+    let mut hosts = vec!["spectest"];
+    hosts.extend(args.host.iter().map(String::as_str).filter(|h| *h != "spectest"));
+    let called = program::call(
+        &mut *target,
+        args.wasm_version.version(),
+        &hosts,
+        &wasm,
+        &args.export,
+        &call_args,
+    )
+    .with_context(|| format!("{} on the {} target", args.file.display(), target.name()))?;
+    target.finish().context("the target did not end cleanly")?;
+    let Called { printed, results } = called;
+    print!("{}", String::from_utf8_lossy(&printed.stdout));
+    eprint!("{}", String::from_utf8_lossy(&printed.stderr));
+    if printed.dropped > 0 {
+        eprintln!("[{} more bytes of output were dropped on the target]", printed.dropped);
+    }
+    match results {
+        Ok(values) => {
+            for value in &values {
+                println!("{}", program::show(value));
+            }
+            Ok(true)
+        }
+        Err(trap) => {
+            eprintln!("error: {} trapped: {}", args.export, trap.message);
+            Ok(false)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! A user's own program: one `.wasm` file (or `.wat` text), called on any target the way
+//! `tandem call FILE EXPORT ARGS...` does: read it, find the export's signature, turn the
+//! command line's words into typed arguments, and run it in a fresh session with the host
+//! modules asked for.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, ValType};
+
+use crate::target::{Target, TargetError};
+use crate::{Printed, Trap, Val, WasmVersion};
+
+/// Why a program could not be called.
+#[derive(Debug)]
+pub enum ProgramError {
+    /// The file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is neither a binary module nor WebAssembly text that encodes.
+    Text {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// The module's sections do not decode far enough to find its exports.
+    Malformed(String),
+    /// No function of that name is exported.
+    NoExport {
+        /// The name asked for.
+        export: String,
+        /// The functions it exports.
+        exports: Vec<String>,
+    },
+    /// The export's signature has a type the command line cannot spell (e.g. `v128`).
+    UnsupportedType(String),
+    /// The arguments do not fit the signature.
+    Arguments(String),
+}
+
+impl fmt::Display for ProgramError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProgramError::Read { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            ProgramError::Text { path, message } => write!(
+                f,
+                "{} is neither a binary module (it does not start with \\0asm) nor WebAssembly \
+                 text: {message}",
+                path.display()
+            ),
+            ProgramError::Malformed(message) => write!(f, "malformed module: {message}"),
+            ProgramError::NoExport { export, exports } if exports.is_empty() => {
+                write!(f, "the module exports no function `{export}` (it exports no functions)")
+            }
+            ProgramError::NoExport { export, exports } => write!(
+                f,
+                "the module exports no function `{export}` (its functions: {})",
+                exports.join(", ")
+            ),
+            ProgramError::UnsupportedType(ty) => {
+                write!(f, "the export's signature has a {ty}, which arguments cannot be given as")
+            }
+            ProgramError::Arguments(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ProgramError {}
+
+/// A module's bytes from `path`: a binary module as it is, WebAssembly text encoded.
+pub fn read(path: &Path) -> Result<Vec<u8>, ProgramError> {
+    let bytes = std::fs::read(path)
+        .map_err(|source| ProgramError::Read { path: path.to_owned(), source })?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let text = |message: String| ProgramError::Text { path: path.to_owned(), message };
+    let source = String::from_utf8(bytes).map_err(|e| text(e.to_string()))?;
+    let buf = wast::parser::ParseBuffer::new(&source).map_err(|e| text(e.to_string()))?;
+    let mut wat: wast::Wat<'_> = wast::parser::parse(&buf).map_err(|e| text(e.to_string()))?;
+    wat.encode().map_err(|e| text(e.to_string()))
+}
+
+/// The signature of the function `export` exports, from the module's sections.
+pub fn export_signature(wasm: &[u8], export: &str) -> Result<FuncType, ProgramError> {
+    let malformed = |e: wasmparser::BinaryReaderError| ProgramError::Malformed(e.to_string());
+    let mut types = Vec::new();
+    let mut funcs = Vec::new(); // type index of every function, imported ones first
+    let mut exports = Vec::new();
+    let mut found = None;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(malformed)? {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    types.push(ty.map_err(malformed)?);
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if let TypeRef::Func(ty) = import.map_err(malformed)?.ty {
+                        funcs.push(ty);
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    funcs.push(ty.map_err(malformed)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e.map_err(malformed)?;
+                    if e.kind == ExternalKind::Func {
+                        exports.push(e.name.to_owned());
+                        if e.name == export {
+                            found = Some(e.index);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let no_export = || ProgramError::NoExport { export: export.to_owned(), exports };
+    let index = found.ok_or_else(no_export)?;
+    funcs
+        .get(index as usize)
+        .and_then(|&ty| types.get(ty as usize))
+        .cloned()
+        .ok_or_else(|| ProgramError::Malformed(format!("export `{export}` names no function")))
+}
+
+/// The command line's words as arguments of `params`: integers (decimal, or `0x` hex; an
+/// i32 also from 2^31..2^32, as its bits), floats (`1.5`, `-0`, `inf`, `nan`), `null` for a
+/// null reference and a number for an externref.
+pub fn parse_args(params: &[ValType], words: &[String]) -> Result<Vec<Val>, ProgramError> {
+    if params.len() != words.len() {
+        return Err(ProgramError::Arguments(format!(
+            "the function takes {} arguments ({}), {} given",
+            params.len(),
+            params.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            words.len()
+        )));
+    }
+    params.iter().zip(words).map(|(&ty, word)| parse_arg(ty, word)).collect()
+}
+
+fn parse_arg(ty: ValType, word: &str) -> Result<Val, ProgramError> {
+    let bad = || ProgramError::Arguments(format!("`{word}` is not a {ty}"));
+    let int = |word: &str| -> Option<i128> {
+        let (negative, digits) = match word.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, word),
+        };
+        let value = match digits.strip_prefix("0x") {
+            Some(hex) => i128::from_str_radix(hex, 16).ok()?,
+            None => digits.parse::<i128>().ok()?,
+        };
+        Some(if negative { -value } else { value })
+    };
+    Ok(match ty {
+        ValType::I32 => match int(word).ok_or_else(bad)? {
+            v @ -0x8000_0000..=0xffff_ffff => Val::I32(v as u32 as i32),
+            _ => return Err(bad()),
+        },
+        ValType::I64 => match int(word).ok_or_else(bad)? {
+            v @ -0x8000_0000_0000_0000..=0xffff_ffff_ffff_ffff => Val::I64(v as u64 as i64),
+            _ => return Err(bad()),
+        },
+        ValType::F32 => Val::F32(word.parse::<f32>().map_err(|_| bad())?.to_bits()),
+        ValType::F64 => Val::F64(word.parse::<f64>().map_err(|_| bad())?.to_bits()),
+        ValType::Ref(r) if r.is_func_ref() && word == "null" => Val::FuncRef(None),
+        ValType::Ref(r) if r.is_extern_ref() => match word {
+            "null" => Val::ExternRef(None),
+            n => Val::ExternRef(Some(n.parse().map_err(|_| bad())?)),
+        },
+        other => return Err(ProgramError::UnsupportedType(other.to_string())),
+    })
+}
+
+/// A value as `tandem call` prints it: the number alone.
+pub fn show(val: &Val) -> String {
+    match *val {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(bits).to_string(),
+        Val::F64(bits) => f64::from_bits(bits).to_string(),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(_)) => "ref.func".into(),
+        Val::ExternRef(Some(n)) => format!("ref.extern {n}"),
+    }
+}
+
+/// What a call of a program's export did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Called {
+    /// What its instantiation (a start function) and the call printed.
+    pub printed: Printed,
+    /// The results, or the trap that ended it (in the start function or the call).
+    pub results: Result<Vec<Val>, Trap>,
+}
+
+/// Runs `export` of `wasm` with `args` on `target`, in a fresh session validating against
+/// `version` with the host modules `hosts` linked.
+pub fn call<T: Target + ?Sized>(
+    target: &mut T,
+    version: WasmVersion,
+    hosts: &[&str],
+    wasm: &[u8],
+    export: &str,
+    args: &[Val],
+) -> Result<Called, TargetError> {
+    target.reset(version, hosts)?;
+    let module = target.load(wasm)?;
+    let results = match target.instantiate(module)? {
+        Ok(instance) => target.invoke(instance, export, args)?,
+        Err(trap) => Err(trap),
+    };
+    Ok(Called { printed: target.take_printed(), results })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn words_become_typed_arguments() {
+        let params = [ValType::I32, ValType::I64, ValType::F32, ValType::F64];
+        let args = parse_args(&params, &words(&["-1", "0x10", "1.5", "nan"])).unwrap();
+        assert_eq!(args[..3], [Val::I32(-1), Val::I64(16), Val::F32(1.5f32.to_bits())]);
+        assert!(matches!(args[3], Val::F64(bits) if f64::from_bits(bits).is_nan()));
+        assert_eq!(parse_args(&[ValType::I32], &words(&["4294967295"])).unwrap(), [Val::I32(-1)]);
+        for (ty, word) in [(ValType::I32, "4294967296"), (ValType::I64, "x"), (ValType::F32, "")] {
+            let e = parse_args(&[ty], &words(&[word])).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{word}` is not a {ty}")), "{e}");
+        }
+        let e = parse_args(&params, &words(&["1"])).unwrap_err().to_string();
+        assert!(e.contains("takes 4 arguments (i32, i64, f32, f64), 1 given"), "{e}");
+    }
+
+    #[test]
+    fn the_export_s_signature_comes_from_the_module() {
+        let wasm = wat::parse_str(
+            r#"(module (import "env" "f" (func (param f64)))
+                 (func (export "add") (param i32 i64) (result i64) local.get 1)
+                 (memory (export "mem") 1))"#,
+        )
+        .unwrap();
+        let ty = export_signature(&wasm, "add").unwrap();
+        assert_eq!(
+            (ty.params(), ty.results()),
+            (&[ValType::I32, ValType::I64][..], &[ValType::I64][..])
+        );
+        let e = export_signature(&wasm, "mem").unwrap_err().to_string();
+        assert!(e.contains("no function `mem` (its functions: add)"), "{e}");
+        assert!(matches!(export_signature(b"\0asm\x01", "add"), Err(ProgramError::Malformed(_))));
+    }
+}
