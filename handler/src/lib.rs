@@ -27,7 +27,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicBool;
 
-use tandem_hostmods::{BUILTIN, HostModule, Printed};
+use tandem_hostmods::{BUILTIN, HostModule, Printed, WasiContext};
 use tandem_interp::{
     Config, Error, Extern, Instance, InstanceOptions, Linker, Module, Store, Value,
 };
@@ -293,7 +293,7 @@ impl RequestHandler {
             }
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
-        Ran { outcome, printed: session.take_printed() }
+        Ran { outcome, printed: session.take_printed(), exit: session.take_exit() }
     }
 
     /// `tandem/register`: makes an instance's exports importable as `name`.
@@ -335,7 +335,7 @@ impl RequestHandler {
             Err(Error::Trap(trap)) => Outcome::Trap(convert::trap(&trap)),
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
-        Ran { outcome, printed: session.take_printed() }
+        Ran { outcome, printed: session.take_printed(), exit: session.take_exit() }
     }
 
     /// `tandem/global`: reads the exported global `export`.
@@ -432,6 +432,11 @@ fn no_session() -> Refusal {
 }
 
 impl Session {
+    /// The exit code WASI's `proc_exit` recorded during the last call, if it was called.
+    fn take_exit(&mut self) -> Option<u32> {
+        self.store.host_data_mut::<WasiContext>().and_then(|wasi| wasi.exit.take())
+    }
+
     /// What the session's modules printed since the last call, for the wire.
     fn take_printed(&mut self) -> tandem_protocol::Printed {
         match self.store.host_data_mut::<Printed>() {

@@ -203,7 +203,10 @@ pub fn show(val: &Val) -> String {
 pub struct Called {
     /// What its instantiation (a start function) and the call printed.
     pub printed: Printed,
-    /// The results, or the trap that ended it (in the start function or the call).
+    /// The code it passed to WASI's `proc_exit`, if it exited that way.
+    pub exit: Option<u32>,
+    /// The results, or the trap that ended it (in the start function or the call; also
+    /// the one `proc_exit` stops it with).
     pub results: Result<Vec<Val>, Trap>,
 }
 
@@ -223,7 +226,8 @@ pub fn call<T: Target + ?Sized>(
         Ok(instance) => target.invoke(instance, export, args)?,
         Err(trap) => Err(trap),
     };
-    Ok(Called { printed: target.take_printed(), results })
+    let reported = target.take_reported();
+    Ok(Called { printed: reported.printed, exit: reported.exit, results })
 }
 
 #[cfg(test)]

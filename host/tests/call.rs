@@ -44,6 +44,37 @@ fn results_and_output_on_the_simulator() {
     assert!(text(&out.stderr).contains("div trapped: integer divide by zero"));
 }
 
+/// A WASI program: prints to stdout and stderr through `fd_write`, then exits with the code
+/// `_start` finds in its first argument's length (`main` has 4 letters).
+const WASI_PROGRAM: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "out\n")
+  (data (i32.const 110) "err\n")
+  (data (i32.const 0) "\64\00\00\00\04\00\00\00\6e\00\00\00\04\00\00\00")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 200)))
+    (drop (call $fd_write (i32.const 2) (i32.const 8) (i32.const 1) (i32.const 200)))
+    (drop (call $sizes (i32.const 300) (i32.const 304)))
+    (call $exit (i32.sub (i32.load (i32.const 304)) (i32.const 1)))))"#;
+
+#[test]
+fn a_wasi_program_prints_and_exits_with_its_code() {
+    let file = std::env::temp_dir().join(format!("tandem-wasi-{}.wat", std::process::id()));
+    std::fs::write(&file, WASI_PROGRAM).unwrap();
+    let file = file.display().to_string();
+    let out = tandem(&["call", &file, "_start", "--host", "wasi_snapshot_preview1"]);
+    assert_eq!(text(&out.stdout), "out\n");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("err\n") && stderr.contains("_start exited with code 4"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "a non-zero exit code fails the call");
+}
+
 #[test]
 fn bad_input_is_named_and_exits_2() {
     let (_, wasm) = files();

@@ -8,9 +8,10 @@
 //! functions reach through their `Caller`; what a program prints goes to the store's
 //! [`Printed`], which the request handler hands back with each call's outcome.
 //!
-//! Built in ([`BUILTIN`]): [`Spectest`] (what the WebAssembly spec tests import) and
-//! [`TandemTest`] (`tandem`: print a value or a string, fail with a message). A user's own
-//! module is a crate implementing the trait.
+//! Built in ([`BUILTIN`]): [`Spectest`] (what the WebAssembly spec tests import),
+//! [`TandemTest`] (`tandem`: print a value or a string, fail with a message) and [`Wasi`]
+//! (`wasi_snapshot_preview1`, the subset an embedded program uses). A user's own module is a
+//! crate implementing the trait.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -19,10 +20,12 @@ extern crate alloc;
 mod printed;
 mod spectest;
 mod tandem;
+mod wasi;
 
 pub use printed::Printed;
 pub use spectest::Spectest;
 pub use tandem::TandemTest;
+pub use wasi::{Wasi, WasiContext};
 
 use tandem_interp::{Error, Linker, Store};
 
@@ -38,8 +41,8 @@ pub trait HostModule: Sync {
     fn define(&self, store: &mut Store, linker: &mut Linker) -> Result<(), Error>;
 }
 
-/// The host modules every target links: spectest and the `tandem` test module.
-pub const BUILTIN: &[&dyn HostModule] = &[&Spectest, &TandemTest];
+/// The host modules every target can link: spectest, the `tandem` test module and WASI.
+pub const BUILTIN: &[&dyn HostModule] = &[&Spectest, &TandemTest, &Wasi];
 
 /// The host module named `name` among `modules`.
 pub fn find<'m>(modules: &[&'m dyn HostModule], name: &str) -> Option<&'m dyn HostModule> {

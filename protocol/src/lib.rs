@@ -242,12 +242,15 @@ pub struct Ran<T> {
     pub outcome: Outcome<T>,
     /// What the call printed before it returned or trapped.
     pub printed: Printed,
+    /// The code the program passed to WASI's `proc_exit`, which ended the call (its outcome
+    /// is then the trap that stopped it).
+    pub exit: Option<u32>,
 }
 
 impl<T> From<Outcome<T>> for Ran<T> {
-    /// An outcome that printed nothing.
+    /// An outcome that printed nothing and did not exit.
     fn from(outcome: Outcome<T>) -> Self {
-        Ran { outcome, printed: Printed::default() }
+        Ran { outcome, printed: Printed::default(), exit: None }
     }
 }
 

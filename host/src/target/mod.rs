@@ -75,13 +75,23 @@ pub fn outcome<T>(outcome: Outcome<T>) -> Result<Result<T, Trap>, TargetError> {
     Ok(outcome.into_result()?)
 }
 
-/// A call's outcome as the runner's nested result, its printed output added to `printed`
-/// (where the target keeps it for [`Target::take_printed`]).
-pub fn ran<T>(ran: Ran<T>, printed: &mut Printed) -> Result<Result<T, Trap>, TargetError> {
-    let Ran { outcome: result, printed: more } = ran;
-    printed.stdout.extend_from_slice(&more.stdout);
-    printed.stderr.extend_from_slice(&more.stderr);
-    printed.dropped += more.dropped;
+/// What calls reported beside their results, kept by a target until the runner takes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reported {
+    /// What they printed.
+    pub printed: Printed,
+    /// The code a program passed to WASI's `proc_exit`, if one did.
+    pub exit: Option<u32>,
+}
+
+/// A call's outcome as the runner's nested result; its output and exit code go to
+/// `reported` (where the target keeps them for [`Target::take_reported`]).
+pub fn ran<T>(ran: Ran<T>, reported: &mut Reported) -> Result<Result<T, Trap>, TargetError> {
+    let Ran { outcome: result, printed, exit } = ran;
+    reported.printed.stdout.extend_from_slice(&printed.stdout);
+    reported.printed.stderr.extend_from_slice(&printed.stderr);
+    reported.printed.dropped += printed.dropped;
+    reported.exit = exit.or(reported.exit);
     outcome(result)
 }
 
@@ -141,10 +151,10 @@ pub trait Target {
     /// The current session's statistics (memories, peaks, fuel; target figures if any).
     fn stats(&mut self) -> Result<StatsResponse, TargetError>;
 
-    /// What the calls since the last take printed (each call's reply carries its output),
-    /// leaving nothing behind.
-    fn take_printed(&mut self) -> Printed {
-        Printed::default()
+    /// What the calls since the last take printed, and a WASI exit code if a program
+    /// exited (each call's reply carries them), leaving nothing behind.
+    fn take_reported(&mut self) -> Reported {
+        Reported::default()
     }
 
     /// Brings a target that stopped answering back (a QEMU is restarted, a board reset)

@@ -26,14 +26,14 @@ use tandem_protocol::{
     ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, GetGlobalRequest, InfoEndpoint, InfoResponse,
     InstanceId, InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK,
     ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint, ModuleEndEndpoint,
-    ModuleId, PROTOCOL_VERSION, Printed, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
+    ModuleId, PROTOCOL_VERSION, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
     ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasmVersion, schema_fingerprint,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Runtime;
 use tracing::info;
 
-use crate::target::{Target, TargetError, ran};
+use crate::target::{Reported, Target, TargetError, ran};
 
 /// A byte stream to a peer.
 pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -90,8 +90,8 @@ pub struct RemoteTarget<P: Peer> {
     restarts: u32,
     /// Link counters of sessions that ended (restarts), so totals survive them.
     earlier_link: Vec<Arc<LinkStats>>,
-    /// What the calls printed since the runner last took it.
-    printed: Printed,
+    /// What the calls reported since the runner last took it.
+    reported: Reported,
     rt: Runtime,
 }
 
@@ -112,7 +112,7 @@ impl<P: Peer> RemoteTarget<P> {
             board: board.to_owned(),
             restarts: 0,
             earlier_link: Vec::new(),
-            printed: Printed::default(),
+            reported: Reported::default(),
             rt,
         };
         if let Err(e) = target.handshake() {
@@ -319,7 +319,7 @@ impl<P: Peer> Target for RemoteTarget<P> {
     }
 
     fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
-        self.printed = Printed::default();
+        self.reported = Reported::default();
         let hosts = hosts.iter().map(|&h| h.to_owned()).collect();
         Ok(self.request::<ResetEndpoint>(&ResetRequest { version, hosts })??)
     }
@@ -338,7 +338,7 @@ impl<P: Peer> Target for RemoteTarget<P> {
 
     fn instantiate(&mut self, module: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError> {
         let reply = self.request::<InstantiateEndpoint>(&InstantiateRequest { module })?;
-        ran(reply, &mut self.printed)
+        ran(reply, &mut self.reported)
     }
 
     fn register(&mut self, instance: InstanceId, as_name: &str) -> Result<(), TargetError> {
@@ -354,7 +354,7 @@ impl<P: Peer> Target for RemoteTarget<P> {
     ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
         let req = InvokeRequest { instance, export: export.to_owned(), args: args.to_vec() };
         let reply = self.request::<InvokeEndpoint>(&req)?;
-        ran(reply, &mut self.printed)
+        ran(reply, &mut self.reported)
     }
 
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {
@@ -366,8 +366,8 @@ impl<P: Peer> Target for RemoteTarget<P> {
         self.request::<StatsEndpoint>(&())
     }
 
-    fn take_printed(&mut self) -> Printed {
-        std::mem::take(&mut self.printed)
+    fn take_reported(&mut self) -> Reported {
+        std::mem::take(&mut self.reported)
     }
 
     fn link_summary(&self) -> Option<String> {

@@ -18,19 +18,17 @@ use std::time::{Duration, Instant};
 
 use tandem_boards::BoardProfile;
 use tandem_handler::{Limits, RequestHandler, desktop_profile};
-use tandem_protocol::{
-    InstanceId, ModuleId, Printed, Ran, StatsResponse, Trap, TrapKind, Val, WasmVersion,
-};
+use tandem_protocol::{InstanceId, ModuleId, Ran, StatsResponse, Trap, TrapKind, Val, WasmVersion};
 
-use crate::target::{Target, TargetError, ran};
+use crate::target::{Reported, Target, TargetError, ran};
 
 /// `tandem-interp` in-process, behind the firmware's request handler.
 pub struct SimTarget {
     handler: RequestHandler,
     /// Stops calls that outlive the timeout, with the timeout.
     deadline: Option<(Watchdog, Duration)>,
-    /// What the calls printed since the runner last took it.
-    printed: Printed,
+    /// What the calls reported since the runner last took it.
+    reported: Reported,
 }
 
 impl Default for SimTarget {
@@ -67,7 +65,7 @@ impl SimTarget {
             Some(buffer) => handler.with_static_memory(buffer),
             None => handler,
         };
-        SimTarget { handler, deadline: None, printed: Printed::default() }
+        SimTarget { handler, deadline: None, reported: Reported::default() }
     }
 
     /// The simulator with every call (an instantiation's start function, an invocation)
@@ -93,13 +91,13 @@ impl SimTarget {
         call: impl FnOnce(&mut RequestHandler) -> Ran<T>,
     ) -> Result<Result<T, Trap>, TargetError> {
         let Some((watchdog, timeout)) = &self.deadline else {
-            return ran(call(&mut self.handler), &mut self.printed);
+            return ran(call(&mut self.handler), &mut self.reported);
         };
         let timeout = *timeout;
         watchdog.arm(timeout);
         let result = call(&mut self.handler);
         watchdog.disarm();
-        match ran(result, &mut self.printed)? {
+        match ran(result, &mut self.reported)? {
             Err(trap) if trap.kind == TrapKind::Interrupted => {
                 Ok(Err(Trap { kind: trap.kind, message: format!("timed out after {timeout:?}") }))
             }
@@ -118,7 +116,7 @@ impl Target for SimTarget {
     }
 
     fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
-        self.printed = Printed::default();
+        self.reported = Reported::default();
         Ok(self.handler.reset(version, hosts)?)
     }
 
@@ -151,8 +149,8 @@ impl Target for SimTarget {
         Ok(self.handler.stats())
     }
 
-    fn take_printed(&mut self) -> Printed {
-        std::mem::take(&mut self.printed)
+    fn take_reported(&mut self) -> Reported {
+        std::mem::take(&mut self.reported)
     }
 }
 

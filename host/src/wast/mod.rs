@@ -202,8 +202,8 @@ pub fn run_wast<T: Target + ?Sized>(
             },
         };
         // What the directive printed is part of what it did: compared and snapshotted too.
-        let printed = session.target.take_printed();
-        let observed = match observe::printed(&printed) {
+        let reported = session.target.take_reported();
+        let observed = match observe::reported(&reported) {
             Some(text) => format!("{observed}; {text}"),
             None => observed,
         };

@@ -11,9 +11,9 @@
 //! the one the spec asks for is `assert_return`'s job. Signalling NaNs, which no
 //! arithmetic produces, keep their exact bits.
 
-use tandem_protocol::{Printed, Refusal, Trap, Val};
+use tandem_protocol::{Refusal, Trap, Val};
 
-use crate::target::TargetError;
+use crate::target::{Reported, TargetError};
 use crate::wast::expect::{is_arithmetic_nan_f32, is_arithmetic_nan_f64};
 
 /// One value: `i32:3`, `f64:0x3ff0000000000000`, `f32:nan`, `ref.func`.
@@ -82,10 +82,12 @@ pub(crate) fn board_limit(error: &TargetError) -> Option<String> {
     }
 }
 
-/// What a directive printed, if anything: `printed "7\n"`, then `stderr "..."` and
-/// `N bytes dropped` where there are any. Bytes that are not UTF-8 are escaped.
-pub fn printed(printed: &Printed) -> Option<String> {
-    if printed.is_empty() {
+/// What a directive reported beside its outcome, if anything: `printed "7\n"`, then
+/// `stderr "..."`, `N bytes dropped` and `exit N` where there are any. Bytes that are not
+/// UTF-8 are escaped.
+pub fn reported(reported: &Reported) -> Option<String> {
+    let printed = &reported.printed;
+    if printed.is_empty() && reported.exit.is_none() {
         return None;
     }
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).escape_debug().to_string();
@@ -98,6 +100,9 @@ pub fn printed(printed: &Printed) -> Option<String> {
     }
     if printed.dropped > 0 {
         parts.push(format!("{} bytes dropped", printed.dropped));
+    }
+    if let Some(code) = reported.exit {
+        parts.push(format!("exit {code}"));
     }
     Some(parts.join(", "))
 }

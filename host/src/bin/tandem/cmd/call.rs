@@ -59,11 +59,16 @@ pub fn run(args: CallArgs) -> Result<bool> {
     )
     .with_context(|| format!("{} on the {} target", args.file.display(), target.name()))?;
     target.finish().context("the target did not end cleanly")?;
-    let Called { printed, results } = called;
+    let Called { printed, exit, results } = called;
     print!("{}", String::from_utf8_lossy(&printed.stdout));
     eprint!("{}", String::from_utf8_lossy(&printed.stderr));
     if printed.dropped > 0 {
         eprintln!("[{} more bytes of output were dropped on the target]", printed.dropped);
+    }
+    if let Some(code) = exit {
+        // A WASI program's exit: its code is the command's verdict.
+        eprintln!("{} exited with code {code}", args.export);
+        return Ok(code == 0);
     }
     match results {
         Ok(values) => {
