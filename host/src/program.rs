@@ -1,14 +1,17 @@
 //! A user's own program: one `.wasm` file (or `.wat` text), called on any target the way
-//! `tandem call FILE EXPORT ARGS...` does: read it, find the export's signature, turn the
-//! command line's words into typed arguments, and run it in a fresh session with the host
-//! modules asked for.
+//! `tandem call FILE EXPORT ARGS...` does (read it, find the export's signature, turn the
+//! command line's words into typed arguments, run it in a fresh session with the host
+//! modules asked for), or run as a suite file the way `tandem run app.wasm` does: `_start`
+//! (or another export) called, the exit code and the output held to what is expected.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, ValType};
 
-use crate::target::{Target, TargetError};
+use crate::report::{Failure, FileReport, Record, Verdict};
+use crate::target::{Reported, Target, TargetError};
+use crate::wast::observe;
 use crate::{Printed, Trap, Val, WasmVersion};
 
 /// Why a program could not be called.
@@ -228,6 +231,126 @@ pub fn call<T: Target + ?Sized>(
     };
     let reported = target.take_reported();
     Ok(Called { printed: reported.printed, exit: reported.exit, results })
+}
+
+/// How programs in a suite run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramOptions {
+    /// The export to call, without arguments.
+    pub export: String,
+    /// The exit code that passes: what `proc_exit` is called with, or 0 when the export
+    /// returns.
+    pub expect_exit: u32,
+    /// The host modules to link.
+    pub hosts: Vec<String>,
+}
+
+impl Default for ProgramOptions {
+    /// `_start`, exit code 0, every built-in host module.
+    fn default() -> Self {
+        ProgramOptions {
+            export: "_start".into(),
+            expect_exit: 0,
+            hosts: ["spectest", "tandem", "wasi_snapshot_preview1"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// A program in a suite: its module, the output it must print (its `NAME.stdout`), and how
+/// to run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The module's bytes.
+    pub wasm: Vec<u8>,
+    /// What it must print to stdout, exactly; `None` checks nothing.
+    pub expected_stdout: Option<Vec<u8>>,
+    /// How it runs.
+    pub options: ProgramOptions,
+}
+
+impl Program {
+    /// A program run with the default options.
+    pub fn new(wasm: Vec<u8>, expected_stdout: Option<Vec<u8>>) -> Self {
+        Program { wasm, expected_stdout, options: ProgramOptions::default() }
+    }
+
+    /// Whether the module exports `_start`, as a WASI command does.
+    pub fn is_command(&self) -> bool {
+        export_signature(&self.wasm, "_start").is_ok()
+    }
+}
+
+/// Runs `program` as one directive (`run`, line 1) of a file named `name`: passes when the
+/// exit code is the expected one and, where expected output is given, stdout is exactly it.
+/// A target that stops answering ends the file, with the reason.
+pub fn run_program<T: Target + ?Sized>(
+    target: &mut T,
+    version: WasmVersion,
+    name: &str,
+    program: &Program,
+) -> FileReport {
+    let mut report = FileReport::new(name);
+    let options = &program.options;
+    let hosts: Vec<&str> = options.hosts.iter().map(String::as_str).collect();
+    let (line, kind) = (1, "run");
+    let called = call(target, version, &hosts, &program.wasm, &options.export, &[]);
+    let (got, observed) = match called {
+        Ok(called) => {
+            let reported = Reported { printed: called.printed.clone(), exit: called.exit };
+            let outcome = match &called.results {
+                Ok(values) => observe::returned(values),
+                Err(trap) => observe::trap(trap),
+            };
+            let observed = match observe::reported(&reported) {
+                Some(text) => format!("{outcome}; {text}"),
+                None => outcome,
+            };
+            (verdict(program, &called), observed)
+        }
+        Err(error) => {
+            if error.is_fatal() {
+                report.target_lost = Some(error.to_string());
+            }
+            (Err(format!("{error}")), observe::error(&error))
+        }
+    };
+    let verdict = match got {
+        Ok(()) => {
+            report.passed += 1;
+            Verdict::Pass
+        }
+        Err(got) => {
+            let expected = match (&program.expected_stdout, options.expect_exit) {
+                (Some(_), code) => format!("exit code {code} and the expected stdout"),
+                (None, code) => format!("exit code {code}"),
+            };
+            report.failures.push(Failure { line, kind, expected, got });
+            Verdict::Fail
+        }
+    };
+    report.records.push(Record { line, kind, verdict, observed });
+    report.stats = target.stats().ok();
+    report
+}
+
+/// Why a run does not pass, if it does not.
+fn verdict(program: &Program, called: &Called) -> Result<(), String> {
+    let code = match (&called.results, called.exit) {
+        (_, Some(code)) => code,
+        (Ok(_), None) => 0,
+        (Err(trap), None) => return Err(format!("trap \"{}\"", trap.message)),
+    };
+    if code != program.options.expect_exit {
+        return Err(format!("exit code {code}"));
+    }
+    match &program.expected_stdout {
+        Some(expected) if *expected != called.printed.stdout => Err(format!(
+            "stdout {:?} (expected {:?})",
+            String::from_utf8_lossy(&called.printed.stdout),
+            String::from_utf8_lossy(expected)
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

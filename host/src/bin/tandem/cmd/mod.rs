@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tandem::firmware::firmware_dir;
+use tandem::program::ProgramOptions;
 use tandem::suite::Plan;
 use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
@@ -66,8 +67,8 @@ pub enum VersionArg {
 /// What every command that runs suites takes.
 #[derive(Args)]
 pub struct SuiteArgs {
-    /// Suites to run: spec:v1, spec:v2, a .wast file or a directory of .wast files
-    /// [default: spec:v1 spec:v2]
+    /// Suites to run: spec:v1, spec:v2, a .wast file, a .wasm program, or a directory of
+    /// them (its .wasm files that export _start) [default: spec:v1 spec:v2]
     suites: Vec<String>,
     /// Only run files whose name contains this text.
     #[arg(long, value_name = "SUBSTRING")]
@@ -76,6 +77,17 @@ pub struct SuiteArgs {
     /// suites fix their own).
     #[arg(long, value_enum, default_value_t = VersionArg::V2)]
     wasm_version: VersionArg,
+    /// The export a program (`.wasm`) is run by.
+    #[arg(long, value_name = "EXPORT", default_value = "_start")]
+    invoke: String,
+    /// The exit code a program must end with (what it passes to WASI's proc_exit; 0 when
+    /// its export returns).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    expect_exit: u32,
+    /// The host modules a program may import, comma-separated [default: spectest, tandem,
+    /// wasi_snapshot_preview1].
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    host: Vec<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -132,7 +144,17 @@ impl SuiteArgs {
         } else {
             self.suites.clone()
         };
-        Ok(Plan::new(&names, self.wasm_version.version(), self.filter.clone())?)
+        let mut programs = ProgramOptions {
+            export: self.invoke.clone(),
+            expect_exit: self.expect_exit,
+            ..ProgramOptions::default()
+        };
+        if !self.host.is_empty() {
+            programs.hosts = std::iter::once("spectest".to_owned())
+                .chain(self.host.iter().filter(|h| *h != "spectest").cloned())
+                .collect();
+        }
+        Ok(Plan::new(&names, self.wasm_version.version(), self.filter.clone(), &programs)?)
     }
 }
 
