@@ -293,7 +293,7 @@ impl RequestHandler {
             }
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
-        Ran { outcome, printed: session.take_printed(), exit: session.take_exit() }
+        session.reply(outcome)
     }
 
     /// `tandem/register`: makes an instance's exports importable as `name`.
@@ -335,7 +335,7 @@ impl RequestHandler {
             Err(Error::Trap(trap)) => Outcome::Trap(convert::trap(&trap)),
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
-        Ran { outcome, printed: session.take_printed(), exit: session.take_exit() }
+        session.reply(outcome)
     }
 
     /// `tandem/global`: reads the exported global `export`.
@@ -432,17 +432,15 @@ fn no_session() -> Refusal {
 }
 
 impl Session {
-    /// The exit code WASI's `proc_exit` recorded during the last call, if it was called.
-    fn take_exit(&mut self) -> Option<u32> {
-        self.store.host_data_mut::<WasiContext>().and_then(|wasi| wasi.exit.take())
-    }
-
-    /// What the session's modules printed since the last call, for the wire.
-    fn take_printed(&mut self) -> tandem_protocol::Printed {
-        match self.store.host_data_mut::<Printed>() {
+    /// A call's reply: its outcome, what the session's modules printed during it, and the
+    /// exit code WASI's `proc_exit` recorded, if it was called (both taken, for the next).
+    fn reply<T>(&mut self, outcome: Outcome<T>) -> Ran<T> {
+        let printed = match self.store.host_data_mut::<Printed>() {
             Some(printed) => convert::printed(printed.take()),
             None => tandem_protocol::Printed::default(),
-        }
+        };
+        let exit = self.store.host_data_mut::<WasiContext>().and_then(|wasi| wasi.exit.take());
+        Ran { outcome, printed, exit }
     }
 
     fn instance(&self, id: InstanceId) -> Result<Instance, Refusal> {

@@ -12,7 +12,7 @@ use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, ValType};
 use crate::report::{Failure, FileReport, Record, Verdict};
 use crate::target::{Reported, Target, TargetError};
 use crate::wast::observe;
-use crate::{Printed, Trap, Val, WasmVersion};
+use crate::{Trap, Val, WasmVersion};
 
 /// Why a program could not be called.
 #[derive(Debug)]
@@ -204,10 +204,9 @@ pub fn show(val: &Val) -> String {
 /// What a call of a program's export did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Called {
-    /// What its instantiation (a start function) and the call printed.
-    pub printed: Printed,
-    /// The code it passed to WASI's `proc_exit`, if it exited that way.
-    pub exit: Option<u32>,
+    /// What its instantiation (a start function) and the call printed, and the code it
+    /// passed to WASI's `proc_exit` if it exited that way.
+    pub reported: Reported,
     /// The results, or the trap that ended it (in the start function or the call; also
     /// the one `proc_exit` stops it with).
     pub results: Result<Vec<Val>, Trap>,
@@ -229,8 +228,7 @@ pub fn call<T: Target + ?Sized>(
         Ok(instance) => target.invoke(instance, export, args)?,
         Err(trap) => Err(trap),
     };
-    let reported = target.take_reported();
-    Ok(Called { printed: reported.printed, exit: reported.exit, results })
+    Ok(Called { reported: target.take_reported(), results })
 }
 
 /// How programs in a suite run.
@@ -296,15 +294,11 @@ pub fn run_program<T: Target + ?Sized>(
     let called = call(target, version, &hosts, &program.wasm, &options.export, &[]);
     let (got, observed) = match called {
         Ok(called) => {
-            let reported = Reported { printed: called.printed.clone(), exit: called.exit };
             let outcome = match &called.results {
                 Ok(values) => observe::returned(values),
                 Err(trap) => observe::trap(trap),
             };
-            let observed = match observe::reported(&reported) {
-                Some(text) => format!("{outcome}; {text}"),
-                None => outcome,
-            };
+            let observed = observe::with_reported(outcome, &called.reported);
             (verdict(program, &called), observed)
         }
         Err(error) => {
@@ -335,7 +329,7 @@ pub fn run_program<T: Target + ?Sized>(
 
 /// Why a run does not pass, if it does not.
 fn verdict(program: &Program, called: &Called) -> Result<(), String> {
-    let code = match (&called.results, called.exit) {
+    let code = match (&called.results, called.reported.exit) {
         (_, Some(code)) => code,
         (Ok(_), None) => 0,
         (Err(trap), None) => return Err(format!("trap \"{}\"", trap.message)),
@@ -344,9 +338,9 @@ fn verdict(program: &Program, called: &Called) -> Result<(), String> {
         return Err(format!("exit code {code}"));
     }
     match &program.expected_stdout {
-        Some(expected) if *expected != called.printed.stdout => Err(format!(
+        Some(expected) if *expected != called.reported.printed.stdout => Err(format!(
             "stdout {:?} (expected {:?})",
-            String::from_utf8_lossy(&called.printed.stdout),
+            String::from_utf8_lossy(&called.reported.printed.stdout),
             String::from_utf8_lossy(expected)
         )),
         _ => Ok(()),

@@ -252,10 +252,16 @@ pub fn file_skip_reason(file_name: &str) -> Option<&'static str> {
 /// comments: such a file asserts that board's exact limits (depth, value stack, fuel,
 /// memory), so it only runs on a target applying that board's profile.
 pub fn required_board(text: &str) -> Option<&str> {
+    header_values(text, "board:").next()
+}
+
+/// The values of `key` (e.g. `board:`) in a script's leading comments: the `;;` lines before
+/// its first directive, where a file states what it needs (a board, host modules).
+pub fn header_values<'t>(text: &'t str, key: &str) -> impl Iterator<Item = &'t str> {
     text.lines()
         .map(str::trim)
         .take_while(|line| line.is_empty() || line.starts_with(";;"))
-        .find_map(|line| line.trim_start_matches(';').trim().strip_prefix("board:"))
+        .filter_map(move |line| line.trim_start_matches(';').trim().strip_prefix(key))
         .map(str::trim)
 }
 

@@ -23,6 +23,7 @@ use tandem_interp::{Caller, Error, FuncType, Linker, Store, Trap, ValType, Value
 
 use crate::HostModule;
 use crate::printed::{Printed, Stream};
+use ValType::{I32, I64};
 
 /// The `wasi_snapshot_preview1` module.
 #[derive(Debug, Clone, Copy, Default)]
@@ -157,8 +158,6 @@ impl HostModule for Wasi {
         Ok(())
     }
 }
-
-use ValType::{I32, I64};
 
 /// The rest of `wasi_snapshot_preview1`, with their parameters: they link, and answer
 /// `ENOSYS`.

@@ -98,6 +98,18 @@ pub fn ran<T>(ran: Ran<T>, reported: &mut Reported) -> Result<Result<T, Trap>, T
 /// The host modules every session links: what the spec tests import.
 pub const SPECTEST: &[&str] = &["spectest"];
 
+/// The host modules a session links: [`SPECTEST`], then those `asked` for, each once, in
+/// the order asked.
+pub fn session_hosts<'a>(asked: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut hosts = SPECTEST.to_vec();
+    for name in asked {
+        if !name.is_empty() && !hosts.contains(&name) {
+            hosts.push(name);
+        }
+    }
+    hosts
+}
+
 /// Something that loads, instantiates and runs binary WebAssembly modules.
 ///
 /// A session starts with [`Target::reset`], which empties the store and defines

@@ -202,11 +202,7 @@ pub fn run_wast<T: Target + ?Sized>(
             },
         };
         // What the directive printed is part of what it did: compared and snapshotted too.
-        let reported = session.target.take_reported();
-        let observed = match observe::reported(&reported) {
-            Some(text) => format!("{observed}; {text}"),
-            None => observed,
-        };
+        let observed = observe::with_reported(observed, &session.target.take_reported());
         report.records.push(Record { line, kind, verdict, observed });
     }
     // Statistics are informative: a target that cannot report them still ran the file.
@@ -236,19 +232,8 @@ fn restart<T: Target + ?Sized>(
 /// The host modules a script's session links: `spectest`, which the spec tests import, and
 /// those its leading comments ask for with `;; host: NAME[, NAME...]`.
 pub fn session_hosts(text: &str) -> Vec<&str> {
-    let mut hosts = crate::target::SPECTEST.to_vec();
-    let asked = text
-        .lines()
-        .map(str::trim)
-        .take_while(|line| line.is_empty() || line.starts_with(";;"))
-        .filter_map(|line| line.trim_start_matches(';').trim().strip_prefix("host:"))
-        .flat_map(|names| names.split(',').map(str::trim).filter(|n| !n.is_empty()));
-    for name in asked {
-        if !hosts.contains(&name) {
-            hosts.push(name);
-        }
-    }
-    hosts
+    let asked = crate::suite::header_values(text, "host:").flat_map(|names| names.split(','));
+    crate::target::session_hosts(asked.map(str::trim))
 }
 
 /// Why an `assert_invalid`/`assert_malformed` is not passed on a target that does not

@@ -82,6 +82,14 @@ pub(crate) fn board_limit(error: &TargetError) -> Option<String> {
     }
 }
 
+/// `observed` with what the directive reported beside its outcome appended, if anything.
+pub fn with_reported(observed: String, reported: &Reported) -> String {
+    match self::reported(reported) {
+        Some(text) => format!("{observed}; {text}"),
+        None => observed,
+    }
+}
+
 /// What a directive reported beside its outcome, if anything: `printed "7\n"`, then
 /// `stderr "..."`, `N bytes dropped` and `exit N` where there are any. Bytes that are not
 /// UTF-8 are escaped.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use tandem::program::{self, Called};
+use tandem::target::Reported;
 use tandem_boards::BoardProfile;
 
 use super::{TargetArgs, TargetKind, VersionArg};
@@ -47,8 +48,7 @@ pub fn run(args: CallArgs) -> Result<bool> {
     }
     let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
     let mut target = args.target_args.target(args.target, board.as_ref())?;
-    let mut hosts = vec!["spectest"];
-    hosts.extend(args.host.iter().map(String::as_str).filter(|h| *h != "spectest"));
+    let hosts = tandem::target::session_hosts(args.host.iter().map(String::as_str));
     let called = program::call(
         &mut *target,
         args.wasm_version.version(),
@@ -59,7 +59,7 @@ pub fn run(args: CallArgs) -> Result<bool> {
     )
     .with_context(|| format!("{} on the {} target", args.file.display(), target.name()))?;
     target.finish().context("the target did not end cleanly")?;
-    let Called { printed, exit, results } = called;
+    let Called { reported: Reported { printed, exit }, results } = called;
     print!("{}", String::from_utf8_lossy(&printed.stdout));
     eprint!("{}", String::from_utf8_lossy(&printed.stderr));
     if printed.dropped > 0 {

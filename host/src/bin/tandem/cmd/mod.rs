@@ -18,6 +18,7 @@ use tandem::program::ProgramOptions;
 use tandem::suite::Plan;
 use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
+use tandem::target::session_hosts;
 use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{SimTarget, Target};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
@@ -150,9 +151,8 @@ impl SuiteArgs {
             ..ProgramOptions::default()
         };
         if !self.host.is_empty() {
-            programs.hosts = std::iter::once("spectest".to_owned())
-                .chain(self.host.iter().filter(|h| *h != "spectest").cloned())
-                .collect();
+            let asked = self.host.iter().map(String::as_str);
+            programs.hosts = session_hosts(asked).into_iter().map(String::from).collect();
         }
         Ok(Plan::new(&names, self.wasm_version.version(), self.filter.clone(), &programs)?)
     }
