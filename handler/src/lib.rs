@@ -184,8 +184,11 @@ impl RequestHandler {
                     known.join(", ")
                 ))
             })?;
-            module.define(&mut store, &mut linker).map_err(convert::refusal)?;
-            linked.push(module.name());
+            // Asked for twice (by name and by alias): linked once.
+            if !linked.contains(&module.name()) {
+                module.define(&mut store, &mut linker).map_err(convert::refusal)?;
+                linked.push(module.name());
+            }
         }
         self.session = Some(Session {
             config,

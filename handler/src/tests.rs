@@ -248,3 +248,15 @@ fn an_unknown_host_module_is_refused_naming_the_known_ones() {
     let Refusal::Link(message) = err else { panic!("{err:?}") };
     assert!(message.contains("`gpio`") && message.contains("spectest, tandem"), "{message}");
 }
+
+#[test]
+fn a_host_module_asked_for_by_name_and_alias_is_linked_once() {
+    let mut h = RequestHandler::new(desktop_profile(), "test");
+    h.reset(WasmVersion::V2, &["wasi", "wasi_snapshot_preview1"]).expect("linked once");
+    let wasi_exit = r#"(module
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (func (export "_start") i32.const 3 call $exit))"#;
+    let m = upload(&mut h, wasi_exit, 64).expect("upload");
+    let i = instance(&mut h, m);
+    assert_eq!(h.invoke(i, "_start", &[]).exit, Some(3));
+}

@@ -35,6 +35,11 @@ pub trait HostModule: Sync {
     /// The module name imports use, e.g. `spectest`.
     fn name(&self) -> &'static str;
 
+    /// Shorter names a user may ask for the module by (`--host wasi`, `;; host: wasi`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Defines the module's entities in `store` and makes them importable through
     /// `linker` under [`HostModule::name`]. Called once per session, on a fresh store
     /// whose host data already holds a [`Printed`].
@@ -44,7 +49,7 @@ pub trait HostModule: Sync {
 /// The host modules every target can link: spectest, the `tandem` test module and WASI.
 pub const BUILTIN: &[&dyn HostModule] = &[&Spectest, &TandemTest, &Wasi];
 
-/// The host module named `name` among `modules`.
+/// The host module named `name` (or aliased so) among `modules`.
 pub fn find<'m>(modules: &[&'m dyn HostModule], name: &str) -> Option<&'m dyn HostModule> {
-    modules.iter().copied().find(|m| m.name() == name)
+    modules.iter().copied().find(|m| m.name() == name || m.aliases().contains(&name))
 }

@@ -84,6 +84,10 @@ impl HostModule for Wasi {
         NAME
     }
 
+    fn aliases(&self) -> &'static [&'static str] {
+        &["wasi"]
+    }
+
     fn define(&self, store: &mut Store, linker: &mut Linker) -> Result<(), Error> {
         if store.host_data::<WasiContext>().is_none() {
             store.set_host_data(WasiContext::default())?;
