@@ -16,8 +16,15 @@ use std::{env, fs, path::PathBuf};
 
 use tandem_boards::BoardProfile;
 
-/// The features that are not board layers.
+/// The features that are not board layers (besides users' host modules: see
+/// `is_host_module_feature`).
 const OTHER_FEATURES: &[&str] = &["default", "validate", "rtt"];
+
+/// A user's host module: a feature that forwards to the handler's feature of that name.
+fn is_host_module_feature(name: &str, enables: &toml::Value) -> bool {
+    let forward = format!("tandem-handler/{name}");
+    enables.as_array().is_some_and(|list| list.iter().any(|f| f.as_str() == Some(&forward)))
+}
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
@@ -93,9 +100,11 @@ fn check_board_list(manifest: &std::path::Path) -> BTreeSet<String> {
         .get("features")
         .and_then(toml::Value::as_table)
         .into_iter()
-        .flat_map(|features| features.keys())
-        .filter(|f| !OTHER_FEATURES.contains(&f.as_str()))
-        .cloned()
+        .flat_map(|features| features.iter())
+        .filter(|(f, enables)| {
+            !OTHER_FEATURES.contains(&f.as_str()) && !is_host_module_feature(f, enables)
+        })
+        .map(|(f, _)| f.clone())
         .collect();
 
     let from_folders: BTreeSet<String> = fs::read_dir(manifest.join("src/board"))

@@ -27,7 +27,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicBool;
 
-use tandem_hostmods::{BUILTIN, HostModule, Printed, WasiContext};
+use tandem_hostmods::{HostModule, Printed, Spectest, TandemTest, Wasi, WasiContext};
 use tandem_interp::{
     Config, Error, Extern, Instance, InstanceOptions, Linker, Module, Store, Value,
 };
@@ -78,6 +78,21 @@ pub struct RequestHandler {
     host_modules: &'static [&'static dyn HostModule],
 }
 
+/// The host modules this build links where a reset asks for them: the built-in ones, then
+/// each user module whose cargo feature is on. A user's module is added here, behind a
+/// feature that the host (`tandem`) and the firmware (`target-fw`) forward under the same
+/// name, so the simulator and the board link the same code (docs/ARCHITECTURE.md, "Host
+/// modules").
+pub const HOST_MODULES: &[&dyn HostModule] = &[
+    &Spectest,
+    &TandemTest,
+    &Wasi,
+    #[cfg(feature = "example-gpio-timer")]
+    &tandem_example_gpio_timer::Gpio,
+    #[cfg(feature = "example-gpio-timer")]
+    &tandem_example_gpio_timer::Timer,
+];
+
 /// The most a call's printed output may hold on the target; the rest is counted as
 /// dropped. Small enough for a reply frame, with the results, on the smallest board.
 pub const PRINTED_PER_CALL: usize = 1024;
@@ -94,13 +109,12 @@ impl RequestHandler {
             static_memory: None,
             static_memory_bytes: None,
             interrupt: None,
-            host_modules: BUILTIN,
+            host_modules: HOST_MODULES,
         }
     }
 
-    /// The handler linking `modules` (by default the built-in ones: `spectest` and the
-    /// `tandem` test module) where a reset asks for them; a firmware adds a user's modules
-    /// here.
+    /// The handler linking `modules` (by default [`HOST_MODULES`]) where a reset asks for
+    /// them.
     pub fn with_host_modules(mut self, modules: &'static [&'static dyn HostModule]) -> Self {
         self.host_modules = modules;
         self

@@ -25,6 +25,13 @@ pub fn firmware_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-fw"))
 }
 
+/// The cargo features of users' host modules this host was built with: `target-fw` is built
+/// with the same ones, so a board links the modules the simulator links.
+pub const HOST_MODULE_FEATURES: &[&str] = &[
+    #[cfg(feature = "example-gpio-timer")]
+    "example-gpio-timer",
+];
+
 /// Which `target-fw` to build for a board: the board layer comes from its profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FirmwareFeatures {
@@ -109,19 +116,25 @@ impl FirmwareBuild {
             return Err(FirmwareError::NoBoardLayer { board: board.name.to_string() });
         };
         let default = FirmwareFeatures { device_validation: true, rtt: false };
-        let target_dir = if board.name == DEFAULT_BOARD && features == default {
+        let host_modules = HOST_MODULE_FEATURES.iter().map(|f| format!("-{f}"));
+        let target_dir = if board.name == DEFAULT_BOARD
+            && features == default
+            && HOST_MODULE_FEATURES.is_empty()
+        {
             "target".to_owned()
         } else {
             format!(
-                "target/variants/{}{}{}",
+                "target/variants/{}{}{}{}",
                 board.name,
                 if features.device_validation { "" } else { "-no-validate" },
-                if features.rtt { "-rtt" } else { "" }
+                if features.rtt { "-rtt" } else { "" },
+                host_modules.collect::<String>(),
             )
         };
         let mut feature_list = vec![layer.to_owned()];
         feature_list.extend(features.device_validation.then(|| "validate".to_owned()));
         feature_list.extend(features.rtt.then(|| "rtt".to_owned()));
+        feature_list.extend(HOST_MODULE_FEATURES.iter().map(|f| (*f).to_owned()));
         let profile = board.origin.as_deref().unwrap_or(&board.name);
         Ok(FirmwareBuild {
             dir,

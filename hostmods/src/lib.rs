@@ -8,10 +8,11 @@
 //! functions reach through their `Caller`; what a program prints goes to the store's
 //! [`Printed`], which the request handler hands back with each call's outcome.
 //!
-//! Built in ([`BUILTIN`]): [`Spectest`] (what the WebAssembly spec tests import),
+//! Built in: [`Spectest`] (what the WebAssembly spec tests import),
 //! [`TandemTest`] (`tandem`: print a value or a string, fail with a message) and [`Wasi`]
 //! (`wasi_snapshot_preview1`, the subset an embedded program uses). A user's own module is a
-//! crate implementing the trait.
+//! crate implementing the trait (`examples/gpio-timer` is one); the request handler's
+//! `HOST_MODULES` lists what a build links.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -45,9 +46,6 @@ pub trait HostModule: Sync {
     /// whose host data already holds a [`Printed`].
     fn define(&self, store: &mut Store, linker: &mut Linker) -> Result<(), Error>;
 }
-
-/// The host modules every target can link: spectest, the `tandem` test module and WASI.
-pub const BUILTIN: &[&dyn HostModule] = &[&Spectest, &TandemTest, &Wasi];
 
 /// The host module named `name` (or aliased so) among `modules`.
 pub fn find<'m>(modules: &[&'m dyn HostModule], name: &str) -> Option<&'m dyn HostModule> {
