@@ -33,7 +33,8 @@ use tandem_interp::{
 };
 use tandem_protocol::{
     BoardLimits, InfoResponse, InstanceId, MAX_CHUNK, MemoryDigest, ModuleId, Outcome,
-    PROTOCOL_VERSION, Ran, Refusal, StatsResponse, TargetStats, Val, WasmVersion, fnv1a64,
+    PROTOCOL_VERSION, Ran, Refusal, StatsResponse, TargetStats, Val, WasiSetup, WasmVersion,
+    fnv1a64,
 };
 
 pub use tandem_boards::{BoardProfile, Limits};
@@ -311,6 +312,16 @@ impl RequestHandler {
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
         session.reply(outcome)
+    }
+
+    /// `tandem/wasi`: the arguments, environment and stdin the session's WASI programs see.
+    pub fn set_wasi(&mut self, setup: WasiSetup) -> Result<(), Refusal> {
+        let session = self.session()?;
+        setup.check()?;
+        let WasiSetup { args, env, stdin } = setup;
+        let context = WasiContext { args, env, stdin, ..WasiContext::default() };
+        session.store.set_host_data(context).map_err(convert::refusal)?;
+        Ok(())
     }
 
     /// `tandem/register`: makes an instance's exports importable as `name`.

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use tandem_protocol::WasiSetup;
 use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, ValType};
 
 use crate::report::{Failure, FileReport, Record, Verdict};
@@ -213,16 +214,19 @@ pub struct Called {
 }
 
 /// Runs `export` of `wasm` with `args` on `target`, in a fresh session validating against
-/// `version` with the host modules `hosts` linked.
+/// `version` with the host modules `hosts` linked and `wasi` the world a WASI program sees.
 pub fn call<T: Target + ?Sized>(
     target: &mut T,
     version: WasmVersion,
     hosts: &[&str],
+    wasi: &WasiSetup,
     wasm: &[u8],
     export: &str,
     args: &[Val],
 ) -> Result<Called, TargetError> {
+    wasi.check()?;
     target.reset(version, hosts)?;
+    target.set_wasi(wasi)?;
     let module = target.load(wasm)?;
     let results = match target.instantiate(module)? {
         Ok(instance) => target.invoke(instance, export, args)?,
@@ -241,6 +245,20 @@ pub struct ProgramOptions {
     pub expect_exit: u32,
     /// The host modules to link.
     pub hosts: Vec<String>,
+    /// A WASI program's arguments after its name (its file name without `.wasm`).
+    pub args: Vec<String>,
+    /// Its environment, as `NAME=value` strings.
+    pub env: Vec<String>,
+    /// What it reads from stdin.
+    pub stdin: Vec<u8>,
+}
+
+impl ProgramOptions {
+    /// The WASI world of the program called `name`.
+    pub fn wasi(&self, name: &str) -> WasiSetup {
+        let args = std::iter::once(name.to_owned()).chain(self.args.iter().cloned()).collect();
+        WasiSetup { args, env: self.env.clone(), stdin: self.stdin.clone() }
+    }
 }
 
 impl Default for ProgramOptions {
@@ -250,6 +268,9 @@ impl Default for ProgramOptions {
             export: "_start".into(),
             expect_exit: 0,
             hosts: ["spectest", "tandem", "wasi_snapshot_preview1"].map(String::from).to_vec(),
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: Vec::new(),
         }
     }
 }
@@ -291,7 +312,9 @@ pub fn run_program<T: Target + ?Sized>(
     let options = &program.options;
     let hosts: Vec<&str> = options.hosts.iter().map(String::as_str).collect();
     let (line, kind) = (1, "run");
-    let called = call(target, version, &hosts, &program.wasm, &options.export, &[]);
+    let stem = Path::new(name).file_stem().map_or(name.into(), |s| s.to_string_lossy());
+    let wasi = options.wasi(&stem);
+    let called = call(target, version, &hosts, &wasi, &program.wasm, &options.export, &[]);
     let (got, observed) = match called {
         Ok(called) => {
             let outcome = match &called.results {

@@ -45,7 +45,7 @@ fn results_and_output_on_the_simulator() {
 }
 
 /// A WASI program: prints to stdout and stderr through `fd_write`, then exits with the code
-/// `_start` finds in its first argument's length (`main` has 4 letters).
+/// `_start` finds in its first argument's length (its name, `prog`, has 4 letters).
 const WASI_PROGRAM: &str = r#"(module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
@@ -62,9 +62,7 @@ const WASI_PROGRAM: &str = r#"(module
 
 #[test]
 fn a_wasi_program_prints_and_exits_with_its_code() {
-    let file = std::env::temp_dir().join(format!("tandem-wasi-{}.wat", std::process::id()));
-    std::fs::write(&file, WASI_PROGRAM).unwrap();
-    let file = file.display().to_string();
+    let file = wasi_file("prog.wat", WASI_PROGRAM);
     let out = tandem(&["call", &file, "_start", "--host", "wasi_snapshot_preview1"]);
     assert_eq!(text(&out.stdout), "out\n");
     let stderr = text(&out.stderr);
@@ -73,6 +71,87 @@ fn a_wasi_program_prints_and_exits_with_its_code() {
         "{stderr}"
     );
     assert_eq!(out.status.code(), Some(1), "a non-zero exit code fails the call");
+}
+
+/// `text` written as `name` in this test process's own folder.
+fn wasi_file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("tandem-wasi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file.display().to_string()
+}
+
+/// A WASI program that echoes its world: its arguments and then its environment to stdout,
+/// each string on a line of its own, and its stdin to stderr.
+const ECHO: &str = r#"(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $env_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  ;; Writes `len` bytes at `ptr` to `fd`, NULs turned into newlines.
+  (func $emit (param $fd i32) (param $ptr i32) (param $len i32)
+    (local $i i32)
+    (block $done (loop $scan
+      (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+      (if (i32.eqz (i32.load8_u (i32.add (local.get $ptr) (local.get $i))))
+        (then (i32.store8 (i32.add (local.get $ptr) (local.get $i)) (i32.const 10))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $scan)))
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (drop (call $args_sizes (i32.const 16) (i32.const 20)))
+    (drop (call $args_get (i32.const 1024) (i32.const 4096)))
+    (call $emit (i32.const 1) (i32.const 4096) (i32.load (i32.const 20)))
+    (drop (call $env_sizes (i32.const 16) (i32.const 20)))
+    (drop (call $env_get (i32.const 1024) (i32.const 8192)))
+    (call $emit (i32.const 1) (i32.const 8192) (i32.load (i32.const 20)))
+    (i32.store (i32.const 24) (i32.const 12288))
+    (i32.store (i32.const 28) (i32.const 1024))
+    (drop (call $fd_read (i32.const 0) (i32.const 24) (i32.const 1) (i32.const 32)))
+    (call $emit (i32.const 2) (i32.const 12288) (i32.load (i32.const 32)))))"#;
+
+#[test]
+fn a_wasi_program_sees_its_arguments_environment_and_stdin_on_every_target() {
+    let file = wasi_file("echo.wat", ECHO);
+    let stdin = wasi_file("input.txt", "from a file");
+    let required = std::env::var_os("TANDEM_REQUIRE_QEMU").is_some_and(|v| v == "1");
+    for target in ["sim", "sim-link", "qemu"] {
+        let out = tandem(&[
+            "call",
+            &file,
+            "_start",
+            "--host",
+            "wasi",
+            "--arg",
+            "-v",
+            "--arg",
+            "two words",
+            "--env",
+            "LEVEL=3",
+            "--stdin",
+            &stdin,
+            "--target",
+            target,
+        ]);
+        if target == "qemu" && out.status.code() == Some(2) && !required {
+            eprintln!("SKIPPED on qemu: {}", text(&out.stderr));
+            continue;
+        }
+        assert_eq!(text(&out.stdout), "echo\n-v\ntwo words\nLEVEL=3\n", "{target}");
+        // QEMU's own line about its exit follows on stderr.
+        assert!(text(&out.stderr).starts_with("from a file"), "{target}: {}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{target}");
+    }
+    let big = "x".repeat(tandem_protocol::MAX_WASI_SETUP + 1);
+    let out = tandem(&["call", &file, "_start", "--arg", &big]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("are over the 2048 bytes a target accepts"));
 }
 
 #[test]

@@ -23,10 +23,14 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Largest payload of one [`ModuleChunk`], so a frame fits a small buffer.
 pub const MAX_CHUNK: usize = 512;
+
+/// Most bytes a [`WasiSetup`] may hold (arguments, environment and stdin together), so
+/// the request fits the smallest board's receive buffer.
+pub const MAX_WASI_SETUP: usize = 2048;
 
 /// A module uploaded (decoded, validated, translated) on the target; valid until the next
 /// reset.
@@ -298,6 +302,45 @@ pub struct ResetRequest {
     pub hosts: Vec<String>,
 }
 
+/// `tandem/wasi`: the world the session's WASI programs see, set after a reset and before
+/// they are instantiated (without it: no arguments but the name `main`, no environment,
+/// empty stdin). At most [`MAX_WASI_SETUP`] bytes in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct WasiSetup {
+    /// `argv`, the program's name first.
+    pub args: Vec<String>,
+    /// The environment, as `NAME=value` strings.
+    pub env: Vec<String>,
+    /// What the program reads from descriptor 0, then end of file.
+    pub stdin: Vec<u8>,
+}
+
+impl WasiSetup {
+    /// Its size as [`MAX_WASI_SETUP`] counts it: the bytes of every string and of stdin.
+    pub fn len(&self) -> usize {
+        let strings = self.args.iter().chain(&self.env).map(String::len).sum::<usize>();
+        strings + self.stdin.len()
+    }
+
+    /// Whether it holds nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0 && self.args.is_empty() && self.env.is_empty()
+    }
+
+    /// Refused when over [`MAX_WASI_SETUP`]: the host checks before sending, the target
+    /// again on receipt.
+    pub fn check(&self) -> Result<(), Refusal> {
+        if self.len() > MAX_WASI_SETUP {
+            return Err(Refusal::Request(alloc::format!(
+                "the WASI arguments, environment and stdin ({} bytes) are over the \
+                 {MAX_WASI_SETUP} bytes a target accepts",
+                self.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// `tandem/module/begin`: a module upload of `len` bytes follows in chunks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct ModuleBegin {
@@ -501,6 +544,7 @@ endpoints! {
     | ----------           | ---------           | ----------         | ----                   |
     | InfoEndpoint         | ()                  | InfoResponse       | "tandem/info"          |
     | ResetEndpoint        | ResetRequest        | UnitResult         | "tandem/reset"         |
+    | WasiEndpoint         | WasiSetup           | UnitResult         | "tandem/wasi"          |
     | ModuleBeginEndpoint  | ModuleBegin         | UnitResult         | "tandem/module/begin"  |
     | ModuleChunkEndpoint  | ModuleChunk         | UnitResult         | "tandem/module/chunk"  |
     | ModuleEndEndpoint    | ()                  | ModuleResult       | "tandem/module/end"    |

@@ -6,7 +6,7 @@ use tandem_handler::RequestHandler;
 use tandem_protocol::{
     DigestResult, FaultKind, GetGlobalRequest, GlobalResult, InfoResponse, InstantiateOutcome,
     InstantiateRequest, InvokeOutcome, InvokeRequest, MemoryDigestRequest, ModuleBegin,
-    ModuleChunk, ModuleResult, RegisterRequest, ResetRequest, StatsResponse, UnitResult,
+    ModuleChunk, ModuleResult, RegisterRequest, ResetRequest, StatsResponse, UnitResult, WasiSetup,
 };
 
 use crate::Platform;
@@ -49,6 +49,11 @@ pub fn reset<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: ResetRequest)
     ctx.platform.restart_measurements();
     ctx.exec_ticks = 0;
     result
+}
+
+/// `tandem/wasi`.
+pub fn set_wasi<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: WasiSetup) -> UnitResult {
+    ctx.handler.set_wasi(req)
 }
 
 /// `tandem/module/begin`.

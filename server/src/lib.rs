@@ -46,7 +46,7 @@ pub mod __private {
         ENDPOINT_LIST, ExitEndpoint, FaultEndpoint, GetGlobalEndpoint, InfoEndpoint,
         InstantiateEndpoint, InvokeEndpoint, MemoryDigestEndpoint, ModuleBeginEndpoint,
         ModuleChunkEndpoint, ModuleEndEndpoint, PingEndpoint, RegisterEndpoint, ResetEndpoint,
-        StatsEndpoint, TOPICS_IN_LIST, TOPICS_OUT_LIST,
+        StatsEndpoint, TOPICS_IN_LIST, TOPICS_OUT_LIST, WasiEndpoint,
     };
 }
 
@@ -158,6 +158,7 @@ macro_rules! server {
                     | ----------           | ----     | -------       |
                     | InfoEndpoint         | blocking | info          |
                     | ResetEndpoint        | blocking | reset         |
+                    | WasiEndpoint         | blocking | set_wasi      |
                     | ModuleBeginEndpoint  | blocking | module_begin  |
                     | ModuleChunkEndpoint  | blocking | module_chunk  |
                     | ModuleEndEndpoint    | blocking | module_end    |

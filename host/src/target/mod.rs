@@ -26,7 +26,8 @@ pub mod sim_link;
 use std::fmt;
 
 use tandem_protocol::{
-    InstanceId, ModuleId, Outcome, Printed, Ran, Refusal, StatsResponse, Trap, Val, WasmVersion,
+    InstanceId, ModuleId, Outcome, Printed, Ran, Refusal, StatsResponse, Trap, Val, WasiSetup,
+    WasmVersion,
 };
 
 /// Why a request to a target did not produce a result.
@@ -137,6 +138,10 @@ pub trait Target {
     /// `global_f32` = 666.6, `global_f64` = 666.6, a funcref `table` of 10..20 and a
     /// `memory` of 1..2 pages). A target without one of them refuses, naming the ones it has.
     fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError>;
+
+    /// Sets the arguments, environment and stdin the session's WASI programs see (after
+    /// [`Target::reset`], before they are instantiated).
+    fn set_wasi(&mut self, setup: &WasiSetup) -> Result<(), TargetError>;
 
     /// Decodes, validates and prepares a binary module without instantiating it.
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError>;

@@ -27,7 +27,8 @@ use tandem_protocol::{
     InstanceId, InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK,
     ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint, ModuleEndEndpoint,
     ModuleId, PROTOCOL_VERSION, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
-    ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasmVersion, schema_fingerprint,
+    ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasiEndpoint, WasiSetup, WasmVersion,
+    schema_fingerprint,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Runtime;
@@ -322,6 +323,10 @@ impl<P: Peer> Target for RemoteTarget<P> {
         self.reported = Reported::default();
         let hosts = hosts.iter().map(|&h| h.to_owned()).collect();
         Ok(self.request::<ResetEndpoint>(&ResetRequest { version, hosts })??)
+    }
+
+    fn set_wasi(&mut self, setup: &WasiSetup) -> Result<(), TargetError> {
+        Ok(self.request::<WasiEndpoint>(setup)??)
     }
 
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {

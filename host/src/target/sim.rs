@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use tandem_boards::BoardProfile;
 use tandem_handler::{Limits, RequestHandler, desktop_profile};
-use tandem_protocol::{InstanceId, ModuleId, Ran, StatsResponse, Trap, TrapKind, Val, WasmVersion};
+use tandem_protocol::{
+    InstanceId, ModuleId, Ran, StatsResponse, Trap, TrapKind, Val, WasiSetup, WasmVersion,
+};
 
 use crate::target::{Reported, Target, TargetError, ran};
 
@@ -118,6 +120,10 @@ impl Target for SimTarget {
     fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
         self.reported = Reported::default();
         Ok(self.handler.reset(version, hosts)?)
+    }
+
+    fn set_wasi(&mut self, setup: &WasiSetup) -> Result<(), TargetError> {
+        Ok(self.handler.set_wasi(setup.clone())?)
     }
 
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {

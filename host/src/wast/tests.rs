@@ -45,6 +45,9 @@ impl Target for FakeTarget {
         self.loaded = 0;
         Ok(())
     }
+    fn set_wasi(&mut self, _: &tandem_protocol::WasiSetup) -> Result<(), TargetError> {
+        Ok(())
+    }
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
         if wasm.get(4..8) != Some(&[1, 0, 0, 0]) {
             return Err(TargetError::Refused(Refusal::Malformed("unknown binary version".into())));

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use tandem::program::{self, Called};
+use tandem::program::{self, Called, ProgramOptions};
 use tandem::target::Reported;
 use tandem_boards::BoardProfile;
 
-use super::{TargetArgs, TargetKind, VersionArg};
+use super::{TargetArgs, TargetKind, VersionArg, WasiArgs};
 
 /// `tandem call`'s arguments.
 #[derive(Args)]
@@ -34,6 +34,8 @@ pub struct CallArgs {
     #[arg(long, value_enum, default_value_t = VersionArg::V2)]
     wasm_version: VersionArg,
     #[command(flatten)]
+    wasi: WasiArgs,
+    #[command(flatten)]
     target_args: TargetArgs,
 }
 
@@ -49,10 +51,14 @@ pub fn run(args: CallArgs) -> Result<bool> {
     let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
     let mut target = args.target_args.target(args.target, board.as_ref())?;
     let hosts = tandem::target::session_hosts(args.host.iter().map(String::as_str));
+    let mut options = ProgramOptions::default();
+    args.wasi.apply(&mut options)?;
+    let name = args.file.file_stem().map_or("main".into(), |s| s.to_string_lossy());
     let called = program::call(
         &mut *target,
         args.wasm_version.version(),
         &hosts,
+        &options.wasi(&name),
         &wasm,
         &args.export,
         &call_args,

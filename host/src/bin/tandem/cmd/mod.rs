@@ -90,7 +90,36 @@ pub struct SuiteArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     host: Vec<String>,
     #[command(flatten)]
+    wasi: WasiArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// The world a WASI program sees: what `run`, `parity` and `call` take.
+#[derive(Args)]
+pub struct WasiArgs {
+    /// An argument for a WASI program, after its name (repeat for more).
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+    program_args: Vec<String>,
+    /// An environment variable for a WASI program (repeat for more).
+    #[arg(long, value_name = "NAME=VALUE")]
+    env: Vec<String>,
+    /// A file whose bytes a WASI program reads from stdin.
+    #[arg(long, value_name = "FILE")]
+    stdin: Option<PathBuf>,
+}
+
+impl WasiArgs {
+    /// Fills `options`' arguments, environment and stdin.
+    pub fn apply(&self, options: &mut ProgramOptions) -> Result<()> {
+        options.args = self.program_args.clone();
+        options.env = self.env.clone();
+        if let Some(path) = &self.stdin {
+            options.stdin = std::fs::read(path)
+                .with_context(|| format!("cannot read the stdin file {}", path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// How to bring up a target: what every command that runs WebAssembly takes.
@@ -154,6 +183,7 @@ impl SuiteArgs {
             let asked = self.host.iter().map(String::as_str);
             programs.hosts = session_hosts(asked).into_iter().map(String::from).collect();
         }
+        self.wasi.apply(&mut programs)?;
         Ok(Plan::new(&names, self.wasm_version.version(), self.filter.clone(), &programs)?)
     }
 }
