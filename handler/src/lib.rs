@@ -294,7 +294,9 @@ impl RequestHandler {
             session.store.set_fuel(fuel);
         }
         // The static buffer goes to the first module that defines its memory 0, and stays
-        // with that store, whatever the instantiation's outcome, until the next reset.
+        // with that store until the next reset if a memory was made in it (an instance that
+        // failed may still be reachable through a table it wrote to); a buffer left unused
+        // (the module was refused before its memory was made) is offered to the next module.
         let options = match self.static_memory.take_if(|_| module.defined_memory(0).is_some()) {
             Some(buffer) => InstanceOptions::new().with_static_memory(0, buffer),
             None => InstanceOptions::new(),
@@ -311,6 +313,9 @@ impl RequestHandler {
             }
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
+        if self.static_memory.is_none() {
+            self.static_memory = session.store.take_idle_static_buffer();
+        }
         session.reply(outcome)
     }
 

@@ -260,3 +260,35 @@ fn a_host_module_asked_for_by_name_and_alias_is_linked_once() {
     let i = instance(&mut h, m);
     assert_eq!(h.invoke(i, "_start", &[]).exit, Some(3));
 }
+
+#[test]
+fn a_module_refused_before_its_memory_was_made_leaves_the_static_buffer_to_the_next() {
+    // The nrf52840-dk's memory: one static page, one heap page (held by spectest's memory).
+    let memory = tandem_boards::BoardMemory {
+        ram_bytes: 262_144,
+        flash_bytes: 1 << 20,
+        heap_bytes: 163_840,
+        static_memory_pages: 1,
+        heap_memory_pages: 1,
+    };
+    let profile = BoardProfile { memory: Some(memory), ..desktop_profile() };
+    let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
+    let mut h = RequestHandler::new(profile, "test").with_static_memory(buffer);
+    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    let huge = upload(&mut h, "(module (memory 3000))", 512).expect("upload");
+    let out = h.instantiate(huge).outcome;
+    let Outcome::Refused(Refusal::Resource(msg)) = out else { panic!("{out:?}") };
+    assert!(msg.contains("static buffer for memory 0 has 65536 bytes"), "{msg}");
+    let m = upload(&mut h, ADD, 512).expect("upload");
+    let i = instance(&mut h, m);
+    assert_eq!(
+        h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]).outcome,
+        Outcome::Ok(vec![Val::I32(669)])
+    );
+    let kinds: Vec<_> = h.stats().memories.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, [MemoryKind::Static], "the module's memory is in the static buffer");
+    // The heap page is spectest's: a second module's memory is refused, saying so.
+    let out = h.instantiate(m).outcome;
+    let Outcome::Refused(Refusal::Resource(msg)) = out else { panic!("{out:?}") };
+    assert!(msg.contains("already held by the store's other memories"), "{msg}");
+}

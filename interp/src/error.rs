@@ -336,7 +336,7 @@ impl fmt::Display for Error {
             Error::MemoryBudget { needed, in_use, budget } => write!(
                 f,
                 "linear memory of {needed} bytes exceeds the heap-memory budget \
-                 ({in_use} of {budget} bytes in use)"
+                 ({in_use} of {budget} bytes already held by the store's other memories)"
             ),
             Error::ArgumentCount { expected, got } => {
                 write!(f, "expected {expected} values, got {got}")

@@ -470,6 +470,13 @@ impl Store {
         }
     }
 
+    /// A static buffer the store was handed but holds no memory in (a failed instantiation
+    /// left it unused), so the embedder can offer it to the next module. Buffers holding
+    /// memories stay until [`Store::into_static_buffers`].
+    pub fn take_idle_static_buffer(&mut self) -> Option<&'static mut [u8]> {
+        self.idle_static_buffers.pop()
+    }
+
     /// Ends the store and gives back every static buffer it was handed: those holding
     /// memories (contents as the wasm code left them) and those left unused by a failed
     /// instantiation, so a firmware can run the next store in the same `.bss` buffer.
