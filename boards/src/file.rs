@@ -134,7 +134,13 @@ impl BoardProfile {
                  heap_memory_pages: {heap_memory_pages} }}"
             )
         });
-        let Limits { value_stack_slots, max_call_depth, fuel, max_module_bytes } = self.limits;
+        let Limits {
+            value_stack_slots,
+            max_call_depth,
+            fuel,
+            max_module_bytes,
+            max_table_elements,
+        } = self.limits;
         let mut out = String::new();
         let _ = write!(
             out,
@@ -147,7 +153,8 @@ impl BoardProfile {
              \x20   target: {target},\n\
              \x20   memory: {memory},\n\
              \x20   limits: tandem_boards::Limits {{ value_stack_slots: {value_stack_slots}, \
-             max_call_depth: {max_call_depth}, fuel: {fuel}, max_module_bytes: {max_module_bytes} }},\n\
+             max_call_depth: {max_call_depth}, fuel: {fuel}, max_module_bytes: {max_module_bytes}, \
+             max_table_elements: {max_table_elements} }},\n\
              \x20   origin: None,\n\
              }};\n",
             board = self.name,
@@ -159,6 +166,7 @@ impl BoardProfile {
             target = option(self.target.as_ref().map(text)),
             memory = option(memory),
             fuel = option(fuel.map(|f| f.to_string())),
+            max_table_elements = option(max_table_elements.map(|t| t.to_string())),
         );
         out
     }

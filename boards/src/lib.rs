@@ -88,6 +88,10 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// The largest module upload accepted.
     pub max_module_bytes: u32,
+    /// Elements any one table may have (8 bytes each on the heap): a larger table is
+    /// refused, `table.grow` past it returns -1. Absent means unlimited.
+    #[cfg_attr(feature = "std", serde(default))]
+    pub max_table_elements: Option<u32>,
 }
 
 impl BoardProfile {

@@ -83,7 +83,8 @@ pub fn refusal(error: Error) -> Refusal {
         Error::StaticBufferTooSmall { .. }
         | Error::NoSuchMemory { .. }
         | Error::OutOfMemory { .. }
-        | Error::MemoryBudget { .. } => Refusal::Resource(message),
+        | Error::MemoryBudget { .. }
+        | Error::TableLimit { .. } => Refusal::Resource(message),
         Error::Trap(_) => Refusal::Request(format!("unexpected {message}")),
         _ => Refusal::Request(message),
     }

@@ -40,13 +40,14 @@ use tandem_protocol::{
 pub use tandem_boards::{BoardProfile, Limits};
 
 /// The simulator's profile without a board: the core's default limits, no fuel, modules up
-/// to 16 MiB, the host's memory.
+/// to 16 MiB, tables up to 10 M elements (80 MB), the host's memory.
 pub fn desktop_profile() -> BoardProfile {
     BoardProfile::desktop(Limits {
         value_stack_slots: Config::DEFAULT_VALUE_STACK,
         max_call_depth: Config::DEFAULT_CALL_DEPTH,
         fuel: None,
         max_module_bytes: 16 << 20,
+        max_table_elements: Some(10_000_000),
     })
 }
 
@@ -156,6 +157,7 @@ impl RequestHandler {
                 max_module_bytes: limits.max_module_bytes,
                 static_memory_bytes: self.static_memory_bytes,
                 heap_memory_bytes: self.profile.heap_memory_bytes(),
+                max_table_elements: limits.max_table_elements,
             },
             validates: cfg!(feature = "validate"),
             schema_fingerprint: tandem_protocol::schema_fingerprint(),
@@ -182,7 +184,8 @@ impl RequestHandler {
             .with_version(convert::version(version))
             .with_limits(limits.value_stack_slots, limits.max_call_depth)
             .with_fuel(self.fuel().is_some())
-            .with_heap_memory_budget(self.profile.heap_memory_bytes());
+            .with_heap_memory_budget(self.profile.heap_memory_bytes())
+            .with_table_elements_limit(limits.max_table_elements);
         let mut store = Store::new(config.clone());
         if let Some(flag) = self.interrupt {
             store.set_interrupt_flag(flag);

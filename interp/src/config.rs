@@ -29,6 +29,10 @@ pub struct Config {
     /// memories do not count); `None` is unlimited. A board sets it below its heap so that
     /// memory runs out at the same `memory.grow` on the board and in the simulator.
     pub max_heap_memory: Option<u64>,
+    /// Elements any one table may have; `None` is unlimited. A table declared larger is
+    /// refused at instantiation, and `table.grow` past it returns -1, as the spec allows
+    /// any grow to fail: a board sets it so that a table cannot take its whole heap.
+    pub max_table_elements: Option<u32>,
 }
 
 impl Config {
@@ -46,6 +50,7 @@ impl Config {
             max_call_depth: Self::DEFAULT_CALL_DEPTH,
             fuel: false,
             max_heap_memory: None,
+            max_table_elements: None,
         }
     }
 
@@ -74,6 +79,13 @@ impl Config {
     /// unlimited); see [`Config::max_heap_memory`].
     pub fn with_heap_memory_budget(mut self, bytes: Option<u64>) -> Self {
         self.max_heap_memory = bytes;
+        self
+    }
+
+    /// Caps every table at `elements` (`None`: unlimited); see
+    /// [`Config::max_table_elements`].
+    pub fn with_table_elements_limit(mut self, elements: Option<u32>) -> Self {
+        self.max_table_elements = elements;
         self
     }
 

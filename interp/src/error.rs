@@ -234,6 +234,13 @@ pub enum Error {
         /// The config's budget.
         budget: u64,
     },
+    /// A table's initial size passes `Config::max_table_elements`.
+    TableLimit {
+        /// The table's initial size.
+        initial: u32,
+        /// The config's limit.
+        limit: u32,
+    },
     /// A call passed the wrong number of arguments or results.
     ArgumentCount {
         /// How many the signature has.
@@ -337,6 +344,10 @@ impl fmt::Display for Error {
                 f,
                 "linear memory of {needed} bytes exceeds the heap-memory budget \
                  ({in_use} of {budget} bytes already held by the store's other memories)"
+            ),
+            Error::TableLimit { initial, limit } => write!(
+                f,
+                "a table of {initial} elements exceeds the limit of {limit} elements per table"
             ),
             Error::ArgumentCount { expected, got } => {
                 write!(f, "expected {expected} values, got {got}")

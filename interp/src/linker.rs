@@ -229,7 +229,7 @@ impl Linker {
         try_reserve(&mut new_tables, defined_tables.len())?;
         for (i, ty) in defined_tables.iter().enumerate() {
             tables.push(store_addr(store.tables.len() + i, "store tables")?);
-            new_tables.push(alloc_table(ty, 0)?);
+            new_tables.push(alloc_table(ty, 0, store.config.max_table_elements)?);
         }
 
         let defined_globals = m.globals.get(globals.len()..).unwrap_or(&[]);

@@ -148,6 +148,8 @@ pub(crate) struct TableEntity {
     /// Reference slots: `0` null, otherwise `address + 1`.
     pub elems: Vec<Slot>,
     pub max: Option<u32>,
+    /// What `table.grow` may reach: the declared maximum, lowered to the config's limit.
+    pub limit: u32,
 }
 
 pub(crate) struct GlobalEntity {
@@ -376,7 +378,7 @@ impl Store {
         }
         self.check_ref(init)?;
         let addr = store_addr(self.tables.len(), "store tables")?;
-        let table = alloc_table(&ty, init.to_slot())?;
+        let table = alloc_table(&ty, init.to_slot(), self.config.max_table_elements)?;
         try_reserve(&mut self.tables, 1)?;
         self.tables.push(table);
         Ok(Table(addr))
@@ -648,14 +650,24 @@ pub(crate) fn try_reserve<T>(v: &mut Vec<T>, additional: usize) -> Result<(), Er
     })
 }
 
-/// A table of `ty.initial` elements set to `init`; an exhausted heap is an error.
-pub(crate) fn alloc_table(ty: &TableType, init: Slot) -> Result<TableEntity, Error> {
+/// A table of `ty.initial` elements set to `init`, which may grow to `limit` elements (or
+/// its maximum, if lower); a table larger than `limit` or an exhausted heap is an error.
+pub(crate) fn alloc_table(
+    ty: &TableType,
+    init: Slot,
+    limit: Option<u32>,
+) -> Result<TableEntity, Error> {
+    let limit = limit.unwrap_or(u32::MAX);
+    if ty.initial > limit {
+        return Err(Error::TableLimit { initial: ty.initial, limit });
+    }
     let bytes = u64::from(ty.initial) * core::mem::size_of::<Slot>() as u64;
     let len = usize::try_from(ty.initial).map_err(|_| Error::OutOfMemory { bytes })?;
     let mut elems = Vec::new();
     elems.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { bytes })?;
     elems.resize(len, init);
-    Ok(TableEntity { elem_ty: ty.elem, elems, max: ty.maximum })
+    let limit = ty.maximum.map_or(limit, |max| max.min(limit));
+    Ok(TableEntity { elem_ty: ty.elem, elems, max: ty.maximum, limit })
 }
 
 #[cfg(test)]

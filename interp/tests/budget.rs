@@ -1,6 +1,7 @@
 //! The heap-memory budget (`Config::max_heap_memory`): heap-backed linear memory of the
 //! whole store stays within it, at instantiation and at `memory.grow`, and every grow the
-//! board refused although the module allowed it is counted in `grow_refusals`.
+//! board refused although the module allowed it is counted in `grow_refusals`; and the
+//! elements per table (`Config::max_table_elements`).
 
 use tandem_interp::{Config, Error, Instance, InstanceOptions, Linker, Module, Store, Value};
 
@@ -133,4 +134,33 @@ fn store_memories_share_the_budget_with_instances() {
     // Past the module's maximum as well as the budget: the module's limit, not counted.
     assert_eq!(call(&mut store, inst, "grow", &[Value::I32(8)]), -1);
     assert_eq!(store.stats().grow_refusals, 1);
+}
+
+/// A table that starts at 2 elements and allows 100.
+const TABLE: &str = r#"(module (table $t (export "t") 2 100 funcref)
+    (func (export "grow") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0)))
+    (func (export "size") (result i32) (table.size $t)))"#;
+
+#[test]
+fn the_table_limit_caps_grow_and_refuses_larger_tables() {
+    let config = Config::new().with_table_elements_limit(Some(10));
+    let mut store = Store::new(config.clone());
+    let inst = Linker::new().instantiate(&mut store, &module(&config, TABLE)).expect("fits");
+    assert_eq!(call(&mut store, inst, "grow", &[Value::I32(8)]), 2, "up to the limit");
+    assert_eq!(call(&mut store, inst, "grow", &[Value::I32(1)]), -1, "one past it");
+    assert_eq!(call(&mut store, inst, "size", &[]), 10);
+
+    let big = module(&config, "(module (table 11 funcref))");
+    let refused = Linker::new().instantiate(&mut store, &big).expect_err("over the limit");
+    assert!(matches!(refused, Error::TableLimit { initial: 11, limit: 10 }), "{refused:?}");
+    assert_eq!(
+        refused.to_string(),
+        "a table of 11 elements exceeds the limit of 10 elements per table"
+    );
+    // The declared maximum still applies below the limit.
+    let config = Config::new().with_table_elements_limit(Some(1000));
+    let mut store = Store::new(config.clone());
+    let inst = Linker::new().instantiate(&mut store, &module(&config, TABLE)).expect("fits");
+    assert_eq!(call(&mut store, inst, "grow", &[Value::I32(99)]), -1, "past the maximum");
+    assert_eq!(call(&mut store, inst, "grow", &[Value::I32(98)]), 2);
 }

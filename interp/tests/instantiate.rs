@@ -96,6 +96,22 @@ fn compatible_imports_link() {
 }
 
 #[test]
+fn an_imported_function_s_signature_is_known_before_linking() {
+    let m = module(
+        r#"(module
+            (import "env" "g" (global i32))
+            (import "env" "id" (func (param i32 i64) (result f32))))"#,
+    );
+    let ty = m.func_type_of_import("env", "id").expect("imported");
+    assert_eq!(
+        (ty.params(), ty.results()),
+        (&[ValType::I32, ValType::I64][..], &[ValType::F32][..])
+    );
+    assert_eq!(m.func_type_of_import("env", "g"), None, "a global");
+    assert_eq!(m.func_type_of_import("other", "id"), None);
+}
+
+#[test]
 fn incompatible_imports() {
     let mut s = store();
     let linker = env(&mut s);

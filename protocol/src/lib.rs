@@ -274,6 +274,8 @@ pub struct BoardLimits {
     pub static_memory_bytes: Option<u32>,
     /// Heap-backed linear memory allowed, all instances together; `None` is unlimited.
     pub heap_memory_bytes: Option<u64>,
+    /// Elements any one table may have; `None` is unlimited.
+    pub max_table_elements: Option<u32>,
 }
 
 /// What a target says about itself at connect (`tandem/info`).

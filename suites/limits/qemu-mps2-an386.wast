@@ -1,5 +1,5 @@
 ;; The CI board's limits, asserted exactly: where the call depth, the value stack, fuel, the
-;; static buffer and the heap-memory budget of the qemu-mps2-an386 profile
+;; static buffer, the heap-memory budget and the elements per table of the qemu-mps2-an386 profile
 ;; (boards/profiles/qemu-mps2-an386.toml) bite. The simulator with --board qemu-mps2-an386
 ;; and the firmware on QEMU must agree to the last call.
 ;; board: qemu-mps2-an386
@@ -89,3 +89,21 @@
 (assert_return (invoke "grow" (i32.const 1)) (i32.const -1))
 (assert_return (invoke "size") (i32.const 191))
 (assert_return (invoke "grow" (i32.const 0)) (i32.const 191))
+
+;; Elements per table: 262,144. A table may grow to exactly that many (the grow's reference
+;; lands in the last element), one more is refused (-1) and the size stays; a table declared
+;; larger is refused at instantiation, as the board would run out of heap for it.
+(module
+  (table $t 1 funcref)
+  (func $f (result i32) (i32.const 42))
+  (elem declare func $f)
+  (func (export "grow") (param i32) (result i32) (table.grow $t (ref.func $f) (local.get 0)))
+  (func (export "size") (result i32) (table.size $t))
+  (func (export "last") (result i32) (table.size $t) (i32.const 1) (i32.sub)
+    (call_indirect $t (result i32)))
+)
+(assert_return (invoke "grow" (i32.const 262143)) (i32.const 1))
+(assert_return (invoke "last") (i32.const 42))
+(assert_return (invoke "grow" (i32.const 1)) (i32.const -1))
+(assert_return (invoke "size") (i32.const 262144))
+(module (table 262145 funcref))

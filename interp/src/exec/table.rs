@@ -58,12 +58,12 @@ impl Executor<'_> {
     }
 }
 
-/// `table.grow`: the old size, or `None` (wasm's -1) past the maximum or when the
-/// heap cannot provide the room.
+/// `table.grow`: the old size, or `None` (wasm's -1) past the maximum or the config's
+/// limit, or when the heap cannot provide the room.
 pub(super) fn table_grow(t: &mut TableEntity, delta: u32, init: Slot) -> Option<u32> {
     let old = t.elems.len() as u32;
     let new = old.checked_add(delta)?;
-    if t.max.is_some_and(|max| new > max) {
+    if new > t.limit {
         return None;
     }
     t.elems.try_reserve_exact(delta as usize).ok()?;

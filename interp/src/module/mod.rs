@@ -234,6 +234,18 @@ impl Module {
         m.memories.get(index as usize).copied()
     }
 
+    /// The signature of the imported function `module`.`name`, if the module imports one
+    /// (e.g. to define a stand-in for it).
+    pub fn func_type_of_import(&self, module: &str, name: &str) -> Option<&FuncType> {
+        let m = &self.inner;
+        m.imports.iter().find_map(|i| match i.ty {
+            ImportType::Func(ty) if &*i.module == module && &*i.name == name => {
+                m.types.get(ty as usize)
+            }
+            _ => None,
+        })
+    }
+
     /// The signature of the exported function `name`, if there is one.
     pub fn func_type_of_export(&self, name: &str) -> Option<&FuncType> {
         let export = self.inner.exports.iter().find(|e| &*e.name == name)?;

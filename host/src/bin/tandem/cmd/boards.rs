@@ -1,26 +1,37 @@
-//! `tandem boards`: the built-in board profiles, one row each.
+//! `tandem boards`: the built-in board profiles, one row each, with every limit they apply.
 
 use anyhow::Result;
 use tandem_boards::BoardProfile;
 
-/// Lists the built-in boards with their RAM, heap, static buffer and limits.
+/// Lists the built-in boards: RAM, heap, static buffer and heap-backed linear memory, then
+/// the limits every target applies alike (value stack, call depth, fuel per call, module
+/// upload, elements per table).
 pub fn run() -> Result<bool> {
     println!(
-        "{:<18} {:>9} {:>9} {:>9} {:>7} {:>7}  description",
-        "board", "RAM", "heap", "static", "vstack", "depth"
+        "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7}  description",
+        "board", "RAM", "heap", "static", "heapmem", "vstack", "depth", "fuel", "module", "table"
     );
+    let kib = |bytes: u64| format!("{}K", bytes / 1024);
     for b in BoardProfile::builtin() {
-        let ram = b.memory.map_or(0, |m| m.ram_bytes);
+        let l = &b.limits;
         println!(
-            "{:<18} {:>8}K {:>8}K {:>8}K {:>7} {:>7}  {}",
+            "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7}  {}",
             b.name,
-            ram / 1024,
-            b.heap_bytes() / 1024,
-            b.static_memory_bytes() / 1024,
-            b.limits.value_stack_slots,
-            b.limits.max_call_depth,
+            kib(b.memory.map_or(0, |m| m.ram_bytes)),
+            kib(b.heap_bytes()),
+            kib(b.static_memory_bytes()),
+            b.heap_memory_bytes().map_or("-".into(), kib),
+            l.value_stack_slots,
+            l.max_call_depth,
+            l.fuel.map_or("-".into(), |f| f.to_string()),
+            kib(u64::from(l.max_module_bytes)),
+            l.max_table_elements.map_or("-".into(), |t| t.to_string()),
             b.description
         );
     }
+    println!(
+        "(vstack: value-stack slots; depth: wasm call depth; fuel: per call; module: largest \
+         upload; table: elements per table; -: unlimited)"
+    );
     Ok(true)
 }
