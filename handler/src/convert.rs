@@ -74,10 +74,16 @@ pub fn trap(trap: &CoreTrap) -> Trap {
 /// Sorts a core error into the wire's refusal categories. Traps are results, which callers
 /// that can meet one handle before this; one that arrives here is unexpected.
 pub fn refusal(error: Error) -> Refusal {
+    // The refusal's category is its prefix ("invalid module: ..."), so the message leaves
+    // out the one the core's own wording starts with.
+    let at = |message: &str, offset: usize| format!("{message} (at byte {offset})");
     let message = error.to_string();
     match error {
-        Error::Malformed { .. } => Refusal::Malformed(message),
-        Error::Invalid { .. } | Error::Translate { .. } => Refusal::Invalid(message),
+        Error::Malformed { message, offset } => Refusal::Malformed(at(&message, offset)),
+        Error::Invalid { message, offset } => Refusal::Invalid(at(&message, offset)),
+        Error::Translate { reason, func, offset } => {
+            Refusal::Invalid(at(&format!("function {func}: {reason}"), offset))
+        }
         Error::Unsupported { .. } | Error::Limit { .. } => Refusal::Unsupported(message),
         Error::UnknownImport { .. } | Error::IncompatibleImport { .. } => Refusal::Link(message),
         Error::StaticBufferTooSmall { .. }

@@ -31,17 +31,17 @@ const ROWS: &[Row] = &[
             let wasm = wat::parse_str(ADD).unwrap();
             t.load(&wasm[..wasm.len() - 3]).err()
         },
-        "malformed module: malformed module at byte 34: unexpected end-of-file",
+        "malformed module: unexpected end-of-file (at byte 34)",
     ),
     (
         "garbage",
         |t| t.load(b"this is not wasm").err(),
-        "malformed module: malformed module at byte 0: magic header not detected",
+        "malformed module: magic header not detected",
     ),
     (
         "wrong version field",
         |t| t.load(b"\0asm\x02\0\0\0").err(),
-        "malformed module: malformed module at byte 4: unknown binary version",
+        "malformed module: unknown binary version",
     ),
     (
         "a memory larger than the board's budget",
