@@ -12,6 +12,8 @@
 //! - `tandem call FILE EXPORT [ARGS...] [--target ...] [--host tandem]` calls one export of
 //!   a program and prints what it printed and its results, one per line; exit code 1 when it
 //!   trapped.
+//! - `tandem measure [SUITES...] [--target ...] [--board NAME]` runs them like `run` and
+//!   prints what each file needed and the smallest board profile settings that run them all.
 //! - `tandem boards` lists the built-in board profiles.
 //! - `tandem probe list` lists the attached debug probes.
 //!
@@ -40,6 +42,8 @@ enum Command {
     Parity(cmd::parity::ParityArgs),
     /// Call one export of a .wasm (or .wat) program and print its output and results.
     Call(cmd::call::CallArgs),
+    /// Run suites or programs and print what each needed, and the smallest profile limits.
+    Measure(cmd::measure::MeasureArgs),
     /// List the built-in board profiles.
     Boards,
     /// Debug probes.
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Parity(args) => cmd::parity::run(args),
         Command::Call(args) => cmd::call::run(args),
+        Command::Measure(args) => cmd::measure::run(args),
         Command::Boards => cmd::boards::run(),
         Command::Probe(command) => cmd::probe::run(command),
     };

@@ -3,6 +3,7 @@
 
 pub mod boards;
 pub mod call;
+pub mod measure;
 pub mod parity;
 pub mod probe;
 pub mod run;
