@@ -1,9 +1,12 @@
-//! Tandem against wasmi on the project's own benchmark programs (`suites/bench/`).
+//! Tandem against wasmi on the project's own benchmark programs: the kernels of
+//! `suites/bench/` and the real programs of `suites/apps/`.
 //!
-//! Each program is a committed `.wasm` module exporting `run(n: i32) -> i32`. An
-//! [`Engine`] instantiates it once and then times single calls, so instantiation and
-//! translation stay outside the measurement. Checksums are held to the same kernels
-//! run natively (`tandem-bench-programs`).
+//! Each program is a committed `.wasm` module exporting `run(n: i32) -> i32` (a kernel) or
+//! `bench(n: i32) -> i32` (an app: its workload `n` times, without output). An [`Engine`]
+//! instantiates it once and then times single calls, so instantiation and translation stay
+//! outside the measurement. A kernel's checksum is held to the same kernel run natively
+//! (`tandem-bench-programs`), an app's to wasmi's. The apps' WASI imports are linked to
+//! stand-ins that trap: `bench` never calls them.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +27,16 @@ pub struct Program {
     pub bench_n: i32,
     /// Heavy on linear memory: also timed with Tandem's static-buffer memory.
     pub memory_heavy: bool,
+    /// A real program of `suites/apps/` (export `bench`, checksum held to wasmi's) rather
+    /// than a kernel (export `run`, checksum held to the native kernel's).
+    pub app: bool,
+}
+
+impl Program {
+    /// The export a timed call runs.
+    pub fn export(&self) -> &'static str {
+        if self.app { "bench" } else { "run" }
+    }
 }
 
 macro_rules! program {
@@ -33,6 +46,19 @@ macro_rules! program {
             wasm: include_bytes!(concat!("../../suites/bench/programs/wasm/", $name, ".wasm")),
             bench_n: $bench_n,
             memory_heavy: $memory_heavy,
+            app: false,
+        }
+    };
+}
+
+macro_rules! app {
+    ($name:literal, $bench_n:expr) => {
+        Program {
+            name: $name,
+            wasm: include_bytes!(concat!("../../suites/apps/", $name, ".wasm")),
+            bench_n: $bench_n,
+            memory_heavy: false,
+            app: true,
         }
     };
 }
@@ -50,10 +76,22 @@ pub const PROGRAMS: [Program; 9] = [
     program!("mixed", 600, false),
 ];
 
-/// The reference checksum: the program's kernel compiled natively.
-pub fn native_checksum(program: &Program, n: i32) -> i32 {
-    tandem_bench_programs::run_native(program.name, n)
-        .unwrap_or_else(|| panic!("no native kernel named {}", program.name))
+/// The real programs of `suites/apps/`, after the kernels in reports.
+pub const APPS: [Program; 2] = [app!("lz", 60), app!("stackvm", 60)];
+
+/// Every program: the kernels, then the apps.
+pub fn all_programs() -> impl Iterator<Item = &'static Program> {
+    PROGRAMS.iter().chain(APPS.iter())
+}
+
+/// The reference checksum of a kernel: the kernel compiled natively (`None` for an app,
+/// which has no native counterpart here: it is held to wasmi's checksum instead).
+pub fn native_checksum(program: &Program, n: i32) -> Option<i32> {
+    if program.app {
+        return None;
+    }
+    let checksum = tandem_bench_programs::run_native(program.name, n);
+    Some(checksum.unwrap_or_else(|| panic!("no native kernel named {}", program.name)))
 }
 
 /// Where Tandem keeps the module's linear memory.
@@ -85,11 +123,21 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// Tandem with its default config (Wasm 2.0, no fuel metering).
-    pub fn tandem(wasm: &[u8], memory: TandemMemory) -> Result<Self, String> {
+    /// Tandem with its default config (Wasm 2.0, no fuel metering), calling `export`.
+    pub fn tandem(wasm: &[u8], export: &str, memory: TandemMemory) -> Result<Self, String> {
         let config = tandem::Config::new();
         let module = tandem::Module::new(&config, wasm).map_err(|e| format!("tandem: {e}"))?;
         let mut store = tandem::Store::new(config);
+        let mut linker = tandem::Linker::new();
+        for (module_name, name, _) in module.imports() {
+            let Some(ty) = module.func_type_of_import(module_name, name) else {
+                return Err(format!("tandem: cannot stand in for the import {module_name}.{name}"));
+            };
+            let stand_in = store.host_func(ty.clone(), |_, _, _| {
+                Err(tandem::Trap::host("a benchmark called an import"))
+            });
+            linker.define(module_name, name, tandem::Extern::Func(stand_in));
+        }
         let options = match memory {
             TandemMemory::Heap => tandem::InstanceOptions::new(),
             TandemMemory::Static => {
@@ -99,23 +147,33 @@ impl Engine {
                 tandem::InstanceOptions::new().with_static_memory(0, buffer)
             }
         };
-        let instance = tandem::Linker::new()
+        let instance = linker
             .instantiate_with(&mut store, &module, options)
             .map_err(|e| format!("tandem: {e}"))?;
-        let run = instance.func(&store, "run").map_err(|e| format!("tandem: {e}"))?;
+        let run = instance.func(&store, export).map_err(|e| format!("tandem: {e}"))?;
         Ok(Engine::Tandem { store: Box::new(store), run })
     }
 
-    /// wasmi with its default config.
-    pub fn wasmi(wasm: &[u8]) -> Result<Self, String> {
+    /// wasmi with its default config, calling `export`.
+    pub fn wasmi(wasm: &[u8], export: &str) -> Result<Self, String> {
         let engine = wasmi::Engine::default();
         let module = wasmi::Module::new(&engine, wasm).map_err(|e| format!("wasmi: {e}"))?;
         let mut store = wasmi::Store::new(&engine, ());
-        let instance = wasmi::Linker::<()>::new(&engine)
-            .instantiate_and_start(&mut store, &module)
-            .map_err(|e| format!("wasmi: {e}"))?;
+        let mut linker = wasmi::Linker::<()>::new(&engine);
+        for import in module.imports() {
+            let wasmi::ExternType::Func(ty) = import.ty() else {
+                return Err(format!("wasmi: cannot stand in for the import {}", import.name()));
+            };
+            linker
+                .func_new(import.module(), import.name(), ty.clone(), |_, _, _| {
+                    Err(wasmi::Error::new("a benchmark called an import"))
+                })
+                .map_err(|e| format!("wasmi: {e}"))?;
+        }
+        let instance =
+            linker.instantiate_and_start(&mut store, &module).map_err(|e| format!("wasmi: {e}"))?;
         let run = instance
-            .get_typed_func::<i32, i32>(&store, "run")
+            .get_typed_func::<i32, i32>(&store, export)
             .map_err(|e| format!("wasmi: {e}"))?;
         Ok(Engine::Wasmi { store: Box::new(store), run })
     }
@@ -156,27 +214,36 @@ pub struct Row {
     pub wasmi: Duration,
     /// Tandem with a static-buffer memory, for the memory-heavy programs.
     pub tandem_static: Option<Duration>,
+    /// A real program (`suites/apps/`) rather than a kernel.
+    pub app: bool,
 }
 
 /// Instantiates the program on each engine, warms each up, then times `runs` rounds in
 /// which every engine runs once.
 pub fn measure(program: &Program, runs: usize) -> Result<Row, String> {
     let n = program.bench_n;
-    let expected = native_checksum(program, n);
+    let mut expected = native_checksum(program, n);
+    let export = program.export();
     let mut engines: Vec<(&str, Engine)> = vec![
-        ("tandem", Engine::tandem(program.wasm, TandemMemory::Heap)?),
-        ("wasmi", Engine::wasmi(program.wasm)?),
+        ("tandem", Engine::tandem(program.wasm, export, TandemMemory::Heap)?),
+        ("wasmi", Engine::wasmi(program.wasm, export)?),
     ];
     if program.memory_heavy {
-        engines.push(("tandem-static", Engine::tandem(program.wasm, TandemMemory::Static)?));
+        let engine = Engine::tandem(program.wasm, export, TandemMemory::Static)?;
+        engines.push(("tandem-static", engine));
     }
     let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); engines.len()];
     // Round 0 is the untimed warm-up.
     for round in 0..=runs {
         for ((label, engine), times) in engines.iter_mut().zip(samples.iter_mut()) {
             let (checksum, elapsed) = engine.call(n)?;
-            if checksum != expected {
-                return Err(format!("{label} returned {checksum} for run({n}), native {expected}"));
+            // Without a native kernel, the engines are held to each other: the first
+            // checksum is the reference.
+            let reference = *expected.get_or_insert(checksum);
+            if checksum != reference {
+                return Err(format!(
+                    "{label} returned {checksum} for {export}({n}), the reference {reference}"
+                ));
             }
             if round > 0 {
                 times.push(elapsed);
@@ -189,6 +256,7 @@ pub fn measure(program: &Program, runs: usize) -> Result<Row, String> {
         tandem: median(&samples[0]),
         wasmi: median(&samples[1]),
         tandem_static: samples.get(2).map(|times| median(times)),
+        app: program.app,
     })
 }
 

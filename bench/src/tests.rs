@@ -69,16 +69,31 @@ fn bulk_program_uses_memory_copy_and_fill() {
 fn suite_checksums_agree_on_every_engine() {
     for (program, (_, ns)) in PROGRAMS.iter().zip(tandem_bench_programs::SUITE_N) {
         let mut engines = [
-            Engine::tandem(program.wasm, TandemMemory::Heap).unwrap(),
-            Engine::tandem(program.wasm, TandemMemory::Static).unwrap(),
-            Engine::wasmi(program.wasm).unwrap(),
+            Engine::tandem(program.wasm, "run", TandemMemory::Heap).unwrap(),
+            Engine::tandem(program.wasm, "run", TandemMemory::Static).unwrap(),
+            Engine::wasmi(program.wasm, "run").unwrap(),
         ];
         for n in ns {
-            let native = native_checksum(program, n);
+            let native = native_checksum(program, n).expect("a kernel");
             for engine in engines.iter_mut() {
                 let (checksum, _) = engine.call(n).unwrap();
                 assert_eq!(checksum, native, "{} run({n})", program.name);
             }
+        }
+    }
+}
+
+#[test]
+fn the_apps_bench_alike_on_both_engines_and_with_a_static_memory() {
+    for program in &APPS {
+        let mut engines = [
+            Engine::tandem(program.wasm, "bench", TandemMemory::Heap).unwrap(),
+            Engine::tandem(program.wasm, "bench", TandemMemory::Static).unwrap(),
+            Engine::wasmi(program.wasm, "bench").unwrap(),
+        ];
+        for n in [1, 2] {
+            let sums: Vec<i32> = engines.iter_mut().map(|e| e.call(n).unwrap().0).collect();
+            assert!(sums.iter().all(|&s| s == sums[0]), "{} bench({n}): {sums:?}", program.name);
         }
     }
 }
@@ -160,7 +175,14 @@ fn the_report_holds_every_figure_against_its_bar() {
         stack: vec![(10, 7000), (1000, 4800)],
     };
     let ms = Duration::from_millis;
-    let row = |name, t, w| Row { name, n: 1, tandem: ms(t), wasmi: ms(w), tandem_static: None };
+    let row = |name, t, w| Row {
+        name,
+        n: 1,
+        tandem: ms(t),
+        wasmi: ms(w),
+        tandem_static: None,
+        app: false,
+    };
     let figures = Figures {
         runs: 3,
         desktop: vec![row("fib", 30, 10), row("sort", 20, 10)],
@@ -178,11 +200,14 @@ fn the_report_holds_every_figure_against_its_bar() {
     let md = markdown(&figures);
     // Desktop: ratios 3.0 and 2.0, geometric mean sqrt(6).
     assert!(
-        md.contains("| desktop time, geometric mean of Tandem/wasmi | <= 1.00 | 2.45 |"),
+        md.contains("| desktop time, geometric mean of Tandem/wasmi (kernels) | <= 1.00 | 2.45 |"),
         "{md}"
     );
     assert!(
-        md.contains("| Cortex-M4 instructions, geometric mean of Tandem/wasmi | <= 1.00 | 2.00 |")
+        md.contains(
+            "| Cortex-M4 instructions, geometric mean of Tandem/wasmi (kernels) | <= 1.00 | 2.00 |"
+        ),
+        "{md}"
     );
     assert!(md.contains("| <= 96 KiB | 100.0 KiB (wasmi: 320.0 KiB) |"), "{md}");
     assert!(md.contains("| allocations during a call | 0 | 1 |"), "{md}");

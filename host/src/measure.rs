@@ -93,8 +93,9 @@ impl Needs {
     }
 
     /// The smallest profile settings that run what was measured, as the lines of a board
-    /// profile file (`boards/profiles/*.toml`) with why each is what it is.
-    pub fn profile_lines(&self) -> String {
+    /// profile file (`boards/profiles/*.toml`) with why each is what it is. `spectest`: a
+    /// `.wast` file was measured, whose session links spectest's memory (a heap page).
+    pub fn profile_lines(&self, spectest: bool) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "[memory]");
         let _ = writeln!(
@@ -102,11 +103,12 @@ impl Needs {
             "static_memory_pages = {}      # memory 0 of the first module",
             self.static_pages
         );
+        let spectest_note =
+            if spectest { ", + 1 for spectest's, which .wast files link" } else { "" };
         let _ = writeln!(
             out,
-            "heap_memory_pages = {}        # the other memories, + 1 for spectest's, which every \
-             session links",
-            self.heap_pages + 1
+            "heap_memory_pages = {}        # the other memories{spectest_note}",
+            self.heap_pages + u32::from(spectest)
         );
         if let Some(peak) = self.heap_peak {
             let _ = writeln!(out, "heap_bytes >= {peak}         # the board's heap peak");

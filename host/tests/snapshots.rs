@@ -1,5 +1,6 @@
 //! Snapshots of what a target does with each suite, directive by directive, on the CI
-//! board's profile: `suites/core`, `suites/limits`, `suites/bench`, `spec:v1` and `spec:v2`,
+//! board's profile: `suites/core`, `suites/limits`, `suites/bench`, `suites/apps` (with what
+//! each program printed), `spec:v1` and `spec:v2`,
 //! on the simulator and, where QEMU is installed, on the firmware under QEMU.
 //!
 //! Each snapshot (`snapshots/snapshots__<suite>.snap`) holds, per file, one line
@@ -157,10 +158,11 @@ fn with_big_stack(name: &str, check: impl FnOnce() + Send + 'static) {
 }
 
 /// The snapshot names and the suites they hold: every target is checked against these.
-const SUITES: [(&str, &str); 5] = [
+const SUITES: [(&str, &str); 6] = [
     ("core", "core"),
     ("limits", "limits"),
     ("bench", "bench"),
+    ("apps", "apps"),
     ("spec:v1", "spec_v1"),
     ("spec:v2", "spec_v2"),
 ];
@@ -173,6 +175,11 @@ fn core_suite_on_the_simulator() {
 #[test]
 fn bench_suite_on_the_simulator() {
     with_big_stack("bench", || snapshot_suite(&mut ci_simulator(), "bench", "bench"));
+}
+
+#[test]
+fn apps_suite_on_the_simulator() {
+    with_big_stack("apps", || snapshot_suite(&mut ci_simulator(), "apps", "apps"));
 }
 
 #[test]

@@ -11,7 +11,10 @@ root="$(cd "$here/../.." && pwd)"
 target=wasm32-wasip1
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-    names=(lz markdown json stackvm)
+    # Every program: one binary per file in programs/src/bin.
+    for source in "$here"/programs/src/bin/*.rs; do
+        names+=("$(basename "$source" .rs)")
+    done
 fi
 # The board profile the apps must fit: its module cap (max_module_bytes).
 max_module_bytes=32768

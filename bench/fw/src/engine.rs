@@ -1,6 +1,8 @@
 //! The engine under test, chosen by cargo feature, behind one small interface: instantiate a
-//! module in a fresh store, call an `(i32) -> i32` export, report the linear memory size and
-//! the heap the store itself took before any module (the value stack reservation).
+//! module in a fresh store (its function imports, an app's WASI, linked to stand-ins that
+//! trap: the benchmark export never calls them), call an `(i32) -> i32` export, report the
+//! linear memory size and the heap the store itself took before any module (the value stack
+//! reservation).
 
 use alloc::string::{String, ToString};
 
@@ -32,9 +34,16 @@ mod imp {
             let mut store = tandem::Store::new(config.clone());
             let store_heap = heap::counters().allocated_bytes - before;
             let module = tandem::Module::new(&config, wasm).map_err(|e| e.to_string())?;
-            let instance = tandem::Linker::new()
-                .instantiate(&mut store, &module)
-                .map_err(|e| e.to_string())?;
+            let mut linker = tandem::Linker::new();
+            for (module_name, name, _) in module.imports() {
+                let ty = module.func_type_of_import(module_name, name);
+                let ty = ty.ok_or_else(|| "an import that is not a function".to_string())?;
+                let stand_in = store.host_func(ty.clone(), |_, _, _| {
+                    Err(tandem::Trap::host("a benchmark called an import"))
+                });
+                linker.define(module_name, name, tandem::Extern::Func(stand_in));
+            }
+            let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
             Ok(Self { store, instance, store_heap })
         }
 
@@ -92,9 +101,19 @@ mod imp {
             #[cfg(not(feature = "validate"))]
             let module = unsafe { wasmi::Module::new_unchecked(&engine, wasm) };
             let module = module.map_err(|e| e.to_string())?;
-            let instance = wasmi::Linker::<()>::new(&engine)
-                .instantiate_and_start(&mut store, &module)
-                .map_err(|e| e.to_string())?;
+            let mut linker = wasmi::Linker::<()>::new(&engine);
+            for import in module.imports() {
+                let wasmi::ExternType::Func(ty) = import.ty() else {
+                    return Err("an import that is not a function".to_string());
+                };
+                linker
+                    .func_new(import.module(), import.name(), ty.clone(), |_, _, _| {
+                        Err(wasmi::Error::new("a benchmark called an import"))
+                    })
+                    .map_err(|e| e.to_string())?;
+            }
+            let instance =
+                linker.instantiate_and_start(&mut store, &module).map_err(|e| e.to_string())?;
             Ok(Self { store, instance, store_heap })
         }
 

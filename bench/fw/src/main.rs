@@ -1,5 +1,5 @@
-//! The benchmark firmware: runs the project's benchmark programs (`suites/bench/`) on one
-//! engine, Tandem or wasmi (a cargo feature), on the QEMU `mps2-an386` Cortex-M4 board, and
+//! The benchmark firmware: runs the project's benchmark programs (the kernels of
+//! `suites/bench/`, then the real programs of `suites/apps/`) on one engine, Tandem or wasmi (a cargo feature), on the QEMU `mps2-an386` Cortex-M4 board, and
 //! prints one line of figures per measurement on semihosting stdout, then exits.
 //!
 //! Under `-icount shift=0` QEMU executes one guest instruction per virtual nanosecond, and
@@ -32,6 +32,8 @@ use cortex_m_semihosting::{debug, hprintln};
 struct Program {
     name: &'static str,
     wasm: &'static [u8],
+    /// `run` for a kernel, `bench` for an app (its workload `n` times, without output).
+    export: &'static str,
     n: i32,
 }
 
@@ -40,12 +42,24 @@ macro_rules! program {
         Program {
             name: $name,
             wasm: include_bytes!(concat!("../../../suites/bench/programs/wasm/", $name, ".wasm")),
+            export: "run",
             n: $n,
         }
     };
 }
 
-const PROGRAMS: [Program; 9] = [
+macro_rules! app {
+    ($name:literal, $n:expr) => {
+        Program {
+            name: $name,
+            wasm: include_bytes!(concat!("../../../suites/apps/", $name, ".wasm")),
+            export: "bench",
+            n: $n,
+        }
+    };
+}
+
+const PROGRAMS: [Program; 11] = [
     program!("fib", 22),
     program!("sieve", 4),
     program!("matmul", 5),
@@ -55,6 +69,8 @@ const PROGRAMS: [Program; 9] = [
     program!("sort", 2),
     program!("bulk", 300),
     program!("mixed", 20),
+    app!("lz", 2),
+    app!("stackvm", 2),
 ];
 
 const DEPTH_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/depth.wasm"));
@@ -86,13 +102,13 @@ fn measure(program: &Program) -> bool {
     let instantiated = heap::counters().allocated_bytes;
     let (linear_memory, store_heap) = (instance.memory_bytes(), instance.store_heap());
     // The first call may translate functions lazily (wasmi does) or grow stacks.
-    if let Err(e) = instance.call("run", program.n) {
+    if let Err(e) = instance.call(program.export, program.n) {
         return fail(&e);
     }
     let warmed = heap::counters().allocated_bytes;
     let allocs_before = heap::counters().total_allocation_count;
     let start = clock::instructions();
-    let result = instance.call("run", program.n);
+    let result = instance.call(program.export, program.n);
     let instructions = clock::instructions() - start;
     let allocs = heap::counters().total_allocation_count - allocs_before;
     let checksum = match result {

@@ -61,7 +61,8 @@ pub fn run(args: MeasureArgs) -> Result<bool> {
     let most = Needs::most(&needs);
     println!("{}", most.row());
     println!("\nthe smallest board profile settings that run them all:");
-    print!("{}", most.profile_lines());
+    let wast = needs.iter().any(|n| n.name.ends_with(".wast") || n.name.contains(':'));
+    print!("{}", most.profile_lines(wast));
     let failed: usize = reports.iter().map(|r| r.failed()).sum();
     if failed > 0 {
         println!("({failed} directives failed: a limit that bit shows as the profile's own)");

@@ -19,7 +19,6 @@ use tandem::program::ProgramOptions;
 use tandem::suite::Plan;
 use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
-use tandem::target::session_hosts;
 use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{SimTarget, Target};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
@@ -86,8 +85,9 @@ pub struct SuiteArgs {
     /// its export returns).
     #[arg(long, value_name = "N", default_value_t = 0)]
     expect_exit: u32,
-    /// The host modules a program may import, comma-separated [default: spectest, tandem,
-    /// wasi_snapshot_preview1].
+    /// The host modules a program may import, comma-separated [default: tandem,
+    /// wasi_snapshot_preview1] (a .wast file links spectest and what its `;; host:` line
+    /// names).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     host: Vec<String>,
     #[command(flatten)]
@@ -181,8 +181,12 @@ impl SuiteArgs {
             ..ProgramOptions::default()
         };
         if !self.host.is_empty() {
-            let asked = self.host.iter().map(String::as_str);
-            programs.hosts = session_hosts(asked).into_iter().map(String::from).collect();
+            programs.hosts.clear();
+            for name in &self.host {
+                if !programs.hosts.contains(name) {
+                    programs.hosts.push(name.clone());
+                }
+            }
         }
         self.wasi.apply(&mut programs)?;
         Ok(Plan::new(&names, self.wasm_version.version(), self.filter.clone(), &programs)?)
