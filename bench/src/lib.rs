@@ -77,7 +77,8 @@ pub const PROGRAMS: [Program; 9] = [
 ];
 
 /// The real programs of `suites/apps/`, after the kernels in reports.
-pub const APPS: [Program; 2] = [app!("lz", 60), app!("stackvm", 60)];
+pub const APPS: [Program; 4] =
+    [app!("lz", 60), app!("markdown", 60), app!("json", 60), app!("stackvm", 60)];
 
 /// Every program: the kernels, then the apps.
 pub fn all_programs() -> impl Iterator<Item = &'static Program> {

@@ -59,7 +59,7 @@ macro_rules! app {
     };
 }
 
-const PROGRAMS: [Program; 11] = [
+const PROGRAMS: [Program; 13] = [
     program!("fib", 22),
     program!("sieve", 4),
     program!("matmul", 5),
@@ -70,6 +70,8 @@ const PROGRAMS: [Program; 11] = [
     program!("bulk", 300),
     program!("mixed", 20),
     app!("lz", 2),
+    app!("markdown", 2),
+    app!("json", 2),
     app!("stackvm", 2),
 ];
 
