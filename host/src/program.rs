@@ -254,9 +254,11 @@ pub struct ProgramOptions {
 }
 
 impl ProgramOptions {
-    /// The WASI world of the program called `name`.
-    pub fn wasi(&self, name: &str) -> WasiSetup {
-        let args = std::iter::once(name.to_owned()).chain(self.args.iter().cloned()).collect();
+    /// The WASI world of the program in `file`: its name (`argv[0]`) is the file's, without
+    /// the extension.
+    pub fn wasi(&self, file: impl AsRef<Path>) -> WasiSetup {
+        let name = file.as_ref().file_stem().map_or("main".into(), |s| s.to_string_lossy());
+        let args = std::iter::once(name.into_owned()).chain(self.args.iter().cloned()).collect();
         WasiSetup { args, env: self.env.clone(), stdin: self.stdin.clone() }
     }
 }
@@ -313,8 +315,7 @@ pub fn run_program<T: Target + ?Sized>(
     let options = &program.options;
     let hosts: Vec<&str> = options.hosts.iter().map(String::as_str).collect();
     let (line, kind) = (1, "run");
-    let stem = Path::new(name).file_stem().map_or(name.into(), |s| s.to_string_lossy());
-    let wasi = options.wasi(&stem);
+    let wasi = options.wasi(name);
     let called = call(target, version, &hosts, &wasi, &program.wasm, &options.export, &[]);
     let (got, observed) = match called {
         Ok(called) => {

@@ -3,11 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use tandem::program::{self, Called, ProgramOptions};
 use tandem::target::Reported;
-use tandem_boards::BoardProfile;
 
 use super::{TargetArgs, TargetKind, VersionArg, WasiArgs};
 
@@ -45,20 +44,15 @@ pub fn run(args: CallArgs) -> Result<bool> {
     let wasm = program::read(&args.file)?;
     let signature = program::export_signature(&wasm, &args.export)?;
     let call_args = program::parse_args(signature.params(), &args.args)?;
-    if args.target == TargetKind::Sim && args.target_args.link_faults.is_some() {
-        bail!("--link-faults needs a link: the sim target has none");
-    }
-    let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
-    let mut target = args.target_args.target(args.target, board.as_ref())?;
+    let mut target = args.target_args.single(args.target, args.board.as_deref())?;
     let hosts = tandem::target::session_hosts(args.host.iter().map(String::as_str));
     let mut options = ProgramOptions::default();
     args.wasi.apply(&mut options)?;
-    let name = args.file.file_stem().map_or("main".into(), |s| s.to_string_lossy());
     let called = program::call(
         &mut *target,
         args.wasm_version.version(),
         &hosts,
-        &options.wasi(&name),
+        &options.wasi(&args.file),
         &wasm,
         &args.export,
         &call_args,

@@ -6,9 +6,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use indicatif::MultiProgress;
+use indicatif::{MultiProgress, ProgressBar};
 use tandem::measure::Needs;
-use tandem_boards::BoardProfile;
 
 use super::{SuiteArgs, TargetKind, progress_bar};
 
@@ -28,20 +27,10 @@ pub struct MeasureArgs {
 /// Measures; `Ok(true)` when every file ran and passed (figures of a failed run still print).
 pub fn run(args: MeasureArgs) -> Result<bool> {
     let plan = args.common.plan()?;
-    let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
-    if args.target == TargetKind::Sim && args.common.target.link_faults.is_some() {
-        bail!("--link-faults needs a link: the sim target has none");
-    }
-    let mut target = args.common.target.target(args.target, board.as_ref())?;
-    let bar = progress_bar(&MultiProgress::new(), plan.file_count(), target.name());
-    let mut on_file = |so_far: &tandem::SuiteReport| {
-        if let Some(file) = so_far.files.last() {
-            bar.set_message(file.name.clone());
-        }
-        bar.inc(1);
-    };
-    let reports = plan.run(&mut *target, &mut Files(&mut on_file))?;
-    bar.finish_and_clear();
+    let mut target = args.common.target.single(args.target, args.board.as_deref())?;
+    let mut bar = Bar(progress_bar(&MultiProgress::new(), plan.file_count(), target.name()));
+    let reports = plan.run(&mut *target, &mut bar)?;
+    bar.0.finish_and_clear();
     target.finish().context("the target did not end cleanly")?;
 
     let needs: Vec<Needs> = reports
@@ -61,8 +50,9 @@ pub fn run(args: MeasureArgs) -> Result<bool> {
     let most = Needs::most(&needs);
     println!("{}", most.row());
     println!("\nthe smallest board profile settings that run them all:");
-    let wast = needs.iter().any(|n| n.name.ends_with(".wast") || n.name.contains(':'));
-    print!("{}", most.profile_lines(wast));
+    // Every file but a program is a script, whose session links spectest.
+    let scripts = needs.iter().any(|n| !n.name.ends_with(".wasm"));
+    print!("{}", most.profile_lines(scripts));
     let failed: usize = reports.iter().map(|r| r.failed()).sum();
     if failed > 0 {
         println!("({failed} directives failed: a limit that bit shows as the profile's own)");
@@ -77,11 +67,14 @@ fn program_bytes(name: &str) -> Option<u64> {
     is_wasm.then(|| std::fs::metadata(path).ok().map(|m| m.len())).flatten()
 }
 
-/// Progress as a closure over each finished file.
-struct Files<'f>(&'f mut dyn FnMut(&tandem::SuiteReport));
+/// The progress bar, moved on as each file finishes.
+struct Bar(ProgressBar);
 
-impl tandem::suite::Progress for Files<'_> {
+impl tandem::suite::Progress for Bar {
     fn file_done(&mut self, so_far: &tandem::SuiteReport) {
-        (self.0)(so_far);
+        if let Some(file) = so_far.files.last() {
+            self.0.set_message(file.name.clone());
+        }
+        self.0.inc(1);
     }
 }

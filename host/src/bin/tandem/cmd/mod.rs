@@ -194,6 +194,21 @@ impl SuiteArgs {
 }
 
 impl TargetArgs {
+    /// The one target a command (`run`, `call`, `measure`) runs on, with the board profile
+    /// named `board` (built-in name or `.toml` path). `--link-faults` needs a link, so the
+    /// simulator is refused with it (`parity` builds its targets with [`TargetArgs::target`],
+    /// where the simulator is the reference the faulty links are held to).
+    pub fn single(&self, kind: TargetKind, board: Option<&str>) -> Result<Box<dyn Target>> {
+        if kind == TargetKind::Sim && self.link_faults.is_some() {
+            anyhow::bail!(
+                "--link-faults needs a link: the sim target has none; use --target sim-link, \
+                 qemu, qemu-rtt or probe"
+            );
+        }
+        let board = board.map(BoardProfile::find).transpose()?;
+        self.target(kind, board.as_ref())
+    }
+
     /// Builds a target; `board` `None` means the desktop simulator's own limits (and the CI
     /// board for a target behind a link, which always runs a board's request table).
     pub fn target(

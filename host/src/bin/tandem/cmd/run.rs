@@ -4,12 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar};
 use tandem::report::{self, SuiteReport};
 use tandem::suite::{Progress, Suite};
-use tandem_boards::BoardProfile;
 
 use super::{SuiteArgs, TargetKind, progress_bar};
 
@@ -36,13 +35,7 @@ pub struct RunArgs {
 /// Runs the suites; `Ok(true)` when nothing failed.
 pub fn run(args: RunArgs) -> Result<bool> {
     let plan = args.common.plan()?;
-    let board = args.board.as_deref().map(BoardProfile::find).transpose()?;
-    if args.target == TargetKind::Sim && args.common.target.link_faults.is_some() {
-        bail!(
-            "--link-faults needs a link: the sim target has none; use --target sim-link, qemu, qemu-rtt or probe"
-        );
-    }
-    let mut target = args.common.target.target(args.target, board.as_ref())?;
+    let mut target = args.common.target.single(args.target, args.board.as_deref())?;
     let multi = MultiProgress::new();
     let bar = progress_bar(&multi, plan.file_count(), target.name());
     let started = Instant::now();
