@@ -270,6 +270,19 @@ pub fn median(samples: &[Duration]) -> Duration {
     if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2 }
 }
 
+/// For the kernels, then the apps (`ratios(false)`, `ratios(true)`), the group's name, how
+/// many ratios it has and their geometric mean; a group without any is left out. The groups
+/// are averaged apart so the kernels' mean stays comparable with reports before the apps.
+pub fn group_means(ratios: impl Fn(bool) -> Vec<f64>) -> Vec<(&'static str, usize, f64)> {
+    [("kernels", false), ("apps", true)]
+        .into_iter()
+        .filter_map(|(group, app)| {
+            let r = ratios(app);
+            (!r.is_empty()).then(|| (group, r.len(), geometric_mean(&r)))
+        })
+        .collect()
+}
+
 /// The geometric mean: the fair average of ratios.
 pub fn geometric_mean(ratios: &[f64]) -> f64 {
     assert!(!ratios.is_empty(), "geometric mean of nothing");

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use tandem_bench::board::{self, Variant};
 use tandem_bench::report::{self, BoardFigures, Figures};
-use tandem_bench::{Program, Row, all_programs, geometric_mean, measure, native_checksum};
+use tandem_bench::{
+    Program, Row, all_programs, geometric_mean, group_means, measure, native_checksum,
+};
 
 /// Timed runs per engine and program unless `--runs` says otherwise.
 const DEFAULT_RUNS: usize = 7;
@@ -214,17 +216,10 @@ fn print_table(rows: &[Row]) {
         );
     }
     println!("{}", "-".repeat(83));
-    // The kernels' mean stays comparable with earlier reports; the apps have their own.
-    for (group, app) in [("kernels", false), ("apps", true)] {
-        let ratios: Vec<f64> =
-            rows.iter().filter(|r| r.app == app).map(|r| ratio(r.tandem, r.wasmi)).collect();
-        if !ratios.is_empty() {
-            println!(
-                "geometric mean of tandem/wasmi over {} {group}: {:.2}",
-                ratios.len(),
-                geometric_mean(&ratios)
-            );
-        }
+    let ratios =
+        |app| rows.iter().filter(|r| r.app == app).map(|r| ratio(r.tandem, r.wasmi)).collect();
+    for (group, count, mean) in group_means(ratios) {
+        println!("geometric mean of tandem/wasmi over {count} {group}: {mean:.2}");
     }
     let static_ratios: Vec<f64> =
         rows.iter().filter_map(|r| r.tandem_static.map(|t| ratio(t, r.tandem))).collect();

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::board::{BoardProgram, BoardRun, Variant};
-use crate::{Row, geometric_mean};
+use crate::{Row, geometric_mean, group_means};
 
 /// The Cortex-M4 half: one run per engine and every variant's flash.
 pub struct BoardFigures {
@@ -161,15 +161,11 @@ store, at the board profile's limits, so no call allocates.
 fn summary(w: &mut String, f: &Figures) {
     let _ = writeln!(w, "## Against the bar\n");
     let _ = writeln!(w, "| figure | bar | measured |\n| --- | --- | --- |");
-    for (group, app) in [("kernels", false), ("apps", true)] {
-        let ratios = f.desktop_ratios(app);
-        if !ratios.is_empty() {
-            let mean = geometric_mean(&ratios);
-            let _ = writeln!(
-                w,
-                "| desktop time, geometric mean of Tandem/wasmi ({group}) | <= 1.00 | {mean:.2} |"
-            );
-        }
+    for (group, _, mean) in group_means(|app| f.desktop_ratios(app)) {
+        let _ = writeln!(
+            w,
+            "| desktop time, geometric mean of Tandem/wasmi ({group}) | <= 1.00 | {mean:.2} |"
+        );
     }
     let statics: Vec<f64> = f
         .desktop
@@ -187,16 +183,12 @@ fn summary(w: &mut String, f: &Figures) {
         );
     }
     let Some(b) = &f.board else { return };
-    for (group, app) in [("kernels", false), ("apps", true)] {
-        let ratios = b.instruction_ratios(app);
-        if !ratios.is_empty() {
-            let mean = geometric_mean(&ratios);
-            let _ = writeln!(
-                w,
-                "| Cortex-M4 instructions, geometric mean of Tandem/wasmi ({group}) | <= 1.00 | \
-                 {mean:.2} |"
-            );
-        }
+    for (group, _, mean) in group_means(|app| b.instruction_ratios(app)) {
+        let _ = writeln!(
+            w,
+            "| Cortex-M4 instructions, geometric mean of Tandem/wasmi ({group}) | <= 1.00 | \
+             {mean:.2} |"
+        );
     }
     let cell = |v: Option<u64>| v.map_or("-".to_owned(), kib);
     let _ = writeln!(
@@ -265,12 +257,8 @@ fn desktop(w: &mut String, f: &Figures) {
         let _ =
             writeln!(w, "| {} | {} | {t:.1} | {wm:.1} | {:.2} | {s} | {sr} |", r.name, r.n, t / wm);
     }
-    for (group, app) in [("kernels", false), ("apps", true)] {
-        let ratios = f.desktop_ratios(app);
-        if !ratios.is_empty() {
-            let mean = geometric_mean(&ratios);
-            let _ = writeln!(w, "| **geometric mean, {group}** | | | | **{mean:.2}** | | |");
-        }
+    for (group, _, mean) in group_means(|app| f.desktop_ratios(app)) {
+        let _ = writeln!(w, "| **geometric mean, {group}** | | | | **{mean:.2}** | | |");
     }
     let _ = writeln!(w);
 }
@@ -300,12 +288,8 @@ fn cortex_m4(w: &mut String, b: &BoardFigures) {
             t.instructions as f64 / wm.instructions as f64
         );
     }
-    for (group, app) in [("kernels", false), ("apps", true)] {
-        let ratios = b.instruction_ratios(app);
-        if !ratios.is_empty() {
-            let mean = geometric_mean(&ratios);
-            let _ = writeln!(w, "| **geometric mean, {group}** | | | | **{mean:.2}** |");
-        }
+    for (group, _, mean) in group_means(|app| b.instruction_ratios(app)) {
+        let _ = writeln!(w, "| **geometric mean, {group}** | | | | **{mean:.2}** |");
     }
     let _ = writeln!(w);
 
