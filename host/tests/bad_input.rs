@@ -4,10 +4,10 @@
 //! are the ones the simulator gives.
 
 use tandem::target::qemu::{QemuOptions, QemuTarget};
+use tandem::target::remote::RemoteOptions;
 use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{SimTarget, Suite, Target, TargetError, Val, WasmVersion, run_wast};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
-use tandem_link::host::LinkOptions;
 
 fn board() -> BoardProfile {
     BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"))
@@ -110,8 +110,8 @@ fn bad_requests_on_the_simulator() {
 
 #[test]
 fn bad_requests_through_the_link() {
-    let mut target =
-        LinkedSimTarget::start(&board(), LinkOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut target = LinkedSimTarget::start(&board(), RemoteOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     check_rows(&mut target);
     target.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }

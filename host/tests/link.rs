@@ -164,7 +164,11 @@ async fn firmware_answers_over_the_crc_framed_link() {
     }
 
     // A reset builds a store (value stack, spectest): the heap counters see it.
-    let reset = ResetRequest { version: WasmVersion::V2, hosts: vec!["spectest".into()] };
+    let reset = ResetRequest {
+        version: WasmVersion::V2,
+        hosts: vec!["spectest".into()],
+        deadline_ms: None,
+    };
     request::<ResetEndpoint>(&client, &reset).await.expect("reset");
     let after = request::<StatsEndpoint>(&client, &()).await.target;
     let in_use = after.heap_in_use.expect("heap figure");

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use tandem::parity::compare_suites;
 use tandem::report::SuiteReport;
 use tandem::target::qemu::{QemuOptions, QemuTarget};
-use tandem::target::remote::{Peer, RemoteTarget};
+use tandem::target::remote::{Peer, RemoteOptions, RemoteTarget};
 use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{SimTarget, Suite, Target, WasmVersion, run_suite};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
@@ -82,8 +82,11 @@ fn with_big_stack(check: impl FnOnce() + Send + 'static) {
 #[test]
 fn the_linked_simulator_under_faults_reports_every_outcome_correctly() {
     with_big_stack(|| {
-        let mut target =
-            LinkedSimTarget::start(&board(), faults()).unwrap_or_else(|e| panic!("{e}"));
+        let mut target = LinkedSimTarget::start(
+            &board(),
+            RemoteOptions { link: faults(), ..RemoteOptions::default() },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let replayed = assert_like_the_simulator(&mut target, &["$suites", "spec:v1"]);
         assert!(replayed > 0, "lost replies were answered from the reply cache");
         target.shutdown().unwrap_or_else(|e| panic!("{e}"));
@@ -94,7 +97,7 @@ fn the_linked_simulator_under_faults_reports_every_outcome_correctly() {
 fn the_firmware_under_faults_reports_every_outcome_correctly() {
     with_big_stack(|| {
         let mut options = QemuOptions::new(board());
-        options.link = faults();
+        options.remote.link = faults();
         let mut qemu = match QemuTarget::start(&options) {
             Ok(target) => target,
             Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
@@ -112,8 +115,8 @@ fn the_firmware_under_faults_reports_every_outcome_correctly() {
 /// host, the directive's request fails with it, and the next request finds a fresh one.
 #[test]
 fn a_crashed_linked_simulator_reports_why_and_is_restarted() {
-    let mut target =
-        LinkedSimTarget::start(&board(), LinkOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut target = LinkedSimTarget::start(&board(), RemoteOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     for round in 1..=2 {
         let error = target.fault(FaultKind::Panic).to_string();
         assert!(error.contains("deliberate panic requested by the host"), "{error}");

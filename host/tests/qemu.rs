@@ -54,22 +54,9 @@ fn without_device_validation_rejections_are_checked_on_the_host() {
 #[test]
 fn a_hung_board_is_restarted_and_the_file_goes_on() {
     let dir = std::env::temp_dir().join(format!("tandem-hang-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let ci = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
-    let text = include_str!("../../boards/profiles/qemu-mps2-an386.toml")
-        .replace("name = \"qemu-mps2-an386\"", "name = \"qemu-mps2-an386-no-fuel\"")
-        .lines()
-        .filter(|line| !line.starts_with("fuel ="))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let path = dir.join("qemu-mps2-an386-no-fuel.toml");
-    std::fs::write(&path, text).expect("profile written");
-    let board = BoardProfile::find(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(board.limits.fuel, None);
-    assert_eq!(board.memory, ci.memory);
-
+    let board = common::no_fuel_board(&dir);
     let mut options = QemuOptions::new(board);
-    options.request_timeout = std::time::Duration::from_secs(3);
+    options.remote.request_timeout = std::time::Duration::from_secs(3);
     let Some(mut qemu) = common::start(&options, "a_hung_board_is_restarted_and_the_file_goes_on")
     else {
         return;
@@ -99,7 +86,7 @@ fn a_hung_board_is_restarted_and_the_file_goes_on() {
 fn a_crashed_board_reports_why_and_is_restarted() {
     let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut options = QemuOptions::new(board);
-    options.request_timeout = std::time::Duration::from_secs(3);
+    options.remote.request_timeout = std::time::Duration::from_secs(3);
     let Some(mut qemu) = common::start(&options, "a_crashed_board_reports_why_and_is_restarted")
     else {
         return;

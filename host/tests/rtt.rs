@@ -18,7 +18,7 @@ fn options() -> QemuOptions {
     let mut options =
         QemuOptions::new(BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}")));
     options.rtt = true;
-    options.request_timeout = std::time::Duration::from_secs(5);
+    options.remote.request_timeout = std::time::Duration::from_secs(5);
     options
 }
 

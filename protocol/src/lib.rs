@@ -23,7 +23,7 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Largest payload of one [`ModuleChunk`], so a frame fits a small buffer.
 pub const MAX_CHUNK: usize = 512;
@@ -134,6 +134,13 @@ pub struct Trap {
     pub kind: TrapKind,
     /// The core's wording: the spec's message, or a host function's own.
     pub message: String,
+}
+
+impl Trap {
+    /// The trap of a call stopped at its deadline, worded alike on every target.
+    pub fn timed_out(after: core::time::Duration) -> Trap {
+        Trap { kind: TrapKind::Interrupted, message: alloc::format!("timed out after {after:?}") }
+    }
 }
 
 impl fmt::Display for Trap {
@@ -302,6 +309,10 @@ pub struct ResetRequest {
     pub version: WasmVersion,
     /// The host modules the session's modules may import, by name (e.g. `spectest`).
     pub hosts: Vec<String>,
+    /// The longest an instantiation or invocation may run, in milliseconds of the target's
+    /// own clock (virtual time under QEMU's `-icount`), before it is stopped with
+    /// [`Trap::timed_out`]; `None` for no deadline.
+    pub deadline_ms: Option<u32>,
 }
 
 /// `tandem/wasi`: the world the session's WASI programs see, set after a reset and before

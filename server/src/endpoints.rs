@@ -1,12 +1,15 @@
 //! The endpoint functions [`server!`](crate::server) wires up: each forwards to the shared
 //! [`RequestHandler`] and adds the [`Platform`]'s figures where the protocol asks for them.
 
+use core::time::Duration;
+
 use postcard_rpc::header::VarHeader;
 use tandem_handler::RequestHandler;
 use tandem_protocol::{
     DigestResult, FaultKind, GetGlobalRequest, GlobalResult, InfoResponse, InstantiateOutcome,
     InstantiateRequest, InvokeOutcome, InvokeRequest, MemoryDigestRequest, ModuleBegin,
-    ModuleChunk, ModuleResult, RegisterRequest, ResetRequest, StatsResponse, UnitResult, WasiSetup,
+    ModuleChunk, ModuleResult, Outcome, Ran, RegisterRequest, ResetRequest, StatsResponse, Trap,
+    TrapKind, UnitResult, WasiSetup,
 };
 
 use crate::Platform;
@@ -21,12 +24,14 @@ pub struct Context<P> {
     pub exec_ticks: u64,
     /// Set by the exit endpoint; the serve loop ends after the reply has gone out.
     pub exit: Option<bool>,
+    /// The session's call deadline, as the reset asked for it, and in ticks.
+    deadline: Option<(Duration, u64)>,
 }
 
 impl<P: Platform> Context<P> {
     /// A context serving `handler` on `platform`.
     pub fn new(handler: RequestHandler, platform: P) -> Self {
-        Context { handler, platform, exec_ticks: 0, exit: None }
+        Context { handler, platform, exec_ticks: 0, exit: None, deadline: None }
     }
 
     /// Runs `f` on the handler, adding its ticks to [`Context::exec_ticks`].
@@ -36,6 +41,23 @@ impl<P: Platform> Context<P> {
         self.exec_ticks += self.platform.ticks().wrapping_sub(start);
         result
     }
+
+    /// Runs a call (an instantiation or an invocation) under the session's deadline, if it
+    /// has one: a call it stops traps with [`Trap::timed_out`].
+    fn call<T>(&mut self, f: impl FnOnce(&mut RequestHandler) -> Ran<T>) -> Ran<T> {
+        let Some((after, ticks)) = self.deadline else {
+            return self.timed(f);
+        };
+        self.platform.arm_deadline(ticks);
+        let mut ran = self.timed(f);
+        self.platform.disarm_deadline();
+        if let Outcome::Trap(trap) = &mut ran.outcome
+            && trap.kind == TrapKind::Interrupted
+        {
+            *trap = Trap::timed_out(after);
+        }
+        ran
+    }
 }
 
 /// `tandem/info`: the protocol version, the board and its limits.
@@ -43,11 +65,16 @@ pub fn info<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> InfoRespo
     ctx.handler.info()
 }
 
-/// A fresh store; the platform's per-session figures and the tick count restart with it.
+/// A fresh store; the platform's per-session figures and the tick count restart with it,
+/// and the deadline it asks for holds for its calls.
 pub fn reset<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: ResetRequest) -> UnitResult {
     let result = ctx.handler.reset(req.version, &req.hosts);
     ctx.platform.restart_measurements();
     ctx.exec_ticks = 0;
+    ctx.deadline = req.deadline_ms.map(|ms| {
+        let ticks = u64::from(ms) * u64::from(ctx.platform.tick_hz()) / 1000;
+        (Duration::from_millis(u64::from(ms)), ticks)
+    });
     result
 }
 
@@ -79,13 +106,13 @@ pub fn module_end<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> Mod
     ctx.timed(|h| h.module_end())
 }
 
-/// `tandem/instantiate`, timed.
+/// `tandem/instantiate`, timed and under the deadline.
 pub fn instantiate<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: InstantiateRequest,
 ) -> InstantiateOutcome {
-    ctx.timed(|h| h.instantiate(req.module))
+    ctx.call(|h| h.instantiate(req.module))
 }
 
 /// `tandem/register`.
@@ -97,13 +124,13 @@ pub fn register<P: Platform>(
     ctx.handler.register(req.instance, &req.name)
 }
 
-/// `tandem/invoke`, timed.
+/// `tandem/invoke`, timed and under the deadline.
 pub fn invoke<P: Platform>(
     ctx: &mut Context<P>,
     _: VarHeader,
     req: InvokeRequest,
 ) -> InvokeOutcome {
-    ctx.timed(|h| h.invoke(req.instance, &req.export, &req.args))
+    ctx.call(|h| h.invoke(req.instance, &req.export, &req.args))
 }
 
 /// `tandem/global`.

@@ -62,6 +62,12 @@ pub trait Platform {
     fn measure(&self, stats: &mut tandem_protocol::TargetStats);
     /// A fresh store began: restart the per-session measurements (heap peak, stack paint).
     fn restart_measurements(&mut self);
+    /// A call begins: raise the handler's interrupt flag (lowering it now) once `ticks`
+    /// more [`Platform::ticks`] have passed, unless [`Platform::disarm_deadline`] comes
+    /// first. The firmware checks on its SysTick interrupt, the linked simulator on a thread.
+    fn arm_deadline(&mut self, ticks: u64);
+    /// The call ended in time: nothing is to be raised.
+    fn disarm_deadline(&mut self);
     /// The host asked for a deliberate fault (to test crash reports). A board does not
     /// return; a simulator may answer with nothing.
     fn fault(&mut self, kind: tandem_protocol::FaultKind);

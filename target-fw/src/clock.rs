@@ -7,6 +7,7 @@
 //! the cycle counter counts every core cycle. Both are narrower than 64 bits (SysTick 24,
 //! CYCCNT 32): SysTick's wrap interrupt counts SysTick wraps, and, every 2^24 cycles, looks
 //! at the cycle counter often enough that none of its wraps (every 2^32 cycles) is missed.
+//! The same interrupt checks a running call's deadline ([`crate::deadline`]).
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -72,7 +73,6 @@ fn cycles() -> u64 {
 #[exception]
 fn SysTick() {
     WRAPS.fetch_add(1, Ordering::AcqRel);
-    if CYCLE_COUNTER {
-        let _ = cycles();
-    }
+    // On boards with a cycle counter, reading it here also keeps its wraps counted.
+    crate::deadline::check(ticks());
 }

@@ -1,13 +1,13 @@
 //! The request table, instantiated for this board: `tandem-server`'s endpoint -> handler
 //! table (the very code the host's linked simulator serves) over the board's link (UART or RTT), with
-//! [`Board`] supplying what only hardware measures: heap, stack, clock and link figures, and
-//! the deliberate faults.
+//! [`Board`] supplying what only hardware measures: heap, stack, clock and link figures, the
+//! call deadline, and the deliberate faults.
 
 use tandem_protocol::{FaultKind, TargetStats};
 use tandem_server::Platform;
 
 use crate::board::{self, HostUart};
-use crate::{LINK, clock, heap, stack};
+use crate::{LINK, clock, deadline, heap, stack};
 
 /// The link as the firmware instantiates it.
 pub type Wire = tandem_server::Wire<HostUart>;
@@ -41,6 +41,14 @@ impl Platform for Board {
     fn restart_measurements(&mut self) {
         heap::reset_peak();
         stack::repaint();
+    }
+
+    fn arm_deadline(&mut self, ticks: u64) {
+        deadline::arm(ticks);
+    }
+
+    fn disarm_deadline(&mut self) {
+        deadline::disarm();
     }
 
     fn fault(&mut self, kind: FaultKind) {

@@ -5,7 +5,7 @@
 //! Layout: `board/` (one board-support layer per board), [`profile`] (the board profile,
 //! generated at build time), [`dispatch`] (the shared `tandem-server` request table for this
 //! board's UART, and the board's figures behind its `Platform`), and the board-agnostic
-//! runtime pieces [`clock`], [`heap`], [`stack`], [`fault`]. The framing and postcard-rpc wire
+//! runtime pieces [`clock`], [`deadline`], [`heap`], [`stack`], [`fault`]. The framing and postcard-rpc wire
 //! live in the `tandem-link` crate, shared with the host.
 #![no_std]
 #![no_main]
@@ -14,6 +14,7 @@ extern crate alloc;
 
 mod board;
 mod clock;
+mod deadline;
 mod dispatch;
 mod fault;
 mod heap;
@@ -70,8 +71,9 @@ fn main() -> ! {
     board::init();
     clock::init(core.SYST, core.DCB, core.DWT);
 
-    let handler = RequestHandler::new(profile::PROFILE, env!("CARGO_PKG_VERSION"))
+    let mut handler = RequestHandler::new(profile::PROFILE, env!("CARGO_PKG_VERSION"))
         .with_static_memory(static_memory());
+    handler.set_interrupt_flag(&deadline::PASSED);
     let mut app = FwApp::new(Context::new(handler, Board), NoSpawn);
     match tandem_server::serve(LINK.wire(), &mut app, || false) {
         Ending::Exit { success } => board::exit(success),

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tandem_boards::BoardProfile;
-use tandem_link::host::LinkOptions;
 use tandem_probe::hardware::{self, Board as ProbedBoard};
 use tandem_probe::rtt::{CONTROL_BLOCK_SYMBOL, RttChannels};
 use tandem_probe::stream::{PollOptions, RttStream};
@@ -37,10 +36,8 @@ pub struct ProbeOptions {
     pub firmware_dir: PathBuf,
     /// Build the firmware with on-device validation.
     pub device_validation: bool,
-    /// The longest wait for any one reply.
-    pub request_timeout: Duration,
-    /// Resending and fault injection on the link.
-    pub link: LinkOptions,
+    /// Reply timeout, call deadline and link.
+    pub remote: RemoteOptions,
 }
 
 /// Longest wait for the firmware to set up its RTT control block after reset.
@@ -193,7 +190,7 @@ impl RemoteTarget<ProbePeer> {
         };
         let control_block = tandem_probe::elf::symbol_address(&elf, CONTROL_BLOCK_SYMBOL)
             .map_err(TargetError::Transport)?;
-        let remote = RemoteOptions { request_timeout: options.request_timeout, link: options.link };
+        let remote = options.remote;
         let peer = ProbePeer {
             elf,
             chip,

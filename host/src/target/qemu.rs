@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tandem_boards::BoardProfile;
-use tandem_link::host::LinkOptions;
 use tandem_probe::gdb::GdbStub;
 use tandem_probe::rtt::{CONTROL_BLOCK_SYMBOL, RttChannels};
 use tandem_probe::stream::{PollOptions, RttStream};
@@ -33,13 +32,11 @@ pub struct QemuOptions {
     pub firmware: Option<PathBuf>,
     /// The `target-fw` crate to build (see [`firmware_dir`]).
     pub firmware_dir: PathBuf,
-    /// The longest wait for any one reply.
-    pub request_timeout: Duration,
     /// Build the firmware with on-device validation (its `validate` feature). Without it
     /// the runner checks `assert_invalid`/`assert_malformed` modules on the host.
     pub device_validation: bool,
-    /// Resending and fault injection on the link.
-    pub link: LinkOptions,
+    /// Reply timeout, call deadline and link.
+    pub remote: RemoteOptions,
     /// Link over RTT through QEMU's gdbstub instead of the UART.
     pub rtt: bool,
 }
@@ -52,9 +49,8 @@ impl QemuOptions {
             board,
             firmware: None,
             firmware_dir: firmware_dir(),
-            request_timeout: Duration::from_secs(30),
             device_validation: true,
-            link: LinkOptions::default(),
+            remote: RemoteOptions::default(),
             rtt: false,
         }
     }
@@ -175,7 +171,7 @@ impl RemoteTarget<QemuPeer> {
         } else {
             None
         };
-        let remote = RemoteOptions { request_timeout: options.request_timeout, link: options.link };
+        let remote = options.remote;
         let peer = QemuPeer { elf, qemu: None, rtt, rtt_stream: None };
         RemoteTarget::connect(peer, &board.name, remote)
     }

@@ -61,13 +61,35 @@ pub trait Peer {
 pub struct RemoteOptions {
     /// The longest wait for any one reply.
     pub request_timeout: Duration,
+    /// The deadline the peer holds each instantiation and invocation to by its own clock,
+    /// stopping it with a trap (sent with every reset); `None` leaves calls to the board's
+    /// fuel and to [`RemoteOptions::request_timeout`].
+    pub call_deadline: Option<Duration>,
     /// Resending and fault injection on the link.
     pub link: LinkOptions,
 }
 
 impl Default for RemoteOptions {
     fn default() -> Self {
-        RemoteOptions { request_timeout: Duration::from_secs(30), link: LinkOptions::default() }
+        RemoteOptions {
+            request_timeout: Duration::from_secs(30),
+            call_deadline: None,
+            link: LinkOptions::default(),
+        }
+    }
+}
+
+impl RemoteOptions {
+    /// What the host waits beyond a call's deadline for its reply: the board's deadline
+    /// check runs once per SysTick period (under 0.7 s), and the reply must still travel.
+    pub const REPLY_GRACE: Duration = Duration::from_secs(5);
+
+    /// Calls stopped by the peer after `deadline`, and the host waiting
+    /// [`RemoteOptions::REPLY_GRACE`] longer for any reply before it deems the peer dead.
+    pub fn with_call_deadline(mut self, deadline: Duration) -> Self {
+        self.call_deadline = Some(deadline);
+        self.request_timeout = deadline.saturating_add(Self::REPLY_GRACE);
+        self
     }
 }
 
@@ -322,7 +344,9 @@ impl<P: Peer> Target for RemoteTarget<P> {
     fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
         self.reported = Reported::default();
         let hosts = hosts.iter().map(|&h| h.to_owned()).collect();
-        Ok(self.request::<ResetEndpoint>(&ResetRequest { version, hosts })??)
+        let deadline_ms =
+            self.options.call_deadline.map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX));
+        Ok(self.request::<ResetEndpoint>(&ResetRequest { version, hosts, deadline_ms })??)
     }
 
     fn set_wasi(&mut self, setup: &WasiSetup) -> Result<(), TargetError> {

@@ -100,9 +100,7 @@ impl SimTarget {
         let result = call(&mut self.handler);
         watchdog.disarm();
         match ran(result, &mut self.reported)? {
-            Err(trap) if trap.kind == TrapKind::Interrupted => {
-                Ok(Err(Trap { kind: trap.kind, message: format!("timed out after {timeout:?}") }))
-            }
+            Err(trap) if trap.kind == TrapKind::Interrupted => Ok(Err(Trap::timed_out(timeout))),
             other => Ok(other),
         }
     }
@@ -161,8 +159,8 @@ impl Target for SimTarget {
 }
 
 /// A thread that raises an interrupt flag when an armed deadline passes, so a call running
-/// on another thread stops there.
-struct Watchdog {
+/// on another thread stops there (the simulator's, and the linked simulator's platform's).
+pub(crate) struct Watchdog {
     /// The core's interrupt flag: leaked, as the core takes a `'static` one (a firmware's is
     /// a `static`); one per simulator with a timeout, which a process creates a handful of.
     flag: &'static AtomicBool,
@@ -192,7 +190,11 @@ struct State {
 
 impl Watchdog {
     fn start() -> Self {
-        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        Watchdog::raising(Box::leak(Box::new(AtomicBool::new(false))))
+    }
+
+    /// A watchdog raising `flag`.
+    pub(crate) fn raising(flag: &'static AtomicBool) -> Self {
         let state = State { armed: Armed::Idle, idle_wait: false };
         let shared = Arc::new((Mutex::new(state), Condvar::new()));
         let theirs = shared.clone();
@@ -243,13 +245,13 @@ impl Watchdog {
 
     /// Lowers the flag and raises it again `timeout` from now, unless disarmed before (a
     /// timeout too long to reach is no deadline).
-    fn arm(&self, timeout: Duration) {
+    pub(crate) fn arm(&self, timeout: Duration) {
         self.flag.store(false, Ordering::Relaxed);
         self.set(Instant::now().checked_add(timeout).map_or(Armed::Idle, Armed::Until));
     }
 
     /// The call ended: the thread, waiting for its deadline, finds nothing to do then.
-    fn disarm(&self) {
+    pub(crate) fn disarm(&self) {
         self.set(Armed::Idle);
     }
 }

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use tandem_boards::BoardProfile;
 use tandem_handler::RequestHandler;
 use tandem_link::ByteUart;
-use tandem_link::host::LinkOptions;
 use tandem_protocol::{FaultKind, TargetStats};
 use tandem_server::{Context, Ending, NoSpawn, Platform};
 use tokio::runtime::Runtime;
@@ -26,7 +25,7 @@ use tracing::warn;
 
 use crate::target::TargetError;
 use crate::target::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
-use crate::target::sim::SimTarget;
+use crate::target::sim::{SimTarget, Watchdog};
 
 /// The simulator's end of the socket pair as a byte UART: reads wait briefly for data (the
 /// serve loop has nothing else to do), writes are buffered and sent a frame at a time.
@@ -95,6 +94,8 @@ tandem_server::server!(app: SimApp; uart: SocketUart; platform: HostPlatform;);
 pub struct HostPlatform {
     wire: &'static Wire,
     epoch: Instant,
+    /// Raises the handler's interrupt flag when a call's deadline passes.
+    watchdog: Watchdog,
 }
 
 impl Platform for HostPlatform {
@@ -115,6 +116,14 @@ impl Platform for HostPlatform {
 
     fn restart_measurements(&mut self) {}
 
+    fn arm_deadline(&mut self, ticks: u64) {
+        self.watchdog.arm(Duration::from_micros(ticks));
+    }
+
+    fn disarm_deadline(&mut self) {
+        self.watchdog.disarm();
+    }
+
     /// Dies like a board: the thread panics, the host sees the link go quiet.
     fn fault(&mut self, kind: FaultKind) {
         match kind {
@@ -125,7 +134,7 @@ impl Platform for HostPlatform {
 }
 
 /// Serves requests until the host asks to exit (`Some(success)`) or its end is gone (`None`).
-fn serve(stream: UnixStream, handler: RequestHandler) -> Option<bool> {
+fn serve(stream: UnixStream, handler: RequestHandler, watchdog: Watchdog) -> Option<bool> {
     // The leaked wire below keeps a clone of the socket open; this closes it for the host
     // however the thread ends, a panic included, as a board's link goes quiet when it dies.
     let stream = ShutdownOnDrop(stream);
@@ -143,7 +152,7 @@ fn serve(stream: UnixStream, handler: RequestHandler) -> Option<bool> {
     // postcard-rpc's dispatch names its wire `'static`, as on the firmware: one small leak
     // (the transmit buffer) per simulator start.
     let wire: &'static Wire = Box::leak(Box::new(Wire::new(uart)));
-    let platform = HostPlatform { wire, epoch: Instant::now() };
+    let platform = HostPlatform { wire, epoch: Instant::now(), watchdog };
     let mut app = SimApp::new(Context::new(handler, platform), NoSpawn);
     match tandem_server::serve(wire, &mut app, || closed.load(Ordering::Acquire)) {
         Ending::Exit { success } => Some(success),
@@ -223,7 +232,7 @@ impl Peer for SimPeer {
             .spawn(move || {
                 let mut handler = SimTarget::for_board(&board).into_handler();
                 handler.set_interrupt_flag(stop);
-                serve(theirs, handler)
+                serve(theirs, handler, Watchdog::raising(stop))
             })
             .map_err(fail)?;
         self.thread = Some(thread);
@@ -272,9 +281,8 @@ impl Peer for SimPeer {
 pub type LinkedSimTarget = RemoteTarget<SimPeer>;
 
 impl RemoteTarget<SimPeer> {
-    /// Starts the simulator thread for `board` and connects to it over `link`.
-    pub fn start(board: &BoardProfile, link: LinkOptions) -> Result<Self, TargetError> {
-        let options = RemoteOptions { link, ..RemoteOptions::default() };
+    /// Starts the simulator thread for `board` and connects to it with `options`.
+    pub fn start(board: &BoardProfile, options: RemoteOptions) -> Result<Self, TargetError> {
         RemoteTarget::connect(SimPeer::new(board.clone()), &board.name, options)
     }
 }

@@ -19,6 +19,7 @@ use tandem::program::ProgramOptions;
 use tandem::suite::Plan;
 use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
+use tandem::target::remote::RemoteOptions;
 use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{SimTarget, Target};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
@@ -134,8 +135,9 @@ pub struct TargetArgs {
     /// default: this checkout's target-fw].
     #[arg(long, value_name = "DIR")]
     firmware_dir: Option<PathBuf>,
-    /// Longest a call may take, in seconds: a board's reply, or a simulator's instantiation
-    /// or invocation (which then fails with a trap saying so, and the run goes on).
+    /// Longest an instantiation or invocation may run, in seconds: it then fails with a trap
+    /// saying so, and the run goes on. A board counts by its own clock (QEMU's is virtual
+    /// time, slower than the wall's); the host gives up on a silent board 5 s after it.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
     /// Build the qemu firmware without on-device validation: the host then checks
@@ -232,9 +234,8 @@ impl TargetArgs {
                 let mut options = QemuOptions::new(board_or_default()?);
                 options.firmware = self.firmware.clone();
                 options.firmware_dir = self.firmware_dir();
-                options.request_timeout = self.timeout();
                 options.device_validation = !self.no_device_validation;
-                options.link = self.link();
+                options.remote = self.remote();
                 options.rtt = kind == TargetKind::QemuRtt;
                 Box::new(QemuTarget::start(&options).with_context(cannot_start)?)
             }
@@ -248,13 +249,12 @@ impl TargetArgs {
                     firmware: self.firmware.clone(),
                     firmware_dir: self.firmware_dir(),
                     device_validation: !self.no_device_validation,
-                    request_timeout: self.timeout(),
-                    link: self.link(),
+                    remote: self.remote(),
                 };
                 Box::new(ProbeTarget::start(&options).with_context(cannot_start)?)
             }
             TargetKind::SimLink => Box::new(
-                LinkedSimTarget::start(&board_or_default()?, self.link())
+                LinkedSimTarget::start(&board_or_default()?, self.remote())
                     .with_context(cannot_start)?,
             ),
         })
@@ -268,8 +268,10 @@ impl TargetArgs {
         Duration::from_secs(self.timeout)
     }
 
-    fn link(&self) -> LinkOptions {
-        LinkOptions { faults: self.link_faults, ..LinkOptions::default() }
+    /// A target behind a link: the board stops a call at the timeout by its own clock.
+    fn remote(&self) -> RemoteOptions {
+        let link = LinkOptions { faults: self.link_faults, ..LinkOptions::default() };
+        RemoteOptions { link, ..RemoteOptions::default() }.with_call_deadline(self.timeout())
     }
 }
 
