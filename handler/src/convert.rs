@@ -8,12 +8,17 @@
 
 use alloc::format;
 use alloc::string::ToString;
+use alloc::vec::Vec;
 
+use tandem_hostmods::Stream;
 use tandem_interp::{
     Error, MemStats, MemoryKind as CoreMemoryKind, Trap as CoreTrap, TrapKind as CoreTrapKind,
     Value, WasmVersion as CoreVersion,
 };
-use tandem_protocol::{MemoryKind, MemoryStat, Printed, Refusal, Trap, TrapKind, Val, WasmVersion};
+use tandem_protocol::{
+    MemoryKind, MemoryStat, OutputChunk, OutputStream, Printed, Refusal, Trap, TrapKind, Val,
+    WasmVersion,
+};
 
 /// The core's spec version for the wire's.
 pub fn version(version: WasmVersion) -> CoreVersion {
@@ -113,7 +118,20 @@ pub fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// What a call printed, for the wire.
+/// What a call printed and did not send ahead in chunks, for the wire.
 pub fn printed(printed: tandem_hostmods::Printed) -> Printed {
     Printed { stdout: printed.stdout, stderr: printed.stderr, dropped: printed.dropped }
+}
+
+/// A chunk of a running call's output, for the wire; `None` if the heap cannot hold the
+/// copy (the host then reports the chunk lost).
+pub fn output_chunk(index: u32, stream: Stream, bytes: &[u8]) -> Option<OutputChunk> {
+    let stream = match stream {
+        Stream::Stdout => OutputStream::Stdout,
+        Stream::Stderr => OutputStream::Stderr,
+    };
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(bytes.len()).ok()?;
+    copy.extend_from_slice(bytes);
+    Some(OutputChunk { index, stream, bytes: copy })
 }

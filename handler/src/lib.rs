@@ -32,12 +32,13 @@ use tandem_interp::{
     Config, Error, Extern, Instance, InstanceOptions, Linker, Module, Store, Value,
 };
 use tandem_protocol::{
-    BoardLimits, InfoResponse, InstanceId, MAX_CHUNK, MemoryDigest, ModuleId, Outcome,
-    PROTOCOL_VERSION, Ran, Refusal, StatsResponse, TargetStats, Val, WasiSetup, WasmVersion,
-    fnv1a64,
+    BoardLimits, InfoResponse, InstanceId, MAX_CHUNK, MAX_OUTPUT_CHUNKS, MAX_OUTPUT_PER_CALL,
+    MemoryDigest, ModuleId, Outcome, OutputChunk, PROTOCOL_VERSION, Ran, Refusal, StatsResponse,
+    TargetStats, Val, WasiSetup, WasmVersion, fnv1a64,
 };
 
 pub use tandem_boards::{BoardProfile, Limits};
+pub use tandem_hostmods::{OutputSink, Stream};
 
 /// The simulator's profile without a board: the core's default limits, no fuel, modules up
 /// to 16 MiB, tables up to 10 M elements (80 MB), the host's memory.
@@ -78,6 +79,8 @@ pub struct RequestHandler {
     interrupt: Option<&'static AtomicBool>,
     /// The host modules a reset may link, by name.
     host_modules: &'static [&'static dyn HostModule],
+    /// Where calls' output goes while they run, if anywhere (the link).
+    output_sink: Option<OutputSink>,
 }
 
 /// The host modules this build links where a reset asks for them: the built-in ones, then
@@ -95,10 +98,6 @@ pub const HOST_MODULES: &[&dyn HostModule] = &[
     &tandem_example_gpio_timer::Timer,
 ];
 
-/// The most a call's printed output may hold on the target; the rest is counted as
-/// dropped. Small enough for a reply frame, with the results, on the smallest board.
-pub const PRINTED_PER_CALL: usize = 1024;
-
 impl RequestHandler {
     /// A handler applying `profile`, with no session yet: the first request must be a
     /// reset. `firmware_version` is what `tandem/info` reports.
@@ -112,6 +111,7 @@ impl RequestHandler {
             static_memory_bytes: None,
             interrupt: None,
             host_modules: HOST_MODULES,
+            output_sink: None,
         }
     }
 
@@ -136,6 +136,14 @@ impl RequestHandler {
     /// the core looks at the flag where it charges fuel.
     pub fn set_interrupt_flag(&mut self, flag: &'static AtomicBool) {
         self.interrupt = Some(flag);
+    }
+
+    /// Makes the calls of every session from the next reset on send their output to `sink`
+    /// in numbered chunks while they run (a board's link), instead of gathering it all for
+    /// the reply.
+    pub fn with_output_sink(mut self, sink: OutputSink) -> Self {
+        self.output_sink = Some(sink);
+        self
     }
 
     /// The profile whose limits this handler applies.
@@ -190,7 +198,11 @@ impl RequestHandler {
         if let Some(flag) = self.interrupt {
             store.set_interrupt_flag(flag);
         }
-        store.set_host_data(Printed::with_limit(PRINTED_PER_CALL)).map_err(convert::refusal)?;
+        let mut printed = Printed::with_limit(MAX_OUTPUT_PER_CALL as usize);
+        if let Some(sink) = self.output_sink {
+            printed = printed.streaming_to(sink, MAX_OUTPUT_CHUNKS);
+        }
+        store.set_host_data(printed).map_err(convert::refusal)?;
         let mut linker = Linker::new();
         let mut linked = Vec::new();
         for name in hosts {
@@ -293,9 +305,7 @@ impl RequestHandler {
         let Some(module) = session.modules.get(module.0 as usize) else {
             return Outcome::Refused(Refusal::Request(format!("no module #{}", module.0))).into();
         };
-        if let Some(fuel) = fuel {
-            session.store.set_fuel(fuel);
-        }
+        begin_call(&mut session.store, fuel);
         // The static buffer goes to the first module that defines its memory 0, and stays
         // with that store until the next reset if a memory was made in it (an instance that
         // failed may still be reachable through a table it wrote to); a buffer left unused
@@ -363,15 +373,24 @@ impl RequestHandler {
             .iter()
             .map(|&t| Value::default_for(t))
             .collect();
-        if let Some(fuel) = fuel {
-            session.store.set_fuel(fuel);
-        }
+        begin_call(&mut session.store, fuel);
         let outcome = match session.store.call(func, &args, &mut results) {
             Ok(()) => Outcome::Ok(results.into_iter().map(convert::value_out).collect()),
             Err(Error::Trap(trap)) => Outcome::Trap(convert::trap(&trap)),
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
         session.reply(outcome)
+    }
+
+    /// `tandem/output/chunk`: a chunk of the last call's output again, while it is retained.
+    pub fn output_chunk(&mut self, index: u32) -> Result<OutputChunk, Refusal> {
+        let session = self.session()?;
+        let chunk = session.store.host_data_mut::<Printed>().and_then(|p| p.retained(index));
+        let (stream, bytes) = chunk.ok_or_else(|| {
+            Refusal::Request(format!("output chunk {index} of the last call is no longer held"))
+        })?;
+        convert::output_chunk(index, stream, bytes)
+            .ok_or_else(|| Refusal::Resource(format!("no heap left to copy output chunk {index}")))
     }
 
     /// `tandem/global`: reads the exported global `export`.
@@ -467,16 +486,32 @@ fn no_session() -> Refusal {
     Refusal::Request("no session: reset first".into())
 }
 
+/// A call (an instantiation or an invocation) begins: its fuel, and no chunk of the last
+/// call's output is asked for again.
+fn begin_call(store: &mut Store, fuel: Option<u64>) {
+    if let Some(fuel) = fuel {
+        store.set_fuel(fuel);
+    }
+    if let Some(printed) = store.host_data_mut::<Printed>() {
+        printed.begin_call();
+    }
+}
+
 impl Session {
-    /// A call's reply: its outcome, what the session's modules printed during it, and the
-    /// exit code WASI's `proc_exit` recorded, if it was called (both taken, for the next).
+    /// A call's reply: its outcome, what the session's modules printed during it (what was
+    /// not sent ahead in chunks), and the exit code WASI's `proc_exit` recorded, if it was
+    /// called (both taken, for the next).
     fn reply<T>(&mut self, outcome: Outcome<T>) -> Ran<T> {
-        let printed = match self.store.host_data_mut::<Printed>() {
-            Some(printed) => convert::printed(printed.take()),
-            None => tandem_protocol::Printed::default(),
+        let (printed, chunks) = match self.store.host_data_mut::<Printed>() {
+            Some(printed) => {
+                let printed = printed.take();
+                let chunks = printed.chunks;
+                (convert::printed(printed), chunks)
+            }
+            None => (tandem_protocol::Printed::default(), 0),
         };
         let exit = self.store.host_data_mut::<WasiContext>().and_then(|wasi| wasi.exit.take());
-        Ran { outcome, printed, exit }
+        Ran { outcome, printed, chunks, exit }
     }
 
     fn instance(&self, id: InstanceId) -> Result<Instance, Refusal> {

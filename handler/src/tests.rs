@@ -221,7 +221,7 @@ fn what_a_call_prints_comes_back_with_its_outcome() {
         (func (export "flood") (local i32)
           (loop (call $p (i32.const 0) (i32.const 3))
             (local.set 0 (i32.add (local.get 0) (i32.const 1)))
-            (br_if 0 (i32.lt_u (local.get 0) (i32.const 1000)))))
+            (br_if 0 (i32.lt_u (local.get 0) (i32.const 30000)))))
         (func (export "fail") (call $p (i32.const 0) (i32.const 3)) (call $fail (i32.const 0) (i32.const 2))))"#;
     let m = upload(&mut h, wat, 512).expect("upload");
     let ran = h.instantiate(m);
@@ -231,14 +231,52 @@ fn what_a_call_prints_comes_back_with_its_outcome() {
     assert_eq!((ran.outcome, ran.printed.stdout), (Outcome::Ok(vec![]), b"hi\n".to_vec()));
     // Bounded: the rest is counted, not lost silently.
     let ran = h.invoke(i, "flood", &[]);
-    assert_eq!(ran.printed.stdout.len(), PRINTED_PER_CALL);
-    assert_eq!(ran.printed.dropped, 3000 - PRINTED_PER_CALL as u64);
+    assert_eq!(ran.printed.stdout.len(), MAX_OUTPUT_PER_CALL as usize);
+    assert_eq!(ran.printed.dropped, 90_000 - MAX_OUTPUT_PER_CALL as u64);
     // A trap keeps what was printed before it, and carries the guest's message.
     let ran = h.invoke(i, "fail", &[]);
     assert_eq!(ran.printed.stdout, b"hi\n");
     let Outcome::Trap(trap) = ran.outcome else { panic!("{:?}", ran.outcome) };
     assert_eq!((trap.kind, trap.message.as_str()), (TrapKind::Host, "hi"));
     assert!(h.invoke(i, "hi", &[]).printed.stdout == b"hi\n", "each call's own output");
+}
+
+std::thread_local! {
+    static SENT: core::cell::RefCell<Vec<(u32, crate::Stream, Vec<u8>)>> =
+        const { core::cell::RefCell::new(Vec::new()) };
+}
+
+fn record(index: u32, stream: crate::Stream, bytes: &[u8]) {
+    SENT.with(|s| s.borrow_mut().push((index, stream, bytes.to_vec())));
+}
+
+#[test]
+fn with_an_output_sink_a_call_s_output_leaves_while_it_runs_and_the_last_chunks_stay() {
+    let mut h = RequestHandler::new(desktop_profile(), "test").with_output_sink(record);
+    h.reset(WasmVersion::V2, &["tandem"]).expect("reset");
+    let wat = r#"(module
+        (import "tandem" "print" (func $p (param i32 i32)))
+        (memory 1) (data (i32.const 0) "0123456789")
+        (func (export "print") (param i32) (local i32)
+          (loop (call $p (i32.const 0) (i32.const 10))
+            (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+            (br_if 0 (i32.lt_u (local.get 1) (local.get 0))))))"#;
+    let m = upload(&mut h, wat, 512).expect("upload");
+    let Outcome::Ok(i) = h.instantiate(m).outcome else { panic!("instantiates") };
+    let ran = h.invoke(i, "print", &[Val::I32(300)]);
+    let sent = SENT.with(|s| s.take());
+    // 3,000 bytes: five full chunks went out during the call, the rest rides the reply.
+    assert_eq!((ran.chunks, sent.len(), ran.printed.stdout.len()), (5, 5, 3000 - 5 * 512));
+    let indices: Vec<u32> = sent.iter().map(|c| c.0).collect();
+    assert_eq!(indices, [0, 1, 2, 3, 4]);
+    let whole: Vec<u8> = sent.iter().flat_map(|c| c.2.clone()).chain(ran.printed.stdout).collect();
+    assert_eq!(whole, b"0123456789".repeat(300));
+    // The last chunks can be had again until the next call; older ones are refused.
+    let again = h.output_chunk(4).expect("retained");
+    assert_eq!((again.index, again.bytes), (4, sent[4].2.clone()));
+    assert!(matches!(h.output_chunk(0), Err(Refusal::Request(_))));
+    let _ = h.invoke(i, "print", &[Val::I32(1)]);
+    assert!(h.output_chunk(4).is_err(), "a new call forgets the last one's chunks");
 }
 
 #[test]

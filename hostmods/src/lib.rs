@@ -18,12 +18,12 @@
 
 extern crate alloc;
 
-mod printed;
+pub mod printed;
 mod spectest;
 mod tandem;
 mod wasi;
 
-pub use printed::Printed;
+pub use printed::{OutputSink, Printed, Stream};
 pub use spectest::Spectest;
 pub use tandem::TandemTest;
 pub use wasi::{Wasi, WasiContext};

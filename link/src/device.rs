@@ -72,9 +72,9 @@ struct RequestId {
 #[derive(Debug, Clone, Copy)]
 struct Serving {
     id: RequestId,
-    frames: u32,
     /// Length in the transmit buffer of the last frame sent, if it carried the request's
-    /// sequence number (its reply).
+    /// sequence number (its reply; topic frames sent while it ran, such as a call's output,
+    /// come before it).
     reply_len: Option<usize>,
 }
 
@@ -146,11 +146,27 @@ impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
         let len = f(&mut buf[..room]).ok_or(WireTxErrorKind::Other)?;
         self.write_frame(&buf[..len])?;
         if let Some(mut serving) = self.serving.get() {
-            serving.frames += 1;
             serving.reply_len = (seq == Some(serving.id.seq)).then_some(len);
             self.serving.set(Some(serving));
         }
         Ok(())
+    }
+
+    /// Sends `msg` on topic `T` to the host now: between requests, or while one is being
+    /// served (a running call's output), ahead of its reply, which stays the one a resent
+    /// request is answered with. `seq` is the frame's sequence number (postcard-rpc's topic
+    /// frames carry one, which the host does not match against requests).
+    pub fn publish<T>(&self, seq: u32, msg: &T::Message) -> Result<(), WireTxErrorKind>
+    where
+        T: Topic,
+        T::Message: Serialize,
+    {
+        let hdr = VarHeader { key: VarKey::Key8(T::TOPIC_KEY), seq_no: VarSeq::Seq4(seq) };
+        self.send_with(None, |buf| {
+            let h = put_header(&hdr, buf)?;
+            let body = postcard::to_slice(msg, &mut buf[h..]).ok()?;
+            Some(h + body.len())
+        })
     }
 
     /// Sends the cached reply to `id` again, if the transmit buffer still holds it.
@@ -172,9 +188,9 @@ impl<U: ByteUart, const TX: usize> DeviceWire<U, TX> {
         Ok(())
     }
 
-    /// Dispatching `id` ended: its reply can be replayed if it was the one frame sent.
+    /// Dispatching `id` ended: its reply can be replayed if it was the last frame sent.
     fn served(&self) {
-        if let Some(Serving { id, frames: 1, reply_len: Some(len) }) = self.serving.take() {
+        if let Some(Serving { id, reply_len: Some(len) }) = self.serving.take() {
             self.replay.set(Some(Replay { id, len }));
         }
     }
@@ -416,7 +432,7 @@ where
     if wire.replay(id).map_err(ServeError)? {
         return Ok(Served::Replayed);
     }
-    wire.serving.set(Some(Serving { id, frames: 0, reply_len: None }));
+    wire.serving.set(Some(Serving { id, reply_len: None }));
     let handled = dispatch.handle(sender, &hdr, body).await;
     wire.served();
     match handled {

@@ -25,6 +25,15 @@ use serde::{Deserialize, Serialize};
 /// Version of this message set; bump on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 6;
 
+/// The most bytes a call may print, on every target; the rest is counted in
+/// [`Printed::dropped`]. Behind a link it leaves in [`OutputChunk`]s while the call runs, so
+/// a board holds at most a few KiB of it at once; the in-process simulator gathers it.
+pub const MAX_OUTPUT_PER_CALL: u32 = 64 << 10;
+
+/// The most [`OutputChunk`]s a call sends (the host's queue for them); a target drops the
+/// output beyond, counting it in [`Printed::dropped`].
+pub const MAX_OUTPUT_CHUNKS: u32 = 256;
+
 /// Largest payload of one [`ModuleChunk`], so a frame fits a small buffer.
 pub const MAX_CHUNK: usize = 512;
 
@@ -246,13 +255,39 @@ impl Printed {
     }
 }
 
+/// Which output a chunk of printed bytes belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
+pub enum OutputStream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// `tandem/output` (topic, target to host): a piece of what the running call printed, sent
+/// while it runs. Chunks are numbered from 0 in each call; the call's reply says how many
+/// there were ([`Ran::chunks`]), and [`OutputChunkEndpoint`] sends a lost one again while
+/// the target still holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct OutputChunk {
+    /// Its number in the call.
+    pub index: u32,
+    /// Where the program wrote it.
+    pub stream: OutputStream,
+    /// What it wrote.
+    pub bytes: Vec<u8>,
+}
+
 /// A call's outcome and what it printed on the way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct Ran<T> {
     /// The value, the trap or the refusal.
     pub outcome: Outcome<T>,
-    /// What the call printed before it returned or trapped.
+    /// What the call printed and was not sent ahead as [`OutputChunk`]s (all of it on a
+    /// target without a link), and the bytes cut at the call's limit.
     pub printed: Printed,
+    /// The [`OutputChunk`]s sent during the call, ahead of `printed`.
+    pub chunks: u32,
     /// The code the program passed to WASI's `proc_exit`, which ended the call (its outcome
     /// is then the trap that stopped it).
     pub exit: Option<u32>,
@@ -261,7 +296,7 @@ pub struct Ran<T> {
 impl<T> From<Outcome<T>> for Ran<T> {
     /// An outcome that printed nothing and did not exit.
     fn from(outcome: Outcome<T>) -> Self {
-        Ran { outcome, printed: Printed::default(), exit: None }
+        Ran { outcome, printed: Printed::default(), chunks: 0, exit: None }
     }
 }
 
@@ -550,6 +585,8 @@ pub type InvokeOutcome = Ran<Vec<Val>>;
 pub type GlobalResult = Result<Val, Refusal>;
 /// Response of [`MemoryDigestEndpoint`].
 pub type DigestResult = Result<MemoryDigest, Refusal>;
+/// Response of [`OutputChunkEndpoint`]: the chunk, or why the target no longer has it.
+pub type OutputChunkResult = Result<OutputChunk, Refusal>;
 
 endpoints! {
     list = ENDPOINT_LIST;
@@ -566,6 +603,7 @@ endpoints! {
     | InvokeEndpoint       | InvokeRequest       | InvokeOutcome      | "tandem/invoke"        |
     | GetGlobalEndpoint    | GetGlobalRequest    | GlobalResult       | "tandem/global"        |
     | MemoryDigestEndpoint | MemoryDigestRequest | DigestResult       | "tandem/memory/digest" |
+    | OutputChunkEndpoint  | u32                 | OutputChunkResult  | "tandem/output/chunk"  |
     | StatsEndpoint        | ()                  | StatsResponse      | "tandem/stats"         |
     | PingEndpoint         | u32                 | u32                | "tandem/ping"          |
     | ExitEndpoint         | bool                | ()                 | "tandem/exit"          |
@@ -582,8 +620,9 @@ topics! {
 topics! {
     list = TOPICS_OUT_LIST;
     direction = TopicDirection::ToClient;
-    | TopicTy | MessageTy | Path |
-    | ------- | --------- | ---- |
+    | TopicTy     | MessageTy   | Path            |
+    | -------     | ---------   | ----            |
+    | OutputTopic | OutputChunk | "tandem/output" |
 }
 
 #[cfg(test)]

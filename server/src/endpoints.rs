@@ -8,8 +8,8 @@ use tandem_handler::RequestHandler;
 use tandem_protocol::{
     DigestResult, FaultKind, GetGlobalRequest, GlobalResult, InfoResponse, InstantiateOutcome,
     InstantiateRequest, InvokeOutcome, InvokeRequest, MemoryDigestRequest, ModuleBegin,
-    ModuleChunk, ModuleResult, Outcome, Ran, RegisterRequest, ResetRequest, StatsResponse, Trap,
-    TrapKind, UnitResult, WasiSetup,
+    ModuleChunk, ModuleResult, Outcome, OutputChunkResult, Ran, RegisterRequest, ResetRequest,
+    StatsResponse, Trap, TrapKind, UnitResult, WasiSetup,
 };
 
 use crate::Platform;
@@ -149,6 +149,15 @@ pub fn memory_digest<P: Platform>(
     req: MemoryDigestRequest,
 ) -> DigestResult {
     ctx.handler.memory_digest(req.instance, req.export.as_deref(), req.offset, req.len)
+}
+
+/// `tandem/output/chunk`.
+pub fn output_chunk<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    index: u32,
+) -> OutputChunkResult {
+    ctx.handler.output_chunk(index)
 }
 
 /// The handler's figures plus the board's own.

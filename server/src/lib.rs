@@ -45,8 +45,9 @@ pub mod __private {
     pub use tandem_protocol::{
         ENDPOINT_LIST, ExitEndpoint, FaultEndpoint, GetGlobalEndpoint, InfoEndpoint,
         InstantiateEndpoint, InvokeEndpoint, MemoryDigestEndpoint, ModuleBeginEndpoint,
-        ModuleChunkEndpoint, ModuleEndEndpoint, PingEndpoint, RegisterEndpoint, ResetEndpoint,
-        StatsEndpoint, TOPICS_IN_LIST, TOPICS_OUT_LIST, WasiEndpoint,
+        ModuleChunkEndpoint, ModuleEndEndpoint, OutputChunkEndpoint, PingEndpoint,
+        RegisterEndpoint, ResetEndpoint, StatsEndpoint, TOPICS_IN_LIST, TOPICS_OUT_LIST,
+        WasiEndpoint,
     };
 }
 
@@ -71,6 +72,21 @@ pub trait Platform {
     /// The host asked for a deliberate fault (to test crash reports). A board does not
     /// return; a simulator may answer with nothing.
     fn fault(&mut self, kind: tandem_protocol::FaultKind);
+}
+
+/// Sends one chunk of a running call's output to the host over `wire`: the body of a
+/// board's [`tandem_handler::RequestHandler::with_output_sink`] function, which names its
+/// own link (a `static` on a board). A chunk the link loses, or that finds no heap for its
+/// copy, is missing from the host's count and asked for again after the reply.
+pub fn publish_output<U: ByteUart>(
+    wire: &Wire<U>,
+    index: u32,
+    stream: tandem_handler::Stream,
+    bytes: &[u8],
+) {
+    if let Some(chunk) = tandem_handler::convert::output_chunk(index, stream, bytes) {
+        let _ = wire.publish::<tandem_protocol::OutputTopic>(index, &chunk);
+    }
 }
 
 /// A request table made by [`server!`]: postcard-rpc's dispatcher, with the endpoints'
@@ -173,6 +189,7 @@ macro_rules! server {
                     | InvokeEndpoint       | blocking | invoke        |
                     | GetGlobalEndpoint    | blocking | get_global    |
                     | MemoryDigestEndpoint | blocking | memory_digest |
+                    | OutputChunkEndpoint  | blocking | output_chunk  |
                     | StatsEndpoint        | blocking | stats         |
                     | PingEndpoint         | blocking | ping          |
                     | ExitEndpoint         | blocking | exit          |

@@ -14,6 +14,12 @@ pub type Wire = tandem_server::Wire<HostUart>;
 
 tandem_server::server!(app: FwApp; uart: HostUart; platform: Board;);
 
+/// The handler's output sink: a running call's output chunks go straight out on the link,
+/// the UART's backpressure pausing the program while they drain.
+pub fn send_output(index: u32, stream: tandem_handler::Stream, bytes: &[u8]) {
+    tandem_server::publish_output(LINK.wire(), index, stream, bytes);
+}
+
 /// This board's glue for the shared server.
 pub struct Board;
 

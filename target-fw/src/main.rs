@@ -72,7 +72,8 @@ fn main() -> ! {
     clock::init(core.SYST, core.DCB, core.DWT);
 
     let mut handler = RequestHandler::new(profile::PROFILE, env!("CARGO_PKG_VERSION"))
-        .with_static_memory(static_memory());
+        .with_static_memory(static_memory())
+        .with_output_sink(dispatch::send_output);
     handler.set_interrupt_flag(&deadline::PASSED);
     let mut app = FwApp::new(Context::new(handler, Board), NoSpawn);
     match tandem_server::serve(LINK.wire(), &mut app, || false) {

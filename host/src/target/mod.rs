@@ -88,7 +88,8 @@ pub struct Reported {
 /// A call's outcome as the runner's nested result; its output and exit code go to
 /// `reported` (where the target keeps them for [`Target::take_reported`]).
 pub fn ran<T>(ran: Ran<T>, reported: &mut Reported) -> Result<Result<T, Trap>, TargetError> {
-    let Ran { outcome: result, printed, exit } = ran;
+    // A remote target has put the output chunks sent ahead of the reply back in `printed`.
+    let Ran { outcome: result, printed, chunks: _, exit } = ran;
     reported.printed.stdout.extend_from_slice(&printed.stdout);
     reported.printed.stderr.extend_from_slice(&printed.stderr);
     reported.printed.dropped += printed.dropped;

@@ -12,6 +12,7 @@
 //! The runner is synchronous; the target owns a small tokio runtime and blocks on it per
 //! request, so the same runner code drives the simulator and the board.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +26,9 @@ use tandem_link::postcard_rpc;
 use tandem_protocol::{
     ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, GetGlobalRequest, InfoEndpoint, InfoResponse,
     InstanceId, InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK,
-    ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint, ModuleEndEndpoint,
-    ModuleId, PROTOCOL_VERSION, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
+    MAX_OUTPUT_CHUNKS, ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint,
+    ModuleEndEndpoint, ModuleId, OutputChunk, OutputChunkEndpoint, OutputStream, OutputTopic,
+    PROTOCOL_VERSION, Printed, Ran, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
     ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasiEndpoint, WasiSetup, WasmVersion,
     schema_fingerprint,
 };
@@ -97,6 +99,8 @@ impl RemoteOptions {
 struct Session {
     client: HostClient<RpcError>,
     logs: Option<MultiSubscription<String>>,
+    /// The running calls' output chunks, as they arrive ahead of each call's reply.
+    output: Option<MultiSubscription<OutputChunk>>,
     stats: Arc<LinkStats>,
 }
 
@@ -276,6 +280,50 @@ impl<P: Peer> RemoteTarget<P> {
             .ok()
     }
 
+    /// A call's whole output: the chunks that arrived ahead of its reply, in order, then what
+    /// the reply carries. A chunk the link lost is asked for again; one the target no longer
+    /// holds is marked where it was missing, on stderr (its stream is not known), so a loss
+    /// is never silent and `parity` sees it.
+    fn gather_output<T>(&mut self, mut reply: Ran<T>) -> Ran<T> {
+        let mut arrived = BTreeMap::new();
+        if let Some(output) = &mut self.session.output {
+            // Everything sent before the reply has been queued by now: take it without waiting.
+            while let Ok(Ok(chunk)) = self
+                .rt
+                .block_on(async { tokio::time::timeout(Duration::ZERO, output.recv()).await })
+            {
+                arrived.insert(chunk.index, chunk);
+            }
+        }
+        if reply.chunks == 0 {
+            return reply;
+        }
+        let mut printed = Printed::default();
+        for index in 0..reply.chunks {
+            let chunk = match arrived.remove(&index) {
+                Some(chunk) => Some(chunk),
+                None => self.request::<OutputChunkEndpoint>(&index).ok().and_then(Result::ok),
+            };
+            match chunk {
+                Some(OutputChunk { stream: OutputStream::Stdout, bytes, .. }) => {
+                    printed.stdout.extend(bytes);
+                }
+                Some(OutputChunk { stream: OutputStream::Stderr, bytes, .. }) => {
+                    printed.stderr.extend(bytes);
+                }
+                None => printed.stderr.extend(
+                    format!("[output chunk {index} of this call was lost on the link]\n").bytes(),
+                ),
+            }
+        }
+        printed.stdout.append(&mut reply.printed.stdout);
+        printed.stderr.append(&mut reply.printed.stderr);
+        printed.dropped = reply.printed.dropped;
+        reply.printed = printed;
+        reply.chunks = 0;
+        reply
+    }
+
     /// The response of an [`Self::exchange`], or why there is none.
     fn answer<E: Endpoint>(
         &mut self,
@@ -325,7 +373,9 @@ fn open<P: Peer>(rt: &Runtime, peer: &mut P, link: LinkOptions) -> Result<Sessio
         host::client(stream, link)
     };
     let logs = rt.block_on(client.subscribe_multi::<LoggingTopic>(16)).ok();
-    Ok(Session { client, logs, stats })
+    let depth = MAX_OUTPUT_CHUNKS as usize;
+    let output = rt.block_on(client.subscribe_multi::<OutputTopic>(depth)).ok();
+    Ok(Session { client, logs, output, stats })
 }
 
 impl<P: Peer> Target for RemoteTarget<P> {
@@ -367,6 +417,7 @@ impl<P: Peer> Target for RemoteTarget<P> {
 
     fn instantiate(&mut self, module: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError> {
         let reply = self.request::<InstantiateEndpoint>(&InstantiateRequest { module })?;
+        let reply = self.gather_output(reply);
         ran(reply, &mut self.reported)
     }
 
@@ -383,6 +434,7 @@ impl<P: Peer> Target for RemoteTarget<P> {
     ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
         let req = InvokeRequest { instance, export: export.to_owned(), args: args.to_vec() };
         let reply = self.request::<InvokeEndpoint>(&req)?;
+        let reply = self.gather_output(reply);
         ran(reply, &mut self.reported)
     }
 

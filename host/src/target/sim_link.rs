@@ -133,6 +133,18 @@ impl Platform for HostPlatform {
     }
 }
 
+std::thread_local! {
+    /// The wire of the simulator thread this is: what [`send_output`] writes to.
+    static WIRE: std::cell::Cell<Option<&'static Wire>> = const { std::cell::Cell::new(None) };
+}
+
+/// The handler's output sink: chunks go out on this thread's wire, as on a board.
+fn send_output(index: u32, stream: tandem_handler::Stream, bytes: &[u8]) {
+    if let Some(wire) = WIRE.get() {
+        tandem_server::publish_output(wire, index, stream, bytes);
+    }
+}
+
 /// Serves requests until the host asks to exit (`Some(success)`) or its end is gone (`None`).
 fn serve(stream: UnixStream, handler: RequestHandler, watchdog: Watchdog) -> Option<bool> {
     // The leaked wire below keeps a clone of the socket open; this closes it for the host
@@ -152,6 +164,8 @@ fn serve(stream: UnixStream, handler: RequestHandler, watchdog: Watchdog) -> Opt
     // postcard-rpc's dispatch names its wire `'static`, as on the firmware: one small leak
     // (the transmit buffer) per simulator start.
     let wire: &'static Wire = Box::leak(Box::new(Wire::new(uart)));
+    WIRE.set(Some(wire));
+    let handler = handler.with_output_sink(send_output);
     let platform = HostPlatform { wire, epoch: Instant::now(), watchdog };
     let mut app = SimApp::new(Context::new(handler, platform), NoSpawn);
     match tandem_server::serve(wire, &mut app, || closed.load(Ordering::Acquire)) {
