@@ -140,6 +140,8 @@ impl BoardProfile {
             fuel,
             max_module_bytes,
             max_table_elements,
+            max_modules,
+            max_instances,
         } = self.limits;
         let mut out = String::new();
         let _ = write!(
@@ -154,7 +156,8 @@ impl BoardProfile {
              \x20   memory: {memory},\n\
              \x20   limits: tandem_boards::Limits {{ value_stack_slots: {value_stack_slots}, \
              max_call_depth: {max_call_depth}, fuel: {fuel}, max_module_bytes: {max_module_bytes}, \
-             max_table_elements: {max_table_elements} }},\n\
+             max_table_elements: {max_table_elements}, max_modules: {max_modules}, \
+             max_instances: {max_instances} }},\n\
              \x20   origin: None,\n\
              }};\n",
             board = self.name,
@@ -167,6 +170,8 @@ impl BoardProfile {
             memory = option(memory),
             fuel = option(fuel.map(|f| f.to_string())),
             max_table_elements = option(max_table_elements.map(|t| t.to_string())),
+            max_modules = option(max_modules.map(|m| m.to_string())),
+            max_instances = option(max_instances.map(|i| i.to_string())),
         );
         out
     }

@@ -92,6 +92,14 @@ pub struct Limits {
     /// refused, `table.grow` past it returns -1. Absent means unlimited.
     #[cfg_attr(feature = "std", serde(default))]
     pub max_table_elements: Option<u32>,
+    /// Modules a session may hold (uploaded since its reset): one more is refused before
+    /// its upload. Absent means unlimited.
+    #[cfg_attr(feature = "std", serde(default))]
+    pub max_modules: Option<u32>,
+    /// Instances a session may hold: one more is refused before anything of it is built.
+    /// Absent means unlimited.
+    #[cfg_attr(feature = "std", serde(default))]
+    pub max_instances: Option<u32>,
 }
 
 impl BoardProfile {

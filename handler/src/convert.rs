@@ -95,7 +95,8 @@ pub fn refusal(error: Error) -> Refusal {
         | Error::NoSuchMemory { .. }
         | Error::OutOfMemory { .. }
         | Error::MemoryBudget { .. }
-        | Error::TableLimit { .. } => Refusal::Resource(message),
+        | Error::TableLimit { .. }
+        | Error::InstanceLimit { .. } => Refusal::Resource(message),
         Error::Trap(_) => Refusal::Request(format!("unexpected {message}")),
         _ => Refusal::Request(message),
     }

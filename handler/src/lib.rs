@@ -49,6 +49,8 @@ pub fn desktop_profile() -> BoardProfile {
         fuel: None,
         max_module_bytes: 16 << 20,
         max_table_elements: Some(10_000_000),
+        max_modules: None,
+        max_instances: None,
     })
 }
 
@@ -166,6 +168,8 @@ impl RequestHandler {
                 static_memory_bytes: self.static_memory_bytes,
                 heap_memory_bytes: self.profile.heap_memory_bytes(),
                 max_table_elements: limits.max_table_elements,
+                max_modules: limits.max_modules,
+                max_instances: limits.max_instances,
             },
             validates: cfg!(feature = "validate"),
             schema_fingerprint: tandem_protocol::schema_fingerprint(),
@@ -193,7 +197,8 @@ impl RequestHandler {
             .with_limits(limits.value_stack_slots, limits.max_call_depth)
             .with_fuel(self.fuel().is_some())
             .with_heap_memory_budget(self.profile.heap_memory_bytes())
-            .with_table_elements_limit(limits.max_table_elements);
+            .with_table_elements_limit(limits.max_table_elements)
+            .with_instances_limit(limits.max_instances);
         let mut store = Store::new(config.clone());
         if let Some(flag) = self.interrupt {
             store.set_interrupt_flag(flag);
@@ -234,7 +239,7 @@ impl RequestHandler {
     /// `tandem/module/begin`: announces an upload of `len` bytes, checked against the
     /// budget now.
     pub fn module_begin(&mut self, len: u32) -> Result<(), Refusal> {
-        self.session()?;
+        self.check_room_for_module()?;
         self.check_module_size(u64::from(len))?;
         let mut bytes = Vec::new();
         bytes
@@ -288,6 +293,7 @@ impl RequestHandler {
     /// Loads a whole module at once: what [`Self::module_end`] does with the upload.
     /// The simulator calls it directly; the budget still applies.
     pub fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, Refusal> {
+        self.check_room_for_module()?;
         self.check_module_size(wasm.len() as u64)?;
         let session = self.session()?;
         let module = Module::new(&session.config, wasm).map_err(convert::refusal)?;
@@ -464,6 +470,17 @@ impl RequestHandler {
     /// when only the interrupt flag needs metering.
     fn fuel(&self) -> Option<u64> {
         self.profile.limits.fuel.or(self.interrupt.map(|_| u64::MAX))
+    }
+
+    /// Refuses one module more than the board's `max_modules` per session.
+    fn check_room_for_module(&self) -> Result<(), Refusal> {
+        let held = self.session.as_ref().ok_or_else(no_session)?.modules.len();
+        match self.profile.limits.max_modules {
+            Some(limit) if held >= limit as usize => Err(Refusal::Resource(format!(
+                "the session already holds {held} modules, the board's limit (max_modules)"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Refuses a module over the board's upload budget.

@@ -330,3 +330,28 @@ fn a_module_refused_before_its_memory_was_made_leaves_the_static_buffer_to_the_n
     let Outcome::Refused(Refusal::Resource(msg)) = out else { panic!("{out:?}") };
     assert!(msg.contains("already held by the store's other memories"), "{msg}");
 }
+
+#[test]
+fn a_session_holds_at_most_the_board_s_modules_and_instances() {
+    let mut profile = desktop_profile();
+    profile.limits.max_modules = Some(2);
+    profile.limits.max_instances = Some(1);
+    let mut h = RequestHandler::new(profile, "test");
+    h.reset(WasmVersion::V2, &["spectest"]).expect("reset");
+    let a = upload(&mut h, "(module)", 512).expect("first");
+    upload(&mut h, "(module)", 512).expect("second");
+    let Err(Refusal::Resource(message)) = upload(&mut h, "(module)", 512) else {
+        panic!("a third module is refused")
+    };
+    assert_eq!(message, "the session already holds 2 modules, the board's limit (max_modules)");
+    assert!(h.load(&wat::parse_str("(module)").unwrap()).is_err(), "by every path");
+    assert!(matches!(h.instantiate(a).outcome, Outcome::Ok(_)));
+    let Outcome::Refused(Refusal::Resource(message)) = h.instantiate(a).outcome else {
+        panic!("a second instance is refused")
+    };
+    assert_eq!(message, "the store already holds 1 instances, its limit");
+    // A reset starts the count again.
+    h.reset(WasmVersion::V2, &["spectest"]).expect("reset");
+    let a = upload(&mut h, "(module)", 512).expect("after the reset");
+    assert!(matches!(h.instantiate(a).outcome, Outcome::Ok(_)));
+}

@@ -33,6 +33,10 @@ pub struct Config {
     /// refused at instantiation, and `table.grow` past it returns -1, as the spec allows
     /// any grow to fail: a board sets it so that a table cannot take its whole heap.
     pub max_table_elements: Option<u32>,
+    /// Instances the store may hold; `None` is unlimited. One more is refused before
+    /// anything of it is built: a board sets it so that a runaway suite cannot fill its heap
+    /// with instances.
+    pub max_instances: Option<u32>,
 }
 
 impl Config {
@@ -51,6 +55,7 @@ impl Config {
             fuel: false,
             max_heap_memory: None,
             max_table_elements: None,
+            max_instances: None,
         }
     }
 
@@ -86,6 +91,13 @@ impl Config {
     /// [`Config::max_table_elements`].
     pub fn with_table_elements_limit(mut self, elements: Option<u32>) -> Self {
         self.max_table_elements = elements;
+        self
+    }
+
+    /// Caps the instances the store may hold at `instances` (`None`: unlimited); see
+    /// [`Config::max_instances`].
+    pub fn with_instances_limit(mut self, instances: Option<u32>) -> Self {
+        self.max_instances = instances;
         self
     }
 

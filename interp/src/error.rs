@@ -241,6 +241,11 @@ pub enum Error {
         /// The config's limit.
         limit: u32,
     },
+    /// The store already holds `Config::max_instances` instances.
+    InstanceLimit {
+        /// The config's limit.
+        limit: u32,
+    },
     /// A call passed the wrong number of arguments or results.
     ArgumentCount {
         /// How many the signature has.
@@ -349,6 +354,9 @@ impl fmt::Display for Error {
                 f,
                 "a table of {initial} elements exceeds the limit of {limit} elements per table"
             ),
+            Error::InstanceLimit { limit } => {
+                write!(f, "the store already holds {limit} instances, its limit")
+            }
             Error::ArgumentCount { expected, got } => {
                 write!(f, "expected {expected} values, got {got}")
             }

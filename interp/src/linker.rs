@@ -123,6 +123,11 @@ impl Linker {
         statics: &mut Vec<(u32, &'static mut [u8])>,
     ) -> Result<Instance, Error> {
         let m: &ModuleInner = &module.inner;
+        if let Some(limit) = store.config.max_instances
+            && store.instances.len() >= limit as usize
+        {
+            return Err(Error::InstanceLimit { limit });
+        }
         if m.fuel != store.config.fuel {
             return Err(Error::ConfigMismatch { what: "fuel metering" });
         }

@@ -1,7 +1,8 @@
 //! The heap-memory budget (`Config::max_heap_memory`): heap-backed linear memory of the
 //! whole store stays within it, at instantiation and at `memory.grow`, and every grow the
 //! board refused although the module allowed it is counted in `grow_refusals`; and the
-//! elements per table (`Config::max_table_elements`).
+//! elements per table (`Config::max_table_elements`); and the instances per store
+//! (`Config::max_instances`).
 
 use tandem_interp::{Config, Error, Instance, InstanceOptions, Linker, Module, Store, Value};
 
@@ -163,4 +164,17 @@ fn the_table_limit_caps_grow_and_refuses_larger_tables() {
     let inst = Linker::new().instantiate(&mut store, &module(&config, TABLE)).expect("fits");
     assert_eq!(call(&mut store, inst, "grow", &[Value::I32(99)]), -1, "past the maximum");
     assert_eq!(call(&mut store, inst, "grow", &[Value::I32(98)]), 2);
+}
+
+#[test]
+fn the_instance_limit_refuses_one_more() {
+    let config = Config::new().with_instances_limit(Some(2));
+    let mut store = Store::new(config.clone());
+    let m = module(&config, "(module (memory 1) (table 1 funcref))");
+    for _ in 0..2 {
+        Linker::new().instantiate(&mut store, &m).expect("within the limit");
+    }
+    let refused = Linker::new().instantiate(&mut store, &m).expect_err("one too many");
+    assert!(matches!(refused, Error::InstanceLimit { limit: 2 }), "{refused:?}");
+    assert_eq!(refused.to_string(), "the store already holds 2 instances, its limit");
 }

@@ -318,6 +318,10 @@ pub struct BoardLimits {
     pub heap_memory_bytes: Option<u64>,
     /// Elements any one table may have; `None` is unlimited.
     pub max_table_elements: Option<u32>,
+    /// Modules a session may hold; `None` is unlimited.
+    pub max_modules: Option<u32>,
+    /// Instances a session may hold; `None` is unlimited.
+    pub max_instances: Option<u32>,
 }
 
 /// What a target says about itself at connect (`tandem/info`).

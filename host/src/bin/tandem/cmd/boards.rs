@@ -5,17 +5,29 @@ use tandem_boards::BoardProfile;
 
 /// Lists the built-in boards: RAM, heap, static buffer and heap-backed linear memory, then
 /// the limits every target applies alike (value stack, call depth, fuel per call, module
-/// upload, elements per table).
+/// upload, elements per table, modules and instances per session).
 pub fn run() -> Result<bool> {
     println!(
-        "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7}  description",
-        "board", "RAM", "heap", "static", "heapmem", "vstack", "depth", "fuel", "module", "table"
+        "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7} {:>5} {:>5}  description",
+        "board",
+        "RAM",
+        "heap",
+        "static",
+        "heapmem",
+        "vstack",
+        "depth",
+        "fuel",
+        "module",
+        "table",
+        "mods",
+        "insts"
     );
+    let count = |n: Option<u32>| n.map_or("-".into(), |n| n.to_string());
     let kib = |bytes: u64| format!("{}K", bytes / 1024);
     for b in BoardProfile::builtin() {
         let l = &b.limits;
         println!(
-            "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7}  {}",
+            "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7} {:>5} {:>5}  {}",
             b.name,
             kib(b.memory.map_or(0, |m| m.ram_bytes)),
             kib(b.heap_bytes()),
@@ -25,13 +37,16 @@ pub fn run() -> Result<bool> {
             l.max_call_depth,
             l.fuel.map_or("-".into(), |f| f.to_string()),
             kib(u64::from(l.max_module_bytes)),
-            l.max_table_elements.map_or("-".into(), |t| t.to_string()),
+            count(l.max_table_elements),
+            count(l.max_modules),
+            count(l.max_instances),
             b.description
         );
     }
     println!(
         "(vstack: value-stack slots; depth: wasm call depth; fuel: per call; module: largest \
-         upload; table: elements per table; -: unlimited)"
+         upload; table: elements per table; mods, insts: modules and instances per session; \
+         -: unlimited)"
     );
     Ok(true)
 }
