@@ -580,7 +580,15 @@ mod tests {
     /// twice would get a different reply.
     struct Counter {
         runs: u32,
-        log_first: bool,
+        log: Log,
+    }
+
+    /// Where the counter sends a log frame while serving a request.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Log {
+        Never,
+        BeforeReply,
+        AfterReply,
     }
 
     impl Dispatch for Counter {
@@ -595,7 +603,7 @@ mod tests {
             _body: &[u8],
         ) -> Result<(), WireTxErrorKind> {
             self.runs += 1;
-            if self.log_first {
+            if self.log == Log::BeforeReply {
                 tx.log_str("a log frame before the reply")
                     .await
                     .map_err(|_| WireTxErrorKind::Other)?;
@@ -604,7 +612,13 @@ mod tests {
                 VarKey::Key8(key) => key,
                 _ => return Err(WireTxErrorKind::Other),
             };
-            tx.reply_keyed(hdr.seq_no, key, &self.runs).await
+            tx.reply_keyed(hdr.seq_no, key, &self.runs).await?;
+            if self.log == Log::AfterReply {
+                tx.log_str("a log frame after the reply")
+                    .await
+                    .map_err(|_| WireTxErrorKind::Other)?;
+            }
+            Ok(())
         }
     }
 
@@ -622,13 +636,13 @@ mod tests {
 
     /// Serves every frame in `input`; returns what each call did, the replies' counts and
     /// the number of NACKs sent.
-    fn serve_all(input: Vec<u8>, log_first: bool) -> (Vec<Served>, Vec<u32>, usize, u32) {
+    fn serve_all(input: Vec<u8>, log: Log) -> (Vec<Served>, Vec<u32>, usize, u32) {
         let uart = MockUart { input: input.into(), output: Vec::new() };
         let wire: &'static DeviceWire<MockUart, 64> =
             std::boxed::Box::leak(std::boxed::Box::new(DeviceWire::new(uart)));
         let (tx, mut rx) = wire.split();
         let sender = Sender::new(tx, VarKeyKind::Key8);
-        let mut counter = Counter { runs: 0, log_first };
+        let mut counter = Counter { runs: 0, log };
         let mut buf = [0u8; 64];
         let mut served = Vec::new();
         while !wire.uart.borrow().input.is_empty() {
@@ -654,7 +668,7 @@ mod tests {
         input.extend(request(2, 0));
         input.extend(request(2, 0));
         input.extend(request(2, 0));
-        let (served, replies, nacks, replayed) = serve_all(input, false);
+        let (served, replies, nacks, replayed) = serve_all(input, Log::Never);
         use Served::{Dispatched, Replayed};
         assert_eq!(served, [Dispatched, Replayed, Dispatched, Replayed, Replayed]);
         assert_eq!(replies, [1, 1, 2, 2, 2], "each request ran once; its copies got its reply");
@@ -667,21 +681,33 @@ mod tests {
         input.extend(request(1, 9)); // same sequence number, another body: a new request
         input.extend(request(2, 0));
         input.extend(request(1, 0)); // an older request: its reply is no longer cached
-        let (served, replies, _, replayed) = serve_all(input, false);
+        let (served, replies, _, replayed) = serve_all(input, Log::Never);
         assert!(served.iter().all(|s| *s == Served::Dispatched), "{served:?}");
         assert_eq!(replies, [1, 2, 3, 4]);
         assert_eq!(replayed, 0);
     }
 
     #[test]
-    fn a_request_that_sent_more_than_its_reply_is_run_again() {
-        // A log frame went out before the reply: the buffer no longer holds the reply
-        // alone, so a copy is served by running it again rather than replaying half of it.
+    fn a_request_that_logged_before_its_reply_is_still_replayed() {
+        // Topic frames (a call's output) go out ahead of the reply; the reply is still the
+        // last frame in the buffer, so a copy of the request gets it without running again.
         let mut input = request(1, 0);
         input.extend(request(1, 0));
-        let (served, replies, _, _) = serve_all(input, true);
+        let (served, replies, _, replayed) = serve_all(input, Log::BeforeReply);
+        assert_eq!(served, [Served::Dispatched, Served::Replayed]);
+        assert_eq!(replies, [1, 1]);
+        assert_eq!(replayed, 1);
+    }
+
+    #[test]
+    fn a_request_that_sent_a_frame_after_its_reply_is_run_again() {
+        // The buffer no longer holds the reply, so a copy is served by running it again.
+        let mut input = request(1, 0);
+        input.extend(request(1, 0));
+        let (served, replies, _, replayed) = serve_all(input, Log::AfterReply);
         assert_eq!(served, [Served::Dispatched, Served::Dispatched]);
         assert_eq!(replies, [1, 2]);
+        assert_eq!(replayed, 0);
     }
 
     #[test]
@@ -690,7 +716,7 @@ mod tests {
         damaged[2] ^= 0x40;
         let mut input = damaged;
         input.extend(request(1, 0)); // the host resends it after the NACK
-        let (served, replies, nacks, _) = serve_all(input, false);
+        let (served, replies, nacks, _) = serve_all(input, Log::Never);
         assert_eq!(served, [Served::Dropped, Served::Dispatched]);
         assert_eq!(replies, [1], "the damaged copy never ran");
         assert_eq!(nacks, 1);
