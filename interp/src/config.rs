@@ -29,6 +29,12 @@ pub struct Config {
     /// memories do not count); `None` is unlimited. A board sets it below its heap so that
     /// memory runs out at the same `memory.grow` on the board and in the simulator.
     pub max_heap_memory: Option<u64>,
+    /// Bytes of heap the store may hold, counted as a 32-bit board allocates them: its
+    /// stacks, the modules loaded through it ([`Store::load_module`](crate::Store::load_module)),
+    /// instances, tables, heap-backed memories and what the embedder charges. `None` is
+    /// unlimited (still counted, see [`Store::heap_stats`](crate::Store::heap_stats)). What
+    /// would pass it is refused before it is allocated, the same way on every target.
+    pub max_heap: Option<u64>,
     /// Elements any one table may have; `None` is unlimited. A table declared larger is
     /// refused at instantiation, and `table.grow` past it returns -1, as the spec allows
     /// any grow to fail: a board sets it so that a table cannot take its whole heap.
@@ -54,6 +60,7 @@ impl Config {
             max_call_depth: Self::DEFAULT_CALL_DEPTH,
             fuel: false,
             max_heap_memory: None,
+            max_heap: None,
             max_table_elements: None,
             max_instances: None,
         }
@@ -84,6 +91,13 @@ impl Config {
     /// unlimited); see [`Config::max_heap_memory`].
     pub fn with_heap_memory_budget(mut self, bytes: Option<u64>) -> Self {
         self.max_heap_memory = bytes;
+        self
+    }
+
+    /// Caps everything the store holds on the heap at `bytes`, in board units (`None`:
+    /// unlimited); see [`Config::max_heap`].
+    pub fn with_heap_limit(mut self, bytes: Option<u64>) -> Self {
+        self.max_heap = bytes;
         self
     }
 

@@ -6,6 +6,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use core::fmt;
 
+use crate::heap::HeapUse;
 use crate::value::{FuncType, ValType};
 
 /// Why execution stopped abnormally. [`TrapKind::message`] (and a [`Trap`]'s `Display`)
@@ -225,6 +226,18 @@ pub enum Error {
         /// The size of the allocation that failed.
         bytes: u64,
     },
+    /// What an operation needs does not fit the store's heap (`Config::max_heap`), counted
+    /// in board bytes: refused before anything was allocated.
+    HeapExhausted {
+        /// What asked for it.
+        what: HeapUse,
+        /// Bytes it needs (including a growing vector's old buffer while it moves).
+        needed: u64,
+        /// Bytes of the heap not yet held.
+        free: u64,
+        /// The heap's size, `Config::max_heap`.
+        limit: u64,
+    },
     /// New heap-backed linear memory would pass `Config::max_heap_memory`.
     MemoryBudget {
         /// Bytes the new memory needs.
@@ -345,6 +358,10 @@ impl fmt::Display for Error {
                 )
             }
             Error::OutOfMemory { bytes } => write!(f, "out of memory allocating {bytes} bytes"),
+            Error::HeapExhausted { what, needed, free, limit } => write!(
+                f,
+                "out of memory: {what} needs {needed} bytes, {free} of the {limit}-byte heap free"
+            ),
             Error::MemoryBudget { needed, in_use, budget } => write!(
                 f,
                 "linear memory of {needed} bytes exceeds the heap-memory budget \

@@ -123,6 +123,7 @@ extern crate alloc;
 mod config; // Config: the feature set and the limits
 mod error; // Error, Trap: every stage's failures
 mod exec; // the run loop over translated code
+mod heap; // the heap account: what the store holds, in board bytes, against a limit
 mod instance; // Instance: an instance's exports
 mod ir; // the internal code (Instr) and the numeric-op table
 mod linker; // Linker, InstanceOptions: linking and instantiation
@@ -136,6 +137,7 @@ mod value; // Value, ValType, FuncType, and the raw slot encoding
 
 pub use config::{Config, WasmVersion};
 pub use error::{Error, ExternKind, Trap, TrapKind};
+pub use heap::{HeapStats, HeapUse};
 pub use linker::{InstanceOptions, Linker};
 pub use module::{GlobalType, MemoryType, Module, TableType};
 pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};

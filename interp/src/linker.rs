@@ -18,13 +18,14 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::{Error, ExternKind, TrapKind};
+use crate::heap::{HeapUse, board_bytes};
 use crate::module::{
     ConstExpr, DataMode, ElemMode, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
 };
 use crate::raw::memory::{LinearMemory, PAGE_SIZE};
 use crate::store::{
     DataEntity, ElemEntity, Extern, Func, FuncEntity, FuncKind, GlobalEntity, Instance,
-    InstanceEntity, Store, TableEntity, alloc_table, store_addr, try_reserve,
+    InstanceEntity, Store, TableEntity, alloc_table, store_addr,
 };
 use crate::typed::IntoHostFunc;
 use crate::value::Slot;
@@ -109,7 +110,13 @@ impl Linker {
         options: InstanceOptions,
     ) -> Result<Instance, Error> {
         let mut statics = options.static_memories;
+        // A refusal before the instance is committed gives its charges back; after (a trap
+        // in the start function) its entities stay in the store, charged.
+        let (held, instances) = (store.heap, store.instances.len());
         let result = self.instantiate_parts(store, module, &mut statics);
+        if result.is_err() && store.instances.len() == instances {
+            store.heap = held;
+        }
         store.park_static_buffers(statics.into_iter().map(|(_, buffer)| buffer));
         result
     }
@@ -141,13 +148,22 @@ impl Linker {
         }
 
         let instance = store_addr(store.instances.len(), "store instances")?;
+        // The instance's index spaces, kept; its new entities, held here until they move
+        // into the store's vectors (grown, charged, at the commit below).
+        let heap = &mut store.heap;
+        let what = HeapUse::Instance;
+        heap.charge(board_bytes::<u32>(m.types.len()), what)?;
+        let mut funcs = Vec::new();
+        let mut tables = Vec::new();
+        let mut memories = Vec::new();
+        let mut globals = Vec::new();
+        heap.reserve_exact(&mut funcs, m.funcs.len(), what)?;
+        heap.reserve_exact(&mut tables, m.tables.len(), what)?;
+        heap.reserve_exact(&mut memories, m.memories.len(), what)?;
+        heap.reserve_exact(&mut globals, m.globals.len(), what)?;
         let types: Box<[u32]> = m.types.iter().map(|t| store.intern_type(t)).collect();
 
         // Imports.
-        let mut funcs = Vec::with_capacity(m.funcs.len());
-        let mut tables = Vec::with_capacity(m.tables.len());
-        let mut memories = Vec::with_capacity(m.memories.len());
-        let mut globals = Vec::with_capacity(m.globals.len());
         // Values of the globals so far, for constant expressions.
         let mut global_values: Vec<Slot> = Vec::with_capacity(m.globals.len());
         for import in &m.imports {
@@ -221,7 +237,7 @@ impl Linker {
         // below; their addresses are known in advance.
         let defined_func_types = m.funcs.get(funcs.len()..).unwrap_or(&[]);
         let mut new_funcs = Vec::new();
-        try_reserve(&mut new_funcs, defined_func_types.len())?;
+        store.heap.reserve_exact(&mut new_funcs, defined_func_types.len(), what)?;
         for (i, ty) in defined_func_types.iter().enumerate() {
             let ty = *types.get(*ty as usize).ok_or_else(|| broken("function type"))?;
             let index = store_addr(funcs.len(), "module functions")?;
@@ -231,10 +247,10 @@ impl Linker {
 
         let defined_tables = m.tables.get(tables.len()..).unwrap_or(&[]);
         let mut new_tables = Vec::new();
-        try_reserve(&mut new_tables, defined_tables.len())?;
+        store.heap.reserve_exact(&mut new_tables, defined_tables.len(), what)?;
         for (i, ty) in defined_tables.iter().enumerate() {
             tables.push(store_addr(store.tables.len() + i, "store tables")?);
-            new_tables.push(alloc_table(ty, 0, store.config.max_table_elements)?);
+            new_tables.push(alloc_table(ty, 0, store.config.max_table_elements, &mut store.heap)?);
         }
 
         let defined_globals = m.globals.get(globals.len()..).unwrap_or(&[]);
@@ -242,7 +258,7 @@ impl Linker {
             return Err(broken("global initialisers"));
         }
         let mut new_globals = Vec::new();
-        try_reserve(&mut new_globals, defined_globals.len())?;
+        store.heap.reserve_exact(&mut new_globals, defined_globals.len(), what)?;
         for (i, (ty, init)) in defined_globals.iter().zip(&m.global_inits).enumerate() {
             let value = eval(*init, &global_values, &funcs)?;
             globals.push(store_addr(store.globals.len() + i, "store globals")?);
@@ -252,17 +268,20 @@ impl Linker {
 
         let mut elems = Vec::new();
         let mut new_elems = Vec::new();
-        try_reserve(&mut elems, m.elems.len())?;
-        try_reserve(&mut new_elems, m.elems.len())?;
+        store.heap.reserve_exact(&mut elems, m.elems.len(), what)?;
+        store.heap.reserve_exact(&mut new_elems, m.elems.len(), what)?;
         for (i, segment) in m.elems.iter().enumerate() {
             // A declared segment is dropped at once: it only declares references.
             let items: Box<[Slot]> = match segment.mode {
                 ElemMode::Declared => Box::default(),
-                _ => segment
-                    .items
-                    .iter()
-                    .map(|item| eval(*item, &global_values, &funcs))
-                    .collect::<Result<_, _>>()?,
+                _ => {
+                    store.heap.charge(board_bytes::<Slot>(segment.items.len()), what)?;
+                    segment
+                        .items
+                        .iter()
+                        .map(|item| eval(*item, &global_values, &funcs))
+                        .collect::<Result<_, _>>()?
+                }
             };
             elems.push(store_addr(store.elems.len() + i, "store element segments")?);
             new_elems.push(ElemEntity { items });
@@ -270,8 +289,8 @@ impl Linker {
 
         let mut datas = Vec::new();
         let mut new_datas = Vec::new();
-        try_reserve(&mut datas, m.datas.len())?;
-        try_reserve(&mut new_datas, m.datas.len())?;
+        store.heap.reserve_exact(&mut datas, m.datas.len(), what)?;
+        store.heap.reserve_exact(&mut new_datas, m.datas.len(), what)?;
         for (i, segment) in m.datas.iter().enumerate() {
             datas.push(store_addr(store.datas.len() + i, "store data segments")?);
             new_datas.push(DataEntity { bytes: Some(segment.bytes.clone()) });
@@ -298,15 +317,17 @@ impl Linker {
             .fold(0u64, u64::saturating_add);
         store.check_heap_memory(heap_bytes)?;
         // Commit. Reserving first means an exhausted heap is an error, not an abort.
-        try_reserve(&mut store.funcs, new_funcs.len())?;
-        try_reserve(&mut store.tables, new_tables.len())?;
-        try_reserve(&mut store.memories, defined_memories.len())?;
-        try_reserve(&mut store.globals, new_globals.len())?;
-        try_reserve(&mut store.elems, new_elems.len())?;
-        try_reserve(&mut store.datas, new_datas.len())?;
-        try_reserve(&mut store.instances, 1)?;
+        let heap = &mut store.heap;
+        heap.reserve(&mut store.funcs, new_funcs.len(), what)?;
+        heap.reserve(&mut store.tables, new_tables.len(), what)?;
+        heap.reserve(&mut store.memories, defined_memories.len(), what)?;
+        heap.reserve(&mut store.globals, new_globals.len(), what)?;
+        heap.reserve(&mut store.elems, new_elems.len(), what)?;
+        heap.reserve(&mut store.datas, new_datas.len(), what)?;
+        heap.reserve(&mut store.instances, 1, what)?;
         let mut new_memories = Vec::new();
-        try_reserve(&mut new_memories, defined_memories.len())?;
+        heap.reserve_exact(&mut new_memories, defined_memories.len(), what)?;
+        heap.charge(heap_bytes, HeapUse::Memory)?;
         for (i, ty) in defined_memories.iter().enumerate() {
             let index = store_addr(memories.len(), "module memories")?;
             memories.push(store_addr(store.memories.len() + i, "store memories")?);
@@ -329,6 +350,14 @@ impl Linker {
                 }
             }
         }
+        // The build vectors are freed once their items have moved.
+        let moved = board_bytes::<FuncEntity>(new_funcs.capacity())
+            + board_bytes::<TableEntity>(new_tables.capacity())
+            + board_bytes::<LinearMemory>(new_memories.capacity())
+            + board_bytes::<GlobalEntity>(new_globals.capacity())
+            + board_bytes::<ElemEntity>(new_elems.capacity())
+            + board_bytes::<DataEntity>(new_datas.capacity());
+        store.heap.release(moved);
         store.funcs.extend(new_funcs);
         store.tables.extend(new_tables);
         store.memories.extend(new_memories);

@@ -18,6 +18,7 @@ use core::sync::atomic::AtomicBool;
 
 use crate::config::Config;
 use crate::error::{Error, ExternKind, Trap};
+use crate::heap::{BoardSize, HeapAccount, HeapStats, HeapUse, board_bytes};
 use crate::module::{GlobalType, MemoryType, Module, TableType};
 use crate::raw::memory::{LinearMemory, MemStats, PAGE_SIZE};
 use crate::typed::{IntoHostFunc, TypedFunc, WasmTyList};
@@ -236,6 +237,8 @@ pub struct Store {
     pub(crate) stats: ExecStats,
     /// Bytes of heap-backed linear memory held, checked against `config.max_heap_memory`.
     pub(crate) heap_memory_bytes: u64,
+    /// Everything the store holds on the heap, in board bytes, against `config.max_heap`.
+    pub(crate) heap: HeapAccount,
     /// Argument and result buffers for host calls, sized when a host function is
     /// defined so that calling one does not allocate.
     pub(crate) host_args: Vec<Value>,
@@ -252,11 +255,33 @@ pub struct Store {
 /// handle of another store, like indexing out of bounds.
 impl Store {
     /// A store whose value stack and frame stack are allocated now, at the
-    /// config's limits.
+    /// config's limits. They are charged to the heap account even past `Config::max_heap`
+    /// (nothing else will fit then); [`Store::try_new`] refuses instead.
     pub fn new(config: Config) -> Self {
+        let mut store = Store::empty(config);
+        store.stack = alloc::vec![0; store.config.max_value_stack as usize];
+        store.frames = Vec::with_capacity(store.config.max_call_depth as usize);
+        store.heap.charge_unchecked(store.stacks_bytes());
+        store
+    }
+
+    /// A store whose stacks are allocated now, if they fit `Config::max_heap` and the heap:
+    /// otherwise [`Error::HeapExhausted`] or [`Error::OutOfMemory`], never an abort.
+    pub fn try_new(config: Config) -> Result<Self, Error> {
+        let mut store = Store::empty(config);
+        let (slots, depth) = (store.config.max_value_stack, store.config.max_call_depth);
+        store.heap.charge(store.stacks_bytes(), HeapUse::Stacks)?;
+        try_reserve(&mut store.stack, slots as usize)?;
+        store.stack.resize(slots as usize, 0);
+        try_reserve(&mut store.frames, depth as usize)?;
+        Ok(store)
+    }
+
+    fn empty(config: Config) -> Self {
         Store {
-            stack: alloc::vec![0; config.max_value_stack as usize],
-            frames: Vec::with_capacity(config.max_call_depth as usize),
+            stack: Vec::new(),
+            frames: Vec::new(),
+            heap: HeapAccount::new(config.max_heap),
             config,
             types: Vec::new(),
             funcs: Vec::new(),
@@ -276,6 +301,42 @@ impl Store {
             idle_static_buffers: Vec::new(),
             host_data: HostData::default(),
         }
+    }
+
+    /// The stacks' size in board bytes.
+    fn stacks_bytes(&self) -> u64 {
+        board_bytes::<Slot>(self.config.max_value_stack as usize)
+            + board_bytes::<CallFrame>(self.config.max_call_depth as usize)
+    }
+
+    /// Decodes, validates and translates `bytes` like [`Module::new`] with the store's
+    /// config, charging the module to the store's heap account as it is built: a module
+    /// that does not fit `Config::max_heap` is refused with [`Error::HeapExhausted`] naming
+    /// the function being translated (or the section being decoded), and a refused load
+    /// leaves the account as it was. The charge stays for the store's lifetime.
+    pub fn load_module(&mut self, bytes: &[u8]) -> Result<Module, Error> {
+        let mut heap = self.heap;
+        let module = Module::decode(&self.config, bytes, &mut heap)?;
+        self.heap = heap;
+        Ok(module)
+    }
+
+    /// The heap account's figures: what the store holds, in board bytes.
+    pub fn heap_stats(&self) -> HeapStats {
+        self.heap.stats()
+    }
+
+    /// Charges `bytes` the embedder holds on the heap alongside the store (a module's
+    /// upload buffer, a host module's state) to the store's heap account, so they count
+    /// against `Config::max_heap` like the store's own; past it, [`Error::HeapExhausted`]
+    /// names `what`.
+    pub fn charge_heap(&mut self, bytes: u64, what: &'static str) -> Result<(), Error> {
+        self.heap.charge(bytes, HeapUse::Embedder(what))
+    }
+
+    /// Gives back `bytes` charged with [`Store::charge_heap`].
+    pub fn release_heap(&mut self, bytes: u64) {
+        self.heap.release(bytes);
     }
 
     /// The config the store was made with: its limits, and the fuel setting its
@@ -301,6 +362,8 @@ impl Store {
         self.host_args.reserve_exact(args);
         let results = ty.results().len().saturating_sub(self.host_results.len());
         self.host_results.reserve_exact(results);
+        // Host functions are defined before any module, infallibly: charged, not checked.
+        self.heap.charge_unchecked(board_bytes::<Value>(args + results) + FuncEntity::BYTES);
         let ty = self.intern_type(&ty);
         let addr = self.funcs.len() as u32;
         self.funcs.push(FuncEntity { ty, kind: FuncKind::Host(Box::new(f)) });
@@ -352,7 +415,7 @@ impl Store {
         }
         self.check_ref(value)?;
         let addr = store_addr(self.globals.len(), "store globals")?;
-        try_reserve(&mut self.globals, 1)?;
+        self.heap.reserve(&mut self.globals, 1, HeapUse::Instance)?;
         self.globals.push(GlobalEntity {
             ty: ty.content,
             mutable: ty.mutable,
@@ -378,8 +441,13 @@ impl Store {
         }
         self.check_ref(init)?;
         let addr = store_addr(self.tables.len(), "store tables")?;
-        let table = alloc_table(&ty, init.to_slot(), self.config.max_table_elements)?;
-        try_reserve(&mut self.tables, 1)?;
+        let held = self.heap;
+        let table =
+            alloc_table(&ty, init.to_slot(), self.config.max_table_elements, &mut self.heap)
+                .and_then(|table| {
+                    self.heap.reserve(&mut self.tables, 1, HeapUse::Table).map(|()| table)
+                })
+                .inspect_err(|_| self.heap = held)?;
         self.tables.push(table);
         Ok(Table(addr))
     }
@@ -389,8 +457,13 @@ impl Store {
         let addr = store_addr(self.memories.len(), "store memories")?;
         let bytes = u64::from(ty.initial) * PAGE_SIZE as u64;
         self.check_heap_memory(bytes)?;
-        let memory = LinearMemory::new_heap(ty.initial, ty.maximum)?;
-        try_reserve(&mut self.memories, 1)?;
+        let held = self.heap;
+        self.heap.reserve(&mut self.memories, 1, HeapUse::Memory)?;
+        let memory = self
+            .heap
+            .charge(bytes, HeapUse::Memory)
+            .and_then(|()| LinearMemory::new_heap(ty.initial, ty.maximum))
+            .inspect_err(|_| self.heap = held)?;
         self.memories.push(memory);
         self.heap_memory_bytes = self.heap_memory_bytes.saturating_add(bytes);
         Ok(Memory(addr))
@@ -443,7 +516,9 @@ impl Store {
         buffer: &'static mut [u8],
     ) -> Result<Memory, Error> {
         let created = store_addr(self.memories.len(), "store memories")
-            .and_then(|addr| try_reserve(&mut self.memories, 1).map(|()| addr))
+            .and_then(|addr| {
+                self.heap.reserve(&mut self.memories, 1, HeapUse::Memory).map(|()| addr)
+            })
             .and_then(|addr| {
                 LinearMemory::check_static(buffer.len(), ty.initial, ty.maximum, 0).map(|_| addr)
             });
@@ -651,20 +726,22 @@ pub(crate) fn try_reserve<T>(v: &mut Vec<T>, additional: usize) -> Result<(), Er
 }
 
 /// A table of `ty.initial` elements set to `init`, which may grow to `limit` elements (or
-/// its maximum, if lower); a table larger than `limit` or an exhausted heap is an error.
+/// its maximum, if lower), charged to `heap`; a table larger than `limit` or an exhausted
+/// heap is an error.
 pub(crate) fn alloc_table(
     ty: &TableType,
     init: Slot,
     limit: Option<u32>,
+    heap: &mut HeapAccount,
 ) -> Result<TableEntity, Error> {
     let limit = limit.unwrap_or(u32::MAX);
     if ty.initial > limit {
         return Err(Error::TableLimit { initial: ty.initial, limit });
     }
-    let bytes = u64::from(ty.initial) * core::mem::size_of::<Slot>() as u64;
+    let bytes = board_bytes::<Slot>(ty.initial as usize);
     let len = usize::try_from(ty.initial).map_err(|_| Error::OutOfMemory { bytes })?;
     let mut elems = Vec::new();
-    elems.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { bytes })?;
+    heap.reserve_exact(&mut elems, len, HeapUse::Table)?;
     elems.resize(len, init);
     let limit = ty.maximum.map_or(limit, |max| max.min(limit));
     Ok(TableEntity { elem_ty: ty.elem, elems, max: ty.maximum, limit })

@@ -3,6 +3,7 @@
 //! and the bulk memory operations.
 
 use crate::error::{Trap, TrapKind};
+use crate::heap::HeapUse;
 use crate::ir::Reg;
 use crate::raw::memory::{LinearMemory, MemoryKind, MemoryView, PAGE_SIZE};
 use crate::value::Slot;
@@ -24,14 +25,23 @@ impl Executor<'_> {
     pub(super) fn memory_grow(&mut self, delta: u32) -> u32 {
         let memory = &mut self.memories[self.mem0];
         let old = memory.size_pages();
+        let limit = memory.limit_pages();
+        // Past the memory's own maximum is the module's limit, not the board's.
+        let allowed = u64::from(old) + u64::from(delta) <= u64::from(limit);
         let is_heap = memory.kind() == MemoryKind::Heap;
         let added = u64::from(delta) * PAGE_SIZE as u64;
         let in_use = *self.heap_memory_bytes;
-        let within_budget = !is_heap
-            || self.max_heap_memory.is_none_or(|budget| in_use.saturating_add(added) <= budget);
-        // Checked before growing: a refused grow must not allocate.
-        let grown = if within_budget { memory.grow(delta) } else { None };
-        let limit = memory.limit_pages();
+        // A heap memory's growth must fit the heap-memory budget and the heap account
+        // (both its old and new buffers, while the bytes move); checked before growing, as
+        // a refused grow must not allocate.
+        let charged = allowed
+            && is_heap
+            && self.max_heap_memory.is_none_or(|budget| in_use.saturating_add(added) <= budget)
+            && {
+                let held = u64::from(old) * PAGE_SIZE as u64;
+                self.heap.charge_growth(held, added, HeapUse::Memory).is_ok()
+            };
+        let grown = if allowed && (charged || !is_heap) { memory.grow(delta) } else { None };
         self.renew_view();
         match grown {
             Some(old) => {
@@ -41,8 +51,11 @@ impl Executor<'_> {
                 old
             }
             None => {
-                // Past the memory's own maximum is the module's limit, not the board's.
-                if u64::from(old) + u64::from(delta) <= u64::from(limit) {
+                if charged {
+                    // The allocation itself failed.
+                    self.heap.release(added);
+                }
+                if allowed {
                     self.stats.grow_refusals = self.stats.grow_refusals.saturating_add(1);
                 }
                 u32::MAX

@@ -21,6 +21,7 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Trap, TrapKind};
+use crate::heap::HeapAccount;
 use crate::ir::{Instr, Reg};
 use crate::module::FuncHeader;
 use crate::raw::code::CodePtr;
@@ -111,6 +112,7 @@ struct Executor<'s> {
     stats: &'s mut ExecStats,
     heap_memory_bytes: &'s mut u64,
     max_heap_memory: Option<u64>,
+    heap: &'s mut HeapAccount,
     host_args: &'s mut alloc::vec::Vec<Value>,
     host_results: &'s mut alloc::vec::Vec<Value>,
     host_data: &'s mut HostData,
@@ -154,6 +156,7 @@ impl<'s> Executor<'s> {
             interrupt,
             stats,
             heap_memory_bytes,
+            heap,
             host_args,
             host_results,
             idle_static_buffers: _,
@@ -178,6 +181,7 @@ impl<'s> Executor<'s> {
             stats,
             heap_memory_bytes,
             max_heap_memory: config.max_heap_memory,
+            heap,
             host_args,
             host_results,
             host_data,

@@ -270,7 +270,7 @@ macro_rules! define_run {
                         Instr::TableGrow { dst, init, delta, table } => {
                             let (init, delta) = (reg(frame, init), reg(frame, delta) as u32);
                             let t = &mut self.tables[self.inst.tables[table as usize] as usize];
-                            let old = table_grow(t, delta, init).unwrap_or(u32::MAX);
+                            let old = table_grow(t, delta, init, self.heap).unwrap_or(u32::MAX);
                             set(frame, dst, old as Slot);
                         }
                         Instr::TableFill { base, table } => self.table_fill(base, table)?,

@@ -1,6 +1,7 @@
 //! Tables as the run loop sees them: the bulk table operations and `table.grow`.
 
 use crate::error::{Trap, TrapKind};
+use crate::heap::{HeapAccount, HeapUse};
 use crate::ir::Reg;
 use crate::store::TableEntity;
 use crate::value::Slot;
@@ -59,14 +60,19 @@ impl Executor<'_> {
 }
 
 /// `table.grow`: the old size, or `None` (wasm's -1) past the maximum or the config's
-/// limit, or when the heap cannot provide the room.
-pub(super) fn table_grow(t: &mut TableEntity, delta: u32, init: Slot) -> Option<u32> {
+/// limit, or when the heap account or the heap cannot provide the room.
+pub(super) fn table_grow(
+    t: &mut TableEntity,
+    delta: u32,
+    init: Slot,
+    heap: &mut HeapAccount,
+) -> Option<u32> {
     let old = t.elems.len() as u32;
     let new = old.checked_add(delta)?;
     if new > t.limit {
         return None;
     }
-    t.elems.try_reserve_exact(delta as usize).ok()?;
+    heap.reserve_exact(&mut t.elems, delta as usize, HeapUse::Table).ok()?;
     t.elems.resize(new as usize, init);
     Some(old)
 }

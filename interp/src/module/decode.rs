@@ -15,6 +15,7 @@ use wasmparser::{
 
 use crate::config::Config;
 use crate::error::{Error, ExternKind};
+use crate::heap::{BoardSize, HeapAccount, HeapUse};
 use crate::ir::Instr;
 use crate::value::{FuncType, Slot, ValType};
 
@@ -25,9 +26,11 @@ use super::{
 };
 
 /// Builds a `ModuleInner` payload by payload. The code and headers stay apart
-/// until the end, so the translator can read the module while appending code.
+/// until the end, so the translator can read the module while appending code. Everything
+/// it keeps is charged to `heap` before it is allocated.
 pub(super) struct Decoder<'c> {
     config: &'c Config,
+    heap: &'c mut HeapAccount,
     pub(super) inner: ModuleInner,
     code: Vec<Instr>,
     consts: Vec<Slot>,
@@ -35,9 +38,10 @@ pub(super) struct Decoder<'c> {
 }
 
 impl<'c> Decoder<'c> {
-    pub(super) fn new(config: &'c Config) -> Self {
+    pub(super) fn new(config: &'c Config, heap: &'c mut HeapAccount) -> Self {
         Decoder {
             config,
+            heap,
             inner: ModuleInner::default(),
             code: Vec::new(),
             consts: Vec::new(),
@@ -127,7 +131,9 @@ impl<'c> Decoder<'c> {
                 };
                 let params = val_types(func.params(), offset)?;
                 let results = val_types(func.results(), offset)?;
-                self.inner.types.push(FuncType::new(params, results));
+                self.heap.charge((params.len() + results.len()) as u64, HeapUse::Module)?;
+                let ty = FuncType::new(params, results);
+                self.heap.push(&mut self.inner.types, ty, HeapUse::Module)?;
             }
         }
         Ok(())
@@ -140,7 +146,7 @@ impl<'c> Decoder<'c> {
             let ty = match import.ty {
                 TypeRef::Func(ty) => {
                     self.check_type_index(ty, offset)?;
-                    self.inner.funcs.push(ty);
+                    self.heap.push(&mut self.inner.funcs, ty, HeapUse::Module)?;
                     self.inner.num_imported_funcs =
                         len_u32(self.inner.funcs.len(), "imported functions")?;
                     ImportType::Func(ty)
@@ -148,7 +154,7 @@ impl<'c> Decoder<'c> {
                 TypeRef::FuncExact(_) => return Err(unsupported("custom descriptors", offset)),
                 TypeRef::Table(t) => {
                     let t = table_type(&t, offset)?;
-                    self.inner.tables.push(t);
+                    self.heap.push(&mut self.inner.tables, t, HeapUse::Module)?;
                     self.inner.num_imported_tables =
                         len_u32(self.inner.tables.len(), "imported tables")?;
                     ImportType::Table(t)
@@ -162,18 +168,16 @@ impl<'c> Decoder<'c> {
                 }
                 TypeRef::Global(g) => {
                     let g = global_type(&g, offset)?;
-                    self.inner.globals.push(g);
+                    self.heap.push(&mut self.inner.globals, g, HeapUse::Module)?;
                     self.inner.num_imported_globals =
                         len_u32(self.inner.globals.len(), "imported globals")?;
                     ImportType::Global(g)
                 }
                 TypeRef::Tag(_) => return Err(unsupported("exception handling", offset)),
             };
-            self.inner.imports.push(Import {
-                module: import.module.into(),
-                name: import.name.into(),
-                ty,
-            });
+            self.heap.charge((import.module.len() + import.name.len()) as u64, HeapUse::Module)?;
+            let import = Import { module: import.module.into(), name: import.name.into(), ty };
+            self.heap.push(&mut self.inner.imports, import, HeapUse::Module)?;
         }
         Ok(())
     }
@@ -190,15 +194,14 @@ impl<'c> Decoder<'c> {
         if !self.inner.memories.is_empty() {
             return Err(invalid("multiple memories", offset));
         }
-        self.inner.memories.push(m);
-        Ok(())
+        self.heap.push(&mut self.inner.memories, m, HeapUse::Module)
     }
 
     fn functions(&mut self, reader: wasmparser::FunctionSectionReader<'_>) -> Result<(), Error> {
         for ty in reader.into_iter_with_offsets() {
             let (offset, ty) = ty.map_err(malformed)?;
             self.check_type_index(ty, offset as usize)?;
-            self.inner.funcs.push(ty);
+            self.heap.push(&mut self.inner.funcs, ty, HeapUse::Module)?;
         }
         len_u32(self.inner.funcs.len(), "functions")?;
         Ok(())
@@ -213,7 +216,7 @@ impl<'c> Decoder<'c> {
                 return Err(unsupported("typed function references", offset));
             }
             let t = table_type(&table.ty, offset)?;
-            self.inner.tables.push(t);
+            self.heap.push(&mut self.inner.tables, t, HeapUse::Module)?;
         }
         len_u32(self.inner.tables.len(), "tables")?;
         Ok(())
@@ -243,8 +246,8 @@ impl<'c> Decoder<'c> {
                     offset as usize,
                 ));
             }
-            self.inner.globals.push(ty);
-            self.inner.global_inits.push(init);
+            self.heap.push(&mut self.inner.globals, ty, HeapUse::Module)?;
+            self.heap.push(&mut self.inner.global_inits, init, HeapUse::Module)?;
         }
         len_u32(self.inner.globals.len(), "globals")?;
         Ok(())
@@ -273,7 +276,9 @@ impl<'c> Decoder<'c> {
             if !names.insert(export.name) {
                 return Err(invalid(format!("duplicate export name \"{}\"", export.name), offset));
             }
-            self.inner.exports.push(Export { name: export.name.into(), kind, index: export.index });
+            self.heap.charge(export.name.len() as u64, HeapUse::Module)?;
+            let export = Export { name: export.name.into(), kind, index: export.index };
+            self.heap.push(&mut self.inner.exports, export, HeapUse::Module)?;
         }
         Ok(())
     }
@@ -304,7 +309,7 @@ impl<'c> Decoder<'c> {
                         if func as usize >= self.inner.funcs.len() {
                             return Err(invalid(format!("unknown function {func}"), at as usize));
                         }
-                        items.push(ConstExpr::RefFunc(func));
+                        self.heap.push(&mut items, ConstExpr::RefFunc(func), HeapUse::Module)?;
                     }
                     ValType::FuncRef
                 }
@@ -319,7 +324,7 @@ impl<'c> Decoder<'c> {
                                 at as usize,
                             ));
                         }
-                        items.push(item);
+                        self.heap.push(&mut items, item, HeapUse::Module)?;
                     }
                     ty
                 }
@@ -344,7 +349,8 @@ impl<'c> Decoder<'c> {
                     ElemMode::Active { table, offset: offset_expr }
                 }
             };
-            self.inner.elems.push(ElemSegment { mode, ty, items: items.into_boxed_slice() });
+            let segment = ElemSegment { mode, ty, items: self.heap.boxed(items) };
+            self.heap.push(&mut self.inner.elems, segment, HeapUse::Module)?;
         }
         len_u32(self.inner.elems.len(), "element segments")?;
         Ok(())
@@ -365,8 +371,9 @@ impl<'c> Decoder<'c> {
             body,
             &mut self.code,
             &mut self.consts,
+            self.heap,
         )?;
-        self.headers.push(header);
+        self.heap.push(&mut self.headers, header, HeapUse::Module)?;
         Ok(())
     }
 
@@ -388,7 +395,10 @@ impl<'c> Decoder<'c> {
                     }
                 }
             };
-            self.inner.datas.push(DataSegment { mode, bytes: Arc::from(data.data) });
+            // An `Arc`'s two counts, then the bytes.
+            self.heap.charge(8 + data.data.len() as u64, HeapUse::Module)?;
+            let segment = DataSegment { mode, bytes: Arc::from(data.data) };
+            self.heap.push(&mut self.inner.datas, segment, HeapUse::Module)?;
         }
         len_u32(self.inner.datas.len(), "data segments")?;
         Ok(())
@@ -421,9 +431,11 @@ impl<'c> Decoder<'c> {
         }
         // Grown by doubling while translating: trimmed, so a module holds what it uses
         // (up to half the code's heap otherwise).
-        self.code.shrink_to_fit();
-        self.consts.shrink_to_fit();
-        self.headers.shrink_to_fit();
+        self.heap.shrink(&mut self.code);
+        self.heap.shrink(&mut self.consts);
+        self.heap.shrink(&mut self.headers);
+        // The module itself, behind its `Arc`'s two counts.
+        self.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
         self.inner.code = self.code;
         self.inner.consts = self.consts;
         self.inner.headers = self.headers;

@@ -32,6 +32,7 @@ use wasmparser::Payload;
 
 use crate::config::Config;
 use crate::error::{Error, ExternKind};
+use crate::heap::HeapAccount;
 use crate::ir::Instr;
 use crate::value::{FuncType, Slot, ValType};
 
@@ -191,10 +192,22 @@ impl Module {
     /// [`Error::Invalid`] for a module the validator or the structural checks reject,
     /// [`Error::Unsupported`] for constructs outside Wasm 2.0 without SIMD, and
     /// the translator's [`Error::Translate`] and [`Error::Limit`].
+    ///
+    /// Nothing is charged to a heap account: [`Store::load_module`](crate::Store::load_module)
+    /// builds a module charged to its store.
     pub fn new(config: &Config, bytes: &[u8]) -> Result<Module, Error> {
+        Module::decode(config, bytes, &mut HeapAccount::new(None))
+    }
+
+    /// [`Module::new`], charging what it builds to `heap` as it goes.
+    pub(crate) fn decode(
+        config: &Config,
+        bytes: &[u8],
+        heap: &mut HeapAccount,
+    ) -> Result<Module, Error> {
         let mut parser = wasmparser::Parser::new(0);
         parser.set_features(config.features());
-        let mut decoder = Decoder::new(config);
+        let mut decoder = Decoder::new(config, heap);
         let mut checker = Checker::new(config);
         for payload in parser.parse_all(bytes) {
             let payload = payload.map_err(malformed)?;

@@ -67,7 +67,8 @@ impl Translator<'_> {
 
     /// Checks every branch target of the new code lies within it, so the
     /// executor can index the code without checks failing.
-    pub(super) fn finish(self) -> Result<FuncHeader, Error> {
+    pub(super) fn finish(mut self) -> Result<FuncHeader, Error> {
+        self.release_scratch();
         let end = self.code.len();
         // The executor fetches without a bounds check: it must never run off the end.
         match self.code.get(self.entry..end).and_then(|c| c.last()) {

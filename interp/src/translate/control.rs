@@ -7,7 +7,8 @@ use alloc::vec::Vec;
 use wasmparser::BlockType;
 
 use crate::error::Error;
-use crate::ir::Instr;
+use crate::heap::board_bytes;
+use crate::ir::{Instr, Reg};
 
 use super::stack::Operand;
 use super::{Translator, malformed};
@@ -78,7 +79,7 @@ impl Translator<'_> {
         } else {
             self.height()
         };
-        self.ctrls.push(Ctrl {
+        let ctrl = Ctrl {
             kind,
             height,
             params,
@@ -87,7 +88,9 @@ impl Translator<'_> {
             else_patch: None,
             patches: Vec::new(),
             entry_reachable,
-        });
+        };
+        let what = self.heap_use();
+        self.heap.push(&mut self.ctrls, ctrl, what)?;
         if !entry_reachable {
             // Unreachable blocks have no parameters on the (empty) model stack.
             self.push_results(params)?;
@@ -175,9 +178,24 @@ impl Translator<'_> {
             self.emit(make(start))?;
         } else {
             let at = self.emit(make(0))?;
-            self.ctrls[target].patches.push(at);
+            self.add_patch(target, at)?;
         }
         Ok(())
+    }
+
+    /// Records that the branch at `at` jumps to control frame `target`'s end.
+    fn add_patch(&mut self, target: usize, at: usize) -> Result<(), Error> {
+        let what = self.heap_use();
+        let missing = self.err("no enclosing block");
+        let ctrl = self.ctrls.get_mut(target).ok_or(missing)?;
+        self.heap.push(&mut ctrl.patches, at, what)
+    }
+
+    /// Pops the innermost control frame, giving back its patch list's heap.
+    fn pop_ctrl(&mut self) -> Result<Ctrl, Error> {
+        let ctrl = self.ctrls.pop().ok_or(self.err("no enclosing block"))?;
+        self.heap.release(board_bytes::<usize>(ctrl.patches.capacity()));
+        Ok(ctrl)
     }
 
     /// Leaves the rest of the block unreachable.
@@ -206,12 +224,20 @@ impl Translator<'_> {
 
     pub(super) fn br_table(&mut self, table: &wasmparser::BrTable<'_>) -> Result<(), Error> {
         let index = self.pop()?;
-        let mut depths = Vec::with_capacity(table.len() as usize + 1);
+        let mut depths = Vec::new();
+        let what = self.heap_use();
+        self.heap.reserve_exact(&mut depths, table.len() as usize + 1, what)?;
         for d in table.targets() {
             depths.push(d.map_err(malformed)?);
         }
         depths.push(table.default());
-        let len = table.len();
+        let result = self.br_table_entries(index, table.len(), &depths);
+        self.heap.release(board_bytes::<u32>(depths.capacity()));
+        result
+    }
+
+    /// `br_table`'s code for the targets `depths` (the default last).
+    fn br_table_entries(&mut self, index: Reg, len: u32, depths: &[u32]) -> Result<(), Error> {
         self.emit(Instr::BrTable { index, len })?;
         let first_entry = self.code.len();
         // Entries first (placeholders), then stubs for the targets that need copies.
@@ -234,7 +260,7 @@ impl Translator<'_> {
                     self.code[at] = Instr::Br { target: ctrl.start };
                 } else {
                     self.code[at] = Instr::Br { target: 0 };
-                    self.ctrls[target].patches.push(at);
+                    self.add_patch(target, at)?;
                 }
             } else {
                 let stub = match stubs.iter().find(|(d, _)| *d == depth) {
@@ -260,7 +286,8 @@ impl Translator<'_> {
         if self.reachable {
             self.leave_values()?;
             let at = self.emit(Instr::Br { target: 0 })?;
-            self.innermost()?.patches.push(at);
+            let innermost = self.ctrls.len().wrapping_sub(1);
+            self.add_patch(innermost, at)?;
         }
         let here = self.label()?;
         let ctrl = self.innermost()?;
@@ -297,14 +324,14 @@ impl Translator<'_> {
                 let ret = self.return_instr()?;
                 self.emit(ret)?;
             }
-            self.ctrls.pop();
+            self.pop_ctrl()?;
             self.done = true;
             return Ok(());
         }
         if self.reachable {
             self.leave_values()?;
         }
-        let ctrl = self.ctrls.pop().ok_or(self.err("no enclosing block"))?;
+        let ctrl = self.pop_ctrl()?;
         let here = self.label()?;
         if let Some(at) = ctrl.else_patch {
             if ctrl.params != ctrl.results {

@@ -35,6 +35,7 @@ use wasmparser::FunctionBody;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
 use crate::ir::Instr;
 use crate::module::{FuncHeader, ModuleInner};
 use crate::value::Slot;
@@ -61,8 +62,9 @@ pub(crate) fn translate_function(
     body: &FunctionBody<'_>,
     code: &mut Vec<Instr>,
     consts: &mut Vec<Slot>,
+    heap: &mut HeapAccount,
 ) -> Result<FuncHeader, Error> {
-    let mut t = Translator::new(module, config, func_index, body, code, consts)?;
+    let mut t = Translator::new(module, config, func_index, body, code, consts, heap)?;
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !t.done {
         if reader.eof() {
@@ -85,6 +87,11 @@ fn malformed(e: wasmparser::BinaryReaderError) -> Error {
 /// The largest frame a function may have: slot indices are `u16`.
 const MAX_FRAME: u32 = u16::MAX as u32;
 
+board_sizes! {
+    Operand = 4;
+    Ctrl = 40;
+}
+
 /// The state of one function body's translation: the operand-stack model, the open
 /// control frames, and the code and constants emitted so far.
 struct Translator<'a> {
@@ -96,6 +103,9 @@ struct Translator<'a> {
     /// The module's constant pool; this function's constants are `consts[consts_start..]`.
     consts: &'a mut Vec<Slot>,
     consts_start: usize,
+    /// The module's heap account: the code and constants it keeps, and this body's scratch
+    /// (operand model, control frames, patches) while it is translated.
+    heap: &'a mut HeapAccount,
     entry: usize,
     params: u32,
     results: u32,
@@ -120,6 +130,7 @@ impl<'a> Translator<'a> {
         body: &FunctionBody<'_>,
         code: &'a mut Vec<Instr>,
         consts: &'a mut Vec<Slot>,
+        heap: &'a mut HeapAccount,
     ) -> Result<Self, Error> {
         let offset = body.range().start as usize;
         let err = |reason| Error::Translate { reason, func: func_index, offset };
@@ -151,6 +162,7 @@ impl<'a> Translator<'a> {
         let mut chosen = choose_constants(body);
         // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
         chosen.truncate((MAX_FRAME as u64 - locals) as usize);
+        heap.reserve(consts, chosen.len(), HeapUse::Function(func_index))?;
         consts.extend(chosen);
         let stack_base = locals as u32 + (consts.len() - consts_start) as u32;
         let mut t = Translator {
@@ -161,6 +173,7 @@ impl<'a> Translator<'a> {
             code,
             consts,
             consts_start,
+            heap,
             entry,
             params,
             results,
@@ -173,7 +186,7 @@ impl<'a> Translator<'a> {
             done: false,
             retarget: None,
         };
-        t.ctrls.push(Ctrl {
+        let func = Ctrl {
             kind: CtrlKind::Func,
             height: 0,
             params: 0,
@@ -182,11 +195,24 @@ impl<'a> Translator<'a> {
             else_patch: None,
             patches: Vec::new(),
             entry_reachable: true,
-        });
+        };
+        t.heap.push(&mut t.ctrls, func, HeapUse::Function(func_index))?;
         if t.fuel {
             t.emit(Instr::ConsumeFuel { amount: 1 })?;
         }
         Ok(t)
+    }
+
+    /// What this body's heap is charged as.
+    fn heap_use(&self) -> HeapUse {
+        HeapUse::Function(self.func_index)
+    }
+
+    /// Gives back the scratch the body no longer needs once translated.
+    fn release_scratch(&mut self) {
+        let bytes = board_bytes::<Operand>(self.stack.capacity())
+            + board_bytes::<Ctrl>(self.ctrls.capacity());
+        self.heap.release(bytes);
     }
 
     fn err(&self, reason: &'static str) -> Error {
@@ -205,7 +231,8 @@ impl<'a> Translator<'a> {
 
     fn emit(&mut self, instr: Instr) -> Result<usize, Error> {
         self.pc()?;
-        self.code.push(instr);
+        let what = self.heap_use();
+        self.heap.push(self.code, instr, what)?;
         self.retarget = None;
         Ok(self.code.len() - 1)
     }

@@ -64,7 +64,8 @@ impl Translator<'_> {
     pub(super) fn push(&mut self, operand: Operand) -> Result<Reg, Error> {
         let h = self.height();
         let s = self.slot(h)?;
-        self.stack.push(operand);
+        let what = self.heap_use();
+        self.heap.push(&mut self.stack, operand, what)?;
         self.max_height = self.max_height.max(h + 1);
         Ok(s)
     }
