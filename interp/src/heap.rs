@@ -296,7 +296,8 @@ mod tests {
           (global.get $n))
         (func $grow_table (export "grow_table") (result i32)
           (table.grow (ref.null func) (i32.const 100)))
-        (func (export "grow_memory") (result i32) (memory.grow (i32.const 1))))"#;
+        (func (export "grow_memory") (result i32) (memory.grow (i32.const 1)))
+        (func (export "grow0") (result i32) (memory.grow (i32.const 0))))"#;
 
     fn store(limit: Option<u64>) -> Store {
         Store::try_new(Config::new().with_limits(256, 16).with_heap_limit(limit)).unwrap()
@@ -428,5 +429,22 @@ mod tests {
         let mut s = store(Some(all - 1));
         assert_eq!(run(&mut s, &wasm).unwrap(), [62, 4, -1]);
         assert_eq!(s.stats().grow_refusals, 1);
+    }
+
+    #[test]
+    fn growing_a_memory_by_nothing_needs_no_room() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 2) (func (export "grow0") (result i32) (memory.grow (i32.const 0))))"#,
+        )
+        .unwrap();
+        let mut reference = store(None);
+        let module = reference.load_module(&wasm).unwrap();
+        Linker::new().instantiate(&mut reference, &module).unwrap();
+        // Just enough for the module and its memory: not for a second copy of the memory.
+        let mut s = store(reference.heap_stats().peak.into());
+        let module = s.load_module(&wasm).unwrap();
+        let instance = Linker::new().instantiate(&mut s, &module).unwrap();
+        let grow0 = instance.typed_func::<(), i32>(&s, "grow0").unwrap();
+        assert_eq!(grow0.call(&mut s, ()).unwrap(), 2);
     }
 }

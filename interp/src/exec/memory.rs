@@ -25,6 +25,9 @@ impl Executor<'_> {
     pub(super) fn memory_grow(&mut self, delta: u32) -> u32 {
         let memory = &mut self.memories[self.mem0];
         let old = memory.size_pages();
+        if delta == 0 {
+            return old;
+        }
         let limit = memory.limit_pages();
         // Past the memory's own maximum is the module's limit, not the board's.
         let allowed = u64::from(old) + u64::from(delta) <= u64::from(limit);
