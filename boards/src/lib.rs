@@ -138,6 +138,18 @@ impl BoardProfile {
         }
     }
 
+    /// What the store's heap account may hold (`Config::max_heap`): the arena less an eighth,
+    /// kept in reserve for what the account does not count (the validator's scratch, the
+    /// handler's own lists, the allocator's overhead and fragmentation), so the account
+    /// refuses before the arena runs dry, at the same point on the board and in the
+    /// simulator. `None` for the desktop.
+    pub const fn store_heap_bytes(&self) -> Option<u64> {
+        match &self.memory {
+            Some(m) => Some(m.heap_bytes - m.heap_bytes / 8),
+            None => None,
+        }
+    }
+
     /// The heap arena's size (0 for the desktop, whose heap is the host's).
     pub const fn heap_bytes(&self) -> u64 {
         match &self.memory {

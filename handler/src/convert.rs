@@ -16,8 +16,8 @@ use tandem_interp::{
     Value, WasmVersion as CoreVersion,
 };
 use tandem_protocol::{
-    MemoryKind, MemoryStat, OutputChunk, OutputStream, Printed, Refusal, Trap, TrapKind, Val,
-    WasmVersion,
+    HeapStats, MemoryKind, MemoryStat, OutputChunk, OutputStream, Printed, Refusal, Trap, TrapKind,
+    Val, WasmVersion,
 };
 
 /// The core's spec version for the wire's.
@@ -94,6 +94,7 @@ pub fn refusal(error: Error) -> Refusal {
         Error::StaticBufferTooSmall { .. }
         | Error::NoSuchMemory { .. }
         | Error::OutOfMemory { .. }
+        | Error::HeapExhausted { .. }
         | Error::MemoryBudget { .. }
         | Error::TableLimit { .. }
         | Error::InstanceLimit { .. } => Refusal::Resource(message),
@@ -112,6 +113,11 @@ pub fn memory_stat(stats: MemStats) -> MemoryStat {
         pages: stats.pages,
         size_bytes: stats.size_bytes,
     }
+}
+
+/// The store's heap account for the wire.
+pub fn heap_stats(stats: tandem_interp::HeapStats) -> HeapStats {
+    HeapStats { in_use: stats.in_use, peak: stats.peak, limit: stats.limit }
 }
 
 /// A handle-list index as a wire id; the lists never outgrow `u32` on any target.

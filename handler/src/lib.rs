@@ -32,13 +32,16 @@ use tandem_interp::{
     Config, Error, Extern, Instance, InstanceOptions, Linker, Module, Store, Value,
 };
 use tandem_protocol::{
-    BoardLimits, InfoResponse, InstanceId, MAX_CHUNK, MAX_OUTPUT_CHUNKS, MAX_OUTPUT_PER_CALL,
-    MemoryDigest, ModuleId, Outcome, OutputChunk, PROTOCOL_VERSION, Ran, Refusal, StatsResponse,
-    TargetStats, Val, WasiSetup, WasmVersion, fnv1a64,
+    BoardLimits, HeapStats, InfoResponse, InstanceId, MAX_CHUNK, MAX_OUTPUT_CHUNKS,
+    MAX_OUTPUT_PER_CALL, MemoryDigest, ModuleId, Outcome, OutputChunk, PROTOCOL_VERSION, Ran,
+    Refusal, StatsResponse, TargetStats, Val, WasiSetup, WasmVersion, fnv1a64,
 };
 
 pub use tandem_boards::{BoardProfile, Limits};
 pub use tandem_hostmods::{OutputSink, Stream};
+
+/// What the heap account calls a module's upload buffer.
+const UPLOAD: &str = "the module's upload";
 
 /// The simulator's profile without a board: the core's default limits, no fuel, modules up
 /// to 16 MiB, tables up to 10 M elements (80 MB), the host's memory.
@@ -56,7 +59,6 @@ pub fn desktop_profile() -> BoardProfile {
 
 /// A store's worth of state: everything between two resets.
 struct Session {
-    config: Config,
     store: Store,
     linker: Linker,
     modules: Vec<Module>,
@@ -197,9 +199,10 @@ impl RequestHandler {
             .with_limits(limits.value_stack_slots, limits.max_call_depth)
             .with_fuel(self.fuel().is_some())
             .with_heap_memory_budget(self.profile.heap_memory_bytes())
+            .with_heap_limit(self.profile.store_heap_bytes())
             .with_table_elements_limit(limits.max_table_elements)
             .with_instances_limit(limits.max_instances);
-        let mut store = Store::new(config.clone());
+        let mut store = Store::try_new(config).map_err(convert::refusal)?;
         if let Some(flag) = self.interrupt {
             store.set_interrupt_flag(flag);
         }
@@ -226,7 +229,6 @@ impl RequestHandler {
             }
         }
         self.session = Some(Session {
-            config,
             store,
             linker,
             modules: Vec::new(),
@@ -241,10 +243,17 @@ impl RequestHandler {
     pub fn module_begin(&mut self, len: u32) -> Result<(), Refusal> {
         self.check_room_for_module()?;
         self.check_module_size(u64::from(len))?;
+        // An upload begun again replaces the unfinished one.
+        if let Some((old, _)) = self.upload.take() {
+            self.session()?.store.release_heap(old.into());
+        }
+        let store = &mut self.session()?.store;
+        store.charge_heap(len.into(), UPLOAD).map_err(convert::refusal)?;
         let mut bytes = Vec::new();
-        bytes
-            .try_reserve_exact(len as usize)
-            .map_err(|_| Refusal::Resource(format!("no heap for a module of {len} bytes")))?;
+        if bytes.try_reserve_exact(len as usize).is_err() {
+            store.release_heap(len.into());
+            return Err(Refusal::Resource(format!("no heap for a module of {len} bytes")));
+        }
         self.upload = Some((len, bytes));
         Ok(())
     }
@@ -281,22 +290,39 @@ impl RequestHandler {
             .upload
             .take()
             .ok_or_else(|| Refusal::Request("module/end without module/begin".into()))?;
-        if bytes.len() != len as usize {
-            return Err(Refusal::Request(format!(
-                "upload ended after {} of {len} bytes",
-                bytes.len()
-            )));
-        }
-        self.load(&bytes)
+        let loaded = if bytes.len() != len as usize {
+            Err(Refusal::Request(format!("upload ended after {} of {len} bytes", bytes.len())))
+        } else {
+            self.load_held(&bytes)
+        };
+        // The upload's buffer is freed now.
+        self.session()?.store.release_heap(len.into());
+        loaded
     }
 
-    /// Loads a whole module at once: what [`Self::module_end`] does with the upload.
-    /// The simulator calls it directly; the budget still applies.
+    /// Loads a whole module at once: what [`Self::module_end`] does with the upload, charged
+    /// the same (the upload's bytes are held while the module is built). The simulator calls
+    /// it directly; the budget still applies.
     pub fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, Refusal> {
         self.check_room_for_module()?;
         self.check_module_size(wasm.len() as u64)?;
+        let len = wasm.len() as u64;
+        self.session()?.store.charge_heap(len, UPLOAD).map_err(convert::refusal)?;
+        let loaded = self.load_held(wasm);
+        self.session()?.store.release_heap(len);
+        loaded
+    }
+
+    /// Builds the module from `wasm`, which the heap account holds already, charging it to
+    /// the session's store.
+    fn load_held(&mut self, wasm: &[u8]) -> Result<ModuleId, Refusal> {
+        self.check_room_for_module()?;
+        self.check_module_size(wasm.len() as u64)?;
         let session = self.session()?;
-        let module = Module::new(&session.config, wasm).map_err(convert::refusal)?;
+        let module = session.store.load_module(wasm).map_err(convert::refusal)?;
+        session.modules.try_reserve(1).map_err(|_| {
+            Refusal::Resource(format!("no heap to keep module #{}", session.modules.len()))
+        })?;
         session.modules.push(module);
         Ok(ModuleId(convert::index(session.modules.len() - 1)))
     }
@@ -450,6 +476,7 @@ impl RequestHandler {
             peak_call_depth: 0,
             fuel_consumed: 0,
             grow_refusals: 0,
+            heap: HeapStats::default(),
             target: TargetStats::default(),
         };
         if let Some(session) = &self.session {
@@ -458,6 +485,7 @@ impl RequestHandler {
             resp.peak_call_depth = stats.peak_call_depth;
             resp.fuel_consumed = stats.fuel_consumed;
             resp.grow_refusals = stats.grow_refusals;
+            resp.heap = convert::heap_stats(session.store.heap_stats());
             for instance in &session.instances {
                 let memories = instance.memory_stats(&session.store);
                 resp.memories.extend(memories.into_iter().map(convert::memory_stat));

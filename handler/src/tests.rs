@@ -9,6 +9,13 @@ use tandem_protocol::{MemoryKind, Trap, TrapKind};
 /// The host modules the spec tests import.
 const SPECTEST: &[&str] = &["spectest"];
 
+/// A board with `memory` and stacks that fit its heap (the nrf52840-dk's).
+fn board(memory: tandem_boards::BoardMemory) -> BoardProfile {
+    let limits =
+        Limits { value_stack_slots: 2048, max_call_depth: 256, ..desktop_profile().limits };
+    BoardProfile { memory: Some(memory), limits, ..desktop_profile() }
+}
+
 fn handler(profile: BoardProfile) -> RequestHandler {
     let mut h = RequestHandler::new(profile, "test");
     h.reset(WasmVersion::V2, SPECTEST).expect("reset");
@@ -153,7 +160,7 @@ fn heap_memory_budget_refuses_grow_and_instantiation_alike() {
         static_memory_pages: 0,
         heap_memory_pages: 2,
     };
-    let profile = BoardProfile { memory: Some(memory), ..desktop_profile() };
+    let profile = board(memory);
     let mut h = handler(profile);
     let grower = r#"(module (memory 0)
         (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
@@ -309,7 +316,7 @@ fn a_module_refused_before_its_memory_was_made_leaves_the_static_buffer_to_the_n
         static_memory_pages: 1,
         heap_memory_pages: 1,
     };
-    let profile = BoardProfile { memory: Some(memory), ..desktop_profile() };
+    let profile = board(memory);
     let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
     let mut h = RequestHandler::new(profile, "test").with_static_memory(buffer);
     h.reset(WasmVersion::V2, SPECTEST).expect("reset");
@@ -354,4 +361,64 @@ fn a_session_holds_at_most_the_board_s_modules_and_instances() {
     h.reset(WasmVersion::V2, &["spectest"]).expect("reset");
     let a = upload(&mut h, "(module)", 512).expect("after the reset");
     assert!(matches!(h.instantiate(a).outcome, Outcome::Ok(_)));
+}
+
+/// A module of `funcs` exported functions, each adding 1 twenty times: code grows with it.
+fn many_functions(funcs: usize) -> String {
+    let adds = "(i32.const 1) (i32.add)".repeat(20);
+    let funcs: String = (0..funcs)
+        .map(|i| format!("(func (export \"f{i}\") (param i32) (result i32) (local.get 0) {adds})"))
+        .collect();
+    format!("(module {funcs})")
+}
+
+#[test]
+fn an_upload_is_charged_while_held_and_loading_at_once_charges_the_same() {
+    let wat = many_functions(8);
+    let wasm = wat::parse_str(&wat).unwrap();
+    let mut uploaded = handler(desktop_profile());
+    let before = uploaded.stats().heap;
+    uploaded.module_begin(wasm.len() as u32).unwrap();
+    assert_eq!(uploaded.stats().heap.in_use, before.in_use + wasm.len() as u64);
+    for (i, part) in wasm.chunks(MAX_CHUNK).enumerate() {
+        uploaded.module_chunk((i * MAX_CHUNK) as u32, part).unwrap();
+    }
+    uploaded.module_end().unwrap();
+    let after_upload = uploaded.stats().heap;
+    assert!(after_upload.in_use > before.in_use, "the module stays charged");
+    assert!(after_upload.peak >= after_upload.in_use + wasm.len() as u64, "with the upload held");
+
+    let mut loaded = handler(desktop_profile());
+    loaded.load(&wasm).unwrap();
+    assert_eq!(loaded.stats().heap, after_upload, "the simulator's path charges the same");
+
+    // An upload begun again gives the first one's charge back.
+    uploaded.module_begin(100).unwrap();
+    uploaded.module_begin(10).unwrap();
+    assert_eq!(uploaded.stats().heap.in_use, after_upload.in_use + 10);
+}
+
+#[test]
+fn a_module_too_big_for_the_heap_is_refused_by_function_and_the_session_goes_on() {
+    let memory = tandem_boards::BoardMemory {
+        ram_bytes: 262_144,
+        flash_bytes: 1 << 20,
+        heap_bytes: 163_840,
+        static_memory_pages: 1,
+        heap_memory_pages: 1,
+    };
+    let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
+    let mut h = RequestHandler::new(board(memory), "test").with_static_memory(buffer);
+    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    let held = h.stats().heap;
+    assert_eq!(held.limit, Some(163_840 - 163_840 / 8));
+    let wasm = wat::parse_str(many_functions(400)).unwrap();
+    let Err(Refusal::Resource(msg)) = h.load(&wasm) else { panic!("loaded") };
+    assert!(msg.starts_with("out of memory: translating function "), "{msg}");
+    assert!(msg.ends_with("of the 143360-byte heap free"), "{msg}");
+    assert_eq!(h.stats().heap.in_use, held.in_use, "the refused module's charges are back");
+    let m = upload(&mut h, ADD, 512).expect("a small module still loads");
+    let i = instance(&mut h, m);
+    let out = h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]).outcome;
+    assert_eq!(out, Outcome::Ok(vec![Val::I32(669)]));
 }

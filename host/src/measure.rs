@@ -1,5 +1,6 @@
 //! What programs need from a board: the figures a run measured per file (value stack, call
-//! depth, fuel, linear memory; heap and native stack where the target measures them) and the
+//! depth, fuel, linear memory, the store's heap account; the allocator's heap and native stack
+//! where the target measures them) and the
 //! smallest profile limits that run every file, so a board profile is sized from figures
 //! rather than guessed (`tandem measure`).
 
@@ -26,6 +27,8 @@ pub struct Needs {
     pub heap_pages: u32,
     /// The largest module, where known (`.wasm` programs).
     pub module_bytes: Option<u64>,
+    /// The store's heap-account peak, in board bytes: the same on every target.
+    pub store_heap: u64,
     /// The board's heap peak (targets that measure it).
     pub heap_peak: Option<u64>,
     /// The board's native stack high-water mark (targets that measure it).
@@ -46,6 +49,7 @@ impl Needs {
             static_pages: pages(MemoryKind::Static),
             heap_pages: pages(MemoryKind::Heap),
             module_bytes,
+            store_heap: stats.heap.peak,
             heap_peak: stats.target.heap_peak,
             native_stack: stats.target.native_stack_high_water,
         })
@@ -62,6 +66,7 @@ impl Needs {
             static_pages: all.iter().map(|n| n.static_pages).max().unwrap_or(0),
             heap_pages: all.iter().map(|n| n.heap_pages).max().unwrap_or(0),
             module_bytes: max(|n| n.module_bytes),
+            store_heap: all.iter().map(|n| n.store_heap).max().unwrap_or(0),
             heap_peak: max(|n| n.heap_peak),
             native_stack: max(|n| n.native_stack),
         }
@@ -70,8 +75,17 @@ impl Needs {
     /// The header of [`Needs::row`]'s table.
     pub fn header() -> String {
         format!(
-            "{:<36} {:>7} {:>6} {:>11} {:>7} {:>6} {:>8} {:>9} {:>8}",
-            "file", "vstack", "depth", "fuel", "static", "heap", "module", "heap peak", "stack"
+            "{:<36} {:>7} {:>6} {:>11} {:>7} {:>6} {:>8} {:>10} {:>9} {:>8}",
+            "file",
+            "vstack",
+            "depth",
+            "fuel",
+            "static",
+            "heap",
+            "module",
+            "store heap",
+            "heap peak",
+            "stack"
         )
     }
 
@@ -79,7 +93,7 @@ impl Needs {
     pub fn row(&self) -> String {
         let opt = |v: Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
         format!(
-            "{:<36} {:>7} {:>6} {:>11} {:>6}p {:>5}p {:>8} {:>9} {:>8}",
+            "{:<36} {:>7} {:>6} {:>11} {:>6}p {:>5}p {:>8} {:>10} {:>9} {:>8}",
             self.name,
             self.value_stack_slots,
             self.call_depth,
@@ -87,6 +101,7 @@ impl Needs {
             self.static_pages,
             self.heap_pages,
             opt(self.module_bytes),
+            self.store_heap,
             opt(self.heap_peak),
             opt(self.native_stack)
         )
@@ -109,6 +124,13 @@ impl Needs {
             out,
             "heap_memory_pages = {}        # the other memories{spectest_note}",
             self.heap_pages + u32::from(spectest)
+        );
+        // The store's account may hold seven eighths of the arena (the rest is the reserve).
+        let for_store = self.store_heap.div_ceil(7) * 8;
+        let _ = writeln!(
+            out,
+            "heap_bytes >= {for_store}         # the store's heap peak ({}) and the reserve",
+            self.store_heap
         );
         if let Some(peak) = self.heap_peak {
             let _ = writeln!(out, "heap_bytes >= {peak}         # the board's heap peak");

@@ -276,6 +276,7 @@ mod tests {
             peak_call_depth: 3,
             fuel_consumed: 0,
             grow_refusals: 0,
+            heap: Default::default(),
             target: Default::default(),
         }
     }

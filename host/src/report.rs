@@ -81,6 +81,8 @@ pub struct PortableStats {
     pub fuel_consumed: u64,
     /// `memory.grow`s the board refused although the memory's maximum allowed them.
     pub grow_refusals: u32,
+    /// The store's heap-account peak, in board bytes.
+    pub heap_peak: u64,
 }
 
 impl From<&StatsResponse> for PortableStats {
@@ -95,12 +97,14 @@ impl From<&StatsResponse> for PortableStats {
             peak_call_depth: stats.peak_call_depth,
             fuel_consumed: stats.fuel_consumed,
             grow_refusals: stats.grow_refusals,
+            heap_peak: stats.heap.peak,
         }
     }
 }
 
 impl fmt::Display for PortableStats {
-    /// One line: `memories [static:1, heap:2], stack 12, depth 3, fuel 0, grow refusals 0`.
+    /// One line: `memories [static:1, heap:2], stack 12, depth 3, fuel 0, grow refusals 0,
+    /// heap 24576`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("memories [")?;
         for (i, m) in self.memories.iter().enumerate() {
@@ -112,8 +116,12 @@ impl fmt::Display for PortableStats {
         }
         write!(
             f,
-            "], stack {}, depth {}, fuel {}, grow refusals {}",
-            self.peak_stack_slots, self.peak_call_depth, self.fuel_consumed, self.grow_refusals
+            "], stack {}, depth {}, fuel {}, grow refusals {}, heap {}",
+            self.peak_stack_slots,
+            self.peak_call_depth,
+            self.fuel_consumed,
+            self.grow_refusals,
+            self.heap_peak
         )
     }
 }
@@ -470,12 +478,13 @@ mod tests {
             peak_call_depth: 5,
             fuel_consumed: 900,
             grow_refusals: 1,
+            heap: tandem_protocol::HeapStats { in_use: 4096, peak: 24_576, limit: None },
             target: TargetStats::default(),
         });
         let portable = file.portable_stats().unwrap();
         assert_eq!(
             portable.to_string(),
-            "memories [heap:2], stack 40, depth 5, fuel 900, grow refusals 1"
+            "memories [heap:2], stack 40, depth 5, fuel 900, grow refusals 1, heap 24576"
         );
         assert_eq!(file.target_stats(), None, "all-None target figures are no figures");
         file.stats.as_mut().unwrap().target.heap_peak = Some(8192);

@@ -23,7 +23,7 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// The most bytes a call may print, on every target; the rest is counted in
 /// [`Printed::dropped`]. Behind a link it leaves in [`OutputChunk`]s while the call runs, so
@@ -502,8 +502,24 @@ pub struct StatsResponse {
     /// failure) although the memory's own maximum allowed them. The spec permits such a
     /// failure; it makes later results differ from the reference interpreter's.
     pub grow_refusals: u32,
+    /// The store's heap account: the same on every target.
+    pub heap: HeapStats,
     /// Target-dependent figures, filled in by the caller that can measure them.
     pub target: TargetStats,
+}
+
+/// What the session's store holds on the heap, counted in the bytes a 32-bit board allocates
+/// for it (stacks, modules, instances, tables, heap memories, the upload), so the simulator
+/// and the board report the same figures and refuse at the same point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct HeapStats {
+    /// Bytes held now.
+    pub in_use: u64,
+    /// Most bytes held at once since the reset.
+    pub peak: u64,
+    /// What the account may hold: the board's heap arena less its reserve; `None` on the
+    /// desktop.
+    pub limit: Option<u64>,
 }
 
 /// Figures that depend on the target's pointer width, allocator or clock; `None` where the

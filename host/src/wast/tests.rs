@@ -114,6 +114,7 @@ impl Target for FakeTarget {
             peak_call_depth: 0,
             fuel_consumed: 0,
             grow_refusals: self.grow_refusals,
+            heap: Default::default(),
             target: Default::default(),
         })
     }

@@ -3,15 +3,17 @@
 use anyhow::Result;
 use tandem_boards::BoardProfile;
 
-/// Lists the built-in boards: RAM, heap, static buffer and heap-backed linear memory, then
+/// Lists the built-in boards: RAM, heap, what of it the store's heap account may hold,
+/// static buffer and heap-backed linear memory, then
 /// the limits every target applies alike (value stack, call depth, fuel per call, module
 /// upload, elements per table, modules and instances per session).
 pub fn run() -> Result<bool> {
     println!(
-        "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7} {:>5} {:>5}  description",
+        "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7} {:>5} {:>5}  description",
         "board",
         "RAM",
         "heap",
+        "store",
         "static",
         "heapmem",
         "vstack",
@@ -27,10 +29,11 @@ pub fn run() -> Result<bool> {
     for b in BoardProfile::builtin() {
         let l = &b.limits;
         println!(
-            "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7} {:>5} {:>5}  {}",
+            "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>10} {:>7} {:>7} {:>5} {:>5}  {}",
             b.name,
             kib(b.memory.map_or(0, |m| m.ram_bytes)),
             kib(b.heap_bytes()),
+            b.store_heap_bytes().map_or("-".into(), kib),
             kib(b.static_memory_bytes()),
             b.heap_memory_bytes().map_or("-".into(), kib),
             l.value_stack_slots,
@@ -44,7 +47,8 @@ pub fn run() -> Result<bool> {
         );
     }
     println!(
-        "(vstack: value-stack slots; depth: wasm call depth; fuel: per call; module: largest \
+        "(store: what of the heap the store's account may hold, the rest kept in reserve; \
+         vstack: value-stack slots; depth: wasm call depth; fuel: per call; module: largest \
          upload; table: elements per table; mods, insts: modules and instances per session; \
          -: unlimited)"
     );
