@@ -16,8 +16,8 @@ use wasmparser::{
 use crate::config::Config;
 use crate::error::{Error, ExternKind};
 use crate::heap::{BoardSize, HeapAccount, HeapUse};
-use crate::ir::Instr;
-use crate::value::{FuncType, Slot, ValType};
+use crate::translate::ModuleCode;
+use crate::value::{FuncType, ValType};
 
 use super::types::{global_type, memory_type, ref_type, table_type, val_types};
 use super::{
@@ -32,8 +32,7 @@ pub(super) struct Decoder<'c> {
     config: &'c Config,
     heap: &'c mut HeapAccount,
     pub(super) inner: ModuleInner,
-    code: Vec<Instr>,
-    consts: Vec<Slot>,
+    code: ModuleCode,
     headers: Vec<FuncHeader>,
 }
 
@@ -43,8 +42,7 @@ impl<'c> Decoder<'c> {
             config,
             heap,
             inner: ModuleInner::default(),
-            code: Vec::new(),
-            consts: Vec::new(),
+            code: ModuleCode::default(),
             headers: Vec::new(),
         }
     }
@@ -81,6 +79,8 @@ impl<'c> Decoder<'c> {
                         range.start as usize,
                     ));
                 }
+                self.code.section = range.start as usize..range.end as usize;
+                self.heap.reserve_exact(&mut self.headers, defined, HeapUse::Module)?;
             }
             Payload::CodeSectionEntry(body) => self.code_entry(body)?,
             Payload::DataSection(r) => self.datas(r.clone())?,
@@ -370,7 +370,6 @@ impl<'c> Decoder<'c> {
             func_index as u32,
             body,
             &mut self.code,
-            &mut self.consts,
             self.heap,
         )?;
         self.heap.push(&mut self.headers, header, HeapUse::Module)?;
@@ -429,15 +428,14 @@ impl<'c> Decoder<'c> {
                 0,
             ));
         }
-        // Grown by doubling while translating: trimmed, so a module holds what it uses
-        // (up to half the code's heap otherwise).
-        self.heap.shrink(&mut self.code);
-        self.heap.shrink(&mut self.consts);
+        // Grown ahead while translating: trimmed, so a module holds what it uses.
+        self.heap.shrink(&mut self.code.instrs);
+        self.heap.shrink(&mut self.code.consts);
         self.heap.shrink(&mut self.headers);
         // The module itself, behind its `Arc`'s two counts.
         self.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
-        self.inner.code = self.code;
-        self.inner.consts = self.consts;
+        self.inner.code = self.code.instrs;
+        self.inner.consts = self.code.consts;
         self.inner.headers = self.headers;
         self.inner.fuel = self.config.fuel;
         Ok(Module { inner: Arc::new(self.inner) })

@@ -30,6 +30,7 @@
 //!   indices and in the finished code.
 
 use alloc::vec::Vec;
+use core::ops::Range;
 
 use wasmparser::FunctionBody;
 
@@ -54,17 +55,25 @@ mod visit;
 #[cfg(test)]
 mod tests;
 
+/// A module's translated code as it grows body by body: the instructions, the constant
+/// pool, and the code section's byte range, by which the instructions' growth is sized.
+#[derive(Default)]
+pub(crate) struct ModuleCode {
+    pub(crate) instrs: Vec<Instr>,
+    pub(crate) consts: Vec<Slot>,
+    pub(crate) section: Range<usize>,
+}
+
 /// Translates the body of `func_index` (a defined function), appending its code.
 pub(crate) fn translate_function(
     module: &ModuleInner,
     config: &Config,
     func_index: u32,
     body: &FunctionBody<'_>,
-    code: &mut Vec<Instr>,
-    consts: &mut Vec<Slot>,
+    out: &mut ModuleCode,
     heap: &mut HeapAccount,
 ) -> Result<FuncHeader, Error> {
-    let mut t = Translator::new(module, config, func_index, body, code, consts, heap)?;
+    let mut t = Translator::new(module, config, func_index, body, out, heap)?;
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !t.done {
         if reader.eof() {
@@ -103,6 +112,8 @@ struct Translator<'a> {
     /// The module's constant pool; this function's constants are `consts[consts_start..]`.
     consts: &'a mut Vec<Slot>,
     consts_start: usize,
+    /// The code section's byte range, to size the code's growth.
+    section: Range<usize>,
     /// The module's heap account: the code and constants it keeps, and this body's scratch
     /// (operand model, control frames, patches) while it is translated.
     heap: &'a mut HeapAccount,
@@ -128,10 +139,10 @@ impl<'a> Translator<'a> {
         config: &Config,
         func_index: u32,
         body: &FunctionBody<'_>,
-        code: &'a mut Vec<Instr>,
-        consts: &'a mut Vec<Slot>,
+        out: &'a mut ModuleCode,
         heap: &'a mut HeapAccount,
     ) -> Result<Self, Error> {
+        let ModuleCode { instrs: code, consts, section } = out;
         let offset = body.range().start as usize;
         let err = |reason| Error::Translate { reason, func: func_index, offset };
         let ty = module
@@ -173,6 +184,7 @@ impl<'a> Translator<'a> {
             code,
             consts,
             consts_start,
+            section: section.clone(),
             heap,
             entry,
             params,
@@ -232,7 +244,9 @@ impl<'a> Translator<'a> {
     fn emit(&mut self, instr: Instr) -> Result<usize, Error> {
         self.pc()?;
         let what = self.heap_use();
-        self.heap.push(self.code, instr, what)?;
+        let done = self.offset.saturating_sub(self.section.start);
+        self.heap.reserve_projected(self.code, done, self.section.len(), what)?;
+        self.code.push(instr);
         self.retarget = None;
         Ok(self.code.len() - 1)
     }
