@@ -23,6 +23,8 @@ pub enum HeapUse {
     Stacks,
     /// The module's sections (types, imports, exports, segments) as they are decoded.
     Module,
+    /// A section or function body of a module arriving in parts, held until it is complete.
+    Arriving,
     /// Translating the function of this index (imports first) into internal code.
     Function(u32),
     /// An instance: its index spaces, functions, globals, segments and tables.
@@ -33,7 +35,7 @@ pub enum HeapUse {
     Memory,
     /// A host function.
     HostFunc,
-    /// Something the embedder charges itself (a module's upload, a host module's state).
+    /// Something the embedder charges itself (a host module's state).
     Embedder(&'static str),
 }
 
@@ -42,6 +44,7 @@ impl fmt::Display for HeapUse {
         match self {
             HeapUse::Stacks => f.write_str("allocating the store's stacks"),
             HeapUse::Module => f.write_str("decoding the module"),
+            HeapUse::Arriving => f.write_str("holding the module's next section as it arrives"),
             HeapUse::Function(index) => write!(f, "translating function {index}"),
             HeapUse::Instance => f.write_str("instantiating the module"),
             HeapUse::Table => f.write_str("a table"),

@@ -139,7 +139,7 @@ pub use config::{Config, WasmVersion};
 pub use error::{Error, ExternKind, Trap, TrapKind};
 pub use heap::{HeapStats, HeapUse};
 pub use linker::{InstanceOptions, Linker};
-pub use module::{GlobalType, MemoryType, Module, TableType};
+pub use module::{GlobalType, MemoryType, Module, PartialModule, TableType};
 pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};
 pub use store::{
     Caller, ExecStats, Extern, FUEL_SLICE, Func, Global, HostFn, Instance, Memory, Store, Table,

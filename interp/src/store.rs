@@ -19,7 +19,7 @@ use core::sync::atomic::AtomicBool;
 use crate::config::Config;
 use crate::error::{Error, ExternKind, Trap};
 use crate::heap::{BoardSize, HeapAccount, HeapStats, HeapUse, board_bytes};
-use crate::module::{GlobalType, MemoryType, Module, TableType};
+use crate::module::{GlobalType, MemoryType, Module, PartialModule, TableType};
 use crate::raw::memory::{LinearMemory, MemStats, PAGE_SIZE};
 use crate::typed::{IntoHostFunc, TypedFunc, WasmTyList};
 use crate::value::{FuncType, Slot, ValType, Value};
@@ -319,6 +319,64 @@ impl Store {
         let module = Module::decode(&self.config, bytes, &mut heap)?;
         self.heap = heap;
         Ok(module)
+    }
+
+    /// Begins a module of `len` bytes that arrives in parts (an upload over a link), so
+    /// the whole binary is never held: [`Store::feed_module`] decodes each section and
+    /// function body as soon as it is complete, charging what it builds like
+    /// [`Store::load_module`], and the one incomplete payload's bytes as well.
+    pub fn begin_module(&self, len: usize) -> PartialModule {
+        PartialModule::new(&self.config, len)
+    }
+
+    /// Feeds the next `bytes` of `module`. An error refuses the module: what it held is
+    /// given back, and it takes no more bytes.
+    pub fn feed_module(&mut self, module: &mut PartialModule, bytes: &[u8]) -> Result<(), Error> {
+        let before = self.heap.stats().in_use;
+        let fed = module.feed(&self.config, &mut self.heap, bytes);
+        self.settle(module, before, fed)
+    }
+
+    /// Ends `module`, which must have received its announced length, and builds it. On
+    /// an error what it held is given back.
+    pub fn end_module(&mut self, module: PartialModule) -> Result<Module, Error> {
+        if module.refused {
+            return Err(Error::Malformed {
+                message: "the module was refused already".into(),
+                offset: module.received(),
+            });
+        }
+        let before = self.heap.stats().in_use;
+        // `end` consumes the module: what it charged is known before it starts.
+        let charged = module.charged;
+        match module.end(&self.config, &mut self.heap) {
+            Ok(built) => Ok(built),
+            Err(e) => {
+                let now = self.heap.stats().in_use;
+                self.heap.release((charged + now).saturating_sub(before));
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives back what an unfinished `module` holds in the heap account.
+    pub fn discard_module(&mut self, module: PartialModule) {
+        self.heap.release(module.charged);
+    }
+
+    /// Adds what one feed charged to `module`'s account; a failed feed refuses it.
+    fn settle(
+        &mut self,
+        module: &mut PartialModule,
+        before: u64,
+        fed: Result<(), Error>,
+    ) -> Result<(), Error> {
+        module.charged = (module.charged + self.heap.stats().in_use).saturating_sub(before);
+        if fed.is_err() {
+            self.heap.release(module.charged);
+            module.refuse();
+        }
+        fed
     }
 
     /// The heap account's figures: what the store holds, in board bytes.

@@ -56,18 +56,19 @@ impl Decoder<'_> {
             Operator::F64Const { value } => (ConstExpr::Value(value.bits()), ValType::F64),
             Operator::RefNull { hty } => (ConstExpr::Value(0), heap_type(hty, offset)?),
             Operator::RefFunc { function_index } => {
-                if function_index as usize >= self.inner.funcs.len() {
+                if function_index as usize >= self.d.inner.funcs.len() {
                     return Err(invalid(format!("unknown function {function_index}"), offset));
                 }
                 (ConstExpr::RefFunc(function_index), ValType::FuncRef)
             }
             Operator::GlobalGet { global_index } => {
                 let global = self
+                    .d
                     .inner
                     .globals
                     .get(global_index as usize)
                     .ok_or_else(|| invalid(format!("unknown global {global_index}"), offset))?;
-                if global_index >= self.inner.num_imported_globals {
+                if global_index >= self.d.inner.num_imported_globals {
                     return Err(invalid(
                         "constant expression required: global.get of a non-imported global",
                         offset,

@@ -25,26 +25,27 @@ use super::{
     ImportType, MemoryType, Module, ModuleInner, invalid, len_u32, malformed, unsupported,
 };
 
-/// Builds a `ModuleInner` payload by payload. The code and headers stay apart
-/// until the end, so the translator can read the module while appending code. Everything
-/// it keeps is charged to `heap` before it is allocated.
-pub(super) struct Decoder<'c> {
-    config: &'c Config,
-    heap: &'c mut HeapAccount,
+/// What the decoder has built so far: kept between the pieces of a module that arrives in
+/// parts ([`super::PartialModule`]). The code and headers stay apart from `inner` until
+/// the end, so the translator can read the module while appending code.
+#[derive(Default)]
+pub(super) struct Decoded {
     pub(super) inner: ModuleInner,
     code: ModuleCode,
     headers: Vec<FuncHeader>,
 }
 
+/// Builds a [`Decoded`] payload by payload. Everything it keeps is charged to `heap`
+/// before it is allocated.
+pub(super) struct Decoder<'c> {
+    config: &'c Config,
+    heap: &'c mut HeapAccount,
+    pub(super) d: &'c mut Decoded,
+}
+
 impl<'c> Decoder<'c> {
-    pub(super) fn new(config: &'c Config, heap: &'c mut HeapAccount) -> Self {
-        Decoder {
-            config,
-            heap,
-            inner: ModuleInner::default(),
-            code: ModuleCode::default(),
-            headers: Vec::new(),
-        }
+    pub(super) fn new(config: &'c Config, heap: &'c mut HeapAccount, d: &'c mut Decoded) -> Self {
+        Decoder { config, heap, d }
     }
 
     /// Decodes one payload other than a function body; `true` at the end.
@@ -67,7 +68,7 @@ impl<'c> Decoder<'c> {
             Payload::ExportSection(r) => self.exports(r.clone())?,
             Payload::StartSection { func, range } => self.start(*func, range.start as usize)?,
             Payload::ElementSection(r) => self.elements(r.clone())?,
-            Payload::DataCountSection { count, .. } => self.inner.data_count = Some(*count),
+            Payload::DataCountSection { count, .. } => self.d.inner.data_count = Some(*count),
             Payload::CodeSectionStart { count, unchecked_range: range, .. } => {
                 let defined = self.num_defined_funcs();
                 if *count as usize != defined {
@@ -79,8 +80,8 @@ impl<'c> Decoder<'c> {
                         range.start as usize,
                     ));
                 }
-                self.code.section = range.start as usize..range.end as usize;
-                self.heap.reserve_exact(&mut self.headers, defined, HeapUse::Module)?;
+                self.d.code.section = range.start as usize..range.end as usize;
+                self.heap.reserve_exact(&mut self.d.headers, defined, HeapUse::Module)?;
             }
             Payload::CodeSectionEntry(body) => self.code_entry(body)?,
             Payload::DataSection(r) => self.datas(r.clone())?,
@@ -99,7 +100,7 @@ impl<'c> Decoder<'c> {
     }
 
     fn num_defined_funcs(&self) -> usize {
-        self.inner.funcs.len().saturating_sub(self.inner.num_imported_funcs as usize)
+        self.d.inner.funcs.len().saturating_sub(self.d.inner.num_imported_funcs as usize)
     }
 
     fn types(&mut self, reader: wasmparser::TypeSectionReader<'_>) -> Result<(), Error> {
@@ -133,7 +134,7 @@ impl<'c> Decoder<'c> {
                 let results = val_types(func.results(), offset)?;
                 self.heap.charge((params.len() + results.len()) as u64, HeapUse::Module)?;
                 let ty = FuncType::new(params, results);
-                self.heap.push(&mut self.inner.types, ty, HeapUse::Module)?;
+                self.heap.push(&mut self.d.inner.types, ty, HeapUse::Module)?;
             }
         }
         Ok(())
@@ -146,44 +147,44 @@ impl<'c> Decoder<'c> {
             let ty = match import.ty {
                 TypeRef::Func(ty) => {
                     self.check_type_index(ty, offset)?;
-                    self.heap.push(&mut self.inner.funcs, ty, HeapUse::Module)?;
-                    self.inner.num_imported_funcs =
-                        len_u32(self.inner.funcs.len(), "imported functions")?;
+                    self.heap.push(&mut self.d.inner.funcs, ty, HeapUse::Module)?;
+                    self.d.inner.num_imported_funcs =
+                        len_u32(self.d.inner.funcs.len(), "imported functions")?;
                     ImportType::Func(ty)
                 }
                 TypeRef::FuncExact(_) => return Err(unsupported("custom descriptors", offset)),
                 TypeRef::Table(t) => {
                     let t = table_type(&t, offset)?;
-                    self.heap.push(&mut self.inner.tables, t, HeapUse::Module)?;
-                    self.inner.num_imported_tables =
-                        len_u32(self.inner.tables.len(), "imported tables")?;
+                    self.heap.push(&mut self.d.inner.tables, t, HeapUse::Module)?;
+                    self.d.inner.num_imported_tables =
+                        len_u32(self.d.inner.tables.len(), "imported tables")?;
                     ImportType::Table(t)
                 }
                 TypeRef::Memory(m) => {
                     let m = memory_type(&m, offset)?;
                     self.push_memory(m, offset)?;
-                    self.inner.num_imported_memories =
-                        len_u32(self.inner.memories.len(), "imported memories")?;
+                    self.d.inner.num_imported_memories =
+                        len_u32(self.d.inner.memories.len(), "imported memories")?;
                     ImportType::Memory(m)
                 }
                 TypeRef::Global(g) => {
                     let g = global_type(&g, offset)?;
-                    self.heap.push(&mut self.inner.globals, g, HeapUse::Module)?;
-                    self.inner.num_imported_globals =
-                        len_u32(self.inner.globals.len(), "imported globals")?;
+                    self.heap.push(&mut self.d.inner.globals, g, HeapUse::Module)?;
+                    self.d.inner.num_imported_globals =
+                        len_u32(self.d.inner.globals.len(), "imported globals")?;
                     ImportType::Global(g)
                 }
                 TypeRef::Tag(_) => return Err(unsupported("exception handling", offset)),
             };
             self.heap.charge((import.module.len() + import.name.len()) as u64, HeapUse::Module)?;
             let import = Import { module: import.module.into(), name: import.name.into(), ty };
-            self.heap.push(&mut self.inner.imports, import, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.imports, import, HeapUse::Module)?;
         }
         Ok(())
     }
 
     fn check_type_index(&self, ty: u32, offset: usize) -> Result<(), Error> {
-        if ty as usize >= self.inner.types.len() {
+        if ty as usize >= self.d.inner.types.len() {
             return Err(invalid(format!("unknown type {ty}"), offset));
         }
         Ok(())
@@ -191,19 +192,19 @@ impl<'c> Decoder<'c> {
 
     /// Wasm 2.0 has at most one memory, imported or defined.
     fn push_memory(&mut self, m: MemoryType, offset: usize) -> Result<(), Error> {
-        if !self.inner.memories.is_empty() {
+        if !self.d.inner.memories.is_empty() {
             return Err(invalid("multiple memories", offset));
         }
-        self.heap.push(&mut self.inner.memories, m, HeapUse::Module)
+        self.heap.push(&mut self.d.inner.memories, m, HeapUse::Module)
     }
 
     fn functions(&mut self, reader: wasmparser::FunctionSectionReader<'_>) -> Result<(), Error> {
         for ty in reader.into_iter_with_offsets() {
             let (offset, ty) = ty.map_err(malformed)?;
             self.check_type_index(ty, offset as usize)?;
-            self.heap.push(&mut self.inner.funcs, ty, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.funcs, ty, HeapUse::Module)?;
         }
-        len_u32(self.inner.funcs.len(), "functions")?;
+        len_u32(self.d.inner.funcs.len(), "functions")?;
         Ok(())
     }
 
@@ -216,9 +217,9 @@ impl<'c> Decoder<'c> {
                 return Err(unsupported("typed function references", offset));
             }
             let t = table_type(&table.ty, offset)?;
-            self.heap.push(&mut self.inner.tables, t, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.tables, t, HeapUse::Module)?;
         }
-        len_u32(self.inner.tables.len(), "tables")?;
+        len_u32(self.d.inner.tables.len(), "tables")?;
         Ok(())
     }
 
@@ -246,10 +247,10 @@ impl<'c> Decoder<'c> {
                     offset as usize,
                 ));
             }
-            self.heap.push(&mut self.inner.globals, ty, HeapUse::Module)?;
-            self.heap.push(&mut self.inner.global_inits, init, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.globals, ty, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.global_inits, init, HeapUse::Module)?;
         }
-        len_u32(self.inner.globals.len(), "globals")?;
+        len_u32(self.d.inner.globals.len(), "globals")?;
         Ok(())
     }
 
@@ -259,10 +260,14 @@ impl<'c> Decoder<'c> {
             let (offset, export) = export.map_err(malformed)?;
             let offset = offset as usize;
             let (kind, count) = match export.kind {
-                wasmparser::ExternalKind::Func => (ExternKind::Func, self.inner.funcs.len()),
-                wasmparser::ExternalKind::Table => (ExternKind::Table, self.inner.tables.len()),
-                wasmparser::ExternalKind::Memory => (ExternKind::Memory, self.inner.memories.len()),
-                wasmparser::ExternalKind::Global => (ExternKind::Global, self.inner.globals.len()),
+                wasmparser::ExternalKind::Func => (ExternKind::Func, self.d.inner.funcs.len()),
+                wasmparser::ExternalKind::Table => (ExternKind::Table, self.d.inner.tables.len()),
+                wasmparser::ExternalKind::Memory => {
+                    (ExternKind::Memory, self.d.inner.memories.len())
+                }
+                wasmparser::ExternalKind::Global => {
+                    (ExternKind::Global, self.d.inner.globals.len())
+                }
                 wasmparser::ExternalKind::Tag => {
                     return Err(unsupported("exception handling", offset));
                 }
@@ -278,22 +283,23 @@ impl<'c> Decoder<'c> {
             }
             self.heap.charge(export.name.len() as u64, HeapUse::Module)?;
             let export = Export { name: export.name.into(), kind, index: export.index };
-            self.heap.push(&mut self.inner.exports, export, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.exports, export, HeapUse::Module)?;
         }
         Ok(())
     }
 
     fn start(&mut self, func: u32, offset: usize) -> Result<(), Error> {
         let ty = self
+            .d
             .inner
             .funcs
             .get(func as usize)
-            .and_then(|&t| self.inner.types.get(t as usize))
+            .and_then(|&t| self.d.inner.types.get(t as usize))
             .ok_or_else(|| invalid(format!("unknown function {func}"), offset))?;
         if !ty.params().is_empty() || !ty.results().is_empty() {
             return Err(invalid("start function must have type [] -> []", offset));
         }
-        self.inner.start = Some(func);
+        self.d.inner.start = Some(func);
         Ok(())
     }
 
@@ -306,7 +312,7 @@ impl<'c> Decoder<'c> {
                 ElementItems::Functions(funcs) => {
                     for func in funcs.into_iter_with_offsets() {
                         let (at, func) = func.map_err(malformed)?;
-                        if func as usize >= self.inner.funcs.len() {
+                        if func as usize >= self.d.inner.funcs.len() {
                             return Err(invalid(format!("unknown function {func}"), at as usize));
                         }
                         self.heap.push(&mut items, ConstExpr::RefFunc(func), HeapUse::Module)?;
@@ -335,6 +341,7 @@ impl<'c> Decoder<'c> {
                 ElementKind::Active { table_index, offset_expr } => {
                     let table = table_index.unwrap_or(0);
                     let table_ty = self
+                        .d
                         .inner
                         .tables
                         .get(table as usize)
@@ -350,29 +357,29 @@ impl<'c> Decoder<'c> {
                 }
             };
             let segment = ElemSegment { mode, ty, items: self.heap.boxed(items) };
-            self.heap.push(&mut self.inner.elems, segment, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.elems, segment, HeapUse::Module)?;
         }
-        len_u32(self.inner.elems.len(), "element segments")?;
+        len_u32(self.d.inner.elems.len(), "element segments")?;
         Ok(())
     }
 
     pub(super) fn code_entry(&mut self, body: &FunctionBody<'_>) -> Result<(), Error> {
-        let func_index = self.inner.num_imported_funcs as usize + self.headers.len();
-        if func_index >= self.inner.funcs.len() {
+        let func_index = self.d.inner.num_imported_funcs as usize + self.d.headers.len();
+        if func_index >= self.d.inner.funcs.len() {
             return Err(invalid(
                 "function and code section have inconsistent lengths",
                 body.range().start as usize,
             ));
         }
         let header = crate::translate::translate_function(
-            &self.inner,
+            &self.d.inner,
             self.config,
             func_index as u32,
             body,
-            &mut self.code,
+            &mut self.d.code,
             self.heap,
         )?;
-        self.heap.push(&mut self.headers, header, HeapUse::Module)?;
+        self.heap.push(&mut self.d.headers, header, HeapUse::Module)?;
         Ok(())
     }
 
@@ -382,7 +389,7 @@ impl<'c> Decoder<'c> {
             let mode = match data.kind {
                 wasmparser::DataKind::Passive => DataMode::Passive,
                 wasmparser::DataKind::Active { memory_index, offset_expr } => {
-                    if memory_index as usize >= self.inner.memories.len() {
+                    if memory_index as usize >= self.d.inner.memories.len() {
                         return Err(invalid(
                             format!("unknown memory {memory_index}"),
                             offset as usize,
@@ -397,47 +404,48 @@ impl<'c> Decoder<'c> {
             // An `Arc`'s two counts, then the bytes.
             self.heap.charge(8 + data.data.len() as u64, HeapUse::Module)?;
             let segment = DataSegment { mode, bytes: Arc::from(data.data) };
-            self.heap.push(&mut self.inner.datas, segment, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.datas, segment, HeapUse::Module)?;
         }
-        len_u32(self.inner.datas.len(), "data segments")?;
+        len_u32(self.d.inner.datas.len(), "data segments")?;
         Ok(())
     }
 
     /// The checks that need the whole module, then the module.
-    pub(super) fn finish(mut self) -> Result<Module, Error> {
+    pub(super) fn finish(self) -> Result<Module, Error> {
         let defined = self.num_defined_funcs();
-        if self.headers.len() != defined {
+        if self.d.headers.len() != defined {
             return Err(invalid(
                 format!(
                     "function and code section have inconsistent lengths \
                      ({defined} functions, {} bodies)",
-                    self.headers.len()
+                    self.d.headers.len()
                 ),
                 0,
             ));
         }
-        if let Some(count) = self.inner.data_count
-            && count as usize != self.inner.datas.len()
+        if let Some(count) = self.d.inner.data_count
+            && count as usize != self.d.inner.datas.len()
         {
             return Err(invalid(
                 format!(
                     "data count and data section have inconsistent lengths \
                      ({count} declared, {} segments)",
-                    self.inner.datas.len()
+                    self.d.inner.datas.len()
                 ),
                 0,
             ));
         }
         // Grown ahead while translating: trimmed, so a module holds what it uses.
-        self.heap.shrink(&mut self.code.instrs);
-        self.heap.shrink(&mut self.code.consts);
-        self.heap.shrink(&mut self.headers);
+        self.heap.shrink(&mut self.d.code.instrs);
+        self.heap.shrink(&mut self.d.code.consts);
+        self.heap.shrink(&mut self.d.headers);
         // The module itself, behind its `Arc`'s two counts.
         self.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
-        self.inner.code = self.code.instrs;
-        self.inner.consts = self.code.consts;
-        self.inner.headers = self.headers;
-        self.inner.fuel = self.config.fuel;
-        Ok(Module { inner: Arc::new(self.inner) })
+        let Decoded { mut inner, code, headers } = core::mem::take(self.d);
+        inner.code = code.instrs;
+        inner.consts = code.consts;
+        inner.headers = headers;
+        inner.fuel = self.config.fuel;
+        Ok(Module { inner: Arc::new(inner) })
     }
 }

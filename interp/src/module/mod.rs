@@ -14,6 +14,8 @@
 //!
 //! - this file: the public [`Module`] and its types, and the decoded form instantiation
 //!   reads ([`ModuleInner`]);
+//! - [`partial`]: a module's bytes as they arrive, split into payloads (one path for a
+//!   module given whole or in parts);
 //! - [`decode`]: the sections, payload by payload, and the function bodies handed to
 //!   the translator;
 //! - [`validate`]: the shim that feeds `wasmparser`'s validator (a no-op without the
@@ -28,21 +30,19 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmparser::Payload;
-
 use crate::config::Config;
 use crate::error::{Error, ExternKind};
 use crate::heap::HeapAccount;
 use crate::ir::Instr;
 use crate::value::{FuncType, Slot, ValType};
 
-use decode::Decoder;
-use validate::Checker;
+pub use partial::PartialModule;
 
 pub(crate) use const_expr::ConstExpr;
 
 mod const_expr;
 mod decode;
+mod partial;
 mod types;
 mod validate;
 
@@ -205,26 +205,7 @@ impl Module {
         bytes: &[u8],
         heap: &mut HeapAccount,
     ) -> Result<Module, Error> {
-        let mut parser = wasmparser::Parser::new(0);
-        parser.set_features(config.features());
-        let mut decoder = Decoder::new(config, heap);
-        let mut checker = Checker::new(config);
-        for payload in parser.parse_all(bytes) {
-            let payload = payload.map_err(malformed)?;
-            if let Payload::CodeSectionEntry(body) = &payload {
-                // The translator only sees bodies the validator accepted.
-                checker.check(&payload)?;
-                decoder.code_entry(body)?;
-            } else {
-                let end = decoder.payload(&payload)?;
-                checker.check(&payload)?;
-                if end {
-                    return decoder.finish();
-                }
-            }
-        }
-        // `parse_all` ends with `End` or an error; this is only a fallback.
-        Err(Error::Malformed { message: "unexpected end of module".into(), offset: bytes.len() })
+        PartialModule::new(config, bytes.len()).decode_whole(config, heap, bytes)
     }
 
     /// The module's exports, in order: name and kind.

@@ -2,6 +2,7 @@
 //! hold with or without the validator, and the constructs reported as unsupported.
 
 use super::*;
+use alloc::format;
 use alloc::vec;
 
 fn parse(wat: &str) -> Result<Module, Error> {
@@ -294,4 +295,142 @@ fn version_1_rejects_2_0_features_when_validating() {
         assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
     }
     assert!(Module::new(&Config::new(), &bytes).is_ok());
+}
+
+// ---- a module in parts -----------------------------------------------------------------
+
+/// A module of `n` functions of growing size, each exported: `f{i}(x) = x + 5 + i % 40`.
+fn many_functions(n: usize) -> Vec<u8> {
+    let funcs: String = (0..n)
+        .map(|i| {
+            let adds = "(i32.const 1) (i32.add)".repeat(5 + i % 40);
+            format!("(func (export \"f{i}\") (param i32) (result i32) (local.get 0) {adds})")
+        })
+        .collect();
+    wat::parse_str(format!("(module (memory 1) (data (i32.const 0) \"hello\") {funcs})")).unwrap()
+}
+
+fn store(limit: Option<u64>) -> crate::Store {
+    crate::Store::try_new(Config::new().with_limits(256, 16).with_heap_limit(limit)).unwrap()
+}
+
+/// Feeds `wasm` to `store` in chunks of `chunk` bytes.
+fn streamed(store: &mut crate::Store, wasm: &[u8], chunk: usize) -> Result<Module, Error> {
+    let mut partial = store.begin_module(wasm.len());
+    for part in wasm.chunks(chunk) {
+        store.feed_module(&mut partial, part)?;
+    }
+    store.end_module(partial)
+}
+
+fn call_f(store: &mut crate::Store, module: &Module, i: usize) -> i32 {
+    let instance = crate::Linker::new().instantiate(store, module).unwrap();
+    let f = instance.typed_func::<i32, i32>(store, &format!("f{i}")).unwrap();
+    f.call(store, 100).unwrap()
+}
+
+#[test]
+fn a_module_in_parts_is_the_module_whole_for_any_chunk_size() {
+    let wasm = many_functions(60);
+    let mut whole = store(None);
+    let before = whole.heap_stats().in_use;
+    let reference = whole.load_module(&wasm).unwrap();
+    let kept = whole.heap_stats().in_use - before;
+    for chunk in [1, 2, 3, 7, 64, 511, 512, wasm.len()] {
+        let mut s = store(None);
+        let module = streamed(&mut s, &wasm, chunk).unwrap();
+        // The same module, charged the same once its last buffered bytes are given back.
+        assert_eq!(s.heap_stats().in_use - before, kept, "chunks of {chunk}");
+        assert_eq!(module.exports().count(), reference.exports().count());
+        for i in [0, 17, 59] {
+            assert_eq!(call_f(&mut s, &module, i), 100 + 5 + (i % 40) as i32, "chunks of {chunk}");
+        }
+    }
+}
+
+#[test]
+fn a_module_in_parts_holds_one_payload_not_the_binary() {
+    let wasm = many_functions(200);
+    let mut whole = store(None);
+    let base = whole.heap_stats().in_use;
+    whole.load_module(&wasm).unwrap();
+    // A board holding the whole upload needs its bytes beside the load's peak.
+    let held_whole = wasm.len() as u64 + whole.heap_stats().peak - base;
+    let mut parts = store(None);
+    streamed(&mut parts, &wasm, 512).unwrap();
+    let held_parts = parts.heap_stats().peak - base;
+    // One payload (the export section, the largest here) and a chunk are buffered.
+    assert!(
+        held_parts + wasm.len() as u64 / 2 < held_whole,
+        "in parts {held_parts} bytes, whole {held_whole}"
+    );
+}
+
+#[test]
+fn a_module_in_parts_that_is_refused_gives_everything_back() {
+    let wasm = many_functions(60);
+    let mut whole = store(None);
+    let base = whole.heap_stats().in_use;
+    whole.load_module(&wasm).unwrap();
+    let kept = whole.heap_stats().in_use - base;
+
+    let mut small = store(Some(base + kept / 2));
+    let mut partial = small.begin_module(wasm.len());
+    let err = wasm
+        .chunks(100)
+        .find_map(|part| small.feed_module(&mut partial, part).err())
+        .expect("half the heap is refused");
+    assert!(matches!(err, Error::HeapExhausted { .. }), "{err}");
+    assert_eq!(small.heap_stats().in_use, base, "a refused module gives its charges back");
+    let again = small.feed_module(&mut partial, &wasm[..1]).unwrap_err();
+    assert!(format!("{again}").contains("refused already"), "{again}");
+    assert!(small.end_module(partial).is_err());
+    assert_eq!(small.heap_stats().in_use, base);
+
+    // Discarded half-way, or ended short: the same.
+    let mut s = store(None);
+    let mut partial = s.begin_module(wasm.len());
+    s.feed_module(&mut partial, &wasm[..wasm.len() / 2]).unwrap();
+    assert!(s.heap_stats().in_use > base);
+    s.discard_module(partial);
+    assert_eq!(s.heap_stats().in_use, base);
+    let mut partial = s.begin_module(wasm.len());
+    s.feed_module(&mut partial, &wasm[..wasm.len() / 2]).unwrap();
+    let short = s.end_module(partial).unwrap_err();
+    assert!(format!("{short}").contains("ended after"), "{short}");
+    assert_eq!(s.heap_stats().in_use, base);
+}
+
+#[test]
+fn bad_bytes_in_parts_are_the_errors_they_are_whole() {
+    let mut s = store(None);
+    // Truncated inside a function body: the end is an error naming where.
+    let wasm = many_functions(3);
+    let cut = &wasm[..wasm.len() - 20];
+    let mut partial = s.begin_module(cut.len());
+    s.feed_module(&mut partial, cut).unwrap();
+    let err = s.end_module(partial).unwrap_err();
+    assert!(matches!(err, Error::Malformed { .. }), "{err}");
+    assert_eq!(
+        format!("{err}"),
+        format!("{}", Module::new(&Config::new(), cut).err().unwrap()),
+        "whole and in parts alike"
+    );
+    // Bytes after the module's end, and more bytes than announced.
+    let mut longer = HAND_ASSEMBLED.to_vec();
+    longer.push(0);
+    let err = streamed(&mut s, &longer, 5).unwrap_err();
+    let whole = Module::new(&Config::new(), &longer).err().unwrap();
+    assert_eq!(format!("{err}"), format!("{whole}"));
+    let mut partial = s.begin_module(4);
+    let err = s.feed_module(&mut partial, HAND_ASSEMBLED).unwrap_err();
+    assert!(format!("{err}").contains("announced 4"), "{err}");
+    // A section that claims far more bytes than can arrive reserves only what can.
+    let huge_section = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0x7f, 0x60];
+    let before = s.heap_stats().in_use;
+    let mut partial = s.begin_module(huge_section.len() + 10);
+    s.feed_module(&mut partial, &huge_section).unwrap();
+    assert!(s.heap_stats().in_use - before <= 16);
+    s.discard_module(partial);
+    assert_eq!(s.heap_stats().in_use, before);
 }
