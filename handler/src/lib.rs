@@ -29,7 +29,7 @@ use core::sync::atomic::AtomicBool;
 
 use tandem_hostmods::{HostModule, Printed, Spectest, TandemTest, Wasi, WasiContext};
 use tandem_interp::{
-    Config, Error, Extern, Instance, InstanceOptions, Linker, Module, Store, Value,
+    Config, Error, Extern, Instance, InstanceOptions, Linker, Module, PartialModule, Store, Value,
 };
 use tandem_protocol::{
     BoardLimits, HeapStats, InfoResponse, InstanceId, MAX_CHUNK, MAX_OUTPUT_CHUNKS,
@@ -39,9 +39,6 @@ use tandem_protocol::{
 
 pub use tandem_boards::{BoardProfile, Limits};
 pub use tandem_hostmods::{OutputSink, Stream};
-
-/// What the heap account calls a module's upload buffer.
-const UPLOAD: &str = "the module's upload";
 
 /// The simulator's profile without a board: the core's default limits, no fuel, modules up
 /// to 16 MiB, tables up to 10 M elements (80 MB), the host's memory.
@@ -72,8 +69,9 @@ pub struct RequestHandler {
     profile: BoardProfile,
     firmware_version: String,
     session: Option<Session>,
-    /// The module being uploaded: its announced length and the bytes so far.
-    upload: Option<(u32, Vec<u8>)>,
+    /// The module being uploaded, decoded as its chunks arrive (its charges are in the
+    /// session's store).
+    upload: Option<PartialModule>,
     /// The board's static buffer for memory 0 while no store holds it. A store that takes
     /// it gives it back when the next reset ends that store.
     static_memory: Option<&'static mut [u8]>,
@@ -239,29 +237,25 @@ impl RequestHandler {
     }
 
     /// `tandem/module/begin`: announces an upload of `len` bytes, checked against the
-    /// budget now.
+    /// budget now. The module is decoded as its chunks arrive, so the board never holds
+    /// the whole binary, only the one section or function body not yet complete.
     pub fn module_begin(&mut self, len: u32) -> Result<(), Refusal> {
         self.check_room_for_module()?;
         self.check_module_size(u64::from(len))?;
+        let session = self.session.as_mut().ok_or_else(no_session)?;
         // An upload begun again replaces the unfinished one.
-        if let Some((old, _)) = self.upload.take() {
-            self.session()?.store.release_heap(old.into());
+        if let Some(old) = self.upload.take() {
+            session.store.discard_module(old);
         }
-        let store = &mut self.session()?.store;
-        store.charge_heap(len.into(), UPLOAD).map_err(convert::refusal)?;
-        let mut bytes = Vec::new();
-        if bytes.try_reserve_exact(len as usize).is_err() {
-            store.release_heap(len.into());
-            return Err(Refusal::Resource(format!("no heap for a module of {len} bytes")));
-        }
-        self.upload = Some((len, bytes));
+        self.upload = Some(session.store.begin_module(len as usize));
         Ok(())
     }
 
     /// `tandem/module/chunk`: the upload's bytes from `offset`; chunks must arrive in
-    /// order, without gaps.
+    /// order, without gaps. A chunk that completes a malformed, invalid or too large part
+    /// of the module ends the upload with the refusal.
     pub fn module_chunk(&mut self, offset: u32, chunk: &[u8]) -> Result<(), Refusal> {
-        let (len, bytes) = self
+        let upload = self
             .upload
             .as_mut()
             .ok_or_else(|| Refusal::Request("chunk without module/begin".into()))?;
@@ -271,60 +265,62 @@ impl RequestHandler {
                 chunk.len()
             )));
         }
-        if offset as usize != bytes.len() {
+        if offset as usize != upload.received() {
             return Err(Refusal::Request(format!(
                 "chunk at offset {offset} but {} bytes received so far",
-                bytes.len()
+                upload.received()
             )));
         }
-        if bytes.len() + chunk.len() > *len as usize {
-            return Err(Refusal::Request(format!("chunks exceed the announced {len} bytes")));
+        if upload.received() + chunk.len() > upload.len() {
+            return Err(Refusal::Request(format!(
+                "chunks exceed the announced {} bytes",
+                upload.len()
+            )));
         }
-        bytes.extend_from_slice(chunk);
+        let session = self.session.as_mut().ok_or_else(no_session)?;
+        if let Err(e) = session.store.feed_module(upload, chunk) {
+            self.upload = None;
+            return Err(convert::refusal(e));
+        }
         Ok(())
     }
 
-    /// `tandem/module/end`: decodes, validates and translates the upload.
+    /// `tandem/module/end`: decodes what is left of the upload and keeps the module.
     pub fn module_end(&mut self) -> Result<ModuleId, Refusal> {
-        let (len, bytes) = self
+        let upload = self
             .upload
             .take()
             .ok_or_else(|| Refusal::Request("module/end without module/begin".into()))?;
-        let loaded = if bytes.len() != len as usize {
-            Err(Refusal::Request(format!("upload ended after {} of {len} bytes", bytes.len())))
-        } else {
-            self.load_held(&bytes)
-        };
-        // The upload's buffer is freed now.
-        self.session()?.store.release_heap(len.into());
-        loaded
-    }
-
-    /// Loads a whole module at once: what [`Self::module_end`] does with the upload, charged
-    /// the same (the upload's bytes are held while the module is built). The simulator calls
-    /// it directly; the budget still applies.
-    pub fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, Refusal> {
-        self.check_room_for_module()?;
-        self.check_module_size(wasm.len() as u64)?;
-        let len = wasm.len() as u64;
-        self.session()?.store.charge_heap(len, UPLOAD).map_err(convert::refusal)?;
-        let loaded = self.load_held(wasm);
-        self.session()?.store.release_heap(len);
-        loaded
-    }
-
-    /// Builds the module from `wasm`, which the heap account holds already, charging it to
-    /// the session's store.
-    fn load_held(&mut self, wasm: &[u8]) -> Result<ModuleId, Refusal> {
-        self.check_room_for_module()?;
-        self.check_module_size(wasm.len() as u64)?;
+        if upload.received() != upload.len() {
+            let refusal = Refusal::Request(format!(
+                "upload ended after {} of {} bytes",
+                upload.received(),
+                upload.len()
+            ));
+            self.session()?.store.discard_module(upload);
+            return Err(refusal);
+        }
         let session = self.session()?;
-        let module = session.store.load_module(wasm).map_err(convert::refusal)?;
+        let module = session.store.end_module(upload).map_err(convert::refusal)?;
         session.modules.try_reserve(1).map_err(|_| {
             Refusal::Resource(format!("no heap to keep module #{}", session.modules.len()))
         })?;
         session.modules.push(module);
         Ok(ModuleId(convert::index(session.modules.len() - 1)))
+    }
+
+    /// Loads a whole module at once, as a board does an upload: in chunks of
+    /// [`MAX_CHUNK`], so the simulator's heap account holds what the board's does. The
+    /// simulator calls it directly; the budget still applies.
+    pub fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, Refusal> {
+        let len = u32::try_from(wasm.len()).map_err(|_| {
+            Refusal::Resource(format!("a module of {} bytes is over 4 GiB", wasm.len()))
+        })?;
+        self.module_begin(len)?;
+        for (i, chunk) in wasm.chunks(MAX_CHUNK).enumerate() {
+            self.module_chunk((i * MAX_CHUNK) as u32, chunk)?;
+        }
+        self.module_end()
     }
 
     /// `tandem/instantiate`: links a loaded module against `spectest` and the registered

@@ -373,29 +373,47 @@ fn many_functions(funcs: usize) -> String {
 }
 
 #[test]
-fn an_upload_is_charged_while_held_and_loading_at_once_charges_the_same() {
-    let wat = many_functions(8);
+fn an_upload_is_decoded_as_it_arrives_and_loading_at_once_charges_the_same() {
+    let wat = many_functions(100);
     let wasm = wat::parse_str(&wat).unwrap();
     let mut uploaded = handler(desktop_profile());
     let before = uploaded.stats().heap;
     uploaded.module_begin(wasm.len() as u32).unwrap();
-    assert_eq!(uploaded.stats().heap.in_use, before.in_use + wasm.len() as u64);
-    for (i, part) in wasm.chunks(MAX_CHUNK).enumerate() {
+    assert_eq!(uploaded.stats().heap.in_use, before.in_use, "nothing is held for the binary");
+    let chunks: Vec<&[u8]> = wasm.chunks(MAX_CHUNK).collect();
+    let mut fed = 0;
+    for (i, part) in chunks.iter().enumerate() {
         uploaded.module_chunk((i * MAX_CHUNK) as u32, part).unwrap();
+        fed += part.len();
+        if i == chunks.len() / 2 {
+            let half = uploaded.stats().heap.in_use - before.in_use;
+            assert!(half > fed as u64, "the first half is translated already ({half} bytes)");
+        }
     }
     uploaded.module_end().unwrap();
     let after_upload = uploaded.stats().heap;
     assert!(after_upload.in_use > before.in_use, "the module stays charged");
-    assert!(after_upload.peak >= after_upload.in_use + wasm.len() as u64, "with the upload held");
 
     let mut loaded = handler(desktop_profile());
     loaded.load(&wasm).unwrap();
     assert_eq!(loaded.stats().heap, after_upload, "the simulator's path charges the same");
 
-    // An upload begun again gives the first one's charge back.
-    uploaded.module_begin(100).unwrap();
+    // An upload begun again gives back what the first one held.
+    uploaded.module_begin(wasm.len() as u32).unwrap();
+    for (i, part) in chunks.iter().take(chunks.len() / 2).enumerate() {
+        uploaded.module_chunk((i * MAX_CHUNK) as u32, part).unwrap();
+    }
+    assert!(uploaded.stats().heap.in_use > after_upload.in_use);
     uploaded.module_begin(10).unwrap();
-    assert_eq!(uploaded.stats().heap.in_use, after_upload.in_use + 10);
+    assert_eq!(uploaded.stats().heap.in_use, after_upload.in_use);
+    // So does one refused half-way: a malformed chunk ends it.
+    uploaded.module_begin(wasm.len() as u32).unwrap();
+    uploaded.module_chunk(0, chunks[0]).unwrap();
+    let mut bad = chunks[1].to_vec();
+    bad.iter_mut().for_each(|b| *b = 0xff);
+    assert!(matches!(uploaded.module_chunk(MAX_CHUNK as u32, &bad), Err(Refusal::Malformed(_))));
+    assert_eq!(uploaded.stats().heap.in_use, after_upload.in_use);
+    assert!(matches!(uploaded.module_end(), Err(Refusal::Request(_))), "the upload is over");
 }
 
 #[test]
