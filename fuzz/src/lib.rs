@@ -327,8 +327,37 @@ impl fmt::Display for Mismatch {
     }
 }
 
-/// Runs `bytes` on both engines and compares what they did.
+/// Runs `bytes` on both engines and compares what they did. A disagreement in a module
+/// where the oracle's known miscompilation can occur ([`wasmi_select_eqz_bug`]) is not
+/// reported.
 pub fn differential(bytes: &[u8]) -> Result<(), Mismatch> {
+    compare(bytes).or_else(|m| if wasmi_select_eqz_bug(bytes) { Ok(()) } else { Err(m) })
+}
+
+/// Whether a function of `bytes` has `i32.eqz` or `ref.is_null` right before a `select`:
+/// wasmi 2.0.0 fuses the two into a select on the negated operand, and when that operand
+/// is in a stack slot (a local) it reads its result register instead, so
+/// `(select (i32.add (local.get 0) (i32.const 9)) (i32.const 5) (i32.eqz (local.get 0)))`
+/// gives 5 for 0 (the spec, and Tandem, give 9). `tests/harness.rs` asserts the bug is
+/// still there, so an upgrade that fixes it fails there and this check can go.
+pub fn wasmi_select_eqz_bug(bytes: &[u8]) -> bool {
+    use wasmparser::{Operator, Parser, Payload};
+    Parser::new(0).parse_all(bytes).flatten().any(|payload| {
+        let Payload::CodeSectionEntry(body) = payload else { return false };
+        let Ok(reader) = body.get_operators_reader() else { return false };
+        let mut negated = false;
+        for op in reader.into_iter().flatten() {
+            let select = matches!(op, Operator::Select | Operator::TypedSelect { .. });
+            if negated && select {
+                return true;
+            }
+            negated = matches!(op, Operator::I32Eqz | Operator::RefIsNull);
+        }
+        false
+    })
+}
+
+fn compare(bytes: &[u8]) -> Result<(), Mismatch> {
     let (tandem, wasmi) = match (run_tandem(bytes), run_wasmi(bytes)) {
         (Ok(t), Ok(w)) => (t, w),
         // A module over Tandem's resource limits says nothing about its semantics.

@@ -84,3 +84,24 @@ fn regressions() {
     }
     eprintln!("{count} regression inputs replayed");
 }
+
+/// wasmi 2.0.0's known miscompilation (`tandem_fuzz::wasmi_select_eqz_bug`), which a
+/// 2-hour differential run found: Tandem gives the spec's answer, wasmi does not, and the
+/// harness does not report it. When a wasmi upgrade fixes it, the wasmi assertion fails
+/// and the harness's exception can go.
+#[test]
+fn the_oracle_miscompiles_select_on_eqz_of_a_local_and_tandem_does_not() {
+    let wat = r#"(module (func (export "f") (param i32) (result i32)
+        (select (i32.add (local.get 0) (i32.const 9)) (i32.const 5) (i32.eqz (local.get 0)))))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let result = |o: &tandem_fuzz::Observation| o.calls.last().unwrap().1.clone();
+    // f(0): eqz(0) = 1 selects the first operand, 0 + 9.
+    let spec = Outcome::Returned(vec![Bits::I32(9)]);
+    assert_eq!(result(&run_tandem(&wasm).unwrap()), spec);
+    assert_eq!(result(&run_wasmi(&wasm).unwrap()), Outcome::Returned(vec![Bits::I32(5)]));
+    assert!(tandem_fuzz::wasmi_select_eqz_bug(&wasm));
+    assert_eq!(differential(&wasm).map_err(|m| m.to_string()), Ok(()));
+    // Without the pattern, a disagreement is still reported (the check is not a blanket).
+    let plain = wat::parse_str(MODULE).unwrap();
+    assert!(!tandem_fuzz::wasmi_select_eqz_bug(&plain));
+}
