@@ -64,6 +64,14 @@ struct Session {
     hosts: Vec<&'static str>,
 }
 
+/// A session as a reset asks for it: the version and the host modules (bits of the
+/// handler's host-module list). Holds no heap.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPlan {
+    version: WasmVersion,
+    hosts: u32,
+}
+
 /// Answers the `tandem-protocol` endpoints against a `tandem-interp` store.
 pub struct RequestHandler {
     profile: BoardProfile,
@@ -178,22 +186,61 @@ impl RequestHandler {
 
     /// `tandem/reset`: drops everything and starts a fresh store validating against
     /// `version`, with the host modules named in `hosts` defined (a name this handler has
-    /// no module for is refused, naming the ones it has).
+    /// no module for is refused, naming the ones it has, and leaves no session).
     pub fn reset<S: AsRef<str>>(
         &mut self,
         version: WasmVersion,
         hosts: &[S],
     ) -> Result<(), Refusal> {
-        // End the old store first so its memory is free for the new one, and take the
-        // static buffer back from it.
+        let plan = self.plan_session(version, hosts);
+        self.start_session(plan?)
+    }
+
+    /// The session a reset asks for, resolved without allocating, so the request that
+    /// named it can be freed before the new session allocates (see
+    /// [`RequestHandler::start_session`]). An unknown host module ends the session now.
+    pub fn plan_session<S: AsRef<str>>(
+        &mut self,
+        version: WasmVersion,
+        hosts: &[S],
+    ) -> Result<SessionPlan, Refusal> {
+        let mut plan = SessionPlan { version, hosts: 0 };
+        for name in hosts {
+            let name = name.as_ref();
+            match tandem_hostmods::position(self.host_modules, name) {
+                Some(i) if i < 32 => plan.hosts |= 1 << i,
+                _ => {
+                    self.end_session();
+                    let known: Vec<&str> = self.host_modules.iter().map(|m| m.name()).collect();
+                    return Err(Refusal::Link(format!(
+                        "no host module `{name}` on this target (it has: {})",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Ends the session, if any: its store, modules and instances are freed, and the static
+    /// buffer comes back.
+    fn end_session(&mut self) {
         if let Some(old) = self.session.take() {
             let returned = old.store.into_static_buffers().next();
             self.static_memory = self.static_memory.take().or(returned);
         }
         self.upload = None;
+    }
+
+    /// Ends the session and starts the one `plan` describes. The old session is freed
+    /// before the new one allocates anything, so on a board whose arena then holds only
+    /// what the firmware allocated at boot, every session starts from the same heap, and
+    /// where a large block fits does not depend on the sessions before.
+    pub fn start_session(&mut self, plan: SessionPlan) -> Result<(), Refusal> {
+        self.end_session();
         let limits = &self.profile.limits;
         let config = Config::new()
-            .with_version(convert::version(version))
+            .with_version(convert::version(plan.version))
             .with_limits(limits.value_stack_slots, limits.max_call_depth)
             .with_fuel(self.fuel().is_some())
             .with_heap_memory_budget(self.profile.heap_memory_bytes())
@@ -211,17 +258,8 @@ impl RequestHandler {
         store.set_host_data(printed).map_err(convert::refusal)?;
         let mut linker = Linker::new();
         let mut linked = Vec::new();
-        for name in hosts {
-            let name = name.as_ref();
-            let module = tandem_hostmods::find(self.host_modules, name).ok_or_else(|| {
-                let known: Vec<&str> = self.host_modules.iter().map(|m| m.name()).collect();
-                Refusal::Link(format!(
-                    "no host module `{name}` on this target (it has: {})",
-                    known.join(", ")
-                ))
-            })?;
-            // Asked for twice (by name and by alias): linked once.
-            if !linked.contains(&module.name()) {
+        for (i, module) in self.host_modules.iter().enumerate() {
+            if plan.hosts & (1 << i) != 0 {
                 module.define(&mut store, &mut linker).map_err(convert::refusal)?;
                 linked.push(module.name());
             }

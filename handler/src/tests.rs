@@ -307,6 +307,25 @@ fn a_host_module_asked_for_by_name_and_alias_is_linked_once() {
 }
 
 #[test]
+fn a_reset_naming_an_unknown_host_module_is_refused_and_leaves_no_session() {
+    let mut h = RequestHandler::new(desktop_profile(), "test");
+    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    upload(&mut h, ADD, 512).expect("a module in the first session");
+    let Err(Refusal::Link(message)) = h.reset(WasmVersion::V2, &["spectest", "gpio"]) else {
+        panic!("an unknown host module is refused")
+    };
+    assert!(
+        message.starts_with("no host module `gpio` on this target (it has: spectest"),
+        "{message}"
+    );
+    assert!(matches!(upload(&mut h, ADD, 512), Err(Refusal::Request(_))), "no session is left");
+    // Planned apart from starting (as the server does, freeing the request in between).
+    let plan = h.plan_session(WasmVersion::V2, SPECTEST).expect("known");
+    h.start_session(plan).expect("started");
+    upload(&mut h, ADD, 512).expect("a new session");
+}
+
+#[test]
 fn a_module_refused_before_its_memory_was_made_leaves_the_static_buffer_to_the_next() {
     // The nrf52840-dk's memory: one static page, one heap page (held by spectest's memory).
     let memory = tandem_boards::BoardMemory {

@@ -47,7 +47,7 @@ pub trait HostModule: Sync {
     fn define(&self, store: &mut Store, linker: &mut Linker) -> Result<(), Error>;
 }
 
-/// The host module named `name` (or aliased so) among `modules`.
-pub fn find<'m>(modules: &[&'m dyn HostModule], name: &str) -> Option<&'m dyn HostModule> {
-    modules.iter().copied().find(|m| m.name() == name || m.aliases().contains(&name))
+/// Where among `modules` the host module named `name` (or aliased so) is.
+pub fn position(modules: &[&dyn HostModule], name: &str) -> Option<usize> {
+    modules.iter().position(|m| m.name() == name || m.aliases().contains(&name))
 }

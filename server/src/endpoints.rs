@@ -68,7 +68,11 @@ pub fn info<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> InfoRespo
 /// A fresh store; the platform's per-session figures and the tick count restart with it,
 /// and the deadline it asks for holds for its calls.
 pub fn reset<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: ResetRequest) -> UnitResult {
-    let result = ctx.handler.reset(req.version, &req.hosts);
+    // The request's host names are freed before the new session allocates: the arena
+    // then holds only what the firmware allocated at boot (RequestHandler::start_session).
+    let plan = ctx.handler.plan_session(req.version, &req.hosts);
+    drop(req.hosts);
+    let result = plan.and_then(|plan| ctx.handler.start_session(plan));
     ctx.platform.restart_measurements();
     ctx.exec_ticks = 0;
     ctx.deadline = req.deadline_ms.map(|ms| {
