@@ -1,6 +1,6 @@
 //! Snapshots of what a target does with each suite, directive by directive, on the CI
 //! board's profile: `suites/core`, `suites/limits`, `suites/bench`, `suites/apps` (with what
-//! each program printed), `spec:v1` and `spec:v2`,
+//! each program printed), `spec:v1` and `spec:v2`, and `suites/heap` under its own profile,
 //! on the simulator and, where QEMU is installed, on the firmware under QEMU.
 //!
 //! Each snapshot (`snapshots/snapshots__<suite>.snap`) holds, per file, one line
@@ -122,7 +122,8 @@ fn snapshot_suite(target: &mut dyn Target, suite: &str, snapshot_name: &str) {
     let resolved = resolve(suite);
     let report = run_suite(target, &resolved, WasmVersion::V2, None, |_| {})
         .unwrap_or_else(|e| panic!("{suite} on {}: {e}", target.name()));
-    insta::assert_yaml_snapshot!(snapshot_name, suite_snapshot(suite, DEFAULT_BOARD, &report));
+    let board = target.board().unwrap_or(DEFAULT_BOARD).to_owned();
+    insta::assert_yaml_snapshot!(snapshot_name, suite_snapshot(suite, &board, &report));
 
     if report.files.iter().any(|f| f.target_stats().is_some()) {
         let figures = TargetSnapshot {
@@ -180,6 +181,17 @@ fn bench_suite_on_the_simulator() {
 #[test]
 fn apps_suite_on_the_simulator() {
     with_big_stack("apps", || snapshot_suite(&mut ci_simulator(), "apps", "apps"));
+}
+
+/// `suites/heap` under its own small-heap profile: where the heap account bites, to the
+/// byte. CI also runs it on QEMU with parity (the firmware built for that profile).
+#[test]
+fn heap_suite_on_the_simulator() {
+    let profile = format!("{}/heap/qemu-small-heap.toml", suites_dir());
+    let board = BoardProfile::find(&profile).unwrap_or_else(|e| panic!("{e}"));
+    with_big_stack("heap", move || {
+        snapshot_suite(&mut SimTarget::for_board(&board), "heap", "heap");
+    });
 }
 
 #[test]
