@@ -4,6 +4,7 @@
 #   bytes          arbitrary bytes, with on-device validation and without it
 #   smith          wasm-smith modules, valid by construction
 #   differential   wasm-smith modules on Tandem and on wasmi, results compared
+#   tiny           wasm-smith modules under a tiny heap account, loaded in small parts
 # FUZZ_SECONDS (default 20: a smoke run; docs/RELIABILITY.md has the long runs) is the time
 # per run. A crash fails the script; the input is saved
 # under fuzz/artifacts/<target>/, and belongs in fuzz/regressions/<target>/ once fixed.
@@ -50,5 +51,6 @@ run bytes
 run bytes --no-default-features
 run smith
 run differential
+run tiny
 echo
 echo "ci/fuzz.sh: every target ran ${seconds}s without a crash"

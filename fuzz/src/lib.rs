@@ -87,7 +87,10 @@ impl Refused {
         matches!(
             self,
             Refused::Tandem(
-                Error::Limit { .. } | Error::MemoryBudget { .. } | Error::OutOfMemory { .. }
+                Error::Limit { .. }
+                    | Error::MemoryBudget { .. }
+                    | Error::OutOfMemory { .. }
+                    | Error::HeapExhausted { .. }
             )
         )
     }
@@ -315,6 +318,79 @@ fn run_wasmi_here(bytes: &[u8]) -> Result<Observation, Refused> {
         }
     }
     Ok(observed)
+}
+
+/// Runs `wasm` (valid, from wasm-smith) in a store whose heap account holds `heap_limit`
+/// bytes, as on a tiny board: loaded in `chunk`-byte parts, instantiated and every export
+/// called, each step as far as the account lets it. Any refusal must be an error naming the
+/// heap (or another limit) or a -1 from a grow, never a panic; a refused load or
+/// instantiation must give back all it charged; the account never exceeds its limit.
+/// `Err` says which of these broke.
+pub fn run_tiny(wasm: &[u8], heap_limit: u64, chunk: usize) -> Result<(), String> {
+    let config = Config::new()
+        .with_fuel(true)
+        .with_limits(256, 32)
+        .with_heap_memory_budget(Some(HEAP_MEMORY_BUDGET))
+        .with_heap_limit(Some(heap_limit));
+    let Ok(mut store) = Store::try_new(config) else { return Ok(()) };
+    let over = |store: &Store, at: &str| -> Result<(), String> {
+        let stats = store.heap_stats();
+        match stats.in_use > heap_limit || stats.peak > heap_limit {
+            true => Err(format!("{at}: the account holds {stats:?} over its limit {heap_limit}")),
+            false => Ok(()),
+        }
+    };
+    let limit_error = |e: &Error| Refused::Tandem(e.clone()).is_limit();
+    let before = store.heap_stats().in_use;
+    let mut partial = store.begin_module(wasm.len());
+    let mut fed = Ok(());
+    for part in wasm.chunks(chunk.max(1)) {
+        fed = store.feed_module(&mut partial, part);
+        if fed.is_err() {
+            break;
+        }
+    }
+    let loaded = fed.and_then(|()| store.end_module(partial));
+    over(&store, "loading")?;
+    let module = match loaded {
+        Ok(module) => module,
+        Err(e) if limit_error(&e) => {
+            return match store.heap_stats().in_use == before {
+                true => Ok(()),
+                false => Err(format!(
+                    "a refused load left {} bytes charged ({e})",
+                    store.heap_stats().in_use - before
+                )),
+            };
+        }
+        Err(e) => return Err(format!("a valid module was refused: {e}")),
+    };
+    let loaded_in_use = store.heap_stats().in_use;
+    store.set_fuel(FUEL);
+    let instance = match Linker::new().instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e) => {
+            over(&store, "instantiating")?;
+            if !limit_error(&e) && !matches!(e, Error::Trap(_)) {
+                return Err(format!("instantiation failed otherwise than by a limit: {e}"));
+            }
+            if limit_error(&e) && store.heap_stats().in_use != loaded_in_use {
+                return Err(format!("a refused instantiation left charges ({e})"));
+            }
+            return Ok(());
+        }
+    };
+    let exports: Vec<Extern> = instance.exports(&store).map(|(_, ext)| ext).collect();
+    for ext in exports {
+        let Extern::Func(func) = ext else { continue };
+        let ty = store.func_type(func).clone();
+        let args: Vec<Value> = ty.params().iter().map(|&t| Value::default_for(t)).collect();
+        let mut results = vec![Value::I32(0); ty.results().len()];
+        store.set_fuel(FUEL);
+        let _ = store.call(func, &args, &mut results);
+        over(&store, "calling")?;
+    }
+    Ok(())
 }
 
 /// Where Tandem and wasmi disagree.

@@ -105,3 +105,19 @@ fn the_oracle_miscompiles_select_on_eqz_of_a_local_and_tandem_does_not() {
     let plain = wat::parse_str(MODULE).unwrap();
     assert!(!tandem_fuzz::wasmi_select_eqz_bug(&plain));
 }
+
+/// The tiny-board target's checks on a module with a bit of everything, under every heap
+/// limit up to what it needs and in parts of several sizes: each refusal gives back what it
+/// charged, and none is a panic.
+#[test]
+fn under_every_small_heap_a_module_is_refused_cleanly_or_runs() {
+    let wasm =
+        wat::parse_str(MODULE.replace(r#"(func (export "spin") (loop (br 0)))"#, "")).unwrap();
+    for limit in (256..100_000).step_by(211) {
+        for chunk in [1, 7, 512] {
+            if let Err(broken) = tandem_fuzz::run_tiny(&wasm, limit, chunk) {
+                panic!("limit {limit}, chunks of {chunk}: {broken}");
+            }
+        }
+    }
+}
