@@ -40,14 +40,17 @@ llvm_size="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: /
 # Flash = vector table + code + read-only data + initial values of .data; RAM = .data + .bss
 # (heap arena and static linear memory included); what RAM is left is the stack.
 usage() { # board elf memory.x
-    local ram_len
-    # `RAM : ORIGIN = ..., LENGTH = 256K` (or 4M), in KiB.
+    local ram_len ccm_len
+    # `RAM : ORIGIN = ..., LENGTH = 256K` (or 4M), in KiB; a CCMRAM region, if any, holds the
+    # stack alone.
     ram_len=$(awk -F'LENGTH *= *' '/^ *RAM/ { n = $2 + 0; if ($2 ~ /M/) n *= 1024; print n }' "$3")
-    "$llvm_size" -A "$2" | awk -v board="$1" -v ram_k="$ram_len" '
+    ccm_len=$(awk -F'LENGTH *= *' '/^ *CCMRAM/ { print $2 + 0 }' "$3")
+    "$llvm_size" -A "$2" | awk -v board="$1" -v ram_k="$ram_len" -v ccm_k="${ccm_len:-0}" '
         $1 ~ /^\.(vector_table|text|rodata|data)$/ { flash += $2 }
         $1 ~ /^\.(data|bss|uninit)$/ { ram += $2 }
-        END { printf "%-16s flash %7.1f KiB   RAM %7.1f KiB of %d KiB, stack %6.1f KiB\n",
-              board, flash / 1024, ram / 1024, ram_k, ram_k - ram / 1024 }'
+        END { stack = ccm_k > 0 ? ccm_k : ram_k - ram / 1024
+              printf "%-16s flash %7.1f KiB   RAM %7.1f KiB of %d KiB, stack %6.1f KiB%s\n",
+              board, flash / 1024, ram / 1024, ram_k, stack, ccm_k > 0 ? " (CCM RAM)" : "" }'
 }
 
 # The boards with a firmware layer, from the one list: the profiles' `firmware` fields
