@@ -252,18 +252,19 @@ pub(crate) fn board_bytes<T: BoardSize>(count: usize) -> u64 {
 }
 
 /// A type's size on a 32-bit board, where the heap account counts it: the same figure on
-/// every target, checked against `size_of` wherever the core is built for 32 bits.
+/// every target, checked against `size_of` wherever the core is built for 32-bit Arm (a
+/// 32-bit x86 aligns `u64` to 4, so its sizes differ and are not checked).
 pub(crate) trait BoardSize {
     const BYTES: u64;
 }
 
-/// Declares board sizes; a 32-bit build checks each against the type's real size.
+/// Declares board sizes; a 32-bit Arm build checks each against the type's real size.
 macro_rules! board_sizes {
     ($($ty:ty = $bytes:expr;)*) => {$(
         impl $crate::heap::BoardSize for $ty {
             const BYTES: u64 = $bytes;
         }
-        #[cfg(target_pointer_width = "32")]
+        #[cfg(all(target_arch = "arm", target_pointer_width = "32"))]
         const _: () = assert!(core::mem::size_of::<$ty>() as u64 == $bytes);
     )*};
 }
