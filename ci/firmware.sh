@@ -48,9 +48,10 @@ usage() { # board elf memory.x
     "$llvm_size" -A "$2" | awk -v board="$1" -v ram_k="$ram_len" -v ccm_k="${ccm_len:-0}" '
         $1 ~ /^\.(vector_table|text|rodata|data)$/ { flash += $2 }
         $1 ~ /^\.(data|bss|uninit)$/ { ram += $2 }
-        END { stack = ccm_k > 0 ? ccm_k : ram_k - ram / 1024
+        END { stack = (ccm_k > 0) ? ccm_k : ram_k - ram / 1024
+              where = (ccm_k > 0) ? " (CCM RAM)" : ""
               printf "%-16s flash %7.1f KiB   RAM %7.1f KiB of %d KiB, stack %6.1f KiB%s\n",
-              board, flash / 1024, ram / 1024, ram_k, stack, ccm_k > 0 ? " (CCM RAM)" : "" }'
+              board, flash / 1024, ram / 1024, ram_k, stack, where }'
 }
 
 # The boards with a firmware layer, from the one list: the profiles' `firmware` fields
