@@ -340,12 +340,6 @@ impl Store {
     /// Ends `module`, which must have received its announced length, and builds it. On
     /// an error what it held is given back.
     pub fn end_module(&mut self, module: PartialModule) -> Result<Module, Error> {
-        if module.refused {
-            return Err(Error::Malformed {
-                message: "the module was refused already".into(),
-                offset: module.received(),
-            });
-        }
         let before = self.heap.stats().in_use;
         // `end` consumes the module: what it charged is known before it starts.
         let charged = module.charged;

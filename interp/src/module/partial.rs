@@ -38,7 +38,7 @@ pub struct PartialModule {
     /// What this module holds in the heap account: given back if it is refused.
     pub(crate) charged: u64,
     /// A feed failed: the module is refused and holds nothing.
-    pub(crate) refused: bool,
+    refused: bool,
 }
 
 impl PartialModule {
@@ -93,12 +93,7 @@ impl PartialModule {
         heap: &mut HeapAccount,
         chunk: &[u8],
     ) -> Result<(), Error> {
-        if self.refused {
-            return Err(Error::Malformed {
-                message: "the module was refused already".into(),
-                offset: self.received,
-            });
-        }
+        self.not_refused()?;
         if chunk.len() > self.len - self.received {
             return Err(Error::Malformed {
                 message: alloc::format!("more bytes than the announced {}", self.len),
@@ -123,6 +118,17 @@ impl PartialModule {
         }
     }
 
+    /// A refused module takes no more bytes and builds nothing.
+    fn not_refused(&self) -> Result<(), Error> {
+        match self.refused {
+            true => Err(Error::Malformed {
+                message: "the module was refused already".into(),
+                offset: self.received,
+            }),
+            false => Ok(()),
+        }
+    }
+
     /// Gives back what the module holds: it was refused.
     pub(crate) fn refuse(&mut self) {
         self.refused = true;
@@ -133,12 +139,7 @@ impl PartialModule {
 
     /// Decodes what is left, which must complete the module, and builds it.
     pub(crate) fn end(mut self, config: &Config, heap: &mut HeapAccount) -> Result<Module, Error> {
-        if self.refused {
-            return Err(Error::Malformed {
-                message: "the module was refused already".into(),
-                offset: self.received,
-            });
-        }
+        self.not_refused()?;
         if self.received < self.len {
             return Err(Error::Malformed {
                 message: alloc::format!(
