@@ -22,6 +22,22 @@ fn handler(profile: BoardProfile) -> RequestHandler {
     h
 }
 
+/// A handler with the nrf52840-dk's memory (160 KiB heap, one static page, one heap page:
+/// spectest's) and a static buffer, reset with spectest.
+fn nrf_handler() -> RequestHandler {
+    let memory = tandem_boards::BoardMemory {
+        ram_bytes: 262_144,
+        flash_bytes: 1 << 20,
+        heap_bytes: 163_840,
+        static_memory_pages: 1,
+        heap_memory_pages: 1,
+    };
+    let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
+    let mut h = RequestHandler::new(board(memory), "test").with_static_memory(buffer);
+    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    h
+}
+
 /// Uploads `wat` in chunks of `chunk` bytes, as a board receives it.
 fn upload(h: &mut RequestHandler, wat: &str, chunk: usize) -> Result<ModuleId, Refusal> {
     let wasm = wat::parse_str(wat).expect("wat");
@@ -327,18 +343,7 @@ fn a_reset_naming_an_unknown_host_module_is_refused_and_leaves_no_session() {
 
 #[test]
 fn a_module_refused_before_its_memory_was_made_leaves_the_static_buffer_to_the_next() {
-    // The nrf52840-dk's memory: one static page, one heap page (held by spectest's memory).
-    let memory = tandem_boards::BoardMemory {
-        ram_bytes: 262_144,
-        flash_bytes: 1 << 20,
-        heap_bytes: 163_840,
-        static_memory_pages: 1,
-        heap_memory_pages: 1,
-    };
-    let profile = board(memory);
-    let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
-    let mut h = RequestHandler::new(profile, "test").with_static_memory(buffer);
-    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    let mut h = nrf_handler();
     let huge = upload(&mut h, "(module (memory 3000))", 512).expect("upload");
     let out = h.instantiate(huge).outcome;
     let Outcome::Refused(Refusal::Resource(msg)) = out else { panic!("{out:?}") };
@@ -437,16 +442,7 @@ fn an_upload_is_decoded_as_it_arrives_and_loading_at_once_charges_the_same() {
 
 #[test]
 fn a_module_too_big_for_the_heap_is_refused_by_function_and_the_session_goes_on() {
-    let memory = tandem_boards::BoardMemory {
-        ram_bytes: 262_144,
-        flash_bytes: 1 << 20,
-        heap_bytes: 163_840,
-        static_memory_pages: 1,
-        heap_memory_pages: 1,
-    };
-    let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
-    let mut h = RequestHandler::new(board(memory), "test").with_static_memory(buffer);
-    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    let mut h = nrf_handler();
     let held = h.stats().heap;
     assert_eq!(held.limit, Some(163_840 - 163_840 / 8));
     let wasm = wat::parse_str(many_functions(400)).unwrap();

@@ -328,6 +328,18 @@ mod tests {
         (func (export "grow_memory") (result i32) (memory.grow (i32.const 1)))
         (func (export "grow0") (result i32) (memory.grow (i32.const 0))))"#;
 
+    /// A module of `count` exported functions; function `i` adds 1 to its argument `adds(i)`
+    /// times.
+    fn adders(count: usize, adds: impl Fn(usize) -> usize) -> Vec<u8> {
+        let funcs: alloc::string::String = (0..count)
+            .map(|i| {
+                let body = "(i32.const 1) (i32.add)".repeat(adds(i));
+                format!("(func (export \"f{i}\") (param i32) (result i32) (local.get 0) {body})")
+            })
+            .collect();
+        wat::parse_str(format!("(module {funcs})")).unwrap()
+    }
+
     fn store(limit: Option<u64>) -> Store {
         Store::try_new(Config::new().with_limits(256, 16).with_heap_limit(limit)).unwrap()
     }
@@ -403,13 +415,7 @@ mod tests {
     #[test]
     fn a_module_load_peaks_near_what_it_keeps() {
         // Functions of growing size: the rate of code per byte varies along the section.
-        let funcs: alloc::string::String = (0..200)
-            .map(|i| {
-                let adds = "(i32.const 1) (i32.add)".repeat(5 + i % 40);
-                format!("(func (export \"f{i}\") (param i32) (result i32) (local.get 0) {adds})")
-            })
-            .collect();
-        let wasm = wat::parse_str(format!("(module {funcs})")).unwrap();
+        let wasm = adders(200, |i| 5 + i % 40);
         let mut store = store(None);
         let before = store.heap_stats().in_use;
         store.load_module(&wasm).unwrap();
@@ -435,13 +441,7 @@ mod tests {
 
     #[test]
     fn a_module_too_big_for_the_heap_names_the_function_and_leaves_the_account_as_it_was() {
-        let funcs: alloc::string::String = (0..64)
-            .map(|i| {
-                let adds = "(i32.const 1) (i32.add)".repeat(20);
-                format!("(func (export \"f{i}\") (param i32) (result i32) (local.get 0) {adds})")
-            })
-            .collect();
-        let wasm = wat::parse_str(format!("(module {funcs})")).unwrap();
+        let wasm = adders(64, |_| 20);
         let mut unlimited = store(None);
         let before = unlimited.heap_stats().in_use;
         unlimited.load_module(&wasm).unwrap();

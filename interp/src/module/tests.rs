@@ -314,6 +314,16 @@ fn store(limit: Option<u64>) -> crate::Store {
     crate::Store::try_new(Config::new().with_limits(256, 16).with_heap_limit(limit)).unwrap()
 }
 
+/// `wasm` loaded whole in a store of no heap limit: the store's heap before the load, what
+/// the module keeps, and the load's peak over the start.
+fn loaded_whole(wasm: &[u8]) -> (u64, u64, u64) {
+    let mut whole = store(None);
+    let base = whole.heap_stats().in_use;
+    whole.load_module(wasm).unwrap();
+    let stats = whole.heap_stats();
+    (base, stats.in_use - base, stats.peak - base)
+}
+
 /// Feeds `wasm` to `store` in chunks of `chunk` bytes.
 fn streamed(store: &mut crate::Store, wasm: &[u8], chunk: usize) -> Result<Module, Error> {
     let mut partial = store.begin_module(wasm.len());
@@ -351,11 +361,9 @@ fn a_module_in_parts_is_the_module_whole_for_any_chunk_size() {
 #[test]
 fn a_module_in_parts_holds_one_payload_not_the_binary() {
     let wasm = many_functions(200);
-    let mut whole = store(None);
-    let base = whole.heap_stats().in_use;
-    whole.load_module(&wasm).unwrap();
+    let (base, _, peak) = loaded_whole(&wasm);
     // A board holding the whole upload needs its bytes beside the load's peak.
-    let held_whole = wasm.len() as u64 + whole.heap_stats().peak - base;
+    let held_whole = wasm.len() as u64 + peak;
     let mut parts = store(None);
     streamed(&mut parts, &wasm, 512).unwrap();
     let held_parts = parts.heap_stats().peak - base;
@@ -369,10 +377,7 @@ fn a_module_in_parts_holds_one_payload_not_the_binary() {
 #[test]
 fn a_module_in_parts_that_is_refused_gives_everything_back() {
     let wasm = many_functions(60);
-    let mut whole = store(None);
-    let base = whole.heap_stats().in_use;
-    whole.load_module(&wasm).unwrap();
-    let kept = whole.heap_stats().in_use - base;
+    let (base, kept, _) = loaded_whole(&wasm);
 
     let mut small = store(Some(base + kept / 2));
     let mut partial = small.begin_module(wasm.len());
