@@ -12,20 +12,21 @@ use alloc::vec::Vec;
 
 use tandem_hostmods::Stream;
 use tandem_interp::{
-    Error, MemStats, MemoryKind as CoreMemoryKind, Trap as CoreTrap, TrapKind as CoreTrapKind,
-    Value, WasmVersion as CoreVersion,
+    Error, Features as CoreFeatures, MemStats, MemoryKind as CoreMemoryKind, Trap as CoreTrap,
+    TrapKind as CoreTrapKind, Value,
 };
 use tandem_protocol::{
-    HeapStats, MemoryKind, MemoryStat, OutputChunk, OutputStream, Printed, Refusal, Trap, TrapKind,
-    Val, WasmVersion,
+    Features, HeapStats, MemoryKind, MemoryStat, OutputChunk, OutputStream, Printed, Refusal, Trap,
+    TrapKind, Val,
 };
 
-/// The core's spec version for the wire's.
-pub fn version(version: WasmVersion) -> CoreVersion {
-    match version {
-        WasmVersion::V1 => CoreVersion::V1,
-        WasmVersion::V2 => CoreVersion::V2,
-    }
+/// The core's feature set for the wire's (the host sends the core's bits); a bit the core
+/// does not know is refused (a host newer than the firmware).
+pub fn features_in(features: Features) -> Result<CoreFeatures, Refusal> {
+    CoreFeatures::from_bits(features.0).ok_or_else(|| {
+        let unknown = features.0 & !CoreFeatures::all().bits();
+        Refusal::Unsupported(format!("feature bits {unknown:#x} are unknown to this target"))
+    })
 }
 
 /// A wire argument as a core value. A function reference cannot come from outside: the

@@ -29,12 +29,14 @@ use core::sync::atomic::AtomicBool;
 
 use tandem_hostmods::{HostModule, Printed, Spectest, TandemTest, Wasi, WasiContext};
 use tandem_interp::{
-    Config, Error, Extern, Instance, InstanceOptions, Linker, Module, PartialModule, Store, Value,
+    Config, Error, Extern, Features, Instance, InstanceOptions, Linker, Module, PartialModule,
+    Store, Value,
 };
+use tandem_protocol::Features as WireFeatures;
 use tandem_protocol::{
     BoardLimits, HeapStats, InfoResponse, InstanceId, MAX_CHUNK, MAX_OUTPUT_CHUNKS,
     MAX_OUTPUT_PER_CALL, MemoryDigest, ModuleId, Outcome, OutputChunk, PROTOCOL_VERSION, Ran,
-    Refusal, StatsResponse, TargetStats, Val, WasiSetup, WasmVersion, fnv1a64,
+    Refusal, StatsResponse, TargetStats, Val, WasiSetup, fnv1a64,
 };
 
 pub use tandem_boards::{BoardProfile, Limits};
@@ -64,11 +66,11 @@ struct Session {
     hosts: Vec<&'static str>,
 }
 
-/// A session as a reset asks for it: the version and the host modules (bits of the
+/// A session as a reset asks for it: the features and the host modules (bits of the
 /// handler's host-module list). Holds no heap.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPlan {
-    version: WasmVersion,
+    features: Features,
     hosts: u32,
 }
 
@@ -184,15 +186,15 @@ impl RequestHandler {
         }
     }
 
-    /// `tandem/reset`: drops everything and starts a fresh store validating against
-    /// `version`, with the host modules named in `hosts` defined (a name this handler has
-    /// no module for is refused, naming the ones it has, and leaves no session).
+    /// `tandem/reset`: drops everything and starts a fresh store accepting `features`, with
+    /// the host modules named in `hosts` defined (a name this handler has no module for is
+    /// refused, naming the ones it has, and leaves no session; so is an unknown feature).
     pub fn reset<S: AsRef<str>>(
         &mut self,
-        version: WasmVersion,
+        features: WireFeatures,
         hosts: &[S],
     ) -> Result<(), Refusal> {
-        let plan = self.plan_session(version, hosts);
+        let plan = self.plan_session(features, hosts);
         self.start_session(plan?)
     }
 
@@ -201,10 +203,11 @@ impl RequestHandler {
     /// [`RequestHandler::start_session`]). An unknown host module ends the session now.
     pub fn plan_session<S: AsRef<str>>(
         &mut self,
-        version: WasmVersion,
+        features: WireFeatures,
         hosts: &[S],
     ) -> Result<SessionPlan, Refusal> {
-        let mut plan = SessionPlan { version, hosts: 0 };
+        let features = convert::features_in(features).inspect_err(|_| self.end_session())?;
+        let mut plan = SessionPlan { features, hosts: 0 };
         for name in hosts {
             let name = name.as_ref();
             match tandem_hostmods::position(self.host_modules, name) {
@@ -240,7 +243,7 @@ impl RequestHandler {
         self.end_session();
         let limits = &self.profile.limits;
         let config = Config::new()
-            .with_version(convert::version(plan.version))
+            .with_features(plan.features)
             .with_limits(limits.value_stack_slots, limits.max_call_depth)
             .with_fuel(self.fuel().is_some())
             .with_heap_memory_budget(self.profile.heap_memory_bytes())

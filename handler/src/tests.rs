@@ -6,6 +6,11 @@ use super::*;
 use alloc::vec;
 use tandem_protocol::{MemoryKind, Trap, TrapKind};
 
+/// A preset as a reset carries it.
+fn features(features: Features) -> WireFeatures {
+    WireFeatures(features.bits())
+}
+
 /// The host modules the spec tests import.
 const SPECTEST: &[&str] = &["spectest"];
 
@@ -18,7 +23,7 @@ fn board(memory: tandem_boards::BoardMemory) -> BoardProfile {
 
 fn handler(profile: BoardProfile) -> RequestHandler {
     let mut h = RequestHandler::new(profile, "test");
-    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    h.reset(features(Features::WASM2), SPECTEST).expect("reset");
     h
 }
 
@@ -34,7 +39,7 @@ fn nrf_handler() -> RequestHandler {
     };
     let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
     let mut h = RequestHandler::new(board(memory), "test").with_static_memory(buffer);
-    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    h.reset(features(Features::WASM2), SPECTEST).expect("reset");
     h
 }
 
@@ -136,7 +141,7 @@ fn fuel_and_depth_limits_trap_alike() {
 fn requests_before_reset_and_bad_handles_are_refused() {
     let mut h = RequestHandler::new(desktop_profile(), "test");
     assert!(matches!(h.module_begin(1), Err(Refusal::Request(_))));
-    h.reset(WasmVersion::V1, SPECTEST).expect("reset");
+    h.reset(features(Features::WASM1), SPECTEST).expect("reset");
     let out = h.instantiate(ModuleId(9)).outcome;
     assert!(matches!(out, Outcome::Refused(Refusal::Request(_))));
     let reg = h.register(InstanceId(0), "x");
@@ -148,7 +153,7 @@ fn requests_before_reset_and_bad_handles_are_refused() {
 fn static_buffer_backs_first_defined_memory_after_each_reset() {
     let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 2 * 65536].into());
     let mut h = RequestHandler::new(desktop_profile(), "test").with_static_memory(buffer);
-    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    h.reset(features(Features::WASM2), SPECTEST).expect("reset");
     assert_eq!(h.info().limits.static_memory_bytes, Some(2 * 65536));
     let no_mem = upload(&mut h, "(module)", 512).expect("upload");
     instance(&mut h, no_mem);
@@ -162,7 +167,7 @@ fn static_buffer_backs_first_defined_memory_after_each_reset() {
             let d = h.memory_digest(i, None, 0, 5);
             assert_eq!(d.map(|d| d.fnv1a64), Ok(fnv1a64(b"hello")));
         }
-        h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+        h.reset(features(Features::WASM2), SPECTEST).expect("reset");
     }
 }
 
@@ -217,7 +222,7 @@ fn a_raised_interrupt_flag_stops_a_desktop_call_which_is_then_metered() {
     static STOP: AtomicBool = AtomicBool::new(true);
     let mut h = RequestHandler::new(desktop_profile(), "test");
     h.set_interrupt_flag(&STOP);
-    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    h.reset(features(Features::WASM2), SPECTEST).expect("reset");
     let m = upload(&mut h, ADD, 512).expect("upload");
     let i = instance(&mut h, m);
     let out = h.invoke(i, "loop", &[]).outcome;
@@ -233,7 +238,7 @@ fn a_raised_interrupt_flag_stops_a_desktop_call_which_is_then_metered() {
 #[test]
 fn what_a_call_prints_comes_back_with_its_outcome() {
     let mut h = RequestHandler::new(desktop_profile(), "test");
-    h.reset(WasmVersion::V2, &["spectest", "tandem"]).expect("reset");
+    h.reset(features(Features::WASM2), &["spectest", "tandem"]).expect("reset");
     let wat = r#"(module
         (import "tandem" "print_i32" (func $pi (param i32)))
         (import "tandem" "print" (func $p (param i32 i32)))
@@ -276,7 +281,7 @@ fn record(index: u32, stream: crate::Stream, bytes: &[u8]) {
 #[test]
 fn with_an_output_sink_a_call_s_output_leaves_while_it_runs_and_the_last_chunks_stay() {
     let mut h = RequestHandler::new(desktop_profile(), "test").with_output_sink(record);
-    h.reset(WasmVersion::V2, &["tandem"]).expect("reset");
+    h.reset(features(Features::WASM2), &["tandem"]).expect("reset");
     let wat = r#"(module
         (import "tandem" "print" (func $p (param i32 i32)))
         (memory 1) (data (i32.const 0) "0123456789")
@@ -305,15 +310,31 @@ fn with_an_output_sink_a_call_s_output_leaves_while_it_runs_and_the_last_chunks_
 #[test]
 fn an_unknown_host_module_is_refused_naming_the_known_ones() {
     let mut h = RequestHandler::new(desktop_profile(), "test");
-    let err = h.reset(WasmVersion::V2, &["spectest", "gpio"]).expect_err("no gpio");
+    let err = h.reset(features(Features::WASM2), &["spectest", "gpio"]).expect_err("no gpio");
     let Refusal::Link(message) = err else { panic!("{err:?}") };
     assert!(message.contains("`gpio`") && message.contains("spectest, tandem"), "{message}");
 }
 
 #[test]
+fn features_decide_what_a_session_accepts_and_unknown_ones_are_refused() {
+    let mut h = RequestHandler::new(desktop_profile(), "test");
+    let two_results = "(module (func (export \"f\") (result i32 i32) i32.const 1 i32.const 2))";
+    h.reset(features(Features::WASM1), SPECTEST).expect("reset");
+    assert!(upload(&mut h, two_results, 512).is_err(), "multi-value is not 1.0");
+    h.reset(features(Features::WASM2), SPECTEST).expect("reset");
+    upload(&mut h, two_results, 512).expect("multi-value is 2.0");
+    let unknown = WireFeatures(1 << 31);
+    let Err(Refusal::Unsupported(message)) = h.reset(unknown, SPECTEST) else {
+        panic!("an unknown feature bit is refused")
+    };
+    assert_eq!(message, "feature bits 0x80000000 are unknown to this target");
+    assert!(matches!(upload(&mut h, two_results, 512), Err(Refusal::Request(_))), "no session");
+}
+
+#[test]
 fn a_host_module_asked_for_by_name_and_alias_is_linked_once() {
     let mut h = RequestHandler::new(desktop_profile(), "test");
-    h.reset(WasmVersion::V2, &["wasi", "wasi_snapshot_preview1"]).expect("linked once");
+    h.reset(features(Features::WASM2), &["wasi", "wasi_snapshot_preview1"]).expect("linked once");
     let wasi_exit = r#"(module
         (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
         (func (export "_start") i32.const 3 call $exit))"#;
@@ -325,9 +346,10 @@ fn a_host_module_asked_for_by_name_and_alias_is_linked_once() {
 #[test]
 fn a_reset_naming_an_unknown_host_module_is_refused_and_leaves_no_session() {
     let mut h = RequestHandler::new(desktop_profile(), "test");
-    h.reset(WasmVersion::V2, SPECTEST).expect("reset");
+    h.reset(features(Features::WASM2), SPECTEST).expect("reset");
     upload(&mut h, ADD, 512).expect("a module in the first session");
-    let Err(Refusal::Link(message)) = h.reset(WasmVersion::V2, &["spectest", "gpio"]) else {
+    let Err(Refusal::Link(message)) = h.reset(features(Features::WASM2), &["spectest", "gpio"])
+    else {
         panic!("an unknown host module is refused")
     };
     assert!(
@@ -336,7 +358,7 @@ fn a_reset_naming_an_unknown_host_module_is_refused_and_leaves_no_session() {
     );
     assert!(matches!(upload(&mut h, ADD, 512), Err(Refusal::Request(_))), "no session is left");
     // Planned apart from starting (as the server does, freeing the request in between).
-    let plan = h.plan_session(WasmVersion::V2, SPECTEST).expect("known");
+    let plan = h.plan_session(features(Features::WASM2), SPECTEST).expect("known");
     h.start_session(plan).expect("started");
     upload(&mut h, ADD, 512).expect("a new session");
 }
@@ -368,7 +390,7 @@ fn a_session_holds_at_most_the_board_s_modules_and_instances() {
     profile.limits.max_modules = Some(2);
     profile.limits.max_instances = Some(1);
     let mut h = RequestHandler::new(profile, "test");
-    h.reset(WasmVersion::V2, &["spectest"]).expect("reset");
+    h.reset(features(Features::WASM2), &["spectest"]).expect("reset");
     let a = upload(&mut h, "(module)", 512).expect("first");
     upload(&mut h, "(module)", 512).expect("second");
     let Err(Refusal::Resource(message)) = upload(&mut h, "(module)", 512) else {
@@ -382,7 +404,7 @@ fn a_session_holds_at_most_the_board_s_modules_and_instances() {
     };
     assert_eq!(message, "the store already holds 1 instances, its limit");
     // A reset starts the count again.
-    h.reset(WasmVersion::V2, &["spectest"]).expect("reset");
+    h.reset(features(Features::WASM2), &["spectest"]).expect("reset");
     let a = upload(&mut h, "(module)", 512).expect("after the reset");
     assert!(matches!(h.instantiate(a).outcome, Outcome::Ok(_)));
 }

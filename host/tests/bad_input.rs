@@ -6,7 +6,7 @@
 use tandem::target::qemu::{QemuOptions, QemuTarget};
 use tandem::target::remote::RemoteOptions;
 use tandem::target::sim_link::LinkedSimTarget;
-use tandem::{SimTarget, Suite, Target, TargetError, Val, WasmVersion, run_wast};
+use tandem::{Features, SimTarget, Suite, Target, TargetError, Val, run_wast};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 
 fn board() -> BoardProfile {
@@ -89,7 +89,7 @@ const ROWS: &[Row] = &[
 fn check_rows(target: &mut dyn Target) {
     for (what, row, expected) in ROWS {
         target
-            .reset(WasmVersion::V2, tandem::target::SPECTEST)
+            .reset(Features::WASM2, tandem::target::SPECTEST)
             .unwrap_or_else(|e| panic!("{what}: reset: {e}"));
         let error = row(target).unwrap_or_else(|| panic!("{what}: no error on {}", target.name()));
         let message = error.to_string();
@@ -137,7 +137,7 @@ fn malformed_wast_names_the_file_and_position() {
         ("(frobnicate)", "bad.wast"),
     ];
     for (script, name) in cases {
-        let error = run_wast(&mut SimTarget::new(), WasmVersion::V2, name, script)
+        let error = run_wast(&mut SimTarget::new(), Features::WASM2, name, script)
             .expect_err(script)
             .to_string();
         assert!(error.contains("bad.wast:1:"), "{script}: {error}");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tandem::target::qemu::QemuOptions;
 use tandem::target::remote::RemoteOptions;
 use tandem::target::sim_link::LinkedSimTarget;
-use tandem::{Target, Trap, Val, WasmVersion};
+use tandem::{Features, Target, Trap, Val};
 use tandem_protocol::TrapKind;
 
 /// A loop that never ends, and a call that answers.
@@ -25,7 +25,7 @@ const DEADLINE: Duration = Duration::from_millis(300);
 
 /// The looping call times out by the target's deadline, then the instance still answers.
 fn stops_and_goes_on(target: &mut dyn Target) -> Duration {
-    target.reset(WasmVersion::V2, &[]).unwrap_or_else(|e| panic!("{e}"));
+    target.reset(Features::WASM2, &[]).unwrap_or_else(|e| panic!("{e}"));
     let module = target.load(&wat::parse_str(PROGRAM).unwrap()).unwrap_or_else(|e| panic!("{e}"));
     let instance = target.instantiate(module).unwrap_or_else(|e| panic!("{e}")).expect("no trap");
     let start = Instant::now();

@@ -20,9 +20,10 @@ use tandem_link::postcard_rpc::standard_icd::WireError;
 use tokio::io::AsyncWriteExt;
 
 use tandem_link::postcard_rpc::standard_icd::LoggingTopic;
+use tandem_protocol::Features;
 use tandem_protocol::{
     ExitEndpoint, FaultEndpoint, FaultKind, PingEndpoint, ResetEndpoint, ResetRequest,
-    StatsEndpoint, WasmVersion,
+    StatsEndpoint,
 };
 
 /// Per-request limit: postcard-rpc's `send_resp` would otherwise wait forever on a dead board.
@@ -165,7 +166,7 @@ async fn firmware_answers_over_the_crc_framed_link() {
 
     // A reset builds a store (value stack, spectest): the heap counters see it.
     let reset = ResetRequest {
-        version: WasmVersion::V2,
+        features: Features(tandem::Features::WASM2.bits()),
         hosts: vec!["spectest".into()],
         deadline_ms: None,
     };

@@ -14,7 +14,7 @@ use tandem::report::SuiteReport;
 use tandem::target::qemu::{QemuOptions, QemuTarget};
 use tandem::target::remote::{Peer, RemoteOptions, RemoteTarget};
 use tandem::target::sim_link::LinkedSimTarget;
-use tandem::{SimTarget, Suite, Target, WasmVersion, run_suite};
+use tandem::{Features, SimTarget, Suite, Target, run_suite};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_link::host::{FaultPlan, LinkOptions};
 use tandem_protocol::FaultKind;
@@ -37,7 +37,7 @@ fn run(target: &mut dyn Target, suites: &[&str]) -> Vec<SuiteReport> {
         .map(|name| {
             let suite =
                 Suite::parse(&name.replace("$suites", root)).unwrap_or_else(|e| panic!("{e}"));
-            run_suite(target, &suite, WasmVersion::V2, None, |_| {})
+            run_suite(target, &suite, Features::WASM2, None, |_| {})
                 .unwrap_or_else(|e| panic!("{name} on {}: {e}", target.name()))
         })
         .collect()
@@ -122,7 +122,7 @@ fn a_crashed_linked_simulator_reports_why_and_is_restarted() {
         assert!(error.contains("deliberate panic requested by the host"), "{error}");
         target.recover().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(target.restarts(), round);
-        target.reset(WasmVersion::V2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
+        target.reset(Features::WASM2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
         let module = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#)
             .expect("wat");
         let id = target.load(&module).expect("loads after the restart");

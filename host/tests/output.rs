@@ -11,7 +11,7 @@ mod common;
 use tandem::target::qemu::QemuOptions;
 use tandem::target::remote::RemoteOptions;
 use tandem::target::sim_link::LinkedSimTarget;
-use tandem::{InstanceId, Printed, SimTarget, Target, Val, WasmVersion};
+use tandem::{Features, InstanceId, Printed, SimTarget, Target, Val};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_link::host::{FaultPlan, LinkOptions};
 use tandem_protocol::MAX_OUTPUT_PER_CALL;
@@ -39,7 +39,7 @@ fn board() -> BoardProfile {
 }
 
 fn instance(target: &mut dyn Target) -> InstanceId {
-    target.reset(WasmVersion::V2, &["wasi_snapshot_preview1"]).unwrap_or_else(|e| panic!("{e}"));
+    target.reset(Features::WASM2, &["wasi_snapshot_preview1"]).unwrap_or_else(|e| panic!("{e}"));
     let module = target.load(&wat::parse_str(PROGRAM).unwrap()).unwrap_or_else(|e| panic!("{e}"));
     target.instantiate(module).unwrap_or_else(|e| panic!("{e}")).expect("no trap")
 }

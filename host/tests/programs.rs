@@ -6,7 +6,7 @@ use std::process::Command;
 
 use tandem::program::{Program, ProgramOptions, run_program};
 use tandem::report::Verdict;
-use tandem::{SimTarget, WasmVersion};
+use tandem::{Features, SimTarget};
 
 /// Prints `hi\n`, then exits with the code it is given in `CODE` below.
 fn program(code: u32) -> Vec<u8> {
@@ -27,7 +27,7 @@ fn program(code: u32) -> Vec<u8> {
 #[test]
 fn exit_code_and_output_decide_the_verdict() {
     let run =
-        |program: &Program| run_program(&mut SimTarget::new(), WasmVersion::V2, "p.wasm", program);
+        |program: &Program| run_program(&mut SimTarget::new(), Features::WASM2, "p.wasm", program);
     let report = run(&Program::new(program(0), Some(b"hi\n".to_vec())));
     assert_eq!(report.passed, 1, "{:?}", report.failures);
     assert_eq!(report.records[0].observed, r#"returned []; printed "hi\n""#);

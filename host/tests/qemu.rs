@@ -10,7 +10,7 @@ mod common;
 use tandem::report::Verdict;
 use tandem::target::qemu::QemuOptions;
 use tandem::wast::CHECKED_ON_HOST_REASON;
-use tandem::{Suite, Target, WasmVersion, run_suite};
+use tandem::{Features, Suite, Target, run_suite};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_protocol::FaultKind;
 
@@ -27,7 +27,7 @@ fn without_device_validation_rejections_are_checked_on_the_host() {
     let suite = Suite::parse("spec:v2").unwrap_or_else(|e| panic!("{e}"));
     // binary.wast is mostly assert_malformed; binary-leb128.wast and custom.wast mix in
     // modules that must load and run.
-    let report = run_suite(&mut qemu, &suite, WasmVersion::V2, Some("/binary"), |_| {})
+    let report = run_suite(&mut qemu, &suite, Features::WASM2, Some("/binary"), |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     qemu.shutdown().unwrap_or_else(|e| panic!("{e}"));
 
@@ -69,7 +69,7 @@ fn a_hung_board_is_restarted_and_the_file_goes_on() {
 (module (func (export "two") (result i32) i32.const 2))
 (assert_return (invoke "two") (i32.const 2))
 "#;
-    let report = tandem::run_wast(&mut qemu, WasmVersion::V2, "hang.wast", script)
+    let report = tandem::run_wast(&mut qemu, Features::WASM2, "hang.wast", script)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(qemu.restarts(), 1);
     let lines: Vec<usize> = report.failures.iter().map(|f| f.line).collect();
@@ -99,7 +99,7 @@ fn a_crashed_board_reports_why_and_is_restarted() {
         };
         assert!(error.contains(expected), "{kind:?}: {error}");
         qemu.recover().unwrap_or_else(|e| panic!("{e}"));
-        qemu.reset(WasmVersion::V2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
+        qemu.reset(Features::WASM2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
         let m = qemu.load(&wat::parse_str("(module)").unwrap()).expect("loads after restart");
         assert!(matches!(qemu.instantiate(m), Ok(Ok(_))));
     }

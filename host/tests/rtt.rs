@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use tandem::firmware::{FirmwareBuild, FirmwareFeatures, firmware_dir};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
-use tandem::{Suite, Target, WasmVersion, run_suite};
+use tandem::{Features, Suite, Target, run_suite};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_protocol::FaultKind;
 
@@ -30,7 +30,7 @@ fn the_project_suites_pass_over_rtt() {
     assert_eq!(board.name(), "qemu-rtt");
     let suite = Suite::parse(concat!(env!("CARGO_MANIFEST_DIR"), "/../suites"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let report = run_suite(&mut board, &suite, WasmVersion::V2, None, |_| {})
+    let report = run_suite(&mut board, &suite, Features::WASM2, None, |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     let totals = board.link_totals();
     let restarts = board.restarts();
@@ -54,7 +54,7 @@ fn a_crash_over_rtt_is_reported_and_the_board_restarted() {
     let error = board.fault(FaultKind::Panic).to_string();
     assert!(error.contains("deliberate panic requested by the host"), "{error}");
     board.recover().unwrap_or_else(|e| panic!("{e}"));
-    board.reset(WasmVersion::V2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
+    board.reset(Features::WASM2, tandem::target::SPECTEST).unwrap_or_else(|e| panic!("{e}"));
     let m = board.load(&wat::parse_str("(module)").unwrap()).expect("loads after restart");
     assert!(matches!(board.instantiate(m), Ok(Ok(_))));
     assert_eq!(board.restarts(), 1);

@@ -6,7 +6,7 @@
 
 use tandem::suite::run_files;
 use tandem::wast::count_directives;
-use tandem::{SimTarget, WasmVersion, run_wast};
+use tandem::{Features, SimTarget, run_wast};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 
 const SCRIPT: &str = include_str!("wast/directives.wast");
@@ -24,7 +24,7 @@ fn deliberate_failure_lines() -> Vec<usize> {
 #[test]
 fn every_directive_kind_on_the_simulator() {
     let mut target = SimTarget::new();
-    let report = run_wast(&mut target, WasmVersion::V2, "directives.wast", SCRIPT)
+    let report = run_wast(&mut target, Features::WASM2, "directives.wast", SCRIPT)
         .unwrap_or_else(|e| panic!("{e}"));
     for failure in &report.failures {
         println!("directives.wast:{failure}");
@@ -67,7 +67,7 @@ fn folder_suites_are_collected_recursively_and_pass() {
     // suites/heap, written for its own small-heap profile.
     let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut target = SimTarget::for_board(&board);
-    let report = run_files(&mut target, "suites".into(), WasmVersion::V2, &files, None, |_| {})
+    let report = run_files(&mut target, "suites".into(), Features::WASM2, &files, None, |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     for file in &report.files {
         assert!(file.failures.is_empty(), "{}: {:?}", file.name, file.failures);
@@ -81,7 +81,7 @@ fn folder_suites_are_collected_recursively_and_pass() {
     }
     // With the desktop limits the board's limits suite is skipped, saying why.
     let mut desktop = SimTarget::new();
-    let report = run_files(&mut desktop, "suites".into(), WasmVersion::V2, &files, None, |_| {})
+    let report = run_files(&mut desktop, "suites".into(), Features::WASM2, &files, None, |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     let limits = report.files.iter().find(|f| f.name.ends_with("qemu-mps2-an386.wast")).unwrap();
     let skip = limits.file_skip.as_ref().expect("skipped on the desktop profile");

@@ -20,7 +20,7 @@ use serde::Serialize;
 use tandem::report::{FileReport, PortableStats, SuiteReport};
 use tandem::target::Target;
 use tandem::target::qemu::{QemuOptions, QemuTarget};
-use tandem::{SimTarget, Suite, WasmVersion, run_suite};
+use tandem::{Features, SimTarget, Suite, run_suite};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_protocol::TargetStats;
 
@@ -120,7 +120,7 @@ fn suite_snapshot(suite: &str, board: &str, report: &SuiteReport) -> SuiteSnapsh
 /// figures, if it has any, against `snapshot_name@<target name>`.
 fn snapshot_suite(target: &mut dyn Target, suite: &str, snapshot_name: &str) {
     let resolved = resolve(suite);
-    let report = run_suite(target, &resolved, WasmVersion::V2, None, |_| {})
+    let report = run_suite(target, &resolved, Features::WASM2, None, |_| {})
         .unwrap_or_else(|e| panic!("{suite} on {}: {e}", target.name()));
     let board = target.board().unwrap_or(DEFAULT_BOARD).to_owned();
     insta::assert_yaml_snapshot!(snapshot_name, suite_snapshot(suite, &board, &report));

@@ -11,16 +11,17 @@
 use std::io::Write as _;
 
 use tandem::report::{self, SuiteReport};
-use tandem::{SimTarget, Suite, WasmVersion, run_suite};
+use tandem::suite::SpecSuite;
+use tandem::{SimTarget, Suite, run_suite};
 
 const SHOWN_FAILURES: usize = 50;
 
 fn run_spec() -> Vec<SuiteReport> {
     let mut target = SimTarget::new();
-    [WasmVersion::V1, WasmVersion::V2]
+    [SpecSuite::V1, SpecSuite::V2]
         .into_iter()
-        .map(|version| {
-            run_suite(&mut target, &Suite::Spec(version), version, None, |_| {})
+        .map(|spec| {
+            run_suite(&mut target, &Suite::Spec(spec), spec.features(), None, |_| {})
                 .unwrap_or_else(|e| panic!("{e}"))
         })
         .collect()

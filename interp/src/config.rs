@@ -1,22 +1,96 @@
 //! Engine configuration: the Wasm feature set and the resource limits a board profile sets.
 
-/// Which version of the WebAssembly spec modules are validated against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WasmVersion {
-    /// WebAssembly 1.0 (MVP plus mutable-global import/export).
-    V1,
-    /// WebAssembly 2.0 without SIMD: multi-value, sign-extension, non-trapping
-    /// float-to-int, bulk memory, reference types.
-    V2,
+bitflags::bitflags! {
+    /// The WebAssembly proposals a [`Config`] accepts, in the spirit of wasmparser's
+    /// `WasmFeatures`: a module that uses one outside the set is refused with
+    /// [`Error::Unsupported`](crate::Error::Unsupported), naming it. The default is
+    /// [`Features::SUPPORTED`], everything the core implements; the spec presets
+    /// ([`Features::WASM1`], [`Features::WASM2`]) exist so that a spec version's tests see
+    /// its rules (e.g. `(result i32 i32)` is invalid in 1.0).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct Features: u32 {
+        /// Importable and exportable mutable globals (part of 1.0).
+        const MUTABLE_GLOBAL = 1 << 0;
+        /// `i32.extend8_s` and friends.
+        const SIGN_EXTENSION = 1 << 1;
+        /// `i32.trunc_sat_f32_s` and friends.
+        const SATURATING_FLOAT_TO_INT = 1 << 2;
+        /// Blocks and functions with several results.
+        const MULTI_VALUE = 1 << 3;
+        /// `memory.copy`, `memory.fill`, passive segments and friends.
+        const BULK_MEMORY = 1 << 4;
+        /// `funcref`/`externref` values, several tables, `table.*`.
+        const REFERENCE_TYPES = 1 << 5;
+        /// `return_call` and `return_call_indirect`.
+        const TAIL_CALL = 1 << 6;
+        /// `i32/i64.add/sub/mul` in constant expressions.
+        const EXTENDED_CONST = 1 << 7;
+    }
+}
+
+impl Features {
+    /// WebAssembly 1.0: the MVP plus importable and exportable mutable globals.
+    pub const WASM1: Features = Features::MUTABLE_GLOBAL;
+    /// WebAssembly 2.0 without SIMD.
+    pub const WASM2: Features = Features::WASM1
+        .union(Features::SIGN_EXTENSION)
+        .union(Features::SATURATING_FLOAT_TO_INT)
+        .union(Features::MULTI_VALUE)
+        .union(Features::BULK_MEMORY)
+        .union(Features::REFERENCE_TYPES);
+    /// Everything the core implements: the default.
+    pub const SUPPORTED: Features = Features::WASM2;
+
+    /// Each feature with its proposal's name, as the spec's proposal repositories and test
+    /// folders spell it.
+    pub const NAMED: [(Features, &'static str); 8] = [
+        (Features::MUTABLE_GLOBAL, "mutable-global"),
+        (Features::SIGN_EXTENSION, "sign-extension-ops"),
+        (Features::SATURATING_FLOAT_TO_INT, "nontrapping-float-to-int-conversions"),
+        (Features::MULTI_VALUE, "multi-value"),
+        (Features::BULK_MEMORY, "bulk-memory"),
+        (Features::REFERENCE_TYPES, "reference-types"),
+        (Features::TAIL_CALL, "tail-call"),
+        (Features::EXTENDED_CONST, "extended-const"),
+    ];
+
+    /// The feature a proposal's name stands for.
+    pub fn from_proposal(name: &str) -> Option<Features> {
+        Features::NAMED.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+
+    /// The proposal's name of a single feature (`None` for a set of several, or none).
+    pub fn proposal(self) -> Option<&'static str> {
+        Features::NAMED.iter().find(|(f, _)| *f == self).map(|(_, n)| *n)
+    }
+
+    /// What wasmparser decodes and validates for this set (never SIMD, never anything the
+    /// core does not implement): the host validates with it for a board that does not.
+    pub fn to_wasmparser(self) -> wasmparser::WasmFeatures {
+        use wasmparser::WasmFeatures as W;
+        let mut w = W::MVP;
+        for (ours, theirs) in [
+            (Features::MUTABLE_GLOBAL, W::MUTABLE_GLOBAL),
+            (Features::SIGN_EXTENSION, W::SIGN_EXTENSION),
+            (Features::SATURATING_FLOAT_TO_INT, W::SATURATING_FLOAT_TO_INT),
+            (Features::MULTI_VALUE, W::MULTI_VALUE),
+            (Features::BULK_MEMORY, W::BULK_MEMORY),
+            (Features::REFERENCE_TYPES, W::REFERENCE_TYPES),
+            (Features::TAIL_CALL, W::TAIL_CALL),
+            (Features::EXTENDED_CONST, W::EXTENDED_CONST),
+        ] {
+            w.set(theirs, self.contains(ours));
+        }
+        w
+    }
 }
 
 /// Limits and features of an engine. Every limit is counted in units that do not
 /// depend on the pointer width, so a simulator and a board configured alike fail alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The spec version modules are validated against (and the feature set wasmparser
-    /// decodes).
-    pub version: WasmVersion,
+    /// The proposals modules may use; others are refused as unsupported.
+    pub features: Features,
     /// Value-stack size in 64-bit slots, shared by all frames of a call. Allocated
     /// once, when the store is created.
     pub max_value_stack: u32,
@@ -52,10 +126,10 @@ impl Config {
     /// The default call-depth limit, deep enough for the spec tests' recursion.
     pub const DEFAULT_CALL_DEPTH: u32 = 4096;
 
-    /// The default: Wasm 2.0, 256 Ki slots (2 MiB) of value stack, depth 4096, no fuel.
+    /// The default: every supported feature, 256 Ki slots (2 MiB) of value stack, depth 4096, no fuel.
     pub fn new() -> Self {
         Config {
-            version: WasmVersion::V2,
+            features: Features::SUPPORTED,
             max_value_stack: Self::DEFAULT_VALUE_STACK,
             max_call_depth: Self::DEFAULT_CALL_DEPTH,
             fuel: false,
@@ -66,9 +140,10 @@ impl Config {
         }
     }
 
-    /// Validates modules against `version` instead.
-    pub fn with_version(mut self, version: WasmVersion) -> Self {
-        self.version = version;
+    /// Accepts the proposals in `features` only (e.g. [`Features::WASM1`] to hold modules
+    /// to the 1.0 spec).
+    pub fn with_features(mut self, features: Features) -> Self {
+        self.features = features;
         self
     }
 
@@ -113,14 +188,6 @@ impl Config {
     pub fn with_instances_limit(mut self, instances: Option<u32>) -> Self {
         self.max_instances = instances;
         self
-    }
-
-    pub(crate) fn features(&self) -> wasmparser::WasmFeatures {
-        use wasmparser::WasmFeatures as F;
-        match self.version {
-            WasmVersion::V1 => F::WASM1,
-            WasmVersion::V2 => F::WASM2.difference(F::SIMD),
-        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Tandem's WebAssembly interpreter core: `no_std` + `alloc`, Wasm 2.0 without SIMD.
+//! Tandem's WebAssembly interpreter core: `no_std` + `alloc`, Wasm 2.0 without SIMD, and the
+//! proposals [`Features`] lists.
 //!
 //! ```text
 //! bytes --wasmparser--> Module (validated, translated once into compact code)
@@ -135,7 +136,7 @@ mod translate; // wasm operators -> internal code, checking what the executor re
 mod typed; // typed host functions and typed calls over the untyped API
 mod value; // Value, ValType, FuncType, and the raw slot encoding
 
-pub use config::{Config, WasmVersion};
+pub use config::{Config, Features};
 pub use error::{Error, ExternKind, Trap, TrapKind};
 pub use heap::{HeapStats, HeapUse};
 pub use linker::{InstanceOptions, Linker};

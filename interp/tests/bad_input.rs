@@ -1,7 +1,7 @@
 //! Bad input never panics: truncated, garbled and invalid modules are errors, with
 //! or without the `validate` feature. CI runs this file both ways.
 
-use tandem_interp::{Config, Error, Linker, Module, Store, Value, WasmVersion};
+use tandem_interp::{Config, Error, Features, Linker, Module, Store, Value};
 
 /// Valid modules exercising most of the feature set, as mutation seeds.
 const SEEDS: &[&str] = &[
@@ -61,7 +61,7 @@ const INVALID: &[&str] = &[
 
 /// Fuel is always on, so a mutation that makes a loop infinite still ends.
 fn configs() -> [Config; 2] {
-    [Config::new().with_fuel(true), Config::new().with_fuel(true).with_version(WasmVersion::V1)]
+    [Config::new().with_fuel(true), Config::new().with_fuel(true).with_features(Features::WASM1)]
 }
 
 /// Decodes, instantiates and runs every export with zero arguments under fuel.

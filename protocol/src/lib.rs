@@ -23,7 +23,7 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// The most bytes a call may print, on every target; the rest is counted in
 /// [`Printed::dropped`]. Behind a link it leaves in [`OutputChunk`]s while the call runs, so
@@ -54,23 +54,11 @@ pub struct ModuleId(pub u32);
 )]
 pub struct InstanceId(pub u32);
 
-/// The WebAssembly spec version a fresh store validates and runs modules against.
+/// The WebAssembly proposals a fresh store accepts: the bits of the core's `Features`
+/// (`tandem_interp::Features`), which names them. A bit the target does not know is refused
+/// at reset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
-pub enum WasmVersion {
-    /// WebAssembly 1.0 (the MVP plus importable/exportable mutable globals).
-    V1,
-    /// WebAssembly 2.0 without SIMD.
-    V2,
-}
-
-impl fmt::Display for WasmVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WasmVersion::V1 => "wasm-v1",
-            WasmVersion::V2 => "wasm-v2",
-        })
-    }
-}
+pub struct Features(pub u32);
 
 /// A WebAssembly value. Floats travel as bits so NaN payloads survive; references as
 /// opaque target-side numbers.
@@ -344,8 +332,8 @@ pub struct InfoResponse {
 /// `tandem/reset`: drop every module and instance and start a fresh store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct ResetRequest {
-    /// What the new store validates against.
-    pub version: WasmVersion,
+    /// The proposals the new store accepts.
+    pub features: Features,
     /// The host modules the session's modules may import, by name (e.g. `spectest`).
     pub hosts: Vec<String>,
     /// The longest an instantiation or invocation may run, in milliseconds of the target's

@@ -70,7 +70,7 @@ pub fn info<P: Platform>(ctx: &mut Context<P>, _: VarHeader, _: ()) -> InfoRespo
 pub fn reset<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: ResetRequest) -> UnitResult {
     // The request's host names are freed before the new session allocates: the arena
     // then holds only what the firmware allocated at boot (RequestHandler::start_session).
-    let plan = ctx.handler.plan_session(req.version, &req.hosts);
+    let plan = ctx.handler.plan_session(req.features, &req.hosts);
     drop(req.hosts);
     let result = plan.and_then(|plan| ctx.handler.start_session(plan));
     ctx.platform.restart_measurements();

@@ -25,9 +25,9 @@ pub mod sim_link;
 
 use std::fmt;
 
+use tandem_interp::Features;
 use tandem_protocol::{
     InstanceId, ModuleId, Outcome, Printed, Ran, Refusal, StatsResponse, Trap, Val, WasiSetup,
-    WasmVersion,
 };
 
 /// Why a request to a target did not produce a result.
@@ -97,6 +97,11 @@ pub fn ran<T>(ran: Ran<T>, reported: &mut Reported) -> Result<Result<T, Trap>, T
     outcome(result)
 }
 
+/// `features` as a reset sends them: the core's bits (the target's handler checks them).
+pub(crate) fn wire_features(features: Features) -> tandem_protocol::Features {
+    tandem_protocol::Features(features.bits())
+}
+
 /// The host modules every session links: what the spec tests import.
 pub const SPECTEST: &[&str] = &["spectest"];
 
@@ -133,12 +138,12 @@ pub trait Target {
         true
     }
 
-    /// Drops every module and instance and starts a fresh store validating against
-    /// `version`, with the host modules named in `hosts` available for import (e.g.
+    /// Drops every module and instance and starts a fresh store accepting the proposals in
+    /// `features`, with the host modules named in `hosts` available for import (e.g.
     /// [`SPECTEST`]: print functions, `global_i32` = 666, `global_i64` = 666,
     /// `global_f32` = 666.6, `global_f64` = 666.6, a funcref `table` of 10..20 and a
     /// `memory` of 1..2 pages). A target without one of them refuses, naming the ones it has.
-    fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError>;
+    fn reset(&mut self, features: Features, hosts: &[&str]) -> Result<(), TargetError>;
 
     /// Sets the arguments, environment and stdin the session's WASI programs see (after
     /// [`Target::reset`], before they are instantiated).

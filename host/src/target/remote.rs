@@ -21,6 +21,7 @@ use postcard_rpc::host_client::{HostClient, HostErr, MultiSubscription};
 use postcard_rpc::standard_icd::{LoggingTopic, WireError as RpcError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tandem_interp::Features;
 use tandem_link::host::{self, LinkOptions, LinkStats};
 use tandem_link::postcard_rpc;
 use tandem_protocol::{
@@ -29,7 +30,7 @@ use tandem_protocol::{
     MAX_OUTPUT_CHUNKS, ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint,
     ModuleEndEndpoint, ModuleId, OutputChunk, OutputChunkEndpoint, OutputStream, OutputTopic,
     PROTOCOL_VERSION, Printed, Ran, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
-    ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasiEndpoint, WasiSetup, WasmVersion,
+    ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasiEndpoint, WasiSetup,
     schema_fingerprint,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -391,12 +392,16 @@ impl<P: Peer> Target for RemoteTarget<P> {
         self.info.validates
     }
 
-    fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
+    fn reset(&mut self, features: Features, hosts: &[&str]) -> Result<(), TargetError> {
         self.reported = Reported::default();
         let hosts = hosts.iter().map(|&h| h.to_owned()).collect();
         let deadline_ms =
             self.options.call_deadline.map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX));
-        Ok(self.request::<ResetEndpoint>(&ResetRequest { version, hosts, deadline_ms })??)
+        Ok(self.request::<ResetEndpoint>(&ResetRequest {
+            features: crate::target::wire_features(features),
+            hosts,
+            deadline_ms,
+        })??)
     }
 
     fn set_wasi(&mut self, setup: &WasiSetup) -> Result<(), TargetError> {

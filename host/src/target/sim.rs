@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 
 use tandem_boards::BoardProfile;
 use tandem_handler::{Limits, RequestHandler, desktop_profile};
-use tandem_protocol::{
-    InstanceId, ModuleId, Ran, StatsResponse, Trap, TrapKind, Val, WasiSetup, WasmVersion,
-};
+use tandem_interp::Features;
+use tandem_protocol::{InstanceId, ModuleId, Ran, StatsResponse, Trap, TrapKind, Val, WasiSetup};
 
 use crate::target::{Reported, Target, TargetError, ran};
 
@@ -115,9 +114,9 @@ impl Target for SimTarget {
         Some(&self.handler.profile().name)
     }
 
-    fn reset(&mut self, version: WasmVersion, hosts: &[&str]) -> Result<(), TargetError> {
+    fn reset(&mut self, features: Features, hosts: &[&str]) -> Result<(), TargetError> {
         self.reported = Reported::default();
-        Ok(self.handler.reset(version, hosts)?)
+        Ok(self.handler.reset(crate::target::wire_features(features), hosts)?)
     }
 
     fn set_wasi(&mut self, setup: &WasiSetup) -> Result<(), TargetError> {
@@ -274,7 +273,7 @@ mod tests {
         let wat = r#"(module (func (export "loop") (loop br 0))
             (func (export "one") (result i32) i32.const 1))"#;
         let mut sim = SimTarget::new().with_timeout(Duration::from_millis(200));
-        sim.reset(WasmVersion::V2, crate::target::SPECTEST).expect("reset");
+        sim.reset(Features::WASM2, crate::target::SPECTEST).expect("reset");
         let module = sim.load(&wat::parse_str(wat).expect("wat")).expect("loads");
         let instance = sim.instantiate(module).expect("no refusal").expect("no trap");
         // Many calls arm and disarm the watchdog in turn: none is stopped.

@@ -52,7 +52,7 @@ use ::wast::lexer::Lexer;
 use ::wast::parser::{self, ParseBuffer};
 use ::wast::token::Span;
 use ::wast::{Wast, WastDirective};
-use tandem_protocol::WasmVersion;
+use tandem_interp::Features;
 
 use crate::report::{Failure, FileReport, FileSkip, Record, Skip, Verdict};
 use crate::target::{Target, TargetError};
@@ -102,8 +102,8 @@ pub fn count_directives(file: &str, text: &str) -> Result<usize, RunError> {
     Ok(wast.directives.len())
 }
 
-/// Runs one `.wast` script on `target` in a fresh session validating against
-/// `version`. `file` names the script in reports and errors.
+/// Runs one `.wast` script on `target` in a fresh session accepting
+/// `features`. `file` names the script in reports and errors.
 ///
 /// A target that stops answering (a hung or crashed board: [`TargetError::Transport`])
 /// fails the directive it was running, with the reason, and is restarted
@@ -113,7 +113,7 @@ pub fn count_directives(file: &str, text: &str) -> Result<usize, RunError> {
 /// nothing more on it. Nothing obtained before is lost either way.
 pub fn run_wast<T: Target + ?Sized>(
     target: &mut T,
-    version: WasmVersion,
+    features: Features,
     file: &str,
     text: &str,
 ) -> Result<FileReport, RunError> {
@@ -122,7 +122,7 @@ pub fn run_wast<T: Target + ?Sized>(
     let lines = LineIndex::new(text);
     let mut report = FileReport::new(file);
     let hosts = session_hosts(text);
-    match target.reset(version, &hosts) {
+    match target.reset(features, &hosts) {
         Ok(()) => {}
         // The target lacks a host module the file asks for: a fact about the target.
         Err(TargetError::Refused(refusal)) => {
@@ -131,7 +131,7 @@ pub fn run_wast<T: Target + ?Sized>(
             return Ok(report);
         }
         Err(error) => {
-            if let Err(error) = restart(target, version, &hosts, error) {
+            if let Err(error) = restart(target, features, &hosts, error) {
                 report.failures.push(target_failure(1, "reset", &error));
                 report.target_lost = Some(error.to_string());
                 return Ok(report);
@@ -146,7 +146,7 @@ pub fn run_wast<T: Target + ?Sized>(
         definitions: HashMap::new(),
         last_definition: Err(Unavailable::new("no module has been defined yet")),
         refusals_before_current: 0,
-        version,
+        features,
     };
     // Set after a restart: why directives are skipped until the next module.
     let mut lost: Option<String> = None;
@@ -168,7 +168,7 @@ pub fn run_wast<T: Target + ?Sized>(
                 report.failures.push(target_failure(line, kind, &error));
                 let observed = "error: the target stopped answering".to_owned();
                 report.records.push(Record { line, kind, verdict: Verdict::Fail, observed });
-                if let Err(error) = restart(session.target, version, &hosts, error) {
+                if let Err(error) = restart(session.target, features, &hosts, error) {
                     report.target_lost = Some(error.to_string());
                     return Ok(report);
                 }
@@ -219,14 +219,14 @@ fn target_failure(line: usize, kind: &'static str, error: &TargetError) -> Failu
 /// says why when that is impossible too.
 fn restart<T: Target + ?Sized>(
     target: &mut T,
-    version: WasmVersion,
+    features: Features,
     hosts: &[&str],
     error: TargetError,
 ) -> Result<(), TargetError> {
     target.recover().map_err(|again| {
         TargetError::Transport(format!("{error}; restarting it failed too: {again}"))
     })?;
-    target.reset(version, hosts)
+    target.reset(features, hosts)
 }
 
 /// The host modules a script's session links: `spectest`, which the spec tests import, and
@@ -241,14 +241,9 @@ pub fn session_hosts(text: &str) -> Vec<&str> {
 pub const CHECKED_ON_HOST_REASON: &str =
     "checked on the host: the target does not validate modules (the host rejected it)";
 
-/// Decodes and validates `wasm` on the host, with the feature set `version` stands for.
-fn host_validate(wasm: &[u8], version: WasmVersion) -> Result<(), wasmparser::BinaryReaderError> {
-    use wasmparser::{Validator, WasmFeatures as F};
-    let features = match version {
-        WasmVersion::V1 => F::WASM1,
-        WasmVersion::V2 => F::WASM2.difference(F::SIMD),
-    };
-    Validator::new_with_features(features).validate_all(wasm).map(drop)
+/// Decodes and validates `wasm` on the host, as the core would with `features`.
+fn host_validate(wasm: &[u8], features: Features) -> Result<(), wasmparser::BinaryReaderError> {
+    wasmparser::Validator::new_with_features(features.to_wasmparser()).validate_all(wasm).map(drop)
 }
 
 /// Why later directives diverge once the board refused a `memory.grow`.

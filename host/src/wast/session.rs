@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use ::wast::token::Id;
 use ::wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, Wat};
-use tandem_protocol::{InstanceId, ModuleId, Refusal, TrapKind, Val, WasmVersion};
+use tandem_interp::Features;
+use tandem_protocol::{InstanceId, ModuleId, Refusal, TrapKind, Val};
 
 use super::expect::{self, Expect};
 use super::judge::*;
@@ -38,7 +39,7 @@ pub(super) struct Session<'t, T: ?Sized> {
     /// as a board limit only if the board refused a grow after that.
     pub(super) refusals_before_current: u32,
     /// What the host validates against for a target that does not validate.
-    pub(super) version: WasmVersion,
+    pub(super) features: Features,
 }
 
 impl<T: Target + ?Sized> Session<'_, T> {
@@ -312,7 +313,7 @@ impl<T: Target + ?Sized> Session<'_, T> {
             return None;
         }
         let bytes = encode(module).ok()?;
-        host_validate(&bytes, self.version).is_err().then(|| Judged::skip(CHECKED_ON_HOST_REASON))
+        host_validate(&bytes, self.features).is_err().then(|| Judged::skip(CHECKED_ON_HOST_REASON))
     }
 
     fn load(&mut self, module: &mut QuoteWat<'_>) -> Result<Result<ModuleId, ModuleRun>, Fatal> {

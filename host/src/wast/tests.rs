@@ -41,7 +41,7 @@ impl Target for FakeTarget {
         self.fatal_on_invoke = false;
         Ok(())
     }
-    fn reset(&mut self, _: WasmVersion, _: &[&str]) -> Result<(), TargetError> {
+    fn reset(&mut self, _: Features, _: &[&str]) -> Result<(), TargetError> {
         self.loaded = 0;
         Ok(())
     }
@@ -154,7 +154,7 @@ const SCRIPT: &str = r#"(module $m (func (export "one") (result i32) (i32.const 
 
 #[test]
 fn judges_every_directive() {
-    let report = run_wast(&mut fake(), WasmVersion::V2, "fake.wast", SCRIPT).unwrap();
+    let report = run_wast(&mut fake(), Features::WASM2, "fake.wast", SCRIPT).unwrap();
     let failed: Vec<(usize, &str)> = report.failures.iter().map(|f| (f.line, f.kind)).collect();
     assert_eq!(
         failed,
@@ -189,7 +189,7 @@ fn judges_every_directive() {
 #[test]
 fn failed_module_makes_later_actions_fail_with_its_reason() {
     let script = "(module binary \"\\00asm\" \"\\03\\00\\00\\00\")\n(invoke \"one\")";
-    let report = run_wast(&mut fake(), WasmVersion::V1, "m.wast", script).unwrap();
+    let report = run_wast(&mut fake(), Features::WASM1, "m.wast", script).unwrap();
     assert_eq!(report.failures.len(), 2);
     assert_eq!(report.failures[0].kind, "module");
     assert!(report.failures[0].got.contains("unknown binary version"));
@@ -204,7 +204,7 @@ fn failed_module_makes_later_actions_fail_with_its_reason() {
 fn parse_errors_name_file_and_position() {
     let err = run_wast(
         &mut fake(),
-        WasmVersion::V2,
+        Features::WASM2,
         "bad.wast",
         "(module)\n(assert_return (invoke \"x\") (i32.const))",
     )
@@ -222,7 +222,7 @@ const HANG: &str = "(module)\n(assert_return (invoke \"one\") (i32.const 1))\n\
 #[test]
 fn a_hung_target_fails_the_directive_is_restarted_and_the_file_goes_on() {
     let mut target = FakeTarget { restarts_left: 1, ..fake() };
-    let report = run_wast(&mut target, WasmVersion::V2, "h.wast", HANG).unwrap();
+    let report = run_wast(&mut target, Features::WASM2, "h.wast", HANG).unwrap();
     assert_eq!(target.restarts, 1);
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].line, 3);
@@ -253,7 +253,7 @@ fn a_target_that_cannot_be_restarted_ends_the_run_keeping_the_results() {
         })
         .collect();
     let report =
-        crate::suite::run_files(&mut target, "s".into(), WasmVersion::V2, &files, None, |_| {})
+        crate::suite::run_files(&mut target, "s".into(), Features::WASM2, &files, None, |_| {})
             .unwrap();
     let first = &report.files[0];
     assert_eq!((first.passed, first.failed()), (1, 1), "the module passed before the failure");
@@ -271,7 +271,7 @@ fn compact(report: &FileReport) -> Vec<String> {
 
 #[test]
 fn records_follow_the_directives_and_the_counts() {
-    let report = run_wast(&mut fake(), WasmVersion::V2, "fake.wast", SCRIPT).unwrap();
+    let report = run_wast(&mut fake(), Features::WASM2, "fake.wast", SCRIPT).unwrap();
     assert_eq!(report.records.len(), 21);
     let lines: Vec<usize> = report.records.iter().map(|r| r.line).collect();
     assert_eq!(lines, (1..=21).collect::<Vec<_>>());
@@ -284,7 +284,7 @@ fn records_follow_the_directives_and_the_counts() {
 
 #[test]
 fn observed_strings_are_canonical() {
-    let report = run_wast(&mut fake(), WasmVersion::V2, "fake.wast", SCRIPT).unwrap();
+    let report = run_wast(&mut fake(), Features::WASM2, "fake.wast", SCRIPT).unwrap();
     let records = compact(&report);
     let expected = [
         "L1 module: instantiated",
@@ -316,7 +316,7 @@ fn observed_strings_are_canonical() {
 #[test]
 fn values_render_by_bits_and_nans_by_class() {
     let script = "(module)\n(invoke \"nans\")\n(invoke \"pair\")\n(invoke \"refs\")";
-    let report = run_wast(&mut fake(), WasmVersion::V2, "v.wast", script).unwrap();
+    let report = run_wast(&mut fake(), Features::WASM2, "v.wast", script).unwrap();
     assert_eq!(
         compact(&report)[1..],
         [
@@ -364,7 +364,7 @@ const REFUSED: &str = "(module)\n\
 #[test]
 fn failures_of_an_instance_after_a_refused_grow_are_skips() {
     let mut target = fake();
-    let report = run_wast(&mut target, WasmVersion::V2, "g.wast", REFUSED).unwrap();
+    let report = run_wast(&mut target, Features::WASM2, "g.wast", REFUSED).unwrap();
     let skipped: Vec<usize> = report.skips.iter().map(|s| s.line).collect();
     assert_eq!(skipped, [2, 3], "the refused grow and the same instance's later failure");
     assert_eq!(report.skips[0].reason, GROW_REFUSED_REASON);
@@ -382,7 +382,7 @@ fn failures_of_an_instance_after_a_refused_grow_are_skips() {
 
 #[test]
 fn a_failure_without_refused_grows_stays_a_failure() {
-    let report = run_wast(&mut fake(), WasmVersion::V2, "g.wast", FAILING).unwrap();
+    let report = run_wast(&mut fake(), Features::WASM2, "g.wast", FAILING).unwrap();
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].line, 2);
     assert!(report.skips.is_empty());
@@ -394,7 +394,7 @@ fn a_failure_without_refused_grows_stays_a_failure() {
 fn a_module_refused_for_resources_skips_it_and_its_users() {
     let mut target = FakeTarget { resource_on_instantiate: true, ..fake() };
     let script = "(module)\n(assert_return (invoke \"one\") (i32.const 1))";
-    let report = run_wast(&mut target, WasmVersion::V2, "r.wast", script).unwrap();
+    let report = run_wast(&mut target, Features::WASM2, "r.wast", script).unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     let reasons: Vec<&str> = report.skips.iter().map(|s| s.reason.as_str()).collect();
     let reason = "the module exceeds the board profile (heap budget of 2 pages exceeded)";
@@ -418,7 +418,7 @@ const REJECTIONS: &str = r#"(assert_invalid (module (func (result i32))) "type m
 #[test]
 fn a_target_without_validation_gets_rejections_checked_on_the_host() {
     let mut target = FakeTarget { no_validation: true, ..fake() };
-    let report = run_wast(&mut target, WasmVersion::V2, "r.wast", REJECTIONS).unwrap();
+    let report = run_wast(&mut target, Features::WASM2, "r.wast", REJECTIONS).unwrap();
     let skipped: Vec<usize> = report.skips.iter().map(|s| s.line).collect();
     assert_eq!(skipped, [1, 2], "rejected on the host: skipped, never passed");
     assert!(report.skips.iter().all(|s| s.reason == CHECKED_ON_HOST_REASON));
@@ -447,7 +447,7 @@ fn exhaustion_under_a_board_profile_is_the_board_s_limit_not_a_failure() {
     let board = tandem_boards::BoardProfile::find("nrf52840-dk").unwrap();
     assert!(board.limits.max_call_depth < 1000, "the test needs a board shallower than 1000");
     let report =
-        run_wast(&mut SimTarget::for_board(&board), WasmVersion::V2, "d.wast", DEEP).unwrap();
+        run_wast(&mut SimTarget::for_board(&board), Features::WASM2, "d.wast", DEEP).unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.skips.len(), 1);
     assert_eq!(report.skips[0].line, 5);
@@ -458,7 +458,7 @@ fn exhaustion_under_a_board_profile_is_the_board_s_limit_not_a_failure() {
     let limits =
         tandem_handler::Limits { max_call_depth: 100, ..tandem_handler::desktop_profile().limits };
     let report =
-        run_wast(&mut SimTarget::with_limits(limits), WasmVersion::V2, "d.wast", DEEP).unwrap();
+        run_wast(&mut SimTarget::with_limits(limits), Features::WASM2, "d.wast", DEEP).unwrap();
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].line, 5);
     assert!(report.skips.is_empty());
@@ -475,7 +475,7 @@ fn a_script_s_host_modules_come_from_its_leading_comments() {
 #[test]
 fn a_host_module_the_target_lacks_skips_the_file_saying_why() {
     let script = ";; host: gpio\n(module)\n(assert_return (invoke \"x\"))\n";
-    let report = run_wast(&mut crate::SimTarget::new(), WasmVersion::V2, "g.wast", script).unwrap();
+    let report = run_wast(&mut crate::SimTarget::new(), Features::WASM2, "g.wast", script).unwrap();
     let skip = report.file_skip.expect("skipped");
     assert_eq!(skip.directives, 2);
     assert!(skip.reason.contains("no host module `gpio`"), "{}", skip.reason);

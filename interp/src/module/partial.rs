@@ -44,7 +44,7 @@ pub struct PartialModule {
 impl PartialModule {
     pub(crate) fn new(config: &Config, len: usize) -> Self {
         let mut parser = Parser::new(0);
-        parser.set_features(config.features());
+        parser.set_features(config.features.to_wasmparser());
         PartialModule {
             parser,
             decoded: Decoded::default(),

@@ -289,7 +289,7 @@ fn version_1_rejects_2_0_features_when_validating() {
     let bytes =
         wat::parse_str(r#"(module (func (param i32) (result i32) (i32.extend8_s (local.get 0))))"#)
             .unwrap();
-    let v1 = Config::new().with_version(crate::config::WasmVersion::V1);
+    let v1 = Config::new().with_features(crate::Features::WASM1);
     let r = Module::new(&v1, &bytes);
     if cfg!(feature = "validate") {
         assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");

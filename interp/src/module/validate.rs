@@ -22,7 +22,7 @@ impl Checker {
     pub(super) fn new(config: &Config) -> Self {
         Checker {
             #[cfg(feature = "validate")]
-            validator: wasmparser::Validator::new_with_features(config.features()),
+            validator: wasmparser::Validator::new_with_features(config.features.to_wasmparser()),
             #[cfg(feature = "validate")]
             allocs: Default::default(),
         }

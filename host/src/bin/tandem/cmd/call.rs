@@ -30,7 +30,7 @@ pub struct CallArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     host: Vec<String>,
     /// The Wasm version it is validated against.
-    #[arg(long, value_enum, default_value_t = VersionArg::V2)]
+    #[arg(long, value_enum, default_value_t = VersionArg::V3)]
     wasm_version: VersionArg,
     #[command(flatten)]
     wasi: WasiArgs,
@@ -50,7 +50,7 @@ pub fn run(args: CallArgs) -> Result<bool> {
     args.wasi.apply(&mut options)?;
     let called = program::call(
         &mut *target,
-        args.wasm_version.version(),
+        args.wasm_version.features(),
         &hosts,
         &options.wasi(&args.file),
         &wasm,

@@ -21,10 +21,9 @@ use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
 use tandem::target::remote::RemoteOptions;
 use tandem::target::sim_link::LinkedSimTarget;
-use tandem::{SimTarget, Target};
+use tandem::{Features, SimTarget, Target};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_link::host::{FaultPlan, LinkOptions};
-use tandem_protocol::WasmVersion;
 
 /// Where the modules run.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -57,13 +56,15 @@ impl TargetKind {
     }
 }
 
-/// A Wasm version on the command line.
+/// A Wasm version on the command line: the features modules may use.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum VersionArg {
     /// WebAssembly 1.0.
     V1,
     /// WebAssembly 2.0 (without SIMD).
     V2,
+    /// 2.0 and every later proposal Tandem implements (tail calls, extended constants).
+    V3,
 }
 
 /// What every command that runs suites takes.
@@ -77,7 +78,7 @@ pub struct SuiteArgs {
     filter: Option<String>,
     /// The Wasm version .wast files and directories are run against (spec
     /// suites fix their own).
-    #[arg(long, value_enum, default_value_t = VersionArg::V2)]
+    #[arg(long, value_enum, default_value_t = VersionArg::V3)]
     wasm_version: VersionArg,
     /// The export a program (`.wasm`) is run by.
     #[arg(long, value_name = "EXPORT", default_value = "_start")]
@@ -160,11 +161,12 @@ pub struct TargetArgs {
 }
 
 impl VersionArg {
-    /// The version it names.
-    pub fn version(self) -> WasmVersion {
+    /// The features it stands for.
+    pub fn features(self) -> Features {
         match self {
-            VersionArg::V1 => WasmVersion::V1,
-            VersionArg::V2 => WasmVersion::V2,
+            VersionArg::V1 => Features::WASM1,
+            VersionArg::V2 => Features::WASM2,
+            VersionArg::V3 => Features::SUPPORTED,
         }
     }
 }
@@ -191,7 +193,7 @@ impl SuiteArgs {
             }
         }
         self.wasi.apply(&mut programs)?;
-        Ok(Plan::new(&names, self.wasm_version.version(), self.filter.clone(), &programs)?)
+        Ok(Plan::new(&names, self.wasm_version.features(), self.filter.clone(), &programs)?)
     }
 }
 
