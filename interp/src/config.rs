@@ -39,7 +39,7 @@ impl Features {
         .union(Features::BULK_MEMORY)
         .union(Features::REFERENCE_TYPES);
     /// Everything the core implements: the default.
-    pub const SUPPORTED: Features = Features::WASM2;
+    pub const SUPPORTED: Features = Features::WASM2.union(Features::EXTENDED_CONST);
 
     /// Each feature with its proposal's name, as the spec's proposal repositories and test
     /// folders spell it.

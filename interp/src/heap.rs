@@ -286,6 +286,7 @@ board_sizes! {
     crate::module::MemoryType = 12;
     crate::module::GlobalType = 2;
     crate::module::ConstExpr = 16;
+    crate::module::ConstOp = 16;
     crate::module::ElemSegment = 40;
     crate::module::DataSegment = 32;
     crate::store::FuncEntity = 16;
@@ -295,7 +296,7 @@ board_sizes! {
     crate::store::DataEntity = 8;
     crate::store::InstanceEntity = 60;
     crate::raw::memory::LinearMemory = 24;
-    crate::module::ModuleInner = 192;
+    crate::module::ModuleInner = 204;
 }
 
 #[cfg(test)]

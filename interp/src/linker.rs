@@ -21,6 +21,7 @@ use crate::error::{Error, ExternKind, TrapKind};
 use crate::heap::{HeapUse, board_bytes};
 use crate::module::{
     ConstExpr, DataMode, ElemMode, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
+    eval_ops,
 };
 use crate::raw::memory::{LinearMemory, PAGE_SIZE};
 use crate::store::{
@@ -260,7 +261,7 @@ impl Linker {
         let mut new_globals = Vec::new();
         store.heap.reserve_exact(&mut new_globals, defined_globals.len(), what)?;
         for (i, (ty, init)) in defined_globals.iter().zip(&m.global_inits).enumerate() {
-            let value = eval(*init, &global_values, &funcs)?;
+            let value = eval(*init, m, &global_values, &funcs)?;
             globals.push(store_addr(store.globals.len() + i, "store globals")?);
             global_values.push(value);
             new_globals.push(GlobalEntity { ty: ty.content, mutable: ty.mutable, value });
@@ -279,7 +280,7 @@ impl Linker {
                     segment
                         .items
                         .iter()
-                        .map(|item| eval(*item, &global_values, &funcs))
+                        .map(|item| eval(*item, m, &global_values, &funcs))
                         .collect::<Result<_, _>>()?
                 }
             };
@@ -475,10 +476,15 @@ fn check_max(actual: Option<u32>, import: Option<u32>) -> Result<(), &'static st
     }
 }
 
-/// Evaluates a constant expression, given the values of the globals so far and
+/// Evaluates a constant expression of `m`, given the values of the globals so far and
 /// the store addresses of the module's functions.
-fn eval(expr: ConstExpr, globals: &[Slot], funcs: &[u32]) -> Result<Slot, Error> {
+fn eval(expr: ConstExpr, m: &ModuleInner, globals: &[Slot], funcs: &[u32]) -> Result<Slot, Error> {
     match expr {
+        ConstExpr::Extended { start, len } => {
+            let ops = m.const_ops.get(start as usize..).and_then(|ops| ops.get(..len as usize));
+            ops.and_then(|ops| eval_ops(ops, globals))
+                .ok_or_else(|| broken("extended constant expression"))
+        }
         ConstExpr::Value(slot) => Ok(slot),
         ConstExpr::Global(g) => {
             globals.get(g as usize).copied().ok_or_else(|| broken("constant expression global"))
@@ -514,7 +520,7 @@ fn initialize(store: &mut Store, instance: u32, global_values: &[Slot]) -> Resul
         let entity = store.elems.get_mut(addr as usize).ok_or_else(|| broken("element segment"))?;
         // Dropped after use: take the items out.
         let items = core::mem::take(&mut entity.items);
-        let offset = eval(offset, global_values, &[])? as u32;
+        let offset = eval(offset, m, global_values, &[])? as u32;
         let table = tables
             .get(table as usize)
             .and_then(|&t| store.tables.get_mut(t as usize))
@@ -530,7 +536,7 @@ fn initialize(store: &mut Store, instance: u32, global_values: &[Slot]) -> Resul
         };
         let entity = store.datas.get_mut(addr as usize).ok_or_else(|| broken("data segment"))?;
         let bytes = entity.bytes.take().unwrap_or_default();
-        let offset = eval(offset, global_values, &[])? as u32;
+        let offset = eval(offset, m, global_values, &[])? as u32;
         let memory = memories
             .get(memory as usize)
             .and_then(|&mem| store.memories.get_mut(mem as usize))

@@ -732,3 +732,72 @@ fn host_functions_share_the_store_s_host_data() {
     assert_eq!(s.host_data_mut::<Console>().map(|c| c.writes), Some(9));
     assert!(s.host_data::<u64>().is_none());
 }
+
+/// Extended constant expressions (the extended-const proposal): a position-independent
+/// module's `global.get $base` + offset in a global, a data and an element offset, read at
+/// instantiation; arithmetic on numbers alone is folded when decoded.
+#[test]
+fn extended_constant_expressions_read_imported_globals_at_instantiation() {
+    let wat = r#"(module
+        (import "env" "base" (global $base i32))
+        (import "env" "big" (global $big i64))
+        (memory 1) (table 4 funcref)
+        (global (export "at") i32 (i32.add (global.get $base) (i32.mul (i32.const 4) (i32.const 3))))
+        (global (export "wide") i64 (i64.sub (i64.mul (global.get $big) (global.get $big)) (i64.const 1)))
+        (global (export "folded") i32 (i32.sub (i32.const 0) (i32.const 1)))
+        (data (i32.add (global.get $base) (i32.const 2)) "hi")
+        (elem (i32.sub (global.get $base) (i32.const 97)) func $f)
+        (func $f (result i32) i32.const 7)
+        (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "call") (param i32) (result i32) (call_indirect (result i32) (local.get 0))))"#;
+    let m = module(wat);
+    for base in [100, 98] {
+        let mut store = store();
+        let mut linker = Linker::new();
+        let ty = |content| GlobalType { content, mutable: false };
+        let g = store.new_global(ty(ValType::I32), Value::I32(base)).unwrap();
+        linker.define("env", "base", Extern::Global(g));
+        let big = store.new_global(ty(ValType::I64), Value::I64(1 << 32)).unwrap();
+        linker.define("env", "big", Extern::Global(big));
+        let instance = linker.instantiate(&mut store, &m).unwrap_or_else(|e| panic!("{base}: {e}"));
+        let global = |name| match instance.export(&store, name) {
+            Some(Extern::Global(g)) => store.global_get(g),
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(global("at"), Value::I32(base + 12));
+        assert_eq!(global("wide"), Value::I64(-1), "2^64 - 1 wraps");
+        assert_eq!(global("folded"), Value::I32(-1));
+        let func = |store: &Store, name| match instance.export(store, name) {
+            Some(Extern::Func(f)) => f,
+            other => panic!("{name}: {other:?}"),
+        };
+        let (load, call_slot) = (func(&store, "load"), func(&store, "call"));
+        assert_eq!(call(&mut store, load, &[Value::I32(base + 2)]).unwrap(), [Value::I32(104)]);
+        assert_eq!(call(&mut store, call_slot, &[Value::I32(base - 97)]).unwrap(), [Value::I32(7)]);
+    }
+}
+
+#[test]
+fn extended_constant_expressions_are_checked_and_bounded() {
+    let load = |config: &Config, wat: &str| Module::new(config, &wat::parse_str(wat).unwrap());
+    let sum = "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))";
+    let v2 = Config::new().with_features(tandem_interp::Features::WASM2);
+    match load(&v2, sum) {
+        Err(Error::Unsupported { feature, .. }) => assert_eq!(feature, "extended-const"),
+        other => panic!("not in 2.0: {other:?}"),
+    }
+    load(&Config::new(), sum).expect("supported by default");
+    // 16 operands deep is the most a stack holds; 17 is refused as a limit, not a crash.
+    let deep = |n: usize| {
+        let pushes = "(i32.const 1)".repeat(n);
+        let adds = "(i32.add)".repeat(n - 1);
+        format!("(module (global i32 {pushes} {adds}))")
+    };
+    assert!(load(&Config::new(), &deep(16)).is_ok());
+    match load(&Config::new(), &deep(17)) {
+        Err(Error::Limit { what, value: 17, limit: 16 }) => {
+            assert_eq!(what, "constant expression depth")
+        }
+        other => panic!("17 deep: {other:?}"),
+    }
+}

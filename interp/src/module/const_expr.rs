@@ -1,19 +1,27 @@
-//! Constant expressions: Wasm 2.0's one-instruction initialisers of globals, element
-//! items and segment offsets, decoded with their type. Extended constant expressions
-//! (Wasm 3.0's arithmetic) are reported as unsupported, anything else as not constant.
+//! Constant expressions: the initialisers of globals, element items and segment offsets,
+//! decoded with their type. Wasm 2.0's one instruction is kept as it is; an extended
+//! constant expression (`i32/i64.add/sub/mul`, the extended-const proposal) is folded when
+//! it reads no global, and otherwise kept as postfix steps in the module's pool, evaluated
+//! at instantiation on a fixed stack of [`MAX_CONST_DEPTH`] values (no allocation).
 
 use alloc::format;
 
 use wasmparser::Operator;
 
+use crate::config::Features;
 use crate::error::Error;
+use crate::heap::HeapUse;
 use crate::value::{Slot, ValType};
 
 use super::decode::Decoder;
 use super::types::heap_type;
-use super::{invalid, malformed, unsupported};
+use super::{invalid, len_u32, malformed, unsupported};
 
-/// A constant expression (Wasm 2.0: one instruction).
+/// The deepest an extended constant expression's operand stack may grow: compilers emit
+/// two (`global.get $base`, `i32.const N`, `i32.add`); deeper is refused as a limit.
+pub(crate) const MAX_CONST_DEPTH: usize = 16;
+
+/// A constant expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ConstExpr {
     /// A number or `ref.null`, already encoded as a slot.
@@ -22,6 +30,55 @@ pub(crate) enum ConstExpr {
     Global(u32),
     /// `ref.func` of a module function index.
     RefFunc(u32),
+    /// An extended constant expression that reads a global: `len` steps from `start` in
+    /// the module's `const_ops`.
+    Extended { start: u32, len: u32 },
+}
+
+/// One step of an extended constant expression, in postfix order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConstOp {
+    /// Pushes a number.
+    Value(Slot),
+    /// Pushes an (imported, immutable) global's value.
+    Global(u32),
+    /// Pops two operands and pushes the result.
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// Runs `ops` given the values of the globals so far; `None` if they read past `globals` or
+/// do not leave exactly one value on a stack of at most [`MAX_CONST_DEPTH`] (which the
+/// decoder rules out).
+pub(crate) fn eval_ops(ops: &[ConstOp], globals: &[Slot]) -> Option<Slot> {
+    let mut stack = [0 as Slot; MAX_CONST_DEPTH];
+    let mut depth = 0usize;
+    for op in ops {
+        let value = match *op {
+            ConstOp::Value(v) => v,
+            ConstOp::Global(g) => *globals.get(g as usize)?,
+            arith => {
+                depth = depth.checked_sub(2)?;
+                let (a, b) = (stack[depth], *stack.get(depth + 1)?);
+                let (a32, b32) = (a as u32, b as u32);
+                match arith {
+                    ConstOp::I32Add => Slot::from(a32.wrapping_add(b32)),
+                    ConstOp::I32Sub => Slot::from(a32.wrapping_sub(b32)),
+                    ConstOp::I32Mul => Slot::from(a32.wrapping_mul(b32)),
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+        };
+        *stack.get_mut(depth)? = value;
+        depth += 1;
+    }
+    (depth == 1).then_some(stack[0])
 }
 
 impl Decoder<'_> {
@@ -83,7 +140,10 @@ impl Decoder<'_> {
                 (ConstExpr::Global(global_index), global.content)
             }
             op if is_extended_const(&op) => {
-                return Err(unsupported("extended constant expressions", offset));
+                if self.config.features.contains(Features::EXTENDED_CONST) {
+                    return self.extended_const(expr);
+                }
+                return Err(unsupported("extended-const", offset));
             }
             Operator::End => {
                 return Err(invalid("type mismatch: empty constant expression", offset));
@@ -94,13 +154,16 @@ impl Decoder<'_> {
         if matches!(ops.read().map_err(malformed)?, Operator::End) && ops.eof() {
             return Ok(result);
         }
-        // More than one instruction: an extended constant expression (Wasm 3.0)
-        // if it does arithmetic, otherwise simply not constant.
+        if self.config.features.contains(Features::EXTENDED_CONST) {
+            return self.extended_const(expr);
+        }
+        // More than one instruction: an extended constant expression if it does
+        // arithmetic, otherwise simply not constant.
         loop {
             let at = ops.original_position() as usize;
             match ops.read() {
                 Ok(op) if is_extended_const(&op) => {
-                    return Err(unsupported("extended constant expressions", at));
+                    return Err(unsupported("extended-const", at));
                 }
                 Ok(_) if !ops.eof() => {}
                 _ => {
@@ -111,6 +174,98 @@ impl Decoder<'_> {
                 }
             }
         }
+    }
+
+    /// Decodes an extended constant expression into postfix steps, checking its types as
+    /// the validator would (the decoder relies on them without it), and folds it when it
+    /// reads no global.
+    fn extended_const(
+        &mut self,
+        expr: &wasmparser::ConstExpr<'_>,
+    ) -> Result<(ConstExpr, ValType), Error> {
+        let mut ops = expr.get_operators_reader();
+        let pool = &mut self.d.inner.const_ops;
+        let start = pool.len();
+        let mut types = [ValType::I32; MAX_CONST_DEPTH];
+        let mut depth = 0;
+        let mut reads_global = false;
+        let end = loop {
+            let at = ops.original_position() as usize;
+            let (step, operands, ty) = match ops.read().map_err(malformed)? {
+                Operator::End => break at,
+                Operator::I32Const { value } => {
+                    (ConstOp::Value(value as u32 as Slot), None, ValType::I32)
+                }
+                Operator::I64Const { value } => (ConstOp::Value(value as u64), None, ValType::I64),
+                Operator::F32Const { value } => {
+                    (ConstOp::Value(value.bits() as Slot), None, ValType::F32)
+                }
+                Operator::F64Const { value } => (ConstOp::Value(value.bits()), None, ValType::F64),
+                Operator::GlobalGet { global_index } => {
+                    let global = self.d.inner.globals.get(global_index as usize);
+                    let imported = global_index < self.d.inner.num_imported_globals;
+                    match global {
+                        Some(g) if imported && !g.mutable => {
+                            reads_global = true;
+                            (ConstOp::Global(global_index), None, g.content)
+                        }
+                        Some(_) => {
+                            return Err(invalid(
+                                "constant expression required: global.get of a mutable or \
+                                 non-imported global",
+                                at,
+                            ));
+                        }
+                        None => {
+                            return Err(invalid(format!("unknown global {global_index}"), at));
+                        }
+                    }
+                }
+                Operator::I32Add => (ConstOp::I32Add, Some(ValType::I32), ValType::I32),
+                Operator::I32Sub => (ConstOp::I32Sub, Some(ValType::I32), ValType::I32),
+                Operator::I32Mul => (ConstOp::I32Mul, Some(ValType::I32), ValType::I32),
+                Operator::I64Add => (ConstOp::I64Add, Some(ValType::I64), ValType::I64),
+                Operator::I64Sub => (ConstOp::I64Sub, Some(ValType::I64), ValType::I64),
+                Operator::I64Mul => (ConstOp::I64Mul, Some(ValType::I64), ValType::I64),
+                _ => return Err(invalid("constant expression required", at)),
+            };
+            if let Some(operand) = operands {
+                if depth < 2 || types[depth - 2] != operand || types[depth - 1] != operand {
+                    return Err(invalid(
+                        format!("type mismatch: {ty} arithmetic on other operands"),
+                        at,
+                    ));
+                }
+                depth -= 2;
+            }
+            let slot = types.get_mut(depth).ok_or(Error::Limit {
+                what: "constant expression depth",
+                value: MAX_CONST_DEPTH as u64 + 1,
+                limit: MAX_CONST_DEPTH as u64,
+            })?;
+            *slot = ty;
+            depth += 1;
+            self.heap.push(pool, step, HeapUse::Module)?;
+        };
+        if !ops.eof() {
+            return Err(Error::Malformed {
+                message: "unexpected data at the end of a constant expression".into(),
+                offset: end,
+            });
+        }
+        if depth != 1 {
+            return Err(invalid("type mismatch: a constant expression leaves one value", end));
+        }
+        let ty = types[0];
+        if reads_global {
+            let len = len_u32(pool.len() - start, "constant expression steps")?;
+            let start = len_u32(start, "constant expression steps")?;
+            return Ok((ConstExpr::Extended { start, len }, ty));
+        }
+        // Numbers only: fold now, and give the steps back.
+        let value = eval_ops(&pool[start..], &[]).ok_or_else(|| invalid("type mismatch", end))?;
+        pool.truncate(start);
+        Ok((ConstExpr::Value(value), ty))
     }
 }
 

@@ -38,8 +38,8 @@ pub(super) struct Decoded {
 /// Builds a [`Decoded`] payload by payload. Everything it keeps is charged to `heap`
 /// before it is allocated.
 pub(super) struct Decoder<'c> {
-    config: &'c Config,
-    heap: &'c mut HeapAccount,
+    pub(super) config: &'c Config,
+    pub(super) heap: &'c mut HeapAccount,
     pub(super) d: &'c mut Decoded,
 }
 

@@ -38,7 +38,7 @@ use crate::value::{FuncType, Slot, ValType};
 
 pub use partial::PartialModule;
 
-pub(crate) use const_expr::ConstExpr;
+pub(crate) use const_expr::{ConstExpr, ConstOp, eval_ops};
 
 mod const_expr;
 mod decode;
@@ -167,6 +167,8 @@ pub(crate) struct ModuleInner {
     pub num_imported_globals: u32,
     /// Initialisers of the defined (non-imported) globals.
     pub global_inits: Vec<ConstExpr>,
+    /// The steps of every extended constant expression that reads a global.
+    pub const_ops: Vec<ConstOp>,
     pub exports: Vec<Export>,
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,

@@ -235,10 +235,6 @@ fn unsupported_features() {
         (r#"(module (func (param v128)))"#, "simd"),
         (r#"(module (memory i64 1))"#, "memory64"),
         (r#"(module (memory 1 2 shared))"#, "threads"),
-        (
-            r#"(module (global i32 (i32.add (i32.const 1) (i32.const 2))))"#,
-            "extended constant expressions",
-        ),
         (r#"(module (table 1 funcref (ref.null func)))"#, "typed function references"),
         (r#"(module (type (struct)))"#, "garbage collection"),
         (r#"(module (func (param (ref func))))"#, "typed function references"),
