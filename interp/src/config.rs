@@ -39,7 +39,8 @@ impl Features {
         .union(Features::BULK_MEMORY)
         .union(Features::REFERENCE_TYPES);
     /// Everything the core implements: the default.
-    pub const SUPPORTED: Features = Features::WASM2.union(Features::EXTENDED_CONST);
+    pub const SUPPORTED: Features =
+        Features::WASM2.union(Features::TAIL_CALL).union(Features::EXTENDED_CONST);
 
     /// Each feature with its proposal's name, as the spec's proposal repositories and test
     /// folders spell it.

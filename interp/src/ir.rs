@@ -224,6 +224,12 @@ macro_rules! define_instr {
             Call { func: u32, base: Reg },
             /// Calls through `table`'s element `index`, checking the module type `ty`.
             CallIndirect { ty: u32, base: Reg, index: Reg, table: u16 },
+            /// `return_call`: moves the arguments at `base` to the frame's start and
+            /// replaces the running function with `func` there (no new call frame).
+            ReturnCall { func: u32, base: Reg },
+            /// `return_call_indirect`: [`Instr::CallIndirect`]'s callee, entered as
+            /// [`Instr::ReturnCall`] enters its function.
+            ReturnCallIndirect { ty: u32, base: Reg, index: Reg, table: u16 },
 
             Copy { dst: Reg, src: Reg },
             /// Copies `count` slots from `src..` to `dst..` (`dst < src`; lowest first).
@@ -320,6 +326,8 @@ macro_rules! define_instr {
                         | Instr::Return0
                         | Instr::Return1 { .. }
                         | Instr::ReturnN { .. }
+                        | Instr::ReturnCall { .. }
+                        | Instr::ReturnCallIndirect { .. }
                         | Instr::Unreachable
                 )
             }
@@ -336,10 +344,13 @@ macro_rules! define_instr {
                     | Instr::Br { .. }
                     | Instr::Return0
                     | Instr::Call { .. }
+                    | Instr::ReturnCall { .. }
                     | Instr::DataDrop { .. }
                     | Instr::ElemDrop { .. } => {}
                     Instr::BrIfNez { cond, .. } | Instr::BrIfEqz { cond, .. } => f(cond),
-                    Instr::BrTable { index, .. } | Instr::CallIndirect { index, .. } => f(index),
+                    Instr::BrTable { index, .. }
+                    | Instr::CallIndirect { index, .. }
+                    | Instr::ReturnCallIndirect { index, .. } => f(index),
                     Instr::Return1 { src } => {
                         f(0);
                         f(src);

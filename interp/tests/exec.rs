@@ -417,3 +417,89 @@ fn module_and_store_must_agree_on_fuel() {
         other => panic!("expected a config mismatch, got {:?}", other.map(|_| ())),
     }
 }
+
+/// Tail calls (the tail-call proposal): a million tail-recursive steps, mutual recursion,
+/// an indirect tail call and a tail call to a host function, under a call depth of 8 and a
+/// 64-slot value stack: constant frame-stack and value-stack space.
+#[test]
+fn tail_calls_run_in_constant_space() {
+    let config = Config::new().with_limits(64, 8);
+    let bytes = wat::parse_str(
+        r#"(module
+             (import "env" "double" (func $double (param i64) (result i64)))
+             (type $step (func (param i64 i64) (result i64)))
+             (table funcref (elem $count))
+             (func $count (export "count") (param $n i64) (param $acc i64) (result i64)
+               (if (result i64) (i64.eqz (local.get $n))
+                 (then (local.get $acc))
+                 (else (return_call $count (i64.sub (local.get $n) (i64.const 1))
+                                           (i64.add (local.get $acc) (i64.const 2))))))
+             (func $even (export "even") (param $n i64) (result i32)
+               (if (result i32) (i64.eqz (local.get $n)) (then (i32.const 1))
+                 (else (return_call $odd (i64.sub (local.get $n) (i64.const 1))))))
+             (func $odd (param $n i64) (result i32)
+               (if (result i32) (i64.eqz (local.get $n)) (then (i32.const 0))
+                 (else (return_call $even (i64.sub (local.get $n) (i64.const 1))))))
+             (func (export "indirect") (param $n i64) (result i64)
+               (return_call_indirect (type $step) (local.get $n) (i64.const 0) (i32.const 0)))
+             (func (export "host") (param $x i64) (result i64)
+               (return_call $double (i64.add (local.get $x) (i64.const 1)))))"#,
+    )
+    .unwrap();
+    let module = Module::new(&config, &bytes).expect("valid");
+    let mut store = Store::new(config.clone());
+    let double = store.host_func(FuncType::new([ValType::I64], [ValType::I64]), |_, a, r| {
+        let Value::I64(x) = a[0] else { unreachable!() };
+        r[0] = Value::I64(2 * x);
+        Ok(())
+    });
+    let mut linker = Linker::new();
+    linker.define("env", "double", Extern::Func(double));
+    let instance = linker.instantiate(&mut store, &module).expect("instantiates");
+    let steps = 1_000_000;
+    let count = [Value::I64(steps), Value::I64(0)];
+    assert_eq!(call(&mut store, instance, "count", &count).unwrap(), [Value::I64(2 * steps)]);
+    assert_eq!(call(&mut store, instance, "even", &[Value::I64(steps + 1)]).unwrap(), i32s(&[0]));
+    let indirect = call(&mut store, instance, "indirect", &[Value::I64(steps)]).unwrap();
+    assert_eq!(indirect, [Value::I64(2 * steps)]);
+    assert_eq!(call(&mut store, instance, "host", &[Value::I64(20)]).unwrap(), [Value::I64(42)]);
+    let stats = store.stats();
+    assert_eq!(stats.peak_call_depth, 1, "a tail call pushes no frame");
+    assert!(stats.peak_stack_slots <= 8, "{} slots", stats.peak_stack_slots);
+
+    // A plain call of the same depth exhausts the 8 frames at once.
+    let plain = wat::parse_str(
+        r#"(module (func $f (export "f") (param i64) (result i64)
+             (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 0))
+               (else (call $f (i64.sub (local.get 0) (i64.const 1)))))))"#,
+    )
+    .unwrap();
+    let module = Module::new(&config, &plain).unwrap();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    match call(&mut store, instance, "f", &[Value::I64(100)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::StackExhausted),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn tail_calls_are_a_feature_the_config_may_leave_out() {
+    let bytes = wat::parse_str(
+        r#"(module (func $f (result i32) (return_call $f)) (func (result i64) (return_call $f)))"#,
+    )
+    .unwrap();
+    let v2 = Config::new().with_features(tandem_interp::Features::WASM2);
+    let one = wat::parse_str(r#"(module (func $f (result i32) (return_call $f)))"#).unwrap();
+    match Module::new(&v2, &one) {
+        Err(Error::Unsupported { feature, .. }) if !cfg!(feature = "validate") => {
+            assert_eq!(feature, "tail-call")
+        }
+        // The validator sees it first.
+        Err(Error::Invalid { message, .. }) if cfg!(feature = "validate") => {
+            assert!(message.contains("tail calls"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Results that differ from the caller's are refused, validated or not.
+    assert!(Module::new(&Config::new(), &bytes).is_err());
+}

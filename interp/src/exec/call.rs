@@ -1,7 +1,9 @@
 //! Calls and returns. A wasm call pushes a `CallFrame` on the store's frame stack and
-//! enters the callee in the same run loop (no native recursion); a call into another
-//! instance switches the running context; a host call passes its arguments and results
-//! through buffers sized when the host function was defined.
+//! enters the callee in the same run loop (no native recursion); a tail call moves its
+//! arguments to the running frame's start and enters the callee there, pushing nothing, so
+//! tail recursion runs in constant space; a call into another instance switches the
+//! running context; a host call passes its arguments and results through buffers sized
+//! when the host function was defined.
 
 use crate::error::{Trap, TrapKind};
 use crate::ir::Reg;
@@ -121,6 +123,12 @@ impl<'s> Executor<'s> {
         index: Reg,
         table: u16,
     ) -> Result<(), Trap> {
+        let addr = self.indirect_callee(ty, index, table)?;
+        self.call_addr(addr, self.base + base as usize)
+    }
+
+    /// The store address of `table`'s element `index`, checked against module type `ty`.
+    pub(super) fn indirect_callee(&self, ty: u32, index: Reg, table: u16) -> Result<u32, Trap> {
         let t = &self.tables[self.inst.tables[table as usize] as usize];
         let i = self.reg(index) as u32 as usize;
         let slot = *t.elems.get(i).ok_or(TrapKind::UndefinedElement)?;
@@ -131,7 +139,46 @@ impl<'s> Executor<'s> {
         if callee.ty != self.inst.types[ty as usize] {
             return Err(TrapKind::IndirectCallTypeMismatch.into());
         }
-        self.call_addr(addr, self.base + base as usize)
+        Ok(addr)
+    }
+
+    /// `return_call func` with arguments at `base`; `Ok(true)` when a host callee's return
+    /// ended the outermost call.
+    #[inline(always)]
+    pub(super) fn return_call(&mut self, func: u32, base: Reg) -> Result<bool, Trap> {
+        if func >= self.imported_funcs {
+            let params = self.headers[(func - self.imported_funcs) as usize].params;
+            self.move_args(base, params as usize)?;
+            return self.enter_local(func, self.base).map(|()| false);
+        }
+        self.return_call_addr(self.inst.funcs[func as usize], base)
+    }
+
+    /// Replaces the running function with the one at store address `addr`, its arguments
+    /// at `base`; a host function runs at once and the running function returns its
+    /// results. `Ok(true)` when that return ended the outermost call.
+    pub(super) fn return_call_addr(&mut self, addr: u32, base: Reg) -> Result<bool, Trap> {
+        let func = &self.funcs[addr as usize];
+        let params = self.types[func.ty as usize].params().len();
+        let host = matches!(func.kind, FuncKind::Host(_));
+        self.move_args(base, params)?;
+        if host {
+            self.call_host(addr, self.base)?;
+            return Ok(self.ret());
+        }
+        self.enter(addr, self.base).map(|()| false)
+    }
+
+    /// Moves `count` arguments from `base` to the running frame's first slots.
+    #[inline(always)]
+    fn move_args(&mut self, base: Reg, count: usize) -> Result<(), Trap> {
+        let src = self.base + base as usize;
+        let stack = self.stack.all();
+        if src + count > stack.len() {
+            return Err(TrapKind::StackExhausted.into());
+        }
+        stack.copy_within(src..src + count, self.base);
+        Ok(())
     }
 
     /// Calls a host function: arguments and results pass through buffers sized

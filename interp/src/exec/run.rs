@@ -133,6 +133,21 @@ macro_rules! define_run {
                             (ip, code, frame) = self.resume_point();
                             continue;
                         }
+                        Instr::ReturnCall { func, base } => {
+                            if self.return_call(func, base)? {
+                                return Ok(());
+                            }
+                            (ip, code, frame) = self.resume_point();
+                            continue;
+                        }
+                        Instr::ReturnCallIndirect { ty, base, index, table } => {
+                            let addr = self.indirect_callee(ty, index, table)?;
+                            if self.return_call_addr(addr, base)? {
+                                return Ok(());
+                            }
+                            (ip, code, frame) = self.resume_point();
+                            continue;
+                        }
                         Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
                         Instr::CopyN { dst, src, count } => {
                             let src = self.base + src as usize;

@@ -106,6 +106,9 @@ board_sizes! {
 struct Translator<'a> {
     module: &'a ModuleInner,
     fuel: bool,
+    /// Whether `return_call` and `return_call_indirect` are accepted (the tail-call
+    /// proposal; checked here too, for a build that does not validate).
+    tail_calls: bool,
     func_index: u32,
     offset: usize,
     code: &'a mut Vec<Instr>,
@@ -179,6 +182,7 @@ impl<'a> Translator<'a> {
         let mut t = Translator {
             module,
             fuel: config.fuel,
+            tail_calls: config.features.contains(crate::config::Features::TAIL_CALL),
             func_index,
             offset,
             code,

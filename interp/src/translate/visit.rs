@@ -111,6 +111,10 @@ impl Translator<'_> {
             O::CallIndirect { type_index, table_index } => {
                 self.call_indirect(type_index, table_index)?
             }
+            O::ReturnCall { function_index } => self.return_call(function_index)?,
+            O::ReturnCallIndirect { type_index, table_index } => {
+                self.return_call_indirect(type_index, table_index)?
+            }
             O::Drop => {
                 self.pop()?;
             }
@@ -267,7 +271,9 @@ impl Translator<'_> {
             op => {
                 if !self.numeric(&op)? {
                     return Err(Error::Unsupported {
-                        feature: unsupported_name(&op),
+                        // SIMD is the largest family; every other leftover is a later
+                        // proposal the validator let through.
+                        feature: "an operator outside WebAssembly 2.0 (e.g. SIMD)",
                         offset: self.offset,
                     });
                 }
@@ -331,20 +337,46 @@ impl Translator<'_> {
         self.push_results(results)
     }
 
+    /// `return_call`: the callee's results become this function's, so they must agree;
+    /// the rest of the block is unreachable, as after `return`.
+    fn return_call(&mut self, func: u32) -> Result<(), Error> {
+        let ty = self.module.funcs.get(func as usize).ok_or(self.err("unknown function"))?;
+        let params = self.tail_call_type(*ty)?;
+        let base = self.pop_consecutive(params)?;
+        self.emit(Instr::ReturnCall { func, base })?;
+        self.set_unreachable()
+    }
+
+    fn return_call_indirect(&mut self, ty: u32, table: u32) -> Result<(), Error> {
+        let table = self.table16(table)?;
+        let params = self.tail_call_type(ty)?;
+        let index = self.pop()?;
+        let base = self.pop_consecutive(params)?;
+        self.emit(Instr::ReturnCallIndirect { ty, base, index, table })?;
+        self.set_unreachable()
+    }
+
+    /// Checks a tail call to a function of module type `ty`: the feature is on and the
+    /// callee returns what this function does. Its parameter count.
+    fn tail_call_type(&self, ty: u32) -> Result<u32, Error> {
+        if !self.tail_calls {
+            return Err(Error::Unsupported { feature: "tail-call", offset: self.offset });
+        }
+        let types = &self.module.types;
+        let callee = types.get(ty as usize).ok_or(self.err("unknown type"))?;
+        let own =
+            self.module.funcs.get(self.func_index as usize).and_then(|&t| types.get(t as usize));
+        if own.is_none_or(|own| own.results() != callee.results()) {
+            return Err(self.err("a tail call's results differ from its function's"));
+        }
+        Ok(callee.params().len() as u32)
+    }
+
     fn ref_func(&mut self, func: u32) -> Result<(), Error> {
         if func as usize >= self.module.funcs.len() {
             return Err(self.err("unknown function"));
         }
         let dst = self.push_temp()?;
         self.emit_result(Instr::RefFunc { dst, func })
-    }
-}
-
-/// A short name for an operator outside the supported feature set.
-fn unsupported_name(op: &Operator<'_>) -> &'static str {
-    match op {
-        Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => "tail calls",
-        // SIMD is the largest family; every other leftover is a post-2.0 proposal.
-        _ => "an operator outside WebAssembly 2.0 (e.g. SIMD)",
     }
 }
