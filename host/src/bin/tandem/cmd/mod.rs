@@ -63,7 +63,7 @@ pub enum VersionArg {
     V1,
     /// WebAssembly 2.0 (without SIMD).
     V2,
-    /// 2.0 and every later proposal Tandem implements (extended constants).
+    /// 2.0 and every later proposal Tandem implements (tail calls, extended constants).
     V3,
 }
 
