@@ -25,7 +25,9 @@ use tandem_protocol::{
 pub fn features_in(features: Features) -> Result<CoreFeatures, Refusal> {
     CoreFeatures::from_bits(features.0).ok_or_else(|| {
         let unknown = features.0 & !CoreFeatures::all().bits();
-        Refusal::Unsupported(format!("feature bits {unknown:#x} are unknown to this target"))
+        Refusal::Unsupported(format!(
+            "unsupported feature bits {unknown:#x}: unknown to this target"
+        ))
     })
 }
 

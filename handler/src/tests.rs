@@ -327,7 +327,7 @@ fn features_decide_what_a_session_accepts_and_unknown_ones_are_refused() {
     let Err(Refusal::Unsupported(message)) = h.reset(unknown, SPECTEST) else {
         panic!("an unknown feature bit is refused")
     };
-    assert_eq!(message, "feature bits 0x80000000 are unknown to this target");
+    assert_eq!(message, "unsupported feature bits 0x80000000: unknown to this target");
     assert!(matches!(upload(&mut h, two_results, 512), Err(Refusal::Request(_))), "no session");
 }
 

@@ -148,9 +148,10 @@ pub enum Error {
         /// Byte offset in the module (0 for a check of the whole module).
         offset: usize,
     },
-    /// A construct the core deliberately does not support (e.g. SIMD).
+    /// A proposal the core does not implement (e.g. SIMD), or one the config leaves out.
     Unsupported {
-        /// The proposal or feature, e.g. `"simd"`.
+        /// The proposal, named as the spec's proposal repositories name it, e.g. `"simd"`,
+        /// `"gc"`, `"tail-call"`.
         feature: &'static str,
         /// Byte offset in the module.
         offset: usize,
@@ -328,7 +329,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid module at byte {offset}: {message}")
             }
             Error::Unsupported { feature, offset } => {
-                write!(f, "unsupported feature at byte {offset}: {feature}")
+                write!(f, "unsupported feature: {feature} (at byte {offset})")
             }
             Error::Translate { reason, func, offset } => {
                 write!(f, "invalid module: function {func} at byte {offset}: {reason}")

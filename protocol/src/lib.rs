@@ -153,7 +153,9 @@ pub enum Refusal {
     Malformed(String),
     /// The module decodes but does not validate.
     Invalid(String),
-    /// A deliberately missing feature or an implementation limit.
+    /// A proposal the target does not implement or the session leaves out ("unsupported
+    /// feature: NAME ..."), or an implementation limit ("implementation limit: ..."): the
+    /// message says which.
     Unsupported(String),
     /// An import is missing or has the wrong type.
     Link(String),
@@ -187,7 +189,7 @@ impl fmt::Display for Refusal {
         match self {
             Refusal::Malformed(m) => write!(f, "malformed module: {m}"),
             Refusal::Invalid(m) => write!(f, "invalid module: {m}"),
-            Refusal::Unsupported(m) => write!(f, "unsupported: {m}"),
+            Refusal::Unsupported(m) => f.write_str(m),
             Refusal::Link(m) => write!(f, "link error: {m}"),
             Refusal::Request(m) => write!(f, "bad request: {m}"),
             Refusal::Resource(m) => write!(f, "out of resources: {m}"),

@@ -53,7 +53,7 @@ impl<'c> Decoder<'c> {
         match payload {
             Payload::Version { encoding, range, .. } => {
                 if *encoding != Encoding::Module {
-                    return Err(unsupported("component model", range.start as usize));
+                    return Err(unsupported("component-model", range.start as usize));
                 }
             }
             Payload::TypeSection(r) => self.types(r.clone())?,
@@ -62,7 +62,7 @@ impl<'c> Decoder<'c> {
             Payload::TableSection(r) => self.tables(r.clone())?,
             Payload::MemorySection(r) => self.memories(r.clone())?,
             Payload::TagSection(r) => {
-                return Err(unsupported("exception handling", r.range().start as usize));
+                return Err(unsupported("exceptions", r.range().start as usize));
             }
             Payload::GlobalSection(r) => self.globals(r.clone())?,
             Payload::ExportSection(r) => self.exports(r.clone())?,
@@ -94,7 +94,7 @@ impl<'c> Decoder<'c> {
             }
             Payload::End(_) => return Ok(true),
             #[allow(unreachable_patterns)]
-            _ => return Err(unsupported("component model", 0)),
+            _ => return Err(unsupported("component-model", 0)),
         }
         Ok(false)
     }
@@ -108,26 +108,26 @@ impl<'c> Decoder<'c> {
             let (offset, group) = group.map_err(malformed)?;
             let offset = offset as usize;
             if group.is_explicit_rec_group() || group.types().len() != 1 {
-                return Err(unsupported("garbage collection", offset));
+                return Err(unsupported("gc", offset));
             }
             for sub in group.into_types() {
                 if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                    return Err(unsupported("garbage collection", offset));
+                    return Err(unsupported("gc", offset));
                 }
                 let composite = sub.composite_type;
                 if composite.shared {
-                    return Err(unsupported("shared-everything threads", offset));
+                    return Err(unsupported("shared-everything-threads", offset));
                 }
                 if composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
-                    return Err(unsupported("custom descriptors", offset));
+                    return Err(unsupported("custom-descriptors", offset));
                 }
                 let func = match composite.inner {
                     CompositeInnerType::Func(f) => f,
                     CompositeInnerType::Array(_) | CompositeInnerType::Struct(_) => {
-                        return Err(unsupported("garbage collection", offset));
+                        return Err(unsupported("gc", offset));
                     }
                     CompositeInnerType::Cont(_) => {
-                        return Err(unsupported("stack switching", offset));
+                        return Err(unsupported("stack-switching", offset));
                     }
                 };
                 let params = val_types(func.params(), offset)?;
@@ -152,7 +152,7 @@ impl<'c> Decoder<'c> {
                         len_u32(self.d.inner.funcs.len(), "imported functions")?;
                     ImportType::Func(ty)
                 }
-                TypeRef::FuncExact(_) => return Err(unsupported("custom descriptors", offset)),
+                TypeRef::FuncExact(_) => return Err(unsupported("custom-descriptors", offset)),
                 TypeRef::Table(t) => {
                     let t = table_type(&t, offset)?;
                     self.heap.push(&mut self.d.inner.tables, t, HeapUse::Module)?;
@@ -174,7 +174,7 @@ impl<'c> Decoder<'c> {
                         len_u32(self.d.inner.globals.len(), "imported globals")?;
                     ImportType::Global(g)
                 }
-                TypeRef::Tag(_) => return Err(unsupported("exception handling", offset)),
+                TypeRef::Tag(_) => return Err(unsupported("exceptions", offset)),
             };
             self.heap.charge((import.module.len() + import.name.len()) as u64, HeapUse::Module)?;
             let import = Import { module: import.module.into(), name: import.name.into(), ty };
@@ -214,7 +214,7 @@ impl<'c> Decoder<'c> {
             let offset = offset as usize;
             if !matches!(table.init, TableInit::RefNull) {
                 // Table initialiser expressions come with typed function references.
-                return Err(unsupported("typed function references", offset));
+                return Err(unsupported("function-references", offset));
             }
             let t = table_type(&table.ty, offset)?;
             self.heap.push(&mut self.d.inner.tables, t, HeapUse::Module)?;
@@ -269,10 +269,10 @@ impl<'c> Decoder<'c> {
                     (ExternKind::Global, self.d.inner.globals.len())
                 }
                 wasmparser::ExternalKind::Tag => {
-                    return Err(unsupported("exception handling", offset));
+                    return Err(unsupported("exceptions", offset));
                 }
                 wasmparser::ExternalKind::FuncExact => {
-                    return Err(unsupported("custom descriptors", offset));
+                    return Err(unsupported("custom-descriptors", offset));
                 }
             };
             if export.index as usize >= count {

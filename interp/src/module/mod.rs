@@ -30,7 +30,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::config::Config;
+use crate::config::{Config, Features};
 use crate::error::{Error, ExternKind};
 use crate::heap::HeapAccount;
 use crate::ir::Instr;
@@ -284,8 +284,48 @@ impl ImportType {
     }
 }
 
-fn malformed(e: wasmparser::BinaryReaderError) -> Error {
-    Error::Malformed { message: e.message().into(), offset: e.offset() as usize }
+/// A reader's error: malformed bytes, or a proposal the core does not implement.
+pub(crate) fn malformed(e: wasmparser::BinaryReaderError) -> Error {
+    let (message, offset) = (e.message(), e.offset() as usize);
+    left_out(message, offset)
+        .unwrap_or_else(|| Error::Malformed { message: message.into(), offset })
+}
+
+/// wasmparser's words when its feature set (or its build) leaves a proposal out, and the
+/// proposal's name.
+const LEFT_OUT: &[(&str, &str)] = &[
+    ("SIMD support is not enabled", "simd"),
+    ("unexpected SIMD opcode", "simd"),
+    ("relaxed SIMD support is not enabled", "relaxed-simd"),
+    ("shared-everything-threads support is not enabled", "shared-everything-threads"),
+    ("threads support is not enabled", "threads"),
+    ("saturating float to int conversions support", "nontrapping-float-to-int-conversions"),
+    ("reference types support is not enabled", "reference-types"),
+    ("bulk memory support is not enabled", "bulk-memory"),
+    ("sign extension operations support is not enabled", "sign-extension-ops"),
+    ("legacy exceptions support is not enabled", "legacy-exceptions"),
+    ("exceptions support is not enabled", "exceptions"),
+    ("exceptions proposal not enabled", "exceptions"),
+    ("tail calls support is not enabled", "tail-call"),
+    ("function references support is not enabled", "function-references"),
+    ("gc support is not enabled", "gc"),
+    ("stack switching support is not enabled", "stack-switching"),
+    ("wide arithmetic support is not enabled", "wide-arithmetic"),
+    ("memory control support is not enabled", "memory-control"),
+    ("mutable global support is not enabled", "mutable-global"),
+    ("multi-value is not enabled", "multi-value"),
+    ("the multi-value feature is not enabled", "multi-value"),
+    ("memory64 must be enabled", "memory64"),
+    ("custom page sizes proposal must be enabled", "custom-page-sizes"),
+];
+
+/// A reader's or the validator's refusal of a proposal the core does not implement, as
+/// [`Error::Unsupported`] naming it, the way the decoder words its own. A proposal the core
+/// implements but the config leaves out stays the validator's (a module with two results
+/// is invalid under 1.0's rules).
+fn left_out(message: &str, offset: usize) -> Option<Error> {
+    let &(_, feature) = LEFT_OUT.iter().find(|(words, _)| message.contains(words))?;
+    Features::from_proposal(feature).is_none().then_some(Error::Unsupported { feature, offset })
 }
 
 fn invalid(message: impl Into<String>, offset: usize) -> Error {

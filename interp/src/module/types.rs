@@ -35,7 +35,7 @@ fn val_type(ty: wasmparser::ValType, offset: usize) -> Result<ValType, Error> {
 /// `funcref` or `externref`; every other reference type is from a later proposal.
 pub(super) fn ref_type(ty: RefType, offset: usize) -> Result<ValType, Error> {
     if !ty.is_nullable() {
-        return Err(unsupported("typed function references", offset));
+        return Err(unsupported("function-references", offset));
     }
     heap_type(ty.heap_type(), offset)
 }
@@ -45,12 +45,12 @@ pub(super) fn heap_type(ty: HeapType, offset: usize) -> Result<ValType, Error> {
         HeapType::FUNC => Ok(ValType::FuncRef),
         HeapType::EXTERN => Ok(ValType::ExternRef),
         HeapType::Concrete(_) | HeapType::Exact(_) => {
-            Err(unsupported("typed function references", offset))
+            Err(unsupported("function-references", offset))
         }
         HeapType::Abstract { shared: true, .. } => {
-            Err(unsupported("shared-everything threads", offset))
+            Err(unsupported("shared-everything-threads", offset))
         }
-        HeapType::Abstract { .. } => Err(unsupported("garbage collection", offset)),
+        HeapType::Abstract { .. } => Err(unsupported("gc", offset)),
     }
 }
 
@@ -67,7 +67,7 @@ pub(super) fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<Tab
         return Err(unsupported("memory64", offset));
     }
     if t.shared {
-        return Err(unsupported("shared-everything threads", offset));
+        return Err(unsupported("shared-everything-threads", offset));
     }
     let elem = ref_type(t.element_type, offset)?;
     check_limits(t.initial, t.maximum, offset)?;
@@ -87,7 +87,7 @@ pub(super) fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<M
         return Err(unsupported("threads", offset));
     }
     if m.page_size_log2.is_some() {
-        return Err(unsupported("custom page sizes", offset));
+        return Err(unsupported("custom-page-sizes", offset));
     }
     check_limits(m.initial, m.maximum, offset)?;
     let pages = |p: u64| {

@@ -31,9 +31,11 @@ impl Checker {
     /// Validates `payload`, and a function body in full.
     #[cfg(feature = "validate")]
     pub(super) fn check(&mut self, payload: &Payload<'_>) -> Result<(), Error> {
-        let invalid = |e: wasmparser::BinaryReaderError| Error::Invalid {
-            message: e.message().into(),
-            offset: e.offset() as usize,
+        // A proposal the core does not implement is worded as the decoder words it.
+        let invalid = |e: wasmparser::BinaryReaderError| {
+            let (message, offset) = (e.message(), e.offset() as usize);
+            super::left_out(message, offset)
+                .unwrap_or_else(|| Error::Invalid { message: message.into(), offset })
         };
         if let wasmparser::ValidPayload::Func(func, body) =
             self.validator.payload(payload).map_err(invalid)?

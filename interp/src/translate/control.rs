@@ -10,8 +10,9 @@ use crate::error::Error;
 use crate::heap::board_bytes;
 use crate::ir::{Instr, Reg};
 
+use super::Translator;
 use super::stack::Operand;
-use super::{Translator, malformed};
+use crate::module::malformed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CtrlKind {

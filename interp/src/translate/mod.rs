@@ -38,7 +38,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
 use crate::ir::Instr;
-use crate::module::{FuncHeader, ModuleInner};
+use crate::module::{FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
 use consts::choose_constants;
@@ -89,9 +89,10 @@ pub(crate) fn translate_function(
     t.finish()
 }
 
-fn malformed(e: wasmparser::BinaryReaderError) -> Error {
-    Error::Malformed { message: e.message().into(), offset: e.offset() as usize }
-}
+/// What an operator the translator does not know is reported as: one of a proposal the
+/// core does not implement, which only a build without validation meets (the validator
+/// names the proposal).
+pub(crate) const LATER_OPERATOR: &str = "a later proposal's operator";
 
 /// The largest frame a function may have: slot indices are `u16`.
 const MAX_FRAME: u32 = u16::MAX as u32;

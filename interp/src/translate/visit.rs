@@ -271,9 +271,7 @@ impl Translator<'_> {
             op => {
                 if !self.numeric(&op)? {
                     return Err(Error::Unsupported {
-                        // SIMD is the largest family; every other leftover is a later
-                        // proposal the validator let through.
-                        feature: "an operator outside WebAssembly 2.0 (e.g. SIMD)",
+                        feature: super::LATER_OPERATOR,
                         offset: self.offset,
                     });
                 }
