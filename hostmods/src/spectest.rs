@@ -52,7 +52,7 @@ fn define(store: &mut Store, linker: &mut Linker) -> Result<(), Error> {
         Value::FuncRef(None),
     )?;
     linker.define("spectest", "table", Extern::Table(table));
-    let memory = store.new_memory(MemoryType { initial: 1, maximum: Some(2) })?;
+    let memory = store.new_memory(MemoryType::new(1, Some(2)))?;
     linker.define("spectest", "memory", Extern::Memory(memory));
     Ok(())
 }

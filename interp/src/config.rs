@@ -25,6 +25,8 @@ bitflags::bitflags! {
         const TAIL_CALL = 1 << 6;
         /// `i32/i64.add/sub/mul` in constant expressions.
         const EXTENDED_CONST = 1 << 7;
+        /// Memories with 1-byte pages (`(memory 12288 (pagesize 1))`).
+        const CUSTOM_PAGE_SIZES = 1 << 8;
     }
 }
 
@@ -39,12 +41,14 @@ impl Features {
         .union(Features::BULK_MEMORY)
         .union(Features::REFERENCE_TYPES);
     /// Everything the core implements: the default.
-    pub const SUPPORTED: Features =
-        Features::WASM2.union(Features::TAIL_CALL).union(Features::EXTENDED_CONST);
+    pub const SUPPORTED: Features = Features::WASM2
+        .union(Features::TAIL_CALL)
+        .union(Features::EXTENDED_CONST)
+        .union(Features::CUSTOM_PAGE_SIZES);
 
     /// Each feature with its proposal's name, as the spec's proposal repositories and test
     /// folders spell it.
-    pub const NAMED: [(Features, &'static str); 8] = [
+    pub const NAMED: [(Features, &'static str); 9] = [
         (Features::MUTABLE_GLOBAL, "mutable-global"),
         (Features::SIGN_EXTENSION, "sign-extension-ops"),
         (Features::SATURATING_FLOAT_TO_INT, "nontrapping-float-to-int-conversions"),
@@ -53,6 +57,7 @@ impl Features {
         (Features::REFERENCE_TYPES, "reference-types"),
         (Features::TAIL_CALL, "tail-call"),
         (Features::EXTENDED_CONST, "extended-const"),
+        (Features::CUSTOM_PAGE_SIZES, "custom-page-sizes"),
     ];
 
     /// The feature a proposal's name stands for.
@@ -79,6 +84,7 @@ impl Features {
             (Features::REFERENCE_TYPES, W::REFERENCE_TYPES),
             (Features::TAIL_CALL, W::TAIL_CALL),
             (Features::EXTENDED_CONST, W::EXTENDED_CONST),
+            (Features::CUSTOM_PAGE_SIZES, W::CUSTOM_PAGE_SIZES),
         ] {
             w.set(theirs, self.contains(ours));
         }

@@ -279,11 +279,11 @@ board_sizes! {
     crate::store::CallFrame = 12;
     crate::value::Value = 16;
     crate::value::FuncType = 16;
-    crate::module::Import = 32;
+    crate::module::Import = 36;
     crate::module::Export = 16;
     crate::module::FuncHeader = 20;
     crate::module::TableType = 16;
-    crate::module::MemoryType = 12;
+    crate::module::MemoryType = 16;
     crate::module::GlobalType = 2;
     crate::module::ConstExpr = 16;
     crate::module::ConstOp = 16;

@@ -23,7 +23,7 @@ use crate::module::{
     ConstExpr, DataMode, ElemMode, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
     eval_ops,
 };
-use crate::raw::memory::{LinearMemory, PAGE_SIZE};
+use crate::raw::memory::LinearMemory;
 use crate::store::{
     DataEntity, ElemEntity, Extern, Func, FuncEntity, FuncKind, GlobalEntity, Instance,
     InstanceEntity, Store, TableEntity, alloc_table, store_addr,
@@ -145,7 +145,7 @@ impl Linker {
             }
             let ty =
                 m.memories.get(*index as usize).ok_or(Error::NoSuchMemory { memory: *index })?;
-            LinearMemory::check_static(buffer.len(), ty.initial, ty.maximum, *index)?;
+            LinearMemory::check_static(buffer.len(), ty, *index)?;
         }
 
         let instance = store_addr(store.instances.len(), "store instances")?;
@@ -314,7 +314,7 @@ impl Linker {
                 let index = u32::try_from(first_defined + i).unwrap_or(u32::MAX);
                 static_for(statics, index).is_none()
             })
-            .map(|(_, ty)| u64::from(ty.initial) * PAGE_SIZE as u64)
+            .map(|(_, ty)| ty.bytes(ty.initial))
             .fold(0u64, u64::saturating_add);
         store.check_heap_memory(heap_bytes)?;
         // Commit. Reserving first means an exhausted heap is an error, not an abort.
@@ -335,9 +335,9 @@ impl Linker {
             let memory = match static_for(statics, index) {
                 Some(at) => {
                     let (_, buffer) = statics.swap_remove(at);
-                    LinearMemory::new_static(buffer, ty.initial, ty.maximum, index)
+                    LinearMemory::new_static(buffer, *ty, index)
                 }
-                None => LinearMemory::new_heap(ty.initial, ty.maximum),
+                None => LinearMemory::new_heap(*ty),
             };
             match memory {
                 Ok(memory) => new_memories.push(memory),
@@ -458,6 +458,9 @@ fn check_table_import(ty: &TableType, table: &TableEntity) -> Result<(), &'stati
 /// Import matching for memories: the memory's current size and maximum within
 /// the import's limits.
 fn check_memory_import(ty: &MemoryType, memory: &LinearMemory) -> Result<(), &'static str> {
+    if memory.ty().page_size_log2 != ty.page_size_log2 {
+        return Err("memory page sizes differ");
+    }
     if memory.size_pages() < ty.initial {
         return Err("memory is smaller than the import's minimum");
     }

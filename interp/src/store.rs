@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::{Error, ExternKind, Trap};
 use crate::heap::{BoardSize, HeapAccount, HeapStats, HeapUse, board_bytes};
 use crate::module::{GlobalType, MemoryType, Module, PartialModule, TableType};
-use crate::raw::memory::{LinearMemory, MemStats, PAGE_SIZE};
+use crate::raw::memory::{LinearMemory, MemStats};
 use crate::typed::{IntoHostFunc, TypedFunc, WasmTyList};
 use crate::value::{FuncType, Slot, ValType, Value};
 
@@ -507,14 +507,14 @@ impl Store {
     /// A new zeroed heap memory of type `ty`.
     pub fn new_memory(&mut self, ty: MemoryType) -> Result<Memory, Error> {
         let addr = store_addr(self.memories.len(), "store memories")?;
-        let bytes = u64::from(ty.initial) * PAGE_SIZE as u64;
+        let bytes = ty.bytes(ty.initial);
         self.check_heap_memory(bytes)?;
         let held = self.heap;
         self.heap.reserve(&mut self.memories, 1, HeapUse::Memory)?;
         let memory = self
             .heap
             .charge(bytes, HeapUse::Memory)
-            .and_then(|()| LinearMemory::new_heap(ty.initial, ty.maximum))
+            .and_then(|()| LinearMemory::new_heap(ty))
             .inspect_err(|_| self.heap = held)?;
         self.memories.push(memory);
         self.heap_memory_bytes = self.heap_memory_bytes.saturating_add(bytes);
@@ -535,7 +535,7 @@ impl Store {
     /// let mut store = Store::new(config.clone());
     /// // 1 page now; the buffer holds 2.
     /// let buffer: &'static mut [u8] = Box::leak(vec![0u8; 2 * PAGE_SIZE].into_boxed_slice());
-    /// let memory = store.new_static_memory(MemoryType { initial: 1, maximum: None }, buffer)?;
+    /// let memory = store.new_static_memory(MemoryType::new(1, None), buffer)?;
     /// assert_eq!(store.memory_stats(memory).kind, MemoryKind::Static);
     /// store.memory_data_mut(memory)[0] = 42;
     ///
@@ -571,12 +571,10 @@ impl Store {
             .and_then(|addr| {
                 self.heap.reserve(&mut self.memories, 1, HeapUse::Memory).map(|()| addr)
             })
-            .and_then(|addr| {
-                LinearMemory::check_static(buffer.len(), ty.initial, ty.maximum, 0).map(|_| addr)
-            });
+            .and_then(|addr| LinearMemory::check_static(buffer.len(), &ty, 0).map(|_| addr));
         match created {
             Ok(addr) => {
-                let memory = LinearMemory::new_static(buffer, ty.initial, ty.maximum, 0)?;
+                let memory = LinearMemory::new_static(buffer, ty, 0)?;
                 self.memories.push(memory);
                 Ok(Memory(addr))
             }

@@ -104,7 +104,7 @@ fn instantiation_over_the_budget_is_an_error_naming_the_sizes() {
     assert!(text.contains("131072") && text.contains("65536"), "{text}");
     // Nothing was half-created: the budget still has its second page.
     Linker::new().instantiate(&mut store, &one).expect("second page");
-    let err = store.new_memory(tandem_interp::MemoryType { initial: 1, maximum: None });
+    let err = store.new_memory(tandem_interp::MemoryType::new(1, None));
     assert!(matches!(err, Err(Error::MemoryBudget { .. })), "{err:?}");
 }
 
@@ -118,7 +118,7 @@ fn no_budget_is_unlimited() {
     let m = module(&config, GROWER);
     let inst = Linker::new().instantiate(&mut store, &m).expect("grower");
     assert_eq!(call(&mut store, inst, "grow", &[Value::I32(7)]), 1);
-    store.new_memory(tandem_interp::MemoryType { initial: 10, maximum: None }).expect("10 more");
+    store.new_memory(tandem_interp::MemoryType::new(10, None)).expect("10 more");
     assert_eq!(store.stats().grow_refusals, 0);
 }
 
@@ -126,7 +126,7 @@ fn no_budget_is_unlimited() {
 fn store_memories_share_the_budget_with_instances() {
     let config = config(Some(3));
     let mut store = Store::new(config.clone());
-    store.new_memory(tandem_interp::MemoryType { initial: 2, maximum: None }).expect("2 pages");
+    store.new_memory(tandem_interp::MemoryType::new(2, None)).expect("2 pages");
     let m = module(&config, GROWER);
     let inst = Linker::new().instantiate(&mut store, &m).expect("third page");
     assert_eq!(call(&mut store, inst, "grow", &[Value::I32(1)]), -1);

@@ -191,7 +191,7 @@ fn a_memory_grown_by_another_instance_is_seen_after_the_call() {
                  (i32.add (i32.load (i32.const 100)) (i32.load (i32.const 200000))))))"#,
     );
     let mut store = Store::new(Config::new());
-    let memory = store.new_memory(tandem_interp::MemoryType { initial: 1, maximum: None }).unwrap();
+    let memory = store.new_memory(tandem_interp::MemoryType::new(1, None)).unwrap();
     let mut linker = Linker::new();
     linker.define("env", "memory", Extern::Memory(memory));
     let grower = linker.instantiate(&mut store, &grower).unwrap();

@@ -49,7 +49,7 @@ fn env(store: &mut Store) -> Linker {
         )
         .unwrap();
     linker.define("env", "table", Extern::Table(t));
-    let m = store.new_memory(MemoryType { initial: 1, maximum: Some(2) }).unwrap();
+    let m = store.new_memory(MemoryType::new(1, Some(2))).unwrap();
     linker.define("env", "memory", Extern::Memory(m));
     let g = store
         .new_global(GlobalType { content: ValType::I32, mutable: false }, Value::I32(8))
@@ -147,7 +147,7 @@ fn incompatible_imports() {
 #[test]
 fn memory_without_maximum_does_not_match_an_import_with_one() {
     let mut s = store();
-    let mem = s.new_memory(MemoryType { initial: 1, maximum: None }).unwrap();
+    let mem = s.new_memory(MemoryType::new(1, None)).unwrap();
     let mut linker = Linker::new();
     linker.define("env", "memory", Extern::Memory(mem));
     let m = module(r#"(module (import "env" "memory" (memory 1 100)))"#);
@@ -231,7 +231,7 @@ fn too_small_static_buffer() {
 fn static_buffer_for_no_defined_memory() {
     let mut s = store();
     let mut linker = Linker::new();
-    let mem = s.new_memory(MemoryType { initial: 1, maximum: None }).unwrap();
+    let mem = s.new_memory(MemoryType::new(1, None)).unwrap();
     linker.define("env", "memory", Extern::Memory(mem));
     let imported = module(r#"(module (import "env" "memory" (memory 1)))"#);
     let options = InstanceOptions::new().with_static_memory(0, leak(PAGE_SIZE));
@@ -250,8 +250,7 @@ fn static_buffer_for_no_defined_memory() {
 #[test]
 fn a_static_memory_can_be_imported() {
     let mut s = store();
-    let mem =
-        s.new_static_memory(MemoryType { initial: 1, maximum: Some(1) }, leak(PAGE_SIZE)).unwrap();
+    let mem = s.new_static_memory(MemoryType::new(1, Some(1)), leak(PAGE_SIZE)).unwrap();
     let mut linker = Linker::new();
     linker.define("env", "memory", Extern::Memory(mem));
     let m =
@@ -260,7 +259,7 @@ fn a_static_memory_can_be_imported() {
     assert_eq!(&s.memory_data(mem)[..3], &[1, 2, 0]);
     assert_eq!(inst.memory_stats(&s)[0].kind, MemoryKind::Static);
     assert!(matches!(
-        s.new_static_memory(MemoryType { initial: 2, maximum: None }, leak(PAGE_SIZE)),
+        s.new_static_memory(MemoryType::new(2, None), leak(PAGE_SIZE)),
         Err(Error::StaticBufferTooSmall { .. })
     ));
 }
@@ -663,7 +662,7 @@ fn a_refused_store_static_memory_comes_back_too() {
     let mut s = store();
     let small = leak(PAGE_SIZE);
     let expected = identities([&*small]);
-    let refused = s.new_static_memory(MemoryType { initial: 2, maximum: None }, small);
+    let refused = s.new_static_memory(MemoryType::new(2, None), small);
     assert!(matches!(refused, Err(Error::StaticBufferTooSmall { .. })), "{refused:?}");
     let back: Vec<_> = s.into_static_buffers().collect();
     assert_eq!(identities(back.iter().map(|b| &**b)), expected);
@@ -672,7 +671,7 @@ fn a_refused_store_static_memory_comes_back_too() {
 #[test]
 fn defined_memory_tells_defined_from_imported() {
     let defined = module("(module (memory 1 3))");
-    assert_eq!(defined.defined_memory(0), Some(MemoryType { initial: 1, maximum: Some(3) }));
+    assert_eq!(defined.defined_memory(0), Some(MemoryType::new(1, Some(3))));
     assert_eq!(defined.defined_memory(1), None);
     let imported = module(r#"(module (import "env" "memory" (memory 1)))"#);
     assert_eq!(imported.defined_memory(0), None);
@@ -799,5 +798,49 @@ fn extended_constant_expressions_are_checked_and_bounded() {
             assert_eq!(what, "constant expression depth")
         }
         other => panic!("17 deep: {other:?}"),
+    }
+}
+
+/// Custom page sizes: a module that asks for 12 KiB in 1-byte pages gets exactly that,
+/// from a 12 KiB static buffer; `memory.size` and `memory.grow` count bytes; imports must
+/// agree on the page size; a config without the proposal refuses the module.
+#[test]
+fn one_byte_pages_give_a_module_exactly_the_memory_it_asks_for() {
+    let wat = r#"(module
+        (memory (export "mem") 12288 (pagesize 1))
+        (func (export "size") (result i32) memory.size)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+        (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1))))"#;
+    let m = module(wat);
+    assert_eq!(m.defined_memory(0), Some(MemoryType::new(12288, None).with_page_size_log2(0)));
+    let mut s = store();
+    let options = InstanceOptions::new().with_static_memory(0, leak(12 * 1024 + 10));
+    let instance = Linker::new().instantiate_with(&mut s, &m, options).expect("fits 12 KiB");
+    let func = |s: &Store, name| instance.func(s, name).unwrap();
+    let (size, grow, load, store_) =
+        (func(&s, "size"), func(&s, "grow"), func(&s, "load"), func(&s, "store"));
+    assert_eq!(call(&mut s, size, &[]).unwrap(), [Value::I32(12288)]);
+    call(&mut s, store_, &[Value::I32(12287), Value::I32(7)]).unwrap();
+    assert_eq!(call(&mut s, load, &[Value::I32(12287)]).unwrap(), [Value::I32(7)]);
+    assert_eq!(trap_kind(call(&mut s, load, &[Value::I32(12288)])), TrapKind::MemoryOutOfBounds);
+    // The buffer's 10 spare bytes, then no more.
+    assert_eq!(call(&mut s, grow, &[Value::I32(10)]).unwrap(), [Value::I32(12288)]);
+    assert_eq!(call(&mut s, grow, &[Value::I32(1)]).unwrap(), [Value::I32(-1)]);
+    let stats = instance.memory_stats(&s);
+    assert_eq!((stats[0].page_size, stats[0].pages, stats[0].size_bytes), (1, 12298, 12298));
+
+    // An import must have the page size of the memory it is given.
+    let mut linker = Linker::new();
+    linker.define_instance(&s, "m", instance);
+    let same = module(r#"(module (import "m" "mem" (memory 100 (pagesize 1))))"#);
+    linker.instantiate(&mut s, &same).expect("same page size");
+    let other = module(r#"(module (import "m" "mem" (memory 0)))"#);
+    assert!(matches!(linker.instantiate(&mut s, &other), Err(Error::IncompatibleImport { .. })));
+
+    let v2 = Config::new().with_features(tandem_interp::Features::WASM2);
+    match Module::new(&v2, &wat::parse_str(wat).unwrap()) {
+        Err(Error::Unsupported { feature, .. }) => assert_eq!(feature, "custom-page-sizes"),
+        other => panic!("not in 2.0: {other:?}"),
     }
 }

@@ -5,7 +5,7 @@
 use crate::error::{Trap, TrapKind};
 use crate::heap::HeapUse;
 use crate::ir::Reg;
-use crate::raw::memory::{LinearMemory, MemoryKind, MemoryView, PAGE_SIZE};
+use crate::raw::memory::{LinearMemory, MemoryKind, MemoryView};
 use crate::value::Slot;
 
 use super::{Executor, range, range_mut};
@@ -32,7 +32,7 @@ impl Executor<'_> {
         // Past the memory's own maximum is the module's limit, not the board's.
         let allowed = u64::from(old) + u64::from(delta) <= u64::from(limit);
         let is_heap = memory.kind() == MemoryKind::Heap;
-        let added = u64::from(delta) * PAGE_SIZE as u64;
+        let added = u64::from(delta) << memory.ty().page_size_log2;
         let in_use = *self.heap_memory_bytes;
         // A heap memory's growth must fit the heap-memory budget and the heap account
         // (both its old and new buffers, while the bytes move); checked before growing, as
@@ -41,7 +41,7 @@ impl Executor<'_> {
             && is_heap
             && self.max_heap_memory.is_none_or(|budget| in_use.saturating_add(added) <= budget)
             && {
-                let held = u64::from(old) * PAGE_SIZE as u64;
+                let held = memory.ty().bytes(old);
                 self.heap.charge_growth(held, added, HeapUse::Memory).is_ok()
             };
         let grown = if allowed && (charged || !is_heap) { memory.grow(delta) } else { None };

@@ -161,7 +161,7 @@ impl<'c> Decoder<'c> {
                     ImportType::Table(t)
                 }
                 TypeRef::Memory(m) => {
-                    let m = memory_type(&m, offset)?;
+                    let m = memory_type(&m, self.config.features, offset)?;
                     self.push_memory(m, offset)?;
                     self.d.inner.num_imported_memories =
                         len_u32(self.d.inner.memories.len(), "imported memories")?;
@@ -227,7 +227,7 @@ impl<'c> Decoder<'c> {
         for memory in reader.into_iter_with_offsets() {
             let (offset, memory) = memory.map_err(malformed)?;
             let offset = offset as usize;
-            let m = memory_type(&memory, offset)?;
+            let m = memory_type(&memory, self.config.features, offset)?;
             self.push_memory(m, offset)?;
         }
         Ok(())

@@ -55,13 +55,46 @@ pub struct Module {
     pub(crate) inner: Arc<ModuleInner>,
 }
 
-/// Limits of a memory, in 64 KiB pages.
+/// Limits of a memory, in its pages: 64 KiB by default, or 1 byte (the custom-page-sizes
+/// proposal), so a module can ask for exactly the memory it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryType {
     /// Pages the memory starts with.
     pub initial: u32,
     /// Pages it may grow to, if the module caps it.
     pub maximum: Option<u32>,
+    /// log2 of the page size in bytes: 16 (64 KiB) or 0 (1 byte).
+    pub page_size_log2: u8,
+}
+
+impl MemoryType {
+    /// 64 KiB pages: `initial`, growing to `maximum` if given.
+    pub const fn new(initial: u32, maximum: Option<u32>) -> Self {
+        MemoryType { initial, maximum, page_size_log2: 16 }
+    }
+
+    /// The same limits in pages of `2^log2` bytes (16 or 0).
+    pub const fn with_page_size_log2(mut self, log2: u8) -> Self {
+        self.page_size_log2 = log2;
+        self
+    }
+
+    /// The page size in bytes.
+    pub const fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// `pages` of this type in bytes.
+    pub const fn bytes(&self, pages: u32) -> u64 {
+        (pages as u64) << self.page_size_log2
+    }
+
+    /// The most pages a 32-bit memory of this page size may have: 4 GiB of them, at most
+    /// `u32::MAX` (1-byte pages).
+    pub const fn max_pages(&self) -> u32 {
+        let pages = (1u64 << 32) >> self.page_size_log2;
+        if pages > u32::MAX as u64 { u32::MAX } else { pages as u32 }
+    }
 }
 
 /// Limits and element type of a table.

@@ -6,13 +6,11 @@ use alloc::vec::Vec;
 
 use wasmparser::{HeapType, RefType};
 
+use crate::config::Features;
 use crate::error::Error;
 use crate::value::ValType;
 
 use super::{GlobalType, MemoryType, TableType, invalid, unsupported};
-
-/// The most pages a 32-bit memory can have (4 GiB).
-const MAX_PAGES: u64 = 65536;
 
 pub(super) fn val_types(
     types: &[wasmparser::ValType],
@@ -79,24 +77,32 @@ pub(super) fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<Tab
     })
 }
 
-pub(super) fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, Error> {
+pub(super) fn memory_type(
+    m: &wasmparser::MemoryType,
+    features: Features,
+    offset: usize,
+) -> Result<MemoryType, Error> {
     if m.memory64 {
         return Err(unsupported("memory64", offset));
     }
     if m.shared {
         return Err(unsupported("threads", offset));
     }
-    if m.page_size_log2.is_some() {
-        return Err(unsupported("custom-page-sizes", offset));
-    }
-    check_limits(m.initial, m.maximum, offset)?;
-    let pages = |p: u64| {
-        if p > MAX_PAGES {
-            return Err(invalid("memory size must be at most 65536 pages (4GiB)", offset));
+    let log2 = match m.page_size_log2 {
+        None => 16,
+        Some(_) if !features.contains(Features::CUSTOM_PAGE_SIZES) => {
+            return Err(unsupported("custom-page-sizes", offset));
         }
-        Ok(p as u32)
+        Some(log2 @ (0 | 16)) => log2 as u8,
+        Some(_) => return Err(invalid("invalid custom page size", offset)),
     };
-    Ok(MemoryType { initial: pages(m.initial)?, maximum: m.maximum.map(pages).transpose()? })
+    check_limits(m.initial, m.maximum, offset)?;
+    let ty = MemoryType::new(0, None).with_page_size_log2(log2);
+    let pages = |p: u64| match u32::try_from(p) {
+        Ok(p) if p <= ty.max_pages() => Ok(p),
+        _ => Err(invalid("memory size must be at most 4GiB", offset)),
+    };
+    Ok(MemoryType { initial: pages(m.initial)?, maximum: m.maximum.map(pages).transpose()?, ..ty })
 }
 
 pub(super) fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, Error> {

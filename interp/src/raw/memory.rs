@@ -29,10 +29,10 @@
 //! **Alignment.** None needed: wasm accesses are byte-wise and little-endian, so a
 //! `[u8; N]` anywhere will do.
 //!
-//! **Sizes.** [`LinearMemory::new_static`] zeroes the first `initial_pages * 64 KiB`
-//! bytes (the buffer may hold anything before), and fails with
-//! [`Error::StaticBufferTooSmall`] if the buffer is shorter. Bytes past the last whole
-//! page of the buffer are never used.
+//! **Sizes.** A memory counts in its own pages: 64 KiB, or 1 byte (custom page sizes).
+//! [`LinearMemory::new_static`] zeroes the initial pages' bytes (the buffer may hold
+//! anything before), and fails with [`Error::StaticBufferTooSmall`] if the buffer is
+//! shorter. Bytes past the last whole page of the buffer are never used.
 //!
 //! **Drop.** Dropping a static memory frees nothing and leaves the buffer's bytes as
 //! the wasm code left them. [`LinearMemory::into_static_buffer`] hands the buffer
@@ -45,12 +45,10 @@ use core::ptr::NonNull;
 use core::slice;
 
 use crate::error::Error;
+use crate::module::MemoryType;
 
-/// The size of a wasm page in bytes.
+/// The size of a (default) wasm page in bytes.
 pub const PAGE_SIZE: usize = 65536;
-
-/// The most pages a 32-bit wasm memory can have (4 GiB).
-const MAX_WASM_PAGES: u32 = 65536;
 
 /// Backend of a linear memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,9 +64,11 @@ pub enum MemoryKind {
 pub struct MemStats {
     /// The backend.
     pub kind: MemoryKind,
-    /// Current size in wasm pages.
+    /// Current size in the memory's pages.
     pub pages: u32,
-    /// Current size in bytes (`pages * 65536`).
+    /// Its page size in bytes: 65536, or 1 (custom page sizes).
+    pub page_size: u32,
+    /// Current size in bytes (`pages * page_size`).
     pub size_bytes: u64,
     /// Bytes the backend holds: static buffer length, or heap capacity.
     pub capacity_bytes: u64,
@@ -82,13 +82,15 @@ pub struct MemStats {
 /// - `Static`: `ptr` and `cap` are the start and length of a `&'static mut [u8]`
 ///   that was moved in, so this value has exclusive access to those bytes for good;
 ///   `len <= cap`.
-/// - Both: `len` is `size_pages() * PAGE_SIZE`, at most 65536 pages and at most the
-///   declared maximum; the first `len` bytes are initialised.
+/// - Both: `len` is `size_pages() << page_log2`, at most 4 GiB and at most the declared
+///   maximum; the first `len` bytes are initialised.
 pub(crate) struct LinearMemory {
     ptr: NonNull<u8>,
     len: usize,
     cap: usize,
     kind: MemoryKind,
+    /// log2 of the page size: 16 or 0.
+    page_log2: u8,
     maximum_pages: Option<u32>,
 }
 
@@ -147,19 +149,19 @@ impl MemoryView {
 // shared with anything, so moving the value to another thread moves that ownership.
 unsafe impl Send for LinearMemory {}
 
-/// `pages * PAGE_SIZE` in bytes, if `usize` can hold it (not 65536 pages on 32 bits).
-fn pages_to_bytes(pages: u32) -> Option<usize> {
-    usize::try_from(pages).ok()?.checked_mul(PAGE_SIZE)
+/// `ty`'s `pages` in bytes, if `usize` can hold it (not 4 GiB on 32 bits).
+fn pages_to_bytes(ty: &MemoryType, pages: u32) -> Option<usize> {
+    usize::try_from(ty.bytes(pages)).ok()
 }
 
-/// `pages * PAGE_SIZE` as a `u64`, which always holds it.
-fn pages_to_bytes_u64(pages: u32) -> u64 {
-    u64::from(pages) * PAGE_SIZE as u64
+/// The most pages `ty` allows: its maximum, at most 4 GiB of them.
+fn limit(ty: &MemoryType) -> u32 {
+    ty.maximum.map_or(ty.max_pages(), |max| max.min(ty.max_pages()))
 }
 
-/// Rejects an initial size over wasm's 65536 pages or over the declared maximum.
-fn check_initial(initial_pages: u32, maximum_pages: Option<u32>) -> Result<(), Error> {
-    let limit = maximum_pages.map_or(MAX_WASM_PAGES, |max| max.min(MAX_WASM_PAGES));
+/// Rejects an initial size over 4 GiB or over the declared maximum.
+fn check_initial(ty: &MemoryType) -> Result<(), Error> {
+    let (initial_pages, limit) = (ty.initial, limit(ty));
     if initial_pages > limit {
         return Err(Error::Limit {
             what: "initial memory pages",
@@ -171,47 +173,54 @@ fn check_initial(initial_pages: u32, maximum_pages: Option<u32>) -> Result<(), E
 }
 
 impl LinearMemory {
-    /// A zeroed heap memory of `initial_pages`.
+    /// A zeroed heap memory of type `ty`.
     ///
     /// Fails with [`Error::OutOfMemory`] if the allocation fails or the size does not
-    /// fit in `usize`, and with [`Error::Limit`] if `initial_pages` is over 65536 or
-    /// over `maximum_pages`.
-    pub(crate) fn new_heap(initial_pages: u32, maximum_pages: Option<u32>) -> Result<Self, Error> {
-        check_initial(initial_pages, maximum_pages)?;
+    /// fit in `usize`, and with [`Error::Limit`] if the initial size is over 4 GiB or
+    /// over the maximum.
+    pub(crate) fn new_heap(ty: MemoryType) -> Result<Self, Error> {
+        check_initial(&ty)?;
         let mut memory = LinearMemory {
             ptr: NonNull::dangling(),
             len: 0,
             cap: 0,
             kind: MemoryKind::Heap,
-            maximum_pages,
+            page_log2: ty.page_size_log2,
+            maximum_pages: ty.maximum,
         };
         // Start from an empty Vec (nothing allocated) and grow it like `memory.grow`.
         memory.store_vec(ManuallyDrop::new(Vec::new()));
-        pages_to_bytes(initial_pages)
+        pages_to_bytes(&ty, ty.initial)
             .and_then(|bytes| memory.grow_heap(bytes))
-            .ok_or(Error::OutOfMemory { bytes: pages_to_bytes_u64(initial_pages) })?;
+            .ok_or(Error::OutOfMemory { bytes: ty.bytes(ty.initial) })?;
         Ok(memory)
     }
 
-    /// A memory of `initial_pages` in `buffer`, whose first `initial_pages * 64 KiB`
-    /// bytes are zeroed; it can grow to the buffer's whole pages.
+    /// A memory of type `ty` in `buffer`, whose initial pages' bytes are zeroed; it can
+    /// grow to the buffer's whole pages.
     ///
     /// Fails with [`Error::StaticBufferTooSmall`] (naming `memory_index`) if the buffer
-    /// is shorter than the initial size, and with [`Error::Limit`] if `initial_pages`
-    /// is over 65536 or over `maximum_pages`.
+    /// is shorter than the initial size, and with [`Error::Limit`] if the initial size is
+    /// over 4 GiB or over the maximum.
     pub(crate) fn new_static(
         buffer: &'static mut [u8],
-        initial_pages: u32,
-        maximum_pages: Option<u32>,
+        ty: MemoryType,
         memory_index: u32,
     ) -> Result<Self, Error> {
-        let len = Self::check_static(buffer.len(), initial_pages, maximum_pages, memory_index)?;
+        let len = Self::check_static(buffer.len(), &ty, memory_index)?;
         buffer[..len].fill(0);
         let cap = buffer.len();
         // The reference is consumed here; from now on `ptr` (which covers the whole
         // buffer) is the only way to the bytes.
         let ptr = NonNull::from(buffer).cast::<u8>();
-        Ok(LinearMemory { ptr, len, cap, kind: MemoryKind::Static, maximum_pages })
+        Ok(LinearMemory {
+            ptr,
+            len,
+            cap,
+            kind: MemoryKind::Static,
+            page_log2: ty.page_size_log2,
+            maximum_pages: ty.maximum,
+        })
     }
 
     /// Whether [`LinearMemory::new_static`] would accept a buffer of `buffer_len` bytes,
@@ -219,19 +228,24 @@ impl LinearMemory {
     /// the initial size in bytes.
     pub(crate) fn check_static(
         buffer_len: usize,
-        initial_pages: u32,
-        maximum_pages: Option<u32>,
+        ty: &MemoryType,
         memory_index: u32,
     ) -> Result<usize, Error> {
-        check_initial(initial_pages, maximum_pages)?;
-        match pages_to_bytes(initial_pages) {
+        check_initial(ty)?;
+        match pages_to_bytes(ty, ty.initial) {
             Some(len) if len <= buffer_len => Ok(len),
             _ => Err(Error::StaticBufferTooSmall {
                 memory: memory_index,
                 buffer_bytes: buffer_len as u64,
-                required_bytes: pages_to_bytes_u64(initial_pages),
+                required_bytes: ty.bytes(ty.initial),
             }),
         }
+    }
+
+    /// Its type as it stands: the current size as the minimum, and its page size.
+    #[inline]
+    pub(crate) fn ty(&self) -> MemoryType {
+        MemoryType::new(self.size_pages(), self.maximum_pages).with_page_size_log2(self.page_log2)
     }
 
     /// The memory's bytes.
@@ -259,16 +273,16 @@ impl LinearMemory {
         MemoryView { ptr: self.ptr, len: self.len }
     }
 
-    /// The current size in wasm pages.
+    /// The current size in the memory's pages.
     #[inline]
     pub(crate) fn size_pages(&self) -> u32 {
-        // At most 65536 pages (checked when created and grown), so this fits.
-        (self.len / PAGE_SIZE) as u32
+        // At most 4 GiB (checked when created and grown), so this fits.
+        (self.len >> self.page_log2) as u32
     }
 
     /// Wasm `memory.grow`: adds `delta_pages` zeroed pages and returns the old size
     /// in pages, or `None` (wasm's -1) if the new size would pass the declared
-    /// maximum, 65536 pages, what `usize` can address, the static buffer's whole
+    /// maximum, 4 GiB, what `usize` can address, the static buffer's whole
     /// pages, or if the heap cannot provide it. On `None` no byte changes and nothing
     /// is allocated. `grow(0)` returns the current size.
     pub(crate) fn grow(&mut self, delta_pages: u32) -> Option<u32> {
@@ -277,18 +291,16 @@ impl LinearMemory {
             return Some(old_pages);
         }
         let new_pages = old_pages.checked_add(delta_pages)?;
-        let mut limit = MAX_WASM_PAGES;
-        if let Some(max) = self.maximum_pages {
-            limit = limit.min(max);
-        }
+        let ty = self.ty();
+        let mut limit = limit(&ty);
         if self.kind == MemoryKind::Static {
-            // The buffer's whole pages (saturating: the wasm limit is far lower).
-            limit = limit.min(u32::try_from(self.cap / PAGE_SIZE).unwrap_or(u32::MAX));
+            // The buffer's whole pages.
+            limit = limit.min(u32::try_from(self.cap >> self.page_log2).unwrap_or(u32::MAX));
         }
         if new_pages > limit {
             return None;
         }
-        let new_len = pages_to_bytes(new_pages)?;
+        let new_len = pages_to_bytes(&ty, new_pages)?;
         match self.kind {
             MemoryKind::Heap => self.grow_heap(new_len)?,
             MemoryKind::Static => self.grow_static(new_len),
@@ -359,10 +371,10 @@ impl LinearMemory {
         self.kind
     }
 
-    /// The most pages wasm allows this memory: its declared maximum, at most 65536.
+    /// The most pages wasm allows this memory: its declared maximum, at most 4 GiB.
     #[inline]
     pub(crate) fn limit_pages(&self) -> u32 {
-        self.maximum_pages.map_or(MAX_WASM_PAGES, |max| max.min(MAX_WASM_PAGES))
+        limit(&self.ty())
     }
 
     /// The maximum size in pages the module declared, if any.
@@ -376,6 +388,7 @@ impl LinearMemory {
         MemStats {
             kind: self.kind,
             pages: self.size_pages(),
+            page_size: 1 << self.page_log2,
             size_bytes: self.len as u64,
             capacity_bytes: self.cap as u64,
         }

@@ -37,7 +37,7 @@ unsafe fn reclaim(raw: *mut [u8]) -> Box<[u8]> {
 
 #[test]
 fn heap_new_is_zeroed() {
-    let mem = LinearMemory::new_heap(1, None).unwrap();
+    let mem = LinearMemory::new_heap(MemoryType::new(1, None)).unwrap();
     assert_eq!(mem.kind(), MemoryKind::Heap);
     assert_eq!(mem.size_pages(), 1);
     assert_eq!(mem.data().len(), PAGE_SIZE);
@@ -50,7 +50,7 @@ fn heap_new_is_zeroed() {
 
 #[test]
 fn heap_empty_memory() {
-    let mut mem = LinearMemory::new_heap(0, Some(1)).unwrap();
+    let mut mem = LinearMemory::new_heap(MemoryType::new(0, Some(1))).unwrap();
     assert_eq!(mem.size_pages(), 0);
     assert!(mem.data().is_empty());
     assert!(mem.data_mut().is_empty());
@@ -62,7 +62,7 @@ fn heap_empty_memory() {
 
 #[test]
 fn heap_grow_keeps_data_and_zeroes_new_pages() {
-    let mut mem = LinearMemory::new_heap(1, Some(3)).unwrap();
+    let mut mem = LinearMemory::new_heap(MemoryType::new(1, Some(3))).unwrap();
     mem.data_mut()[0] = 1;
     mem.data_mut()[PAGE_SIZE - 1] = 2;
     assert_eq!(mem.grow(1), Some(1));
@@ -75,7 +75,7 @@ fn heap_grow_keeps_data_and_zeroes_new_pages() {
 
 #[test]
 fn heap_grow_past_maximum_fails_unchanged() {
-    let mut mem = LinearMemory::new_heap(1, Some(2)).unwrap();
+    let mut mem = LinearMemory::new_heap(MemoryType::new(1, Some(2))).unwrap();
     mem.data_mut()[7] = 7;
     assert_eq!(mem.grow(2), None);
     assert_eq!(mem.grow(u32::MAX), None);
@@ -90,7 +90,7 @@ fn heap_grow_past_maximum_fails_unchanged() {
 fn heap_grow_past_wasm_limit_fails() {
     // No maximum declared: 65536 pages is wasm's own limit (this fails before
     // anything is allocated, so it is cheap even under Miri).
-    let mut mem = LinearMemory::new_heap(0, None).unwrap();
+    let mut mem = LinearMemory::new_heap(MemoryType::new(0, None)).unwrap();
     assert_eq!(mem.grow(65537), None);
     assert_eq!(mem.grow(u32::MAX), None);
     assert_eq!(mem.size_pages(), 0);
@@ -99,38 +99,41 @@ fn heap_grow_past_wasm_limit_fails() {
 
 #[test]
 fn sizes_are_checked_for_the_pointer_width() {
-    assert_eq!(pages_to_bytes(1), Some(PAGE_SIZE));
-    assert_eq!(pages_to_bytes_u64(65536), 1 << 32);
-    assert_eq!(pages_to_bytes_u64(u32::MAX), u64::from(u32::MAX) << 16);
+    let (big, tiny) = (MemoryType::new(0, None), MemoryType::new(0, None).with_page_size_log2(0));
+    assert_eq!(pages_to_bytes(&big, 1), Some(PAGE_SIZE));
+    assert_eq!(pages_to_bytes(&tiny, 1), Some(1));
+    assert_eq!(big.bytes(65536), 1 << 32);
+    assert_eq!(big.bytes(u32::MAX), u64::from(u32::MAX) << 16);
+    assert_eq!((big.max_pages(), tiny.max_pages()), (65536, u32::MAX));
     #[cfg(target_pointer_width = "32")]
     {
         // 65536 pages = 4 GiB does not fit in a 32-bit usize.
-        assert_eq!(pages_to_bytes(65535), Some(65535 * PAGE_SIZE));
-        assert_eq!(pages_to_bytes(65536), None);
+        assert_eq!(pages_to_bytes(&big, 65535), Some(65535 * PAGE_SIZE));
+        assert_eq!(pages_to_bytes(&big, 65536), None);
         // Over isize::MAX: the allocator is never asked, so this is cheap.
         assert_eq!(
-            LinearMemory::new_heap(40000, None).unwrap_err(),
+            LinearMemory::new_heap(MemoryType::new(40000, None)).unwrap_err(),
             Error::OutOfMemory { bytes: 40000 * PAGE_SIZE as u64 }
         );
         assert_eq!(
-            LinearMemory::new_heap(65536, None).unwrap_err(),
+            LinearMemory::new_heap(MemoryType::new(65536, None)).unwrap_err(),
             Error::OutOfMemory { bytes: 1 << 32 }
         );
-        let mut mem = LinearMemory::new_heap(0, None).unwrap();
+        let mut mem = LinearMemory::new_heap(MemoryType::new(0, None)).unwrap();
         assert_eq!(mem.grow(65536), None);
         assert_eq!(mem.grow(40000), None);
         assert_eq!(mem.stats().capacity_bytes, 0);
     }
     #[cfg(target_pointer_width = "64")]
-    assert_eq!(pages_to_bytes(65536), Some(1 << 32));
+    assert_eq!(pages_to_bytes(&big, 65536), Some(1 << 32));
 }
 
 #[test]
 fn grow_zero_returns_current_size() {
-    let mut heap = LinearMemory::new_heap(1, Some(1)).unwrap();
+    let mut heap = LinearMemory::new_heap(MemoryType::new(1, Some(1))).unwrap();
     assert_eq!(heap.grow(0), Some(1));
     let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
-    let mut stat = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+    let mut stat = LinearMemory::new_static(buf, MemoryType::new(1, None), 0).unwrap();
     assert_eq!(stat.grow(0), Some(1));
     drop(stat);
     // SAFETY: the memory is dropped; `raw` is not used again.
@@ -140,16 +143,16 @@ fn grow_zero_returns_current_size() {
 #[test]
 fn initial_over_limits_is_an_error() {
     assert!(matches!(
-        LinearMemory::new_heap(3, Some(2)),
+        LinearMemory::new_heap(MemoryType::new(3, Some(2))),
         Err(Error::Limit { value: 3, limit: 2, .. })
     ));
     assert!(matches!(
-        LinearMemory::new_heap(65537, None),
+        LinearMemory::new_heap(MemoryType::new(65537, None)),
         Err(Error::Limit { value: 65537, limit: 65536, .. })
     ));
     let (buf, raw) = leaked(PAGE_SIZE, 0);
     assert!(matches!(
-        LinearMemory::new_static(buf, 2, Some(1), 0),
+        LinearMemory::new_static(buf, MemoryType::new(2, Some(1)), 0),
         Err(Error::Limit { value: 2, limit: 1, .. })
     ));
     // SAFETY: the failed call dropped its reference; `raw` is not used again.
@@ -159,7 +162,7 @@ fn initial_over_limits_is_an_error() {
 #[test]
 fn static_initial_pages_are_zeroed_even_if_dirty() {
     let (buf, raw) = leaked(2 * PAGE_SIZE, 0xAA);
-    let mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+    let mem = LinearMemory::new_static(buf, MemoryType::new(1, None), 0).unwrap();
     assert_eq!(mem.kind(), MemoryKind::Static);
     assert_eq!(mem.size_pages(), 1);
     assert!(all(mem.data(), 0));
@@ -169,6 +172,7 @@ fn static_initial_pages_are_zeroed_even_if_dirty() {
         MemStats {
             kind: MemoryKind::Static,
             pages: 1,
+            page_size: 65536,
             size_bytes: PAGE_SIZE as u64,
             capacity_bytes: 2 * PAGE_SIZE as u64,
         }
@@ -184,7 +188,7 @@ fn static_initial_pages_are_zeroed_even_if_dirty() {
 #[test]
 fn static_grow_within_buffer_zeroes_new_page() {
     let (buf, raw) = leaked(2 * PAGE_SIZE, 0xAA);
-    let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+    let mut mem = LinearMemory::new_static(buf, MemoryType::new(1, None), 0).unwrap();
     mem.data_mut()[5] = 5;
     assert_eq!(mem.grow(1), Some(1));
     assert_eq!(mem.size_pages(), 2);
@@ -199,7 +203,7 @@ fn static_grow_within_buffer_zeroes_new_page() {
 #[test]
 fn static_grow_past_buffer_fails_unchanged() {
     let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
-    let mut mem = LinearMemory::new_static(buf, 1, Some(10), 0).unwrap();
+    let mut mem = LinearMemory::new_static(buf, MemoryType::new(1, Some(10)), 0).unwrap();
     mem.data_mut()[9] = 9;
     assert_eq!(mem.grow(1), None);
     assert_eq!(mem.grow(u32::MAX), None);
@@ -214,7 +218,7 @@ fn static_grow_past_buffer_fails_unchanged() {
 #[test]
 fn static_grow_past_maximum_fails_within_buffer() {
     let (buf, raw) = leaked(2 * PAGE_SIZE, 0);
-    let mut mem = LinearMemory::new_static(buf, 1, Some(1), 0).unwrap();
+    let mut mem = LinearMemory::new_static(buf, MemoryType::new(1, Some(1)), 0).unwrap();
     assert_eq!(mem.grow(1), None);
     assert_eq!(mem.size_pages(), 1);
     drop(mem);
@@ -226,7 +230,7 @@ fn static_grow_past_maximum_fails_within_buffer() {
 fn static_buffer_not_a_page_multiple() {
     // One whole page plus 100 bytes: the tail is never part of the memory.
     let (buf, raw) = leaked(PAGE_SIZE + 100, 0xAA);
-    let mut mem = LinearMemory::new_static(buf, 0, None, 0).unwrap();
+    let mut mem = LinearMemory::new_static(buf, MemoryType::new(0, None), 0).unwrap();
     assert_eq!(mem.size_pages(), 0);
     assert!(mem.data().is_empty());
     assert_eq!(mem.grow(1), Some(0));
@@ -243,7 +247,7 @@ fn static_buffer_not_a_page_multiple() {
 #[test]
 fn static_buffer_too_small() {
     let (buf, raw) = leaked(PAGE_SIZE + 1, 0);
-    let err = LinearMemory::new_static(buf, 2, None, 3).unwrap_err();
+    let err = LinearMemory::new_static(buf, MemoryType::new(2, None), 3).unwrap_err();
     assert_eq!(
         err,
         Error::StaticBufferTooSmall {
@@ -261,17 +265,17 @@ fn static_buffer_too_small() {
 #[test]
 fn static_empty_buffer() {
     let buf: &'static mut [u8] = &mut [];
-    let mut mem = LinearMemory::new_static(buf, 0, None, 0).unwrap();
+    let mut mem = LinearMemory::new_static(buf, MemoryType::new(0, None), 0).unwrap();
     assert!(mem.data().is_empty());
     assert_eq!(mem.grow(0), Some(0));
     assert_eq!(mem.grow(1), None);
-    assert!(LinearMemory::new_static(&mut [], 1, None, 0).is_err());
+    assert!(LinearMemory::new_static(&mut [], MemoryType::new(1, None), 0).is_err());
 }
 
 #[test]
 fn static_drop_leaves_buffer_alone() {
     let (buf, raw) = leaked(PAGE_SIZE, 0xAA);
-    let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+    let mut mem = LinearMemory::new_static(buf, MemoryType::new(1, None), 0).unwrap();
     mem.data_mut()[..4].copy_from_slice(b"wasm");
     drop(mem);
     // Had drop freed the buffer, Miri would report this use (and the free below).
@@ -284,23 +288,25 @@ fn static_drop_leaves_buffer_alone() {
 #[test]
 fn static_into_buffer_returns_it() {
     let (buf, raw) = leaked(PAGE_SIZE + 3, 0xAA);
-    let mut mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+    let mut mem = LinearMemory::new_static(buf, MemoryType::new(1, None), 0).unwrap();
     mem.data_mut()[1] = 1;
     let back = mem.into_static_buffer().unwrap();
     assert_eq!(back.len(), PAGE_SIZE + 3);
     assert_eq!((back[0], back[1], back[PAGE_SIZE]), (0, 1, 0xAA));
     // Reuse it for another memory.
-    let mem = LinearMemory::new_static(back, 1, None, 0).unwrap();
+    let mem = LinearMemory::new_static(back, MemoryType::new(1, None), 0).unwrap();
     assert_eq!(mem.data()[1], 0);
     drop(mem);
     // SAFETY: the memory is dropped; `raw` is not used again.
     drop(unsafe { reclaim(raw) });
-    assert!(LinearMemory::new_heap(1, None).unwrap().into_static_buffer().is_none());
+    assert!(
+        LinearMemory::new_heap(MemoryType::new(1, None)).unwrap().into_static_buffer().is_none()
+    );
 }
 
 #[test]
 fn views_load_and_store_within_bounds_and_follow_a_grow() {
-    let mut mem = LinearMemory::new_heap(1, None).unwrap();
+    let mut mem = LinearMemory::new_heap(MemoryType::new(1, None)).unwrap();
     mem.data_mut()[10] = 0xab;
     let view = mem.view();
     // SAFETY: the memory is alive and not grown while `view` is used, and no
@@ -330,7 +336,7 @@ fn views_load_and_store_within_bounds_and_follow_a_grow() {
 fn send_and_debug() {
     fn assert_send<T: Send>() {}
     assert_send::<LinearMemory>();
-    let mem = LinearMemory::new_heap(0, Some(4)).unwrap();
+    let mem = LinearMemory::new_heap(MemoryType::new(0, Some(4))).unwrap();
     let text = std::format!("{mem:?}");
     assert!(text.contains("Heap") && text.contains("maximum_pages: Some(4)"), "{text}");
 }
@@ -415,7 +421,8 @@ mod heap_use {
     #[test]
     fn static_memory_allocates_nothing() {
         let (buf, raw) = leaked(2 * PAGE_SIZE + 10, 0xA5);
-        let (mem, (allocs, _)) = counting(|| LinearMemory::new_static(buf, 1, None, 0));
+        let (mem, (allocs, _)) =
+            counting(|| LinearMemory::new_static(buf, MemoryType::new(1, None), 0));
         let mut mem = mem.unwrap();
         assert_eq!(allocs, 0, "new_static allocated");
 
@@ -432,7 +439,7 @@ mod heap_use {
     #[test]
     fn static_grow_past_buffer_is_minus_one_without_allocating() {
         let (buf, raw) = leaked(2 * PAGE_SIZE, 0xA5);
-        let mut mem = LinearMemory::new_static(buf, 2, Some(100), 0).unwrap();
+        let mut mem = LinearMemory::new_static(buf, MemoryType::new(2, Some(100)), 0).unwrap();
         mem.data_mut()[2 * PAGE_SIZE - 1] = 0x42;
         let before = mem.data().to_vec();
 
@@ -450,7 +457,7 @@ mod heap_use {
 
     #[test]
     fn heap_grow_allocates() {
-        let mut mem = LinearMemory::new_heap(1, None).unwrap();
+        let mut mem = LinearMemory::new_heap(MemoryType::new(1, None)).unwrap();
         assert_eq!(mem.kind(), MemoryKind::Heap);
         let (old, (allocs, _)) = counting(|| mem.grow(1));
         assert_eq!(old, Some(1));
@@ -460,7 +467,7 @@ mod heap_use {
 
     #[test]
     fn heap_grow_past_maximum_allocates_nothing() {
-        let mut mem = LinearMemory::new_heap(1, Some(1)).unwrap();
+        let mut mem = LinearMemory::new_heap(MemoryType::new(1, Some(1))).unwrap();
         let (old, (allocs, frees)) = counting(|| mem.grow(1));
         assert_eq!(old, None);
         assert_eq!((allocs, frees), (0, 0));
@@ -482,13 +489,13 @@ mod heap_use {
 
     #[test]
     fn data_survives_grow_on_heap() {
-        check_data_survives_grow(LinearMemory::new_heap(1, Some(3)).unwrap());
+        check_data_survives_grow(LinearMemory::new_heap(MemoryType::new(1, Some(3))).unwrap());
     }
 
     #[test]
     fn data_survives_grow_on_static() {
         let (buf, raw) = leaked(3 * PAGE_SIZE, 0xA5);
-        let mem = LinearMemory::new_static(buf, 1, None, 0).unwrap();
+        let mem = LinearMemory::new_static(buf, MemoryType::new(1, None), 0).unwrap();
         assert!(all(mem.data(), 0), "initial page not zeroed");
         check_data_survives_grow(mem);
         // SAFETY: the memory was dropped by the check; `raw` is not used again.
@@ -498,12 +505,13 @@ mod heap_use {
     #[test]
     fn stats_of_both_backends() {
         let (buf, raw) = leaked(PAGE_SIZE + 5, 0xA5);
-        let stat = LinearMemory::new_static(buf, 1, Some(1), 0).unwrap();
+        let stat = LinearMemory::new_static(buf, MemoryType::new(1, Some(1)), 0).unwrap();
         assert_eq!(
             stat.stats(),
             MemStats {
                 kind: MemoryKind::Static,
                 pages: 1,
+                page_size: 65536,
                 size_bytes: PAGE_SIZE as u64,
                 capacity_bytes: PAGE_SIZE as u64 + 5,
             }
@@ -512,10 +520,16 @@ mod heap_use {
         drop(stat);
         // SAFETY: the memory is dropped; `raw` is not used again.
         drop(unsafe { reclaim(raw) });
-        let heap = LinearMemory::new_heap(0, None).unwrap();
+        let heap = LinearMemory::new_heap(MemoryType::new(0, None)).unwrap();
         assert_eq!(
             heap.stats(),
-            MemStats { kind: MemoryKind::Heap, pages: 0, size_bytes: 0, capacity_bytes: 0 }
+            MemStats {
+                kind: MemoryKind::Heap,
+                pages: 0,
+                page_size: 65536,
+                size_bytes: 0,
+                capacity_bytes: 0
+            }
         );
         assert_eq!(heap.maximum_pages(), None);
     }
@@ -523,7 +537,7 @@ mod heap_use {
     #[test]
     fn too_small_buffer_error_names_both_sizes() {
         let (buf, raw) = leaked(1000, 0xA5);
-        let err = LinearMemory::new_static(buf, 1, None, 2).unwrap_err();
+        let err = LinearMemory::new_static(buf, MemoryType::new(1, None), 2).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("1000"), "buffer size missing: {text}");
         assert!(text.contains("65536"), "required size missing: {text}");
@@ -531,4 +545,29 @@ mod heap_use {
         // SAFETY: the failed call dropped its reference; `raw` is not used again.
         drop(unsafe { reclaim(raw) });
     }
+}
+
+#[test]
+fn one_byte_pages_count_bytes() {
+    let tiny = |initial, maximum| MemoryType::new(initial, maximum).with_page_size_log2(0);
+    let mut heap = LinearMemory::new_heap(tiny(3, Some(5))).unwrap();
+    assert_eq!((heap.size_pages(), heap.data().len()), (3, 3));
+    assert_eq!(heap.grow(2), Some(3));
+    assert_eq!(heap.grow(1), None, "past the maximum of 5 bytes");
+    assert_eq!(heap.stats().page_size, 1);
+    // A 100-byte buffer holds a memory of up to 100 one-byte pages.
+    let (buf, raw) = leaked(100, 0xaa);
+    let mut stat = LinearMemory::new_static(buf, tiny(10, None), 0).unwrap();
+    assert!(all(stat.data(), 0));
+    assert_eq!(stat.grow(90), Some(10));
+    assert_eq!(stat.grow(1), None, "past the buffer");
+    assert_eq!(stat.stats().size_bytes, 100);
+    drop(stat);
+    // SAFETY: the memory that held the buffer is gone.
+    unsafe { reclaim(raw) };
+    let too_small = LinearMemory::check_static(9, &tiny(10, None), 1).unwrap_err();
+    assert_eq!(
+        too_small,
+        Error::StaticBufferTooSmall { memory: 1, buffer_bytes: 9, required_bytes: 10 }
+    );
 }
