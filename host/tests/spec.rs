@@ -17,14 +17,21 @@ const SHOWN_FAILURES: usize = 50;
 
 fn run_spec() -> Vec<SuiteReport> {
     let mut target = SimTarget::new();
-    ["spec:v1", "spec:v2", "spec:tail-call", "spec:extended-const"]
-        .into_iter()
-        .map(|name| {
-            let Ok(Suite::Spec(spec)) = Suite::parse(name) else { panic!("{name}") };
-            run_suite(&mut target, &Suite::Spec(spec), spec.features(), None, |_| {})
-                .unwrap_or_else(|e| panic!("{e}"))
-        })
-        .collect()
+    [
+        "spec:v1",
+        "spec:v2",
+        "spec:tail-call",
+        "spec:extended-const",
+        "spec:multi-memory",
+        "spec:custom-page-sizes",
+    ]
+    .into_iter()
+    .map(|name| {
+        let Ok(Suite::Spec(spec)) = Suite::parse(name) else { panic!("{name}") };
+        run_suite(&mut target, &Suite::Spec(spec), spec.features(), None, |_| {})
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .collect()
 }
 
 #[test]

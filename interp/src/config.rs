@@ -27,6 +27,8 @@ bitflags::bitflags! {
         const EXTENDED_CONST = 1 << 7;
         /// Memories with 1-byte pages (`(memory 12288 (pagesize 1))`).
         const CUSTOM_PAGE_SIZES = 1 << 8;
+        /// Several memories per module, each in its own buffer.
+        const MULTI_MEMORY = 1 << 9;
     }
 }
 
@@ -44,11 +46,12 @@ impl Features {
     pub const SUPPORTED: Features = Features::WASM2
         .union(Features::TAIL_CALL)
         .union(Features::EXTENDED_CONST)
-        .union(Features::CUSTOM_PAGE_SIZES);
+        .union(Features::CUSTOM_PAGE_SIZES)
+        .union(Features::MULTI_MEMORY);
 
     /// Each feature with its proposal's name, as the spec's proposal repositories and test
     /// folders spell it.
-    pub const NAMED: [(Features, &'static str); 9] = [
+    pub const NAMED: [(Features, &'static str); 10] = [
         (Features::MUTABLE_GLOBAL, "mutable-global"),
         (Features::SIGN_EXTENSION, "sign-extension-ops"),
         (Features::SATURATING_FLOAT_TO_INT, "nontrapping-float-to-int-conversions"),
@@ -58,6 +61,7 @@ impl Features {
         (Features::TAIL_CALL, "tail-call"),
         (Features::EXTENDED_CONST, "extended-const"),
         (Features::CUSTOM_PAGE_SIZES, "custom-page-sizes"),
+        (Features::MULTI_MEMORY, "multi-memory"),
     ];
 
     /// The feature a proposal's name stands for.
@@ -85,6 +89,7 @@ impl Features {
             (Features::TAIL_CALL, W::TAIL_CALL),
             (Features::EXTENDED_CONST, W::EXTENDED_CONST),
             (Features::CUSTOM_PAGE_SIZES, W::CUSTOM_PAGE_SIZES),
+            (Features::MULTI_MEMORY, W::MULTI_MEMORY),
         ] {
             w.set(theirs, self.contains(ours));
         }

@@ -273,6 +273,12 @@ macro_rules! define_instr {
             Store64Add { base: Reg, index: Reg, value: Reg, offset: u32 },
             MemorySize { dst: Reg },
             MemoryGrow { dst: Reg, delta: Reg },
+            /// Makes the instance's memory `mem` the one the following memory instructions
+            /// use; the translator brackets each access to a memory other than 0 with it
+            /// and `UseMemory { mem: 0 }`, so code on memory 0 pays nothing for the others.
+            UseMemory { mem: u32 },
+            /// `memory.copy` between two memories (operands as `MemoryCopy`'s).
+            MemoryCopyAcross { base: Reg, dst_mem: u16, src_mem: u16 },
             /// Operands `dst, value, len` in slots `base..base + 3`.
             MemoryFill { base: Reg },
             /// Operands `dst, src, len` in slots `base..base + 3`.
@@ -345,6 +351,7 @@ macro_rules! define_instr {
                     | Instr::Return0
                     | Instr::Call { .. }
                     | Instr::ReturnCall { .. }
+                    | Instr::UseMemory { .. }
                     | Instr::DataDrop { .. }
                     | Instr::ElemDrop { .. } => {}
                     Instr::BrIfNez { cond, .. } | Instr::BrIfEqz { cond, .. } => f(cond),
@@ -419,6 +426,7 @@ macro_rules! define_instr {
                     }
                     Instr::MemoryFill { base }
                     | Instr::MemoryCopy { base }
+                    | Instr::MemoryCopyAcross { base, .. }
                     | Instr::MemoryInit { base, .. }
                     | Instr::TableFill { base, .. }
                     | Instr::TableCopy { base, .. }

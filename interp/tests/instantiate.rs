@@ -844,3 +844,55 @@ fn one_byte_pages_give_a_module_exactly_the_memory_it_asks_for() {
         other => panic!("not in 2.0: {other:?}"),
     }
 }
+
+/// Multi-memory: a message buffer in its own static buffer beside a heap memory; loads,
+/// stores, `memory.size`/`grow`/`fill`/`init` and data segments on memory 1, copies across,
+/// each memory's figures apart; memory 1 cannot be overrun from memory 0.
+#[test]
+fn a_module_may_have_several_memories_each_in_its_own_buffer() {
+    let wat = r#"(module
+        (memory $heap 1)
+        (memory $msg 1 2)
+        (data (memory $msg) (i32.const 8) "tandem")
+        (data $more "xy")
+        (func (export "load1") (param i32) (result i32) (i32.load8_u $msg (local.get 0)))
+        (func (export "store1") (param i32 i32) (i32.store8 $msg (local.get 0) (local.get 1)))
+        (func (export "load0") (param i32) (result i32) (i32.load8_u $heap (local.get 0)))
+        (func (export "size1") (result i32) (memory.size $msg))
+        (func (export "grow1") (param i32) (result i32) (memory.grow $msg (local.get 0)))
+        (func (export "fill1") (memory.fill $msg (i32.const 0) (i32.const 33) (i32.const 4)))
+        (func (export "init1") (memory.init $msg $more (i32.const 100) (i32.const 0) (i32.const 2)))
+        (func (export "copy") (memory.copy $heap $msg (i32.const 16) (i32.const 8) (i32.const 6))))"#;
+    let m = module(wat);
+    let mut s = store();
+    let options = InstanceOptions::new().with_static_memory(1, leak(PAGE_SIZE));
+    let instance = Linker::new().instantiate_with(&mut s, &m, options).expect("instantiates");
+    let i32s = |v: &[i32]| v.iter().map(|&v| Value::I32(v)).collect::<Vec<_>>();
+    let mut run = |name: &str, args: &[i32]| {
+        let f = instance.func(&s, name).unwrap();
+        call(&mut s, f, &i32s(args))
+    };
+    assert_eq!(run("load1", &[8]).unwrap(), i32s(&[b't' as i32]));
+    assert_eq!(run("load0", &[8]).unwrap(), i32s(&[0]), "the segment went to memory 1");
+    run("store1", &[3, 7]).unwrap();
+    assert_eq!(run("load1", &[3]).unwrap(), i32s(&[7]));
+    assert_eq!(run("load0", &[3]).unwrap(), i32s(&[0]));
+    run("fill1", &[]).unwrap();
+    assert_eq!(run("load1", &[3]).unwrap(), i32s(&[33]));
+    run("init1", &[]).unwrap();
+    assert_eq!(run("load1", &[101]).unwrap(), i32s(&[b'y' as i32]));
+    run("copy", &[]).unwrap();
+    assert_eq!(run("load0", &[21]).unwrap(), i32s(&[b'm' as i32]), "copied across");
+    // Memory 1 is one static page: it cannot grow, and past it is out of bounds.
+    assert_eq!(run("size1", &[]).unwrap(), i32s(&[1]));
+    assert_eq!(run("grow1", &[1]).unwrap(), i32s(&[-1]));
+    assert_eq!(trap_kind(run("load1", &[PAGE_SIZE as i32])), TrapKind::MemoryOutOfBounds);
+    let stats = instance.memory_stats(&s);
+    let kinds: Vec<_> = stats.iter().map(|m| (m.kind, m.pages)).collect();
+    assert_eq!(kinds, [(MemoryKind::Heap, 1), (MemoryKind::Static, 1)]);
+
+    // A config without multi-memory holds the module to 2.0's rules.
+    let v2 = Config::new().with_features(tandem_interp::Features::WASM2);
+    let r = Module::new(&v2, &wat::parse_str(wat).unwrap());
+    assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+}

@@ -36,21 +36,22 @@ pub(super) struct Judged {
     pub(super) outcome: Outcome,
     /// The canonical observation (see [`observe`]); unused for skips.
     pub(super) observed: String,
-    /// The message of a resource refusal of the module or instance involved.
-    pub(super) board_limit: Option<String>,
+    /// Why the module or instance involved is out of this target's scope (a board limit,
+    /// a proposal Tandem does not implement), if it is: a failure is then a skip.
+    pub(super) out_of_scope: Option<String>,
 }
 
 impl Judged {
     pub(super) fn new(outcome: Outcome, observed: impl Into<String>) -> Self {
-        Judged { outcome, observed: observed.into(), board_limit: None }
+        Judged { outcome, observed: observed.into(), out_of_scope: None }
     }
 
     pub(super) fn skip(reason: &'static str) -> Self {
         Judged::new(Outcome::Skip(reason), String::new())
     }
 
-    pub(super) fn board_limit(mut self, board_limit: Option<String>) -> Self {
-        self.board_limit = board_limit;
+    pub(super) fn out_of_scope(mut self, out_of_scope: Option<String>) -> Self {
+        self.out_of_scope = out_of_scope;
         self
     }
 }
@@ -59,13 +60,14 @@ impl Judged {
 #[derive(Debug, Clone)]
 pub(super) struct Unavailable {
     pub(super) why: String,
-    /// Set when it does not exist because the board ran out of resources.
-    pub(super) board_limit: Option<String>,
+    /// Set when it does not exist because it is out of the target's scope (see
+    /// [`observe::out_of_scope`]).
+    pub(super) out_of_scope: Option<String>,
 }
 
 impl Unavailable {
     pub(super) fn new(why: impl Into<String>) -> Self {
-        Unavailable { why: why.into(), board_limit: None }
+        Unavailable { why: why.into(), out_of_scope: None }
     }
 }
 
@@ -102,10 +104,10 @@ impl ModuleRun {
         matches!(self, ModuleRun::Rejected(e) if e.refusal().is_some_and(Refusal::is_rejection))
     }
 
-    pub(super) fn board_limit(&self) -> Option<String> {
+    pub(super) fn out_of_scope(&self) -> Option<String> {
         match self {
-            ModuleRun::Rejected(e) | ModuleRun::NotInstantiated(e) => observe::board_limit(e),
-            ModuleRun::Unavailable(u) => u.board_limit.clone(),
+            ModuleRun::Rejected(e) | ModuleRun::NotInstantiated(e) => observe::out_of_scope(e),
+            ModuleRun::Unavailable(u) => u.out_of_scope.clone(),
             _ => None,
         }
     }
@@ -141,16 +143,16 @@ pub(super) struct NotRun {
     pub(super) text: String,
     /// Canonically, for the record.
     pub(super) observed: String,
-    pub(super) board_limit: Option<String>,
+    pub(super) out_of_scope: Option<String>,
 }
 
 impl NotRun {
     pub(super) fn unavailable(u: Unavailable, what: &str) -> Self {
-        NotRun { text: u.why, observed: format!("error: no {what}"), board_limit: u.board_limit }
+        NotRun { text: u.why, observed: format!("error: no {what}"), out_of_scope: u.out_of_scope }
     }
 
     pub(super) fn refused(text: String, error: &TargetError) -> Self {
-        NotRun { text, observed: observe::error(error), board_limit: observe::board_limit(error) }
+        NotRun { text, observed: observe::error(error), out_of_scope: observe::out_of_scope(error) }
     }
 }
 
@@ -165,9 +167,9 @@ impl Exec {
         }
     }
 
-    pub(super) fn board_limit(&self) -> Option<String> {
+    pub(super) fn out_of_scope(&self) -> Option<String> {
         match self {
-            Exec::Error(e) => e.board_limit.clone(),
+            Exec::Error(e) => e.out_of_scope.clone(),
             _ => None,
         }
     }
@@ -175,12 +177,12 @@ impl Exec {
 
 /// The record of a module directive: instantiated or not, and what became of it.
 pub(super) fn module_judged(run: &ModuleRun, outcome: Outcome) -> Judged {
-    Judged::new(outcome, run.observed()).board_limit(run.board_limit())
+    Judged::new(outcome, run.observed()).out_of_scope(run.out_of_scope())
 }
 
 pub(super) fn expect_trap(exec: Exec, message: &str) -> Judged {
     let want = format!("trap \"{message}\"");
-    let (observed, board_limit) = (exec.observed(), exec.board_limit());
+    let (observed, out_of_scope) = (exec.observed(), exec.out_of_scope());
     let outcome = match exec {
         Exec::Trapped(trap) if expect::trap_message_matches(message, &trap.message) => {
             Outcome::Pass
@@ -191,5 +193,5 @@ pub(super) fn expect_trap(exec: Exec, message: &str) -> Judged {
         Exec::Error(e) => fail(want, e.text),
         Exec::Skip(reason) => Outcome::Skip(reason),
     };
-    Judged::new(outcome, observed).board_limit(board_limit)
+    Judged::new(outcome, observed).out_of_scope(out_of_scope)
 }

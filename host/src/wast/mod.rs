@@ -162,7 +162,7 @@ pub fn run_wast<T: Target + ?Sized>(
             }
             lost = None;
         }
-        let Judged { outcome, observed, board_limit } = match session.run(directive, line) {
+        let Judged { outcome, observed, out_of_scope } = match session.run(directive, line) {
             Ok(judged) => judged,
             Err(Fatal(error)) => {
                 report.failures.push(target_failure(line, kind, &error));
@@ -189,7 +189,7 @@ pub fn run_wast<T: Target + ?Sized>(
                 report.skips.push(Skip { line, kind, reason: reason.into() });
                 (Verdict::Skip, format!("skipped: {reason}"))
             }
-            Outcome::Fail { expected, got } => match session.board_limit_reason(board_limit) {
+            Outcome::Fail { expected, got } => match session.out_of_scope_reason(out_of_scope) {
                 Some(reason) => {
                     let observed = format!("{observed}; skipped: {reason}");
                     report.skips.push(Skip { line, kind, reason });
@@ -254,10 +254,6 @@ pub const GROW_REFUSED_REASON: &str = "the board refused a memory.grow since thi
 const DESKTOP_PROFILE: &str = tandem_boards::BoardProfile::DESKTOP;
 
 /// Why a directive whose module the board refused for lack of resources is not a failure.
-fn module_exceeds_board(message: &str) -> String {
-    format!("the module exceeds the board profile ({message})")
-}
-
 /// Byte offset to 1-based line number.
 struct LineIndex {
     starts: Vec<usize>,

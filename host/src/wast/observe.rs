@@ -13,6 +13,7 @@
 
 use tandem_protocol::{Refusal, Trap, Val};
 
+use crate::Features;
 use crate::target::{Reported, TargetError};
 use crate::wast::expect::{is_arithmetic_nan_f32, is_arithmetic_nan_f64};
 
@@ -74,10 +75,21 @@ pub fn instantiation_error(error: &TargetError) -> String {
     }
 }
 
-/// The message of a resource refusal: the board ran out of something.
-pub(crate) fn board_limit(error: &TargetError) -> Option<String> {
+/// Why a directive whose module or call `error` refused cannot be judged on this target, if
+/// that is why: the module exceeds the board's resources, or it needs a proposal Tandem does
+/// not implement (the spec leaves both to the implementation; neither is a wrong answer).
+pub(crate) fn out_of_scope(error: &TargetError) -> Option<String> {
     match error {
-        TargetError::Refused(Refusal::Resource(message)) => Some(message.clone()),
+        TargetError::Refused(Refusal::Resource(message)) => {
+            Some(format!("the module exceeds the board profile ({message})"))
+        }
+        TargetError::Refused(Refusal::Unsupported(message)) => {
+            let name = message.strip_prefix("unsupported feature: ")?;
+            let name = name.split(" (").next().unwrap_or(name);
+            Features::from_proposal(name)
+                .is_none()
+                .then(|| format!("needs {name}, which Tandem does not implement"))
+        }
         _ => None,
     }
 }

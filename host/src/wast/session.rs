@@ -11,10 +11,7 @@ use tandem_protocol::{InstanceId, ModuleId, Refusal, TrapKind, Val};
 use super::expect::{self, Expect};
 use super::judge::*;
 use super::observe;
-use super::{
-    CHECKED_ON_HOST_REASON, DESKTOP_PROFILE, GROW_REFUSED_REASON, host_validate,
-    module_exceeds_board,
-};
+use super::{CHECKED_ON_HOST_REASON, DESKTOP_PROFILE, GROW_REFUSED_REASON, host_validate};
 use crate::target::{Target, TargetError};
 
 fn is_component(module: &QuoteWat<'_>) -> bool {
@@ -43,12 +40,13 @@ pub(super) struct Session<'t, T: ?Sized> {
 }
 
 impl<T: Target + ?Sized> Session<'_, T> {
-    /// Why a failing directive is a board limit rather than a failure, if it is:
-    /// the module involved was refused for resources, or the board refused a
-    /// `memory.grow` earlier. Statistics are queried only here, on failures.
-    pub(super) fn board_limit_reason(&mut self, board_limit: Option<String>) -> Option<String> {
-        if let Some(message) = board_limit {
-            return Some(module_exceeds_board(&message));
+    /// Why a failing directive is out of the target's scope rather than a failure, if it
+    /// is: the module involved was refused for resources or for a proposal Tandem does not
+    /// implement, or the board refused a `memory.grow` earlier. Statistics are queried
+    /// only here, on failures.
+    pub(super) fn out_of_scope_reason(&mut self, out_of_scope: Option<String>) -> Option<String> {
+        if out_of_scope.is_some() {
+            return out_of_scope;
         }
         match self.target.stats() {
             Ok(stats) if stats.grow_refusals > self.refusals_before_current => {
@@ -90,7 +88,7 @@ impl<T: Target + ?Sized> Session<'_, T> {
                     ModuleRun::Instantiated(instance) => Ok(instance),
                     ref other => Err(Unavailable {
                         why: format!("the module at line {line} failed: {other}"),
-                        board_limit: other.board_limit(),
+                        out_of_scope: other.out_of_scope(),
                     }),
                 };
                 self.set_current(name, result);
@@ -111,7 +109,7 @@ impl<T: Target + ?Sized> Session<'_, T> {
                         module_judged(&run, fail("the module to load", run.to_string())),
                         Err(Unavailable {
                             why: format!("the module defined at line {line} failed: {run}"),
-                            board_limit: run.board_limit(),
+                            out_of_scope: run.out_of_scope(),
                         }),
                     ),
                 };
@@ -141,7 +139,7 @@ impl<T: Target + ?Sized> Session<'_, T> {
                     ModuleRun::Instantiated(i) => Ok(i),
                     other => Err(Unavailable {
                         why: format!("the instance at line {line} failed: {other}"),
-                        board_limit: other.board_limit(),
+                        out_of_scope: other.out_of_scope(),
                     }),
                 };
                 self.set_current(instance, result);
@@ -151,24 +149,24 @@ impl<T: Target + ?Sized> Session<'_, T> {
                 let expected = format!("to register as \"{name}\"");
                 match self.instance(module) {
                     Err(u) => Judged::new(fail(expected, u.why), "error: no instance")
-                        .board_limit(u.board_limit),
+                        .out_of_scope(u.out_of_scope),
                     Ok(instance) => match split(self.target.register(instance, name))? {
                         Ok(()) => Judged::new(Outcome::Pass, "registered"),
                         Err(e) => Judged::new(fail(expected, e.to_string()), observe::error(&e))
-                            .board_limit(observe::board_limit(&e)),
+                            .out_of_scope(observe::out_of_scope(&e)),
                     },
                 }
             }
             WastDirective::Invoke(invoke) => {
                 let exec = self.invoke(&invoke)?;
-                let (observed, board_limit) = (exec.observed(), exec.board_limit());
+                let (observed, out_of_scope) = (exec.observed(), exec.out_of_scope());
                 let outcome = match exec {
                     Exec::Returned(_) | Exec::Instantiated => Outcome::Pass,
                     Exec::Trapped(t) => fail("the call to return", t.to_string()),
                     Exec::Error(e) => fail("the call to return", e.text),
                     Exec::Skip(reason) => Outcome::Skip(reason),
                 };
-                Judged::new(outcome, observed).board_limit(board_limit)
+                Judged::new(outcome, observed).out_of_scope(out_of_scope)
             }
             WastDirective::AssertReturn { exec, results, .. } => {
                 let expected: Vec<Expect> =
@@ -178,7 +176,7 @@ impl<T: Target + ?Sized> Session<'_, T> {
                     };
                 let want = expect::list(&expected);
                 let exec = self.execute(exec)?;
-                let board_limit = exec.board_limit().or_else(|| self.exhausted_on_board(&exec));
+                let out_of_scope = exec.out_of_scope().or_else(|| self.exhausted_on_board(&exec));
                 let observed = exec.observed();
                 let outcome = match exec {
                     Exec::Returned(got) if expect::results_match(&expected, &got) => Outcome::Pass,
@@ -189,7 +187,7 @@ impl<T: Target + ?Sized> Session<'_, T> {
                     Exec::Error(e) => fail(want, e.text),
                     Exec::Skip(reason) => Outcome::Skip(reason),
                 };
-                Judged::new(outcome, observed).board_limit(board_limit)
+                Judged::new(outcome, observed).out_of_scope(out_of_scope)
             }
             WastDirective::AssertTrap { exec, message, .. } => {
                 let exec = self.execute(exec)?;
@@ -382,7 +380,7 @@ impl<T: Target + ?Sized> Session<'_, T> {
                     other => Exec::Error(NotRun {
                         text: other.to_string(),
                         observed: other.observed(),
-                        board_limit: other.board_limit(),
+                        out_of_scope: other.out_of_scope(),
                     }),
                 })
             }

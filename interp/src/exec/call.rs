@@ -23,7 +23,7 @@ impl<'s> Executor<'s> {
             self.headers = &inst.module.inner.headers;
             self.consts = &inst.module.inner.consts;
             self.imported_funcs = inst.module.inner.num_imported_funcs;
-            self.mem0 = memory0(inst);
+            self.mem = memory0(inst);
             self.renew_view();
         }
     }

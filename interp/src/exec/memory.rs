@@ -1,6 +1,7 @@
-//! Memory 0 as the run loop sees it: loads and stores through a view renewed after every
-//! step that may move the bytes, `memory.grow` against the store's heap-memory budget,
-//! and the bulk memory operations.
+//! Linear memory as the run loop sees it: loads and stores through a view of the memory in
+//! use (memory 0, or another between `UseMemory` instructions) renewed after every step that
+//! may move the bytes, `memory.grow` against the store's heap-memory budget, and the bulk
+//! memory operations.
 
 use crate::error::{Trap, TrapKind};
 use crate::heap::HeapUse;
@@ -13,17 +14,17 @@ use super::{Executor, range, range_mut};
 impl Executor<'_> {
     #[inline(always)]
     pub(super) fn memory(&self) -> &LinearMemory {
-        &self.memories[self.mem0]
+        &self.memories[self.mem]
     }
 
-    /// `memory.grow` on memory 0: the old size in pages, or `u32::MAX` (wasm's -1). A heap
+    /// `memory.grow` on the memory in use: the old size in pages, or `u32::MAX` (wasm's -1). A heap
     /// memory may not pass the store's heap-memory budget; refusals the memory's own
     /// maximum would have allowed are counted in `grow_refusals`. Out of line: it is
     /// rare, and keeps the interpreter loop small.
     #[cold]
     #[inline(never)]
     pub(super) fn memory_grow(&mut self, delta: u32) -> u32 {
-        let memory = &mut self.memories[self.mem0];
+        let memory = &mut self.memories[self.mem];
         let old = memory.size_pages();
         if delta == 0 {
             return old;
@@ -68,23 +69,23 @@ impl Executor<'_> {
 
     #[inline(always)]
     fn memory_mut(&mut self) -> &mut LinearMemory {
-        &mut self.memories[self.mem0]
+        &mut self.memories[self.mem]
     }
 
-    /// Memory 0's view as of now (empty if the instance has none).
+    /// The view of the memory in use as of now (empty if the instance has none).
     fn current_view(&self) -> MemoryView {
-        self.memories.get(self.mem0).map_or(MemoryView::EMPTY, LinearMemory::view)
+        self.memories.get(self.mem).map_or(MemoryView::EMPTY, LinearMemory::view)
     }
 
-    /// Takes a fresh view of memory 0.
+    /// Takes a fresh view of the memory in use.
     pub(super) fn renew_view(&mut self) {
-        self.mem0_view = self.current_view();
+        self.mem_view = self.current_view();
     }
 
     /// Debug builds: the view is the memory's current one.
     #[inline(always)]
     fn check_view(&self) {
-        debug_assert_eq!(self.mem0_view, self.current_view(), "stale view of memory 0");
+        debug_assert_eq!(self.mem_view, self.current_view(), "stale view of the memory in use");
     }
 
     #[inline(always)]
@@ -92,9 +93,10 @@ impl Executor<'_> {
     pub(super) fn load<const N: usize>(&self, addr: Slot, offset: u32) -> Result<[u8; N], Trap> {
         self.check_view();
         let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
-        // SAFETY: the view is renewed after every step that may grow or move memory 0,
-        // and no reference to its bytes is alive while the run loop executes a load.
-        let bytes = unsafe { self.mem0_view.load(ea) };
+        // SAFETY: the view is renewed after every step that may grow or move the memory in
+        // use or switch to another, and no reference to its bytes is alive while the run
+        // loop executes a load.
+        let bytes = unsafe { self.mem_view.load(ea) };
         Ok(bytes.ok_or(TrapKind::MemoryOutOfBounds)?)
     }
 
@@ -109,7 +111,7 @@ impl Executor<'_> {
         self.check_view();
         let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
         // SAFETY: as in `load`.
-        let stored = unsafe { self.mem0_view.store(ea, bytes) };
+        let stored = unsafe { self.mem_view.store(ea, bytes) };
         Ok(stored.ok_or(TrapKind::MemoryOutOfBounds)?)
     }
 
@@ -131,12 +133,49 @@ impl Executor<'_> {
         Ok(())
     }
 
+    /// `UseMemory`: the instance's memory `mem` is the one in use from now on.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn use_memory(&mut self, mem: u32) {
+        self.mem = self.inst.memories.get(mem as usize).map_or(usize::MAX, |&m| m as usize);
+        self.renew_view();
+    }
+
+    /// `memory.copy` from the instance's memory `src_mem` to `dst_mem`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn memory_copy_across(
+        &mut self,
+        base: Reg,
+        dst_mem: u16,
+        src_mem: u16,
+    ) -> Result<(), Trap> {
+        let (dst, src, len) = self.operands3(base);
+        let store_index = |m: u16| self.inst.memories.get(m as usize).map(|&m| m as usize);
+        let (Some(to), Some(from)) = (store_index(dst_mem), store_index(src_mem)) else {
+            return Err(TrapKind::MemoryOutOfBounds.into());
+        };
+        if to == from {
+            let saved = core::mem::replace(&mut self.mem, to);
+            let copied = self.memory_copy(base);
+            self.mem = saved;
+            return copied;
+        }
+        let [to, from] =
+            self.memories.get_disjoint_mut([to, from]).map_err(|_| TrapKind::MemoryOutOfBounds)?;
+        let from = range(src, len, from.data()).ok_or(TrapKind::MemoryOutOfBounds)?;
+        range_mut(dst, len, to.data_mut())
+            .ok_or(TrapKind::MemoryOutOfBounds)?
+            .copy_from_slice(from);
+        Ok(())
+    }
+
     pub(super) fn memory_init(&mut self, base: Reg, data: u32) -> Result<(), Trap> {
         let (dst, src, len) = self.operands3(base);
         let d = self.inst.datas[data as usize] as usize;
         let segment: &[u8] = self.datas[d].bytes.as_deref().unwrap_or(&[]);
         let from = range(src, len, segment).ok_or(TrapKind::MemoryOutOfBounds)?;
-        let mem = &mut self.memories[self.mem0];
+        let mem = &mut self.memories[self.mem];
         range_mut(dst, len, mem.data_mut())
             .ok_or(TrapKind::MemoryOutOfBounds)?
             .copy_from_slice(from);

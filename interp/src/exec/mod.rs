@@ -125,13 +125,15 @@ struct Executor<'s> {
     headers: &'s [FuncHeader],
     consts: &'s [Slot],
     imported_funcs: u32,
-    /// The store index of the running instance's memory 0 (`usize::MAX` if it has none,
-    /// which validation makes unreachable): one lookup per instance switch, not per access.
-    mem0: usize,
-    /// Where memory 0's bytes are: renewed after every step that may move them
-    /// (`memory.grow`, a host call, an instance switch), so loads and stores need not
-    /// find the memory first.
-    mem0_view: MemoryView,
+    /// The store index of the memory loads and stores use (`usize::MAX` if there is none,
+    /// which validation makes unreachable): the running instance's memory 0, but between
+    /// an `Instr::UseMemory` and the one that restores it; one lookup per instance
+    /// switch, not per access.
+    mem: usize,
+    /// Where that memory's bytes are: renewed after every step that may move them
+    /// (`memory.grow`, a host call, an instance or memory switch), so loads and stores
+    /// need not find the memory first.
+    mem_view: MemoryView,
     /// The running frame's first slot.
     base: usize,
     pc: usize,
@@ -192,8 +194,8 @@ impl<'s> Executor<'s> {
             headers: &first.module.inner.headers,
             consts: &first.module.inner.consts,
             imported_funcs: first.module.inner.num_imported_funcs,
-            mem0: memory0(first),
-            mem0_view: MemoryView::EMPTY,
+            mem: memory0(first),
+            mem_view: MemoryView::EMPTY,
             base: 0,
             pc: 0,
         };

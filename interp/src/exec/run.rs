@@ -262,6 +262,10 @@ macro_rules! define_run {
                         }
                         Instr::MemoryFill { base } => self.memory_fill(base)?,
                         Instr::MemoryCopy { base } => self.memory_copy(base)?,
+                        Instr::UseMemory { mem } => self.use_memory(mem),
+                        Instr::MemoryCopyAcross { base, dst_mem, src_mem } => {
+                            self.memory_copy_across(base, dst_mem, src_mem)?
+                        }
                         Instr::MemoryInit { base, data } => self.memory_init(base, data)?,
                         Instr::DataDrop { data } => {
                             let d = self.inst.datas[data as usize] as usize;

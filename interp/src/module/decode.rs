@@ -13,7 +13,7 @@ use wasmparser::{
     TypeRef,
 };
 
-use crate::config::Config;
+use crate::config::{Config, Features};
 use crate::error::{Error, ExternKind};
 use crate::heap::{BoardSize, HeapAccount, HeapUse};
 use crate::translate::ModuleCode;
@@ -192,7 +192,9 @@ impl<'c> Decoder<'c> {
 
     /// Wasm 2.0 has at most one memory, imported or defined.
     fn push_memory(&mut self, m: MemoryType, offset: usize) -> Result<(), Error> {
-        if !self.d.inner.memories.is_empty() {
+        let multi_memory = self.config.features.contains(Features::MULTI_MEMORY);
+        if !self.d.inner.memories.is_empty() && !multi_memory {
+            // Invalid under 2.0's rules, which the config holds the module to.
             return Err(invalid("multiple memories", offset));
         }
         self.heap.push(&mut self.d.inner.memories, m, HeapUse::Module)

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use wasmparser::{Chunk, Parser, Payload};
 
-use crate::config::Config;
+use crate::config::{Config, Features};
 use crate::error::Error;
 use crate::heap::{HeapAccount, HeapUse, board_bytes};
 
@@ -44,7 +44,13 @@ pub struct PartialModule {
 impl PartialModule {
     pub(crate) fn new(config: &Config, len: usize) -> Self {
         let mut parser = Parser::new(0);
-        parser.set_features(config.features.to_wasmparser());
+        let mut features = config.features.to_wasmparser();
+        if !Features::WASM2.contains(config.features) {
+            // Past 2.0, 64-bit limits decode, so that a memory64 module is refused naming
+            // the proposal (2.0 holds them malformed).
+            features |= wasmparser::WasmFeatures::MEMORY64;
+        }
+        parser.set_features(features);
         PartialModule {
             parser,
             decoded: Decoded::default(),

@@ -14,16 +14,24 @@ use crate::module::FuncHeader;
 use super::{MAX_FRAME, Translator};
 
 impl Translator<'_> {
-    pub(super) fn memarg(&self, m: &MemArg) -> Result<u32, Error> {
-        if m.target != wasmparser::MemArgTarget::Memory(0) || self.module.memories.is_empty() {
+    /// A load's or store's offset and memory.
+    pub(super) fn memarg(&self, m: &MemArg) -> Result<(u32, u32), Error> {
+        let wasmparser::MemArgTarget::Memory(mem) = m.target else {
             return Err(self.err("unknown memory"));
-        }
-        u32::try_from(m.offset).map_err(|_| self.err("memory offset exceeds 32 bits"))
+        };
+        self.check_memory(mem)?;
+        let offset =
+            u32::try_from(m.offset).map_err(|_| self.err("memory offset exceeds 32 bits"))?;
+        Ok((offset, mem))
     }
 
+    /// Checks a memory index: one the module has, and 0 unless multi-memory is on.
     pub(super) fn check_memory(&self, index: u32) -> Result<(), Error> {
-        if index != 0 || self.module.memories.is_empty() {
+        if index as usize >= self.module.memories.len() {
             return Err(self.err("unknown memory"));
+        }
+        if index != 0 && !self.multi_memory {
+            return Err(Error::Unsupported { feature: "multi-memory", offset: self.offset });
         }
         Ok(())
     }

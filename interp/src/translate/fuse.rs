@@ -102,17 +102,18 @@ impl Translator<'_> {
         make: fn(Reg, Reg, u32) -> Instr,
         fused: Option<FusedAccess>,
     ) -> Result<(), Error> {
-        let offset = self.memarg(m)?;
+        let (offset, mem) = self.memarg(m)?;
         let fused = match fused {
             Some(fused) => self.take_address_add(0)?.map(|sum| (fused, sum)),
             None => None,
         };
         let addr = self.pop()?;
         let dst = self.push_temp()?;
-        match fused {
-            Some((fused, (base, index))) => self.emit_result(fused(dst, base, index, offset)),
-            None => self.emit_result(make(dst, addr, offset)),
-        }
+        let load = match fused {
+            Some((fused, (base, index))) => fused(dst, base, index, offset),
+            None => make(dst, addr, offset),
+        };
+        self.emit_on_memory(mem, load, true)
     }
 
     /// As [`Translator::load`], for a store (`addr, value` in `make`, `base, index,
@@ -123,14 +124,15 @@ impl Translator<'_> {
         make: fn(Reg, Reg, u32) -> Instr,
         fused: FusedAccess,
     ) -> Result<(), Error> {
-        let offset = self.memarg(m)?;
+        let (offset, mem) = self.memarg(m)?;
         let sum = self.take_address_add(1)?;
         let value = self.pop()?;
         let addr = self.pop()?;
-        match sum {
-            Some((base, index)) => self.emit(fused(base, index, value, offset)).map(drop),
-            None => self.emit(make(addr, value, offset)).map(drop),
-        }
+        let store = match sum {
+            Some((base, index)) => fused(base, index, value, offset),
+            None => make(addr, value, offset),
+        };
+        self.emit_on_memory(mem, store, false)
     }
 
     /// `local.set`/`local.tee`: writes the top value into a local.

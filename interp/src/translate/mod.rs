@@ -110,6 +110,8 @@ struct Translator<'a> {
     /// Whether `return_call` and `return_call_indirect` are accepted (the tail-call
     /// proposal; checked here too, for a build that does not validate).
     tail_calls: bool,
+    /// Whether memory indexes other than 0 are accepted (multi-memory).
+    multi_memory: bool,
     func_index: u32,
     offset: usize,
     code: &'a mut Vec<Instr>,
@@ -184,6 +186,7 @@ impl<'a> Translator<'a> {
             module,
             fuel: config.fuel,
             tail_calls: config.features.contains(crate::config::Features::TAIL_CALL),
+            multi_memory: config.features.contains(crate::config::Features::MULTI_MEMORY),
             func_index,
             offset,
             code,
@@ -254,6 +257,18 @@ impl<'a> Translator<'a> {
         self.code.push(instr);
         self.retarget = None;
         Ok(self.code.len() - 1)
+    }
+
+    /// Emits `instr` on memory `mem`: as it is for memory 0, between `UseMemory { mem }`
+    /// and `UseMemory { mem: 0 }` for another (its result, if `result`, is then not
+    /// redirected: multi-memory code pays for the switch, memory-0 code for nothing).
+    fn emit_on_memory(&mut self, mem: u32, instr: Instr, result: bool) -> Result<(), Error> {
+        if mem == 0 {
+            return if result { self.emit_result(instr) } else { self.emit(instr).map(drop) };
+        }
+        self.emit(Instr::UseMemory { mem })?;
+        self.emit(instr)?;
+        self.emit(Instr::UseMemory { mem: 0 }).map(drop)
     }
 
     /// Emits an instruction whose single result is the new top-of-stack temp.

@@ -176,30 +176,42 @@ impl Translator<'_> {
             O::MemorySize { mem } => {
                 self.check_memory(mem)?;
                 let dst = self.push_temp()?;
-                self.emit_result(Instr::MemorySize { dst })?;
+                self.emit_on_memory(mem, Instr::MemorySize { dst }, true)?;
             }
             O::MemoryGrow { mem } => {
                 self.check_memory(mem)?;
                 let delta = self.pop()?;
                 let dst = self.push_temp()?;
-                self.emit_result(Instr::MemoryGrow { dst, delta })?;
+                self.emit_on_memory(mem, Instr::MemoryGrow { dst, delta }, true)?;
             }
             O::MemoryFill { mem } => {
                 self.check_memory(mem)?;
                 let base = self.pop_consecutive(3)?;
-                self.emit(Instr::MemoryFill { base })?;
+                self.emit_on_memory(mem, Instr::MemoryFill { base }, false)?;
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 self.check_memory(dst_mem)?;
                 self.check_memory(src_mem)?;
                 let base = self.pop_consecutive(3)?;
-                self.emit(Instr::MemoryCopy { base })?;
+                if (dst_mem, src_mem) == (0, 0) {
+                    self.emit(Instr::MemoryCopy { base })?;
+                } else {
+                    let index16 = |m: u32| {
+                        u16::try_from(m).map_err(|_| Error::Limit {
+                            what: "memory index",
+                            value: m.into(),
+                            limit: u16::MAX.into(),
+                        })
+                    };
+                    let (dst_mem, src_mem) = (index16(dst_mem)?, index16(src_mem)?);
+                    self.emit(Instr::MemoryCopyAcross { base, dst_mem, src_mem })?;
+                }
             }
             O::MemoryInit { data_index, mem } => {
                 self.check_memory(mem)?;
                 let data = self.data(data_index)?;
                 let base = self.pop_consecutive(3)?;
-                self.emit(Instr::MemoryInit { base, data })?;
+                self.emit_on_memory(mem, Instr::MemoryInit { base, data }, false)?;
             }
             O::DataDrop { data_index } => {
                 let data = self.data(data_index)?;

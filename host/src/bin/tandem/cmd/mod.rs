@@ -63,7 +63,8 @@ pub enum VersionArg {
     V1,
     /// WebAssembly 2.0 (without SIMD).
     V2,
-    /// 2.0 and every later proposal Tandem implements (tail calls, extended constants).
+    /// 2.0 and every later proposal Tandem implements (tail calls, extended constants,
+    /// multi-memory, custom page sizes).
     V3,
 }
 
