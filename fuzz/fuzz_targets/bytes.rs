@@ -3,5 +3,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
-    let _ = tandem_fuzz::run_tandem(bytes);
+    let _ = tandem_fuzz::run_tandem(bytes, &[]);
 });

@@ -7,7 +7,7 @@ use libfuzzer_sys::arbitrary::Unstructured;
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let Ok(wasm) = tandem_fuzz::smith_module(&mut u) else { return };
-    let observed = tandem_fuzz::run_tandem(&wasm);
+    let observed = tandem_fuzz::run_tandem(&wasm, &[]);
     #[cfg(feature = "validate")]
     if let Err(e) = &observed {
         // wasm-smith's modules are valid: only a resource limit may refuse one.

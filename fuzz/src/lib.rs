@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use tandem_interp::{Config, Error, Extern, Linker, Module, Store, TrapKind, Value};
+use tandem_interp::{Config, Error, Extern, Linker, Module, Store, TrapKind, ValType, Value};
 
 /// Fuel per call (and for instantiation). Tandem charges per function entry and loop
 /// header, wasmi per instruction: enough for small loops either way.
@@ -149,9 +149,27 @@ fn tandem_outcome(result: Result<Vec<Value>, Error>) -> Result<Outcome, Error> {
     })
 }
 
-/// Runs `bytes` on Tandem: decode, validate, translate, instantiate, call every export.
-/// Never panics for any input; that is what the fuzz targets check.
-pub fn run_tandem(bytes: &[u8]) -> Result<Observation, Refused> {
+/// The bits of the `n`th call argument: drawn in turn from `args` (the fuzz input's), zero
+/// when there are none. Both engines take the same, converted to each parameter's type.
+fn arg_bits(args: &[u64], n: usize) -> u64 {
+    if args.is_empty() { 0 } else { args[n % args.len()] }
+}
+
+fn tandem_arg(ty: ValType, bits: u64) -> Value {
+    match ty {
+        ValType::I32 => Value::I32(bits as u32 as i32),
+        ValType::I64 => Value::I64(bits as i64),
+        ValType::F32 => Value::F32(bits as u32),
+        ValType::F64 => Value::F64(bits),
+        // References cannot come from outside but as null.
+        other => Value::default_for(other),
+    }
+}
+
+/// Runs `bytes` on Tandem: decode, validate, translate, instantiate, call every export with
+/// arguments drawn from `args` ([`arg_bits`]). Never panics for any input; that is what the
+/// fuzz targets check.
+pub fn run_tandem(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
     let config = Config::new()
         .with_fuel(true)
         .with_limits(VALUE_STACK, CALL_DEPTH)
@@ -173,13 +191,21 @@ pub fn run_tandem(bytes: &[u8]) -> Result<Observation, Refused> {
     let mut exports: Vec<(String, Extern)> =
         instance.exports(&store).map(|(name, ext)| (name.to_owned(), ext)).collect();
     exports.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut drawn = 0;
     for (name, ext) in &exports {
         let Extern::Func(func) = *ext else { continue };
         let ty = store.func_type(func).clone();
-        let args: Vec<Value> = ty.params().iter().map(|&t| Value::default_for(t)).collect();
+        let call_args: Vec<Value> = ty
+            .params()
+            .iter()
+            .map(|&t| {
+                drawn += 1;
+                tandem_arg(t, arg_bits(args, drawn - 1))
+            })
+            .collect();
         let mut results = vec![Value::I32(0); ty.results().len()];
         store.set_fuel(FUEL);
-        let result = store.call(func, &args, &mut results).map(|()| results);
+        let result = store.call(func, &call_args, &mut results).map(|()| results);
         let outcome = tandem_outcome(result).map_err(Refused::Tandem)?;
         let exhausted = outcome == Outcome::Exhausted;
         observed.calls.push((name.clone(), outcome));
@@ -243,22 +269,34 @@ const WASMI_STACK: usize = 1 << 30;
 
 /// Runs `bytes` on wasmi with the same schedule as [`run_tandem`], on a thread with room for
 /// its executor.
-pub fn run_wasmi(bytes: &[u8]) -> Result<Observation, Refused> {
+pub fn run_wasmi(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("wasmi-oracle".into())
             .stack_size(WASMI_STACK)
-            .spawn_scoped(scope, || run_wasmi_here(bytes))
+            .spawn_scoped(scope, || run_wasmi_here(bytes, args))
             .expect("a thread for wasmi")
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
-fn run_wasmi_here(bytes: &[u8]) -> Result<Observation, Refused> {
+fn wasmi_arg(ty: wasmi::ValType, bits: u64) -> wasmi::Val {
+    match ty {
+        wasmi::ValType::I32 => wasmi::Val::I32(bits as u32 as i32),
+        wasmi::ValType::I64 => wasmi::Val::I64(bits as i64),
+        wasmi::ValType::F32 => wasmi::Val::F32(wasmi::F32::from_bits(bits as u32)),
+        wasmi::ValType::F64 => wasmi::Val::F64(wasmi::F64::from_bits(bits)),
+        other => wasmi::Val::default_for_ty(other),
+    }
+}
+
+fn run_wasmi_here(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
     let wasmi_err = |e: wasmi::Error| Refused::Wasmi(e.to_string());
     let mut config = wasmi::Config::default();
     config.consume_fuel(true);
+    // Tandem's feature set: wasmi has the rest of it on by default.
+    config.wasm_custom_page_sizes(true);
     config.set_max_recursion_depth(CALL_DEPTH as usize);
     let engine = wasmi::Engine::new(&config);
     let module = wasmi::Module::new(&engine, bytes).map_err(wasmi_err)?;
@@ -293,15 +331,22 @@ fn run_wasmi_here(bytes: &[u8]) -> Result<Observation, Refused> {
     let mut exports: Vec<(String, wasmi::Extern)> =
         instance.exports(&store).map(|e| (e.name().to_owned(), e.into_extern())).collect();
     exports.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut drawn = 0;
     for (name, ext) in &exports {
         let Some(func) = (*ext).into_func() else { continue };
         let ty = func.ty(&store);
-        let args: Vec<wasmi::Val> =
-            ty.params().iter().map(|&t| wasmi::Val::default_for_ty(t)).collect();
+        let call_args: Vec<wasmi::Val> = ty
+            .params()
+            .iter()
+            .map(|&t| {
+                drawn += 1;
+                wasmi_arg(t, arg_bits(args, drawn - 1))
+            })
+            .collect();
         let mut results: Vec<wasmi::Val> =
             ty.results().iter().map(|&t| wasmi::Val::default_for_ty(t)).collect();
         store.set_fuel(FUEL).map_err(wasmi_err)?;
-        let result = func.call(&mut store, &args, &mut results).map(|()| results);
+        let result = func.call(&mut store, &call_args, &mut results).map(|()| results);
         let outcome = wasmi_outcome(result).map_err(wasmi_err)?;
         let exhausted = outcome == Outcome::Exhausted;
         observed.calls.push((name.clone(), outcome));
@@ -406,8 +451,8 @@ impl fmt::Display for Mismatch {
 /// Runs `bytes` on both engines and compares what they did. A disagreement in a module
 /// where the oracle's known miscompilation can occur ([`wasmi_select_eqz_bug`]) is not
 /// reported.
-pub fn differential(bytes: &[u8]) -> Result<(), Mismatch> {
-    compare(bytes).or_else(|m| if wasmi_select_eqz_bug(bytes) { Ok(()) } else { Err(m) })
+pub fn differential(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
+    compare(bytes, args).or_else(|m| if wasmi_select_eqz_bug(bytes) { Ok(()) } else { Err(m) })
 }
 
 /// Whether a function of `bytes` has `i32.eqz` or `ref.is_null` right before a `select`:
@@ -433,8 +478,8 @@ pub fn wasmi_select_eqz_bug(bytes: &[u8]) -> bool {
     })
 }
 
-fn compare(bytes: &[u8]) -> Result<(), Mismatch> {
-    let (tandem, wasmi) = match (run_tandem(bytes), run_wasmi(bytes)) {
+fn compare(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
+    let (tandem, wasmi) = match (run_tandem(bytes, args), run_wasmi(bytes, args)) {
         (Ok(t), Ok(w)) => (t, w),
         // A module over Tandem's resource limits says nothing about its semantics.
         (Err(t), _) if t.is_limit() => return Ok(()),
@@ -471,9 +516,19 @@ fn compare(bytes: &[u8]) -> Result<(), Mismatch> {
     Ok(())
 }
 
-/// A wasm-smith module within Tandem's feature set (Wasm 2.0 without SIMD, no imports),
-/// with every export, NaNs canonicalised (so float results compare bit for bit) and small
-/// declared maxima for memories and tables (so growth stays cheap on both engines).
+/// A differential fuzz input read as the target reads it: a wasm-smith module from its start,
+/// the call arguments from the rest; `None` when no module can be made of it.
+pub fn differential_input(data: &[u8]) -> Option<(Vec<u8>, Vec<u64>)> {
+    let mut u = arbitrary::Unstructured::new(data);
+    let wasm = smith_module(&mut u).ok()?;
+    let args = u.arbitrary_iter::<u64>().map(|it| it.flatten().collect()).unwrap_or_default();
+    Some((wasm, args))
+}
+
+/// A wasm-smith module within Tandem's feature set (Wasm 2.0 without SIMD, tail calls,
+/// extended constants, up to 3 memories, 1-byte pages; no imports), with every export, NaNs
+/// canonicalised (so float results compare bit for bit) and small declared maxima for
+/// memories and tables (so growth stays cheap on both engines).
 pub fn smith_module(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     let config = wasm_smith::Config {
         max_imports: 0,
@@ -482,14 +537,14 @@ pub fn smith_module(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Ve
         simd_enabled: false,
         relaxed_simd_enabled: false,
         threads_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         exceptions_enabled: false,
         gc_enabled: false,
         memory64_enabled: false,
         wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
-        custom_page_sizes_enabled: false,
-        max_memories: 1,
+        extended_const_enabled: true,
+        custom_page_sizes_enabled: true,
+        max_memories: 3,
         max_tables: 1,
         max_memory32_bytes: 16 << 16,
         memory_max_size_required: true,

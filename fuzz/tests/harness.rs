@@ -20,8 +20,8 @@ const MODULE: &str = r#"(module
 #[test]
 fn both_engines_observe_the_same_schedule() {
     let wasm = wat::parse_str(MODULE).unwrap();
-    let tandem = run_tandem(&wasm).expect("runs on Tandem");
-    let wasmi = run_wasmi(&wasm).expect("runs on wasmi");
+    let tandem = run_tandem(&wasm, &[]).expect("runs on Tandem");
+    let wasmi = run_wasmi(&wasm, &[]).expect("runs on wasmi");
     let calls = |o: &tandem_fuzz::Observation| -> Vec<(String, Outcome)> { o.calls.clone() };
     // Calls go in the order of the export names.
     let expected_prefix = [
@@ -38,24 +38,24 @@ fn both_engines_observe_the_same_schedule() {
         assert_eq!(calls.len(), 5);
         assert!(observed.globals.is_empty() && observed.memories.is_empty());
     }
-    assert_eq!(differential(&wasm).map_err(|m| m.to_string()), Ok(()));
+    assert_eq!(differential(&wasm, &[]).map_err(|m| m.to_string()), Ok(()));
 }
 
 #[test]
 fn globals_and_memories_are_compared_when_no_call_was_exhausted() {
     let wasm =
         wat::parse_str(MODULE.replace(r#"(func (export "spin") (loop (br 0)))"#, "")).unwrap();
-    let tandem = run_tandem(&wasm).expect("runs on Tandem");
+    let tandem = run_tandem(&wasm, &[]).expect("runs on Tandem");
     assert_eq!(tandem.globals, [("g".to_owned(), Bits::I32(7))]);
     assert_eq!(tandem.memories.len(), 1);
     assert_eq!(tandem.memories[0].1, 65536);
-    assert_eq!(tandem, run_wasmi(&wasm).expect("runs on wasmi"));
+    assert_eq!(tandem, run_wasmi(&wasm, &[]).expect("runs on wasmi"));
 }
 
 #[test]
 fn bad_bytes_are_refused_not_panicked_on() {
     for bytes in [&b""[..], b"\0asm", b"\0asm\x01\0\0\0\x01\xff", b"garbage"] {
-        assert!(run_tandem(bytes).is_err(), "{bytes:?}");
+        assert!(run_tandem(bytes, &[]).is_err(), "{bytes:?}");
     }
 }
 
@@ -70,11 +70,12 @@ fn regressions() {
             let path = entry.unwrap().path();
             let data = std::fs::read(&path).unwrap();
             match target {
-                "bytes" => drop(run_tandem(&data)),
+                "bytes" => drop(run_tandem(&data, &[])),
                 _ => {
-                    let mut u = arbitrary::Unstructured::new(&data);
-                    let Ok(wasm) = tandem_fuzz::smith_module(&mut u) else { continue };
-                    if let Err(m) = differential(&wasm) {
+                    let Some((wasm, args)) = tandem_fuzz::differential_input(&data) else {
+                        continue;
+                    };
+                    if let Err(m) = differential(&wasm, &args) {
                         panic!("{}: {m}", path.display());
                     }
                 }
@@ -97,10 +98,10 @@ fn the_oracle_miscompiles_select_on_eqz_of_a_local_and_tandem_does_not() {
     let result = |o: &tandem_fuzz::Observation| o.calls.last().unwrap().1.clone();
     // f(0): eqz(0) = 1 selects the first operand, 0 + 9.
     let spec = Outcome::Returned(vec![Bits::I32(9)]);
-    assert_eq!(result(&run_tandem(&wasm).unwrap()), spec);
-    assert_eq!(result(&run_wasmi(&wasm).unwrap()), Outcome::Returned(vec![Bits::I32(5)]));
+    assert_eq!(result(&run_tandem(&wasm, &[]).unwrap()), spec);
+    assert_eq!(result(&run_wasmi(&wasm, &[]).unwrap()), Outcome::Returned(vec![Bits::I32(5)]));
     assert!(tandem_fuzz::wasmi_select_eqz_bug(&wasm));
-    assert_eq!(differential(&wasm).map_err(|m| m.to_string()), Ok(()));
+    assert_eq!(differential(&wasm, &[]).map_err(|m| m.to_string()), Ok(()));
     // Without the pattern, a disagreement is still reported (the check is not a blanket).
     let plain = wat::parse_str(MODULE).unwrap();
     assert!(!tandem_fuzz::wasmi_select_eqz_bug(&plain));
@@ -120,4 +121,65 @@ fn under_every_small_heap_a_module_is_refused_cleanly_or_runs() {
             }
         }
     }
+}
+
+/// The differential target calls with arguments drawn from its input, the same on both.
+#[test]
+fn call_arguments_come_from_the_input() {
+    let wasm = wat::parse_str(
+        r#"(module (func (export "div") (param i32 i64) (result i32 i64)
+             (i32.div_u (i32.const 100) (local.get 0)) (local.get 1)))"#,
+    )
+    .unwrap();
+    let args = [7, u64::MAX];
+    let returned = Outcome::Returned(vec![Bits::I32(14), Bits::I64(-1)]);
+    for observed in [run_tandem(&wasm, &args).unwrap(), run_wasmi(&wasm, &args).unwrap()] {
+        assert_eq!(observed.calls[1], ("div".to_owned(), returned.clone()));
+    }
+    let zero = run_tandem(&wasm, &[]).unwrap();
+    assert_eq!(zero.calls[1].1, Outcome::Trapped(TrapClass::IntegerDivideByZero));
+    assert_eq!(differential(&wasm, &args).map_err(|m| m.to_string()), Ok(()));
+}
+
+/// wasm-smith's configuration reaches the proposals Tandem implements past 2.0: among modules
+/// made of varied inputs, some tail-call and some have several memories or 1-byte pages.
+#[test]
+fn generated_modules_use_the_newer_proposals() {
+    use wasmparser::{Operator, Parser, Payload};
+    let (mut tail_calls, mut memories, mut small_pages) = (0, 0, 0);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..400 {
+        let data: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let Some((wasm, _)) = tandem_fuzz::differential_input(&data) else { continue };
+        for payload in Parser::new(0).parse_all(&wasm).flatten() {
+            match payload {
+                Payload::MemorySection(reader) => {
+                    let types: Vec<_> = reader.into_iter().flatten().collect();
+                    memories += usize::from(types.len() > 1);
+                    small_pages += usize::from(types.iter().any(|m| m.page_size_log2 == Some(0)));
+                }
+                Payload::CodeSectionEntry(body) => {
+                    let ops = body.get_operators_reader().unwrap();
+                    tail_calls += ops.into_iter().flatten().any(|op| {
+                        matches!(
+                            op,
+                            Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. }
+                        )
+                    }) as usize;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        tail_calls > 0 && memories > 0 && small_pages > 0,
+        "{tail_calls} {memories} {small_pages}"
+    );
 }
