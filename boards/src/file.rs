@@ -125,13 +125,13 @@ impl BoardProfile {
                 ram_bytes,
                 flash_bytes,
                 heap_bytes,
-                static_memory_pages,
-                heap_memory_pages,
+                static_memory_bytes,
+                heap_memory_bytes,
             } = m;
             format!(
                 "tandem_boards::BoardMemory {{ ram_bytes: {ram_bytes}, flash_bytes: {flash_bytes}, \
-                 heap_bytes: {heap_bytes}, static_memory_pages: {static_memory_pages}, \
-                 heap_memory_pages: {heap_memory_pages} }}"
+                 heap_bytes: {heap_bytes}, static_memory_bytes: {static_memory_bytes}, \
+                 heap_memory_bytes: {heap_memory_bytes} }}"
             )
         });
         let Limits {
@@ -253,7 +253,8 @@ mod tests {
     #[test]
     fn inconsistent_or_malformed_profiles_are_refused() {
         let text = nrf_text();
-        let too_much = text.replace("static_memory_pages = 1", "static_memory_pages = 3");
+        let too_much =
+            text.replace("static_memory_bytes = 65_536", "static_memory_bytes = 196_608");
         let err = BoardProfile::from_toml(&too_much, "t.toml").expect_err("over RAM").to_string();
         assert!(err.contains("exceeds the board's RAM"), "{err}");
         let typo = text.replace("max_call_depth", "max_call_dept");
@@ -276,7 +277,7 @@ mod tests {
             "pub const PROFILE: tandem_boards::BoardProfile",
             "name: ::alloc::borrow::Cow::Borrowed(\"nrf52840-dk\")",
             "chip: Some(::alloc::borrow::Cow::Borrowed(\"nRF52840_xxAA\"))",
-            "heap_bytes: 163840, static_memory_pages: 1, heap_memory_pages: 1",
+            "heap_bytes: 163840, static_memory_bytes: 65536, heap_memory_bytes: 65536",
             "value_stack_slots: 2048, max_call_depth: 256, fuel: Some(10000000), \
              max_module_bytes: 32768",
             "(from /x/y.toml)",

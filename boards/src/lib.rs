@@ -25,9 +25,6 @@ use alloc::borrow::Cow;
 #[cfg(feature = "std")]
 pub use file::BoardError;
 
-/// A WebAssembly page: 64 KiB.
-pub const PAGE_BYTES: u64 = 65_536;
-
 /// The board CI runs on (QEMU), and the default of the targets behind a link.
 pub const DEFAULT_BOARD: &str = "qemu-mps2-an386";
 
@@ -69,10 +66,12 @@ pub struct BoardMemory {
     pub flash_bytes: u64,
     /// The heap arena (modules, instances, value stack, heap-backed linear memory).
     pub heap_bytes: u64,
-    /// Pages of the static buffer in `.bss` that backs memory 0 of the first module.
-    pub static_memory_pages: u32,
-    /// Pages of heap-backed linear memory allowed, all instances together.
-    pub heap_memory_pages: u32,
+    /// Bytes of the static buffer in `.bss` that backs memory 0 of the first module: in
+    /// bytes, so that a board can offer less than a 64 KiB page to a module with 1-byte
+    /// pages (custom page sizes).
+    pub static_memory_bytes: u64,
+    /// Bytes of heap-backed linear memory allowed, all instances together.
+    pub heap_memory_bytes: u64,
 }
 
 /// The limits every target applies alike: identical limits give identical exhaustion.
@@ -124,7 +123,7 @@ impl BoardProfile {
     /// Bytes of the static linear-memory buffer (0 without one).
     pub const fn static_memory_bytes(&self) -> u64 {
         match &self.memory {
-            Some(m) => m.static_memory_pages as u64 * PAGE_BYTES,
+            Some(m) => m.static_memory_bytes,
             None => 0,
         }
     }
@@ -133,7 +132,7 @@ impl BoardProfile {
     /// budget (the desktop).
     pub const fn heap_memory_bytes(&self) -> Option<u64> {
         match &self.memory {
-            Some(m) => Some(m.heap_memory_pages as u64 * PAGE_BYTES),
+            Some(m) => Some(m.heap_memory_bytes),
             None => None,
         }
     }

@@ -34,8 +34,8 @@ fn nrf_handler() -> RequestHandler {
         ram_bytes: 262_144,
         flash_bytes: 1 << 20,
         heap_bytes: 163_840,
-        static_memory_pages: 1,
-        heap_memory_pages: 1,
+        static_memory_bytes: 65_536,
+        heap_memory_bytes: 65_536,
     };
     let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
     let mut h = RequestHandler::new(board(memory), "test").with_static_memory(buffer);
@@ -178,8 +178,8 @@ fn heap_memory_budget_refuses_grow_and_instantiation_alike() {
         ram_bytes: 1 << 20,
         flash_bytes: 1 << 20,
         heap_bytes: 1 << 20,
-        static_memory_pages: 0,
-        heap_memory_pages: 2,
+        static_memory_bytes: 0,
+        heap_memory_bytes: 2 * 65_536,
     };
     let profile = board(memory);
     let mut h = handler(profile);

@@ -21,10 +21,10 @@ pub struct Needs {
     pub call_depth: u32,
     /// Fuel charged over the file: a bound on what its largest call took.
     pub fuel: u64,
-    /// Pages of linear memory in the board's static buffer.
-    pub static_pages: u32,
-    /// Pages of heap-backed linear memory, all instances together.
-    pub heap_pages: u32,
+    /// Bytes of linear memory in the board's static buffer.
+    pub static_bytes: u64,
+    /// Bytes of heap-backed linear memory, all instances together.
+    pub heap_bytes: u64,
     /// The largest module, where known (`.wasm` programs).
     pub module_bytes: Option<u64>,
     /// The store's heap-account peak, in board bytes: the same on every target.
@@ -40,14 +40,15 @@ impl Needs {
     /// did not run). `module_bytes` is its module's size, if it is a program.
     pub fn of(file: &FileReport, module_bytes: Option<u64>) -> Option<Needs> {
         let stats = file.stats.as_ref()?;
-        let pages = |kind| stats.memories.iter().filter(|m| m.kind == kind).map(|m| m.pages).sum();
+        let bytes =
+            |kind| stats.memories.iter().filter(|m| m.kind == kind).map(|m| m.size_bytes).sum();
         Some(Needs {
             name: file.name.clone(),
             value_stack_slots: stats.peak_stack_slots,
             call_depth: stats.peak_call_depth,
             fuel: stats.fuel_consumed,
-            static_pages: pages(MemoryKind::Static),
-            heap_pages: pages(MemoryKind::Heap),
+            static_bytes: bytes(MemoryKind::Static),
+            heap_bytes: bytes(MemoryKind::Heap),
             module_bytes,
             store_heap: stats.heap.peak,
             heap_peak: stats.target.heap_peak,
@@ -63,8 +64,8 @@ impl Needs {
             value_stack_slots: all.iter().map(|n| n.value_stack_slots).max().unwrap_or(0),
             call_depth: all.iter().map(|n| n.call_depth).max().unwrap_or(0),
             fuel: all.iter().map(|n| n.fuel).max().unwrap_or(0),
-            static_pages: all.iter().map(|n| n.static_pages).max().unwrap_or(0),
-            heap_pages: all.iter().map(|n| n.heap_pages).max().unwrap_or(0),
+            static_bytes: all.iter().map(|n| n.static_bytes).max().unwrap_or(0),
+            heap_bytes: all.iter().map(|n| n.heap_bytes).max().unwrap_or(0),
             module_bytes: max(|n| n.module_bytes),
             store_heap: all.iter().map(|n| n.store_heap).max().unwrap_or(0),
             heap_peak: max(|n| n.heap_peak),
@@ -93,13 +94,13 @@ impl Needs {
     pub fn row(&self) -> String {
         let opt = |v: Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
         format!(
-            "{:<36} {:>7} {:>6} {:>11} {:>6}p {:>5}p {:>8} {:>10} {:>9} {:>8}",
+            "{:<36} {:>7} {:>6} {:>11} {:>7} {:>6} {:>8} {:>10} {:>9} {:>8}",
             self.name,
             self.value_stack_slots,
             self.call_depth,
             self.fuel,
-            self.static_pages,
-            self.heap_pages,
+            self.static_bytes,
+            self.heap_bytes,
             opt(self.module_bytes),
             self.store_heap,
             opt(self.heap_peak),
@@ -115,15 +116,15 @@ impl Needs {
         let _ = writeln!(out, "[memory]");
         let _ = writeln!(
             out,
-            "static_memory_pages = {}      # memory 0 of the first module",
-            self.static_pages
+            "static_memory_bytes = {}      # memory 0 of the first module",
+            self.static_bytes
         );
         let spectest_note =
-            if spectest { ", + 1 for spectest's, which .wast files link" } else { "" };
+            if spectest { ", + 64 KiB for spectest's, which .wast files link" } else { "" };
         let _ = writeln!(
             out,
-            "heap_memory_pages = {}        # the other memories{spectest_note}",
-            self.heap_pages + u32::from(spectest)
+            "heap_memory_bytes = {}        # the other memories{spectest_note}",
+            self.heap_bytes + if spectest { 65_536 } else { 0 }
         );
         // The store's account may hold seven eighths of the arena (the rest is the reserve).
         let for_store = self.store_heap.div_ceil(7) * 8;

@@ -28,7 +28,7 @@ fn a_program_s_depth_memory_and_size_become_profile_settings() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     // _start and 11 frames of $down (n = 10 down to 0).
     assert!(stdout.contains("max_call_depth = 12\n"), "{stdout}");
-    assert!(stdout.contains("static_memory_pages = 1 "), "{stdout}");
+    assert!(stdout.contains("static_memory_bytes = 65536 "), "{stdout}");
     assert!(stdout.contains(&format!("max_module_bytes = {}\n", wasm.len())), "{stdout}");
     let slots: u32 = stdout
         .lines()
