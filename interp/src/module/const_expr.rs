@@ -119,25 +119,7 @@ impl Decoder<'_> {
                 (ConstExpr::RefFunc(function_index), ValType::FuncRef)
             }
             Operator::GlobalGet { global_index } => {
-                let global = self
-                    .d
-                    .inner
-                    .globals
-                    .get(global_index as usize)
-                    .ok_or_else(|| invalid(format!("unknown global {global_index}"), offset))?;
-                if global_index >= self.d.inner.num_imported_globals {
-                    return Err(invalid(
-                        "constant expression required: global.get of a non-imported global",
-                        offset,
-                    ));
-                }
-                if global.mutable {
-                    return Err(invalid(
-                        "constant expression required: global.get of a mutable global",
-                        offset,
-                    ));
-                }
-                (ConstExpr::Global(global_index), global.content)
+                (ConstExpr::Global(global_index), self.const_global(global_index, offset)?)
             }
             op if is_extended_const(&op) => {
                 if self.config.features.contains(Features::EXTENDED_CONST) {
@@ -176,6 +158,34 @@ impl Decoder<'_> {
         }
     }
 
+    /// The type of global `index`, read by a constant expression: an imported, immutable
+    /// one. Reading a defined one is the GC proposal's extension (as wasmparser validates
+    /// it), which the core does not implement: invalid under 2.0, unsupported past it.
+    fn const_global(&self, index: u32, offset: usize) -> Result<ValType, Error> {
+        let global = self
+            .d
+            .inner
+            .globals
+            .get(index as usize)
+            .ok_or_else(|| invalid(format!("unknown global {index}"), offset))?;
+        if index >= self.d.inner.num_imported_globals {
+            if !Features::WASM2.contains(self.config.features) {
+                return Err(unsupported("gc", offset));
+            }
+            return Err(invalid(
+                "constant expression required: global.get of a non-imported global",
+                offset,
+            ));
+        }
+        if global.mutable {
+            return Err(invalid(
+                "constant expression required: global.get of a mutable global",
+                offset,
+            ));
+        }
+        Ok(global.content)
+    }
+
     /// Decodes an extended constant expression into postfix steps, checking its types as
     /// the validator would (the decoder relies on them without it), and folds it when it
     /// reads no global.
@@ -184,8 +194,7 @@ impl Decoder<'_> {
         expr: &wasmparser::ConstExpr<'_>,
     ) -> Result<(ConstExpr, ValType), Error> {
         let mut ops = expr.get_operators_reader();
-        let pool = &mut self.d.inner.const_ops;
-        let start = pool.len();
+        let start = self.d.inner.const_ops.len();
         let mut types = [ValType::I32; MAX_CONST_DEPTH];
         let mut depth = 0;
         let mut reads_global = false;
@@ -202,24 +211,8 @@ impl Decoder<'_> {
                 }
                 Operator::F64Const { value } => (ConstOp::Value(value.bits()), None, ValType::F64),
                 Operator::GlobalGet { global_index } => {
-                    let global = self.d.inner.globals.get(global_index as usize);
-                    let imported = global_index < self.d.inner.num_imported_globals;
-                    match global {
-                        Some(g) if imported && !g.mutable => {
-                            reads_global = true;
-                            (ConstOp::Global(global_index), None, g.content)
-                        }
-                        Some(_) => {
-                            return Err(invalid(
-                                "constant expression required: global.get of a mutable or \
-                                 non-imported global",
-                                at,
-                            ));
-                        }
-                        None => {
-                            return Err(invalid(format!("unknown global {global_index}"), at));
-                        }
-                    }
+                    reads_global = true;
+                    (ConstOp::Global(global_index), None, self.const_global(global_index, at)?)
                 }
                 Operator::I32Add => (ConstOp::I32Add, Some(ValType::I32), ValType::I32),
                 Operator::I32Sub => (ConstOp::I32Sub, Some(ValType::I32), ValType::I32),
@@ -245,7 +238,7 @@ impl Decoder<'_> {
             })?;
             *slot = ty;
             depth += 1;
-            self.heap.push(pool, step, HeapUse::Module)?;
+            self.heap.push(&mut self.d.inner.const_ops, step, HeapUse::Module)?;
         };
         if !ops.eof() {
             return Err(Error::Malformed {
@@ -257,6 +250,7 @@ impl Decoder<'_> {
             return Err(invalid("type mismatch: a constant expression leaves one value", end));
         }
         let ty = types[0];
+        let pool = &mut self.d.inner.const_ops;
         if reads_global {
             let len = len_u32(pool.len() - start, "constant expression steps")?;
             let start = len_u32(start, "constant expression steps")?;

@@ -196,7 +196,6 @@ fn start_function() {
 fn structural_errors() {
     let cases = [
         r#"(module (global i32 (i64.const 0)))"#,
-        r#"(module (global i32 (i32.const 0)) (global i32 (global.get 0)))"#,
         r#"(module (import "a" "g" (global (mut i32))) (global i32 (global.get 0)))"#,
         r#"(module (global i32 (global.get 0)))"#,
         r#"(module (global funcref (ref.func 1)) (func))"#,
