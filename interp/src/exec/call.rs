@@ -127,8 +127,23 @@ impl<'s> Executor<'s> {
         self.call_addr(addr, self.base + base as usize)
     }
 
+    /// `return_call_indirect`: [`Executor::call_indirect`]'s callee, entered as
+    /// [`Executor::return_call`] enters its function.
+    #[inline(never)]
+    pub(super) fn return_call_indirect(
+        &mut self,
+        ty: u32,
+        base: Reg,
+        index: Reg,
+        table: u16,
+    ) -> Result<bool, Trap> {
+        let addr = self.indirect_callee(ty, index, table)?;
+        self.return_call_addr(addr, base)
+    }
+
     /// The store address of `table`'s element `index`, checked against module type `ty`.
-    pub(super) fn indirect_callee(&self, ty: u32, index: Reg, table: u16) -> Result<u32, Trap> {
+    #[inline(always)]
+    fn indirect_callee(&self, ty: u32, index: Reg, table: u16) -> Result<u32, Trap> {
         let t = &self.tables[self.inst.tables[table as usize] as usize];
         let i = self.reg(index) as u32 as usize;
         let slot = *t.elems.get(i).ok_or(TrapKind::UndefinedElement)?;
@@ -143,8 +158,9 @@ impl<'s> Executor<'s> {
     }
 
     /// `return_call func` with arguments at `base`; `Ok(true)` when a host callee's return
-    /// ended the outermost call.
-    #[inline(always)]
+    /// ended the outermost call. Out of line, as the other tail-call paths: the run loop
+    /// stays as small (and as fast on memory-0 code) as without them.
+    #[inline(never)]
     pub(super) fn return_call(&mut self, func: u32, base: Reg) -> Result<bool, Trap> {
         if func >= self.imported_funcs {
             let params = self.headers[(func - self.imported_funcs) as usize].params;
@@ -157,7 +173,8 @@ impl<'s> Executor<'s> {
     /// Replaces the running function with the one at store address `addr`, its arguments
     /// at `base`; a host function runs at once and the running function returns its
     /// results. `Ok(true)` when that return ended the outermost call.
-    pub(super) fn return_call_addr(&mut self, addr: u32, base: Reg) -> Result<bool, Trap> {
+    #[inline(never)]
+    fn return_call_addr(&mut self, addr: u32, base: Reg) -> Result<bool, Trap> {
         let func = &self.funcs[addr as usize];
         let params = self.types[func.ty as usize].params().len();
         let host = matches!(func.kind, FuncKind::Host(_));

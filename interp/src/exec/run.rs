@@ -141,8 +141,7 @@ macro_rules! define_run {
                             continue;
                         }
                         Instr::ReturnCallIndirect { ty, base, index, table } => {
-                            let addr = self.indirect_callee(ty, index, table)?;
-                            if self.return_call_addr(addr, base)? {
+                            if self.return_call_indirect(ty, base, index, table)? {
                                 return Ok(());
                             }
                             (ip, code, frame) = self.resume_point();
