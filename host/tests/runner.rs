@@ -64,16 +64,22 @@ fn folder_suites_are_collected_recursively_and_pass() {
         assert!(names.contains(&expected), "{expected} not found in {names:?}");
     }
     // On the CI board's profile every file runs, the board's own limits suite included, but
-    // suites/heap, written for its own small-heap profile.
+    // those written for another profile: suites/heap's and suites/pages'.
     let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut target = SimTarget::for_board(&board);
-    let report = run_files(&mut target, "suites".into(), Features::WASM2, &files, None, |_| {})
+    let report = run_files(&mut target, "suites".into(), Features::SUPPORTED, &files, None, |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     for file in &report.files {
         assert!(file.failures.is_empty(), "{}: {:?}", file.name, file.failures);
-        if file.name.contains("/heap/") {
+        let elsewhere = [
+            ("/heap/", "qemu-small-heap"),
+            ("/pages/qemu", "qemu-small-static"),
+            ("/pages/nrf52840-dk", "nrf52840-dk"),
+        ];
+        if let Some((_, board)) = elsewhere.iter().find(|(dir, _)| file.name.contains(dir)) {
             let reason = file.file_skip.as_ref().map(|s| s.reason.as_str()).unwrap_or_default();
-            assert!(reason.starts_with("written for board qemu-small-heap's limits"), "{reason}");
+            let expected = format!("written for board {board}'s limits");
+            assert!(reason.starts_with(&expected), "{}: {reason}", file.name);
             continue;
         }
         assert!(file.file_skip.is_none(), "{}: {:?}", file.name, file.file_skip);
@@ -81,8 +87,9 @@ fn folder_suites_are_collected_recursively_and_pass() {
     }
     // With the desktop limits the board's limits suite is skipped, saying why.
     let mut desktop = SimTarget::new();
-    let report = run_files(&mut desktop, "suites".into(), Features::WASM2, &files, None, |_| {})
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        run_files(&mut desktop, "suites".into(), Features::SUPPORTED, &files, None, |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
     let limits = report.files.iter().find(|f| f.name.ends_with("qemu-mps2-an386.wast")).unwrap();
     let skip = limits.file_skip.as_ref().expect("skipped on the desktop profile");
     assert!(skip.reason.contains("--board qemu-mps2-an386"), "{}", skip.reason);
