@@ -149,10 +149,10 @@ fn tandem_outcome(result: Result<Vec<Value>, Error>) -> Result<Outcome, Error> {
     })
 }
 
-/// The bits of the `n`th call argument: drawn in turn from `args` (the fuzz input's), zero
-/// when there are none. Both engines take the same, converted to each parameter's type.
-fn arg_bits(args: &[u64], n: usize) -> u64 {
-    if args.is_empty() { 0 } else { args[n % args.len()] }
+/// The bits of the call arguments, in turn: `args` (the fuzz input's) over and over, zeros
+/// when there are none. Both engines draw the same, converted to each parameter's type.
+fn arg_bits(args: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    args.iter().copied().cycle().chain(core::iter::repeat(0))
 }
 
 fn tandem_arg(ty: ValType, bits: u64) -> Value {
@@ -191,18 +191,12 @@ pub fn run_tandem(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
     let mut exports: Vec<(String, Extern)> =
         instance.exports(&store).map(|(name, ext)| (name.to_owned(), ext)).collect();
     exports.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut drawn = 0;
+    let mut bits = arg_bits(args);
     for (name, ext) in &exports {
         let Extern::Func(func) = *ext else { continue };
         let ty = store.func_type(func).clone();
-        let call_args: Vec<Value> = ty
-            .params()
-            .iter()
-            .map(|&t| {
-                drawn += 1;
-                tandem_arg(t, arg_bits(args, drawn - 1))
-            })
-            .collect();
+        let call_args: Vec<Value> =
+            ty.params().iter().map(|&t| tandem_arg(t, bits.next().unwrap_or(0))).collect();
         let mut results = vec![Value::I32(0); ty.results().len()];
         store.set_fuel(FUEL);
         let result = store.call(func, &call_args, &mut results).map(|()| results);
@@ -331,18 +325,12 @@ fn run_wasmi_here(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
     let mut exports: Vec<(String, wasmi::Extern)> =
         instance.exports(&store).map(|e| (e.name().to_owned(), e.into_extern())).collect();
     exports.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut drawn = 0;
+    let mut bits = arg_bits(args);
     for (name, ext) in &exports {
         let Some(func) = (*ext).into_func() else { continue };
         let ty = func.ty(&store);
-        let call_args: Vec<wasmi::Val> = ty
-            .params()
-            .iter()
-            .map(|&t| {
-                drawn += 1;
-                wasmi_arg(t, arg_bits(args, drawn - 1))
-            })
-            .collect();
+        let call_args: Vec<wasmi::Val> =
+            ty.params().iter().map(|&t| wasmi_arg(t, bits.next().unwrap_or(0))).collect();
         let mut results: Vec<wasmi::Val> =
             ty.results().iter().map(|&t| wasmi::Val::default_for_ty(t)).collect();
         store.set_fuel(FUEL).map_err(wasmi_err)?;
