@@ -298,6 +298,14 @@ pub enum Error {
         /// The function's signature.
         found: Box<FuncType>,
     },
+    /// A task was asked to start a call while it holds a suspended one, or to resume while
+    /// it holds none.
+    TaskState {
+        /// The task's index in its store.
+        task: u32,
+        /// Whether it holds a suspended call.
+        suspended: bool,
+    },
     /// A handle or function reference that belongs to another store.
     ForeignHandle {
         /// What kind of handle or reference it is.
@@ -393,6 +401,12 @@ impl fmt::Display for Error {
                     f,
                     "signature mismatch: the Rust types give {expected}, the function is {found}"
                 )
+            }
+            Error::TaskState { task, suspended: true } => {
+                write!(f, "task {task} holds a suspended call: resume or cancel it first")
+            }
+            Error::TaskState { task, suspended: false } => {
+                write!(f, "task {task} has no suspended call to resume")
             }
             Error::ForeignHandle { what } => write!(f, "{what} belongs to another store"),
             Error::Trap(trap) => write!(f, "trap: {trap}"),

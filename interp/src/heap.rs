@@ -21,6 +21,8 @@ use crate::error::Error;
 pub enum HeapUse {
     /// The store's value stack and call-frame stack, allocated when it is made.
     Stacks,
+    /// A task's own stacks ([`Store::new_task`](crate::Store::new_task)).
+    Task,
     /// The module's sections (types, imports, exports, segments) as they are decoded.
     Module,
     /// A section or function body of a module arriving in parts, held until it is complete.
@@ -43,6 +45,7 @@ impl fmt::Display for HeapUse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HeapUse::Stacks => f.write_str("allocating the store's stacks"),
+            HeapUse::Task => f.write_str("allocating a task's stacks"),
             HeapUse::Module => f.write_str("decoding the module"),
             HeapUse::Arriving => f.write_str("holding the module's next section as it arrives"),
             HeapUse::Function(index) => write!(f, "translating function {index}"),
@@ -295,6 +298,7 @@ board_sizes! {
     crate::store::ElemEntity = 8;
     crate::store::DataEntity = 8;
     crate::store::InstanceEntity = 60;
+    crate::task::TaskEntity = 48;
     crate::raw::memory::LinearMemory = 24;
     crate::module::ModuleInner = 204;
 }

@@ -132,6 +132,7 @@ mod module; // Module: decoding (and validating) a module
 mod num; // the spec's numeric semantics beyond one Rust operator
 mod raw; // the crate's `unsafe`: linear memory, value stack, instruction pointer
 mod store; // Store: the entities, and the embedder's API
+mod task; // Task: calls that stop (fuel, interrupt, yield) and resume later
 mod translate; // wasm operators -> internal code, checking what the executor relies on
 mod typed; // typed host functions and typed calls over the untyped API
 mod value; // Value, ValType, FuncType, and the raw slot encoding
@@ -145,5 +146,6 @@ pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};
 pub use store::{
     Caller, ExecStats, Extern, FUEL_SLICE, Func, Global, HostFn, Instance, Memory, Store, Table,
 };
+pub use task::{Progress, Suspension, Task};
 pub use typed::{HostReturn, IntoHostFunc, TypedFunc, WasmTy, WasmTyList};
 pub use value::{ExternRef, FuncRef, FuncType, ValType, Value};

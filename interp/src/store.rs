@@ -21,6 +21,7 @@ use crate::error::{Error, ExternKind, Trap};
 use crate::heap::{BoardSize, HeapAccount, HeapStats, HeapUse, board_bytes};
 use crate::module::{GlobalType, MemoryType, Module, PartialModule, TableType};
 use crate::raw::memory::{LinearMemory, MemStats};
+use crate::task::{Progress, Stacks, Task, TaskEntity};
 use crate::typed::{IntoHostFunc, TypedFunc, WasmTyList};
 use crate::value::{FuncType, Slot, ValType, Value};
 
@@ -83,9 +84,18 @@ impl Extern {
 pub struct Caller<'a> {
     pub(crate) memory: Option<&'a mut LinearMemory>,
     pub(crate) data: &'a mut HostData,
+    pub(crate) yield_requested: bool,
 }
 
 impl Caller<'_> {
+    /// Asks the call to stop once this host function has returned its results, so that a
+    /// scheduler can run something else: a call on a task ([`Store::start`]) then answers
+    /// [`Suspension::Yielded`](crate::Suspension::Yielded) and resumes after the host call;
+    /// a plain call, which cannot stop, goes on.
+    pub fn request_yield(&mut self) {
+        self.yield_requested = true;
+    }
+
     /// The calling instance's memory 0, if it has one.
     pub fn memory(&mut self) -> Option<&mut [u8]> {
         self.memory.as_deref_mut().map(LinearMemory::data_mut)
@@ -225,8 +235,10 @@ pub struct Store {
     pub(crate) elems: Vec<ElemEntity>,
     pub(crate) datas: Vec<DataEntity>,
     pub(crate) instances: Vec<InstanceEntity>,
-    pub(crate) stack: Vec<Slot>,
-    pub(crate) frames: Vec<CallFrame>,
+    /// The stacks plain calls run on.
+    pub(crate) stacks: Stacks,
+    /// Tasks: stacks of their own, for calls that may stop and go on later.
+    pub(crate) tasks: Vec<TaskEntity>,
     /// The slice of the fuel left that the run loop may charge before it next looks at
     /// the interrupt flag; only charged when the config meters fuel.
     pub(crate) fuel: u64,
@@ -259,9 +271,9 @@ impl Store {
     /// (nothing else will fit then); [`Store::try_new`] refuses instead.
     pub fn new(config: Config) -> Self {
         let mut store = Store::empty(config);
-        store.stack = alloc::vec![0; store.config.max_value_stack as usize];
-        store.frames = Vec::with_capacity(store.config.max_call_depth as usize);
-        store.heap.charge_unchecked(store.stacks_bytes());
+        let (slots, depth) = (store.config.max_value_stack, store.config.max_call_depth);
+        store.stacks = Stacks::new(slots, depth);
+        store.heap.charge_unchecked(Stacks::bytes(slots, depth));
         store
     }
 
@@ -270,17 +282,15 @@ impl Store {
     pub fn try_new(config: Config) -> Result<Self, Error> {
         let mut store = Store::empty(config);
         let (slots, depth) = (store.config.max_value_stack, store.config.max_call_depth);
-        store.heap.charge(store.stacks_bytes(), HeapUse::Stacks)?;
-        try_reserve(&mut store.stack, slots as usize)?;
-        store.stack.resize(slots as usize, 0);
-        try_reserve(&mut store.frames, depth as usize)?;
+        store.heap.charge(Stacks::bytes(slots, depth), HeapUse::Stacks)?;
+        store.stacks = Stacks::try_new(slots, depth)?;
         Ok(store)
     }
 
     fn empty(config: Config) -> Self {
         Store {
-            stack: Vec::new(),
-            frames: Vec::new(),
+            stacks: Stacks::default(),
+            tasks: Vec::new(),
             heap: HeapAccount::new(config.max_heap),
             config,
             types: Vec::new(),
@@ -301,12 +311,6 @@ impl Store {
             idle_static_buffers: Vec::new(),
             host_data: HostData::default(),
         }
-    }
-
-    /// The stacks' size in board bytes.
-    fn stacks_bytes(&self) -> u64 {
-        board_bytes::<Slot>(self.config.max_value_stack as usize)
-            + board_bytes::<CallFrame>(self.config.max_call_depth as usize)
     }
 
     /// Decodes, validates and translates `bytes` like [`Module::new`] with the store's
@@ -401,6 +405,70 @@ impl Store {
     /// must match the signature). Traps come back as `Error::Trap`.
     pub fn call(&mut self, func: Func, args: &[Value], results: &mut [Value]) -> Result<(), Error> {
         crate::exec::invoke(self, func.0, args, results)
+    }
+
+    /// A task: a value stack of `slots` and a frame stack of `depth` of its own (at most the
+    /// config's limits), charged to the heap account and kept for the store's lifetime, on
+    /// which calls can stop and resume ([`Store::start`]). Several tasks may hold stopped
+    /// calls at once; making one is the only step of theirs that allocates.
+    pub fn new_task(&mut self, slots: u32, depth: u32) -> Result<Task, Error> {
+        let within = |what, value: u32, limit: u32| match value > limit {
+            true => Err(Error::Limit { what, value: value as u64, limit: limit as u64 }),
+            false => Ok(()),
+        };
+        within("task value-stack slots", slots, self.config.max_value_stack)?;
+        within("task call depth", depth, self.config.max_call_depth)?;
+        let task = Task(store_addr(self.tasks.len(), "tasks")?);
+        self.heap.reserve(&mut self.tasks, 1, HeapUse::Task)?;
+        let bytes = Stacks::bytes(slots, depth);
+        self.heap.charge(bytes, HeapUse::Task)?;
+        match Stacks::try_new(slots, depth) {
+            Ok(stacks) => {
+                self.tasks.push(TaskEntity { stacks, suspended: None });
+                Ok(task)
+            }
+            Err(e) => {
+                self.heap.release(bytes);
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts a call of `func` on `task`, like [`Store::call`], except that where it would
+    /// trap for lack of fuel or for the interrupt flag, or where a host function asks to
+    /// yield, it stops and answers [`Progress::Suspended`]; [`Store::resume`] goes on.
+    /// `results` is written when it answers [`Progress::Finished`]. A trap ends the call.
+    pub fn start(
+        &mut self,
+        task: Task,
+        func: Func,
+        args: &[Value],
+        results: &mut [Value],
+    ) -> Result<Progress, Error> {
+        crate::exec::start(self, task.0, func.0, args, results)
+    }
+
+    /// Goes on with `task`'s stopped call from where it stopped, with the fuel and the
+    /// interrupt flag as they are now: after [`Suspension::OutOfFuel`], set more fuel
+    /// first, after [`Suspension::Interrupted`], lower the flag.
+    ///
+    /// [`Suspension::OutOfFuel`]: crate::Suspension::OutOfFuel
+    /// [`Suspension::Interrupted`]: crate::Suspension::Interrupted
+    pub fn resume(&mut self, task: Task, results: &mut [Value]) -> Result<Progress, Error> {
+        crate::exec::resume(self, task.0, results)
+    }
+
+    /// Drops `task`'s stopped call, if it holds one, so it can start another; its stacks
+    /// stay. Whatever the call had done to memories, tables and globals stays too.
+    pub fn cancel(&mut self, task: Task) -> Result<(), Error> {
+        let entity = self.tasks.get_mut(task.0 as usize).ok_or_else(|| foreign("task"))?;
+        entity.suspended = None;
+        Ok(())
+    }
+
+    /// Whether `task` holds a stopped call.
+    pub fn is_suspended(&self, task: Task) -> bool {
+        self.tasks[task.0 as usize].suspended.is_some()
     }
 
     /// Defines a host function of signature `ty`. The host-call buffers are grown

@@ -451,7 +451,7 @@ mod tests {
     fn untyped<S>(f: impl IntoHostFunc<S>, args: &[Value], results: &mut [Value]) -> Trap {
         let mut f = f.into_untyped();
         let mut data = crate::store::HostData::default();
-        f(&mut Caller { memory: None, data: &mut data }, args, results)
+        f(&mut Caller { memory: None, data: &mut data, yield_requested: false }, args, results)
             .expect_err("a mismatch traps")
     }
 
@@ -467,7 +467,8 @@ mod tests {
         assert_eq!(untyped(add, &args, &mut [Value::I64(0); 2]).message(), HOST_RESULTS);
         let mut f = add.into_untyped();
         let mut data = crate::store::HostData::default();
-        f(&mut Caller { memory: None, data: &mut data }, &args, &mut one).unwrap();
+        f(&mut Caller { memory: None, data: &mut data, yield_requested: false }, &args, &mut one)
+            .unwrap();
         assert_eq!(one, [Value::I64(3)]);
     }
 

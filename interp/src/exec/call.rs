@@ -8,13 +8,14 @@
 use crate::error::{Trap, TrapKind};
 use crate::ir::Reg;
 use crate::store::{CallFrame, Caller, FuncKind, InstanceEntity};
+use crate::task::Suspension;
 use crate::value::Value;
 
 use super::{Executor, memory0};
 
 impl<'s> Executor<'s> {
     /// Switches the running context to instance `instance`.
-    fn switch_instance(&mut self, instance: u32) {
+    pub(super) fn switch_instance(&mut self, instance: u32) {
         if instance != self.instance {
             let inst: &'s InstanceEntity = &self.instances[instance as usize];
             self.instance = instance;
@@ -108,8 +109,11 @@ impl<'s> Executor<'s> {
     /// Calls the function at store address `addr` with its frame at `new_base`.
     fn call_addr(&mut self, addr: u32, new_base: usize) -> Result<(), Trap> {
         if let FuncKind::Host(_) = self.funcs[addr as usize].kind {
-            self.call_host(addr, new_base)?;
+            let yielded = self.call_host(addr, new_base)?;
             self.pc += 1;
+            if yielded {
+                return Err(self.suspend(Suspension::Yielded, TrapKind::Host.into()));
+            }
             return Ok(());
         }
         self.push_frame()?;
@@ -180,8 +184,12 @@ impl<'s> Executor<'s> {
         let host = matches!(func.kind, FuncKind::Host(_));
         self.move_args(base, params)?;
         if host {
-            self.call_host(addr, self.base)?;
-            return Ok(self.ret());
+            let yielded = self.call_host(addr, self.base)?;
+            let outermost = self.ret();
+            if yielded && !outermost {
+                return Err(self.suspend(Suspension::Yielded, TrapKind::Host.into()));
+            }
+            return Ok(outermost);
         }
         self.enter(addr, self.base).map(|()| false)
     }
@@ -199,8 +207,9 @@ impl<'s> Executor<'s> {
     }
 
     /// Calls a host function: arguments and results pass through buffers sized
-    /// when the function was defined, so this does not allocate.
-    fn call_host(&mut self, addr: u32, base: usize) -> Result<(), Trap> {
+    /// when the function was defined, so this does not allocate. `Ok(true)` when it asked
+    /// to yield and the call runs on a task, which then stops after it.
+    fn call_host(&mut self, addr: u32, base: usize) -> Result<bool, Trap> {
         let func = &mut self.funcs[addr as usize];
         let ty = &self.types[func.ty as usize];
         let (params, results) = (ty.params(), ty.results());
@@ -220,13 +229,14 @@ impl<'s> Executor<'s> {
         let FuncKind::Host(f) = &mut func.kind else {
             return Err(TrapKind::Unreachable.into());
         };
-        let mut caller = Caller { memory, data: self.host_data };
+        let mut caller = Caller { memory, data: self.host_data, yield_requested: false };
         f(&mut caller, &self.host_args[..], &mut self.host_results[..])?;
+        let yielded = caller.yield_requested && self.resumable;
         // The host may have grown the memory.
         self.renew_view();
         for (i, v) in self.host_results.iter().enumerate() {
             self.stack.all()[base + i] = v.to_slot();
         }
-        Ok(())
+        Ok(yielded)
     }
 }

@@ -31,6 +31,7 @@ use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FUEL_SLICE, FuncEntity, FuncKind,
     GlobalEntity, HostData, InstanceEntity, Store, TableEntity,
 };
+use crate::task::{Progress, SuspendedCall, Suspension};
 use crate::value::{FuncType, Slot, Value};
 
 mod call;
@@ -38,14 +39,79 @@ mod memory;
 mod run;
 mod table;
 
-/// Calls the function at store address `func`: checks the arguments against its
-/// signature, runs it to completion and decodes the results.
+/// Calls the function at store address `func` on the store's stacks: checks the arguments
+/// against its signature, runs it to completion and decodes the results.
 pub(crate) fn invoke(
     store: &mut Store,
     func: u32,
     args: &[Value],
     results: &mut [Value],
 ) -> Result<(), Error> {
+    let Some(ty) = prepare(store, None, func, args, results)? else {
+        return Ok(());
+    };
+    let mut ex = Executor::new(store, None);
+    ex.enter(func, 0)?;
+    ex.run()?;
+    read_results(&store.types[ty as usize], &store.stacks.values, results);
+    Ok(())
+}
+
+/// [`invoke`] on task `task`'s stacks, stopping where a resumable call may stop.
+pub(crate) fn start(
+    store: &mut Store,
+    task: u32,
+    func: u32,
+    args: &[Value],
+    results: &mut [Value],
+) -> Result<Progress, Error> {
+    match store.tasks.get(task as usize) {
+        None => return Err(Error::ForeignHandle { what: "task" }),
+        Some(t) if t.suspended.is_some() => return Err(Error::TaskState { task, suspended: true }),
+        Some(_) => {}
+    }
+    let Some(ty) = prepare(store, Some(task), func, args, results)? else {
+        return Ok(Progress::Finished);
+    };
+    let mut ex = Executor::new(store, Some(task));
+    let ran = ex.enter(func, 0).and_then(|()| ex.run());
+    let ran = ex.stop_point(ran);
+    settle(store, task, ty, ran, results)
+}
+
+/// Goes on with task `task`'s stopped call where it stopped.
+pub(crate) fn resume(
+    store: &mut Store,
+    task: u32,
+    results: &mut [Value],
+) -> Result<Progress, Error> {
+    let Some(entity) = store.tasks.get(task as usize) else {
+        return Err(Error::ForeignHandle { what: "task" });
+    };
+    let Some(at) = entity.suspended else {
+        return Err(Error::TaskState { task, suspended: false });
+    };
+    let expected = store.types[at.ty as usize].results().len();
+    if results.len() != expected {
+        return Err(Error::ArgumentCount { expected, got: results.len() });
+    }
+    let mut ex = Executor::new(store, Some(task));
+    ex.go_to(at);
+    let ran = ex.run();
+    let ran = ex.stop_point(ran);
+    settle(store, task, at.ty, ran, results)
+}
+
+/// Checks a call's arguments and result slots, puts the arguments on the stacks the call
+/// runs on (the task's, or the store's), and clears the frame stack. A host function runs
+/// here and then: `None`. Otherwise the function's type, for its results.
+fn prepare(
+    store: &mut Store,
+    task: Option<u32>,
+    func: u32,
+    args: &[Value],
+    results: &mut [Value],
+) -> Result<Option<u32>, Error> {
     let Some(entity) = store.funcs.get_mut(func as usize) else {
         return Err(Error::ForeignHandle { what: "function handle" });
     };
@@ -57,28 +123,56 @@ pub(crate) fn invoke(
     for (r, t) in results.iter_mut().zip(ty.results()) {
         *r = Value::default_for(*t);
     }
-    let ty_id = entity.ty as usize;
     if let FuncKind::Host(f) = &mut entity.kind {
-        let mut caller = Caller { memory: None, data: &mut store.host_data };
-        return f(&mut caller, args, results).map_err(Error::Trap);
+        let mut caller =
+            Caller { memory: None, data: &mut store.host_data, yield_requested: false };
+        return f(&mut caller, args, results).map(|()| None).map_err(Error::Trap);
     }
-    if store.stack.len() < args.len() {
+    let ty = entity.ty;
+    let stacks = match task {
+        Some(task) => &mut store.tasks[task as usize].stacks,
+        None => &mut store.stacks,
+    };
+    if stacks.values.len() < args.len() {
         return Err(TrapKind::StackExhausted.into());
     }
-    for (slot, arg) in store.stack.iter_mut().zip(args) {
+    for (slot, arg) in stacks.values.iter_mut().zip(args) {
         *slot = arg.to_slot();
     }
-    store.frames.clear();
+    stacks.frames.clear();
     store.stats.peak_call_depth = store.stats.peak_call_depth.max(1);
-    let mut ex = Executor::new(store);
-    ex.enter(func, 0)?;
-    ex.run()?;
-    for ((r, t), slot) in
-        results.iter_mut().zip(store.types[ty_id].results()).zip(store.stack.iter())
-    {
+    Ok(Some(ty))
+}
+
+/// A task's call after the run loop returned: finished (results read), stopped (where,
+/// kept in the task), or trapped (nothing kept).
+fn settle(
+    store: &mut Store,
+    task: u32,
+    ty: u32,
+    ran: Result<Option<(Suspension, SuspendedCall)>, Trap>,
+    results: &mut [Value],
+) -> Result<Progress, Error> {
+    let entity = &mut store.tasks[task as usize];
+    entity.suspended = None;
+    match ran {
+        Ok(None) => {
+            read_results(&store.types[ty as usize], &entity.stacks.values, results);
+            Ok(Progress::Finished)
+        }
+        Ok(Some((why, at))) => {
+            entity.suspended = Some(SuspendedCall { ty, ..at });
+            Ok(Progress::Suspended(why))
+        }
+        Err(trap) => Err(Error::Trap(trap)),
+    }
+}
+
+/// Decodes the results of a function of type `ty` from the stack's first slots.
+fn read_results(ty: &FuncType, stack: &[Slot], results: &mut [Value]) {
+    for ((r, t), slot) in results.iter_mut().zip(ty.results()).zip(stack) {
         *r = Value::from_slot(*t, *slot);
     }
-    Ok(())
 }
 
 fn check_values(expected: &[crate::value::ValType], got: &[Value]) -> Result<(), Error> {
@@ -106,6 +200,7 @@ struct Executor<'s> {
     instances: &'s [InstanceEntity],
     stack: ValueStack<'s>,
     frames: &'s mut alloc::vec::Vec<CallFrame>,
+    max_depth: usize,
     fuel: &'s mut u64,
     fuel_reserve: &'s mut u64,
     interrupt: Option<&'static AtomicBool>,
@@ -116,7 +211,12 @@ struct Executor<'s> {
     host_args: &'s mut alloc::vec::Vec<Value>,
     host_results: &'s mut alloc::vec::Vec<Value>,
     host_data: &'s mut HostData,
-    max_depth: usize,
+    /// Whether the call runs on a task, so that it may stop instead of trapping for fuel or
+    /// the interrupt flag, and stop after a host function that asks to yield.
+    resumable: bool,
+    /// Why the call stopped, once it has (the position is `instance`, `base` and `pc`);
+    /// the run loop unwinds with a trap that the task's entry then drops.
+    suspension: Option<Suspension>,
 
     /// The running function's instance, its index and its module's code.
     instance: u32,
@@ -140,7 +240,8 @@ struct Executor<'s> {
 }
 
 impl<'s> Executor<'s> {
-    fn new(store: &'s mut Store) -> Self {
+    /// The executor over `store`, running on the stacks of task `task`, or the store's.
+    fn new(store: &'s mut Store, task: Option<u32>) -> Self {
         let Store {
             config,
             types,
@@ -151,8 +252,8 @@ impl<'s> Executor<'s> {
             elems,
             datas,
             instances,
-            stack,
-            frames,
+            stacks,
+            tasks,
             fuel,
             fuel_reserve,
             interrupt,
@@ -166,6 +267,10 @@ impl<'s> Executor<'s> {
         } = store;
         let instances: &'s [InstanceEntity] = instances;
         let first = &instances[0];
+        let stacks = match task {
+            Some(task) => &mut tasks[task as usize].stacks,
+            None => stacks,
+        };
         let mut ex = Executor {
             types,
             funcs,
@@ -175,8 +280,9 @@ impl<'s> Executor<'s> {
             elems,
             datas,
             instances,
-            stack: ValueStack::new(stack),
-            frames,
+            stack: ValueStack::new(&mut stacks.values),
+            frames: &mut stacks.frames,
+            max_depth: stacks.max_depth as usize,
             fuel,
             fuel_reserve,
             interrupt: *interrupt,
@@ -187,7 +293,8 @@ impl<'s> Executor<'s> {
             host_args,
             host_results,
             host_data,
-            max_depth: config.max_call_depth as usize,
+            resumable: task.is_some(),
+            suspension: None,
             instance: 0,
             inst: first,
             code: &first.module.inner.code,
@@ -201,6 +308,39 @@ impl<'s> Executor<'s> {
         };
         ex.renew_view();
         ex
+    }
+
+    /// Makes the running point the one where a task's call stopped. Its frame was checked
+    /// against the task's stack when its function was entered, and that stack never changes
+    /// size; its code is its instance's, which lives as long as the store.
+    fn go_to(&mut self, at: SuspendedCall) {
+        self.switch_instance(at.instance);
+        self.base = at.base as usize;
+        self.pc = at.pc as usize;
+    }
+
+    /// Records that a task's call stops here, at `self.pc` in the running function, and
+    /// gives the trap that unwinds the run loop to the task's entry (which never shows it).
+    #[cold]
+    fn suspend(&mut self, why: Suspension, unwind: Trap) -> Trap {
+        self.suspension = Some(why);
+        unwind
+    }
+
+    /// What the run loop's end means for a task: finished, stopped (why, and where), or
+    /// trapped.
+    fn stop_point(
+        self,
+        ran: Result<(), Trap>,
+    ) -> Result<Option<(Suspension, SuspendedCall)>, Trap> {
+        match (ran, self.suspension) {
+            (Ok(()), _) => Ok(None),
+            (Err(_), Some(why)) => {
+                let (instance, base, pc) = (self.instance, self.base as u32, self.pc as u32);
+                Ok(Some((why, SuspendedCall { ty: 0, instance, base, pc })))
+            }
+            (Err(trap), None) => Err(trap),
+        }
     }
 
     /// Slot `r` of the running frame, checked: for the operands of rare instructions.
@@ -234,17 +374,23 @@ impl<'s> Executor<'s> {
     #[inline(never)]
     fn next_fuel_slice(&mut self, amount: u64) -> Result<(), Trap> {
         if self.interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
-            return Err(TrapKind::Interrupted.into());
+            return Err(self.stop(TrapKind::Interrupted, Suspension::Interrupted));
         }
         let left = *self.fuel + *self.fuel_reserve;
         if left < amount {
-            return Err(TrapKind::OutOfFuel.into());
+            return Err(self.stop(TrapKind::OutOfFuel, Suspension::OutOfFuel));
         }
         let slice = amount.max(FUEL_SLICE).min(left);
         *self.fuel_reserve = left - slice;
         *self.fuel = slice - amount;
         self.stats.fuel_consumed += amount;
         Ok(())
+    }
+
+    /// The trap `kind`, or on a task the stop it becomes.
+    #[cold]
+    fn stop(&mut self, kind: TrapKind, why: Suspension) -> Trap {
+        if self.resumable { self.suspend(why, kind.into()) } else { kind.into() }
     }
 
     /// The three i32 operands of a bulk operation at `base`.

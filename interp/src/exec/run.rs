@@ -76,7 +76,13 @@ macro_rules! define_run {
                 loop {
                     match *fetch(ip) {
                         Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
-                        Instr::ConsumeFuel { amount } => self.consume_fuel(amount)?,
+                        Instr::ConsumeFuel { amount } => {
+                            if let Err(trap) = self.consume_fuel(amount) {
+                                // Where a task's call, stopped here, resumes.
+                                self.pc = ip.index_in(code);
+                                return Err(trap);
+                            }
+                        }
                         Instr::Br { target } => {
                             ip = CodePtr::at(code, target as usize);
                             continue;
