@@ -12,12 +12,12 @@ use alloc::vec::Vec;
 
 use tandem_hostmods::Stream;
 use tandem_interp::{
-    Error, Features as CoreFeatures, MemStats, MemoryKind as CoreMemoryKind, Trap as CoreTrap,
-    TrapKind as CoreTrapKind, Value,
+    Error, Features as CoreFeatures, MemStats, MemoryKind as CoreMemoryKind,
+    Suspension as CoreSuspension, Trap as CoreTrap, TrapKind as CoreTrapKind, Value,
 };
 use tandem_protocol::{
-    Features, HeapStats, MemoryKind, MemoryStat, OutputChunk, OutputStream, Printed, Refusal, Trap,
-    TrapKind, Val,
+    Features, HeapStats, MemoryKind, MemoryStat, OutputChunk, OutputStream, Printed, Refusal,
+    Suspension, Trap, TrapKind, Val,
 };
 
 /// The core's feature set for the wire's (the host sends the core's bits); a bit the core
@@ -103,6 +103,15 @@ pub fn refusal(error: Error) -> Refusal {
         | Error::InstanceLimit { .. } => Refusal::Resource(message),
         Error::Trap(_) => Refusal::Request(format!("unexpected {message}")),
         _ => Refusal::Request(message),
+    }
+}
+
+/// Why a task stopped, for the wire.
+pub fn suspension(why: CoreSuspension) -> Suspension {
+    match why {
+        CoreSuspension::OutOfFuel => Suspension::OutOfFuel,
+        CoreSuspension::Interrupted => Suspension::Interrupted,
+        CoreSuspension::Yielded => Suspension::Yielded,
     }
 }
 

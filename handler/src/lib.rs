@@ -29,14 +29,15 @@ use core::sync::atomic::AtomicBool;
 
 use tandem_hostmods::{HostModule, Printed, Spectest, TandemTest, Wasi, WasiContext};
 use tandem_interp::{
-    Config, Error, Extern, Features, Instance, InstanceOptions, Linker, Module, PartialModule,
-    Store, Value,
+    Config, Error, Extern, Features, Func, Instance, InstanceOptions, Linker, Module,
+    PartialModule, Progress, Store, Task, Value,
 };
 use tandem_protocol::Features as WireFeatures;
 use tandem_protocol::{
-    BoardLimits, HeapStats, InfoResponse, InstanceId, MAX_CHUNK, MAX_OUTPUT_CHUNKS,
-    MAX_OUTPUT_PER_CALL, MemoryDigest, ModuleId, Outcome, OutputChunk, PROTOCOL_VERSION, Ran,
-    Refusal, StatsResponse, TargetStats, Val, WasiSetup, fnv1a64,
+    BoardLimits, HeapStats, InfoResponse, InstanceId, InvokeRequest, MAX_CHUNK, MAX_OUTPUT_CHUNKS,
+    MAX_OUTPUT_PER_CALL, MemoryDigest, ModuleId, Outcome, OutputChunk, PROTOCOL_VERSION,
+    Progress as WireProgress, Ran, Refusal, StatsResponse, TargetStats, TaskId, TaskOutcome, Val,
+    WasiSetup, fnv1a64,
 };
 
 pub use tandem_boards::{BoardProfile, Limits};
@@ -62,6 +63,8 @@ struct Session {
     linker: Linker,
     modules: Vec<Module>,
     instances: Vec<Instance>,
+    /// The tasks made, by `TaskId`.
+    tasks: Vec<Task>,
     /// The host modules linked, by name, for messages about imports nothing provides.
     hosts: Vec<&'static str>,
 }
@@ -272,6 +275,7 @@ impl RequestHandler {
             linker,
             modules: Vec::new(),
             instances: Vec::new(),
+            tasks: Vec::new(),
             hosts: linked,
         });
         Ok(())
@@ -426,29 +430,70 @@ impl RequestHandler {
             Ok(session) => session,
             Err(refusal) => return Outcome::from(refusal).into(),
         };
-        let prepared = session.instance(instance).and_then(|instance| {
-            let func = instance.func(&session.store, export).map_err(convert::refusal)?;
-            let args = args.iter().map(|&a| convert::value_in(a)).collect::<Result<Vec<_>, _>>()?;
-            Ok((func, args))
-        });
-        let (func, args) = match prepared {
-            Ok(prepared) => prepared,
+        let (func, args, mut results) = match session.call(instance, export, args) {
+            Ok(call) => call,
             Err(refusal) => return Outcome::from(refusal).into(),
         };
-        let mut results: Vec<Value> = session
-            .store
-            .func_type(func)
-            .results()
-            .iter()
-            .map(|&t| Value::default_for(t))
-            .collect();
         begin_call(&mut session.store, fuel);
         let outcome = match session.store.call(func, &args, &mut results) {
             Ok(()) => Outcome::Ok(results.into_iter().map(convert::value_out).collect()),
-            Err(Error::Trap(trap)) => Outcome::Trap(convert::trap(&trap)),
-            Err(e) => Outcome::Refused(convert::refusal(e)),
+            Err(e) => failed(e),
         };
         session.reply(outcome)
+    }
+
+    /// `tandem/task/new`: a task with stacks of its own, within the board's limits and heap.
+    pub fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, Refusal> {
+        let session = self.session()?;
+        let task = session.store.new_task(slots, depth).map_err(convert::refusal)?;
+        session
+            .tasks
+            .try_reserve(1)
+            .map_err(|_| Refusal::Resource(String::from("no heap left to hold one more task")))?;
+        session.tasks.push(task);
+        Ok(TaskId(convert::index(session.tasks.len() - 1)))
+    }
+
+    /// `tandem/task/start`: calls `call`'s function on `task` with `fuel` (at most the
+    /// board's per call) for its first slice.
+    pub fn task_start(&mut self, task: TaskId, call: &InvokeRequest, fuel: u64) -> TaskOutcome {
+        let fuel = self.slice(fuel);
+        let session = match self.session() {
+            Ok(session) => session,
+            Err(refusal) => return Outcome::from(refusal).into(),
+        };
+        let prepared = session.task(task).and_then(|task| {
+            let (func, args, results) = session.call(call.instance, &call.export, &call.args)?;
+            Ok((task, func, args, results))
+        });
+        let (task, func, args, mut results) = match prepared {
+            Ok(prepared) => prepared,
+            Err(refusal) => return Outcome::from(refusal).into(),
+        };
+        begin_call(&mut session.store, fuel);
+        let progress = session.store.start(task, func, &args, &mut results);
+        session.progress(progress, results)
+    }
+
+    /// `tandem/task/resume`: goes on with `task`'s stopped call for a slice of `fuel` (at
+    /// most the board's per call).
+    pub fn task_resume(&mut self, task: TaskId, fuel: u64) -> TaskOutcome {
+        let fuel = self.slice(fuel);
+        let session = match self.session() {
+            Ok(session) => session,
+            Err(refusal) => return Outcome::from(refusal).into(),
+        };
+        let task = match session.task(task) {
+            Ok(task) => task,
+            Err(refusal) => return Outcome::from(refusal).into(),
+        };
+        let mut results = Vec::new();
+        if let Some(ty) = session.store.suspended_type(task) {
+            results = ty.results().iter().map(|&t| Value::default_for(t)).collect();
+        }
+        begin_call(&mut session.store, fuel);
+        let progress = session.store.resume(task, &mut results);
+        session.progress(progress, results)
     }
 
     /// `tandem/output/chunk`: a chunk of the last call's output again, while it is retained.
@@ -537,6 +582,11 @@ impl RequestHandler {
         self.profile.limits.fuel.or(self.interrupt.map(|_| u64::MAX))
     }
 
+    /// A task's slice of `fuel`, at most the board's fuel per call.
+    fn slice(&self, fuel: u64) -> Option<u64> {
+        Some(self.profile.limits.fuel.map_or(fuel, |limit| limit.min(fuel)))
+    }
+
     /// Refuses one module more than the board's `max_modules` per session.
     fn check_room_for_module(&self) -> Result<(), Refusal> {
         let held = self.session.as_ref().ok_or_else(no_session)?.modules.len();
@@ -561,6 +611,14 @@ impl RequestHandler {
 
     fn session(&mut self) -> Result<&mut Session, Refusal> {
         self.session.as_mut().ok_or_else(no_session)
+    }
+}
+
+/// A call's error: a trap is its result, anything else a refusal.
+fn failed<T>(error: Error) -> Outcome<T> {
+    match error {
+        Error::Trap(trap) => Outcome::Trap(convert::trap(&trap)),
+        e => Outcome::Refused(convert::refusal(e)),
     }
 }
 
@@ -594,6 +652,42 @@ impl Session {
         };
         let exit = self.store.host_data_mut::<WasiContext>().and_then(|wasi| wasi.exit.take());
         Ran { outcome, printed, chunks, exit }
+    }
+
+    /// The function `export` of `instance`, the arguments in the core's values and result
+    /// slots of its type: what a call needs.
+    fn call(
+        &self,
+        instance: InstanceId,
+        export: &str,
+        args: &[Val],
+    ) -> Result<(Func, Vec<Value>, Vec<Value>), Refusal> {
+        let instance = self.instance(instance)?;
+        let func = instance.func(&self.store, export).map_err(convert::refusal)?;
+        let args = args.iter().map(|&a| convert::value_in(a)).collect::<Result<Vec<_>, _>>()?;
+        let results = self.store.func_type(func).results();
+        Ok((func, args, results.iter().map(|&t| Value::default_for(t)).collect()))
+    }
+
+    /// A task slice's reply.
+    fn progress(&mut self, progress: Result<Progress, Error>, results: Vec<Value>) -> TaskOutcome {
+        let outcome = match progress {
+            Ok(Progress::Finished) => Outcome::Ok(WireProgress::Finished(
+                results.into_iter().map(convert::value_out).collect(),
+            )),
+            Ok(Progress::Suspended(why)) => {
+                Outcome::Ok(WireProgress::Suspended(convert::suspension(why)))
+            }
+            Err(e) => failed(e),
+        };
+        self.reply(outcome)
+    }
+
+    fn task(&self, id: TaskId) -> Result<Task, Refusal> {
+        self.tasks
+            .get(id.0 as usize)
+            .copied()
+            .ok_or_else(|| Refusal::Request(format!("no task #{}", id.0)))
     }
 
     fn instance(&self, id: InstanceId) -> Result<Instance, Refusal> {

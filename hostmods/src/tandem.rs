@@ -7,6 +7,7 @@
 //! | `print_f32 (f32)`, `print_f64 (f64)` | prints the value (Rust's shortest round-trip form) and a newline |
 //! | `print (ptr i32, len i32)` | prints `len` bytes of memory 0 from `ptr` |
 //! | `fail (ptr i32, len i32)` | traps with that text as the message |
+//! | `yield ()` | asks the call to stop here if it runs as a task (see `tandem/task/start`); a plain call goes on |
 //!
 //! Output goes to the store's [`Printed`] (stdout). A string outside memory 0 traps.
 
@@ -54,6 +55,7 @@ impl HostModule for TandemTest {
             let bytes = guest_bytes(c.memory().map(|m| &*m), ptr, len)?;
             Err::<(), _>(Trap::host(String::from_utf8_lossy(bytes)))
         });
+        linker.func_wrap(store, NAME, "yield", |c: &mut Caller<'_>| c.request_yield());
         Ok(())
     }
 }

@@ -9,7 +9,7 @@
 //! | `fd_close`, `fd_seek`, `fd_tell`, `fd_fdstat_get`, `fd_prestat_get`, `fd_prestat_dir_name` | what the three standard streams answer; `EBADF` for any other descriptor (there is no file system, so no preopened directory either) |
 //! | `clock_time_get`, `clock_res_get` | a deterministic clock: every reading 1 ms after the last, from the context's start |
 //! | `random_get` | a seeded generator (SplitMix64): the same bytes on every target |
-//! | `sched_yield` | nothing to yield to |
+//! | `sched_yield` | stops the call here if it runs as a task (it resumes after); a plain call goes on |
 //! | `proc_exit` | records the exit code and stops the call (a trap saying so) |
 //! | every other function | links, and returns `ENOSYS` |
 //!
@@ -144,7 +144,10 @@ impl HostModule for Wasi {
             }
         });
         linker.func_wrap(store, NAME, "random_get", random_get);
-        linker.func_wrap(store, NAME, "sched_yield", || errno::SUCCESS);
+        linker.func_wrap(store, NAME, "sched_yield", |c: &mut Caller<'_>| {
+            c.request_yield();
+            errno::SUCCESS
+        });
         linker.func_wrap(store, NAME, "proc_exit", |c: &mut Caller<'_>, code: i32| {
             if let Some(wasi) = c.data_mut::<WasiContext>() {
                 wasi.exit = Some(code as u32);

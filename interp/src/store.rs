@@ -468,7 +468,14 @@ impl Store {
 
     /// Whether `task` holds a stopped call.
     pub fn is_suspended(&self, task: Task) -> bool {
-        self.tasks[task.0 as usize].suspended.is_some()
+        self.suspended_type(task).is_some()
+    }
+
+    /// The type of the function `task`'s stopped call called, if it holds one: what
+    /// [`Store::resume`] writes results of.
+    pub fn suspended_type(&self, task: Task) -> Option<&FuncType> {
+        let call = self.tasks.get(task.0 as usize)?.suspended?;
+        Some(&self.types[call.ty as usize])
     }
 
     /// Defines a host function of signature `ty`. The host-call buffers are grown

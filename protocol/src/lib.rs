@@ -23,7 +23,7 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// The most bytes a call may print, on every target; the rest is counted in
 /// [`Printed::dropped`]. Behind a link it leaves in [`OutputChunk`]s while the call runs, so
@@ -53,6 +53,13 @@ pub struct ModuleId(pub u32);
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Schema,
 )]
 pub struct InstanceId(pub u32);
+
+/// A task in the target's current store: stacks of its own on which a call stops and
+/// resumes; valid until the next reset.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Schema,
+)]
+pub struct TaskId(pub u32);
 
 /// The WebAssembly proposals a fresh store accepts: the bits of the core's `Features`
 /// (`tandem_interp::Features`), which names them. A bit the target does not know is refused
@@ -426,6 +433,57 @@ pub struct InvokeRequest {
     pub args: Vec<Val>,
 }
 
+/// `tandem/task/new`: a task with a value stack of `slots` and a frame stack of `depth`
+/// (at most the board's limits), charged to the session's heap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct TaskNew {
+    /// Value-stack slots.
+    pub slots: u32,
+    /// Call depth.
+    pub depth: u32,
+}
+
+/// `tandem/task/start`: call an exported function on a task, with `fuel` for its first
+/// slice: it runs until it returns, traps or stops ([`Progress`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct TaskStart {
+    /// The task, holding no stopped call.
+    pub task: TaskId,
+    /// The call, as [`InvokeRequest`] names it.
+    pub call: InvokeRequest,
+    /// Fuel for this slice (at most the board's fuel per call).
+    pub fuel: u64,
+}
+
+/// `tandem/task/resume`: go on with a task's stopped call, with `fuel` for this slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub struct TaskResume {
+    /// The task, holding a stopped call.
+    pub task: TaskId,
+    /// Fuel for this slice (at most the board's fuel per call).
+    pub fuel: u64,
+}
+
+/// How far a task's call got in one slice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub enum Progress {
+    /// It returned these results.
+    Finished(Vec<Val>),
+    /// It stopped; `tandem/task/resume` goes on.
+    Suspended(Suspension),
+}
+
+/// Why a task's call stopped before it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Schema)]
+pub enum Suspension {
+    /// The slice's fuel ran out.
+    OutOfFuel,
+    /// The interrupt flag was raised (the session's deadline passed).
+    Interrupted,
+    /// A host function asked to yield (WASI's `sched_yield`, `tandem.yield`).
+    Yielded,
+}
+
 /// `tandem/global`: read an exported global.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct GetGlobalRequest {
@@ -591,6 +649,10 @@ pub type ModuleResult = Result<ModuleId, Refusal>;
 pub type InstantiateOutcome = Ran<InstanceId>;
 /// Response of [`InvokeEndpoint`].
 pub type InvokeOutcome = Ran<Vec<Val>>;
+/// Response of [`TaskNewEndpoint`].
+pub type TaskResult = Result<TaskId, Refusal>;
+/// Response of [`TaskStartEndpoint`] and [`TaskResumeEndpoint`].
+pub type TaskOutcome = Ran<Progress>;
 /// Response of [`GetGlobalEndpoint`].
 pub type GlobalResult = Result<Val, Refusal>;
 /// Response of [`MemoryDigestEndpoint`].
@@ -611,6 +673,9 @@ endpoints! {
     | InstantiateEndpoint  | InstantiateRequest  | InstantiateOutcome | "tandem/instantiate"   |
     | RegisterEndpoint     | RegisterRequest     | UnitResult         | "tandem/register"      |
     | InvokeEndpoint       | InvokeRequest       | InvokeOutcome      | "tandem/invoke"        |
+    | TaskNewEndpoint      | TaskNew             | TaskResult         | "tandem/task/new"      |
+    | TaskStartEndpoint    | TaskStart           | TaskOutcome        | "tandem/task/start"    |
+    | TaskResumeEndpoint   | TaskResume          | TaskOutcome        | "tandem/task/resume"   |
     | GetGlobalEndpoint    | GetGlobalRequest    | GlobalResult       | "tandem/global"        |
     | MemoryDigestEndpoint | MemoryDigestRequest | DigestResult       | "tandem/memory/digest" |
     | OutputChunkEndpoint  | u32                 | OutputChunkResult  | "tandem/output/chunk"  |

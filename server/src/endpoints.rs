@@ -9,7 +9,8 @@ use tandem_protocol::{
     DigestResult, FaultKind, GetGlobalRequest, GlobalResult, InfoResponse, InstantiateOutcome,
     InstantiateRequest, InvokeOutcome, InvokeRequest, MemoryDigestRequest, ModuleBegin,
     ModuleChunk, ModuleResult, Outcome, OutputChunkResult, Ran, RegisterRequest, ResetRequest,
-    StatsResponse, Trap, TrapKind, UnitResult, WasiSetup,
+    StatsResponse, TaskNew, TaskOutcome, TaskResult, TaskResume, TaskStart, Trap, TrapKind,
+    UnitResult, WasiSetup,
 };
 
 use crate::Platform;
@@ -135,6 +136,25 @@ pub fn invoke<P: Platform>(
     req: InvokeRequest,
 ) -> InvokeOutcome {
     ctx.call(|h| h.invoke(req.instance, &req.export, &req.args))
+}
+
+/// `tandem/task/new`.
+pub fn task_new<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: TaskNew) -> TaskResult {
+    ctx.handler.task_new(req.slots, req.depth)
+}
+
+/// `tandem/task/start`, timed and under the deadline (which stops the task: `Interrupted`).
+pub fn task_start<P: Platform>(ctx: &mut Context<P>, _: VarHeader, req: TaskStart) -> TaskOutcome {
+    ctx.call(|h| h.task_start(req.task, &req.call, req.fuel))
+}
+
+/// `tandem/task/resume`, timed and under the deadline.
+pub fn task_resume<P: Platform>(
+    ctx: &mut Context<P>,
+    _: VarHeader,
+    req: TaskResume,
+) -> TaskOutcome {
+    ctx.call(|h| h.task_resume(req.task, req.fuel))
 }
 
 /// `tandem/global`.

@@ -47,7 +47,7 @@ pub mod __private {
         InstantiateEndpoint, InvokeEndpoint, MemoryDigestEndpoint, ModuleBeginEndpoint,
         ModuleChunkEndpoint, ModuleEndEndpoint, OutputChunkEndpoint, PingEndpoint,
         RegisterEndpoint, ResetEndpoint, StatsEndpoint, TOPICS_IN_LIST, TOPICS_OUT_LIST,
-        WasiEndpoint,
+        TaskNewEndpoint, TaskResumeEndpoint, TaskStartEndpoint, WasiEndpoint,
     };
 }
 
@@ -187,6 +187,9 @@ macro_rules! server {
                     | InstantiateEndpoint  | blocking | instantiate   |
                     | RegisterEndpoint     | blocking | register      |
                     | InvokeEndpoint       | blocking | invoke        |
+                    | TaskNewEndpoint      | blocking | task_new      |
+                    | TaskStartEndpoint    | blocking | task_start    |
+                    | TaskResumeEndpoint   | blocking | task_resume   |
                     | GetGlobalEndpoint    | blocking | get_global    |
                     | MemoryDigestEndpoint | blocking | memory_digest |
                     | OutputChunkEndpoint  | blocking | output_chunk  |

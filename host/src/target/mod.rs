@@ -27,7 +27,8 @@ use std::fmt;
 
 use tandem_interp::Features;
 use tandem_protocol::{
-    InstanceId, ModuleId, Outcome, Printed, Ran, Refusal, StatsResponse, Trap, Val, WasiSetup,
+    InstanceId, InvokeRequest, ModuleId, Outcome, Printed, Progress, Ran, Refusal, StatsResponse,
+    TaskId, Trap, Val, WasiSetup,
 };
 
 /// Why a request to a target did not produce a result.
@@ -167,6 +168,25 @@ pub trait Target {
         export: &str,
         args: &[Val],
     ) -> Result<Result<Vec<Val>, Trap>, TargetError>;
+
+    /// A task: a value stack of `slots` and a frame stack of `depth` of its own, on which
+    /// calls stop (fuel, deadline, a host function's yield) and resume.
+    fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, TargetError>;
+
+    /// Starts `call` on `task`, its first slice `fuel` long.
+    fn task_start(
+        &mut self,
+        task: TaskId,
+        call: &InvokeRequest,
+        fuel: u64,
+    ) -> Result<Result<Progress, Trap>, TargetError>;
+
+    /// Goes on with `task`'s stopped call for a slice of `fuel`.
+    fn task_resume(
+        &mut self,
+        task: TaskId,
+        fuel: u64,
+    ) -> Result<Result<Progress, Trap>, TargetError>;
 
     /// Reads the exported global `export` of `instance`.
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError>;

@@ -29,9 +29,10 @@ use tandem_protocol::{
     InstanceId, InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK,
     MAX_OUTPUT_CHUNKS, ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint,
     ModuleEndEndpoint, ModuleId, OutputChunk, OutputChunkEndpoint, OutputStream, OutputTopic,
-    PROTOCOL_VERSION, Printed, Ran, Refusal, RegisterEndpoint, RegisterRequest, ResetEndpoint,
-    ResetRequest, StatsEndpoint, StatsResponse, Trap, Val, WasiEndpoint, WasiSetup,
-    schema_fingerprint,
+    PROTOCOL_VERSION, Printed, Progress, Ran, Refusal, RegisterEndpoint, RegisterRequest,
+    ResetEndpoint, ResetRequest, StatsEndpoint, StatsResponse, TaskId, TaskNew, TaskNewEndpoint,
+    TaskResume, TaskResumeEndpoint, TaskStart, TaskStartEndpoint, Trap, Val, WasiEndpoint,
+    WasiSetup, schema_fingerprint,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Runtime;
@@ -439,6 +440,32 @@ impl<P: Peer> Target for RemoteTarget<P> {
     ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
         let req = InvokeRequest { instance, export: export.to_owned(), args: args.to_vec() };
         let reply = self.request::<InvokeEndpoint>(&req)?;
+        let reply = self.gather_output(reply);
+        ran(reply, &mut self.reported)
+    }
+
+    fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, TargetError> {
+        Ok(self.request::<TaskNewEndpoint>(&TaskNew { slots, depth })??)
+    }
+
+    fn task_start(
+        &mut self,
+        task: TaskId,
+        call: &InvokeRequest,
+        fuel: u64,
+    ) -> Result<Result<Progress, Trap>, TargetError> {
+        let req = TaskStart { task, call: call.clone(), fuel };
+        let reply = self.request::<TaskStartEndpoint>(&req)?;
+        let reply = self.gather_output(reply);
+        ran(reply, &mut self.reported)
+    }
+
+    fn task_resume(
+        &mut self,
+        task: TaskId,
+        fuel: u64,
+    ) -> Result<Result<Progress, Trap>, TargetError> {
+        let reply = self.request::<TaskResumeEndpoint>(&TaskResume { task, fuel })?;
         let reply = self.gather_output(reply);
         ran(reply, &mut self.reported)
     }

@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 use tandem_boards::BoardProfile;
 use tandem_handler::{Limits, RequestHandler, desktop_profile};
 use tandem_interp::Features;
-use tandem_protocol::{InstanceId, ModuleId, Ran, StatsResponse, Trap, TrapKind, Val, WasiSetup};
+use tandem_protocol::{
+    InstanceId, InvokeRequest, ModuleId, Progress, Ran, StatsResponse, TaskId, Trap, TrapKind, Val,
+    WasiSetup,
+};
 
 use crate::target::{Reported, Target, TargetError, ran};
 
@@ -142,6 +145,27 @@ impl Target for SimTarget {
         args: &[Val],
     ) -> Result<Result<Vec<Val>, Trap>, TargetError> {
         self.timed(|handler| handler.invoke(instance, export, args))
+    }
+
+    fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, TargetError> {
+        Ok(self.handler.task_new(slots, depth)?)
+    }
+
+    fn task_start(
+        &mut self,
+        task: TaskId,
+        call: &InvokeRequest,
+        fuel: u64,
+    ) -> Result<Result<Progress, Trap>, TargetError> {
+        self.timed(|handler| handler.task_start(task, call, fuel))
+    }
+
+    fn task_resume(
+        &mut self,
+        task: TaskId,
+        fuel: u64,
+    ) -> Result<Result<Progress, Trap>, TargetError> {
+        self.timed(|handler| handler.task_resume(task, fuel))
     }
 
     fn get_global(&mut self, instance: InstanceId, export: &str) -> Result<Val, TargetError> {

@@ -4,7 +4,10 @@
 //! the records of what the target did, and board-limited outcomes.
 
 use super::*;
-use tandem_protocol::{InstanceId, ModuleId, Refusal, StatsResponse, Trap, TrapKind, Val};
+use tandem_protocol::{
+    InstanceId, InvokeRequest, ModuleId, Progress, Refusal, StatsResponse, TaskId, Trap, TrapKind,
+    Val,
+};
 
 /// Loads any module with binary version 1, answers a few exports by name.
 #[derive(Default)]
@@ -65,6 +68,21 @@ impl Target for FakeTarget {
     }
     fn register(&mut self, _: InstanceId, _: &str) -> Result<(), TargetError> {
         Ok(())
+    }
+    // The runner makes no tasks.
+    fn task_new(&mut self, _: u32, _: u32) -> Result<TaskId, TargetError> {
+        Err(TargetError::Refused(Refusal::Request("the fake target has no tasks".into())))
+    }
+    fn task_start(
+        &mut self,
+        _: TaskId,
+        _: &InvokeRequest,
+        _: u64,
+    ) -> Result<Result<Progress, Trap>, TargetError> {
+        Err(TargetError::Refused(Refusal::Request("the fake target has no tasks".into())))
+    }
+    fn task_resume(&mut self, _: TaskId, _: u64) -> Result<Result<Progress, Trap>, TargetError> {
+        Err(TargetError::Refused(Refusal::Request("the fake target has no tasks".into())))
     }
     fn invoke(
         &mut self,
