@@ -176,6 +176,56 @@ mod tests {
         assert_eq!(slots, [0, 1, 2, 3, 4, 0xffff_ffff_1234_5678, 0, 13]);
     }
 
+    /// The run loop's frames across a stop: a task resumes in a new executor, on frames
+    /// its stack checked when their functions were entered, interleaved with another task
+    /// and with plain calls on the store's stacks (Miri checks every access).
+    #[test]
+    fn resumed_tasks_run_on_the_frames_checked_at_entry() {
+        use crate::{Config, Linker, Module, Progress, Store, Value};
+        let wasm = wat::parse_str(
+            r#"(module
+                 (func $sum (param i32) (result i64)
+                   (if (result i64) (i32.eqz (local.get 0)) (then (i64.const 0))
+                     (else (i64.add (i64.extend_i32_u (local.get 0))
+                                    (call $sum (i32.sub (local.get 0) (i32.const 1)))))))
+                 (func (export "run") (param i32) (result i64) (local i64)
+                   (loop $l
+                     (local.set 1 (i64.add (local.get 1) (call $sum (local.get 0))))
+                     (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                   (local.get 1)))"#,
+        )
+        .expect("wat");
+        let config = Config::new().with_fuel(true).with_limits(256, 16);
+        let module = Module::new(&config, &wasm).expect("module");
+        let mut store = Store::new(config);
+        let instance = Linker::new().instantiate(&mut store, &module).expect("instance");
+        let run = instance.func(&store, "run").expect("export");
+        let tasks = [store.new_task(64, 8).expect("task"), store.new_task(64, 8).expect("task")];
+        let mut outs = [[Value::I64(0)]; 2];
+        let mut done = [false; 2];
+        for (i, &task) in tasks.iter().enumerate() {
+            store.set_fuel(3);
+            let n = Value::I32(5 + i as i32);
+            done[i] =
+                store.start(task, run, &[n], &mut outs[i]).expect("start") == Progress::Finished;
+        }
+        while done.contains(&false) {
+            for (i, &task) in tasks.iter().enumerate() {
+                if done[i] {
+                    continue;
+                }
+                let mut plain = [Value::I64(0)];
+                store.set_fuel(1_000);
+                store.call(run, &[Value::I32(3)], &mut plain).expect("plain call");
+                assert_eq!(plain, [Value::I64(10)]);
+                store.set_fuel(3);
+                done[i] = store.resume(task, &mut outs[i]).expect("resume") == Progress::Finished;
+            }
+        }
+        // The sum over n of n(n+1)/2: 35 for 5, 56 for 6.
+        assert_eq!(outs, [[Value::I64(35)], [Value::I64(56)]]);
+    }
+
     #[test]
     #[cfg(debug_assertions)]
     #[should_panic(expected = "outside the frame")]
