@@ -442,8 +442,12 @@ impl RequestHandler {
         session.reply(outcome)
     }
 
-    /// `tandem/task/new`: a task with stacks of its own, within the board's limits and heap.
-    pub fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, Refusal> {
+    /// `tandem/task/new`: a task with stacks of its own, within the board's limits (`None`:
+    /// as large as they allow) and heap.
+    pub fn task_new(&mut self, slots: Option<u32>, depth: Option<u32>) -> Result<TaskId, Refusal> {
+        let limits = &self.profile.limits;
+        let slots = slots.unwrap_or(limits.value_stack_slots);
+        let depth = depth.unwrap_or(limits.max_call_depth);
         let session = self.session()?;
         let task = session.store.new_task(slots, depth).map_err(convert::refusal)?;
         session

@@ -6,8 +6,9 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use tandem_protocol::WasiSetup;
+use tandem_protocol::{InvokeRequest, Progress, Suspension, WasiSetup};
 use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, ValType};
 
 use crate::report::{Failure, FileReport, Record, Verdict};
@@ -211,10 +212,36 @@ pub struct Called {
     /// The results, or the trap that ended it (in the start function or the call; also
     /// the one `proc_exit` stops it with).
     pub results: Result<Vec<Val>, Trap>,
+    /// Run as a task in slices ([`call`]'s `slice`): how it stopped on the way.
+    pub stops: Option<Stops>,
+}
+
+/// How [`call`] runs a call as a task: `fuel` a slice, and the slices together stopped
+/// after `timeout`, as one call would be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slices {
+    /// Fuel per slice.
+    pub fuel: u64,
+    /// The time the whole call may take.
+    pub timeout: Duration,
+}
+
+/// How often a call run as a task stopped before it ended, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stops {
+    /// Slices whose fuel ran out.
+    pub out_of_fuel: u32,
+    /// Host functions that asked to yield (`sched_yield`, `tandem.yield`).
+    pub yielded: u32,
+    /// Stops for the interrupt flag (the deadline).
+    pub interrupted: u32,
 }
 
 /// Runs `export` of `wasm` with `args` on `target`, in a fresh session validating against
 /// `features` with the host modules `hosts` linked and `wasi` the world a WASI program sees.
+/// With `slices`, the call runs as a task with the board's stack limits, resumed a slice at
+/// a time (and after each yield) until it ends, as a scheduler would.
+#[allow(clippy::too_many_arguments)] // the call's one description, as the CLI gives it
 pub fn call<T: Target + ?Sized>(
     target: &mut T,
     features: Features,
@@ -223,16 +250,49 @@ pub fn call<T: Target + ?Sized>(
     wasm: &[u8],
     export: &str,
     args: &[Val],
+    slices: Option<Slices>,
 ) -> Result<Called, TargetError> {
     wasi.check()?;
     target.reset(features, hosts)?;
     target.set_wasi(wasi)?;
     let module = target.load(wasm)?;
-    let results = match target.instantiate(module)? {
-        Ok(instance) => target.invoke(instance, export, args)?,
-        Err(trap) => Err(trap),
+    let instance = match target.instantiate(module)? {
+        Ok(instance) => instance,
+        Err(trap) => {
+            return Ok(Called { reported: target.take_reported(), results: Err(trap), stops: None });
+        }
     };
-    Ok(Called { reported: target.take_reported(), results })
+    let Some(Slices { fuel, timeout }) = slices else {
+        let results = target.invoke(instance, export, args)?;
+        return Ok(Called { reported: target.take_reported(), results, stops: None });
+    };
+    let task = target.task_new(None, None)?;
+    let call = InvokeRequest { instance, export: export.to_owned(), args: args.to_vec() };
+    let mut stops = Stops::default();
+    let started = Instant::now();
+    let mut progress = target.task_start(task, &call, fuel)?;
+    let results = loop {
+        match progress {
+            Ok(Progress::Finished(results)) => break Ok(results),
+            Err(trap) => break Err(trap),
+            // The target's deadline stopped a slice, or the slices together took too long.
+            Ok(Progress::Suspended(Suspension::Interrupted)) => {
+                break Err(Trap::timed_out(timeout));
+            }
+            Ok(Progress::Suspended(_)) if started.elapsed() > timeout => {
+                break Err(Trap::timed_out(timeout));
+            }
+            Ok(Progress::Suspended(why)) => {
+                *match why {
+                    Suspension::OutOfFuel => &mut stops.out_of_fuel,
+                    Suspension::Yielded => &mut stops.yielded,
+                    Suspension::Interrupted => &mut stops.interrupted,
+                } += 1;
+                progress = target.task_resume(task, fuel)?;
+            }
+        }
+    };
+    Ok(Called { reported: target.take_reported(), results, stops: Some(stops) })
 }
 
 /// How programs in a suite run.
@@ -316,7 +376,7 @@ pub fn run_program<T: Target + ?Sized>(
     let hosts: Vec<&str> = options.hosts.iter().map(String::as_str).collect();
     let (line, kind) = (1, "run");
     let wasi = options.wasi(name);
-    let called = call(target, features, &hosts, &wasi, &program.wasm, &options.export, &[]);
+    let called = call(target, features, &hosts, &wasi, &program.wasm, &options.export, &[], None);
     let (got, observed) = match called {
         Ok(called) => {
             let outcome = match &called.results {

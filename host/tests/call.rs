@@ -201,3 +201,48 @@ fn results_and_output_on_the_qemu_board() {
         text(&out.stderr)
     );
 }
+
+/// A program that yields through WASI every turn of its loop, and a loop without end.
+const SLICED: &str = r#"(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
+  (func $fib (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func (export "run") (param i32) (result i32) (local i32)
+    (loop $l
+      (drop (call $yield))
+      (local.set 1 (i32.add (local.get 1) (call $fib (local.get 0))))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1))
+  (func (export "spin") (loop $l (br $l))))"#;
+
+#[test]
+fn a_call_in_slices_gives_the_plain_calls_result_on_every_target() {
+    let file = wasi_file("sliced.wat", SLICED);
+    let required = std::env::var_os("TANDEM_REQUIRE_QEMU").is_some_and(|v| v == "1");
+    for target in ["sim", "sim-link", "qemu"] {
+        let args = ["call", &file, "run", "18", "--host", "wasi", "--target", target];
+        let plain = tandem(&args);
+        if target == "qemu" && plain.status.code() == Some(2) && !required {
+            eprintln!("SKIPPED on qemu: {}", text(&plain.stderr));
+            continue;
+        }
+        let sliced = tandem(&[&args[..], &["--slice", "500"]].concat());
+        // The sum of fib(1..=18).
+        assert_eq!(text(&plain.stdout), "6764\n", "{target}");
+        assert_eq!(text(&sliced.stdout), "6764\n", "{target}: {}", text(&sliced.stderr));
+        let stderr = text(&sliced.stderr);
+        assert!(stderr.contains("ran out of fuel, 18 yielded"), "{target}: {stderr}");
+    }
+    // Slices that never end are stopped at the timeout, as one call would be.
+    let out =
+        tandem(&["call", &file, "spin", "--host", "wasi", "--slice", "500", "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("spin trapped: timed out after 1s"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -94,8 +94,10 @@ fn uninterrupted(target: &mut dyn Target) -> Vec<Val> {
 /// checksums, and how many slices ran.
 fn interleaved(target: &mut dyn Target) -> (Vec<Val>, u32) {
     let instance = session(target);
-    let tasks: Vec<TaskId> =
-        CALLS.iter().map(|_| target.task_new(256, 16).unwrap_or_else(|e| panic!("{e}"))).collect();
+    let tasks: Vec<TaskId> = CALLS
+        .iter()
+        .map(|_| target.task_new(Some(256), Some(16)).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
     let mut progress: Vec<Progress> = Vec::new();
     for (&task, call) in tasks.iter().zip(CALLS) {
         let started = target.task_start(task, &work(instance, call), call.2);
@@ -126,7 +128,7 @@ fn interleaved(target: &mut dyn Target) -> (Vec<Val>, u32) {
 /// A task calling `tandem.yield` 50 times stops after each and ends with its result.
 fn yields(target: &mut dyn Target) {
     let instance = session(target);
-    let task = target.task_new(64, 4).unwrap_or_else(|e| panic!("{e}"));
+    let task = target.task_new(Some(64), Some(4)).unwrap_or_else(|e| panic!("{e}"));
     let call = InvokeRequest { instance, export: "yields".into(), args: vec![Val::I32(50)] };
     let mut progress = target.task_start(task, &call, 1_000_000).unwrap_or_else(|e| panic!("{e}"));
     let mut stops = 0;
@@ -145,7 +147,7 @@ fn yields(target: &mut dyn Target) {
 /// unknown task, stacks past the board's limits.
 fn refusals(target: &mut dyn Target) {
     let instance = session(target);
-    let task = target.task_new(64, 8).unwrap_or_else(|e| panic!("{e}"));
+    let task = target.task_new(Some(64), Some(8)).unwrap_or_else(|e| panic!("{e}"));
     assert!(refusal(target.task_resume(task, 10)).contains("no suspended call"));
     let call = work(instance, CALLS[0]);
     let started = target.task_start(task, &call, 10).unwrap_or_else(|e| panic!("{e}"));
@@ -153,7 +155,7 @@ fn refusals(target: &mut dyn Target) {
     assert!(refusal(target.task_start(task, &call, 10)).contains("holds a suspended call"));
     assert!(refusal(target.task_resume(TaskId(7), 10)).contains("no task #7"));
     let too_many = board().limits.value_stack_slots + 1;
-    assert!(refusal(target.task_new(too_many, 8)).contains("task value-stack slots"));
+    assert!(refusal(target.task_new(Some(too_many), None)).contains("task value-stack slots"));
 }
 
 /// The refusal's text.

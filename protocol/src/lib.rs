@@ -434,13 +434,13 @@ pub struct InvokeRequest {
 }
 
 /// `tandem/task/new`: a task with a value stack of `slots` and a frame stack of `depth`
-/// (at most the board's limits), charged to the session's heap.
+/// (at most the board's limits, which `None` asks for), charged to the session's heap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct TaskNew {
     /// Value-stack slots.
-    pub slots: u32,
+    pub slots: Option<u32>,
     /// Call depth.
-    pub depth: u32,
+    pub depth: Option<u32>,
 }
 
 /// `tandem/task/start`: call an exported function on a task, with `fuel` for its first

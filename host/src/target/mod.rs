@@ -169,9 +169,10 @@ pub trait Target {
         args: &[Val],
     ) -> Result<Result<Vec<Val>, Trap>, TargetError>;
 
-    /// A task: a value stack of `slots` and a frame stack of `depth` of its own, on which
-    /// calls stop (fuel, deadline, a host function's yield) and resume.
-    fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, TargetError>;
+    /// A task: a value stack of `slots` and a frame stack of `depth` of its own (`None`: the
+    /// board's limits), on which calls stop (fuel, deadline, a host function's yield) and
+    /// resume.
+    fn task_new(&mut self, slots: Option<u32>, depth: Option<u32>) -> Result<TaskId, TargetError>;
 
     /// Starts `call` on `task`, its first slice `fuel` long.
     fn task_start(

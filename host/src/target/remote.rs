@@ -444,7 +444,7 @@ impl<P: Peer> Target for RemoteTarget<P> {
         ran(reply, &mut self.reported)
     }
 
-    fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, TargetError> {
+    fn task_new(&mut self, slots: Option<u32>, depth: Option<u32>) -> Result<TaskId, TargetError> {
         Ok(self.request::<TaskNewEndpoint>(&TaskNew { slots, depth })??)
     }
 

@@ -147,7 +147,7 @@ impl Target for SimTarget {
         self.timed(|handler| handler.invoke(instance, export, args))
     }
 
-    fn task_new(&mut self, slots: u32, depth: u32) -> Result<TaskId, TargetError> {
+    fn task_new(&mut self, slots: Option<u32>, depth: Option<u32>) -> Result<TaskId, TargetError> {
         Ok(self.handler.task_new(slots, depth)?)
     }
 

@@ -70,7 +70,7 @@ impl Target for FakeTarget {
         Ok(())
     }
     // The runner makes no tasks.
-    fn task_new(&mut self, _: u32, _: u32) -> Result<TaskId, TargetError> {
+    fn task_new(&mut self, _: Option<u32>, _: Option<u32>) -> Result<TaskId, TargetError> {
         Err(TargetError::Refused(Refusal::Request("the fake target has no tasks".into())))
     }
     fn task_start(

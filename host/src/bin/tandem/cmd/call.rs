@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use tandem::program::{self, Called, ProgramOptions};
+use tandem::program::{self, Called, ProgramOptions, Slices, Stops};
 use tandem::target::Reported;
 
 use super::{TargetArgs, TargetKind, VersionArg, WasiArgs};
@@ -29,6 +29,11 @@ pub struct CallArgs {
     /// The host modules it may import, comma-separated (spectest is always linked).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     host: Vec<String>,
+    /// Run it as a task, resumed a slice of this much fuel at a time (and after every
+    /// yield: WASI's `sched_yield`, `tandem.yield`) until it ends, as a scheduler would; the
+    /// stops are counted on stderr.
+    #[arg(long, value_name = "FUEL", value_parser = clap::value_parser!(u64).range(1..))]
+    slice: Option<u64>,
     /// The Wasm version it is validated against.
     #[arg(long, value_enum, default_value_t = VersionArg::V3)]
     wasm_version: VersionArg,
@@ -56,10 +61,17 @@ pub fn run(args: CallArgs) -> Result<bool> {
         &wasm,
         &args.export,
         &call_args,
+        args.slice.map(|fuel| Slices { fuel, timeout: args.target_args.timeout() }),
     )
     .with_context(|| format!("{} on the {} target", args.file.display(), target.name()))?;
     target.finish().context("the target did not end cleanly")?;
-    let Called { reported: Reported { printed, exit }, results } = called;
+    let Called { reported: Reported { printed, exit }, results, stops } = called;
+    if let Some(Stops { out_of_fuel, yielded, interrupted }) = stops {
+        let slices = 1 + out_of_fuel + yielded + interrupted;
+        eprintln!(
+            "ran as a task in {slices} slices: {out_of_fuel} ran out of fuel, {yielded} yielded"
+        );
+    }
     print!("{}", String::from_utf8_lossy(&printed.stdout));
     eprint!("{}", String::from_utf8_lossy(&printed.stderr));
     if printed.dropped > 0 {

@@ -267,7 +267,7 @@ impl TargetArgs {
         self.firmware_dir.clone().unwrap_or_else(firmware_dir)
     }
 
-    fn timeout(&self) -> Duration {
+    pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout)
     }
 
