@@ -78,6 +78,43 @@
 //! neither allocates per call. The types that stand for wasm values are listed at
 //! [`WasmTy`]; floats cross as bits, so NaN payloads survive.
 //!
+//! # Tasks: calls that stop and resume
+//! An RTOS can time-slice Wasm without threads: [`Store::start`] runs a call on a [`Task`]
+//! (stacks of its own, made once by [`Store::new_task`]) and answers
+//! [`Progress::Suspended`] where its fuel runs out, where the interrupt flag is raised, or
+//! after a host function that called [`Caller::request_yield`]; [`Store::resume`] goes on
+//! from exactly there. Tasks stopped at once keep their own stacks, so several can be
+//! interleaved over one instance; nothing allocates per start, stop or resume.
+//!
+//! ```
+//! use tandem_interp::{Config, Linker, Module, Progress, Store, Value};
+//!
+//! let wasm = wat::parse_str(
+//!     r#"(module (func (export "count") (param i32) (result i32)
+//!          (loop $l (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+//!          (local.get 0)))"#,
+//! )?;
+//! let config = Config::new().with_fuel(true);
+//! let module = Module::new(&config, &wasm)?;
+//! let mut store = Store::new(config);
+//! let instance = Linker::new().instantiate(&mut store, &module)?;
+//! let count = instance.func(&store, "count")?;
+//!
+//! let task = store.new_task(64, 8)?; // 64 value slots, 8 frames
+//! let mut results = [Value::I32(0)];
+//! store.set_fuel(100);
+//! let mut progress = store.start(task, count, &[Value::I32(1000)], &mut results)?;
+//! let mut slices = 1;
+//! while let Progress::Suspended(_) = progress {
+//!     // ... another task, or the rest of the firmware, runs here ...
+//!     store.set_fuel(100);
+//!     progress = store.resume(task, &mut results)?;
+//!     slices += 1;
+//! }
+//! assert_eq!((results[0], slices), (Value::I32(0), 11));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Linear memory in a static buffer
 //! A memory can live in a caller-provided `&'static mut [u8]` instead of the heap,
 //! so its size is fixed when the firmware links and `memory.grow` never allocates:
