@@ -25,6 +25,9 @@ use alloc::borrow::Cow;
 #[cfg(feature = "std")]
 pub use file::BoardError;
 
+/// The most memory indices a profile gives static buffers to (memories 0 to 3).
+pub const MAX_STATIC_MEMORIES: usize = 4;
+
 /// The board CI runs on (QEMU), and the default of the targets behind a link.
 pub const DEFAULT_BOARD: &str = "qemu-mps2-an386";
 
@@ -66,10 +69,12 @@ pub struct BoardMemory {
     pub flash_bytes: u64,
     /// The heap arena (modules, instances, value stack, heap-backed linear memory).
     pub heap_bytes: u64,
-    /// Bytes of the static buffer in `.bss` that backs memory 0 of the first module: in
-    /// bytes, so that a board can offer less than a 64 KiB page to a module with 1-byte
-    /// pages (custom page sizes).
-    pub static_memory_bytes: u64,
+    /// Bytes of the static buffers in `.bss`, one per memory index (0 for none): buffer `i`
+    /// backs memory `i` of the first module that defines one. In bytes, so that a board can
+    /// offer less than a 64 KiB page to a module with 1-byte pages (custom page sizes). The
+    /// file gives one number (memory 0's buffer) or a list (memories 0, 1, ...).
+    #[cfg_attr(feature = "std", serde(deserialize_with = "file::static_memories"))]
+    pub static_memory_bytes: [u64; MAX_STATIC_MEMORIES],
     /// Bytes of heap-backed linear memory allowed, all instances together.
     pub heap_memory_bytes: u64,
 }
@@ -120,12 +125,28 @@ impl BoardProfile {
         }
     }
 
-    /// Bytes of the static linear-memory buffer (0 without one).
+    /// Bytes of memory 0's static linear-memory buffer (0 without one).
     pub const fn static_memory_bytes(&self) -> u64 {
+        self.static_buffer_bytes(0)
+    }
+
+    /// Bytes of memory `index`'s static linear-memory buffer (0 without one).
+    pub const fn static_buffer_bytes(&self, index: usize) -> u64 {
         match &self.memory {
-            Some(m) => m.static_memory_bytes,
-            None => 0,
+            Some(m) if index < MAX_STATIC_MEMORIES => m.static_memory_bytes[index],
+            _ => 0,
         }
+    }
+
+    /// Bytes of all the static buffers together.
+    pub const fn static_buffers_total(&self) -> u64 {
+        let mut total = 0;
+        let mut i = 0;
+        while i < MAX_STATIC_MEMORIES {
+            total += self.static_buffer_bytes(i);
+            i += 1;
+        }
+        total
     }
 
     /// Bytes of heap-backed linear memory allowed, all instances together; `None` is no

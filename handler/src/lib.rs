@@ -9,12 +9,12 @@
 //! server's endpoints pass a decoded request's fields. Values, traps and errors cross
 //! between the core's types and the protocol's in [`convert`], and nowhere else.
 //!
-//! Static memory rule: a board may hand over one `&'static mut [u8]`
-//! ([`RequestHandler::with_static_memory`]). After each reset it backs memory 0 of the first
-//! instantiated module that defines its memory 0 (modules importing or lacking one get
-//! heap memory and do not use it up). Once used it stays with that store until the next
-//! reset, which ends the store and takes the buffer back from it
-//! (`Store::into_static_buffers`).
+//! Static memory rule: a board may hand over a `&'static mut [u8]` for each memory index up
+//! to [`MAX_STATIC_MEMORIES`] ([`RequestHandler::with_static_memory_at`]). After each reset
+//! buffer `i` backs memory `i` of the first instantiated module that defines its memory `i`
+//! (modules importing or lacking one get heap memory and do not use it up). Once used it
+//! stays with that store until the next reset, which ends the store and takes the buffers
+//! back from it (`Store::into_static_buffers`), each to its index.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -40,7 +40,7 @@ use tandem_protocol::{
     WasiSetup, fnv1a64,
 };
 
-pub use tandem_boards::{BoardProfile, Limits};
+pub use tandem_boards::{BoardProfile, Limits, MAX_STATIC_MEMORIES};
 pub use tandem_hostmods::{OutputSink, Stream};
 
 /// The simulator's profile without a board: the core's default limits, no fuel, modules up
@@ -85,11 +85,8 @@ pub struct RequestHandler {
     /// The module being uploaded, decoded as its chunks arrive (its charges are in the
     /// session's store).
     upload: Option<PartialModule>,
-    /// The board's static buffer for memory 0 while no store holds it. A store that takes
-    /// it gives it back when the next reset ends that store.
-    static_memory: Option<&'static mut [u8]>,
-    /// Its size, which `tandem/info` reports whoever holds it.
-    static_memory_bytes: Option<u32>,
+    /// The board's static buffers, one per memory index, while no store holds them.
+    static_buffers: StaticBuffers,
     /// Raised by the platform to stop a running call (a deadline, a watchdog).
     interrupt: Option<&'static AtomicBool>,
     /// The host modules a reset may link, by name.
@@ -122,8 +119,7 @@ impl RequestHandler {
             firmware_version: firmware_version.into(),
             session: None,
             upload: None,
-            static_memory: None,
-            static_memory_bytes: None,
+            static_buffers: StaticBuffers::default(),
             interrupt: None,
             host_modules: HOST_MODULES,
             output_sink: None,
@@ -137,11 +133,17 @@ impl RequestHandler {
         self
     }
 
-    /// The handler with `buffer` as the board's static buffer: after each reset it holds
-    /// the first module-defined memory 0 (see the crate docs for the rule).
-    pub fn with_static_memory(mut self, buffer: &'static mut [u8]) -> Self {
-        self.static_memory_bytes = Some(convert::index(buffer.len()));
-        self.static_memory = Some(buffer);
+    /// The handler with `buffer` as the board's static buffer for memory 0: after each
+    /// reset it holds the first module-defined memory 0 (see the crate docs for the rule).
+    pub fn with_static_memory(self, buffer: &'static mut [u8]) -> Self {
+        self.with_static_memory_at(0, buffer)
+    }
+
+    /// The handler with `buffer` as the board's static buffer for memory `index` (below
+    /// [`MAX_STATIC_MEMORIES`]; another index is ignored): after each reset it holds the
+    /// first module-defined memory `index`.
+    pub fn with_static_memory_at(mut self, index: usize, buffer: &'static mut [u8]) -> Self {
+        self.static_buffers.give(index, buffer);
         self
     }
 
@@ -178,7 +180,7 @@ impl RequestHandler {
                 max_call_depth: limits.max_call_depth,
                 fuel: limits.fuel,
                 max_module_bytes: limits.max_module_bytes,
-                static_memory_bytes: self.static_memory_bytes,
+                static_memory_bytes: self.static_buffers.bytes[0],
                 heap_memory_bytes: self.profile.heap_memory_bytes(),
                 max_table_elements: limits.max_table_elements,
                 max_modules: limits.max_modules,
@@ -232,8 +234,9 @@ impl RequestHandler {
     /// buffer comes back.
     fn end_session(&mut self) {
         if let Some(old) = self.session.take() {
-            let returned = old.store.into_static_buffers().next();
-            self.static_memory = self.static_memory.take().or(returned);
+            for buffer in old.store.into_static_buffers() {
+                self.static_buffers.put_back(buffer);
+            }
         }
         self.upload = None;
     }
@@ -379,14 +382,16 @@ impl RequestHandler {
             return Outcome::Refused(Refusal::Request(format!("no module #{}", module.0))).into();
         };
         begin_call(&mut session.store, fuel);
-        // The static buffer goes to the first module that defines its memory 0, and stays
+        // Static buffer `i` goes to the first module that defines its memory `i`, and stays
         // with that store until the next reset if a memory was made in it (an instance that
         // failed may still be reachable through a table it wrote to); a buffer left unused
         // (the module was refused before its memory was made) is offered to the next module.
-        let options = match self.static_memory.take_if(|_| module.defined_memory(0).is_some()) {
-            Some(buffer) => InstanceOptions::new().with_static_memory(0, buffer),
-            None => InstanceOptions::new(),
-        };
+        let mut options = InstanceOptions::new();
+        for (index, held) in self.static_buffers.held.iter_mut().enumerate() {
+            if let Some(buffer) = held.take_if(|_| module.defined_memory(index as u32).is_some()) {
+                options = options.with_static_memory(index as u32, buffer);
+            }
+        }
         let outcome = match session.linker.instantiate_with(&mut session.store, module, options) {
             Ok(instance) => {
                 session.instances.push(instance);
@@ -399,8 +404,8 @@ impl RequestHandler {
             }
             Err(e) => Outcome::Refused(convert::refusal(e)),
         };
-        if self.static_memory.is_none() {
-            self.static_memory = session.store.take_idle_static_buffer();
+        while let Some(buffer) = session.store.take_idle_static_buffer() {
+            self.static_buffers.put_back(buffer);
         }
         session.reply(outcome)
     }
@@ -615,6 +620,34 @@ impl RequestHandler {
 
     fn session(&mut self) -> Result<&mut Session, Refusal> {
         self.session.as_mut().ok_or_else(no_session)
+    }
+}
+
+/// The board's static buffers, by memory index, while no store holds them; one a store gives
+/// back returns to its index, known by its address.
+#[derive(Default)]
+struct StaticBuffers {
+    held: [Option<&'static mut [u8]>; MAX_STATIC_MEMORIES],
+    /// Each buffer's address, to know it again.
+    addresses: [Option<usize>; MAX_STATIC_MEMORIES],
+    /// Each buffer's size, which `tandem/info` reports whoever holds it.
+    bytes: [Option<u32>; MAX_STATIC_MEMORIES],
+}
+
+impl StaticBuffers {
+    fn give(&mut self, index: usize, buffer: &'static mut [u8]) {
+        if index < MAX_STATIC_MEMORIES && !buffer.is_empty() {
+            self.addresses[index] = Some(buffer.as_ptr().addr());
+            self.bytes[index] = Some(convert::index(buffer.len()));
+            self.held[index] = Some(buffer);
+        }
+    }
+
+    fn put_back(&mut self, buffer: &'static mut [u8]) {
+        let address = Some(buffer.as_ptr().addr());
+        if let Some(index) = self.addresses.iter().position(|&a| a == address) {
+            self.held[index] = Some(buffer);
+        }
     }
 }
 

@@ -34,7 +34,7 @@ fn nrf_handler() -> RequestHandler {
         ram_bytes: 262_144,
         flash_bytes: 1 << 20,
         heap_bytes: 163_840,
-        static_memory_bytes: 65_536,
+        static_memory_bytes: [65_536, 0, 0, 0],
         heap_memory_bytes: 65_536,
     };
     let buffer: &'static mut [u8] = alloc::boxed::Box::leak(vec![0u8; 65536].into());
@@ -172,13 +172,49 @@ fn static_buffer_backs_first_defined_memory_after_each_reset() {
 }
 
 #[test]
+fn static_buffers_back_each_memory_index_and_come_back_after_each_reset() {
+    let leak =
+        |bytes: usize| -> &'static mut [u8] { alloc::boxed::Box::leak(vec![0u8; bytes].into()) };
+    let mut h = RequestHandler::new(desktop_profile(), "test")
+        .with_static_memory_at(0, leak(100))
+        .with_static_memory_at(2, leak(3000));
+    // Memory 0 imported, 1 and 2 defined with 1-byte pages; then a module defining only 0.
+    let three = r#"(module
+        (import "spectest" "memory" (memory 1 2))
+        (memory 10 (pagesize 1))
+        (memory 2000 (pagesize 1))
+        (func (export "grow2") (param i32) (result i32) (memory.grow 2 (local.get 0))))"#;
+    let one = "(module (memory 50 (pagesize 1)))";
+    for round in 0..2 {
+        h.reset(features(Features::SUPPORTED), SPECTEST).expect("reset");
+        let m = upload(&mut h, three, 512).expect("upload");
+        let i = instance(&mut h, m);
+        let memories: Vec<_> = h.stats().memories.iter().map(|s| (s.kind, s.size_bytes)).collect();
+        assert_eq!(
+            memories,
+            [(MemoryKind::Heap, 65_536), (MemoryKind::Heap, 10), (MemoryKind::Static, 2000)],
+            "spectest's page, memory 1 on the heap (no buffer 1), memory 2 in buffer 2; round {round}"
+        );
+        // The buffer bounds memory 2: 1000 bytes more fit, one more does not.
+        let grow = |h: &mut RequestHandler, n| h.invoke(i, "grow2", &[Val::I32(n)]).outcome;
+        assert_eq!(grow(&mut h, 1001), Outcome::Ok(vec![Val::I32(-1)]));
+        assert_eq!(grow(&mut h, 1000), Outcome::Ok(vec![Val::I32(2000)]));
+        // Buffer 0 is still there for the first module that defines memory 0.
+        let m = upload(&mut h, one, 512).expect("upload");
+        instance(&mut h, m);
+        let last = h.stats().memories.last().map(|s| (s.kind, s.size_bytes));
+        assert_eq!(last, Some((MemoryKind::Static, 50)), "round {round}");
+    }
+}
+
+#[test]
 fn heap_memory_budget_refuses_grow_and_instantiation_alike() {
     // 2 pages: spectest's memory holds one of them.
     let memory = tandem_boards::BoardMemory {
         ram_bytes: 1 << 20,
         flash_bytes: 1 << 20,
         heap_bytes: 1 << 20,
-        static_memory_bytes: 0,
+        static_memory_bytes: [0; 4],
         heap_memory_bytes: 2 * 65_536,
     };
     let profile = board(memory);

@@ -259,7 +259,11 @@ pub fn call<T: Target + ?Sized>(
     let instance = match target.instantiate(module)? {
         Ok(instance) => instance,
         Err(trap) => {
-            return Ok(Called { reported: target.take_reported(), results: Err(trap), stops: None });
+            return Ok(Called {
+                reported: target.take_reported(),
+                results: Err(trap),
+                stops: None,
+            });
         }
     };
     let Some(Slices { fuel, timeout }) = slices else {

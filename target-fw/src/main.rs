@@ -24,7 +24,7 @@ mod rtt;
 mod stack;
 
 use cortex_m_rt::entry;
-use tandem_handler::RequestHandler;
+use tandem_handler::{MAX_STATIC_MEMORIES, RequestHandler};
 use tandem_server::{Context, Ending, NoSpawn};
 
 use crate::dispatch::{Board, FwApp, Wire};
@@ -47,20 +47,30 @@ impl Link {
 /// The one host link (the board's UART, or RTT).
 pub static LINK: Link = Link(Wire::new(board::HostUart::new()));
 
-/// The static linear-memory buffer, sized by the board profile. In `.bss`, so the linker
-/// refuses a firmware whose profile does not fit the board's RAM.
-static mut STATIC_MEMORY: [u8; profile::STATIC_MEMORY_BYTES] = [0; profile::STATIC_MEMORY_BYTES];
+/// The static linear-memory buffers, one after another, sized by the board profile. In
+/// `.bss`, so the linker refuses a firmware whose profile does not fit the board's RAM.
+static mut STATIC_MEMORIES: [u8; profile::STATIC_MEMORIES_BYTES] =
+    [0; profile::STATIC_MEMORIES_BYTES];
 
-/// The static buffer, handed out once at boot.
-fn static_memory() -> &'static mut [u8] {
-    // SAFETY: called once, from `main`, before anything else runs; `STATIC_MEMORY` is private
-    // to this module and never named again, so this is the only reference to it.
-    unsafe {
+/// The handler with the static buffers, handed out once at boot: buffer `i` for memory `i`.
+fn with_static_memories(mut handler: RequestHandler) -> RequestHandler {
+    // SAFETY: called once, from `main`, before anything else runs; `STATIC_MEMORIES` is
+    // private to this module and never named again, so this is the only reference to it.
+    let mut rest: &'static mut [u8] = unsafe {
         core::slice::from_raw_parts_mut(
-            (&raw mut STATIC_MEMORY).cast::<u8>(),
-            profile::STATIC_MEMORY_BYTES,
+            (&raw mut STATIC_MEMORIES).cast::<u8>(),
+            profile::STATIC_MEMORIES_BYTES,
         )
+    };
+    for index in 0..MAX_STATIC_MEMORIES {
+        let bytes = profile::PROFILE.static_buffer_bytes(index) as usize;
+        if bytes > 0 {
+            let (buffer, after) = rest.split_at_mut(bytes);
+            handler = handler.with_static_memory_at(index, buffer);
+            rest = after;
+        }
     }
+    handler
 }
 
 #[entry]
@@ -71,9 +81,8 @@ fn main() -> ! {
     board::init();
     clock::init(core.SYST, core.DCB, core.DWT);
 
-    let mut handler = RequestHandler::new(profile::PROFILE, env!("CARGO_PKG_VERSION"))
-        .with_static_memory(static_memory())
-        .with_output_sink(dispatch::send_output);
+    let handler = RequestHandler::new(profile::PROFILE, env!("CARGO_PKG_VERSION"));
+    let mut handler = with_static_memories(handler).with_output_sink(dispatch::send_output);
     handler.set_interrupt_flag(&deadline::PASSED);
     let mut app = FwApp::new(Context::new(handler, Board), NoSpawn);
     match tandem_server::serve(LINK.wire(), &mut app, || false) {

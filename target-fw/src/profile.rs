@@ -8,5 +8,5 @@ include!(concat!(env!("OUT_DIR"), "/profile.rs"));
 /// Bytes of the heap arena.
 pub const HEAP_BYTES: usize = PROFILE.heap_bytes() as usize;
 
-/// Bytes of the static linear-memory buffer.
-pub const STATIC_MEMORY_BYTES: usize = PROFILE.static_memory_bytes() as usize;
+/// Bytes of the static linear-memory buffers together.
+pub const STATIC_MEMORIES_BYTES: usize = PROFILE.static_buffers_total() as usize;

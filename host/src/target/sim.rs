@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tandem_boards::BoardProfile;
-use tandem_handler::{Limits, RequestHandler, desktop_profile};
+use tandem_handler::{Limits, MAX_STATIC_MEMORIES, RequestHandler, desktop_profile};
 use tandem_interp::Features;
 use tandem_protocol::{
     InstanceId, InvokeRequest, ModuleId, Progress, Ran, StatsResponse, TaskId, Trap, TrapKind, Val,
@@ -44,31 +44,33 @@ impl Default for SimTarget {
 impl SimTarget {
     /// A simulator with the desktop profile (the core's default limits).
     pub fn new() -> Self {
-        SimTarget::with_profile(desktop_profile(), None)
+        SimTarget::with_profile(desktop_profile())
     }
 
     /// A desktop simulator with other `limits` (fuel included), e.g. a shallow call stack.
     pub fn with_limits(limits: Limits) -> Self {
-        SimTarget::with_profile(BoardProfile { limits, ..desktop_profile() }, None)
+        SimTarget::with_profile(BoardProfile { limits, ..desktop_profile() })
     }
 
-    /// A simulator with `board`'s limits and a static buffer of the board's size, so memory
+    /// A simulator with `board`'s limits and static buffers of the board's sizes, so memory
     /// kinds, grow refusals and exhaustion match the firmware built for that board.
     ///
-    /// The buffer is leaked, as the firmware's lives in `.bss` for the whole run: one per
-    /// simulator, which a process creates a handful of.
+    /// The buffers are leaked, as the firmware's live in `.bss` for the whole run: one set
+    /// per simulator, which a process creates a handful of.
     pub fn for_board(board: &BoardProfile) -> Self {
-        let bytes = usize::try_from(board.static_memory_bytes()).unwrap_or(usize::MAX);
-        let buffer = (bytes > 0).then(|| Box::leak(vec![0u8; bytes].into_boxed_slice()));
-        SimTarget::with_profile(board.clone(), buffer)
+        let mut sim = SimTarget::with_profile(board.clone());
+        for index in 0..MAX_STATIC_MEMORIES {
+            let bytes = usize::try_from(board.static_buffer_bytes(index)).unwrap_or(usize::MAX);
+            if bytes > 0 {
+                let buffer = Box::leak(vec![0u8; bytes].into_boxed_slice());
+                sim.handler = sim.handler.with_static_memory_at(index, buffer);
+            }
+        }
+        sim
     }
 
-    fn with_profile(profile: BoardProfile, buffer: Option<&'static mut [u8]>) -> Self {
+    fn with_profile(profile: BoardProfile) -> Self {
         let handler = RequestHandler::new(profile, env!("CARGO_PKG_VERSION"));
-        let handler = match buffer {
-            Some(buffer) => handler.with_static_memory(buffer),
-            None => handler,
-        };
         SimTarget { handler, deadline: None, reported: Reported::default() }
     }
 

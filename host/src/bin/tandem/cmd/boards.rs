@@ -34,7 +34,7 @@ pub fn run() -> Result<bool> {
             kib(b.memory.map_or(0, |m| m.ram_bytes)),
             kib(b.heap_bytes()),
             b.store_heap_bytes().map_or("-".into(), kib),
-            kib(b.static_memory_bytes()),
+            kib(b.static_buffers_total()),
             b.heap_memory_bytes().map_or("-".into(), kib),
             l.value_stack_slots,
             l.max_call_depth,
