@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use tandem_interp::{Config, Error, Extern, Linker, Module, Store, TrapKind, ValType, Value};
+use tandem_interp::{
+    Config, Error, Extern, Func, Linker, Module, Progress, Store, Task, TrapKind, ValType, Value,
+};
 
 /// Fuel per call (and for instantiation). Tandem charges per function entry and loop
 /// header, wasmi per instruction: enough for small loops either way.
@@ -170,6 +172,17 @@ fn tandem_arg(ty: ValType, bits: u64) -> Value {
 /// arguments drawn from `args` ([`arg_bits`]). Never panics for any input; that is what the
 /// fuzz targets check.
 pub fn run_tandem(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
+    run_tandem_in_slices(bytes, args, None)
+}
+
+/// [`run_tandem`] with every call run as a task in slices of `slice` fuel (the same fuel in
+/// all, on stacks of the same size), or plainly without `slice`: resuming must go on exactly
+/// where a call stopped, so both observe the same.
+pub fn run_tandem_in_slices(
+    bytes: &[u8],
+    args: &[u64],
+    slice: Option<u64>,
+) -> Result<Observation, Refused> {
     let config = Config::new()
         .with_fuel(true)
         .with_limits(VALUE_STACK, CALL_DEPTH)
@@ -188,6 +201,10 @@ pub fn run_tandem(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
         Err(e) => return Err(Refused::Tandem(e)),
     };
     observed.calls.push(("(start)".into(), Outcome::Returned(Vec::new())));
+    let task = match slice {
+        Some(_) => Some(store.new_task(VALUE_STACK, CALL_DEPTH).map_err(Refused::Tandem)?),
+        None => None,
+    };
     let mut exports: Vec<(String, Extern)> =
         instance.exports(&store).map(|(name, ext)| (name.to_owned(), ext)).collect();
     exports.sort_by(|a, b| a.0.cmp(&b.0));
@@ -198,8 +215,13 @@ pub fn run_tandem(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
         let call_args: Vec<Value> =
             ty.params().iter().map(|&t| tandem_arg(t, bits.next().unwrap_or(0))).collect();
         let mut results = vec![Value::I32(0); ty.results().len()];
-        store.set_fuel(FUEL);
-        let result = store.call(func, &call_args, &mut results).map(|()| results);
+        let result = match (task, slice) {
+            (Some(task), Some(slice)) => call_in_slices(&mut store, task, func, &call_args, slice),
+            _ => {
+                store.set_fuel(FUEL);
+                store.call(func, &call_args, &mut results).map(|()| results)
+            }
+        };
         let outcome = tandem_outcome(result).map_err(Refused::Tandem)?;
         let exhausted = outcome == Outcome::Exhausted;
         observed.calls.push((name.clone(), outcome));
@@ -220,6 +242,48 @@ pub fn run_tandem(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
         }
     }
     Ok(observed)
+}
+
+/// A call on `task`, given [`FUEL`] in slices of `slice` (a slice's unspent fuel carries
+/// over), resumed until it ends; out of fuel when the last slice is spent.
+fn call_in_slices(
+    store: &mut Store,
+    task: Task,
+    func: Func,
+    args: &[Value],
+    slice: u64,
+) -> Result<Vec<Value>, Error> {
+    let mut results = vec![Value::I32(0); store.func_type(func).results().len()];
+    // Fuel not yet granted; a slice's unspent fuel stays in the store.
+    let grant = |store: &mut Store, left: &mut u64| {
+        let more = slice.min(*left);
+        *left -= more;
+        store.set_fuel(store.fuel() + more);
+    };
+    let mut left = FUEL;
+    store.set_fuel(0);
+    grant(store, &mut left);
+    let mut progress = store.start(task, func, args, &mut results)?;
+    while let Progress::Suspended(_) = progress {
+        if left == 0 {
+            store.cancel(task)?;
+            return Err(TrapKind::OutOfFuel.into());
+        }
+        grant(store, &mut left);
+        progress = store.resume(task, &mut results)?;
+    }
+    Ok(results)
+}
+
+/// Whether [`run_tandem`] and [`run_tandem_in_slices`] with `slice` observe the same.
+pub fn slices_agree(bytes: &[u8], args: &[u64], slice: u64) -> Result<(), Mismatch> {
+    match (run_tandem(bytes, args), run_tandem_in_slices(bytes, args, Some(slice))) {
+        (Ok(plain), Ok(sliced)) if plain == sliced => Ok(()),
+        (Err(_), Err(_)) => Ok(()),
+        (plain, sliced) => Err(Mismatch(format!(
+            "a call in slices of {slice} fuel differs from the plain call:\n  plain:  {plain:?}\n  sliced: {sliced:?}"
+        ))),
+    }
 }
 
 fn wasmi_bits(v: &wasmi::Val) -> Bits {

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use tandem_fuzz::{Bits, Outcome, TrapClass, differential, run_tandem, run_wasmi};
+use tandem_fuzz::{
+    Bits, Outcome, TrapClass, differential, run_tandem, run_tandem_in_slices, run_wasmi,
+    slices_agree,
+};
 
 const MODULE: &str = r#"(module
   (memory (export "mem") 1 2)
@@ -53,6 +56,24 @@ fn globals_and_memories_are_compared_when_no_call_was_exhausted() {
 }
 
 #[test]
+fn calls_in_fuel_slices_observe_what_plain_calls_do() {
+    let with_spin = wat::parse_str(MODULE).unwrap();
+    let without =
+        wat::parse_str(MODULE.replace(r#"(func (export "spin") (loop (br 0)))"#, "")).unwrap();
+    for wasm in [&with_spin, &without] {
+        let plain = run_tandem(wasm, &[]).expect("runs");
+        for slice in [1, 2, 7, 61] {
+            let sliced = run_tandem_in_slices(wasm, &[], Some(slice)).expect("runs in slices");
+            assert_eq!(sliced, plain, "slice {slice}");
+            assert_eq!(slices_agree(wasm, &[], slice).map_err(|m| m.to_string()), Ok(()));
+        }
+    }
+    // The endless loop spends the same fuel in slices and is out of it at the same call.
+    let sliced = run_tandem_in_slices(&with_spin, &[], Some(3)).expect("runs");
+    assert_eq!(sliced.calls.last().unwrap(), &("spin".to_owned(), Outcome::Exhausted));
+}
+
+#[test]
 fn bad_bytes_are_refused_not_panicked_on() {
     for bytes in [&b""[..], b"\0asm", b"\0asm\x01\0\0\0\x01\xff", b"garbage"] {
         assert!(run_tandem(bytes, &[]).is_err(), "{bytes:?}");
@@ -76,6 +97,9 @@ fn regressions() {
                         continue;
                     };
                     if let Err(m) = differential(&wasm, &args) {
+                        panic!("{}: {m}", path.display());
+                    }
+                    if let Err(m) = slices_agree(&wasm, &args, 1 + data.len() as u64 % 61) {
                         panic!("{}: {m}", path.display());
                     }
                 }
