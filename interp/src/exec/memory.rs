@@ -33,7 +33,8 @@ impl Executor<'_> {
         // Past the memory's own maximum is the module's limit, not the board's.
         let allowed = u64::from(old) + u64::from(delta) <= u64::from(limit);
         let is_heap = memory.kind() == MemoryKind::Heap;
-        let added = u64::from(delta) << memory.ty().page_size_log2;
+        let ty = memory.ty();
+        let added = ty.bytes(delta);
         let in_use = *self.heap_memory_bytes;
         // A heap memory's growth must fit the heap-memory budget and the heap account
         // (both its old and new buffers, while the bytes move); checked before growing, as
@@ -41,10 +42,7 @@ impl Executor<'_> {
         let charged = allowed
             && is_heap
             && self.max_heap_memory.is_none_or(|budget| in_use.saturating_add(added) <= budget)
-            && {
-                let held = memory.ty().bytes(old);
-                self.heap.charge_growth(held, added, HeapUse::Memory).is_ok()
-            };
+            && self.heap.charge_growth(ty.bytes(old), added, HeapUse::Memory).is_ok();
         let grown = if allowed && (charged || !is_heap) { memory.grow(delta) } else { None };
         self.renew_view();
         match grown {

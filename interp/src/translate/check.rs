@@ -45,11 +45,14 @@ impl Translator<'_> {
 
     pub(super) fn table16(&self, index: u32) -> Result<u16, Error> {
         self.table(index)?;
-        u16::try_from(index).map_err(|_| Error::Limit {
-            what: "table index",
-            value: index as u64,
-            limit: u16::MAX as u64,
-        })
+        index16("table index", index)
+    }
+
+    /// A memory index checked as [`Self::check_memory`] does, in the 16 bits an instruction
+    /// naming two memories holds.
+    pub(super) fn memory16(&self, index: u32) -> Result<u16, Error> {
+        self.check_memory(index)?;
+        index16("memory index", index)
     }
 
     pub(super) fn local(&self, index: u32) -> Result<Reg, Error> {
@@ -129,4 +132,13 @@ impl Translator<'_> {
             frame_size: frame_size as u16,
         })
     }
+}
+
+/// `index` in the 16 bits an instruction holds it in; past them, an implementation limit.
+fn index16(what: &'static str, index: u32) -> Result<u16, Error> {
+    u16::try_from(index).map_err(|_| Error::Limit {
+        what,
+        value: u64::from(index),
+        limit: u64::from(u16::MAX),
+    })
 }

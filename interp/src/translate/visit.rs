@@ -190,20 +190,11 @@ impl Translator<'_> {
                 self.emit_on_memory(mem, Instr::MemoryFill { base }, false)?;
             }
             O::MemoryCopy { dst_mem, src_mem } => {
-                self.check_memory(dst_mem)?;
-                self.check_memory(src_mem)?;
+                let (dst_mem, src_mem) = (self.memory16(dst_mem)?, self.memory16(src_mem)?);
                 let base = self.pop_consecutive(3)?;
                 if (dst_mem, src_mem) == (0, 0) {
                     self.emit(Instr::MemoryCopy { base })?;
                 } else {
-                    let index16 = |m: u32| {
-                        u16::try_from(m).map_err(|_| Error::Limit {
-                            what: "memory index",
-                            value: m.into(),
-                            limit: u16::MAX.into(),
-                        })
-                    };
-                    let (dst_mem, src_mem) = (index16(dst_mem)?, index16(src_mem)?);
                     self.emit(Instr::MemoryCopyAcross { base, dst_mem, src_mem })?;
                 }
             }
