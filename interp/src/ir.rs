@@ -191,6 +191,146 @@ macro_rules! for_each_numeric {
     };
 }
 
+/// Defines [`Instr`] from its variants, in the order that gives their discriminants
+/// (`#[repr(u8)]`: 0, 1, 2 ...), and the 12-byte little-endian encoding an image holds code
+/// in: the discriminant in byte 0, then each field at its `repr(C)` offset (a field is aligned
+/// to its size), zeros elsewhere: the layout of the `Instr` itself, so an image's code can be
+/// read in place.
+macro_rules! instr_set {
+    ($( $(#[$doc:meta])* $name:ident $({ $($field:ident: $ty:ty),* $(,)? })? ),* $(,)?) => {
+        /// One instruction of the internal code. See the module docs for the operand model.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Instr {
+            $( $(#[$doc])* $name $({ $($field: $ty),* })?, )*
+        }
+
+        impl Instr {
+            /// How many kinds of instruction there are: a discriminant is below it.
+            pub(crate) const KINDS: usize = [$(stringify!($name)),*].len();
+
+            /// The instruction's encoding (see [`instr_set`]).
+            #[cfg_attr(not(test), allow(dead_code, reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"))]
+            pub(crate) fn encode(&self) -> [u8; INSTR_BYTES] {
+                let mut out = Encoder::new($crate::raw::code::discriminant(self));
+                match *self {
+                    $( Instr::$name $({ $($field),* })? => { $($( out.put($field); )*)? } )*
+                }
+                out.bytes
+            }
+
+            /// The instruction `bytes` encode, or `None` if byte 0 is no discriminant.
+            #[cfg_attr(not(test), allow(dead_code, reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"))]
+            pub(crate) fn decode(bytes: &[u8; INSTR_BYTES]) -> Option<Instr> {
+                const DECODERS: &[fn(&mut Decoder<'_>) -> Instr] = &[
+                    $( |_d| Instr::$name $({ $($field: _d.get()),* })? ),*
+                ];
+                DECODERS.get(usize::from(bytes[0])).map(|decode| decode(&mut Decoder::new(bytes)))
+            }
+        }
+    };
+}
+
+/// Bytes of one encoded instruction: `size_of::<Instr>()`.
+pub(crate) const INSTR_BYTES: usize = 12;
+
+/// A field of an instruction: an unsigned integer, little-endian in the encoding.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
+    )
+)]
+trait Field: Copy {
+    const SIZE: usize;
+    fn write(self, to: &mut [u8]);
+    fn read(from: &[u8]) -> Self;
+}
+
+macro_rules! field {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            const SIZE: usize = core::mem::size_of::<$t>();
+            fn write(self, to: &mut [u8]) {
+                to.copy_from_slice(&self.to_le_bytes());
+            }
+            fn read(from: &[u8]) -> Self {
+                let mut bytes = [0; core::mem::size_of::<$t>()];
+                bytes.copy_from_slice(from);
+                <$t>::from_le_bytes(bytes)
+            }
+        }
+    )*};
+}
+field!(u16, u32);
+
+/// Writes an instruction's fields one after another at their `repr(C)` offsets.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
+    )
+)]
+struct Encoder {
+    bytes: [u8; INSTR_BYTES],
+    at: usize,
+}
+
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
+    )
+)]
+impl Encoder {
+    fn new(discriminant: u8) -> Self {
+        let mut bytes = [0; INSTR_BYTES];
+        bytes[0] = discriminant;
+        Encoder { bytes, at: 1 }
+    }
+
+    fn put<T: Field>(&mut self, value: T) {
+        let at = self.at.next_multiple_of(T::SIZE);
+        value.write(&mut self.bytes[at..at + T::SIZE]);
+        self.at = at + T::SIZE;
+    }
+}
+
+/// Reads the fields an [`Encoder`] wrote, in the same order.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
+    )
+)]
+struct Decoder<'a> {
+    bytes: &'a [u8; INSTR_BYTES],
+    at: usize,
+}
+
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
+    )
+)]
+impl<'a> Decoder<'a> {
+    fn new(bytes: &'a [u8; INSTR_BYTES]) -> Self {
+        Decoder { bytes, at: 1 }
+    }
+
+    fn get<T: Field>(&mut self) -> T {
+        let at = self.at.next_multiple_of(T::SIZE);
+        self.at = at + T::SIZE;
+        T::read(&self.bytes[at..at + T::SIZE])
+    }
+}
+
 macro_rules! define_instr {
     (
         binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
@@ -199,9 +339,8 @@ macro_rules! define_instr {
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
     ) => {
-        /// One instruction of the internal code. See the module docs for the operand model.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Instr {
+        instr_set! {
+
             /// Traps with `unreachable`.
             Unreachable,
             /// Charges `amount` fuel; traps when fuel runs out. Emitted only when the
@@ -223,13 +362,13 @@ macro_rules! define_instr {
             /// at `base`, where the arguments are and the results will be.
             Call { func: u32, base: Reg },
             /// Calls through `table`'s element `index`, checking the module type `ty`.
-            CallIndirect { ty: u32, base: Reg, index: Reg, table: u16 },
+            CallIndirect { base: Reg, index: Reg, table: u16, ty: u32 },
             /// `return_call`: moves the arguments at `base` to the frame's start and
             /// replaces the running function with `func` there (no new call frame).
             ReturnCall { func: u32, base: Reg },
             /// `return_call_indirect`: [`Instr::CallIndirect`]'s callee, entered as
             /// [`Instr::ReturnCall`] enters its function.
-            ReturnCallIndirect { ty: u32, base: Reg, index: Reg, table: u16 },
+            ReturnCallIndirect { base: Reg, index: Reg, table: u16, ty: u32 },
 
             Copy { dst: Reg, src: Reg },
             /// Copies `count` slots from `src..` to `dst..` (`dst < src`; lowest first).
@@ -509,4 +648,65 @@ pub(crate) use for_each_numeric;
 for_each_numeric!(define_instr);
 
 // Keep the code compact and independent of the pointer width.
-const _: () = assert!(core::mem::size_of::<Instr>() == 12);
+const _: () = assert!(core::mem::size_of::<Instr>() == INSTR_BYTES);
+// Every discriminant fits the byte the encoding gives it.
+const _: () = assert!(Instr::KINDS <= 256);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A few bytes of a fixed pseudo-random sequence (SplitMix64), for field values.
+    fn bytes(seed: u64) -> [u8; INSTR_BYTES] {
+        let mut state = seed;
+        let mut out = [0; INSTR_BYTES];
+        for chunk in out.chunks_mut(8) {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes()[..chunk.len()]);
+        }
+        out
+    }
+
+    /// Any bytes that start with a discriminant decode, and encode back to themselves
+    /// with the padding (the bytes no field covers) zeroed: no field is lost or moved.
+    #[test]
+    fn every_kind_decodes_and_encodes_back_field_for_field() {
+        for kind in 0..Instr::KINDS {
+            for seed in 0..64 {
+                let mut input = bytes(seed * 1000 + kind as u64);
+                input[0] = kind as u8;
+                let instr = Instr::decode(&input).expect("a discriminant");
+                let encoded = instr.encode();
+                assert_eq!(Instr::decode(&encoded), Some(instr));
+                for (i, (&e, &x)) in encoded.iter().zip(&input).enumerate() {
+                    assert!(e == x || e == 0, "kind {kind}, byte {i}: {e} from {x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_past_the_kinds_are_no_instruction() {
+        for kind in Instr::KINDS..256 {
+            let mut input = [0; INSTR_BYTES];
+            input[0] = kind as u8;
+            assert_eq!(Instr::decode(&input), None, "{kind}");
+        }
+    }
+
+    /// Fields sit at their `repr(C)` offsets: a 32-bit field after a 16-bit one is aligned
+    /// to 4, and the widest kinds fill all 12 bytes.
+    #[test]
+    fn fields_sit_at_their_offsets() {
+        let load =
+            Instr::Load32Add { dst: 0x0102, base: 0x0304, index: 0x0506, offset: 0x0708_090a };
+        let mut expected = [0, 0, 0x02, 0x01, 0x04, 0x03, 0x06, 0x05, 0x0a, 0x09, 0x08, 0x07];
+        expected[0] = crate::raw::code::discriminant(&load);
+        assert_eq!(load.encode(), expected);
+        let constant = Instr::Const64 { dst: 1, lo: 2, hi: 3 };
+        assert_eq!(constant.encode()[2..], [1, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
+    }
+}

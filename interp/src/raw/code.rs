@@ -23,6 +23,18 @@ use core::mem::size_of;
 
 use crate::ir::Instr;
 
+/// The discriminant of `instr`: its kind's index in the order `Instr` declares them, which
+/// an image's encoding of it starts with.
+#[inline]
+pub(crate) fn discriminant(instr: &Instr) -> u8 {
+    // SAFETY: `Instr` is `#[repr(u8)]`, so it is laid out as a `repr(C)` union of
+    // `repr(C)` structs whose first field is the `u8` discriminant (the Reference's
+    // "primitive representation of enums with fields"): its first byte is initialised and is
+    // the discriminant, and reading it through a `*const u8` of the same address is in
+    // bounds of the borrowed value.
+    unsafe { *core::ptr::from_ref(instr).cast::<u8>() }
+}
+
 /// A position in a module's code, which lives for `'a`.
 #[derive(Clone, Copy)]
 pub(crate) struct CodePtr<'a> {
@@ -85,6 +97,43 @@ mod tests {
     use alloc::vec;
 
     use super::*;
+
+    /// Every kind's discriminant is its position in the declaration, which is where the
+    /// encoding's decoder table finds it again.
+    #[test]
+    fn discriminants_count_the_kinds_in_order() {
+        let first = Instr::Unreachable;
+        let second = Instr::ConsumeFuel { amount: 7 };
+        assert_eq!((discriminant(&first), discriminant(&second)), (0, 1));
+        for kind in 0..Instr::KINDS {
+            let mut bytes = [0u8; crate::ir::INSTR_BYTES];
+            bytes[0] = kind as u8;
+            let instr = Instr::decode(&bytes).expect("a kind");
+            assert_eq!(usize::from(discriminant(&instr)), kind);
+        }
+    }
+
+    /// The encoding is the layout of the value itself, byte for byte where a field is, so
+    /// an image's code can be read in place: every kind, decoded from bytes whose every field
+    /// byte is non-zero, has those bytes at the same offsets in memory. (Only field bytes are
+    /// read: under Miri a read of padding would be an error.)
+    #[test]
+    fn the_encoding_is_the_values_own_layout() {
+        for kind in 0..Instr::KINDS {
+            let mut bytes = [0xab_u8; crate::ir::INSTR_BYTES];
+            bytes[0] = kind as u8;
+            let instr = Instr::decode(&bytes).expect("a kind");
+            let encoded = instr.encode();
+            let base = core::ptr::from_ref(&instr).cast::<u8>();
+            for (i, &byte) in encoded.iter().enumerate().filter(|&(_, &b)| b != 0) {
+                // SAFETY: `i < size_of::<Instr>()`, and a non-zero byte of the encoding is the
+                // discriminant or a field byte (the encoding zeroes padding), which is
+                // initialised in the value.
+                let in_memory = unsafe { *base.add(i) };
+                assert_eq!(in_memory, byte, "kind {kind}, byte {i}");
+            }
+        }
+    }
 
     #[test]
     fn steps_fetches_and_converts_back_to_an_index() {
