@@ -231,6 +231,18 @@ macro_rules! instr_set {
     };
 }
 
+/// A module's index spaces that instructions name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Space {
+    Func,
+    Type,
+    Table,
+    Memory,
+    Global,
+    Data,
+    Elem,
+}
+
 /// Bytes of one encoded instruction: `size_of::<Instr>()`.
 pub(crate) const INSTR_BYTES: usize = 12;
 
@@ -598,6 +610,78 @@ macro_rules! define_instr {
                         f(lhs);
                         f(rhs);
                     }
+                }
+            }
+
+            /// Calls `f` with every index this instruction names into one of the module's
+            /// index spaces (functions and types count imports first). The executor indexes
+            /// them unchecked or would panic, so code is verified against them.
+            pub(crate) fn for_each_index(&self, mut f: impl FnMut(Space, u32)) {
+                match *self {
+                    Instr::Call { func, .. }
+                    | Instr::ReturnCall { func, .. }
+                    | Instr::RefFunc { func, .. } => f(Space::Func, func),
+                    Instr::CallIndirect { ty, table, .. }
+                    | Instr::ReturnCallIndirect { ty, table, .. } => {
+                        f(Space::Type, ty);
+                        f(Space::Table, table.into());
+                    }
+                    Instr::GlobalGet { global, .. } | Instr::GlobalSet { global, .. } => {
+                        f(Space::Global, global)
+                    }
+                    Instr::UseMemory { mem } => f(Space::Memory, mem),
+                    Instr::MemoryCopyAcross { dst_mem, src_mem, .. } => {
+                        f(Space::Memory, dst_mem.into());
+                        f(Space::Memory, src_mem.into());
+                    }
+                    Instr::MemoryInit { data, .. } => {
+                        f(Space::Memory, 0);
+                        f(Space::Data, data);
+                    }
+                    Instr::DataDrop { data } => f(Space::Data, data),
+                    // The memory `UseMemory` chose, which exists if memory 0 does.
+                    Instr::Load8U { .. }
+                    | Instr::Load16U { .. }
+                    | Instr::Load32 { .. }
+                    | Instr::Load64 { .. }
+                    | Instr::I32Load8S { .. }
+                    | Instr::I32Load16S { .. }
+                    | Instr::I64Load8S { .. }
+                    | Instr::I64Load16S { .. }
+                    | Instr::I64Load32S { .. }
+                    | Instr::Store8 { .. }
+                    | Instr::Store16 { .. }
+                    | Instr::Store32 { .. }
+                    | Instr::Store64 { .. }
+                    | Instr::Load8UAdd { .. }
+                    | Instr::Load16UAdd { .. }
+                    | Instr::Load32Add { .. }
+                    | Instr::Load64Add { .. }
+                    | Instr::I32Load8SAdd { .. }
+                    | Instr::I32Load16SAdd { .. }
+                    | Instr::Store8Add { .. }
+                    | Instr::Store16Add { .. }
+                    | Instr::Store32Add { .. }
+                    | Instr::Store64Add { .. }
+                    | Instr::MemorySize { .. }
+                    | Instr::MemoryGrow { .. }
+                    | Instr::MemoryFill { .. }
+                    | Instr::MemoryCopy { .. } => f(Space::Memory, 0),
+                    Instr::TableGet { table, .. }
+                    | Instr::TableSet { table, .. }
+                    | Instr::TableSize { table, .. }
+                    | Instr::TableGrow { table, .. }
+                    | Instr::TableFill { table, .. } => f(Space::Table, table),
+                    Instr::TableCopy { dst_table, src_table, .. } => {
+                        f(Space::Table, dst_table.into());
+                        f(Space::Table, src_table.into());
+                    }
+                    Instr::TableInit { elem, table, .. } => {
+                        f(Space::Elem, elem);
+                        f(Space::Table, table.into());
+                    }
+                    Instr::ElemDrop { elem } => f(Space::Elem, elem),
+                    _ => {}
                 }
             }
 

@@ -1,14 +1,16 @@
 //! What the translator checks rather than trusts. The operators' indices (locals,
 //! globals, memories, tables, segments) are checked against the module as they are
-//! translated; the finished function is checked once more as a whole: it does not fall
-//! off its end, its frame fits `u16` slot indices, every branch target lies within it and
-//! every slot operand within its frame. The executor's unchecked code and slot access
-//! (`raw`) rely on these checks.
+//! translated; the finished function is checked once more as a whole ([`verify_function`]):
+//! it does not fall off its end, its frame fits `u16` slot indices, every branch target
+//! lies within it, every slot operand within its frame and every index within the module's
+//! index spaces. The executor's unchecked code and slot access (`raw`) rely on these
+//! checks, and code that does not come from the translator (an image's) is held to the
+//! same function.
 
 use wasmparser::MemArg;
 
 use crate::error::Error;
-use crate::ir::{Instr, Reg};
+use crate::ir::{Instr, Reg, Space};
 use crate::module::FuncHeader;
 
 use super::{MAX_FRAME, Translator};
@@ -76,19 +78,25 @@ impl Translator<'_> {
         }
     }
 
-    /// Checks every branch target of the new code lies within it, so the
-    /// executor can index the code without checks failing.
+    /// The sizes of the index spaces the module's code may name.
+    fn spaces(&self) -> Spaces {
+        let m = self.module;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Spaces {
+            funcs: count(m.funcs.len()),
+            types: count(m.types.len()),
+            tables: count(m.tables.len()),
+            memories: count(m.memories.len()),
+            globals: count(m.globals.len()),
+            datas: m.data_count.unwrap_or(0),
+            elems: count(m.elems.len()),
+        }
+    }
+
+    /// Ends the function: its frame fits `u16` slot indices and its code passes
+    /// [`verify_function`], so the executor can run it without checks failing.
     pub(super) fn finish(mut self) -> Result<FuncHeader, Error> {
         self.release_scratch();
-        let end = self.code.len();
-        // The executor fetches without a bounds check: it must never run off the end.
-        match self.code.get(self.entry..end).and_then(|c| c.last()) {
-            None => return Err(self.err("empty function body")),
-            Some(last) if last.falls_through() => {
-                return Err(self.err("function code falls off its end"));
-            }
-            Some(_) => {}
-        }
         let frame_size = self.stack_base + self.max_height;
         if frame_size > MAX_FRAME {
             return Err(Error::Limit {
@@ -97,31 +105,8 @@ impl Translator<'_> {
                 limit: MAX_FRAME as u64,
             });
         }
-        // One pass over the code for what the executor relies on without checking: branch
-        // targets (and branch-table entries) in the function, and every slot operand in
-        // the frame. True by construction; checked so that a slip in the bookkeeping above
-        // is an error, never a jump or an access out of bounds.
-        for i in self.entry..end {
-            let target = match self.code[i] {
-                Instr::BrTable { len, .. } => {
-                    if i + 1 + len as usize >= end {
-                        return Err(self.err("branch table runs past the code"));
-                    }
-                    None
-                }
-                mut other => other.branch_target_mut().copied(),
-            };
-            if let Some(t) = target
-                && ((t as usize) < self.entry || t as usize >= end)
-            {
-                return Err(self.err("branch target outside the function"));
-            }
-            let mut outside = false;
-            self.code[i].for_each_slot(|r| outside |= u32::from(r) >= frame_size);
-            if outside {
-                return Err(self.err("slot operand outside the frame"));
-            }
-        }
+        verify_function(&self.code, self.entry, frame_size, &self.spaces())
+            .map_err(|reason| self.err(reason))?;
         Ok(FuncHeader {
             entry: self.entry as u32,
             params: self.params as u16,
@@ -132,6 +117,94 @@ impl Translator<'_> {
             frame_size: frame_size as u16,
         })
     }
+}
+
+/// The sizes of a module's index spaces, which its code's indices must lie below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spaces {
+    pub funcs: u32,
+    pub types: u32,
+    pub tables: u32,
+    pub memories: u32,
+    pub globals: u32,
+    pub datas: u32,
+    pub elems: u32,
+}
+
+impl Spaces {
+    fn holds(&self, space: Space, index: u32) -> bool {
+        let size = match space {
+            Space::Func => self.funcs,
+            Space::Type => self.types,
+            Space::Table => self.tables,
+            Space::Memory => self.memories,
+            Space::Global => self.globals,
+            Space::Data => self.datas,
+            Space::Elem => self.elems,
+        };
+        index < size
+    }
+}
+
+/// What the executor relies on without checking, over the function whose code is
+/// `code[entry..]` and whose frame has `frame_size` slots: it has code, its last instruction
+/// does not fall through, every branch target and branch-table entry lies within it, every
+/// slot operand within its frame, and every index within `spaces`. The translator's
+/// construction makes all of it true; checking it here turns a slip into an error rather than
+/// a jump, an access out of bounds or a panic. Code that did not come from the translator
+/// (an image's) is held to the same function.
+pub(crate) fn verify_function(
+    code: &[Instr],
+    entry: usize,
+    frame_size: u32,
+    spaces: &Spaces,
+) -> Result<(), &'static str> {
+    let end = code.len();
+    // The executor fetches without a bounds check: it must never run off the end.
+    match code.get(entry..).and_then(|c| c.last()) {
+        None => return Err("empty function body"),
+        Some(last) if last.falls_through() => return Err("function code falls off its end"),
+        Some(_) => {}
+    }
+    for (i, instr) in code.iter().enumerate().skip(entry) {
+        let target = match *instr {
+            Instr::BrTable { len, .. } => {
+                if i + 1 + len as usize >= end {
+                    return Err("branch table runs past the code");
+                }
+                None
+            }
+            mut other => other.branch_target_mut().copied(),
+        };
+        if let Some(t) = target
+            && ((t as usize) < entry || t as usize >= end)
+        {
+            return Err("branch target outside the function");
+        }
+        let mut outside = false;
+        instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);
+        if outside {
+            return Err("slot operand outside the frame");
+        }
+        let mut unknown = None;
+        instr.for_each_index(|space, index| {
+            if !spaces.holds(space, index) {
+                unknown = Some(space);
+            }
+        });
+        if let Some(space) = unknown {
+            return Err(match space {
+                Space::Func => "unknown function",
+                Space::Type => "unknown type",
+                Space::Table => "unknown table",
+                Space::Memory => "unknown memory",
+                Space::Global => "unknown global",
+                Space::Data => "unknown data segment",
+                Space::Elem => "unknown element segment",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `index` in the 16 bits an instruction holds it in; past them, an implementation limit.

@@ -241,3 +241,34 @@ fn a_callee_frame_leaves_the_callers_constants_alone() {
     assert_eq!(m.inner.headers[0].num_consts, 2);
     assert_eq!(run(&m, 20), 6765);
 }
+
+/// The check shared by the translator and, later, images: every index an instruction names
+/// must lie in its space, memory instructions need a memory, and the code must end.
+#[test]
+fn verify_function_holds_code_to_the_modules_index_spaces() {
+    use super::check::{Spaces, verify_function};
+    let spaces =
+        Spaces { funcs: 2, types: 1, tables: 1, memories: 0, globals: 3, datas: 1, elems: 0 };
+    let ret = Instr::Return0;
+    let check = |body: &[Instr]| {
+        let mut code = alloc::vec![Instr::Unreachable]; // another function's code before it
+        code.extend_from_slice(body);
+        verify_function(&code, 1, 4, &spaces)
+    };
+    assert_eq!(check(&[Instr::Call { func: 1, base: 0 }, ret]), Ok(()));
+    assert_eq!(check(&[Instr::Call { func: 2, base: 0 }, ret]), Err("unknown function"));
+    assert_eq!(check(&[Instr::GlobalGet { dst: 0, global: 3 }, ret]), Err("unknown global"));
+    let indirect = Instr::CallIndirect { base: 0, index: 1, table: 0, ty: 1 };
+    assert_eq!(check(&[indirect, ret]), Err("unknown type"));
+    let load = Instr::Load32 { dst: 0, addr: 1, offset: 0 };
+    assert_eq!(check(&[load, ret]), Err("unknown memory"), "no memory 0");
+    assert_eq!(check(&[Instr::DataDrop { data: 0 }, ret]), Ok(()));
+    assert_eq!(check(&[Instr::ElemDrop { elem: 0 }, ret]), Err("unknown element segment"));
+    assert_eq!(
+        check(&[Instr::Copy { dst: 4, src: 0 }, ret]),
+        Err("slot operand outside the frame")
+    );
+    assert_eq!(check(&[Instr::Br { target: 0 }]), Err("branch target outside the function"));
+    assert_eq!(check(&[Instr::Copy { dst: 0, src: 1 }]), Err("function code falls off its end"));
+    assert_eq!(check(&[]), Err("empty function body"));
+}
