@@ -105,7 +105,7 @@ impl Translator<'_> {
                 limit: MAX_FRAME as u64,
             });
         }
-        verify_function(&self.code, self.entry, frame_size, &self.spaces())
+        verify_function(self.code, self.entry, frame_size, &self.spaces())
             .map_err(|reason| self.err(reason))?;
         Ok(FuncHeader {
             entry: self.entry as u32,
