@@ -35,6 +35,52 @@ pub(crate) fn discriminant(instr: &Instr) -> u8 {
     unsafe { *core::ptr::from_ref(instr).cast::<u8>() }
 }
 
+/// Why bytes are not code ([`code_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotCode {
+    /// They do not start at a multiple of the instructions' alignment (4).
+    Misaligned,
+    /// Their length is not a multiple of 12.
+    Length,
+    /// The instruction at this index has a first byte that is no discriminant.
+    Kind(usize),
+}
+
+/// `bytes` as the instructions they encode ([`Instr::encode`]), read in place: no copy, so
+/// code can stay in flash. Checked first: the start aligned for `Instr`, whole
+/// instructions, and every first byte a discriminant, which makes any 12 such bytes an
+/// `Instr` (every field of every kind is an integer, valid at any value). What the code
+/// may do is the business of `verify_function`, the translator's check of finished code.
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "images (issue 18) will read code in place with it")
+)]
+pub(crate) fn code_in(bytes: &[u8]) -> Result<&[Instr], NotCode> {
+    if !bytes.as_ptr().addr().is_multiple_of(core::mem::align_of::<Instr>()) {
+        return Err(NotCode::Misaligned);
+    }
+    if !bytes.len().is_multiple_of(size_of::<Instr>()) {
+        return Err(NotCode::Length);
+    }
+    let kinds = bytes.chunks_exact(size_of::<Instr>()).map(|instr| usize::from(instr[0]));
+    if let Some(at) = kinds.into_iter().position(|kind| kind >= Instr::KINDS) {
+        return Err(NotCode::Kind(at));
+    }
+    // SAFETY: the pointer is non-null (from a slice), aligned for `Instr` (checked) and
+    // `len / 12` instructions of 12 bytes lie within `bytes` (checked), borrowed for the
+    // result's lifetime and not written through it. `Instr` is `#[repr(u8)]`: each 12 bytes
+    // hold a discriminant below `KINDS` (checked) and then the fields of that kind, all
+    // `u16` or `u32`, valid for any bits, at the offsets `Instr::encode` writes
+    // (`the_encoding_is_the_values_own_layout`); the bytes are initialised, so padding read
+    // as part of the value is too.
+    Ok(unsafe {
+        core::slice::from_raw_parts(
+            bytes.as_ptr().cast::<Instr>(),
+            bytes.len() / size_of::<Instr>(),
+        )
+    })
+}
+
 /// A position in a module's code, which lives for `'a`.
 #[derive(Clone, Copy)]
 pub(crate) struct CodePtr<'a> {
@@ -95,6 +141,7 @@ impl<'a> CodePtr<'a> {
 #[cfg(test)]
 mod tests {
     use alloc::vec;
+    use alloc::vec::Vec;
 
     use super::*;
 
@@ -133,6 +180,37 @@ mod tests {
                 assert_eq!(in_memory, byte, "kind {kind}, byte {i}");
             }
         }
+    }
+
+    /// Encoded code read in place is the code it encodes; anything else is refused.
+    #[test]
+    fn encoded_code_is_read_in_place_and_bad_bytes_are_refused() {
+        let code = [
+            Instr::Const64 { dst: 3, lo: 0xdead_beef, hi: 7 },
+            Instr::CallIndirect { base: 1, index: 2, table: 0, ty: 9 },
+            Instr::Store32Add { base: 1, index: 2, value: 3, offset: 64 },
+            Instr::Return1 { src: 3 },
+        ];
+        // A u32 buffer: aligned for `Instr`.
+        let mut words = [0u32; 12];
+        let bytes: Vec<u8> = code.iter().flat_map(Instr::encode).collect();
+        for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *word = u32::from_ne_bytes(chunk.try_into().unwrap());
+        }
+        // SAFETY: viewing an initialised `[u32; 12]` as its 48 bytes.
+        let view = unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), 48) };
+        assert_eq!(code_in(view), Ok(&code[..]));
+        assert_eq!(code_in(&view[..36]).map(<[Instr]>::len), Ok(3));
+        assert_eq!(code_in(&view[..40]), Err(NotCode::Length));
+        assert_eq!(code_in(&view[1..13]), Err(NotCode::Misaligned));
+        let mut bad = bytes.clone();
+        bad[24] = Instr::KINDS as u8;
+        for (word, chunk) in words.iter_mut().zip(bad.chunks_exact(4)) {
+            *word = u32::from_ne_bytes(chunk.try_into().unwrap());
+        }
+        // SAFETY: as above.
+        let view = unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), 48) };
+        assert_eq!(code_in(view), Err(NotCode::Kind(2)));
     }
 
     #[test]

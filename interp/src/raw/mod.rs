@@ -6,7 +6,8 @@
 //! - [`memory`]: linear memory, one `(ptr, len, cap)` representation for the heap and
 //!   the static backend, so loads and stores take no branch.
 //! - [`code`]: the running code behind an instruction pointer, so the run loop fetches
-//!   without a bounds check each.
+//!   without a bounds check each; and encoded code read in place from bytes (an image's,
+//!   in flash) once its layout is checked.
 //! - [`frame`]: the value stack and a running function's frame, so the run loop reads
 //!   and writes operand slots without a bounds check each.
 //!
