@@ -298,6 +298,23 @@ pub enum Error {
         /// The function's signature.
         found: Box<FuncType>,
     },
+    /// Bytes that are not a well-formed image, or whose parts do not fit each other
+    /// ([`Module::from_image`](crate::Module::from_image)).
+    BadImage {
+        /// What is wrong.
+        reason: &'static str,
+        /// Byte offset in the image (0 for a check of the whole module).
+        offset: usize,
+    },
+    /// An image made for another core, or under other settings than the config's.
+    ImageMismatch {
+        /// What differs: `core`, `features` or `fuel metering`.
+        what: &'static str,
+        /// The image's.
+        image: String,
+        /// This core's and config's.
+        here: String,
+    },
     /// A task was asked to start a call while it holds a suspended one, or to resume while
     /// it holds none.
     TaskState {
@@ -401,6 +418,12 @@ impl fmt::Display for Error {
                     f,
                     "signature mismatch: the Rust types give {expected}, the function is {found}"
                 )
+            }
+            Error::BadImage { reason, offset } => {
+                write!(f, "bad image: {reason} (at byte {offset})")
+            }
+            Error::ImageMismatch { what, image, here } => {
+                write!(f, "image made for another {what}: {image}; here: {here}")
             }
             Error::TaskState { task, suspended: true } => {
                 write!(f, "task {task} holds a suspended call: resume or cancel it first")

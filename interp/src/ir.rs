@@ -209,8 +209,11 @@ macro_rules! instr_set {
             /// How many kinds of instruction there are: a discriminant is below it.
             pub(crate) const KINDS: usize = [$(stringify!($name)),*].len();
 
+            /// Every kind and its fields, in order: what an image's code depends on.
+            pub(crate) const LAYOUT: &'static str =
+                concat!($(stringify!($name $({ $($field: $ty),* })?), ";"),*);
+
             /// The instruction's encoding (see [`instr_set`]).
-            #[cfg_attr(not(test), allow(dead_code, reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"))]
             pub(crate) fn encode(&self) -> [u8; INSTR_BYTES] {
                 let mut out = Encoder::new($crate::raw::code::discriminant(self));
                 match *self {
@@ -220,7 +223,6 @@ macro_rules! instr_set {
             }
 
             /// The instruction `bytes` encode, or `None` if byte 0 is no discriminant.
-            #[cfg_attr(not(test), allow(dead_code, reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"))]
             pub(crate) fn decode(bytes: &[u8; INSTR_BYTES]) -> Option<Instr> {
                 const DECODERS: &[fn(&mut Decoder<'_>) -> Instr] = &[
                     $( |_d| Instr::$name $({ $($field: _d.get()),* })? ),*
@@ -247,13 +249,6 @@ pub(crate) enum Space {
 pub(crate) const INSTR_BYTES: usize = 12;
 
 /// A field of an instruction: an unsigned integer, little-endian in the encoding.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
-    )
-)]
 trait Field: Copy {
     const SIZE: usize;
     fn write(self, to: &mut [u8]);
@@ -278,25 +273,11 @@ macro_rules! field {
 field!(u16, u32);
 
 /// Writes an instruction's fields one after another at their `repr(C)` offsets.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
-    )
-)]
 struct Encoder {
     bytes: [u8; INSTR_BYTES],
     at: usize,
 }
 
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
-    )
-)]
 impl Encoder {
     fn new(discriminant: u8) -> Self {
         let mut bytes = [0; INSTR_BYTES];
@@ -312,25 +293,11 @@ impl Encoder {
 }
 
 /// Reads the fields an [`Encoder`] wrote, in the same order.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
-    )
-)]
 struct Decoder<'a> {
     bytes: &'a [u8; INSTR_BYTES],
     at: usize,
 }
 
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "images (issue 18) will write and verify code with it; the tests hold it to the layout now"
-    )
-)]
 impl<'a> Decoder<'a> {
     fn new(bytes: &'a [u8; INSTR_BYTES]) -> Self {
         Decoder { bytes, at: 1 }

@@ -162,6 +162,7 @@ mod config; // Config: the feature set and the limits
 mod error; // Error, Trap: every stage's failures
 mod exec; // the run loop over translated code
 mod heap; // the heap account: what the store holds, in board bytes, against a limit
+mod image; // images: a translated module as bytes, written on the host, verified and run on a board
 mod instance; // Instance: an instance's exports
 mod ir; // the internal code (Instr) and the numeric-op table
 mod linker; // Linker, InstanceOptions: linking and instantiation

@@ -1,0 +1,228 @@
+//! Images: written and read back to the same module, refused when made for another core or
+//! config or damaged, and never trusted: any change the checksum hides is refused or runs
+//! safely.
+
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use super::*;
+use crate::{Error, Features, Linker, Module, Store, Value};
+
+/// Modules that reach every part of an image: imports of every kind, tables and segments
+/// of every mode, globals with extended constants, several memories with 1-byte pages, a
+/// start function, tail calls, bulk operations.
+const MODULES: &[&str] = &[
+    r#"(module
+        (import "env" "f" (func $f (param i32) (result i32)))
+        (import "env" "t" (table 2 funcref))
+        (import "env" "g" (global $g i32))
+        (memory $m 1 2)
+        (memory $small 100 (pagesize 1))
+        (table $own 3 10 funcref)
+        (global $h (mut i64) (i64.const -5))
+        (global $x i32 (i32.add (global.get $g) (i32.const 7)))
+        (elem (table $own) (i32.const 0) func $sq $rec)
+        (elem $passive funcref (ref.func $sq) (ref.null func))
+        (elem declare func $rec)
+        (data (memory $m) (i32.const 16) "hello")
+        (data $later "world")
+        (data (memory $small) (i32.const 90) "tail")
+        (func $sq (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+        (func $rec (param i32 i32) (result i32)
+          (if (result i32) (i32.eqz (local.get 0)) (then (local.get 1))
+            (else (return_call $rec (i32.sub (local.get 0) (i32.const 1))
+                                    (i32.add (local.get 1) (local.get 0))))))
+        (func $init (global.set $h (i64.const 42)))
+        (start $init)
+        (func (export "run") (param i32) (result i32)
+          (memory.init $later (i32.const 32) (i32.const 0) (i32.const 5))
+          (memory.copy $small $m (i32.const 0) (i32.const 16) (i32.const 5))
+          (table.init $own $passive (i32.const 1) (i32.const 0) (i32.const 1))
+          (i32.add
+            (i32.add (call_indirect $own (param i32) (result i32) (local.get 0) (i32.const 1))
+                     (call $rec (local.get 0) (i32.const 0)))
+            (i32.add (i32.load8_u $small (i32.const 92)) (global.get $x))))
+        (func (export "h") (result i64) (global.get $h))
+        (export "mem" (memory $m)))"#,
+    r#"(module (func (export "run") (param i32) (result i32)
+        (local i64 f64)
+        (block $a
+          (block $b (br_table $a $b $a (i32.and (local.get 0) (i32.const 3))))
+          (return (i32.const 1)))
+        (i32.const 2)))"#,
+];
+
+fn config() -> Config {
+    Config::new()
+}
+
+fn wasm(text: &str) -> Vec<u8> {
+    wat::parse_str(text).expect("test text parses")
+}
+
+fn image_of(config: &Config, text: &str) -> Vec<u8> {
+    let module = Module::new(config, &wasm(text)).expect("module");
+    module.to_image(config).expect("image")
+}
+
+/// `run(7)` and `h()` where there are such exports, on a store linking what `MODULES[0]`
+/// imports.
+fn run(module: &Module, config: &Config) -> Result<Vec<Value>, Error> {
+    let mut store = Store::new(config.clone());
+    store.set_fuel(10_000);
+    let mut linker = Linker::new();
+    linker.func_wrap(&mut store, "env", "f", |x: i32| x + 1);
+    let table = store.new_table(
+        crate::TableType { elem: crate::ValType::FuncRef, initial: 2, maximum: None },
+        Value::FuncRef(None),
+    )?;
+    linker.define("env", "t", crate::Extern::Table(table));
+    let global = store.new_global(
+        crate::GlobalType { content: crate::ValType::I32, mutable: false },
+        Value::I32(100),
+    )?;
+    linker.define("env", "g", crate::Extern::Global(global));
+    let instance = linker.instantiate(&mut store, module)?;
+    let mut results = Vec::new();
+    if let Ok(f) = instance.func(&store, "run") {
+        let mut out = [Value::I32(0)];
+        store.call(f, &[Value::I32(7)], &mut out)?;
+        results.extend(out);
+    }
+    if let Ok(f) = instance.func(&store, "h") {
+        let mut out = [Value::I64(0)];
+        store.call(f, &[], &mut out)?;
+        results.extend(out);
+    }
+    Ok(results)
+}
+
+/// Writes the header's length and checksum for `image`'s body as it now is.
+fn reseal(image: &mut [u8]) {
+    let body_len = (image.len() - HEADER_BYTES) as u32;
+    let checksum = fnv1a32(&image[HEADER_BYTES..]);
+    image[24..28].copy_from_slice(&body_len.to_le_bytes());
+    image[28..32].copy_from_slice(&checksum.to_le_bytes());
+}
+
+#[test]
+fn an_image_reads_back_to_the_module_it_was_written_from() {
+    for fuel in [false, true] {
+        let config = config().with_fuel(fuel);
+        for (i, text) in MODULES.iter().enumerate() {
+            let module = Module::new(&config, &wasm(text)).expect("module");
+            let image = module.to_image(&config).expect("image");
+            assert_eq!(image[..4], MAGIC);
+            let back = Module::from_image(&config, &image).expect("the image reads");
+            assert_eq!(
+                back.to_image(&config).expect("image"),
+                image,
+                "module {i}: every part kept"
+            );
+            assert_eq!(run(&back, &config).ok(), run(&module, &config).ok(), "module {i}");
+            assert!(run(&back, &config).is_ok(), "module {i} runs");
+        }
+    }
+}
+
+#[test]
+fn real_programs_survive_the_trip() {
+    let config = config();
+    let apps: [(&str, &[u8]); 4] = [
+        ("json", include_bytes!("../../../suites/apps/json.wasm")),
+        ("lz", include_bytes!("../../../suites/apps/lz.wasm")),
+        ("markdown", include_bytes!("../../../suites/apps/markdown.wasm")),
+        ("stackvm", include_bytes!("../../../suites/apps/stackvm.wasm")),
+    ];
+    for (app, bytes) in apps {
+        let module = Module::new(&config, bytes).expect("module");
+        let image = module.to_image(&config).expect("image");
+        let back = Module::from_image(&config, &image).expect("reads");
+        assert_eq!(back.to_image(&config).expect("image"), image, "{app}");
+        assert_eq!(back.inner.code, module.inner.code, "{app}");
+        assert_eq!(back.inner.headers, module.inner.headers, "{app}");
+    }
+}
+
+#[test]
+fn an_image_for_another_core_or_config_is_refused_naming_what_differs() {
+    let config = config();
+    let image = image_of(&config, MODULES[1]);
+    let err = Module::from_image(&config.clone().with_fuel(true), &image).expect_err("fuel");
+    assert_eq!(err.to_string(), "image made for another fuel metering: off; here: on");
+    let err = Module::from_image(&config.clone().with_features(Features::WASM2), &image)
+        .expect_err("features");
+    assert!(matches!(err, Error::ImageMismatch { what: "features", .. }), "{err}");
+    assert!(err.to_string().contains("tail-call"), "{err}");
+    let mut other_core = image.clone();
+    other_core[8] ^= 1; // the instruction set's hash
+    let err = Module::from_image(&config, &other_core).expect_err("core");
+    assert!(matches!(err, Error::ImageMismatch { what: "core", .. }), "{err}");
+    let mut other_format = image.clone();
+    other_format[4] = 2;
+    assert!(Module::from_image(&config, &other_format).is_err());
+    // A module the config does not meter cannot be written as a metered one.
+    let module = Module::new(&config, &wasm(MODULES[1])).expect("module");
+    assert!(matches!(
+        module.to_image(&config.with_fuel(true)),
+        Err(Error::ConfigMismatch { what: "fuel metering" })
+    ));
+}
+
+#[test]
+fn damaged_or_cut_images_are_refused() {
+    let config = config();
+    let image = image_of(&config, MODULES[0]);
+    for at in 0..image.len() {
+        let mut damaged = image.clone();
+        damaged[at] ^= 0x20;
+        assert!(Module::from_image(&config, &damaged).is_err(), "byte {at} changed");
+    }
+    for len in [0, 3, HEADER_BYTES - 1, HEADER_BYTES, image.len() - 1] {
+        let err = Module::from_image(&config, &image[..len]).expect_err("cut");
+        assert!(matches!(err, Error::BadImage { .. }), "{len}: {err}");
+    }
+    let err = Module::from_image(&config, b"\0asm\x01\0\0\0").expect_err("wasm");
+    assert!(err.to_string().contains("shorter than an image's header"), "{err}");
+    let mut not_image = image.clone();
+    not_image[0] = b'X';
+    assert!(
+        Module::from_image(&config, &not_image).expect_err("magic").to_string().contains("TNDM")
+    );
+}
+
+/// Changes the checksum cannot see (the image resealed after each): every one is refused,
+/// or gives a module that instantiates and runs without a panic, whatever it computes.
+#[test]
+fn a_resealed_change_is_refused_or_runs_safely() {
+    let config = config().with_fuel(true).with_limits(4096, 64);
+    let image = image_of(&config, MODULES[0]);
+    let (mut refused, mut ran) = (0, 0);
+    for at in HEADER_BYTES..image.len() {
+        for flip in [0x01, 0xff] {
+            let mut changed = image.clone();
+            changed[at] ^= flip;
+            reseal(&mut changed);
+            match Module::from_image(&config, &changed) {
+                Err(Error::BadImage { .. } | Error::OutOfMemory { .. }) => refused += 1,
+                Err(other) => panic!("byte {at} ^ {flip:#x}: {other}"),
+                Ok(module) => {
+                    let _ = run(&module, &config);
+                    ran += 1;
+                }
+            }
+        }
+    }
+    assert!(refused > 0 && ran > 0, "{refused} refused, {ran} ran");
+}
+
+#[test]
+fn the_instruction_set_hash_covers_every_kind() {
+    assert_eq!(Instr::LAYOUT.matches(';').count(), Instr::KINDS);
+    assert!(
+        Instr::LAYOUT.starts_with("Unreachable;ConsumeFuel { amount : u32 }"),
+        "{}",
+        &Instr::LAYOUT[..60]
+    );
+    assert_ne!(Fingerprint::of(&config()).instruction_set, 0);
+}
