@@ -52,5 +52,6 @@ run bytes --no-default-features
 run smith
 run differential
 run tiny
+run image
 echo
 echo "ci/fuzz.sh: every target ran ${seconds}s without a crash"

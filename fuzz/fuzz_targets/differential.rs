@@ -3,7 +3,8 @@
 //! identical results or trap kinds, identical exported globals and memory digests. A call where either engine ran out of fuel or stack ends the comparison (the two
 //! meter differently); everything up to it must agree. Then Tandem against itself: every
 //! call run as a task in small fuel slices (1 to 61, from the input's length) observes what
-//! the plain calls observe, up to the same exhaustion.
+//! the plain calls observe, up to the same exhaustion; and the module written as an image and
+//! read back observes the same again.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
@@ -13,6 +14,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     let slice = 1 + data.len() as u64 % 61;
     if let Err(mismatch) = tandem_fuzz::slices_agree(&wasm, &args, slice) {
+        panic!("{mismatch}");
+    }
+    if let Err(mismatch) = tandem_fuzz::image_agrees(&wasm, &args) {
         panic!("{mismatch}");
     }
 });

@@ -183,15 +183,79 @@ pub fn run_tandem_in_slices(
     args: &[u64],
     slice: Option<u64>,
 ) -> Result<Observation, Refused> {
-    let config = Config::new()
+    let config = tandem_config();
+    let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
+    run_tandem_module(&module, config, args, slice)
+}
+
+/// The config every Tandem run here uses: fuel on, small stacks, a heap-memory budget.
+pub fn tandem_config() -> Config {
+    Config::new()
         .with_fuel(true)
         .with_limits(VALUE_STACK, CALL_DEPTH)
-        .with_heap_memory_budget(Some(HEAP_MEMORY_BUDGET));
+        .with_heap_memory_budget(Some(HEAP_MEMORY_BUDGET))
+}
+
+/// [`run_tandem`] of the module `bytes` written as an image and read back: an image must
+/// run exactly as the module it was made from.
+pub fn run_tandem_image(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
+    let config = tandem_config();
     let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
+    let image = module.to_image(&config).map_err(Refused::Tandem)?;
+    let back = Module::from_image(&config, &image).map_err(Refused::Tandem)?;
+    run_tandem_module(&back, config, args, None)
+}
+
+/// Whether [`run_tandem`] and [`run_tandem_image`] observe the same.
+pub fn image_agrees(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
+    match (run_tandem(bytes, args), run_tandem_image(bytes, args)) {
+        (Ok(module), Ok(image)) if module == image => Ok(()),
+        (Err(_), Err(_)) => Ok(()),
+        (module, image) => Err(Mismatch(format!(
+            "the module and its image differ:\n  module: {module:?}\n  image:  {image:?}"
+        ))),
+    }
+}
+
+/// An image of `bytes` with the changes `edits` describes (each an offset into the body and
+/// a byte to xor there), its checksum made right again so the changes reach the verifier:
+/// it is refused, or it runs (with fuel) without a panic.
+pub fn run_edited_image(bytes: &[u8], edits: &[(u32, u8)]) -> Result<(), Refused> {
+    const HEADER: usize = 32;
+    // An edit can declare a table or memory of gigabytes: a board-like heap refuses it
+    // (the fuzzer's allocator would abort the process on the attempt rather than fail it).
+    let config =
+        tandem_config().with_heap_limit(Some(64 << 20)).with_table_elements_limit(Some(1 << 20));
+    let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
+    let mut image = module.to_image(&config).map_err(Refused::Tandem)?;
+    let body = image.len() - HEADER;
+    for &(at, xor) in edits {
+        if body > 0 {
+            image[HEADER + at as usize % body] ^= xor;
+        }
+    }
+    let checksum = fnv1a32(&image[HEADER..]);
+    image[28..32].copy_from_slice(&checksum.to_le_bytes());
+    let edited = Module::from_image(&config, &image).map_err(Refused::Tandem)?;
+    run_tandem_module(&edited, config, &[], None).map(drop)
+}
+
+/// FNV-1a, 32 bits: an image's checksum.
+fn fnv1a32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h: u32, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+/// Instantiates `module` and calls every export (see [`run_tandem`]).
+fn run_tandem_module(
+    module: &Module,
+    config: Config,
+    args: &[u64],
+    slice: Option<u64>,
+) -> Result<Observation, Refused> {
     let mut store = Store::new(config);
     store.set_fuel(FUEL);
     let mut observed = Observation::default();
-    let instance = match Linker::new().instantiate(&mut store, &module) {
+    let instance = match Linker::new().instantiate(&mut store, module) {
         Ok(instance) => instance,
         Err(e @ Error::Trap(_)) => {
             let outcome = tandem_outcome(Err(e)).map_err(Refused::Tandem)?;

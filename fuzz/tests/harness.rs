@@ -74,6 +74,21 @@ fn calls_in_fuel_slices_observe_what_plain_calls_do() {
 }
 
 #[test]
+fn an_image_observes_what_its_module_does_and_edited_images_never_panic() {
+    let wasm = wat::parse_str(MODULE).unwrap();
+    assert_eq!(tandem_fuzz::run_tandem_image(&wasm, &[]).ok(), run_tandem(&wasm, &[]).ok());
+    assert_eq!(tandem_fuzz::image_agrees(&wasm, &[]).map_err(|m| m.to_string()), Ok(()));
+    let (mut refused, mut ran) = (0, 0);
+    for at in 0..600u32 {
+        match tandem_fuzz::run_edited_image(&wasm, &[(at, 0x41), (at * 7, 0x02)]) {
+            Ok(()) => ran += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(refused > 0 && ran > 0, "{refused} refused, {ran} ran");
+}
+
+#[test]
 fn bad_bytes_are_refused_not_panicked_on() {
     for bytes in [&b""[..], b"\0asm", b"\0asm\x01\0\0\0\x01\xff", b"garbage"] {
         assert!(run_tandem(bytes, &[]).is_err(), "{bytes:?}");
@@ -100,6 +115,9 @@ fn regressions() {
                         panic!("{}: {m}", path.display());
                     }
                     if let Err(m) = slices_agree(&wasm, &args, 1 + data.len() as u64 % 61) {
+                        panic!("{}: {m}", path.display());
+                    }
+                    if let Err(m) = tandem_fuzz::image_agrees(&wasm, &args) {
                         panic!("{}: {m}", path.display());
                     }
                 }
