@@ -42,6 +42,8 @@ enum Command {
     Parity(cmd::parity::ParityArgs),
     /// Call one export of a .wasm (or .wat) program and print its output and results.
     Call(cmd::call::CallArgs),
+    /// Validate and translate a module on the host and write it as an image.
+    Compile(cmd::compile::CompileArgs),
     /// Run suites or programs and print what each needed, and the smallest profile limits.
     Measure(cmd::measure::MeasureArgs),
     /// List the built-in board profiles.
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Parity(args) => cmd::parity::run(args),
         Command::Call(args) => cmd::call::run(args),
+        Command::Compile(args) => cmd::compile::run(args),
         Command::Measure(args) => cmd::measure::run(args),
         Command::Boards => cmd::boards::run(),
         Command::Probe(command) => cmd::probe::run(command),

@@ -3,6 +3,7 @@
 
 pub mod boards;
 pub mod call;
+pub mod compile;
 pub mod measure;
 pub mod parity;
 pub mod probe;

@@ -1,0 +1,65 @@
+//! `tandem compile`: a module written as an image that reads back and runs as the module
+//! does; bad input named, with exit code 2.
+
+use std::process::Command;
+
+use tandem_interp::{Config, Linker, Module, Store, Value};
+
+const PROGRAM: &str = r#"(module
+  (memory 1)
+  (data (i32.const 0) "\05")
+  (func (export "run") (param i32) (result i32)
+    (i32.add (i32.load8_u (i32.const 0)) (local.get 0))))"#;
+
+fn run(module: &Module, config: &Config) -> Value {
+    let mut store = Store::new(config.clone());
+    store.set_fuel(1_000);
+    let instance = Linker::new().instantiate(&mut store, module).expect("instantiates");
+    let run = instance.func(&store, "run").expect("export");
+    let mut out = [Value::I32(0)];
+    store.call(run, &[Value::I32(37)], &mut out).expect("runs");
+    out[0]
+}
+
+#[test]
+fn an_image_from_the_command_line_runs_as_its_module() {
+    let dir = std::env::temp_dir().join(format!("tandem-compile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("program.wat");
+    std::fs::write(&source, PROGRAM).unwrap();
+    let tandem = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tandem")).args(args).output().expect("tandem runs")
+    };
+    let out = tandem(&["compile", source.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let image = std::fs::read(dir.join("program.tandem")).expect("the image is written");
+    assert_eq!(&image[..4], b"TNDM");
+
+    // The rig meters fuel, so images are made for a store that does.
+    let config = Config::new().with_fuel(true);
+    let from_image = Module::from_image(&config, &image).expect("reads");
+    let from_wasm = Module::new(&config, &wat::parse_str(PROGRAM).unwrap()).expect("module");
+    assert_eq!(run(&from_image, &config), Value::I32(42));
+    assert_eq!(run(&from_image, &config), run(&from_wasm, &config));
+    let err = Module::from_image(&Config::new(), &image).expect_err("not metered here");
+    assert!(err.to_string().contains("fuel metering"), "{err}");
+
+    let no_fuel = dir.join("plain.tandem");
+    let out = tandem(&[
+        "compile",
+        source.to_str().unwrap(),
+        "--no-fuel",
+        "-o",
+        no_fuel.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let plain =
+        Module::from_image(&Config::new(), &std::fs::read(&no_fuel).unwrap()).expect("reads");
+    assert_eq!(run(&plain, &Config::new()), Value::I32(42));
+
+    let garbage = dir.join("garbage.wasm");
+    std::fs::write(&garbage, "\0asm\x01\0\0\0\x01").unwrap();
+    let out = tandem(&["compile", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a module Tandem runs"));
+}
