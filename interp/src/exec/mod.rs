@@ -75,7 +75,7 @@ pub(crate) fn start(
     };
     let mut ex = Executor::new(store, Some(task));
     let ran = ex.enter(func, 0).and_then(|()| ex.run());
-    let ran = ex.stop_point(ran);
+    let ran = ex.stop_point(ran, ty);
     settle(store, task, ty, ran, results)
 }
 
@@ -98,7 +98,7 @@ pub(crate) fn resume(
     let mut ex = Executor::new(store, Some(task));
     ex.go_to(at);
     let ran = ex.run();
-    let ran = ex.stop_point(ran);
+    let ran = ex.stop_point(ran, at.ty);
     settle(store, task, at.ty, ran, results)
 }
 
@@ -161,7 +161,7 @@ fn settle(
             Ok(Progress::Finished)
         }
         Ok(Some((why, at))) => {
-            entity.suspended = Some(SuspendedCall { ty, ..at });
+            entity.suspended = Some(at);
             Ok(Progress::Suspended(why))
         }
         Err(trap) => Err(Error::Trap(trap)),
@@ -327,17 +327,18 @@ impl<'s> Executor<'s> {
         unwind
     }
 
-    /// What the run loop's end means for a task: finished, stopped (why, and where), or
-    /// trapped.
+    /// What the run loop's end means for a task's call of a function of type `ty`: finished,
+    /// stopped (why, and where), or trapped.
     fn stop_point(
         self,
         ran: Result<(), Trap>,
+        ty: u32,
     ) -> Result<Option<(Suspension, SuspendedCall)>, Trap> {
         match (ran, self.suspension) {
             (Ok(()), _) => Ok(None),
             (Err(_), Some(why)) => {
                 let (instance, base, pc) = (self.instance, self.base as u32, self.pc as u32);
-                Ok(Some((why, SuspendedCall { ty: 0, instance, base, pc })))
+                Ok(Some((why, SuspendedCall { ty, instance, base, pc })))
             }
             (Err(trap), None) => Err(trap),
         }

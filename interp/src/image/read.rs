@@ -26,9 +26,8 @@ impl Module {
     /// whose parts fit each other and whose code passes the translator's own check
     /// ([`Error::BadImage`] says what is wrong, and where). The bytes are copied.
     pub fn from_image(config: &Config, bytes: &[u8]) -> Result<Module, Error> {
-        let body = check_header(config, bytes)?;
+        check_header(config, bytes)?;
         let mut r = Reader { bytes, at: HEADER_BYTES };
-        debug_assert_eq!(body.len(), bytes.len() - HEADER_BYTES);
         let inner = r.module(config)?;
         if r.at != bytes.len() {
             return Err(r.bad("bytes after the code"));
@@ -38,9 +37,9 @@ impl Module {
     }
 }
 
-/// The body, once the header says it is an image of this format for this core and config,
+/// Whether the header says `bytes` are an image of this format for this core and config,
 /// of the length it gives and with its checksum.
-fn check_header<'a>(config: &Config, bytes: &'a [u8]) -> Result<&'a [u8], Error> {
+fn check_header(config: &Config, bytes: &[u8]) -> Result<(), Error> {
     let bad = |reason| Err(Error::BadImage { reason, offset: 0 });
     let Some((header, body)) = bytes.split_first_chunk::<HEADER_BYTES>() else {
         return bad("shorter than an image's header");
@@ -70,7 +69,7 @@ fn check_header<'a>(config: &Config, bytes: &'a [u8]) -> Result<&'a [u8], Error>
     if u32_at(28) != fnv1a32(body) {
         return bad("its checksum does not match: damaged");
     }
-    Ok(body)
+    Ok(())
 }
 
 /// The body being read; errors name the offset in the image.
