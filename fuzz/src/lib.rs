@@ -220,7 +220,7 @@ pub fn image_agrees(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
 /// An image of `bytes` with the changes `edits` describes (each an offset into the body and
 /// a byte to xor there), its checksum made right again so the changes reach the verifier:
 /// it is refused, or it runs (with fuel) without a panic.
-pub fn run_edited_image(bytes: &[u8], edits: &[(u32, u8)]) -> Result<(), Refused> {
+pub fn run_edited_image(bytes: &[u8], edits: &[Edit]) -> Result<(), Refused> {
     const HEADER: usize = 32;
     // An edit can declare a table or memory of gigabytes: a board-like heap refuses it
     // (the fuzzer's allocator would abort the process on the attempt rather than fail it).
@@ -639,6 +639,23 @@ pub fn differential_input(data: &[u8]) -> Option<(Vec<u8>, Vec<u64>)> {
     let wasm = smith_module(&mut u).ok()?;
     let args = u.arbitrary_iter::<u64>().map(|it| it.flatten().collect()).unwrap_or_default();
     Some((wasm, args))
+}
+
+/// A change to an image: the offset into its body (taken modulo the body's length) and a
+/// non-zero xor for the byte there.
+pub type Edit = (u32, u8);
+
+/// An image fuzz input read as the target reads it: up to eight edits (an offset into the
+/// image's body and a non-zero xor each), then a wasm-smith module; `None` when the input
+/// runs out first.
+pub fn image_input(data: &[u8]) -> Option<(Vec<u8>, Vec<Edit>)> {
+    let mut u = arbitrary::Unstructured::new(data);
+    let count = u.int_in_range(0usize..=8).ok()?;
+    let mut edits = Vec::with_capacity(count);
+    for _ in 0..count {
+        edits.push((u.arbitrary::<u32>().ok()?, u.int_in_range(1u8..=255).ok()?));
+    }
+    Some((smith_module(&mut u).ok()?, edits))
 }
 
 /// A wasm-smith module within Tandem's feature set (Wasm 2.0 without SIMD, tail calls,

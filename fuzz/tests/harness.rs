@@ -100,13 +100,18 @@ fn bad_bytes_are_refused_not_panicked_on() {
 fn regressions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
     let mut count = 0;
-    for target in ["bytes", "smith", "differential"] {
+    for target in ["bytes", "smith", "differential", "image"] {
         let Ok(dir) = std::fs::read_dir(root.join(target)) else { continue };
         for entry in dir {
             let path = entry.unwrap().path();
             let data = std::fs::read(&path).unwrap();
             match target {
                 "bytes" => drop(run_tandem(&data, &[])),
+                "image" => {
+                    // Refused, or run to the end of its fuel: never a panic or a hang.
+                    let Some((wasm, edits)) = tandem_fuzz::image_input(&data) else { continue };
+                    let _ = tandem_fuzz::run_edited_image(&wasm, &edits);
+                }
                 _ => {
                     let Some((wasm, args)) = tandem_fuzz::differential_input(&data) else {
                         continue;

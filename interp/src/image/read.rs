@@ -447,7 +447,7 @@ fn verify(m: &ModuleInner) -> Result<(), &'static str> {
         {
             return Err("a function whose frame does not hold its locals and constants");
         }
-        verify_function(&m.code[..end], h.entry as usize, h.frame_size.into(), &spaces)?;
+        verify_function(&m.code[..end], h.entry as usize, h.frame_size.into(), &spaces, m.fuel)?;
     }
     if expected_entry != m.code.len() {
         return Err("code that belongs to no function");

@@ -105,7 +105,7 @@ impl Translator<'_> {
                 limit: MAX_FRAME as u64,
             });
         }
-        verify_function(self.code, self.entry, frame_size, &self.spaces())
+        verify_function(self.code, self.entry, frame_size, &self.spaces(), self.fuel)
             .map_err(|reason| self.err(reason))?;
         Ok(FuncHeader {
             entry: self.entry as u32,
@@ -149,7 +149,10 @@ impl Spaces {
 /// What the executor relies on without checking, over the function whose code is
 /// `code[entry..]` and whose frame has `frame_size` slots: it has code, its last instruction
 /// does not fall through, every branch target and branch-table entry lies within it, every
-/// slot operand within its frame, and every index within `spaces`. The translator's
+/// slot operand within its frame, and every index within `spaces`. With `fuel` on, the
+/// function charges fuel on entry and at every backward branch's target, the only places
+/// the executor looks at fuel and the interrupt flag: without that, code could loop where
+/// neither can stop it. The translator's
 /// construction makes all of it true; checking it here turns a slip into an error rather than
 /// a jump, an access out of bounds or a panic. Code that did not come from the translator
 /// (an image's) is held to the same function.
@@ -158,6 +161,7 @@ pub(crate) fn verify_function(
     entry: usize,
     frame_size: u32,
     spaces: &Spaces,
+    fuel: bool,
 ) -> Result<(), &'static str> {
     let end = code.len();
     // The executor fetches without a bounds check: it must never run off the end.
@@ -165,6 +169,11 @@ pub(crate) fn verify_function(
         None => return Err("empty function body"),
         Some(last) if last.falls_through() => return Err("function code falls off its end"),
         Some(_) => {}
+    }
+    let charges_fuel =
+        |at: usize| matches!(code.get(at), Some(Instr::ConsumeFuel { amount }) if *amount > 0);
+    if fuel && !charges_fuel(entry) {
+        return Err("function entry charges no fuel");
     }
     for (i, instr) in code.iter().enumerate().skip(entry) {
         let target = match *instr {
@@ -180,6 +189,13 @@ pub(crate) fn verify_function(
             && ((t as usize) < entry || t as usize >= end)
         {
             return Err("branch target outside the function");
+        }
+        if let Some(t) = target
+            && fuel
+            && t as usize <= i
+            && !charges_fuel(t as usize)
+        {
+            return Err("loop that charges no fuel");
         }
         let mut outside = false;
         instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);

@@ -253,7 +253,7 @@ fn verify_function_holds_code_to_the_modules_index_spaces() {
     let check = |body: &[Instr]| {
         let mut code = alloc::vec![Instr::Unreachable]; // another function's code before it
         code.extend_from_slice(body);
-        verify_function(&code, 1, 4, &spaces)
+        verify_function(&code, 1, 4, &spaces, false)
     };
     assert_eq!(check(&[Instr::Call { func: 1, base: 0 }, ret]), Ok(()));
     assert_eq!(check(&[Instr::Call { func: 2, base: 0 }, ret]), Err("unknown function"));
@@ -271,4 +271,32 @@ fn verify_function_holds_code_to_the_modules_index_spaces() {
     assert_eq!(check(&[Instr::Br { target: 0 }]), Err("branch target outside the function"));
     assert_eq!(check(&[Instr::Copy { dst: 0, src: 1 }]), Err("function code falls off its end"));
     assert_eq!(check(&[]), Err("empty function body"));
+}
+
+/// With fuel on, the executor looks at fuel and the interrupt flag only where fuel is
+/// charged: a function must charge it on entry and at every backward branch's target, or
+/// an image could loop where nothing stops it.
+#[test]
+fn verify_function_holds_metered_code_to_charging_fuel_where_it_loops() {
+    use super::check::{Spaces, verify_function};
+    let spaces =
+        Spaces { funcs: 1, types: 1, tables: 0, memories: 0, globals: 0, datas: 0, elems: 0 };
+    let check = |body: &[Instr]| {
+        let mut code = alloc::vec![Instr::Unreachable];
+        code.extend_from_slice(body);
+        verify_function(&code, 1, 4, &spaces, true)
+    };
+    let fuel = |amount| Instr::ConsumeFuel { amount };
+    let ret = Instr::Return0;
+    let nez = |target| Instr::BrIfNez { cond: 0, target };
+    // entry, a loop whose head charges, and a forward branch out of it
+    assert_eq!(check(&[fuel(1), fuel(1), nez(4), Instr::Br { target: 2 }, ret]), Ok(()));
+    assert_eq!(check(&[ret]), Err("function entry charges no fuel"));
+    assert_eq!(check(&[fuel(0), ret]), Err("function entry charges no fuel"));
+    assert_eq!(check(&[fuel(1), fuel(0), nez(2), ret]), Err("loop that charges no fuel"));
+    assert_eq!(check(&[fuel(1), Instr::Br { target: 2 }, ret]), Err("loop that charges no fuel"));
+    assert_eq!(check(&[fuel(1), nez(1), ret]), Ok(()), "a loop may close on the entry's charge");
+    // without fuel, nothing is charged and nothing required
+    let code = [Instr::Unreachable, Instr::Br { target: 1 }];
+    assert_eq!(verify_function(&code, 1, 4, &spaces, false), Ok(()));
 }
