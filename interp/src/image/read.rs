@@ -8,12 +8,13 @@ use alloc::vec::Vec;
 
 use crate::config::Config;
 use crate::error::{Error, ExternKind};
+use crate::heap::{BoardSize, HeapAccount, HeapUse};
 use crate::ir::{INSTR_BYTES, Instr};
 use crate::module::{
     ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
     GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
 };
-use crate::store::try_reserve;
+use crate::store::{Store, try_reserve};
 use crate::translate::{Spaces, verify_function};
 use crate::value::{FuncType, ValType};
 
@@ -26,15 +27,36 @@ impl Module {
     /// whose parts fit each other and whose code passes the translator's own check
     /// ([`Error::BadImage`] says what is wrong, and where). The bytes are copied.
     pub fn from_image(config: &Config, bytes: &[u8]) -> Result<Module, Error> {
-        check_header(config, bytes)?;
-        let mut r = Reader { bytes, at: HEADER_BYTES };
-        let inner = r.module(config)?;
-        if r.at != bytes.len() {
-            return Err(r.bad("bytes after the code"));
-        }
-        verify(&inner).map_err(|reason| Error::BadImage { reason, offset: 0 })?;
-        Ok(Module { inner: Arc::new(inner) })
+        read(config, bytes, &mut HeapAccount::new(None))
     }
+}
+
+impl Store {
+    /// Reads an image like [`Module::from_image`] with the store's config, charging the
+    /// module to the store's heap account before each part is allocated, as
+    /// [`Store::load_module`] does: an image whose module does not fit `Config::max_heap` is
+    /// refused with [`Error::HeapExhausted`], and a refused image leaves the account as it
+    /// was. The charge stays for the store's lifetime.
+    pub fn load_image(&mut self, bytes: &[u8]) -> Result<Module, Error> {
+        let mut heap = self.heap;
+        let module = read(&self.config, bytes, &mut heap)?;
+        self.heap = heap;
+        Ok(module)
+    }
+}
+
+/// The module in `bytes`, charged to `heap` as it is read.
+fn read(config: &Config, bytes: &[u8], heap: &mut HeapAccount) -> Result<Module, Error> {
+    check_header(config, bytes)?;
+    let mut r = Reader { bytes, at: HEADER_BYTES, heap };
+    let inner = r.module(config)?;
+    if r.at != bytes.len() {
+        return Err(r.bad("bytes after the code"));
+    }
+    verify(&inner).map_err(|reason| Error::BadImage { reason, offset: 0 })?;
+    // The module itself, behind its `Arc`'s two counts.
+    r.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
+    Ok(Module { inner: Arc::new(inner) })
 }
 
 /// Whether the header says `bytes` are an image of this format for this core and config,
@@ -72,13 +94,15 @@ fn check_header(config: &Config, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The body being read; errors name the offset in the image.
-struct Reader<'a> {
+/// The body being read, each part charged before it is allocated, with the decoder's
+/// figures; errors name the offset in the image.
+struct Reader<'a, 'h> {
     bytes: &'a [u8],
     at: usize,
+    heap: &'h mut HeapAccount,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> Reader<'a, '_> {
     fn bad(&self, reason: &'static str) -> Error {
         Error::BadImage { reason, offset: self.at }
     }
@@ -129,13 +153,14 @@ impl<'a> Reader<'a> {
     fn str(&mut self) -> Result<Box<str>, Error> {
         let len = self.u32()? as usize;
         let bytes = self.take(len)?;
+        self.heap.charge(len as u64, HeapUse::Module)?;
         let text = core::str::from_utf8(bytes).map_err(|_| self.bad("a name that is not UTF-8"))?;
         Ok(Box::from(text))
     }
 
     /// A list of `item`s, each at least `min_bytes` long: its count cannot promise more
     /// items than the bytes left hold, so a damaged count never allocates much.
-    fn list<T>(
+    fn list<T: BoardSize>(
         &mut self,
         min_bytes: usize,
         mut item: impl FnMut(&mut Self) -> Result<T, Error>,
@@ -145,7 +170,7 @@ impl<'a> Reader<'a> {
             return Err(self.bad("a count past the image's end"));
         }
         let mut items = Vec::new();
-        try_reserve(&mut items, count)?;
+        self.heap.reserve_exact(&mut items, count, HeapUse::Module)?;
         for _ in 0..count {
             items.push(item(self)?);
         }
@@ -232,6 +257,7 @@ impl<'a> Reader<'a> {
         m.types = self.list(8, |r| {
             let (params, results) = (r.u32()? as usize, r.u32()? as usize);
             let types = r.list_of(params.saturating_add(results))?;
+            r.heap.charge(types.len() as u64, HeapUse::Module)?;
             Ok(FuncType::new(types[..params].iter().copied(), types[params..].iter().copied()))
         })?;
         m.imports = self.list(9, |r| {
@@ -276,7 +302,9 @@ impl<'a> Reader<'a> {
                 _ => return Err(r.bad("an unknown data segment mode")),
             };
             let len = r.u32()? as usize;
-            Ok(DataSegment { mode, bytes: Arc::from(r.take(len)?) })
+            let bytes = r.take(len)?;
+            r.heap.charge(8 + len as u64, HeapUse::Module)?;
+            Ok(DataSegment { mode, bytes: Arc::from(bytes) })
         })?;
         m.data_count = self.option()?;
         m.headers = self.list(18, |r| {
@@ -299,7 +327,7 @@ impl<'a> Reader<'a> {
         }
         let code =
             self.take(count.checked_mul(INSTR_BYTES).ok_or_else(|| self.bad("too much code"))?)?;
-        try_reserve(&mut m.code, count)?;
+        self.heap.reserve_exact(&mut m.code, count, HeapUse::Module)?;
         for (i, chunk) in code.chunks_exact(INSTR_BYTES).enumerate() {
             let bytes = chunk.try_into().map_err(|_| self.bad("ends too soon"))?;
             let instr = Instr::decode(bytes).ok_or(Error::BadImage {

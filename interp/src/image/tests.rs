@@ -226,3 +226,34 @@ fn the_instruction_set_hash_covers_every_kind() {
     );
     assert_ne!(Fingerprint::of(&config()).instruction_set, 0);
 }
+
+/// A store charges an image's module for the same parts as the module loaded from wasm,
+/// sized exactly where the decoder's vectors keep their growth's slack, refuses one over
+/// its heap limit, and a refused image leaves its account as it was.
+#[test]
+fn a_store_charges_an_image_as_it_charges_the_module() {
+    for text in MODULES {
+        let config = config().with_fuel(true);
+        let image = image_of(&config, text);
+        let mut from_wasm = Store::new(config.clone());
+        let before = from_wasm.heap_stats().in_use;
+        from_wasm.load_module(&wasm(text)).expect("module");
+        let module_bytes = from_wasm.heap_stats().in_use - before;
+        let mut from_image = Store::new(config.clone());
+        from_image.load_image(&image).expect("image");
+        let image_module_bytes = from_image.heap_stats().in_use - before;
+        assert!(image_module_bytes <= module_bytes, "{image_module_bytes} > {module_bytes}");
+        // The code, the largest part, is charged in both: at least 12 bytes per instruction.
+        let code = Module::from_image(&config, &image).expect("image").inner.code.len() as u64;
+        assert!(image_module_bytes > code * 12, "{image_module_bytes} for {code} instructions");
+        let module_bytes = image_module_bytes;
+
+        let limited = config.clone().with_heap_limit(Some(before + module_bytes - 1));
+        let mut tight = Store::new(limited);
+        let err = tight.load_image(&image).expect_err("over the limit");
+        assert!(matches!(err, Error::HeapExhausted { .. }), "{err}");
+        assert_eq!(tight.heap_stats().in_use, before, "a refused image is given back");
+        let mut exact = Store::new(config.with_heap_limit(Some(before + module_bytes)));
+        assert!(exact.load_image(&image).is_ok(), "fits exactly");
+    }
+}
