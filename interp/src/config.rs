@@ -76,6 +76,7 @@ impl Features {
 
     /// What wasmparser decodes and validates for this set (never SIMD, never anything the
     /// core does not implement): the host validates with it for a board that does not.
+    #[cfg(feature = "wasm")]
     pub fn to_wasmparser(self) -> wasmparser::WasmFeatures {
         use wasmparser::WasmFeatures as W;
         let mut w = W::MVP;
@@ -116,7 +117,7 @@ pub struct Config {
     /// memory runs out at the same `memory.grow` on the board and in the simulator.
     pub max_heap_memory: Option<u64>,
     /// Bytes of heap the store may hold, counted as a 32-bit board allocates them: its
-    /// stacks, the modules loaded through it ([`Store::load_module`](crate::Store::load_module)),
+    /// stacks, the modules loaded through it (`Store::load_module`, `Store::load_image`),
     /// instances, tables, heap-backed memories and what the embedder charges. `None` is
     /// unlimited (still counted, see [`Store::heap_stats`](crate::Store::heap_stats)). What
     /// would pass it is refused before it is allocated, the same way on every target.

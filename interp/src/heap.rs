@@ -10,6 +10,7 @@
 //! arena by a reserve for what the account does not see (the validator's scratch, the
 //! allocator's own overhead), so the arena itself never runs dry first.
 
+#[cfg(feature = "wasm")]
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
@@ -173,6 +174,7 @@ impl HeapAccount {
     /// capacity becomes the projection of the whole at the rate so far, and an eighth more:
     /// a module's code is then mostly allocated once. Doubling to the end would hold the
     /// old buffer beside one twice its size, up to three times the code at once.
+    #[cfg(feature = "wasm")]
     pub(crate) fn reserve_projected<T: BoardSize>(
         &mut self,
         v: &mut Vec<T>,
@@ -224,6 +226,7 @@ impl HeapAccount {
     }
 
     /// Pushes `item`, growing `v` charged ([`HeapAccount::reserve`]).
+    #[cfg(feature = "wasm")]
     pub(crate) fn push<T: BoardSize>(
         &mut self,
         v: &mut Vec<T>,
@@ -236,6 +239,7 @@ impl HeapAccount {
     }
 
     /// Trims `v` to its length, giving back the rest.
+    #[cfg(feature = "wasm")]
     pub(crate) fn shrink<T: BoardSize>(&mut self, v: &mut Vec<T>) {
         self.release(board_bytes::<T>(v.capacity() - v.len()));
         v.shrink_to_fit();
@@ -243,6 +247,7 @@ impl HeapAccount {
 
     /// `v`'s items as a boxed slice, charged for exactly its length (the vector's slack is
     /// given back).
+    #[cfg(feature = "wasm")]
     pub(crate) fn boxed<T: BoardSize>(&mut self, mut v: Vec<T>) -> Box<[T]> {
         self.shrink(&mut v);
         v.into_boxed_slice()
@@ -271,6 +276,7 @@ macro_rules! board_sizes {
         const _: () = assert!(core::mem::size_of::<$ty>() as u64 == $bytes);
     )*};
 }
+#[cfg(feature = "wasm")]
 pub(crate) use board_sizes;
 
 board_sizes! {

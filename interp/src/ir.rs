@@ -655,6 +655,7 @@ macro_rules! define_instr {
             /// The slot this instruction writes its single result to, if it has
             /// exactly one and reads all its operands before writing it. The
             /// translator retargets such a result straight into a local.
+            #[cfg(feature = "wasm")]
             pub(crate) fn result_slot_mut(&mut self) -> Option<&mut Reg> {
                 match self {
                     $( Instr::$bin { dst, .. } )|*

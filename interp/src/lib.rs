@@ -171,15 +171,19 @@ mod num; // the spec's numeric semantics beyond one Rust operator
 mod raw; // the crate's `unsafe`: linear memory, value stack, instruction pointer
 mod store; // Store: the entities, and the embedder's API
 mod task; // Task: calls that stop (fuel, interrupt, yield) and resume later
+#[cfg(feature = "wasm")]
 mod translate; // wasm operators -> internal code, checking what the executor relies on
 mod typed; // typed host functions and typed calls over the untyped API
-mod value; // Value, ValType, FuncType, and the raw slot encoding
+mod value;
+mod verify; // what the executor relies on, checked per function (translator and images) // Value, ValType, FuncType, and the raw slot encoding
 
 pub use config::{Config, Features};
 pub use error::{Error, ExternKind, Trap, TrapKind};
 pub use heap::{HeapStats, HeapUse};
 pub use linker::{InstanceOptions, Linker};
-pub use module::{GlobalType, MemoryType, Module, PartialModule, TableType};
+#[cfg(feature = "wasm")]
+pub use module::PartialModule;
+pub use module::{GlobalType, MemoryType, Module, TableType};
 pub use raw::memory::{MemStats, MemoryKind, PAGE_SIZE};
 pub use store::{
     Caller, ExecStats, Extern, FUEL_SLICE, Func, Global, HostFn, Instance, Memory, Store, Table,

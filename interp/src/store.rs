@@ -19,7 +19,9 @@ use core::sync::atomic::AtomicBool;
 use crate::config::Config;
 use crate::error::{Error, ExternKind, Trap};
 use crate::heap::{BoardSize, HeapAccount, HeapStats, HeapUse, board_bytes};
-use crate::module::{GlobalType, MemoryType, Module, PartialModule, TableType};
+#[cfg(feature = "wasm")]
+use crate::module::PartialModule;
+use crate::module::{GlobalType, MemoryType, Module, TableType};
 use crate::raw::memory::{LinearMemory, MemStats};
 use crate::task::{Progress, Stacks, Task, TaskEntity};
 use crate::typed::{IntoHostFunc, TypedFunc, WasmTyList};
@@ -318,6 +320,7 @@ impl Store {
     /// that does not fit `Config::max_heap` is refused with [`Error::HeapExhausted`] naming
     /// the function being translated (or the section being decoded), and a refused load
     /// leaves the account as it was. The charge stays for the store's lifetime.
+    #[cfg(feature = "wasm")]
     pub fn load_module(&mut self, bytes: &[u8]) -> Result<Module, Error> {
         let mut heap = self.heap;
         let module = Module::decode(&self.config, bytes, &mut heap)?;
@@ -329,12 +332,14 @@ impl Store {
     /// the whole binary is never held: [`Store::feed_module`] decodes each section and
     /// function body as soon as it is complete, charging what it builds like
     /// [`Store::load_module`], and the one incomplete payload's bytes as well.
+    #[cfg(feature = "wasm")]
     pub fn begin_module(&self, len: usize) -> PartialModule {
         PartialModule::new(&self.config, len)
     }
 
     /// Feeds the next `bytes` of `module`. An error refuses the module: what it held is
     /// given back, and it takes no more bytes.
+    #[cfg(feature = "wasm")]
     pub fn feed_module(&mut self, module: &mut PartialModule, bytes: &[u8]) -> Result<(), Error> {
         let before = self.heap.stats().in_use;
         let fed = module.feed(&self.config, &mut self.heap, bytes);
@@ -343,6 +348,7 @@ impl Store {
 
     /// Ends `module`, which must have received its announced length, and builds it. On
     /// an error what it held is given back.
+    #[cfg(feature = "wasm")]
     pub fn end_module(&mut self, module: PartialModule) -> Result<Module, Error> {
         let before = self.heap.stats().in_use;
         // `end` consumes the module: what it charged is known before it starts.
@@ -358,11 +364,13 @@ impl Store {
     }
 
     /// Gives back what an unfinished `module` holds in the heap account.
+    #[cfg(feature = "wasm")]
     pub fn discard_module(&mut self, module: PartialModule) {
         self.heap.release(module.charged);
     }
 
     /// Adds what one feed charged to `module`'s account; a failed feed refuses it.
+    #[cfg(feature = "wasm")]
     fn settle(
         &mut self,
         module: &mut PartialModule,

@@ -15,8 +15,8 @@ use crate::module::{
     GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
 };
 use crate::store::{Store, try_reserve};
-use crate::translate::{Spaces, verify_function};
 use crate::value::{FuncType, ValType};
+use crate::verify::{Spaces, verify_function};
 
 use super::{FORMAT_VERSION, Fingerprint, HEADER_BYTES, MAGIC, fnv1a32};
 
@@ -34,7 +34,7 @@ impl Module {
 impl Store {
     /// Reads an image like [`Module::from_image`] with the store's config, charging the
     /// module to the store's heap account before each part is allocated, as
-    /// [`Store::load_module`] does: an image whose module does not fit `Config::max_heap` is
+    /// `Store::load_module` does: an image whose module does not fit `Config::max_heap` is
     /// refused with [`Error::HeapExhausted`], and a refused image leaves the account as it
     /// was. The charge stays for the store's lifetime.
     pub fn load_image(&mut self, bytes: &[u8]) -> Result<Module, Error> {

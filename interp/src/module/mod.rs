@@ -26,24 +26,36 @@
 //!   rejecting what lies outside Wasm 2.0.
 
 use alloc::boxed::Box;
+#[cfg(feature = "wasm")]
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+#[cfg(feature = "wasm")]
 use crate::config::{Config, Features};
-use crate::error::{Error, ExternKind};
+#[cfg(feature = "wasm")]
+use crate::error::Error;
+use crate::error::ExternKind;
+#[cfg(feature = "wasm")]
 use crate::heap::HeapAccount;
 use crate::ir::Instr;
 use crate::value::{FuncType, Slot, ValType};
 
+#[cfg(feature = "wasm")]
 pub use partial::PartialModule;
 
 pub(crate) use const_expr::{ConstExpr, ConstOp, eval_ops};
 
+#[cfg(feature = "wasm")]
+mod const_decode;
 mod const_expr;
+#[cfg(feature = "wasm")]
 mod decode;
+#[cfg(feature = "wasm")]
 mod partial;
+#[cfg(feature = "wasm")]
 mod types;
+#[cfg(feature = "wasm")]
 mod validate;
 
 #[cfg(test)]
@@ -230,11 +242,13 @@ impl Module {
     ///
     /// Nothing is charged to a heap account: [`Store::load_module`](crate::Store::load_module)
     /// builds a module charged to its store.
+    #[cfg(feature = "wasm")]
     pub fn new(config: &Config, bytes: &[u8]) -> Result<Module, Error> {
         Module::decode(config, bytes, &mut HeapAccount::new(None))
     }
 
     /// [`Module::new`], charging what it builds to `heap` as it goes.
+    #[cfg(feature = "wasm")]
     pub(crate) fn decode(
         config: &Config,
         bytes: &[u8],
@@ -318,6 +332,7 @@ impl ImportType {
 }
 
 /// A reader's error: malformed bytes, or a proposal the core does not implement.
+#[cfg(feature = "wasm")]
 pub(crate) fn malformed(e: wasmparser::BinaryReaderError) -> Error {
     let (message, offset) = (e.message(), e.offset() as usize);
     left_out(message, offset)
@@ -327,6 +342,7 @@ pub(crate) fn malformed(e: wasmparser::BinaryReaderError) -> Error {
 /// wasmparser's words when its feature set (or its build) leaves out a proposal the core does
 /// not implement, and the proposal's name. (One the core implements but a config leaves out
 /// stays the validator's refusal: `left_out` checks.)
+#[cfg(feature = "wasm")]
 const LEFT_OUT: &[(&str, &str)] = &[
     ("SIMD support is not enabled", "simd"),
     ("unexpected SIMD opcode", "simd"),
@@ -348,20 +364,24 @@ const LEFT_OUT: &[(&str, &str)] = &[
 /// [`Error::Unsupported`] naming it, the way the decoder words its own. A proposal the core
 /// implements but the config leaves out stays the validator's (a module with two results
 /// is invalid under 1.0's rules).
+#[cfg(feature = "wasm")]
 fn left_out(message: &str, offset: usize) -> Option<Error> {
     let &(_, feature) = LEFT_OUT.iter().find(|(words, _)| message.contains(words))?;
     Features::from_proposal(feature).is_none().then_some(Error::Unsupported { feature, offset })
 }
 
+#[cfg(feature = "wasm")]
 fn invalid(message: impl Into<String>, offset: usize) -> Error {
     Error::Invalid { message: message.into(), offset }
 }
 
+#[cfg(feature = "wasm")]
 fn unsupported(feature: &'static str, offset: usize) -> Error {
     Error::Unsupported { feature, offset }
 }
 
 /// `len` as a `u32` index-space size.
+#[cfg(feature = "wasm")]
 fn len_u32(len: usize, what: &'static str) -> Result<u32, Error> {
     u32::try_from(len).map_err(|_| Error::Limit { what, value: len as u64, limit: u32::MAX as u64 })
 }

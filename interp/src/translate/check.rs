@@ -3,15 +3,14 @@
 //! translated; the finished function is checked once more as a whole ([`verify_function`]):
 //! it does not fall off its end, its frame fits `u16` slot indices, every branch target
 //! lies within it, every slot operand within its frame and every index within the module's
-//! index spaces. The executor's unchecked code and slot access (`raw`) rely on these
-//! checks, and code that does not come from the translator (an image's) is held to the
-//! same function.
+//! index spaces ([`crate::verify`], the function images are held to as well).
 
 use wasmparser::MemArg;
 
 use crate::error::Error;
-use crate::ir::{Instr, Reg, Space};
+use crate::ir::Reg;
 use crate::module::FuncHeader;
+use crate::verify::{Spaces, verify_function};
 
 use super::{MAX_FRAME, Translator};
 
@@ -117,110 +116,6 @@ impl Translator<'_> {
             frame_size: frame_size as u16,
         })
     }
-}
-
-/// The sizes of a module's index spaces, which its code's indices must lie below.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Spaces {
-    pub funcs: u32,
-    pub types: u32,
-    pub tables: u32,
-    pub memories: u32,
-    pub globals: u32,
-    pub datas: u32,
-    pub elems: u32,
-}
-
-impl Spaces {
-    fn holds(&self, space: Space, index: u32) -> bool {
-        let size = match space {
-            Space::Func => self.funcs,
-            Space::Type => self.types,
-            Space::Table => self.tables,
-            Space::Memory => self.memories,
-            Space::Global => self.globals,
-            Space::Data => self.datas,
-            Space::Elem => self.elems,
-        };
-        index < size
-    }
-}
-
-/// What the executor relies on without checking, over the function whose code is
-/// `code[entry..]` and whose frame has `frame_size` slots: it has code, its last instruction
-/// does not fall through, every branch target and branch-table entry lies within it, every
-/// slot operand within its frame, and every index within `spaces`. With `fuel` on, the
-/// function charges fuel on entry and at every backward branch's target, the only places
-/// the executor looks at fuel and the interrupt flag: without that, code could loop where
-/// neither can stop it. The translator's
-/// construction makes all of it true; checking it here turns a slip into an error rather than
-/// a jump, an access out of bounds or a panic. Code that did not come from the translator
-/// (an image's) is held to the same function.
-pub(crate) fn verify_function(
-    code: &[Instr],
-    entry: usize,
-    frame_size: u32,
-    spaces: &Spaces,
-    fuel: bool,
-) -> Result<(), &'static str> {
-    let end = code.len();
-    // The executor fetches without a bounds check: it must never run off the end.
-    match code.get(entry..).and_then(|c| c.last()) {
-        None => return Err("empty function body"),
-        Some(last) if last.falls_through() => return Err("function code falls off its end"),
-        Some(_) => {}
-    }
-    let charges_fuel =
-        |at: usize| matches!(code.get(at), Some(Instr::ConsumeFuel { amount }) if *amount > 0);
-    if fuel && !charges_fuel(entry) {
-        return Err("function entry charges no fuel");
-    }
-    for (i, instr) in code.iter().enumerate().skip(entry) {
-        let target = match *instr {
-            Instr::BrTable { len, .. } => {
-                if i + 1 + len as usize >= end {
-                    return Err("branch table runs past the code");
-                }
-                None
-            }
-            mut other => other.branch_target_mut().copied(),
-        };
-        if let Some(t) = target
-            && ((t as usize) < entry || t as usize >= end)
-        {
-            return Err("branch target outside the function");
-        }
-        if let Some(t) = target
-            && fuel
-            && t as usize <= i
-            && !charges_fuel(t as usize)
-        {
-            return Err("loop that charges no fuel");
-        }
-        let mut outside = false;
-        instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);
-        if outside {
-            return Err("slot operand outside the frame");
-        }
-        let mut unknown = None;
-        instr.for_each_index(|space, index| {
-            if !spaces.holds(space, index) {
-                unknown = Some(space);
-            }
-        });
-        if let Some(space) = unknown {
-            return Err(match space {
-                Space::Func => "unknown function",
-                Space::Type => "unknown type",
-                Space::Table => "unknown table",
-                Space::Memory => "unknown memory",
-                Space::Global => "unknown global",
-                Space::Data => "unknown data segment",
-                Space::Elem => "unknown element segment",
-            });
-        }
-    }
-    Ok(())
 }
 
 /// `index` in the 16 bits an instruction holds it in; past them, an implementation limit.

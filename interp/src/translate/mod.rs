@@ -55,8 +55,6 @@ mod visit;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use check::{Spaces, verify_function};
-
 /// A module's translated code as it grows body by body: the instructions, the constant
 /// pool, and the code section's byte range, by which the instructions' growth is sized.
 #[derive(Default)]

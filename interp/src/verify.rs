@@ -1,0 +1,182 @@
+//! What the executor relies on without checking, checked once per function: by the
+//! translator on the code it has just made, and by the image reader on code that comes from
+//! anywhere. One function, so an image is held to exactly the translator's rules; it needs
+//! no decoder and no translator, so a board that reads images only keeps it.
+
+use crate::ir::{Instr, Space};
+
+/// The sizes of a module's index spaces, which its code's indices must lie below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spaces {
+    pub funcs: u32,
+    pub types: u32,
+    pub tables: u32,
+    pub memories: u32,
+    pub globals: u32,
+    pub datas: u32,
+    pub elems: u32,
+}
+
+impl Spaces {
+    fn holds(&self, space: Space, index: u32) -> bool {
+        let size = match space {
+            Space::Func => self.funcs,
+            Space::Type => self.types,
+            Space::Table => self.tables,
+            Space::Memory => self.memories,
+            Space::Global => self.globals,
+            Space::Data => self.datas,
+            Space::Elem => self.elems,
+        };
+        index < size
+    }
+}
+
+/// What the executor relies on without checking, over the function whose code is
+/// `code[entry..]` and whose frame has `frame_size` slots: it has code, its last instruction
+/// does not fall through, every branch target and branch-table entry lies within it, every
+/// slot operand within its frame, and every index within `spaces`. With `fuel` on, the
+/// function charges fuel on entry and at every backward branch's target, the only places
+/// the executor looks at fuel and the interrupt flag: without that, code could loop where
+/// neither can stop it. The translator's
+/// construction makes all of it true; checking it here turns a slip into an error rather than
+/// a jump, an access out of bounds or a panic. Code that did not come from the translator
+/// (an image's) is held to the same function.
+pub(crate) fn verify_function(
+    code: &[Instr],
+    entry: usize,
+    frame_size: u32,
+    spaces: &Spaces,
+    fuel: bool,
+) -> Result<(), &'static str> {
+    let end = code.len();
+    // The executor fetches without a bounds check: it must never run off the end.
+    match code.get(entry..).and_then(|c| c.last()) {
+        None => return Err("empty function body"),
+        Some(last) if last.falls_through() => return Err("function code falls off its end"),
+        Some(_) => {}
+    }
+    let charges_fuel =
+        |at: usize| matches!(code.get(at), Some(Instr::ConsumeFuel { amount }) if *amount > 0);
+    if fuel && !charges_fuel(entry) {
+        return Err("function entry charges no fuel");
+    }
+    for (i, instr) in code.iter().enumerate().skip(entry) {
+        let target = match *instr {
+            Instr::BrTable { len, .. } => {
+                if i + 1 + len as usize >= end {
+                    return Err("branch table runs past the code");
+                }
+                None
+            }
+            mut other => other.branch_target_mut().copied(),
+        };
+        if let Some(t) = target
+            && ((t as usize) < entry || t as usize >= end)
+        {
+            return Err("branch target outside the function");
+        }
+        if let Some(t) = target
+            && fuel
+            && t as usize <= i
+            && !charges_fuel(t as usize)
+        {
+            return Err("loop that charges no fuel");
+        }
+        let mut outside = false;
+        instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);
+        if outside {
+            return Err("slot operand outside the frame");
+        }
+        let mut unknown = None;
+        instr.for_each_index(|space, index| {
+            if !spaces.holds(space, index) {
+                unknown = Some(space);
+            }
+        });
+        if let Some(space) = unknown {
+            return Err(match space {
+                Space::Func => "unknown function",
+                Space::Type => "unknown type",
+                Space::Table => "unknown table",
+                Space::Memory => "unknown memory",
+                Space::Global => "unknown global",
+                Space::Data => "unknown data segment",
+                Space::Elem => "unknown element segment",
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check shared by the translator and images: every index an instruction names
+    /// must lie in its space, memory instructions need a memory, and the code must end.
+    #[test]
+    fn verify_function_holds_code_to_the_modules_index_spaces() {
+        let spaces =
+            Spaces { funcs: 2, types: 1, tables: 1, memories: 0, globals: 3, datas: 1, elems: 0 };
+        let ret = Instr::Return0;
+        let check = |body: &[Instr]| {
+            let mut code = alloc::vec![Instr::Unreachable]; // another function's code before it
+            code.extend_from_slice(body);
+            verify_function(&code, 1, 4, &spaces, false)
+        };
+        assert_eq!(check(&[Instr::Call { func: 1, base: 0 }, ret]), Ok(()));
+        assert_eq!(check(&[Instr::Call { func: 2, base: 0 }, ret]), Err("unknown function"));
+        assert_eq!(check(&[Instr::GlobalGet { dst: 0, global: 3 }, ret]), Err("unknown global"));
+        let indirect = Instr::CallIndirect { base: 0, index: 1, table: 0, ty: 1 };
+        assert_eq!(check(&[indirect, ret]), Err("unknown type"));
+        let load = Instr::Load32 { dst: 0, addr: 1, offset: 0 };
+        assert_eq!(check(&[load, ret]), Err("unknown memory"), "no memory 0");
+        assert_eq!(check(&[Instr::DataDrop { data: 0 }, ret]), Ok(()));
+        assert_eq!(check(&[Instr::ElemDrop { elem: 0 }, ret]), Err("unknown element segment"));
+        assert_eq!(
+            check(&[Instr::Copy { dst: 4, src: 0 }, ret]),
+            Err("slot operand outside the frame")
+        );
+        assert_eq!(check(&[Instr::Br { target: 0 }]), Err("branch target outside the function"));
+        assert_eq!(
+            check(&[Instr::Copy { dst: 0, src: 1 }]),
+            Err("function code falls off its end")
+        );
+        assert_eq!(check(&[]), Err("empty function body"));
+    }
+
+    /// With fuel on, the executor looks at fuel and the interrupt flag only where fuel is
+    /// charged: a function must charge it on entry and at every backward branch's target, or
+    /// an image could loop where nothing stops it.
+    #[test]
+    fn verify_function_holds_metered_code_to_charging_fuel_where_it_loops() {
+        let spaces =
+            Spaces { funcs: 1, types: 1, tables: 0, memories: 0, globals: 0, datas: 0, elems: 0 };
+        let check = |body: &[Instr]| {
+            let mut code = alloc::vec![Instr::Unreachable];
+            code.extend_from_slice(body);
+            verify_function(&code, 1, 4, &spaces, true)
+        };
+        let fuel = |amount| Instr::ConsumeFuel { amount };
+        let ret = Instr::Return0;
+        let nez = |target| Instr::BrIfNez { cond: 0, target };
+        // entry, a loop whose head charges, and a forward branch out of it
+        assert_eq!(check(&[fuel(1), fuel(1), nez(4), Instr::Br { target: 2 }, ret]), Ok(()));
+        assert_eq!(check(&[ret]), Err("function entry charges no fuel"));
+        assert_eq!(check(&[fuel(0), ret]), Err("function entry charges no fuel"));
+        assert_eq!(check(&[fuel(1), fuel(0), nez(2), ret]), Err("loop that charges no fuel"));
+        assert_eq!(
+            check(&[fuel(1), Instr::Br { target: 2 }, ret]),
+            Err("loop that charges no fuel")
+        );
+        assert_eq!(
+            check(&[fuel(1), nez(1), ret]),
+            Ok(()),
+            "a loop may close on the entry's charge"
+        );
+        // without fuel, nothing is charged and nothing required
+        let code = [Instr::Unreachable, Instr::Br { target: 1 }];
+        assert_eq!(verify_function(&code, 1, 4, &spaces, false), Ok(()));
+    }
+}
