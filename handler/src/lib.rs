@@ -28,16 +28,18 @@ use alloc::vec::Vec;
 use core::sync::atomic::AtomicBool;
 
 use tandem_hostmods::{HostModule, Printed, Spectest, TandemTest, Wasi, WasiContext};
+#[cfg(feature = "wasm")]
+use tandem_interp::PartialModule;
 use tandem_interp::{
-    Config, Error, Extern, Features, Func, Instance, InstanceOptions, Linker, Module,
-    PartialModule, Progress, Store, Task, Value,
+    Config, Error, Extern, Features, Func, Instance, InstanceOptions, Linker, Module, Progress,
+    Store, Task, Value,
 };
 use tandem_protocol::Features as WireFeatures;
 use tandem_protocol::{
     BoardLimits, HeapStats, InfoResponse, InstanceId, InvokeRequest, MAX_CHUNK, MAX_OUTPUT_CHUNKS,
-    MAX_OUTPUT_PER_CALL, MemoryDigest, ModuleId, Outcome, OutputChunk, PROTOCOL_VERSION,
-    Progress as WireProgress, Ran, Refusal, StatsResponse, TargetStats, TaskId, TaskOutcome, Val,
-    WasiSetup, fnv1a64,
+    MAX_OUTPUT_PER_CALL, MemoryDigest, ModuleFormat, ModuleId, Outcome, OutputChunk,
+    PROTOCOL_VERSION, Progress as WireProgress, Ran, Refusal, StatsResponse, TargetStats, TaskId,
+    TaskOutcome, Val, WasiSetup, fnv1a64,
 };
 
 pub use tandem_boards::{BoardProfile, Limits, MAX_STATIC_MEMORIES};
@@ -82,9 +84,8 @@ pub struct RequestHandler {
     profile: BoardProfile,
     firmware_version: String,
     session: Option<Session>,
-    /// The module being uploaded, decoded as its chunks arrive (its charges are in the
-    /// session's store).
-    upload: Option<PartialModule>,
+    /// The module being uploaded (its charges are in the session's store).
+    upload: Option<Upload>,
     /// The board's static buffers, one per memory index, while no store holds them.
     static_buffers: StaticBuffers,
     /// Raised by the platform to stop a running call (a deadline, a watchdog).
@@ -94,6 +95,59 @@ pub struct RequestHandler {
     /// Where calls' output goes while they run, if anywhere (the link).
     output_sink: Option<OutputSink>,
 }
+
+/// `wasm` validated and translated into an image ([`ModuleFormat::Image`]) for sessions
+/// accepting `features` that meter fuel or not: what the host does for a target that reads
+/// images. A module the core would not load is refused as its upload would be; a session
+/// of other features or fuel refuses the image, naming which.
+#[cfg(feature = "wasm")]
+pub fn compile_image(features: WireFeatures, fuel: bool, wasm: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let config = Config::new().with_features(convert::features_in(features)?).with_fuel(fuel);
+    let module = Module::new(&config, wasm).map_err(convert::refusal)?;
+    module.to_image(&config).map_err(convert::refusal)
+}
+
+/// A module on its way in.
+// One at a time, held in the handler: boxing the decoder's state would cost an allocation
+// per upload for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Upload {
+    /// A WebAssembly binary, decoded as its chunks arrive.
+    #[cfg(feature = "wasm")]
+    Wasm(PartialModule),
+    /// An image, held whole (charged to the store) until it is read.
+    Image { bytes: Vec<u8>, len: usize },
+}
+
+impl Upload {
+    fn received(&self) -> usize {
+        match self {
+            #[cfg(feature = "wasm")]
+            Upload::Wasm(module) => module.received(),
+            Upload::Image { bytes, .. } => bytes.len(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            #[cfg(feature = "wasm")]
+            Upload::Wasm(module) => module.len(),
+            Upload::Image { len, .. } => *len,
+        }
+    }
+
+    /// Gives back what the upload holds to `store`'s heap account.
+    fn discard(self, store: &mut Store) {
+        match self {
+            #[cfg(feature = "wasm")]
+            Upload::Wasm(module) => store.discard_module(module),
+            Upload::Image { len, .. } => store.release_heap(len as u64),
+        }
+    }
+}
+
+/// What an image upload's buffer is charged as.
+const IMAGE_UPLOAD: &str = "holding an image as it arrives";
 
 /// The host modules this build links where a reset asks for them: the built-in ones, then
 /// each user module whose cargo feature is on. A user's module is added here, behind a
@@ -187,8 +241,24 @@ impl RequestHandler {
                 max_instances: limits.max_instances,
             },
             validates: cfg!(feature = "validate"),
+            reads_wasm: cfg!(feature = "wasm"),
+            meters_fuel: self.fuel().is_some(),
             schema_fingerprint: tandem_protocol::schema_fingerprint(),
         }
+    }
+
+    /// The config of a session accepting `features`: the board's limits, and fuel where the
+    /// profile meters it.
+    fn config(&self, features: Features) -> Config {
+        let limits = &self.profile.limits;
+        Config::new()
+            .with_features(features)
+            .with_limits(limits.value_stack_slots, limits.max_call_depth)
+            .with_fuel(self.fuel().is_some())
+            .with_heap_memory_budget(self.profile.heap_memory_bytes())
+            .with_heap_limit(self.profile.store_heap_bytes())
+            .with_table_elements_limit(limits.max_table_elements)
+            .with_instances_limit(limits.max_instances)
     }
 
     /// `tandem/reset`: drops everything and starts a fresh store accepting `features`, with
@@ -247,16 +317,7 @@ impl RequestHandler {
     /// where a large block fits does not depend on the sessions before.
     pub fn start_session(&mut self, plan: SessionPlan) -> Result<(), Refusal> {
         self.end_session();
-        let limits = &self.profile.limits;
-        let config = Config::new()
-            .with_features(plan.features)
-            .with_limits(limits.value_stack_slots, limits.max_call_depth)
-            .with_fuel(self.fuel().is_some())
-            .with_heap_memory_budget(self.profile.heap_memory_bytes())
-            .with_heap_limit(self.profile.store_heap_bytes())
-            .with_table_elements_limit(limits.max_table_elements)
-            .with_instances_limit(limits.max_instances);
-        let mut store = Store::try_new(config).map_err(convert::refusal)?;
+        let mut store = Store::try_new(self.config(plan.features)).map_err(convert::refusal)?;
         if let Some(flag) = self.interrupt {
             store.set_interrupt_flag(flag);
         }
@@ -284,18 +345,43 @@ impl RequestHandler {
         Ok(())
     }
 
-    /// `tandem/module/begin`: announces an upload of `len` bytes, checked against the
-    /// budget now. The module is decoded as its chunks arrive, so the board never holds
-    /// the whole binary, only the one section or function body not yet complete.
-    pub fn module_begin(&mut self, len: u32) -> Result<(), Refusal> {
+    /// `tandem/module/begin`: announces an upload of `len` bytes in `format`, checked
+    /// against the budget now. A WebAssembly module is decoded as its chunks arrive, so the
+    /// board never holds the whole binary, only the one section or function body not yet
+    /// complete; an image is held whole, its buffer charged to the store now, and read at
+    /// the end.
+    pub fn module_begin(&mut self, len: u32, format: ModuleFormat) -> Result<(), Refusal> {
         self.check_room_for_module()?;
         self.check_module_size(u64::from(len))?;
         let session = self.session.as_mut().ok_or_else(no_session)?;
         // An upload begun again replaces the unfinished one.
         if let Some(old) = self.upload.take() {
-            session.store.discard_module(old);
+            old.discard(&mut session.store);
         }
-        self.upload = Some(session.store.begin_module(len as usize));
+        self.upload = Some(match format {
+            #[cfg(feature = "wasm")]
+            ModuleFormat::Wasm => Upload::Wasm(session.store.begin_module(len as usize)),
+            #[cfg(not(feature = "wasm"))]
+            ModuleFormat::Wasm => {
+                return Err(Refusal::Request(
+                    "this target reads images only, not WebAssembly binaries \
+                     (the host compiles modules to images for it)"
+                        .into(),
+                ));
+            }
+            ModuleFormat::Image => {
+                session
+                    .store
+                    .charge_heap(u64::from(len), IMAGE_UPLOAD)
+                    .map_err(convert::refusal)?;
+                let mut bytes = Vec::new();
+                if bytes.try_reserve_exact(len as usize).is_err() {
+                    session.store.release_heap(u64::from(len));
+                    return Err(Refusal::Resource(format!("no heap for an image of {len} bytes")));
+                }
+                Upload::Image { bytes, len: len as usize }
+            }
+        });
         Ok(())
     }
 
@@ -325,10 +411,17 @@ impl RequestHandler {
                 upload.len()
             )));
         }
-        let session = self.session.as_mut().ok_or_else(no_session)?;
-        if let Err(e) = session.store.feed_module(upload, chunk) {
-            self.upload = None;
-            return Err(convert::refusal(e));
+        match upload {
+            #[cfg(feature = "wasm")]
+            Upload::Wasm(module) => {
+                let session = self.session.as_mut().ok_or_else(no_session)?;
+                if let Err(e) = session.store.feed_module(module, chunk) {
+                    self.upload = None;
+                    return Err(convert::refusal(e));
+                }
+            }
+            // Room for the whole image was reserved at the upload's start.
+            Upload::Image { bytes, .. } => bytes.extend_from_slice(chunk),
         }
         Ok(())
     }
@@ -345,11 +438,21 @@ impl RequestHandler {
                 upload.received(),
                 upload.len()
             ));
-            self.session()?.store.discard_module(upload);
+            upload.discard(&mut self.session()?.store);
             return Err(refusal);
         }
         let session = self.session()?;
-        let module = session.store.end_module(upload).map_err(convert::refusal)?;
+        let module = match upload {
+            #[cfg(feature = "wasm")]
+            Upload::Wasm(module) => session.store.end_module(module),
+            Upload::Image { bytes, len } => {
+                let module = session.store.load_image(&bytes);
+                drop(bytes);
+                session.store.release_heap(len as u64);
+                module
+            }
+        }
+        .map_err(convert::refusal)?;
         session.modules.try_reserve(1).map_err(|_| {
             Refusal::Resource(format!("no heap to keep module #{}", session.modules.len()))
         })?;
@@ -360,12 +463,12 @@ impl RequestHandler {
     /// Loads a whole module at once, as a board does an upload: in chunks of
     /// [`MAX_CHUNK`], so the simulator's heap account holds what the board's does. The
     /// simulator calls it directly; the budget still applies.
-    pub fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, Refusal> {
-        let len = u32::try_from(wasm.len()).map_err(|_| {
-            Refusal::Resource(format!("a module of {} bytes is over 4 GiB", wasm.len()))
+    pub fn load(&mut self, bytes: &[u8], format: ModuleFormat) -> Result<ModuleId, Refusal> {
+        let len = u32::try_from(bytes.len()).map_err(|_| {
+            Refusal::Resource(format!("a module of {} bytes is over 4 GiB", bytes.len()))
         })?;
-        self.module_begin(len)?;
-        for (i, chunk) in wasm.chunks(MAX_CHUNK).enumerate() {
+        self.module_begin(len, format)?;
+        for (i, chunk) in bytes.chunks(MAX_CHUNK).enumerate() {
             self.module_chunk((i * MAX_CHUNK) as u32, chunk)?;
         }
         self.module_end()

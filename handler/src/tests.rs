@@ -46,7 +46,7 @@ fn nrf_handler() -> RequestHandler {
 /// Uploads `wat` in chunks of `chunk` bytes, as a board receives it.
 fn upload(h: &mut RequestHandler, wat: &str, chunk: usize) -> Result<ModuleId, Refusal> {
     let wasm = wat::parse_str(wat).expect("wat");
-    h.module_begin(wasm.len() as u32)?;
+    h.module_begin(wasm.len() as u32, ModuleFormat::Wasm)?;
     for (i, part) in wasm.chunks(chunk).enumerate() {
         h.module_chunk((i * chunk) as u32, part)?;
     }
@@ -96,17 +96,17 @@ fn module_over_budget_names_both_sizes() {
     let mut profile = desktop_profile();
     profile.limits.max_module_bytes = 10;
     let mut h = handler(profile);
-    let err = h.module_begin(11).expect_err("too big");
+    let err = h.module_begin(11, ModuleFormat::Wasm).expect_err("too big");
     let Refusal::Resource(msg) = err else { panic!("{err:?}") };
     assert!(msg.contains("11") && msg.contains("10"), "{msg}");
-    assert!(matches!(h.load(&[0; 11]), Err(Refusal::Resource(_))));
+    assert!(matches!(h.load(&[0; 11], ModuleFormat::Wasm), Err(Refusal::Resource(_))));
 }
 
 #[test]
 fn upload_order_is_checked() {
     let mut h = handler(desktop_profile());
     assert!(matches!(h.module_end(), Err(Refusal::Request(_))));
-    h.module_begin(4).expect("begin");
+    h.module_begin(4, ModuleFormat::Wasm).expect("begin");
     let gap = h.module_chunk(1, &[0]);
     assert!(matches!(gap, Err(Refusal::Request(_))));
     let over = h.module_chunk(0, &[0; 5]);
@@ -140,7 +140,7 @@ fn fuel_and_depth_limits_trap_alike() {
 #[test]
 fn requests_before_reset_and_bad_handles_are_refused() {
     let mut h = RequestHandler::new(desktop_profile(), "test");
-    assert!(matches!(h.module_begin(1), Err(Refusal::Request(_))));
+    assert!(matches!(h.module_begin(1, ModuleFormat::Wasm), Err(Refusal::Request(_))));
     h.reset(features(Features::WASM1), SPECTEST).expect("reset");
     let out = h.instantiate(ModuleId(9)).outcome;
     assert!(matches!(out, Outcome::Refused(Refusal::Request(_))));
@@ -433,7 +433,10 @@ fn a_session_holds_at_most_the_board_s_modules_and_instances() {
         panic!("a third module is refused")
     };
     assert_eq!(message, "the session already holds 2 modules, the board's limit (max_modules)");
-    assert!(h.load(&wat::parse_str("(module)").unwrap()).is_err(), "by every path");
+    assert!(
+        h.load(&wat::parse_str("(module)").unwrap(), ModuleFormat::Wasm).is_err(),
+        "by every path"
+    );
     assert!(matches!(h.instantiate(a).outcome, Outcome::Ok(_)));
     let Outcome::Refused(Refusal::Resource(message)) = h.instantiate(a).outcome else {
         panic!("a second instance is refused")
@@ -460,7 +463,7 @@ fn an_upload_is_decoded_as_it_arrives_and_loading_at_once_charges_the_same() {
     let wasm = wat::parse_str(&wat).unwrap();
     let mut uploaded = handler(desktop_profile());
     let before = uploaded.stats().heap;
-    uploaded.module_begin(wasm.len() as u32).unwrap();
+    uploaded.module_begin(wasm.len() as u32, ModuleFormat::Wasm).unwrap();
     assert_eq!(uploaded.stats().heap.in_use, before.in_use, "nothing is held for the binary");
     let chunks: Vec<&[u8]> = wasm.chunks(MAX_CHUNK).collect();
     let mut fed = 0;
@@ -477,19 +480,19 @@ fn an_upload_is_decoded_as_it_arrives_and_loading_at_once_charges_the_same() {
     assert!(after_upload.in_use > before.in_use, "the module stays charged");
 
     let mut loaded = handler(desktop_profile());
-    loaded.load(&wasm).unwrap();
+    loaded.load(&wasm, ModuleFormat::Wasm).unwrap();
     assert_eq!(loaded.stats().heap, after_upload, "the simulator's path charges the same");
 
     // An upload begun again gives back what the first one held.
-    uploaded.module_begin(wasm.len() as u32).unwrap();
+    uploaded.module_begin(wasm.len() as u32, ModuleFormat::Wasm).unwrap();
     for (i, part) in chunks.iter().take(chunks.len() / 2).enumerate() {
         uploaded.module_chunk((i * MAX_CHUNK) as u32, part).unwrap();
     }
     assert!(uploaded.stats().heap.in_use > after_upload.in_use);
-    uploaded.module_begin(10).unwrap();
+    uploaded.module_begin(10, ModuleFormat::Wasm).unwrap();
     assert_eq!(uploaded.stats().heap.in_use, after_upload.in_use);
     // So does one refused half-way: a malformed chunk ends it.
-    uploaded.module_begin(wasm.len() as u32).unwrap();
+    uploaded.module_begin(wasm.len() as u32, ModuleFormat::Wasm).unwrap();
     uploaded.module_chunk(0, chunks[0]).unwrap();
     let mut bad = chunks[1].to_vec();
     bad.iter_mut().for_each(|b| *b = 0xff);
@@ -504,7 +507,7 @@ fn a_module_too_big_for_the_heap_is_refused_by_function_and_the_session_goes_on(
     let held = h.stats().heap;
     assert_eq!(held.limit, Some(163_840 - 163_840 / 8));
     let wasm = wat::parse_str(many_functions(400)).unwrap();
-    let Err(Refusal::Resource(msg)) = h.load(&wasm) else { panic!("loaded") };
+    let Err(Refusal::Resource(msg)) = h.load(&wasm, ModuleFormat::Wasm) else { panic!("loaded") };
     assert!(msg.starts_with("out of memory: translating function "), "{msg}");
     assert!(msg.ends_with("of the 143360-byte heap free"), "{msg}");
     assert_eq!(h.stats().heap.in_use, held.in_use, "the refused module's charges are back");

@@ -32,11 +32,46 @@ pub const HOST_MODULE_FEATURES: &[&str] = &[
     "example-gpio-timer",
 ];
 
+/// What a firmware reads of the modules the host sends: the cut that decides how much of
+/// the core it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModuleReader {
+    /// WebAssembly, validated on the board (the `validate` feature).
+    #[default]
+    ValidatingWasm,
+    /// WebAssembly the host validated (the `wasm` feature): the translator still checks
+    /// what it relies on; `assert_invalid` and `assert_malformed` are judged on the host.
+    Wasm,
+    /// Images the host compiled (neither feature): no decoder, no translator, no
+    /// wasmparser on the board; every module is validated and translated on the host.
+    Images,
+}
+
+impl ModuleReader {
+    /// `target-fw`'s feature for it, if any.
+    fn feature(self) -> Option<&'static str> {
+        match self {
+            ModuleReader::ValidatingWasm => Some("validate"),
+            ModuleReader::Wasm => Some("wasm"),
+            ModuleReader::Images => None,
+        }
+    }
+
+    /// The suffix of its firmware variant's target directory.
+    fn variant(self) -> &'static str {
+        match self {
+            ModuleReader::ValidatingWasm => "",
+            ModuleReader::Wasm => "-no-validate",
+            ModuleReader::Images => "-images",
+        }
+    }
+}
+
 /// Which `target-fw` to build for a board: the board layer comes from its profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FirmwareFeatures {
-    /// On-device validation (the `validate` feature).
-    pub device_validation: bool,
+    /// What the firmware reads.
+    pub reader: ModuleReader,
     /// The host link over RTT (implied by every board behind a debug probe).
     pub rtt: bool,
 }
@@ -115,7 +150,7 @@ impl FirmwareBuild {
         let Some(layer) = board.firmware.as_deref() else {
             return Err(FirmwareError::NoBoardLayer { board: board.name.to_string() });
         };
-        let default = FirmwareFeatures { device_validation: true, rtt: false };
+        let default = FirmwareFeatures { reader: ModuleReader::ValidatingWasm, rtt: false };
         let host_modules = HOST_MODULE_FEATURES.iter().map(|f| format!("-{f}"));
         let target_dir = if board.name == DEFAULT_BOARD
             && features == default
@@ -126,13 +161,13 @@ impl FirmwareBuild {
             format!(
                 "target/variants/{}{}{}{}",
                 board.name,
-                if features.device_validation { "" } else { "-no-validate" },
+                features.reader.variant(),
                 if features.rtt { "-rtt" } else { "" },
                 host_modules.collect::<String>(),
             )
         };
         let mut feature_list = vec![layer.to_owned()];
-        feature_list.extend(features.device_validation.then(|| "validate".to_owned()));
+        feature_list.extend(features.reader.feature().map(str::to_owned));
         feature_list.extend(features.rtt.then(|| "rtt".to_owned()));
         feature_list.extend(HOST_MODULE_FEATURES.iter().map(|f| (*f).to_owned()));
         let profile = board.origin.as_deref().unwrap_or(&board.name);
@@ -185,16 +220,20 @@ mod tests {
     fn each_variant_has_its_own_target_dir_and_features() {
         let ci = BoardProfile::find(DEFAULT_BOARD).expect("built-in");
         let dir = PathBuf::from("/fw");
-        let default = FirmwareFeatures { device_validation: true, rtt: false };
+        let default = FirmwareFeatures { reader: ModuleReader::ValidatingWasm, rtt: false };
         let build = FirmwareBuild::target_fw(dir.clone(), &ci, default).expect("has a layer");
         assert_eq!(build.target_dir, "target");
         assert_eq!(build.features, ["mps2-an386", "validate"]);
         assert_eq!(build.elf(), Path::new("/fw/target/thumbv7em-none-eabihf/release/tandem-fw"));
-        let rtt = FirmwareFeatures { device_validation: false, rtt: true };
+        let rtt = FirmwareFeatures { reader: ModuleReader::Wasm, rtt: true };
         let build = FirmwareBuild::target_fw(dir.clone(), &ci, rtt).expect("has a layer");
         assert_eq!(build.target_dir, "target/variants/qemu-mps2-an386-no-validate-rtt");
-        assert_eq!(build.features, ["mps2-an386", "rtt"]);
+        assert_eq!(build.features, ["mps2-an386", "wasm", "rtt"]);
         assert_eq!(build.env, [("TANDEM_BOARD".to_owned(), DEFAULT_BOARD.to_owned())]);
+        let images = FirmwareFeatures { reader: ModuleReader::Images, rtt: false };
+        let build = FirmwareBuild::target_fw(dir.clone(), &ci, images).expect("has a layer");
+        assert_eq!(build.target_dir, "target/variants/qemu-mps2-an386-images");
+        assert_eq!(build.features, ["mps2-an386"], "neither wasm nor validate");
 
         let desktop = BoardProfile::desktop(ci.limits);
         let err = FirmwareBuild::target_fw(dir, &desktop, default).expect_err("no layer");

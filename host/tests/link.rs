@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tandem::firmware::{FirmwareBuild, FirmwareFeatures, firmware_dir};
+use tandem::firmware::{FirmwareBuild, FirmwareFeatures, ModuleReader, firmware_dir};
 use tandem::qemu::{INSTALL_HINT, LaunchOptions, Qemu};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 use tandem_link::host;
@@ -53,7 +53,7 @@ fn build_firmware() -> PathBuf {
     static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
-    let features = FirmwareFeatures { device_validation: true, rtt: false };
+    let features = FirmwareFeatures { reader: ModuleReader::ValidatingWasm, rtt: false };
     FirmwareBuild::target_fw(firmware_dir(), &board, features)
         .and_then(|build| build.build())
         .unwrap_or_else(|e| panic!("building target-fw failed: {e}"))

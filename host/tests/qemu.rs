@@ -7,6 +7,7 @@
 
 mod common;
 
+use tandem::firmware::ModuleReader;
 use tandem::report::Verdict;
 use tandem::target::qemu::QemuOptions;
 use tandem::wast::CHECKED_ON_HOST_REASON;
@@ -18,7 +19,7 @@ use tandem_protocol::FaultKind;
 fn without_device_validation_rejections_are_checked_on_the_host() {
     let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut options = QemuOptions::new(board);
-    options.device_validation = false;
+    options.reader = ModuleReader::Wasm;
     let test = "without_device_validation_rejections_are_checked_on_the_host";
     let Some(mut qemu) = common::start(&options, test) else { return };
     assert!(!qemu.info().validates, "this firmware was built without the validate feature");

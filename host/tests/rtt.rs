@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
-use tandem::firmware::{FirmwareBuild, FirmwareFeatures, firmware_dir};
+use tandem::firmware::{FirmwareBuild, FirmwareFeatures, ModuleReader, firmware_dir};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
 use tandem::{Features, Suite, Target, run_suite};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
@@ -65,7 +65,7 @@ fn a_crash_over_rtt_is_reported_and_the_board_restarted() {
 fn a_firmware_without_the_rtt_link_is_named() {
     let mut options = options();
     let board = options.board.clone();
-    let features = FirmwareFeatures { device_validation: true, rtt: false };
+    let features = FirmwareFeatures { reader: ModuleReader::ValidatingWasm, rtt: false };
     let build = FirmwareBuild::target_fw(firmware_dir(), &board, features).expect("a layer");
     let uart = match build.build() {
         Ok(elf) => elf,

@@ -23,7 +23,7 @@ use postcard_schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Version of this message set; bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 9;
+pub const PROTOCOL_VERSION: u32 = 10;
 
 /// The most bytes a call may print, on every target; the rest is counted in
 /// [`Printed::dropped`]. Behind a link it leaves in [`OutputChunk`]s while the call runs, so
@@ -334,6 +334,11 @@ pub struct InfoResponse {
     pub limits: BoardLimits,
     /// Whether the core validates modules on the target.
     pub validates: bool,
+    /// Whether the target reads WebAssembly binaries itself; a target that does not
+    /// (an images-only firmware) takes [`ModuleFormat::Image`] uploads only.
+    pub reads_wasm: bool,
+    /// Whether the target's sessions meter fuel (images must be compiled to match).
+    pub meters_fuel: bool,
     /// [`schema_fingerprint`] of the protocol the firmware was built from.
     pub schema_fingerprint: u64,
 }
@@ -393,8 +398,21 @@ impl WasiSetup {
 /// `tandem/module/begin`: a module upload of `len` bytes follows in chunks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Schema)]
 pub struct ModuleBegin {
-    /// The module's size, checked against the board's budget before any byte arrives.
+    /// The upload's size, checked against the board's budget before any byte arrives.
     pub len: u32,
+    /// What the bytes are.
+    pub format: ModuleFormat,
+}
+
+/// What an upload holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Schema)]
+pub enum ModuleFormat {
+    /// A WebAssembly binary, decoded (and validated, if the target validates) and
+    /// translated as it arrives.
+    Wasm,
+    /// An image: a module the host validated and translated for the target's config
+    /// (`tandem compile`), held until complete, then verified and read.
+    Image,
 }
 
 /// `tandem/module/chunk`: the next piece of an upload.

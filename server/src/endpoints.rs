@@ -94,7 +94,7 @@ pub fn module_begin<P: Platform>(
     _: VarHeader,
     req: ModuleBegin,
 ) -> UnitResult {
-    ctx.handler.module_begin(req.len)
+    ctx.handler.module_begin(req.len, req.format)
 }
 
 /// `tandem/module/chunk`.

@@ -27,8 +27,8 @@ use std::fmt;
 
 use tandem_interp::Features;
 use tandem_protocol::{
-    InstanceId, InvokeRequest, ModuleId, Outcome, Printed, Progress, Ran, Refusal, StatsResponse,
-    TaskId, Trap, Val, WasiSetup,
+    InstanceId, InvokeRequest, ModuleFormat, ModuleId, Outcome, Printed, Progress, Ran, Refusal,
+    StatsResponse, TaskId, Trap, Val, WasiSetup,
 };
 
 /// Why a request to a target did not produce a result.
@@ -103,6 +103,17 @@ pub(crate) fn wire_features(features: Features) -> tandem_protocol::Features {
     tandem_protocol::Features(features.bits())
 }
 
+/// What an image is compiled for: it must match the session that reads it (the image's
+/// header says which features and fuel setting it was made for, and a target refuses
+/// another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSpec {
+    /// The session's features (the last reset's).
+    pub features: Features,
+    /// Whether the target meters fuel.
+    pub fuel: bool,
+}
+
 /// The host modules every session links: what the spec tests import.
 pub const SPECTEST: &[&str] = &["spectest"];
 
@@ -150,8 +161,30 @@ pub trait Target {
     /// [`Target::reset`], before they are instantiated).
     fn set_wasi(&mut self, setup: &WasiSetup) -> Result<(), TargetError>;
 
-    /// Decodes, validates and prepares a binary module without instantiating it.
-    fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError>;
+    /// Sends a module in `format` (a WebAssembly binary, or an image compiled for this
+    /// target) and prepares it without instantiating it.
+    fn upload(&mut self, bytes: &[u8], format: ModuleFormat) -> Result<ModuleId, TargetError>;
+
+    /// What images for this target are compiled for, if it takes images rather than
+    /// WebAssembly binaries (an images-only firmware, or any target under `--images`):
+    /// the session's features and the target's fuel setting.
+    fn takes_images(&self) -> Option<ImageSpec> {
+        None
+    }
+
+    /// Loads a WebAssembly module the way the target takes modules: as it is, or compiled
+    /// here into an image ([`Target::takes_images`]); a module this host's core would not
+    /// compile is refused with the reason, as the target would refuse it.
+    fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
+        match self.takes_images() {
+            None => self.upload(wasm, ModuleFormat::Wasm),
+            Some(spec) => {
+                let image =
+                    tandem_handler::compile_image(wire_features(spec.features), spec.fuel, wasm)?;
+                self.upload(&image, ModuleFormat::Image)
+            }
+        }
+    }
 
     /// Instantiates a loaded module, resolving imports against `spectest` and every
     /// registered instance, and runs its start function. A trap while initialising

@@ -17,7 +17,7 @@ use tandem_probe::stream::{PollOptions, RttStream};
 use tokio::runtime::Runtime;
 use tracing::{debug, info};
 
-use crate::firmware::{FirmwareBuild, FirmwareFeatures};
+use crate::firmware::{FirmwareBuild, FirmwareFeatures, ModuleReader};
 use crate::target::TargetError;
 use crate::target::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
 
@@ -34,8 +34,8 @@ pub struct ProbeOptions {
     pub firmware: Option<PathBuf>,
     /// The `target-fw` crate to build (see [`crate::firmware::firmware_dir`]).
     pub firmware_dir: PathBuf,
-    /// Build the firmware with on-device validation.
-    pub device_validation: bool,
+    /// What the firmware built reads (see [`ModuleReader`]).
+    pub reader: ModuleReader,
     /// Reply timeout, call deadline and link.
     pub remote: RemoteOptions,
 }
@@ -179,8 +179,7 @@ impl RemoteTarget<ProbePeer> {
         let elf = match &options.firmware {
             Some(path) => path.clone(),
             None => {
-                let features =
-                    FirmwareFeatures { device_validation: options.device_validation, rtt: true };
+                let features = FirmwareFeatures { reader: options.reader, rtt: true };
                 FirmwareBuild::target_fw(options.firmware_dir.clone(), board, features)
                     .and_then(|build| build.build())
                     .map_err(|e| {

@@ -17,7 +17,7 @@ use tandem_probe::stream::{PollOptions, RttStream};
 use tokio::runtime::Runtime;
 use tracing::{debug, info, warn};
 
-use crate::firmware::{FirmwareBuild, FirmwareFeatures, firmware_dir};
+use crate::firmware::{FirmwareBuild, FirmwareFeatures, ModuleReader, firmware_dir};
 use crate::qemu::{LaunchOptions, Qemu, QemuPort};
 use crate::target::TargetError;
 use crate::target::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
@@ -32,9 +32,10 @@ pub struct QemuOptions {
     pub firmware: Option<PathBuf>,
     /// The `target-fw` crate to build (see [`firmware_dir`]).
     pub firmware_dir: PathBuf,
-    /// Build the firmware with on-device validation (its `validate` feature). Without it
-    /// the runner checks `assert_invalid`/`assert_malformed` modules on the host.
-    pub device_validation: bool,
+    /// What the firmware built reads: WebAssembly validated on the board, WebAssembly the
+    /// host validated (the runner then checks `assert_invalid`/`assert_malformed` modules
+    /// on the host), or images the host compiled.
+    pub reader: ModuleReader,
     /// Reply timeout, call deadline and link.
     pub remote: RemoteOptions,
     /// Link over RTT through QEMU's gdbstub instead of the UART.
@@ -49,7 +50,7 @@ impl QemuOptions {
             board,
             firmware: None,
             firmware_dir: firmware_dir(),
-            device_validation: true,
+            reader: ModuleReader::ValidatingWasm,
             remote: RemoteOptions::default(),
             rtt: false,
         }
@@ -156,8 +157,7 @@ impl RemoteTarget<QemuPeer> {
                 board.name, board.name
             )));
         }
-        let features =
-            FirmwareFeatures { device_validation: options.device_validation, rtt: options.rtt };
+        let features = FirmwareFeatures { reader: options.reader, rtt: options.rtt };
         let elf = match &options.firmware {
             Some(path) => path.clone(),
             None => FirmwareBuild::target_fw(options.firmware_dir.clone(), board, features)

@@ -28,17 +28,17 @@ use tandem_protocol::{
     ENDPOINT_LIST, ExitEndpoint, GetGlobalEndpoint, GetGlobalRequest, InfoEndpoint, InfoResponse,
     InstanceId, InstantiateEndpoint, InstantiateRequest, InvokeEndpoint, InvokeRequest, MAX_CHUNK,
     MAX_OUTPUT_CHUNKS, ModuleBegin, ModuleBeginEndpoint, ModuleChunk, ModuleChunkEndpoint,
-    ModuleEndEndpoint, ModuleId, OutputChunk, OutputChunkEndpoint, OutputStream, OutputTopic,
-    PROTOCOL_VERSION, Printed, Progress, Ran, Refusal, RegisterEndpoint, RegisterRequest,
-    ResetEndpoint, ResetRequest, StatsEndpoint, StatsResponse, TaskId, TaskNew, TaskNewEndpoint,
-    TaskResume, TaskResumeEndpoint, TaskStart, TaskStartEndpoint, Trap, Val, WasiEndpoint,
-    WasiSetup, schema_fingerprint,
+    ModuleEndEndpoint, ModuleFormat, ModuleId, OutputChunk, OutputChunkEndpoint, OutputStream,
+    OutputTopic, PROTOCOL_VERSION, Printed, Progress, Ran, Refusal, RegisterEndpoint,
+    RegisterRequest, ResetEndpoint, ResetRequest, StatsEndpoint, StatsResponse, TaskId, TaskNew,
+    TaskNewEndpoint, TaskResume, TaskResumeEndpoint, TaskStart, TaskStartEndpoint, Trap, Val,
+    WasiEndpoint, WasiSetup, schema_fingerprint,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Runtime;
 use tracing::info;
 
-use crate::target::{Reported, Target, TargetError, ran};
+use crate::target::{ImageSpec, Reported, Target, TargetError, ran};
 
 /// A byte stream to a peer.
 pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -71,6 +71,9 @@ pub struct RemoteOptions {
     pub call_deadline: Option<Duration>,
     /// Resending and fault injection on the link.
     pub link: LinkOptions,
+    /// Send modules as images compiled on the host even if the peer reads WebAssembly (a
+    /// peer that reads images only always gets them).
+    pub images: bool,
 }
 
 impl Default for RemoteOptions {
@@ -79,6 +82,7 @@ impl Default for RemoteOptions {
             request_timeout: Duration::from_secs(30),
             call_deadline: None,
             link: LinkOptions::default(),
+            images: false,
         }
     }
 }
@@ -121,6 +125,8 @@ pub struct RemoteTarget<P: Peer> {
     earlier_link: Vec<Arc<LinkStats>>,
     /// What the calls reported since the runner last took it.
     reported: Reported,
+    /// The last reset's features, which images are compiled for.
+    features: Features,
     rt: Runtime,
 }
 
@@ -142,6 +148,7 @@ impl<P: Peer> RemoteTarget<P> {
             restarts: 0,
             earlier_link: Vec::new(),
             reported: Reported::default(),
+            features: Features::empty(),
             rt,
         };
         if let Err(e) = target.handshake() {
@@ -390,11 +397,17 @@ impl<P: Peer> Target for RemoteTarget<P> {
     }
 
     fn validates(&self) -> bool {
-        self.info.validates
+        self.info.validates && !self.options.images
+    }
+
+    fn takes_images(&self) -> Option<ImageSpec> {
+        (self.options.images || !self.info.reads_wasm)
+            .then_some(ImageSpec { features: self.features, fuel: self.info.meters_fuel })
     }
 
     fn reset(&mut self, features: Features, hosts: &[&str]) -> Result<(), TargetError> {
         self.reported = Reported::default();
+        self.features = features;
         let hosts = hosts.iter().map(|&h| h.to_owned()).collect();
         let deadline_ms =
             self.options.call_deadline.map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX));
@@ -409,12 +422,12 @@ impl<P: Peer> Target for RemoteTarget<P> {
         Ok(self.request::<WasiEndpoint>(setup)??)
     }
 
-    fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
-        let len = u32::try_from(wasm.len()).map_err(|_| {
-            Refusal::Resource(format!("a module of {} bytes is over 4 GiB", wasm.len()))
+    fn upload(&mut self, bytes: &[u8], format: ModuleFormat) -> Result<ModuleId, TargetError> {
+        let len = u32::try_from(bytes.len()).map_err(|_| {
+            Refusal::Resource(format!("a module of {} bytes is over 4 GiB", bytes.len()))
         })?;
-        self.request::<ModuleBeginEndpoint>(&ModuleBegin { len })??;
-        for (i, chunk) in wasm.chunks(MAX_CHUNK).enumerate() {
+        self.request::<ModuleBeginEndpoint>(&ModuleBegin { len, format })??;
+        for (i, chunk) in bytes.chunks(MAX_CHUNK).enumerate() {
             let offset = (i * MAX_CHUNK) as u32;
             self.request::<ModuleChunkEndpoint>(&ModuleChunk { offset, bytes: chunk.to_vec() })??;
         }

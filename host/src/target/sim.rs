@@ -20,11 +20,11 @@ use tandem_boards::BoardProfile;
 use tandem_handler::{Limits, MAX_STATIC_MEMORIES, RequestHandler, desktop_profile};
 use tandem_interp::Features;
 use tandem_protocol::{
-    InstanceId, InvokeRequest, ModuleId, Progress, Ran, StatsResponse, TaskId, Trap, TrapKind, Val,
-    WasiSetup,
+    InstanceId, InvokeRequest, ModuleFormat, ModuleId, Progress, Ran, StatsResponse, TaskId, Trap,
+    TrapKind, Val, WasiSetup,
 };
 
-use crate::target::{Reported, Target, TargetError, ran};
+use crate::target::{ImageSpec, Reported, Target, TargetError, ran};
 
 /// `tandem-interp` in-process, behind the firmware's request handler.
 pub struct SimTarget {
@@ -33,6 +33,10 @@ pub struct SimTarget {
     deadline: Option<(Watchdog, Duration)>,
     /// What the calls reported since the runner last took it.
     reported: Reported,
+    /// Whether modules arrive as images compiled on the host, as on an images-only board.
+    images: bool,
+    /// The last reset's features, which images are compiled for.
+    features: Features,
 }
 
 impl Default for SimTarget {
@@ -71,7 +75,20 @@ impl SimTarget {
 
     fn with_profile(profile: BoardProfile) -> Self {
         let handler = RequestHandler::new(profile, env!("CARGO_PKG_VERSION"));
-        SimTarget { handler, deadline: None, reported: Reported::default() }
+        SimTarget {
+            handler,
+            deadline: None,
+            reported: Reported::default(),
+            images: false,
+            features: Features::empty(),
+        }
+    }
+
+    /// The simulator taking modules as an images-only board does: compiled on the host into
+    /// images, which the handler reads; modules the host rejects never reach it.
+    pub fn with_images(mut self) -> Self {
+        self.images = true;
+        self
     }
 
     /// The simulator with every call (an instantiation's start function, an invocation)
@@ -121,6 +138,7 @@ impl Target for SimTarget {
 
     fn reset(&mut self, features: Features, hosts: &[&str]) -> Result<(), TargetError> {
         self.reported = Reported::default();
+        self.features = features;
         Ok(self.handler.reset(crate::target::wire_features(features), hosts)?)
     }
 
@@ -128,8 +146,17 @@ impl Target for SimTarget {
         Ok(self.handler.set_wasi(setup.clone())?)
     }
 
-    fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
-        Ok(self.handler.load(wasm)?)
+    fn validates(&self) -> bool {
+        !self.images
+    }
+
+    fn takes_images(&self) -> Option<ImageSpec> {
+        let fuel = self.handler.info().meters_fuel;
+        self.images.then_some(ImageSpec { features: self.features, fuel })
+    }
+
+    fn upload(&mut self, bytes: &[u8], format: ModuleFormat) -> Result<ModuleId, TargetError> {
+        Ok(self.handler.load(bytes, format)?)
     }
 
     fn instantiate(&mut self, module: ModuleId) -> Result<Result<InstanceId, Trap>, TargetError> {

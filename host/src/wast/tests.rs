@@ -5,8 +5,8 @@
 
 use super::*;
 use tandem_protocol::{
-    InstanceId, InvokeRequest, ModuleId, Progress, Refusal, StatsResponse, TaskId, Trap, TrapKind,
-    Val,
+    InstanceId, InvokeRequest, ModuleFormat, ModuleId, Progress, Refusal, StatsResponse, TaskId,
+    Trap, TrapKind, Val,
 };
 
 /// Loads any module with binary version 1, answers a few exports by name.
@@ -51,7 +51,7 @@ impl Target for FakeTarget {
     fn set_wasi(&mut self, _: &tandem_protocol::WasiSetup) -> Result<(), TargetError> {
         Ok(())
     }
-    fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
+    fn upload(&mut self, wasm: &[u8], _: ModuleFormat) -> Result<ModuleId, TargetError> {
         if wasm.get(4..8) != Some(&[1, 0, 0, 0]) {
             return Err(TargetError::Refused(Refusal::Malformed("unknown binary version".into())));
         }

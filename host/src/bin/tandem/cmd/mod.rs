@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use tandem::firmware::firmware_dir;
+use tandem::firmware::{ModuleReader, firmware_dir};
 use tandem::program::ProgramOptions;
 use tandem::suite::Plan;
 use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
@@ -147,6 +147,12 @@ pub struct TargetArgs {
     /// assert_invalid/assert_malformed modules and reports them as skipped.
     #[arg(long)]
     no_device_validation: bool,
+    /// Compile every module on the host into an image for the target (`tandem compile`)
+    /// and send that: the qemu and probe targets run the images-only firmware (no decoder,
+    /// no translator), the simulators read images as it does. Modules the host rejects are
+    /// judged on the host, as with --no-device-validation.
+    #[arg(long)]
+    images: bool,
     /// Damage the link on purpose (every target but sim): per-byte rates in both directions,
     /// e.g. `corrupt=1e-3,drop=1e-4,dup=1e-4,delay=1e-4,seed=7`. Damaged frames are detected
     /// and the requests resent; the results must not change.
@@ -232,13 +238,14 @@ impl TargetArgs {
         Ok(match kind {
             TargetKind::Sim => {
                 let sim = board.map_or_else(SimTarget::new, SimTarget::for_board);
+                let sim = if self.images { sim.with_images() } else { sim };
                 Box::new(sim.with_timeout(self.timeout()))
             }
             TargetKind::Qemu | TargetKind::QemuRtt => {
                 let mut options = QemuOptions::new(board_or_default()?);
                 options.firmware = self.firmware.clone();
                 options.firmware_dir = self.firmware_dir();
-                options.device_validation = !self.no_device_validation;
+                options.reader = self.reader();
                 options.remote = self.remote();
                 options.rtt = kind == TargetKind::QemuRtt;
                 Box::new(QemuTarget::start(&options).with_context(cannot_start)?)
@@ -252,7 +259,7 @@ impl TargetArgs {
                     probe: self.probe.clone(),
                     firmware: self.firmware.clone(),
                     firmware_dir: self.firmware_dir(),
-                    device_validation: !self.no_device_validation,
+                    reader: self.reader(),
                     remote: self.remote(),
                 };
                 Box::new(ProbeTarget::start(&options).with_context(cannot_start)?)
@@ -262,6 +269,15 @@ impl TargetArgs {
                     .with_context(cannot_start)?,
             ),
         })
+    }
+
+    /// What the firmware built for the qemu and probe targets reads.
+    fn reader(&self) -> ModuleReader {
+        match (self.images, self.no_device_validation) {
+            (true, _) => ModuleReader::Images,
+            (false, true) => ModuleReader::Wasm,
+            (false, false) => ModuleReader::ValidatingWasm,
+        }
     }
 
     fn firmware_dir(&self) -> PathBuf {
@@ -275,7 +291,8 @@ impl TargetArgs {
     /// A target behind a link: the board stops a call at the timeout by its own clock.
     fn remote(&self) -> RemoteOptions {
         let link = LinkOptions { faults: self.link_faults, ..LinkOptions::default() };
-        RemoteOptions { link, ..RemoteOptions::default() }.with_call_deadline(self.timeout())
+        RemoteOptions { link, images: self.images, ..RemoteOptions::default() }
+            .with_call_deadline(self.timeout())
     }
 }
 
