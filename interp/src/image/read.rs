@@ -11,9 +11,10 @@ use crate::error::{Error, ExternKind};
 use crate::heap::{BoardSize, HeapAccount, HeapUse};
 use crate::ir::{INSTR_BYTES, Instr};
 use crate::module::{
-    ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
+    Code, ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
     GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
 };
+use crate::raw::code::{NotCode, code_in};
 use crate::store::{Store, try_reserve};
 use crate::value::{FuncType, ValType};
 use crate::verify::{Spaces, verify_function};
@@ -29,6 +30,15 @@ impl Module {
     pub fn from_image(config: &Config, bytes: &[u8]) -> Result<Module, Error> {
         read(config, bytes, &mut HeapAccount::new(None))
     }
+
+    /// The module an image in flash holds, as [`Module::from_image`] reads it, with the
+    /// code read in place rather than copied: it costs no RAM (what is copied is the
+    /// module's small parts: types, imports, exports, segments' descriptions, constants).
+    /// The image must start at a 4-byte boundary (`#[repr(align(4))]` around its
+    /// `include_bytes!`), or it is refused.
+    pub fn from_static_image(config: &Config, bytes: &'static [u8]) -> Result<Module, Error> {
+        read_static(config, bytes, &mut HeapAccount::new(None))
+    }
 }
 
 impl Store {
@@ -43,19 +53,93 @@ impl Store {
         self.heap = heap;
         Ok(module)
     }
+
+    /// [`Module::from_static_image`], charged to the store's heap account as
+    /// [`Store::load_image`] charges (the code, left in flash, is not charged).
+    pub fn load_static_image(&mut self, bytes: &'static [u8]) -> Result<Module, Error> {
+        let mut heap = self.heap;
+        let module = read_static(&self.config, bytes, &mut heap)?;
+        self.heap = heap;
+        Ok(module)
+    }
 }
 
-/// The module in `bytes`, charged to `heap` as it is read.
+/// The module in `bytes`, its code copied, all charged to `heap` as it is read.
 fn read(config: &Config, bytes: &[u8], heap: &mut HeapAccount) -> Result<Module, Error> {
+    let (mut inner, code) = read_parts(config, bytes, heap)?;
+    inner.code = owned_code(code, heap)?;
+    finish(inner, heap)
+}
+
+/// The module in `bytes`, its code left where it is.
+fn read_static(
+    config: &Config,
+    bytes: &'static [u8],
+    heap: &mut HeapAccount,
+) -> Result<Module, Error> {
+    let (mut inner, code) = read_parts(config, bytes, heap)?;
+    inner.code = static_code(code)?;
+    finish(inner, heap)
+}
+
+/// Where the code lies in an image.
+struct CodeBytes<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+}
+
+/// Everything but the code, charged to `heap`, and where the code is.
+fn read_parts<'a>(
+    config: &Config,
+    bytes: &'a [u8],
+    heap: &mut HeapAccount,
+) -> Result<(ModuleInner, CodeBytes<'a>), Error> {
     check_header(config, bytes)?;
     let mut r = Reader { bytes, at: HEADER_BYTES, heap };
     let inner = r.module(config)?;
+    let code = r.code_bytes()?;
     if r.at != bytes.len() {
         return Err(r.bad("bytes after the code"));
     }
+    Ok((inner, code))
+}
+
+/// The code decoded into a vector of its own, charged.
+fn owned_code(code: CodeBytes<'_>, heap: &mut HeapAccount) -> Result<Code, Error> {
+    let mut owned = Vec::new();
+    heap.reserve_exact(&mut owned, code.bytes.len() / INSTR_BYTES, HeapUse::Module)?;
+    for (i, chunk) in code.bytes.chunks_exact(INSTR_BYTES).enumerate() {
+        let at = code.offset + i * INSTR_BYTES;
+        let bad = Error::BadImage { reason: "an unknown kind of instruction", offset: at };
+        let encoded = chunk.try_into().map_err(|_| bad.clone())?;
+        owned.push(Instr::decode(encoded).ok_or(bad)?);
+    }
+    Ok(Code::Owned(owned))
+}
+
+/// The code read in place (from flash): nothing copied, nothing charged.
+fn static_code(code: CodeBytes<'static>) -> Result<Code, Error> {
+    let bad = |reason, offset| Error::BadImage { reason, offset };
+    match code_in(code.bytes) {
+        Ok(instrs) => Ok(Code::Static(instrs)),
+        Err(NotCode::Misaligned) => {
+            Err(bad("an image read in place that does not start at a 4-byte boundary", code.offset))
+        }
+        Err(NotCode::Length) => Err(bad("ends too soon", code.offset)),
+        Err(NotCode::ByteOrder) => {
+            Err(bad("code read in place on a big-endian target (use from_image)", code.offset))
+        }
+        Err(NotCode::Kind(i)) => {
+            Err(bad("an unknown kind of instruction", code.offset + i * INSTR_BYTES))
+        }
+    }
+}
+
+/// The module checked as a whole ([`verify`]) and kept, charged.
+fn finish(inner: ModuleInner, heap: &mut HeapAccount) -> Result<Module, Error> {
     verify(&inner).map_err(|reason| Error::BadImage { reason, offset: 0 })?;
     // The module itself, behind its `Arc`'s two counts.
-    r.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
+    heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
     Ok(Module { inner: Arc::new(inner) })
 }
 
@@ -319,24 +403,21 @@ impl<'a> Reader<'a, '_> {
             })
         })?;
         m.consts = self.list(8, Self::u64)?;
+        Ok(m)
+    }
+
+    /// The code's bytes: its count, zero padding to a multiple of 4 from the image's start,
+    /// then 12 bytes per instruction.
+    fn code_bytes(&mut self) -> Result<CodeBytes<'a>, Error> {
         let count = self.u32()? as usize;
         while !self.at.is_multiple_of(4) {
             if self.u8()? != 0 {
                 return Err(self.bad("padding before the code that is not zero"));
             }
         }
-        let code =
-            self.take(count.checked_mul(INSTR_BYTES).ok_or_else(|| self.bad("too much code"))?)?;
-        self.heap.reserve_exact(&mut m.code, count, HeapUse::Module)?;
-        for (i, chunk) in code.chunks_exact(INSTR_BYTES).enumerate() {
-            let bytes = chunk.try_into().map_err(|_| self.bad("ends too soon"))?;
-            let instr = Instr::decode(bytes).ok_or(Error::BadImage {
-                reason: "an unknown kind of instruction",
-                offset: self.at - code.len() + i * INSTR_BYTES,
-            })?;
-            m.code.push(instr);
-        }
-        Ok(m)
+        let offset = self.at;
+        let len = count.checked_mul(INSTR_BYTES).ok_or_else(|| self.bad("too much code"))?;
+        Ok(CodeBytes { bytes: self.take(len)?, offset })
     }
 
     /// `n` value types.

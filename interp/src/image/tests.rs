@@ -257,3 +257,52 @@ fn a_store_charges_an_image_as_it_charges_the_module() {
         assert!(exact.load_image(&image).is_ok(), "fits exactly");
     }
 }
+
+/// `bytes` copied to a leaked buffer that starts at a 4-byte boundary, then `skew` bytes
+/// on: an image placed in flash (the tests' stand-in for `include_bytes!` in an aligned
+/// static).
+fn in_flash(bytes: &[u8], skew: usize) -> &'static [u8] {
+    let all = alloc::vec![0u8; bytes.len() + skew + 3].leak();
+    let start = all.as_ptr().align_offset(4) + skew;
+    all[start..start + bytes.len()].copy_from_slice(bytes);
+    &all[start..start + bytes.len()]
+}
+
+/// An image read in place runs as the image read into RAM does, its code the image's own
+/// bytes; the store charges it all but the code; out of place it is refused.
+#[test]
+fn an_image_in_flash_runs_with_its_code_read_in_place() {
+    let config = config().with_fuel(true);
+    for text in MODULES {
+        let image = image_of(&config, text);
+        let flash = in_flash(&image, 0);
+        let in_place = Module::from_static_image(&config, flash).expect("reads in place");
+        let copied = Module::from_image(&config, &image).expect("reads");
+        assert!(matches!(in_place.inner.code, crate::module::Code::Static(_)));
+        let code = in_place.inner.code.as_ptr_range();
+        let flash_range = flash.as_ptr_range();
+        assert!(
+            flash_range.start.cast() <= code.start && code.end.cast() <= flash_range.end,
+            "the code is the image's bytes"
+        );
+        assert_eq!(in_place.inner.code, copied.inner.code);
+        assert_eq!(run(&in_place, &config).ok(), run(&copied, &config).ok());
+        assert!(run(&in_place, &config).is_ok());
+
+        let mut store = Store::new(config.clone());
+        let before = store.heap_stats().in_use;
+        store.load_image(&image).expect("image");
+        let copied_bytes = store.heap_stats().in_use - before;
+        let mut store = Store::new(config.clone());
+        store.load_static_image(flash).expect("image");
+        let in_place_bytes = store.heap_stats().in_use - before;
+        let code_bytes = copied.inner.code.len() as u64 * crate::ir::INSTR_BYTES as u64;
+        assert_eq!(in_place_bytes, copied_bytes - code_bytes, "all but the code is charged");
+
+        for skew in 1..4 {
+            let err =
+                Module::from_static_image(&config, in_flash(&image, skew)).expect_err("misaligned");
+            assert!(err.to_string().contains("4-byte boundary"), "{err}");
+        }
+    }
+}

@@ -21,7 +21,7 @@ use crate::value::{FuncType, ValType};
 
 use super::types::{global_type, memory_type, ref_type, table_type, val_types};
 use super::{
-    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader, Import,
+    Code, ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader, Import,
     ImportType, MemoryType, Module, ModuleInner, invalid, len_u32, malformed, unsupported,
 };
 
@@ -444,7 +444,7 @@ impl<'c> Decoder<'c> {
         // The module itself, behind its `Arc`'s two counts.
         self.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
         let Decoded { mut inner, code, headers } = core::mem::take(self.d);
-        inner.code = code.instrs;
+        inner.code = Code::Owned(code.instrs);
         inner.consts = code.consts;
         inner.headers = headers;
         inner.fuel = self.config.fuel;

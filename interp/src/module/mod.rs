@@ -196,6 +196,37 @@ pub(crate) struct FuncHeader {
     pub frame_size: u16,
 }
 
+/// A module's translated code: its own, or read in place from an image in flash
+/// ([`Module::from_static_image`]), which then costs no RAM.
+#[derive(Debug, Clone)]
+pub(crate) enum Code {
+    Owned(Vec<Instr>),
+    Static(&'static [Instr]),
+}
+
+impl Default for Code {
+    fn default() -> Self {
+        Code::Owned(Vec::new())
+    }
+}
+
+impl core::ops::Deref for Code {
+    type Target = [Instr];
+
+    fn deref(&self) -> &[Instr] {
+        match self {
+            Code::Owned(code) => code,
+            Code::Static(code) => code,
+        }
+    }
+}
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Code) -> bool {
+        **self == **other
+    }
+}
+
 /// Everything decoded from a module. Index spaces list imports first.
 #[derive(Debug, Default)]
 pub(crate) struct ModuleInner {
@@ -221,7 +252,7 @@ pub(crate) struct ModuleInner {
     /// From the data count section, if present.
     pub data_count: Option<u32>,
     /// The internal code of all defined functions.
-    pub code: Vec<Instr>,
+    pub code: Code,
     /// One per defined function, in order.
     pub headers: Vec<FuncHeader>,
     /// Every function's constant slots' values, one run per function.

@@ -44,6 +44,8 @@ pub(crate) enum NotCode {
     Length,
     /// The instruction at this index has a first byte that is no discriminant.
     Kind(usize),
+    /// This target is big-endian: the encoding is not the values' layout here.
+    ByteOrder,
 }
 
 /// `bytes` as the instructions they encode ([`Instr::encode`]), read in place: no copy, so
@@ -51,11 +53,10 @@ pub(crate) enum NotCode {
 /// instructions, and every first byte a discriminant, which makes any 12 such bytes an
 /// `Instr` (every field of every kind is an integer, valid at any value). What the code
 /// may do is the business of `verify_function`, the translator's check of finished code.
-#[cfg_attr(
-    not(test),
-    allow(dead_code, reason = "images (issue 18) will read code in place with it")
-)]
 pub(crate) fn code_in(bytes: &[u8]) -> Result<&[Instr], NotCode> {
+    if cfg!(target_endian = "big") {
+        return Err(NotCode::ByteOrder);
+    }
     if !bytes.as_ptr().addr().is_multiple_of(core::mem::align_of::<Instr>()) {
         return Err(NotCode::Misaligned);
     }
@@ -211,6 +212,55 @@ mod tests {
         // SAFETY: as above.
         let view = unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), 48) };
         assert_eq!(code_in(view), Err(NotCode::Kind(2)));
+    }
+
+    /// A module whose code is read in place from an image runs: the executor fetches from
+    /// the image's own bytes, which Miri holds to their bounds and provenance on every
+    /// fetch, through a loop, a call and a return.
+    #[test]
+    #[cfg(feature = "wasm")]
+    fn a_module_runs_with_its_code_read_in_place_from_an_image() {
+        use crate::{Config, Linker, Module, Store, Value};
+        let wasm = wat::parse_str(
+            r#"(module
+              (func $sum (param i32) (result i32) (local i32)
+                (loop $l
+                  (local.set 1 (i32.add (local.get 1) (local.get 0)))
+                  (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                (local.get 1))
+              (func (export "f") (param i32) (result i32)
+                (i32.mul (call $sum (local.get 0)) (i32.const 2))))"#,
+        )
+        .expect("wat");
+        let config = Config::new().with_fuel(true);
+        let image = Module::new(&config, &wasm).expect("module").to_image(&config).expect("image");
+        // The image in a buffer aligned for `Instr`, as `#[repr(align(4))]` places it in flash.
+        let words: Vec<u32> = image
+            .chunks(4)
+            .map(|c| {
+                let mut word = [0u8; 4];
+                word[..c.len()].copy_from_slice(c);
+                u32::from_ne_bytes(word)
+            })
+            .collect();
+        let words: *mut [u32] = alloc::boxed::Box::into_raw(words.into_boxed_slice());
+        // SAFETY: the boxed `u32`s are initialised and stay allocated (and unwritten) until
+        // they are freed below, after the store and module that borrow them are gone; their
+        // first `image.len()` bytes are the image.
+        let bytes: &'static [u8] =
+            unsafe { core::slice::from_raw_parts(words.cast::<u8>(), image.len()) };
+        {
+            let mut store = Store::new(config.clone());
+            store.set_fuel(10_000);
+            let module = store.load_static_image(bytes).expect("reads in place");
+            let instance = Linker::new().instantiate(&mut store, &module).expect("instance");
+            let f = instance.func(&store, "f").expect("export");
+            let mut results = [Value::I32(0)];
+            store.call(f, &[Value::I32(10)], &mut results).expect("runs");
+            assert_eq!(results, [Value::I32(110)]);
+        }
+        // SAFETY: made by `Box::into_raw` above; nothing borrows it any more.
+        drop(unsafe { alloc::boxed::Box::from_raw(words) });
     }
 
     #[test]
