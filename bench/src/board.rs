@@ -19,6 +19,9 @@ pub enum Variant {
         /// Built with on-device module validation (the `validate` feature).
         validate: bool,
     },
+    /// Tandem reading images only (no decoder, no translator), the programs linked as
+    /// images and their code run in place from flash.
+    TandemImages,
     /// wasmi, the engine Tandem is measured against.
     Wasmi {
         /// Built with on-device module validation (the `validate` feature).
@@ -28,8 +31,9 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant the report needs.
-    pub const ALL: [Variant; 5] = [
+    pub const ALL: [Variant; 6] = [
         Variant::Baseline,
+        Variant::TandemImages,
         Variant::Tandem { validate: false },
         Variant::Tandem { validate: true },
         Variant::Wasmi { validate: false },
@@ -42,6 +46,7 @@ impl Variant {
             Variant::Baseline => "none",
             Variant::Tandem { validate: false } => "tandem",
             Variant::Tandem { validate: true } => "tandem+validate",
+            Variant::TandemImages => "tandem-images",
             Variant::Wasmi { validate: false } => "wasmi",
             Variant::Wasmi { validate: true } => "wasmi+validate",
         }
@@ -128,6 +133,9 @@ pub struct BoardProgram {
     pub running_heap: u64,
     /// The instance's linear memory (excluded from the heap figures above).
     pub linear_memory: u64,
+    /// Guest instructions to load the module: decode and translate (and validate, in a
+    /// validating build), or read an image.
+    pub load_instructions: u64,
 }
 
 /// Everything one firmware run printed.
@@ -135,6 +143,8 @@ pub struct BoardProgram {
 pub struct BoardRun {
     /// The firmware's engine label (`tandem`, `wasmi+validate`, ...).
     pub engine: String,
+    /// Flash the programs take in this build: wasm, or images.
+    pub module_bytes: u64,
     /// Each program's figures, in the firmware's order.
     pub programs: Vec<BoardProgram>,
     /// (wasm call depth, native stack high-water mark in bytes).
@@ -176,7 +186,10 @@ pub fn parse(output: &str) -> Result<BoardRun, String> {
                 instance_heap: number("instance_heap")?,
                 running_heap: number("running_heap")?,
                 linear_memory: number("linear_memory")?,
+                load_instructions: number("load_instructions")?,
             });
+        } else if get("module_bytes").is_some() {
+            run.module_bytes = number("module_bytes")?;
         } else if get("depth").is_some() {
             run.stack.push((number("depth")? as u32, number("native_stack")?));
         }

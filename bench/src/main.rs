@@ -83,7 +83,7 @@ fn run(args: &Args) -> Result<(), String> {
 /// checksums against the native kernels, and measures every variant's flash.
 fn board_figures() -> Result<BoardFigures, String> {
     let mut flash = Vec::new();
-    let (mut tandem, mut wasmi) = (None, None);
+    let (mut tandem, mut wasmi, mut images) = (None, None, None);
     for variant in Variant::ALL {
         eprintln!("building the {} benchmark firmware", variant.label());
         let elf = board::build(variant)?;
@@ -92,6 +92,7 @@ fn board_figures() -> Result<BoardFigures, String> {
         let slot = match variant {
             Variant::Tandem { validate: false } => &mut tandem,
             Variant::Wasmi { validate: false } => &mut wasmi,
+            Variant::TandemImages => &mut images,
             _ => continue,
         };
         eprintln!("running it under QEMU");
@@ -112,12 +113,13 @@ fn board_figures() -> Result<BoardFigures, String> {
         *slot = Some(run);
     }
     let missing = |engine: &str| format!("no {engine} run");
-    if let (Some(t), Some(w)) = (&tandem, &wasmi) {
-        for (t, w) in t.programs.iter().zip(&w.programs) {
+    for other in [&wasmi, &images] {
+        let (Some(t), Some(o)) = (&tandem, other) else { continue };
+        for (t, w) in t.programs.iter().zip(&o.programs) {
             if (&t.name, t.n, t.checksum) != (&w.name, w.n, w.checksum) {
                 return Err(format!(
-                    "on the board tandem returned {} for {}({}), wasmi {} for {}({})",
-                    t.checksum, t.name, t.n, w.checksum, w.name, w.n
+                    "on the board tandem returned {} for {}({}), {} {} for {}({})",
+                    t.checksum, t.name, t.n, o.engine, w.checksum, w.name, w.n
                 ));
             }
         }
@@ -125,6 +127,7 @@ fn board_figures() -> Result<BoardFigures, String> {
     Ok(BoardFigures {
         tandem: tandem.ok_or_else(|| missing("tandem"))?,
         wasmi: wasmi.ok_or_else(|| missing("wasmi"))?,
+        images: images.ok_or_else(|| missing("tandem-images"))?,
         flash,
     })
 }

@@ -17,6 +17,8 @@ pub struct BoardFigures {
     pub tandem: BoardRun,
     /// The wasmi firmware's run (no on-device validation).
     pub wasmi: BoardRun,
+    /// The images-only Tandem firmware's run (code in flash).
+    pub images: BoardRun,
     /// `.vector_table` + `.text` + `.rodata` of each variant, in bytes.
     pub flash: Vec<(Variant, u64)>,
 }
@@ -75,9 +77,48 @@ impl BoardFigures {
         self.flash.iter().find(|(v, _)| *v == variant).map(|(_, b)| *b)
     }
 
-    /// Flash `variant` adds to the glue-only baseline.
+    /// Flash `variant` adds to the glue-only baseline: the engine's own. The baseline links
+    /// the programs as wasm; the images build links them as images, whose extra bytes are
+    /// the programs', not the engine's, and are taken off.
     fn added(&self, variant: Variant) -> Option<u64> {
-        Some(self.flash(variant)?.saturating_sub(self.flash(Variant::Baseline)?))
+        let programs = match variant {
+            Variant::TandemImages => {
+                self.images.module_bytes.checked_sub(self.tandem.module_bytes)?
+            }
+            _ => 0,
+        };
+        let added = self.flash(variant)?.checked_sub(self.flash(Variant::Baseline)?)?;
+        added.checked_sub(programs)
+    }
+
+    /// Per program: (name, Tandem's heap per instance reading its image in place, wasmi's
+    /// once running), stacks excluded.
+    fn image_heaps(&self) -> Vec<(&str, u64, u64)> {
+        self.images
+            .programs
+            .iter()
+            .filter_map(|i| {
+                let w = self.wasmi.programs.iter().find(|w| w.name == i.name)?;
+                Some((
+                    i.name.as_str(),
+                    i.running_heap - i.store_heap,
+                    w.running_heap - w.store_heap,
+                ))
+            })
+            .collect()
+    }
+
+    /// Per program: (name, instructions to read its image in place, to decode and translate
+    /// its wasm), both Tandem without on-device validation.
+    fn load_instructions(&self) -> Vec<(&str, u64, u64)> {
+        self.images
+            .programs
+            .iter()
+            .filter_map(|i| {
+                let t = self.tandem.programs.iter().find(|t| t.name == i.name)?;
+                Some((i.name.as_str(), i.load_instructions, t.load_instructions))
+            })
+            .collect()
     }
 
     /// Tandem's heap for the module and instance (nothing grows when it runs) against
@@ -203,6 +244,50 @@ fn summary(w: &mut String, f: &Figures) {
         cell(b.added(Variant::Tandem { validate: true })),
         cell(b.added(Variant::Wasmi { validate: true }))
     );
+    let _ = writeln!(
+        w,
+        "| flash the core adds, reading images only (no decoder, no translator) | <= 40 KiB \
+         (stretch 32 KiB) | {} |",
+        cell(b.added(Variant::TandemImages))
+    );
+    let image_heaps = b.image_heaps();
+    let image_ratios: Vec<f64> =
+        image_heaps.iter().map(|(_, i, w)| *i as f64 / *w as f64).collect();
+    if let Some(((name, _, _), worst)) =
+        image_heaps.iter().zip(&image_ratios).max_by(|a, b| a.1.total_cmp(b.1))
+    {
+        let _ = writeln!(
+            w,
+            "| heap per instance with the code in flash (images), Tandem/wasmi | <= 0.10 | \
+             {:.3} geometric mean, at most {worst:.3} ({name}) |",
+            geometric_mean(&image_ratios)
+        );
+    }
+    let loads = b.load_instructions();
+    let load_ratios: Vec<f64> = loads.iter().map(|(_, i, t)| *i as f64 / *t as f64).collect();
+    if !load_ratios.is_empty() {
+        let _ = writeln!(
+            w,
+            "| instructions to load a module, image read in place / `Module::new` | report | \
+             {:.3} geometric mean |",
+            geometric_mean(&load_ratios)
+        );
+    }
+    let changed = b
+        .images
+        .programs
+        .iter()
+        .filter_map(|i| {
+            let t = b.tandem.programs.iter().find(|t| t.name == i.name)?;
+            Some(i.instructions.abs_diff(t.instructions) as f64 / t.instructions as f64)
+        })
+        .fold(0.0, f64::max);
+    let _ = writeln!(
+        w,
+        "| Cortex-M4 instructions of a call, code in flash against code in RAM | unchanged | \
+         at most {:.2}% apart |",
+        changed * 100.0
+    );
     let heaps = b.instance_heaps();
     let heap_ratios: Vec<f64> = heaps.iter().map(|(_, t, w)| *t as f64 / *w as f64).collect();
     let worst = heaps
@@ -327,6 +412,7 @@ fn cortex_m4(w: &mut String, b: &BoardFigures) {
             wm.call_allocations
         );
     }
+    images(w, b);
     let _ = writeln!(
         w,
         "\n### Native stack\n\n\
@@ -339,6 +425,47 @@ fn cortex_m4(w: &mut String, b: &BoardFigures) {
         let _ = writeln!(w, "| {depth} | {t} B | {wm} B |");
     }
     let _ = writeln!(w);
+}
+
+/// The images-only build against the one reading wasm, per program.
+fn images(w: &mut String, b: &BoardFigures) {
+    let _ = writeln!(
+        w,
+        "\n### Images: code in flash\n\n\
+         The `tandem-images` firmware links each program as an image (`tandem compile`, made by \
+         `bench/fw/build.rs`) in flash and reads it with `Module::from_static_image`: the code \
+         stays there and runs in place. *load*: guest instructions of `Module::new` (decode and \
+         translate, no validation) against reading the image (header, checksum, parts, and \
+         the verifier over every function). *heap*: module and instance once running, store \
+         excluded, against wasmi's.\n\n\
+         | program | load, Module::new | load, image | image/new | heap, Tandem (RAM code) | \
+         heap, Tandem (flash code) | heap, wasmi | flash code/wasmi | instructions, RAM code | \
+         instructions, flash code |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for i in &b.images.programs {
+        let (Some(t), Some(wm)) = (
+            b.tandem.programs.iter().find(|t| t.name == i.name),
+            b.wasmi.programs.iter().find(|w| w.name == i.name),
+        ) else {
+            continue;
+        };
+        let heap = |p: &BoardProgram| p.running_heap - p.store_heap;
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {:.3} | {} | {} | {} | {:.3} | {} | {} |",
+            i.name,
+            t.load_instructions,
+            i.load_instructions,
+            i.load_instructions as f64 / t.load_instructions as f64,
+            heap(t),
+            heap(i),
+            heap(wm),
+            heap(i) as f64 / heap(wm) as f64,
+            t.instructions,
+            i.instructions
+        );
+    }
 }
 
 fn footprint(w: &mut String, b: &BoardFigures) {

@@ -126,8 +126,9 @@ fn median_and_geometric_mean() {
 
 /// What the benchmark firmware prints (a shortened run).
 const BOARD_OUTPUT: &str = "engine=tandem
-program=fib n=22 checksum=17711 instructions=16469200 call_allocations=0 store_heap=143360 instance_heap=1502 running_heap=144862 linear_memory=65536
-program=sort n=2 checksum=-1413030671 instructions=62037880 call_allocations=1 store_heap=143360 instance_heap=4476 running_heap=147836 linear_memory=65536
+module_bytes=3000
+program=fib n=22 checksum=17711 instructions=16469200 call_allocations=0 store_heap=143360 instance_heap=1502 running_heap=144862 linear_memory=65536 load_instructions=40000
+program=sort n=2 checksum=-1413030671 instructions=62037880 call_allocations=1 store_heap=143360 instance_heap=4476 running_heap=147836 linear_memory=65536 load_instructions=90000
 depth=10 native_stack=1832 before_call=1416
 depth=1000 native_stack=1840 before_call=1416
 ";
@@ -135,8 +136,9 @@ depth=1000 native_stack=1840 before_call=1416
 #[test]
 fn board_output_parses_into_figures() {
     let run = crate::board::parse(BOARD_OUTPUT).unwrap();
-    assert_eq!(run.engine, "tandem");
+    assert_eq!((run.engine.as_str(), run.module_bytes), ("tandem", 3000));
     assert_eq!(run.programs.len(), 2);
+    assert_eq!(run.programs[1].load_instructions, 90000);
     let sort = &run.programs[1];
     assert_eq!((sort.name.as_str(), sort.n, sort.checksum), ("sort", 2, -1413030671));
     assert_eq!((sort.instructions, sort.call_allocations), (62037880, 1));
@@ -162,6 +164,7 @@ fn the_report_holds_every_figure_against_its_bar() {
     let tandem = crate::board::parse(BOARD_OUTPUT).unwrap();
     let wasmi = BoardRun {
         engine: "wasmi".into(),
+        module_bytes: 3000,
         programs: tandem
             .programs
             .iter()
@@ -173,6 +176,24 @@ fn the_report_holds_every_figure_against_its_bar() {
             })
             .collect(),
         stack: vec![(10, 7000), (1000, 4800)],
+    };
+    // Images: 5000 bytes of programs (2000 more), code in flash: 400 and 800 B of heap, a
+    // quarter of the loads, the same calls but one 1% slower.
+    let images = BoardRun {
+        engine: "tandem-images".into(),
+        module_bytes: 5000,
+        programs: tandem
+            .programs
+            .iter()
+            .zip([(400, 10_000, 0), (800, 22_500, 620_378)])
+            .map(|(p, (heap, load, extra))| crate::board::BoardProgram {
+                running_heap: p.store_heap + heap,
+                load_instructions: load,
+                instructions: p.instructions + extra,
+                ..p.clone()
+            })
+            .collect(),
+        stack: vec![],
     };
     let ms = Duration::from_millis;
     let row = |name, t, w| Row {
@@ -189,8 +210,10 @@ fn the_report_holds_every_figure_against_its_bar() {
         board: Some(BoardFigures {
             tandem,
             wasmi,
+            images,
             flash: vec![
                 (Variant::Baseline, 10 * 1024),
+                (Variant::TandemImages, 40 * 1024 + 2000),
                 (Variant::Tandem { validate: false }, 110 * 1024),
                 (Variant::Wasmi { validate: false }, 330 * 1024),
             ],
@@ -219,4 +242,15 @@ fn the_report_holds_every_figure_against_its_bar() {
         "{md}"
     );
     assert!(md.contains("1832 B at depth 10, 1840 B at depth 1000"), "{md}");
+    // The images build adds 30 KiB and 2000 bytes of images beyond the wasm: 30 KiB is the
+    // engine's.
+    assert!(md.contains("| <= 40 KiB (stretch 32 KiB) | 30.0 KiB |"), "{md}");
+    let heap = ((400.0f64 / 8000.0) * (800.0 / 8000.0)).sqrt();
+    assert!(
+        md.contains(&format!("| <= 0.10 | {heap:.3} geometric mean, at most 0.100 (sort) |")),
+        "{md}"
+    );
+    let load = ((10_000.0f64 / 40_000.0) * (22_500.0 / 90_000.0)).sqrt();
+    assert!(md.contains(&format!("| report | {load:.3} geometric mean |")), "{md}");
+    assert!(md.contains("| unchanged | at most 1.00% apart |"), "{md}");
 }

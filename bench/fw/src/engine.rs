@@ -1,22 +1,29 @@
 //! The engine under test, chosen by cargo feature, behind one small interface: instantiate a
 //! module in a fresh store (its function imports, an app's WASI, linked to stand-ins that
 //! trap: the benchmark export never calls them), call an `(i32) -> i32` export, report the
-//! linear memory size and the heap the store itself took before any module (the value stack
-//! reservation).
+//! linear memory size, the heap the store itself took before any module (the value stack
+//! reservation) and the instructions the module took to load (decode, validate if built
+//! to, translate; or read an image).
 
 use alloc::string::{String, ToString};
 
-use crate::heap;
+use crate::{clock, heap};
 
 /// Call-depth limit, the same on both engines.
 const CALL_DEPTH: u32 = 1024;
 
-#[cfg(feature = "tandem")]
+#[cfg(any(feature = "tandem", feature = "tandem-images"))]
 mod imp {
     use super::*;
     use tandem_interp as tandem;
 
-    pub const NAME: &str = if cfg!(feature = "validate") { "tandem+validate" } else { "tandem" };
+    pub const NAME: &str = if cfg!(feature = "tandem-images") {
+        "tandem-images"
+    } else if cfg!(feature = "validate") {
+        "tandem+validate"
+    } else {
+        "tandem"
+    };
 
     /// Value stack: 16 Ki slots (128 KiB), reserved when the store is made.
     const VALUE_STACK_SLOTS: u32 = 16 * 1024;
@@ -25,15 +32,24 @@ mod imp {
         store: tandem::Store,
         instance: tandem::Instance,
         store_heap: usize,
+        load_instructions: u64,
     }
 
     impl Instance {
-        pub fn new(wasm: &[u8]) -> Result<Self, String> {
+        /// `module`: a wasm binary, or in the `tandem-images` build an image in flash, read
+        /// with its code in place.
+        pub fn new(module: &'static [u8]) -> Result<Self, String> {
             let config = tandem::Config::new().with_limits(VALUE_STACK_SLOTS, CALL_DEPTH);
             let before = heap::counters().allocated_bytes;
             let mut store = tandem::Store::new(config.clone());
             let store_heap = heap::counters().allocated_bytes - before;
-            let module = tandem::Module::new(&config, wasm).map_err(|e| e.to_string())?;
+            let start = clock::instructions();
+            #[cfg(feature = "tandem-images")]
+            let module = tandem::Module::from_static_image(&config, module);
+            #[cfg(not(feature = "tandem-images"))]
+            let module = tandem::Module::new(&config, module);
+            let load_instructions = clock::instructions() - start;
+            let module = module.map_err(|e| e.to_string())?;
             let mut linker = tandem::Linker::new();
             for (module_name, name, _) in module.imports() {
                 let ty = module.func_type_of_import(module_name, name);
@@ -44,7 +60,11 @@ mod imp {
                 linker.define(module_name, name, tandem::Extern::Func(stand_in));
             }
             let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
-            Ok(Self { store, instance, store_heap })
+            Ok(Self { store, instance, store_heap, load_instructions })
+        }
+
+        pub fn load_instructions(&self) -> u64 {
+            self.load_instructions
         }
 
         pub fn call(&mut self, export: &str, n: i32) -> Result<i32, String> {
@@ -82,10 +102,11 @@ mod imp {
         store: wasmi::Store<()>,
         instance: wasmi::Instance,
         store_heap: usize,
+        load_instructions: u64,
     }
 
     impl Instance {
-        pub fn new(wasm: &[u8]) -> Result<Self, String> {
+        pub fn new(wasm: &'static [u8]) -> Result<Self, String> {
             let before = heap::counters().allocated_bytes;
             // The same call-depth limit as Tandem's (wasmi's default is 1000).
             let mut config = wasmi::Config::default();
@@ -93,6 +114,7 @@ mod imp {
             let engine = wasmi::Engine::new(&config);
             let mut store = wasmi::Store::new(&engine, ());
             let store_heap = heap::counters().allocated_bytes - before;
+            let start = clock::instructions();
             #[cfg(feature = "validate")]
             let module = wasmi::Module::new(&engine, wasm);
             // SAFETY: wasmi requires a valid module without its validator. The inputs are the
@@ -100,6 +122,7 @@ mod imp {
             // suites and the `validate` build of this firmware.
             #[cfg(not(feature = "validate"))]
             let module = unsafe { wasmi::Module::new_unchecked(&engine, wasm) };
+            let load_instructions = clock::instructions() - start;
             let module = module.map_err(|e| e.to_string())?;
             let mut linker = wasmi::Linker::<()>::new(&engine);
             for import in module.imports() {
@@ -114,7 +137,11 @@ mod imp {
             }
             let instance =
                 linker.instantiate_and_start(&mut store, &module).map_err(|e| e.to_string())?;
-            Ok(Self { store, instance, store_heap })
+            Ok(Self { store, instance, store_heap, load_instructions })
+        }
+
+        pub fn load_instructions(&self) -> u64 {
+            self.load_instructions
         }
 
         pub fn call(&mut self, export: &str, n: i32) -> Result<i32, String> {
@@ -149,7 +176,7 @@ mod imp {
     pub struct Instance;
 
     impl Instance {
-        pub fn new(wasm: &[u8]) -> Result<Self, String> {
+        pub fn new(wasm: &'static [u8]) -> Result<Self, String> {
             let sum = wasm.iter().fold(0u32, |s, b| s.wrapping_add(u32::from(*b)));
             Err(alloc::format!("no engine (module of {} bytes, sum {sum})", wasm.len()))
         }
@@ -165,10 +192,19 @@ mod imp {
         pub fn store_heap(&self) -> usize {
             0
         }
+
+        pub fn load_instructions(&self) -> u64 {
+            0
+        }
     }
 }
 
-#[cfg(not(any(feature = "tandem", feature = "wasmi", feature = "none")))]
-compile_error!("enable one engine feature: tandem, wasmi or none");
+#[cfg(not(any(
+    feature = "tandem",
+    feature = "tandem-images",
+    feature = "wasmi",
+    feature = "none"
+)))]
+compile_error!("enable one engine feature: tandem, tandem-images, wasmi or none");
 
 pub use imp::{Instance, NAME};

@@ -31,17 +31,37 @@ use cortex_m_semihosting::{debug, hprintln};
 /// A benchmark program and the `n` it runs with on the board (about 10-100 M instructions).
 struct Program {
     name: &'static str,
-    wasm: &'static [u8],
+    /// The module: its wasm, or in the `tandem-images` build its image (build.rs).
+    module: &'static [u8],
     /// `run` for a kernel, `bench` for an app (its workload `n` times, without output).
     export: &'static str,
     n: i32,
+}
+
+/// Bytes placed at a 4-byte boundary: an image's code is read in place as instructions.
+#[repr(C, align(4))]
+struct Aligned<Bytes: ?Sized>(Bytes);
+
+/// The module named `$name` in `$dir`, as this build links it: the wasm file, or the image
+/// build.rs compiled from it, aligned, in flash.
+#[cfg(not(feature = "tandem-images"))]
+macro_rules! module {
+    ($dir:literal, $name:literal) => {
+        include_bytes!(concat!("../../../", $dir, "/", $name, ".wasm"))
+    };
+}
+#[cfg(feature = "tandem-images")]
+macro_rules! module {
+    ($dir:literal, $name:literal) => {
+        &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".tandem"))).0
+    };
 }
 
 macro_rules! program {
     ($name:literal, $n:expr) => {
         Program {
             name: $name,
-            wasm: include_bytes!(concat!("../../../suites/bench/programs/wasm/", $name, ".wasm")),
+            module: module!("suites/bench/programs/wasm", $name),
             export: "run",
             n: $n,
         }
@@ -50,12 +70,7 @@ macro_rules! program {
 
 macro_rules! app {
     ($name:literal, $n:expr) => {
-        Program {
-            name: $name,
-            wasm: include_bytes!(concat!("../../../suites/apps/", $name, ".wasm")),
-            export: "bench",
-            n: $n,
-        }
+        Program { name: $name, module: module!("suites/apps", $name), export: "bench", n: $n }
     };
 }
 
@@ -75,13 +90,20 @@ const PROGRAMS: [Program; 13] = [
     app!("stackvm", 2),
 ];
 
-const DEPTH_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/depth.wasm"));
+#[cfg(not(feature = "tandem-images"))]
+const DEPTH_MODULE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/depth.wasm"));
+#[cfg(feature = "tandem-images")]
+const DEPTH_MODULE: &[u8] = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/depth.tandem"))).0;
 
 #[entry]
 fn main() -> ! {
     let Some(core) = cortex_m::Peripherals::take() else { exit(false) };
     clock::init(core.SYST);
     hprintln!("engine={}", engine::NAME);
+    // What the programs take of flash in this build (wasm, or images), so the engine's own
+    // flash can be told from theirs.
+    let module_bytes = PROGRAMS.iter().map(|p| p.module.len()).sum::<usize>() + DEPTH_MODULE.len();
+    hprintln!("module_bytes={}", module_bytes);
     let mut ok = true;
     for program in &PROGRAMS {
         ok &= measure(program);
@@ -97,7 +119,7 @@ fn measure(program: &Program) -> bool {
         false
     };
     let before = heap::counters().allocated_bytes;
-    let mut instance = match engine::Instance::new(program.wasm) {
+    let mut instance = match engine::Instance::new(program.module) {
         Ok(instance) => instance,
         Err(e) => return fail(&e) || engine::NAME == "none",
     };
@@ -119,7 +141,7 @@ fn measure(program: &Program) -> bool {
     };
     hprintln!(
         "program={} n={} checksum={} instructions={} call_allocations={} store_heap={} \
-         instance_heap={} running_heap={} linear_memory={}",
+         instance_heap={} running_heap={} linear_memory={} load_instructions={}",
         program.name,
         program.n,
         checksum,
@@ -128,7 +150,8 @@ fn measure(program: &Program) -> bool {
         store_heap,
         instantiated - before - linear_memory - store_heap,
         warmed - before - linear_memory,
-        linear_memory
+        linear_memory,
+        instance.load_instructions()
     );
     true
 }
@@ -136,7 +159,7 @@ fn measure(program: &Program) -> bool {
 /// The native stack at wasm call depth 10 and 1000: an interpreter that does not recurse on
 /// the native stack for wasm calls uses the same at both.
 fn measure_stack() -> bool {
-    let mut instance = match engine::Instance::new(DEPTH_WASM) {
+    let mut instance = match engine::Instance::new(DEPTH_MODULE) {
         Ok(instance) => instance,
         Err(e) => {
             hprintln!("depth error={}", e);
