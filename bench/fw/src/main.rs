@@ -39,6 +39,7 @@ struct Program {
 }
 
 /// Bytes placed at a 4-byte boundary: an image's code is read in place as instructions.
+#[cfg(feature = "tandem-images")]
 #[repr(C, align(4))]
 struct Aligned<Bytes: ?Sized>(Bytes);
 
