@@ -297,12 +297,12 @@ board_sizes! {
     crate::module::ConstExpr = 16;
     crate::module::ConstOp = 16;
     crate::module::ElemSegment = 40;
-    crate::module::DataSegment = 32;
+    crate::module::DataSegment = 40;
     crate::store::FuncEntity = 16;
     crate::store::TableEntity = 28;
     crate::store::GlobalEntity = 16;
     crate::store::ElemEntity = 8;
-    crate::store::DataEntity = 8;
+    crate::store::DataEntity = 12;
     crate::store::InstanceEntity = 60;
     crate::task::TaskEntity = 48;
     crate::raw::memory::LinearMemory = 24;

@@ -11,7 +11,6 @@
 //! `instance`, the run loop in `exec`.
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::AtomicBool;
@@ -21,7 +20,7 @@ use crate::error::{Error, ExternKind, Trap};
 use crate::heap::{BoardSize, HeapAccount, HeapStats, HeapUse, board_bytes};
 #[cfg(feature = "wasm")]
 use crate::module::PartialModule;
-use crate::module::{GlobalType, MemoryType, Module, TableType};
+use crate::module::{Bytes, GlobalType, MemoryType, Module, TableType};
 use crate::raw::memory::{LinearMemory, MemStats};
 use crate::task::{Progress, Stacks, Task, TaskEntity};
 use crate::typed::{IntoHostFunc, TypedFunc, WasmTyList};
@@ -178,7 +177,7 @@ pub(crate) struct ElemEntity {
 
 /// A data segment's bytes; `None` once dropped.
 pub(crate) struct DataEntity {
-    pub bytes: Option<Arc<[u8]>>,
+    pub bytes: Option<Bytes>,
 }
 
 /// An instantiated module: its index spaces mapped to store addresses.

@@ -38,9 +38,10 @@ struct Program {
     n: i32,
 }
 
-/// Bytes placed at a 4-byte boundary: an image's code is read in place as instructions.
+/// Bytes placed at an 8-byte boundary: an image's parts are read in place (its code as
+/// instructions, its constants as 8-byte slots).
 #[cfg(feature = "tandem-images")]
-#[repr(C, align(4))]
+#[repr(C, align(8))]
 struct Aligned<Bytes: ?Sized>(Bytes);
 
 /// The module named `$name` in `$dir`, as this build links it: the wasm file, or the image

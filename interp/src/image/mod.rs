@@ -12,8 +12,11 @@
 //!  20  flags (u32: bit 0, the code charges fuel)
 //!  24  body length (u32)      28  body checksum (u32, FNV-1a)
 //! body: the module's parts in a fixed order (`write.rs`), each list a u32 count and its
-//!   items; then the code, aligned to 4 bytes from the image's start, 12 bytes an
-//!   instruction in the layout of the `Instr` itself, so it can be read in place.
+//!   items; then the large parts, each a u32 count, zeros up to its alignment from the
+//!   image's start and its items in their own layout, so an image in flash lends them in
+//!   place: the function headers (20 bytes, aligned to 4), the constants (8 bytes, aligned
+//!   to 8) and the code (12 bytes an instruction in the layout of `Instr` itself, aligned
+//!   to 4).
 //! ```
 //!
 //! The header names what translation depended on, and an image made under anything else is
@@ -38,7 +41,9 @@ use crate::ir::Instr;
 /// The first bytes of every image.
 pub(crate) const MAGIC: [u8; 4] = *b"TNDM";
 /// The format this core writes and reads.
-pub(crate) const FORMAT_VERSION: u16 = 1;
+pub(crate) const FORMAT_VERSION: u16 = 2;
+/// Bytes of a function header in an image: its `repr(C)` layout.
+pub(crate) const HEADER_ENTRY_BYTES: usize = core::mem::size_of::<crate::module::FuncHeader>();
 /// Bytes of the header.
 pub(crate) const HEADER_BYTES: usize = 32;
 /// Header flag: the code charges fuel.

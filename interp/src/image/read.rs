@@ -11,15 +11,15 @@ use crate::error::{Error, ExternKind};
 use crate::heap::{BoardSize, HeapAccount, HeapUse};
 use crate::ir::{INSTR_BYTES, Instr};
 use crate::module::{
-    Code, ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
-    GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, TableType,
+    Bytes, ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
+    GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, Part, TableType,
 };
 use crate::raw::code::{NotCode, code_in};
 use crate::store::{Store, try_reserve};
-use crate::value::{FuncType, ValType};
+use crate::value::{FuncType, Slot, ValType};
 use crate::verify::{Spaces, verify_function};
 
-use super::{FORMAT_VERSION, Fingerprint, HEADER_BYTES, MAGIC, fnv1a32};
+use super::{FORMAT_VERSION, Fingerprint, HEADER_BYTES, HEADER_ENTRY_BYTES, MAGIC, fnv1a32};
 
 impl Module {
     /// The module an image ([`Module::to_image`]) holds, for a store with `config`: the
@@ -28,16 +28,16 @@ impl Module {
     /// whose parts fit each other and whose code passes the translator's own check
     /// ([`Error::BadImage`] says what is wrong, and where). The bytes are copied.
     pub fn from_image(config: &Config, bytes: &[u8]) -> Result<Module, Error> {
-        read(config, bytes, &mut HeapAccount::new(None))
+        read(config, bytes, &mut HeapAccount::new(None), Copied)
     }
 
-    /// The module an image in flash holds, as [`Module::from_image`] reads it, with the
-    /// code read in place rather than copied: it costs no RAM (what is copied is the
-    /// module's small parts: types, imports, exports, segments' descriptions, constants).
-    /// The image must start at a 4-byte boundary (`#[repr(align(4))]` around its
-    /// `include_bytes!`), or it is refused.
+    /// The module an image in flash holds, as [`Module::from_image`] reads it, with its
+    /// large parts read in place rather than copied: the code, the function headers, the
+    /// constants and the data segments' bytes cost no RAM; the small parts (types, imports,
+    /// exports, the segments' descriptions) are copied. The image must start at an 8-byte
+    /// boundary (`#[repr(align(8))]` around its `include_bytes!`), or it is refused.
     pub fn from_static_image(config: &Config, bytes: &'static [u8]) -> Result<Module, Error> {
-        read_static(config, bytes, &mut HeapAccount::new(None))
+        read(config, InPlace::start(bytes)?, &mut HeapAccount::new(None), InPlace)
     }
 }
 
@@ -49,98 +49,206 @@ impl Store {
     /// was. The charge stays for the store's lifetime.
     pub fn load_image(&mut self, bytes: &[u8]) -> Result<Module, Error> {
         let mut heap = self.heap;
-        let module = read(&self.config, bytes, &mut heap)?;
+        let module = read(&self.config, bytes, &mut heap, Copied)?;
         self.heap = heap;
         Ok(module)
     }
 
     /// [`Module::from_static_image`], charged to the store's heap account as
-    /// [`Store::load_image`] charges (the code, left in flash, is not charged).
+    /// [`Store::load_image`] charges (what stays in flash is not charged).
     pub fn load_static_image(&mut self, bytes: &'static [u8]) -> Result<Module, Error> {
         let mut heap = self.heap;
-        let module = read_static(&self.config, bytes, &mut heap)?;
+        let module = read(&self.config, InPlace::start(bytes)?, &mut heap, InPlace)?;
         self.heap = heap;
         Ok(module)
     }
 }
 
-/// The module in `bytes`, its code copied, all charged to `heap` as it is read.
-fn read(config: &Config, bytes: &[u8], heap: &mut HeapAccount) -> Result<Module, Error> {
-    let (mut inner, code) = read_parts(config, bytes, heap)?;
-    inner.code = owned_code(code, heap)?;
-    finish(inner, heap)
-}
-
-/// The module in `bytes`, its code left where it is.
-fn read_static(
+/// The module in `bytes`, charged to `heap` as it is read, its large parts held by `holder`;
+/// checked as a whole ([`verify`]) before it is kept.
+fn read<'a, H: Holder<'a>>(
     config: &Config,
-    bytes: &'static [u8],
+    bytes: &'a [u8],
     heap: &mut HeapAccount,
+    holder: H,
 ) -> Result<Module, Error> {
-    let (mut inner, code) = read_parts(config, bytes, heap)?;
-    inner.code = static_code(code)?;
-    finish(inner, heap)
-}
-
-/// Where the code lies in an image.
-struct CodeBytes<'a> {
-    bytes: &'a [u8],
-    offset: usize,
-}
-
-/// Everything but the code, charged to `heap`, and where the code is.
-fn read_parts<'a>(
-    config: &Config,
-    bytes: &'a [u8],
-    heap: &mut HeapAccount,
-) -> Result<(ModuleInner, CodeBytes<'a>), Error> {
     check_header(config, bytes)?;
-    let mut r = Reader { bytes, at: HEADER_BYTES, heap };
+    let mut r = Reader { bytes, at: HEADER_BYTES, heap, holder };
     let inner = r.module(config)?;
-    let code = r.code_bytes()?;
     if r.at != bytes.len() {
         return Err(r.bad("bytes after the code"));
     }
-    Ok((inner, code))
-}
-
-/// The code decoded into a vector of its own, charged.
-fn owned_code(code: CodeBytes<'_>, heap: &mut HeapAccount) -> Result<Code, Error> {
-    let mut owned = Vec::new();
-    heap.reserve_exact(&mut owned, code.bytes.len() / INSTR_BYTES, HeapUse::Module)?;
-    for (i, chunk) in code.bytes.chunks_exact(INSTR_BYTES).enumerate() {
-        let at = code.offset + i * INSTR_BYTES;
-        let bad = Error::BadImage { reason: "an unknown kind of instruction", offset: at };
-        let encoded = chunk.try_into().map_err(|_| bad.clone())?;
-        owned.push(Instr::decode(encoded).ok_or(bad)?);
-    }
-    Ok(Code::Owned(owned))
-}
-
-/// The code read in place (from flash): nothing copied, nothing charged.
-fn static_code(code: CodeBytes<'static>) -> Result<Code, Error> {
-    let bad = |reason, offset| Error::BadImage { reason, offset };
-    match code_in(code.bytes) {
-        Ok(instrs) => Ok(Code::Static(instrs)),
-        Err(NotCode::Misaligned) => {
-            Err(bad("an image read in place that does not start at a 4-byte boundary", code.offset))
-        }
-        Err(NotCode::Length) => Err(bad("ends too soon", code.offset)),
-        Err(NotCode::ByteOrder) => {
-            Err(bad("code read in place on a big-endian target (use from_image)", code.offset))
-        }
-        Err(NotCode::Kind(i)) => {
-            Err(bad("an unknown kind of instruction", code.offset + i * INSTR_BYTES))
-        }
-    }
-}
-
-/// The module checked as a whole ([`verify`]) and kept, charged.
-fn finish(inner: ModuleInner, heap: &mut HeapAccount) -> Result<Module, Error> {
     verify(&inner).map_err(|reason| Error::BadImage { reason, offset: 0 })?;
     // The module itself, behind its `Arc`'s two counts.
-    heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
+    r.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
     Ok(Module { inner: Arc::new(inner) })
+}
+
+/// How an image's large parts are held: copied into RAM and charged ([`Copied`]), or lent
+/// in place by an image in flash ([`InPlace`]). Each is given its bytes, exactly as long as
+/// its items, at `offset` in the image (for errors), aligned there for its items.
+trait Holder<'a> {
+    fn data(&self, heap: &mut HeapAccount, bytes: &'a [u8]) -> Result<Bytes, Error>;
+    fn headers(
+        &self,
+        heap: &mut HeapAccount,
+        bytes: &'a [u8],
+        offset: usize,
+    ) -> Result<Part<FuncHeader>, Error>;
+    fn consts(
+        &self,
+        heap: &mut HeapAccount,
+        bytes: &'a [u8],
+        offset: usize,
+    ) -> Result<Part<Slot>, Error>;
+    fn code(
+        &self,
+        heap: &mut HeapAccount,
+        bytes: &'a [u8],
+        offset: usize,
+    ) -> Result<Part<Instr>, Error>;
+}
+
+/// Parts copied into RAM, charged before each is allocated.
+struct Copied;
+
+/// Parts lent in place by an image that lives for ever (flash): nothing copied or charged.
+struct InPlace;
+
+impl<'a> Holder<'a> for Copied {
+    fn data(&self, heap: &mut HeapAccount, bytes: &'a [u8]) -> Result<Bytes, Error> {
+        heap.charge(8 + bytes.len() as u64, HeapUse::Module)?;
+        Ok(Bytes::Shared(Arc::from(bytes)))
+    }
+
+    fn headers(
+        &self,
+        heap: &mut HeapAccount,
+        bytes: &'a [u8],
+        _: usize,
+    ) -> Result<Part<FuncHeader>, Error> {
+        let mut headers = Vec::new();
+        heap.reserve_exact(&mut headers, bytes.len() / HEADER_ENTRY_BYTES, HeapUse::Module)?;
+        for h in bytes.chunks_exact(HEADER_ENTRY_BYTES) {
+            let u16_at = |at: usize| u16::from_le_bytes([h[at], h[at + 1]]);
+            let u32_at = |at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+            headers.push(FuncHeader {
+                entry: u32_at(0),
+                consts: u32_at(4),
+                params: u16_at(8),
+                results: u16_at(10),
+                locals: u16_at(12),
+                num_consts: u16_at(14),
+                frame_size: u16_at(16),
+                reserved: u16_at(18),
+            });
+        }
+        Ok(Part::Owned(headers))
+    }
+
+    fn consts(
+        &self,
+        heap: &mut HeapAccount,
+        bytes: &'a [u8],
+        _: usize,
+    ) -> Result<Part<Slot>, Error> {
+        let mut consts = Vec::new();
+        heap.reserve_exact(&mut consts, bytes.len() / 8, HeapUse::Module)?;
+        for c in bytes.chunks_exact(8) {
+            let mut slot = [0; 8];
+            slot.copy_from_slice(c);
+            consts.push(Slot::from_le_bytes(slot));
+        }
+        Ok(Part::Owned(consts))
+    }
+
+    fn code(
+        &self,
+        heap: &mut HeapAccount,
+        bytes: &'a [u8],
+        offset: usize,
+    ) -> Result<Part<Instr>, Error> {
+        let mut code = Vec::new();
+        heap.reserve_exact(&mut code, bytes.len() / INSTR_BYTES, HeapUse::Module)?;
+        for (i, chunk) in bytes.chunks_exact(INSTR_BYTES).enumerate() {
+            let at = offset + i * INSTR_BYTES;
+            let bad = Error::BadImage { reason: "an unknown kind of instruction", offset: at };
+            let encoded = chunk.try_into().map_err(|_| bad.clone())?;
+            code.push(Instr::decode(encoded).ok_or(bad)?);
+        }
+        Ok(Part::Owned(code))
+    }
+}
+
+/// Why a part cannot be read in place where it lies.
+const MISALIGNED: &str = "an image read in place that does not start at an 8-byte boundary";
+
+impl InPlace {
+    /// `bytes` if an image there can be read in place: at an 8-byte boundary (each part is
+    /// aligned from the image's start), on a little-endian target.
+    fn start(bytes: &'static [u8]) -> Result<&'static [u8], Error> {
+        if cfg!(target_endian = "big") {
+            return Err(Error::BadImage { reason: BIG_ENDIAN, offset: 0 });
+        }
+        if !bytes.as_ptr().addr().is_multiple_of(8) {
+            return Err(Error::BadImage { reason: MISALIGNED, offset: 0 });
+        }
+        Ok(bytes)
+    }
+
+    /// `bytes` viewed as `T`s, which the image lays out as `T` is laid out here: refused on
+    /// a big-endian target (the image is little-endian) and where they are misaligned.
+    fn view<T: bytemuck::Pod>(bytes: &'static [u8], offset: usize) -> Result<&'static [T], Error> {
+        if cfg!(target_endian = "big") {
+            return Err(Error::BadImage { reason: BIG_ENDIAN, offset });
+        }
+        bytemuck::try_cast_slice(bytes).map_err(|_| Error::BadImage { reason: MISALIGNED, offset })
+    }
+}
+
+/// Why nothing can be read in place on this target.
+const BIG_ENDIAN: &str = "an image read in place on a big-endian target (read it with from_image)";
+
+impl Holder<'static> for InPlace {
+    fn data(&self, _: &mut HeapAccount, bytes: &'static [u8]) -> Result<Bytes, Error> {
+        Ok(Bytes::Static(bytes))
+    }
+
+    fn headers(
+        &self,
+        _: &mut HeapAccount,
+        bytes: &'static [u8],
+        offset: usize,
+    ) -> Result<Part<FuncHeader>, Error> {
+        Ok(Part::Static(Self::view(bytes, offset)?))
+    }
+
+    fn consts(
+        &self,
+        _: &mut HeapAccount,
+        bytes: &'static [u8],
+        offset: usize,
+    ) -> Result<Part<Slot>, Error> {
+        Ok(Part::Static(Self::view(bytes, offset)?))
+    }
+
+    fn code(
+        &self,
+        _: &mut HeapAccount,
+        bytes: &'static [u8],
+        offset: usize,
+    ) -> Result<Part<Instr>, Error> {
+        let bad = |reason, offset| Error::BadImage { reason, offset };
+        match code_in(bytes) {
+            Ok(instrs) => Ok(Part::Static(instrs)),
+            Err(NotCode::Misaligned) => Err(bad(MISALIGNED, offset)),
+            Err(NotCode::Length) => Err(bad("ends too soon", offset)),
+            Err(NotCode::ByteOrder) => Err(bad(BIG_ENDIAN, offset)),
+            Err(NotCode::Kind(i)) => {
+                Err(bad("an unknown kind of instruction", offset + i * INSTR_BYTES))
+            }
+        }
+    }
 }
 
 /// Whether the header says `bytes` are an image of this format for this core and config,
@@ -180,13 +288,14 @@ fn check_header(config: &Config, bytes: &[u8]) -> Result<(), Error> {
 
 /// The body being read, each part charged before it is allocated, with the decoder's
 /// figures; errors name the offset in the image.
-struct Reader<'a, 'h> {
+struct Reader<'a, 'h, H> {
     bytes: &'a [u8],
     at: usize,
     heap: &'h mut HeapAccount,
+    holder: H,
 }
 
-impl<'a> Reader<'a, '_> {
+impl<'a, H: Holder<'a>> Reader<'a, '_, H> {
     fn bad(&self, reason: &'static str) -> Error {
         Error::BadImage { reason, offset: self.at }
     }
@@ -201,11 +310,6 @@ impl<'a> Reader<'a, '_> {
 
     fn u8(&mut self) -> Result<u8, Error> {
         Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, Error> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
     }
 
     fn u32(&mut self) -> Result<u32, Error> {
@@ -387,37 +491,32 @@ impl<'a> Reader<'a, '_> {
             };
             let len = r.u32()? as usize;
             let bytes = r.take(len)?;
-            r.heap.charge(8 + len as u64, HeapUse::Module)?;
-            Ok(DataSegment { mode, bytes: Arc::from(bytes) })
+            Ok(DataSegment { mode, bytes: r.holder.data(r.heap, bytes)? })
         })?;
         m.data_count = self.option()?;
-        m.headers = self.list(18, |r| {
-            Ok(FuncHeader {
-                entry: r.u32()?,
-                params: r.u16()?,
-                results: r.u16()?,
-                locals: r.u16()?,
-                consts: r.u32()?,
-                num_consts: r.u16()?,
-                frame_size: r.u16()?,
-            })
-        })?;
-        m.consts = self.list(8, Self::u64)?;
+        let (headers, at) = self.aligned_items(HEADER_ENTRY_BYTES, 4)?;
+        m.headers = self.holder.headers(self.heap, headers, at)?;
+        let (consts, at) = self.aligned_items(8, 8)?;
+        m.consts = self.holder.consts(self.heap, consts, at)?;
+        let (code, at) = self.aligned_items(INSTR_BYTES, 4)?;
+        m.code = self.holder.code(self.heap, code, at)?;
         Ok(m)
     }
 
-    /// The code's bytes: its count, zero padding to a multiple of 4 from the image's start,
-    /// then 12 bytes per instruction.
-    fn code_bytes(&mut self) -> Result<CodeBytes<'a>, Error> {
+    /// A list of items of `size` bytes each that may be read in place: its count, zero
+    /// padding to a multiple of `align` from the image's start, then the items; their bytes
+    /// and where they start.
+    fn aligned_items(&mut self, size: usize, align: usize) -> Result<(&'a [u8], usize), Error> {
         let count = self.u32()? as usize;
-        while !self.at.is_multiple_of(4) {
+        while !self.at.is_multiple_of(align) {
             if self.u8()? != 0 {
-                return Err(self.bad("padding before the code that is not zero"));
+                return Err(self.bad("padding that is not zero"));
             }
         }
-        let offset = self.at;
-        let len = count.checked_mul(INSTR_BYTES).ok_or_else(|| self.bad("too much code"))?;
-        Ok(CodeBytes { bytes: self.take(len)?, offset })
+        let at = self.at;
+        let len =
+            count.checked_mul(size).ok_or_else(|| self.bad("a count past the image's end"))?;
+        Ok((self.take(len)?, at))
     }
 
     /// `n` value types.
@@ -545,6 +644,9 @@ fn verify(m: &ModuleInner) -> Result<(), &'static str> {
             return Err("function code out of order or out of the code");
         }
         expected_entry = end;
+        if h.reserved != 0 {
+            return Err("a function header whose reserved field is not zero");
+        }
         let ty = &m.types[m.funcs[m.num_imported_funcs as usize + i] as usize];
         if (h.params as usize, h.results as usize) != (ty.params().len(), ty.results().len()) {
             return Err("a function whose frame disagrees with its type");

@@ -159,8 +159,9 @@ fn an_image_for_another_core_or_config_is_refused_naming_what_differs() {
     let err = Module::from_image(&config, &other_core).expect_err("core");
     assert!(matches!(err, Error::ImageMismatch { what: "core", .. }), "{err}");
     let mut other_format = image.clone();
-    other_format[4] = 2;
-    assert!(Module::from_image(&config, &other_format).is_err());
+    other_format[4] = (FORMAT_VERSION + 1) as u8;
+    let err = Module::from_image(&config, &other_format).expect_err("format");
+    assert!(err.to_string().contains("another image format version"), "{err}");
     // A module the config does not meter cannot be written as a metered one.
     let module = Module::new(&config, &wasm(MODULES[1])).expect("module");
     assert!(matches!(
@@ -258,18 +259,19 @@ fn a_store_charges_an_image_as_it_charges_the_module() {
     }
 }
 
-/// `bytes` copied to a leaked buffer that starts at a 4-byte boundary, then `skew` bytes
+/// `bytes` copied to a leaked buffer that starts at an 8-byte boundary, then `skew` bytes
 /// on: an image placed in flash (the tests' stand-in for `include_bytes!` in an aligned
 /// static).
 fn in_flash(bytes: &[u8], skew: usize) -> &'static [u8] {
-    let all = alloc::vec![0u8; bytes.len() + skew + 3].leak();
-    let start = all.as_ptr().align_offset(4) + skew;
+    let all = alloc::vec![0u8; bytes.len() + skew + 7].leak();
+    let start = all.as_ptr().align_offset(8) + skew;
     all[start..start + bytes.len()].copy_from_slice(bytes);
     &all[start..start + bytes.len()]
 }
 
-/// An image read in place runs as the image read into RAM does, its code the image's own
-/// bytes; the store charges it all but the code; out of place it is refused.
+/// An image read in place runs as the image read into RAM does, its large parts (code,
+/// headers, constants, data) the image's own bytes; the store charges all but those; out of
+/// place it is refused.
 #[test]
 fn an_image_in_flash_runs_with_its_code_read_in_place() {
     let config = config().with_fuel(true);
@@ -278,14 +280,26 @@ fn an_image_in_flash_runs_with_its_code_read_in_place() {
         let flash = in_flash(&image, 0);
         let in_place = Module::from_static_image(&config, flash).expect("reads in place");
         let copied = Module::from_image(&config, &image).expect("reads");
-        assert!(matches!(in_place.inner.code, crate::module::Code::Static(_)));
-        let code = in_place.inner.code.as_ptr_range();
-        let flash_range = flash.as_ptr_range();
-        assert!(
-            flash_range.start.cast() <= code.start && code.end.cast() <= flash_range.end,
-            "the code is the image's bytes"
-        );
-        assert_eq!(in_place.inner.code, copied.inner.code);
+        use crate::module::{Bytes, Part};
+        let m = &in_place.inner;
+        let lent = |range: core::ops::Range<*const u8>| {
+            let flash = flash.as_ptr_range();
+            flash.start <= range.start && range.end <= flash.end
+        };
+        let Part::Static(code) = m.code else { panic!("code copied") };
+        let Part::Static(headers) = m.headers else { panic!("headers copied") };
+        let Part::Static(consts) = m.consts else { panic!("constants copied") };
+        let bytes_of = |start: *const u8, len: usize| start..start.wrapping_add(len);
+        assert!(lent(bytes_of(code.as_ptr().cast(), size_of_val(code))));
+        assert!(lent(bytes_of(headers.as_ptr().cast(), size_of_val(headers))));
+        assert!(lent(bytes_of(consts.as_ptr().cast(), size_of_val(consts))));
+        for data in &m.datas {
+            let Bytes::Static(bytes) = data.bytes else { panic!("data copied") };
+            assert!(lent(bytes.as_ptr_range()));
+        }
+        let c = &copied.inner;
+        assert_eq!((&m.code, &m.headers, &m.consts), (&c.code, &c.headers, &c.consts));
+        assert_eq!(m.datas, c.datas);
         assert_eq!(run(&in_place, &config).ok(), run(&copied, &config).ok());
         assert!(run(&in_place, &config).is_ok());
 
@@ -296,13 +310,16 @@ fn an_image_in_flash_runs_with_its_code_read_in_place() {
         let mut store = Store::new(config.clone());
         store.load_static_image(flash).expect("image");
         let in_place_bytes = store.heap_stats().in_use - before;
-        let code_bytes = copied.inner.code.len() as u64 * crate::ir::INSTR_BYTES as u64;
-        assert_eq!(in_place_bytes, copied_bytes - code_bytes, "all but the code is charged");
+        let lent_bytes = c.code.len() * crate::ir::INSTR_BYTES
+            + c.headers.len() * super::HEADER_ENTRY_BYTES
+            + c.consts.len() * 8
+            + c.datas.iter().map(|d| 8 + d.bytes.len()).sum::<usize>();
+        assert_eq!(in_place_bytes, copied_bytes - lent_bytes as u64, "all but those charged");
 
-        for skew in 1..4 {
+        for skew in 1..8 {
             let err =
                 Module::from_static_image(&config, in_flash(&image, skew)).expect_err("misaligned");
-            assert!(err.to_string().contains("4-byte boundary"), "{err}");
+            assert!(err.to_string().contains("8-byte boundary"), "{err}");
         }
     }
 }

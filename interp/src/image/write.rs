@@ -95,21 +95,19 @@ impl Module {
             out.0.extend_from_slice(&d.bytes);
         });
         out.option(m.data_count);
-        out.list(&m.headers, |out, h| {
+        // The large parts, each aligned for its items from the image's start, in their
+        // in-memory layout (little-endian), so an image in flash lends them in place.
+        out.aligned(m.headers.len(), 4);
+        for h in m.headers.iter() {
             out.u32(h.entry as usize);
-            out.u16(h.params);
-            out.u16(h.results);
-            out.u16(h.locals);
             out.u32(h.consts as usize);
-            out.u16(h.num_consts);
-            out.u16(h.frame_size);
-        });
-        out.list(&m.consts, |out, &slot| out.u64(slot));
-        out.u32(m.code.len());
-        // The code is read in place: aligned for `Instr` from the image's start.
-        while !out.0.len().is_multiple_of(4) {
-            out.u8(0);
+            for half in [h.params, h.results, h.locals, h.num_consts, h.frame_size, h.reserved] {
+                out.u16(half);
+            }
         }
+        out.aligned(m.consts.len(), 8);
+        m.consts.iter().for_each(|&slot| out.u64(slot));
+        out.aligned(m.code.len(), 4);
         out.0.reserve(m.code.len() * INSTR_BYTES);
         m.code.iter().for_each(|instr| out.0.extend_from_slice(&instr.encode()));
 
@@ -169,6 +167,15 @@ impl Out {
     fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Self, &T)) {
         self.u32(items.len());
         items.iter().for_each(|i| item(self, i));
+    }
+
+    /// The count of a list whose items follow aligned to `align` from the image's start:
+    /// the count, then zeros up to the boundary.
+    fn aligned(&mut self, count: usize, align: usize) {
+        self.u32(count);
+        while !self.0.len().is_multiple_of(align) {
+            self.u8(0);
+        }
     }
 
     fn val_type(&mut self, t: ValType) {

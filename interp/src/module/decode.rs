@@ -21,8 +21,8 @@ use crate::value::{FuncType, ValType};
 
 use super::types::{global_type, memory_type, ref_type, table_type, val_types};
 use super::{
-    Code, ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader, Import,
-    ImportType, MemoryType, Module, ModuleInner, invalid, len_u32, malformed, unsupported,
+    Bytes, ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader, Import,
+    ImportType, MemoryType, Module, ModuleInner, Part, invalid, len_u32, malformed, unsupported,
 };
 
 /// What the decoder has built so far: kept between the pieces of a module that arrives in
@@ -405,7 +405,7 @@ impl<'c> Decoder<'c> {
             };
             // An `Arc`'s two counts, then the bytes.
             self.heap.charge(8 + data.data.len() as u64, HeapUse::Module)?;
-            let segment = DataSegment { mode, bytes: Arc::from(data.data) };
+            let segment = DataSegment { mode, bytes: Bytes::Shared(Arc::from(data.data)) };
             self.heap.push(&mut self.d.inner.datas, segment, HeapUse::Module)?;
         }
         len_u32(self.d.inner.datas.len(), "data segments")?;
@@ -444,9 +444,9 @@ impl<'c> Decoder<'c> {
         // The module itself, behind its `Arc`'s two counts.
         self.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
         let Decoded { mut inner, code, headers } = core::mem::take(self.d);
-        inner.code = Code::Owned(code.instrs);
-        inner.consts = code.consts;
-        inner.headers = headers;
+        inner.code = Part::Owned(code.instrs);
+        inner.consts = Part::Owned(code.consts);
+        inner.headers = Part::Owned(headers);
         inner.fuel = self.config.fuel;
         Ok(Module { inner: Arc::new(inner) })
     }

@@ -176,53 +176,90 @@ pub(crate) enum DataMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DataSegment {
     pub mode: DataMode,
-    pub bytes: Arc<[u8]>,
+    pub bytes: Bytes,
 }
 
-/// Where a defined function's code starts and how big its frame is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FuncHeader {
-    /// Index of the first instruction in `ModuleInner::code`.
-    pub entry: u32,
-    pub params: u16,
-    pub results: u16,
-    /// Locals including parameters.
-    pub locals: u16,
-    /// The function's constants, `ModuleInner::consts[consts..consts + num_consts]`,
-    /// copied to the slots after the locals on entry.
-    pub consts: u32,
-    pub num_consts: u16,
-    /// Slots the frame needs: locals, constants and the operand stack's maximum height.
-    pub frame_size: u16,
-}
-
-/// A module's translated code: its own, or read in place from an image in flash
-/// ([`Module::from_static_image`]), which then costs no RAM.
+/// A data segment's bytes: shared by the module and the instances that may still copy them
+/// (`memory.init`), or left in the flash an image lies in.
 #[derive(Debug, Clone)]
-pub(crate) enum Code {
-    Owned(Vec<Instr>),
-    Static(&'static [Instr]),
+pub(crate) enum Bytes {
+    Shared(Arc<[u8]>),
+    Static(&'static [u8]),
 }
 
-impl Default for Code {
+impl Default for Bytes {
     fn default() -> Self {
-        Code::Owned(Vec::new())
+        Bytes::Static(&[])
     }
 }
 
-impl core::ops::Deref for Code {
-    type Target = [Instr];
+impl core::ops::Deref for Bytes {
+    type Target = [u8];
 
-    fn deref(&self) -> &[Instr] {
+    fn deref(&self) -> &[u8] {
         match self {
-            Code::Owned(code) => code,
-            Code::Static(code) => code,
+            Bytes::Shared(bytes) => bytes,
+            Bytes::Static(bytes) => bytes,
         }
     }
 }
 
-impl PartialEq for Code {
-    fn eq(&self, other: &Code) -> bool {
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Bytes) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Bytes {}
+
+/// Where a defined function's code starts and how big its frame is. Laid out as an image
+/// holds it (`repr(C)`, no padding), so an image in flash lends its headers in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+pub(crate) struct FuncHeader {
+    /// Index of the first instruction in `ModuleInner::code`.
+    pub entry: u32,
+    /// The function's constants, `ModuleInner::consts[consts..consts + num_consts]`,
+    /// copied to the slots after the locals on entry.
+    pub consts: u32,
+    pub params: u16,
+    pub results: u16,
+    /// Locals including parameters.
+    pub locals: u16,
+    pub num_consts: u16,
+    /// Slots the frame needs: locals, constants and the operand stack's maximum height.
+    pub frame_size: u16,
+    /// Zero: the layout's padding made explicit.
+    pub reserved: u16,
+}
+
+/// One of a module's large parts: its own, or read in place from an image in flash
+/// ([`Module::from_static_image`]), which then costs no RAM.
+#[derive(Debug, Clone)]
+pub(crate) enum Part<T: 'static> {
+    Owned(Vec<T>),
+    Static(&'static [T]),
+}
+
+impl<T> Default for Part<T> {
+    fn default() -> Self {
+        Part::Owned(Vec::new())
+    }
+}
+
+impl<T> core::ops::Deref for Part<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            Part::Owned(items) => items,
+            Part::Static(items) => items,
+        }
+    }
+}
+
+impl<T: PartialEq> PartialEq for Part<T> {
+    fn eq(&self, other: &Part<T>) -> bool {
         **self == **other
     }
 }
@@ -252,11 +289,11 @@ pub(crate) struct ModuleInner {
     /// From the data count section, if present.
     pub data_count: Option<u32>,
     /// The internal code of all defined functions.
-    pub code: Code,
+    pub code: Part<Instr>,
     /// One per defined function, in order.
-    pub headers: Vec<FuncHeader>,
+    pub headers: Part<FuncHeader>,
     /// Every function's constant slots' values, one run per function.
-    pub consts: Vec<Slot>,
+    pub consts: Part<Slot>,
     /// Whether the code charges fuel: a store must meter fuel exactly when its
     /// modules were translated to.
     pub fuel: bool,

@@ -214,9 +214,9 @@ mod tests {
         assert_eq!(code_in(view), Err(NotCode::Kind(2)));
     }
 
-    /// A module whose code is read in place from an image runs: the executor fetches from
-    /// the image's own bytes, which Miri holds to their bounds and provenance on every
-    /// fetch, through a loop, a call and a return.
+    /// A module read in place from an image runs: the executor fetches code, headers and
+    /// constants from the image's own bytes, which Miri holds to their bounds and
+    /// provenance on every access, through a loop, a call and a return.
     #[test]
     #[cfg(feature = "wasm")]
     fn a_module_runs_with_its_code_read_in_place_from_an_image() {
@@ -234,17 +234,18 @@ mod tests {
         .expect("wat");
         let config = Config::new().with_fuel(true);
         let image = Module::new(&config, &wasm).expect("module").to_image(&config).expect("image");
-        // The image in a buffer aligned for `Instr`, as `#[repr(align(4))]` places it in flash.
-        let words: Vec<u32> = image
-            .chunks(4)
+        // The image in a buffer at an 8-byte boundary, as `#[repr(align(8))]` places it in
+        // flash.
+        let words: Vec<u64> = image
+            .chunks(8)
             .map(|c| {
-                let mut word = [0u8; 4];
+                let mut word = [0u8; 8];
                 word[..c.len()].copy_from_slice(c);
-                u32::from_ne_bytes(word)
+                u64::from_ne_bytes(word)
             })
             .collect();
-        let words: *mut [u32] = alloc::boxed::Box::into_raw(words.into_boxed_slice());
-        // SAFETY: the boxed `u32`s are initialised and stay allocated (and unwritten) until
+        let words: *mut [u64] = alloc::boxed::Box::into_raw(words.into_boxed_slice());
+        // SAFETY: the boxed `u64`s are initialised and stay allocated (and unwritten) until
         // they are freed below, after the store and module that borrow them are gone; their
         // first `image.len()` bytes are the image.
         let bytes: &'static [u8] =

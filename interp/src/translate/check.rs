@@ -114,6 +114,7 @@ impl Translator<'_> {
             consts: self.consts_start as u32,
             num_consts: (self.stack_base - self.locals) as u16,
             frame_size: frame_size as u16,
+            reserved: 0,
         })
     }
 }
