@@ -92,7 +92,10 @@ pub fn refusal(error: Error) -> Refusal {
         Error::Translate { reason, func, offset } => {
             Refusal::Invalid(at(&format!("function {func}: {reason}"), offset))
         }
-        Error::Unsupported { .. } | Error::Limit { .. } => Refusal::Unsupported(message),
+        Error::Unsupported { .. } | Error::Limit { .. } | Error::ImageMismatch { .. } => {
+            Refusal::Unsupported(message)
+        }
+        Error::BadImage { .. } => Refusal::Malformed(message),
         Error::UnknownImport { .. } | Error::IncompatibleImport { .. } => Refusal::Link(message),
         Error::StaticBufferTooSmall { .. }
         | Error::NoSuchMemory { .. }

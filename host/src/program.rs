@@ -79,11 +79,12 @@ impl fmt::Display for ProgramError {
 
 impl std::error::Error for ProgramError {}
 
-/// A module's bytes from `path`: a binary module as it is, WebAssembly text encoded.
+/// A module's bytes from `path`: a binary module or an image (`tandem compile`) as it is,
+/// WebAssembly text encoded.
 pub fn read(path: &Path) -> Result<Vec<u8>, ProgramError> {
     let bytes = std::fs::read(path)
         .map_err(|source| ProgramError::Read { path: path.to_owned(), source })?;
-    if bytes.starts_with(b"\0asm") {
+    if bytes.starts_with(b"\0asm") || is_image(&bytes) {
         return Ok(bytes);
     }
     let text = |message: String| ProgramError::Text { path: path.to_owned(), message };
@@ -93,8 +94,26 @@ pub fn read(path: &Path) -> Result<Vec<u8>, ProgramError> {
     wat.encode().map_err(|e| text(e.to_string()))
 }
 
-/// The signature of the function `export` exports, from the module's sections.
+/// Whether `bytes` are an image (`tandem compile`) rather than a WebAssembly module.
+pub fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"TNDM")
+}
+
+/// The features an image was compiled for, which a session must accept to read it; `None`
+/// for a WebAssembly module (or bytes whose header does not say).
+pub fn image_features(bytes: &[u8]) -> Option<Features> {
+    is_image(bytes)
+        .then(|| tandem_interp::Module::image_config(bytes).ok())
+        .flatten()
+        .map(|c| c.features)
+}
+
+/// The signature of the function `export` exports, from the module's sections (or, for an
+/// image, from the module it holds).
 pub fn export_signature(wasm: &[u8], export: &str) -> Result<FuncType, ProgramError> {
+    if is_image(wasm) {
+        return image_export_signature(wasm, export);
+    }
     let malformed = |e: wasmparser::BinaryReaderError| ProgramError::Malformed(e.to_string());
     let mut types = Vec::new();
     let mut funcs = Vec::new(); // type index of every function, imported ones first
@@ -140,6 +159,30 @@ pub fn export_signature(wasm: &[u8], export: &str) -> Result<FuncType, ProgramEr
         .and_then(|&ty| types.get(ty as usize))
         .cloned()
         .ok_or_else(|| ProgramError::Malformed(format!("export `{export}` names no function")))
+}
+
+/// [`export_signature`] of an image: read with the config its header names.
+fn image_export_signature(image: &[u8], export: &str) -> Result<FuncType, ProgramError> {
+    let bad = |e: tandem_interp::Error| ProgramError::Malformed(e.to_string());
+    let config = tandem_interp::Module::image_config(image).map_err(bad)?;
+    let module = tandem_interp::Module::from_image(&config, image).map_err(bad)?;
+    let Some(ty) = module.func_type_of_export(export) else {
+        let exports = module
+            .exports()
+            .filter(|(_, kind)| *kind == tandem_interp::ExternKind::Func)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        return Err(ProgramError::NoExport { export: export.to_owned(), exports });
+    };
+    let val = |t: &tandem_interp::ValType| match t {
+        tandem_interp::ValType::I32 => ValType::I32,
+        tandem_interp::ValType::I64 => ValType::I64,
+        tandem_interp::ValType::F32 => ValType::F32,
+        tandem_interp::ValType::F64 => ValType::F64,
+        tandem_interp::ValType::FuncRef => ValType::FUNCREF,
+        tandem_interp::ValType::ExternRef => ValType::EXTERNREF,
+    };
+    Ok(FuncType::new(ty.params().iter().map(val), ty.results().iter().map(val)))
 }
 
 /// The command line's words as arguments of `params`: integers (decimal, or `0x` hex; an
@@ -253,6 +296,8 @@ pub fn call<T: Target + ?Sized>(
     slices: Option<Slices>,
 ) -> Result<Called, TargetError> {
     wasi.check()?;
+    // An image is read by a session of the features it was compiled for.
+    let features = image_features(wasm).unwrap_or(features);
     target.reset(features, hosts)?;
     target.set_wasi(wasi)?;
     let module = target.load(wasm)?;

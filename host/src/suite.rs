@@ -277,7 +277,8 @@ impl Suite {
     }
 }
 
-/// Every `.wast` file under `dir`, subfolders included, and every `.wasm` program there
+/// Every `.wast` file under `dir`, subfolders included, and every `.wasm` (or `.tandem`
+/// image) program there
 /// (a module that exports `_start`, as WASI commands do; other modules, e.g. a benchmark's,
 /// are left to the scripts that use them).
 fn collect_wast(dir: &Path, files: &mut Vec<SuiteFile>) -> Result<(), SuiteError> {
@@ -289,7 +290,7 @@ fn collect_wast(dir: &Path, files: &mut Vec<SuiteFile>) -> Result<(), SuiteError
             collect_wast(&p, files)?;
         } else if has("wast") {
             files.push(read_file(&p)?);
-        } else if has("wasm") {
+        } else if has("wasm") || has("tandem") {
             let file = read_file(&p)?;
             if matches!(&file.script, Script::Program(p) if p.is_command()) {
                 files.push(file);
@@ -299,11 +300,11 @@ fn collect_wast(dir: &Path, files: &mut Vec<SuiteFile>) -> Result<(), SuiteError
     Ok(())
 }
 
-/// A `.wast` script, or a `.wasm` program (with `NAME.stdout` beside it, if there is one,
-/// as the output it must print).
+/// A `.wast` script, or a `.wasm` program or its image, `.tandem` (with `NAME.stdout`
+/// beside it, if there is one, as the output it must print).
 fn read_file(path: &Path) -> Result<SuiteFile, SuiteError> {
     let io = |source| SuiteError::Io { path: path.to_owned(), source };
-    let script = if path.extension().is_some_and(|e| e == "wasm") {
+    let script = if path.extension().is_some_and(|e| e == "wasm" || e == "tandem") {
         let wasm = std::fs::read(path).map_err(io)?;
         let expected = path.with_extension("stdout");
         let stdout = match std::fs::read(&expected) {

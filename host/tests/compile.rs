@@ -63,3 +63,53 @@ fn an_image_from_the_command_line_runs_as_its_module() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a module Tandem runs"));
 }
+
+/// `tandem call` and `tandem run` take an image wherever they take a module: the session
+/// gets the image's features, a mismatched image is refused naming why, and a program's
+/// image passes with the output its module prints.
+#[test]
+fn call_and_run_take_an_image_where_they_take_a_module() {
+    let dir = std::env::temp_dir().join(format!("tandem-compile-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("program.wat");
+    std::fs::write(&source, PROGRAM).unwrap();
+    let tandem = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem")).args(args).output().expect("runs");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let image = dir.join("program.tandem");
+    let v1 = dir.join("program-v1.tandem");
+    let plain = dir.join("plain.tandem");
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    assert_eq!(tandem(&["compile", &path(&source)]).0, Some(0));
+    assert_eq!(
+        tandem(&["compile", &path(&source), "--wasm-version", "v1", "-o", &path(&v1)]).0,
+        Some(0)
+    );
+    assert_eq!(tandem(&["compile", &path(&source), "--no-fuel", "-o", &path(&plain)]).0, Some(0));
+    for file in [&image, &v1] {
+        let (code, stdout, stderr) = tandem(&["call", &path(file), "run", "37"]);
+        assert_eq!((code, stdout.as_str()), (Some(0), "42\n"), "{stderr}");
+    }
+    let (code, _, stderr) = tandem(&["call", &path(&image), "missing"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("exports no function `missing` (its functions: run)"), "{stderr}");
+    // The rig meters fuel: an image made without it is refused, saying so.
+    let (code, _, stderr) = tandem(&["call", &path(&plain), "run", "1"]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("image made for another fuel metering: off; here: on"), "{stderr}");
+
+    // A WASI program's image runs as a suite file, held to the program's output.
+    let json = dir.join("json.tandem");
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/../suites/apps/json.wasm");
+    assert_eq!(tandem(&["compile", app, "-o", &path(&json)]).0, Some(0));
+    let expected = concat!(env!("CARGO_MANIFEST_DIR"), "/../suites/apps/json.stdout");
+    std::fs::copy(expected, dir.join("json.stdout")).unwrap();
+    let (code, stdout, stderr) = tandem(&["run", &path(&json)]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+    std::fs::write(dir.join("json.stdout"), "something else\n").unwrap();
+    let (code, stdout, _) = tandem(&["run", &path(&json)]);
+    assert_ne!(code, Some(0), "the image's output is checked: {stdout}");
+}

@@ -174,8 +174,14 @@ pub trait Target {
 
     /// Loads a WebAssembly module the way the target takes modules: as it is, or compiled
     /// here into an image ([`Target::takes_images`]); a module this host's core would not
-    /// compile is refused with the reason, as the target would refuse it.
+    /// compile is refused with the reason, as the target would refuse it. An image is sent
+    /// as it is.
     fn load(&mut self, wasm: &[u8]) -> Result<ModuleId, TargetError> {
+        // Already an image (`tandem compile`): sent as it is; a session it was not made for
+        // refuses it, naming the difference.
+        if crate::program::is_image(wasm) {
+            return self.upload(wasm, ModuleFormat::Image);
+        }
         match self.takes_images() {
             None => self.upload(wasm, ModuleFormat::Wasm),
             Some(spec) => {

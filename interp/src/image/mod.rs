@@ -47,7 +47,7 @@ pub(crate) const HEADER_ENTRY_BYTES: usize = core::mem::size_of::<crate::module:
 /// Bytes of the header.
 pub(crate) const HEADER_BYTES: usize = 32;
 /// Header flag: the code charges fuel.
-const FLAG_FUEL: u32 = 1;
+pub(crate) const FLAG_FUEL: u32 = 1;
 
 /// What translation depended on, as the header states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl Fingerprint {
     }
 
     /// The first difference from `here`, as [`Error::ImageMismatch`].
-    fn check(&self, here: &Fingerprint) -> Result<(), Error> {
+    pub(crate) fn check(&self, here: &Fingerprint) -> Result<(), Error> {
         let version = |v: [u8; 3]| format!("{}.{}.{}", v[0], v[1], v[2]);
         let mismatch =
             |what, image: String, here: String| Err(Error::ImageMismatch { what, image, here });

@@ -254,6 +254,27 @@ impl Holder<'static> for InPlace {
 /// Whether the header says `bytes` are an image of this format for this core and config,
 /// of the length it gives and with its checksum.
 fn check_header(config: &Config, bytes: &[u8]) -> Result<(), Error> {
+    read_header(bytes)?.check(&Fingerprint::of(config))
+}
+
+impl Module {
+    /// The config an image was made for, as its header states it: a config with the
+    /// image's features and fuel setting (and the default limits), with which
+    /// [`Module::from_image`] reads it. The header must name this core and the body be
+    /// whole ([`Error::ImageMismatch`], [`Error::BadImage`]); the body is not decoded.
+    pub fn image_config(bytes: &[u8]) -> Result<Config, Error> {
+        let made = read_header(bytes)?;
+        let here = Fingerprint::of(&Config::new());
+        made.check(&Fingerprint { features: made.features, flags: made.flags, ..here })?;
+        let features = crate::config::Features::from_bits(made.features)
+            .ok_or(Error::BadImage { reason: "features this core does not know", offset: 16 })?;
+        Ok(Config::new().with_features(features).with_fuel(made.flags & super::FLAG_FUEL != 0))
+    }
+}
+
+/// The header's fingerprint, once the header says `bytes` are a whole, undamaged image of
+/// this format.
+fn read_header(bytes: &[u8]) -> Result<Fingerprint, Error> {
     let bad = |reason| Err(Error::BadImage { reason, offset: 0 });
     let Some((header, body)) = bytes.split_first_chunk::<HEADER_BYTES>() else {
         return bad("shorter than an image's header");
@@ -276,14 +297,13 @@ fn check_header(config: &Config, bytes: &[u8]) -> Result<(), Error> {
         features: u32_at(16),
         flags: u32_at(20),
     };
-    fingerprint.check(&Fingerprint::of(config))?;
     if u32_at(24) as usize != body.len() {
         return bad("its length is not the one its header gives");
     }
     if u32_at(28) != fnv1a32(body) {
         return bad("its checksum does not match: damaged");
     }
-    Ok(())
+    Ok(fingerprint)
 }
 
 /// The body being read, each part charged before it is allocated, with the decoder's

@@ -323,3 +323,24 @@ fn an_image_in_flash_runs_with_its_code_read_in_place() {
         }
     }
 }
+
+/// An image says what it was made for: a store made with that config reads it.
+#[test]
+fn an_image_names_the_config_it_was_made_for() {
+    for config in [config(), config().with_fuel(true), Config::new().with_features(Features::WASM1)]
+    {
+        let image = image_of(&config, MODULES[1]);
+        let made_for = Module::image_config(&image).expect("a whole image");
+        assert_eq!((made_for.features, made_for.fuel), (config.features, config.fuel));
+        assert!(Module::from_image(&made_for, &image).is_ok());
+    }
+    let mut damaged = image_of(&config(), MODULES[1]);
+    *damaged.last_mut().expect("bytes") ^= 1;
+    let err = Module::image_config(&damaged).expect_err("damaged");
+    assert!(err.to_string().contains("checksum"), "{err}");
+    let mut other_core = image_of(&config(), MODULES[1]);
+    other_core[8] ^= 1;
+    let err = Module::image_config(&other_core).expect_err("another core");
+    assert!(matches!(err, Error::ImageMismatch { what: "core", .. }), "{err}");
+    assert!(Module::image_config(b"\0asm\x01\0\0\0").is_err());
+}
