@@ -234,15 +234,10 @@ pub fn run_edited_image(bytes: &[u8], edits: &[Edit]) -> Result<(), Refused> {
             image[HEADER + at as usize % body] ^= xor;
         }
     }
-    let checksum = fnv1a32(&image[HEADER..]);
+    let checksum = tandem_interp::image_checksum(&image[HEADER..]);
     image[28..32].copy_from_slice(&checksum.to_le_bytes());
     let edited = Module::from_image(&config, &image).map_err(Refused::Tandem)?;
     run_tandem_module(&edited, config, &[], None).map(drop)
-}
-
-/// FNV-1a, 32 bits: an image's checksum.
-fn fnv1a32(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |h: u32, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
 /// Instantiates `module` and calls every export (see [`run_tandem`]).

@@ -180,6 +180,7 @@ mod verify; // what the executor relies on, checked per function (translator and
 pub use config::{Config, Features};
 pub use error::{Error, ExternKind, Trap, TrapKind};
 pub use heap::{HeapStats, HeapUse};
+pub use image::image_checksum;
 pub use linker::{InstanceOptions, Linker};
 #[cfg(feature = "wasm")]
 pub use module::PartialModule;

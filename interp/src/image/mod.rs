@@ -10,7 +10,7 @@
 //!  12  core version (u8 major, minor, patch, 0)
 //!  16  features (u32, the core's `Features` bits)
 //!  20  flags (u32: bit 0, the code charges fuel)
-//!  24  body length (u32)      28  body checksum (u32, FNV-1a)
+//!  24  body length (u32)      28  body checksum (u32, FNV-1a's step over LE words)
 //! body: the module's parts in a fixed order (`write.rs`), each list a u32 count and its
 //!   items; then the large parts, each a u32 count, zeros up to its alignment from the
 //!   image's start and its items in their own layout, so an image in flash lends them in
@@ -125,7 +125,20 @@ fn core_version() -> [u8; 3] {
     [parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0)]
 }
 
-/// FNV-1a, 32 bits: the body's checksum and the instruction set's hash.
+/// The checksum an image's header holds for its body (the bytes after the 32-byte header),
+/// for tools that write or patch images: FNV-1a's step over little-endian 32-bit words (then the last bytes
+/// one by one), a quarter of the byte-wise hash's work on a board that loads an image.
+/// Each step is a bijection of the state, so any one word changed changes the sum.
+pub fn image_checksum(body: &[u8]) -> u32 {
+    let words = body.chunks_exact(4);
+    let tail = words.remainder();
+    let step = |hash: u32, value: u32| (hash ^ value).wrapping_mul(0x0100_0193);
+    let hash =
+        words.fold(0x811c_9dc5, |h, w| step(h, u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+    tail.iter().fold(hash, |h, &b| step(h, u32::from(b)))
+}
+
+/// FNV-1a, 32 bits: the instruction set's hash.
 pub(crate) const fn fnv1a32(bytes: &[u8]) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     let mut i = 0;

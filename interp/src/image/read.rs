@@ -19,7 +19,7 @@ use crate::store::{Store, try_reserve};
 use crate::value::{FuncType, Slot, ValType};
 use crate::verify::{Spaces, verify_function};
 
-use super::{FORMAT_VERSION, Fingerprint, HEADER_BYTES, HEADER_ENTRY_BYTES, MAGIC, fnv1a32};
+use super::{FORMAT_VERSION, Fingerprint, HEADER_BYTES, HEADER_ENTRY_BYTES, MAGIC, image_checksum};
 
 impl Module {
     /// The module an image ([`Module::to_image`]) holds, for a store with `config`: the
@@ -300,7 +300,7 @@ fn read_header(bytes: &[u8]) -> Result<Fingerprint, Error> {
     if u32_at(24) as usize != body.len() {
         return bad("its length is not the one its header gives");
     }
-    if u32_at(28) != fnv1a32(body) {
+    if u32_at(28) != image_checksum(body) {
         return bad("its checksum does not match: damaged");
     }
     Ok(fingerprint)

@@ -100,7 +100,7 @@ fn run(module: &Module, config: &Config) -> Result<Vec<Value>, Error> {
 /// Writes the header's length and checksum for `image`'s body as it now is.
 fn reseal(image: &mut [u8]) {
     let body_len = (image.len() - HEADER_BYTES) as u32;
-    let checksum = fnv1a32(&image[HEADER_BYTES..]);
+    let checksum = image_checksum(&image[HEADER_BYTES..]);
     image[24..28].copy_from_slice(&body_len.to_le_bytes());
     image[28..32].copy_from_slice(&checksum.to_le_bytes());
 }

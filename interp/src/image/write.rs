@@ -10,7 +10,7 @@ use crate::module::{
 };
 use crate::value::ValType;
 
-use super::{FORMAT_VERSION, Fingerprint, HEADER_BYTES, MAGIC, fnv1a32};
+use super::{FORMAT_VERSION, Fingerprint, HEADER_BYTES, MAGIC, image_checksum};
 
 impl Module {
     /// The module as an image for a core like this one with `config`'s features and fuel
@@ -112,7 +112,8 @@ impl Module {
         m.code.iter().for_each(|instr| out.0.extend_from_slice(&instr.encode()));
 
         let body_len = out.0.len() - HEADER_BYTES;
-        let header = header(&Fingerprint::of(config), body_len, fnv1a32(&out.0[HEADER_BYTES..]));
+        let header =
+            header(&Fingerprint::of(config), body_len, image_checksum(&out.0[HEADER_BYTES..]));
         out.0[..HEADER_BYTES].copy_from_slice(&header);
         Ok(out.0)
     }
