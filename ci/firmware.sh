@@ -30,6 +30,10 @@ step "target-fw: fmt, clippy, release build"
     cargo fmt -- --check
     cargo clippy --release -- -D warnings
     cargo build --release
+    # The images-only firmware (no decoder, no translator; the images parity step runs it),
+    # in the variant directory the host builds it in.
+    cargo clippy --release --no-default-features --features mps2-an386 \
+        --target-dir target/variants/qemu-mps2-an386-images -- -D warnings
 )
 
 step "target-fw: section sizes"
@@ -78,9 +82,11 @@ for board in $boards; do
     usage "$board" "target-fw/target/boards/tandem-fw-$board.elf" "target-fw/src/board/${board//-/_}/memory.x"
 done
 
-step "bench/fw (the benchmark firmware, Tandem build): fmt, clippy"
+step "bench/fw (the benchmark firmware, Tandem builds reading wasm and images): fmt, clippy"
 # Its wasmi build and the QEMU run are the benchmark's (cargo run -p tandem-bench -- --board).
-(cd bench/fw && unset CARGO_TARGET_DIR && cargo fmt -- --check && cargo clippy --release -- -D warnings)
+(cd bench/fw && unset CARGO_TARGET_DIR && cargo fmt -- --check && cargo clippy --release -- -D warnings \
+    && cargo clippy --release --no-default-features --features tandem-images \
+        --target-dir target/tandem-images -- -D warnings)
 
 step "tandem-link: clippy and unit tests (the QEMU link test is the host's tests/link.rs)"
 cargo clippy -p tandem-link --features std --all-targets -- -D warnings

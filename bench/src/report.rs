@@ -193,10 +193,17 @@ while branch mispredictions are alike. Closing the gap needs threaded dispatch w
 tail calls, which stable Rust does not guarantee.
 - **Flash** is held back by decoding: `wasmparser`'s operator reader decodes every \
 proposal's operators (threads, GC, exceptions) and cannot be trimmed below that by \
-features; Tandem's own code is the translator, the executor and the module decoder.
+features; Tandem's own code is the translator, the executor and the module decoder. \
+The images-only build leaves all three out; what remains is the executor's run loop and \
+its calls, memory and table operations, the image reader and the verifier, \
+instantiation, the heap account, and the soft-float and formatting code they pull in. An \
+image is read in about a twentieth of the instructions `Module::new` takes, most of them \
+the checksum and the verifier's one pass over the code.
 - **Heap per instance** is the translated code (12 bytes per instruction), the constant \
 pool and the instance's tables; Tandem's value and call stacks are reserved once per \
-store, at the board profile's limits, so no call allocates.
+store, at the board profile's limits, so no call allocates. An image in flash lends its \
+code, headers, constants and data in place, leaving the module's small parts and the \
+instance's own state.
 ";
 
 fn summary(w: &mut String, f: &Figures) {
