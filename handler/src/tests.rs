@@ -516,3 +516,37 @@ fn a_module_too_big_for_the_heap_is_refused_by_function_and_the_session_goes_on(
     let out = h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]).outcome;
     assert_eq!(out, Outcome::Ok(vec![Val::I32(669)]));
 }
+
+/// An image upload is charged to the store whole before any byte arrives, its buffer given
+/// back once it is read (the module's parts staying charged), and one that cannot fit the
+/// heap is refused at its start, naming the cause; the session goes on.
+#[test]
+fn an_image_upload_is_charged_before_it_arrives_and_given_back_once_read() {
+    let mut h = nrf_handler();
+    let fuel = h.info().meters_fuel;
+    let wasm = wat::parse_str(ADD).unwrap();
+    let image = compile_image(features(Features::WASM2), fuel, &wasm).expect("image");
+    let before = h.stats().heap.in_use;
+    h.module_begin(image.len() as u32, ModuleFormat::Image).expect("begin");
+    assert_eq!(h.stats().heap.in_use, before + image.len() as u64, "the buffer, charged at once");
+    for (i, chunk) in image.chunks(100).enumerate() {
+        h.module_chunk((i * 100) as u32, chunk).expect("chunk");
+    }
+    let module = h.module_end().expect("reads");
+    // What the module itself is charged, read by a store of its own.
+    let mut store = Store::new(Config::new().with_features(Features::WASM2).with_fuel(fuel));
+    let empty = store.heap_stats().in_use;
+    store.load_image(&image).expect("reads");
+    let module_bytes = store.heap_stats().in_use - empty;
+    assert_eq!(h.stats().heap.in_use - before, module_bytes, "the buffer given back");
+    let i = instance(&mut h, module);
+    let out = h.invoke(i, "add", &[Val::I32(1), Val::I32(2)]).outcome;
+    assert_eq!(out, Outcome::Ok(vec![Val::I32(669)]));
+
+    let in_use = h.stats().heap.in_use;
+    let err = h.module_begin(150_000, ModuleFormat::Image).expect_err("over the heap");
+    let Refusal::Resource(msg) = err else { panic!("{err:?}") };
+    assert!(msg.contains("holding an image as it arrives"), "{msg}");
+    assert_eq!(h.stats().heap.in_use, in_use, "nothing kept");
+    assert!(upload(&mut h, ADD, 512).is_ok(), "the session goes on");
+}

@@ -8,6 +8,7 @@ use tandem::target::remote::RemoteOptions;
 use tandem::target::sim_link::LinkedSimTarget;
 use tandem::{Features, SimTarget, Suite, Target, TargetError, Val, run_wast};
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
+use tandem_protocol::ModuleFormat;
 
 fn board() -> BoardProfile {
     BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"))
@@ -18,6 +19,16 @@ const ADD: &str = r#"(module (func (export "add") (param i32 i32) (result i32)
 
 /// What a row does on a target, returning the error it must get.
 type Row = (&'static str, fn(&mut dyn Target) -> Option<TargetError>, &'static str);
+
+/// `ADD` as an image for the rows' sessions (WASM2, fuel: the CI board meters it), with
+/// `damage` applied.
+fn image(damage: fn(&mut Vec<u8>)) -> Vec<u8> {
+    let wire = tandem_protocol::Features(Features::WASM2.bits());
+    let mut image =
+        tandem_handler::compile_image(wire, true, &wat::parse_str(ADD).unwrap()).expect("image");
+    damage(&mut image);
+    image
+}
 
 fn instance(t: &mut dyn Target, wat: &str) -> tandem::InstanceId {
     let module = t.load(&wat::parse_str(wat).expect("wat")).expect("loads");
@@ -83,6 +94,30 @@ const ROWS: &[Row] = &[
             t.instantiate(module).err()
         },
         "link error: unknown import: function \"env\" \"f\" is not defined",
+    ),
+    (
+        "a damaged image",
+        |t| t.upload(&image(|i| *i.last_mut().unwrap() ^= 1), ModuleFormat::Image).err(),
+        "malformed module: bad image: its checksum does not match: damaged",
+    ),
+    (
+        "a truncated image",
+        |t| t.upload(&image(|i| i.truncate(i.len() - 12)), ModuleFormat::Image).err(),
+        "malformed module: bad image: its length is not the one its header gives",
+    ),
+    (
+        "an image for another fuel setting",
+        |t| {
+            let wire = tandem_protocol::Features(Features::WASM2.bits());
+            let plain = tandem_handler::compile_image(wire, false, &wat::parse_str(ADD).unwrap());
+            t.upload(&plain.ok()?, ModuleFormat::Image).err()
+        },
+        "image made for another fuel metering: off; here: on",
+    ),
+    (
+        "a WebAssembly module sent as an image",
+        |t| t.upload(&wat::parse_str(ADD).unwrap(), ModuleFormat::Image).err(),
+        "malformed module: bad image: not an image (no \"TNDM\" at its start)",
     ),
 ];
 

@@ -275,20 +275,20 @@ impl Module {
 /// The header's fingerprint, once the header says `bytes` are a whole, undamaged image of
 /// this format.
 fn read_header(bytes: &[u8]) -> Result<Fingerprint, Error> {
-    let bad = |reason| Err(Error::BadImage { reason, offset: 0 });
+    let bad = |reason, offset| Err(Error::BadImage { reason, offset });
     let Some((header, body)) = bytes.split_first_chunk::<HEADER_BYTES>() else {
-        return bad("shorter than an image's header");
+        return bad("shorter than an image's header", bytes.len());
     };
     if header[0..4] != MAGIC {
-        return bad("not an image (no \"TNDM\" at its start)");
+        return bad("not an image (no \"TNDM\" at its start)", 0);
     }
     let u16_at = |at: usize| u16::from_le_bytes([header[at], header[at + 1]]);
     let u32_at = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().unwrap_or([0; 4]));
     if u16_at(4) != FORMAT_VERSION {
-        return bad("another image format version");
+        return bad("another image format version", 4);
     }
     if header[15] != 0 {
-        return bad("a reserved header byte that is not zero");
+        return bad("a reserved header byte that is not zero", 15);
     }
     let fingerprint = Fingerprint {
         kinds: u16_at(6),
@@ -298,10 +298,10 @@ fn read_header(bytes: &[u8]) -> Result<Fingerprint, Error> {
         flags: u32_at(20),
     };
     if u32_at(24) as usize != body.len() {
-        return bad("its length is not the one its header gives");
+        return bad("its length is not the one its header gives", 24);
     }
     if u32_at(28) != image_checksum(body) {
-        return bad("its checksum does not match: damaged");
+        return bad("its checksum does not match: damaged", 28);
     }
     Ok(fingerprint)
 }
