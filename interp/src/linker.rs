@@ -13,7 +13,6 @@
 //! functions they reference stay callable.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -34,8 +33,17 @@ use crate::value::Slot;
 /// Definitions for imports, by module and item name.
 #[derive(Debug, Clone, Default)]
 pub struct Linker {
-    /// Two levels so a lookup by `&str` does not allocate.
-    defs: BTreeMap<Box<str>, BTreeMap<Box<str>, Extern>>,
+    /// In the order defined. A list, not a map: a linker holds tens of definitions, looked
+    /// up once per import, and a map's code would cost a board 2 KiB of flash.
+    defs: Vec<Definition>,
+}
+
+/// One definition: `module`.`name` is `ext`.
+#[derive(Debug, Clone)]
+struct Definition {
+    module: Box<str>,
+    name: Box<str>,
+    ext: Extern,
 }
 
 impl Linker {
@@ -46,15 +54,9 @@ impl Linker {
 
     /// Defines `module`.`name` as `ext`, replacing an earlier definition.
     pub fn define(&mut self, module: &str, name: &str, ext: Extern) {
-        match self.defs.get_mut(module) {
-            Some(items) => {
-                items.insert(name.into(), ext);
-            }
-            None => {
-                let mut items = BTreeMap::new();
-                items.insert(name.into(), ext);
-                self.defs.insert(module.into(), items);
-            }
+        match self.defs.iter_mut().find(|d| &*d.module == module && &*d.name == name) {
+            Some(def) => def.ext = ext,
+            None => self.defs.push(Definition { module: module.into(), name: name.into(), ext }),
         }
     }
 
@@ -82,7 +84,7 @@ impl Linker {
 
     /// The definition of `module`.`name`, if any.
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.defs.get(module)?.get(name).copied()
+        self.defs.iter().find(|d| &*d.module == module && &*d.name == name).map(|d| d.ext)
     }
 
     /// Instantiates `module` in `store` with every defined memory on the heap.
