@@ -125,14 +125,12 @@ impl<'a> Holder<'a> for Copied {
         &self,
         heap: &mut HeapAccount,
         bytes: &'a [u8],
-        _: usize,
+        offset: usize,
     ) -> Result<Part<FuncHeader>, Error> {
-        let mut headers = Vec::new();
-        heap.reserve_exact(&mut headers, bytes.len() / HEADER_ENTRY_BYTES, HeapUse::Module)?;
-        for h in bytes.chunks_exact(HEADER_ENTRY_BYTES) {
+        let header = |h: &[u8], _| {
             let u16_at = |at: usize| u16::from_le_bytes([h[at], h[at + 1]]);
             let u32_at = |at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
-            headers.push(FuncHeader {
+            Ok(FuncHeader {
                 entry: u32_at(0),
                 consts: u32_at(4),
                 params: u16_at(8),
@@ -141,25 +139,20 @@ impl<'a> Holder<'a> for Copied {
                 num_consts: u16_at(14),
                 frame_size: u16_at(16),
                 reserved: u16_at(18),
-            });
-        }
-        Ok(Part::Owned(headers))
+            })
+        };
+        copied(heap, bytes, offset, HEADER_ENTRY_BYTES, header)
     }
 
     fn consts(
         &self,
         heap: &mut HeapAccount,
         bytes: &'a [u8],
-        _: usize,
+        offset: usize,
     ) -> Result<Part<Slot>, Error> {
-        let mut consts = Vec::new();
-        heap.reserve_exact(&mut consts, bytes.len() / 8, HeapUse::Module)?;
-        for c in bytes.chunks_exact(8) {
-            let mut slot = [0; 8];
-            slot.copy_from_slice(c);
-            consts.push(Slot::from_le_bytes(slot));
-        }
-        Ok(Part::Owned(consts))
+        let slot =
+            |c: &[u8], _| Ok(Slot::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        copied(heap, bytes, offset, 8, slot)
     }
 
     fn code(
@@ -168,16 +161,31 @@ impl<'a> Holder<'a> for Copied {
         bytes: &'a [u8],
         offset: usize,
     ) -> Result<Part<Instr>, Error> {
-        let mut code = Vec::new();
-        heap.reserve_exact(&mut code, bytes.len() / INSTR_BYTES, HeapUse::Module)?;
-        for (i, chunk) in bytes.chunks_exact(INSTR_BYTES).enumerate() {
-            let at = offset + i * INSTR_BYTES;
+        let instr = |chunk: &[u8], at| {
             let bad = Error::BadImage { reason: "an unknown kind of instruction", offset: at };
             let encoded = chunk.try_into().map_err(|_| bad.clone())?;
-            code.push(Instr::decode(encoded).ok_or(bad)?);
-        }
-        Ok(Part::Owned(code))
+            Instr::decode(encoded).ok_or(bad)
+        };
+        copied(heap, bytes, offset, INSTR_BYTES, instr)
     }
+}
+
+/// The items of `size` bytes each in `bytes` (at `offset` in the image), decoded by `item`
+/// (given an item's bytes and offset) into a vector of their own, charged before it is
+/// allocated.
+fn copied<T: BoardSize>(
+    heap: &mut HeapAccount,
+    bytes: &[u8],
+    offset: usize,
+    size: usize,
+    mut item: impl FnMut(&[u8], usize) -> Result<T, Error>,
+) -> Result<Part<T>, Error> {
+    let mut items = Vec::new();
+    heap.reserve_exact(&mut items, bytes.len() / size, HeapUse::Module)?;
+    for (i, chunk) in bytes.chunks_exact(size).enumerate() {
+        items.push(item(chunk, offset + i * size)?);
+    }
+    Ok(Part::Owned(items))
 }
 
 /// Why a part cannot be read in place where it lies.
@@ -196,12 +204,9 @@ impl InPlace {
         Ok(bytes)
     }
 
-    /// `bytes` viewed as `T`s, which the image lays out as `T` is laid out here: refused on
-    /// a big-endian target (the image is little-endian) and where they are misaligned.
+    /// `bytes` viewed as `T`s, which the image lays out as `T` is laid out here (little-endian:
+    /// [`InPlace::start`] refused a big-endian target); refused where they are misaligned.
     fn view<T: bytemuck::Pod>(bytes: &'static [u8], offset: usize) -> Result<&'static [T], Error> {
-        if cfg!(target_endian = "big") {
-            return Err(Error::BadImage { reason: BIG_ENDIAN, offset });
-        }
         bytemuck::try_cast_slice(bytes).map_err(|_| Error::BadImage { reason: MISALIGNED, offset })
     }
 }
