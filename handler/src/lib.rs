@@ -242,7 +242,7 @@ impl RequestHandler {
             },
             validates: cfg!(feature = "validate"),
             reads_wasm: cfg!(feature = "wasm"),
-            meters_fuel: self.fuel().is_some(),
+            meters_fuel: self.meters_fuel(),
             schema_fingerprint: tandem_protocol::schema_fingerprint(),
         }
     }
@@ -254,7 +254,7 @@ impl RequestHandler {
         Config::new()
             .with_features(features)
             .with_limits(limits.value_stack_slots, limits.max_call_depth)
-            .with_fuel(self.fuel().is_some())
+            .with_fuel(self.meters_fuel())
             .with_heap_memory_budget(self.profile.heap_memory_bytes())
             .with_heap_limit(self.profile.store_heap_bytes())
             .with_table_elements_limit(limits.max_table_elements)
@@ -690,6 +690,12 @@ impl RequestHandler {
 
     /// The fuel each call gets, if calls are metered: the profile's, or no practical limit
     /// when only the interrupt flag needs metering.
+    /// Whether sessions meter fuel (the profile's fuel, or an interrupt flag, which is looked
+    /// at where fuel is charged): what images for this handler are compiled for.
+    pub fn meters_fuel(&self) -> bool {
+        self.fuel().is_some()
+    }
+
     fn fuel(&self) -> Option<u64> {
         self.profile.limits.fuel.or(self.interrupt.map(|_| u64::MAX))
     }

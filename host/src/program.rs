@@ -102,10 +102,7 @@ pub fn is_image(bytes: &[u8]) -> bool {
 /// The features an image was compiled for, which a session must accept to read it; `None`
 /// for a WebAssembly module (or bytes whose header does not say).
 pub fn image_features(bytes: &[u8]) -> Option<Features> {
-    is_image(bytes)
-        .then(|| tandem_interp::Module::image_config(bytes).ok())
-        .flatten()
-        .map(|c| c.features)
+    tandem_interp::Module::image_config(bytes).ok().map(|config| config.features)
 }
 
 /// The signature of the function `export` exports, from the module's sections (or, for an

@@ -151,7 +151,7 @@ impl Target for SimTarget {
     }
 
     fn takes_images(&self) -> Option<ImageSpec> {
-        let fuel = self.handler.info().meters_fuel;
+        let fuel = self.handler.meters_fuel();
         self.images.then_some(ImageSpec { features: self.features, fuel })
     }
 
