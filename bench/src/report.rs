@@ -58,13 +58,20 @@ impl Figures {
     }
 }
 
+/// Each program of `run` with the same program's row in `other`, in `run`'s order.
+fn matched<'a>(
+    run: &'a BoardRun,
+    other: &'a BoardRun,
+) -> impl Iterator<Item = (&'a BoardProgram, &'a BoardProgram)> {
+    run.programs
+        .iter()
+        .filter_map(|p| other.programs.iter().find(|o| o.name == p.name).map(|o| (p, o)))
+}
+
 impl BoardFigures {
     /// The two engines' rows for each program, in the firmware's order.
     fn pairs(&self) -> impl Iterator<Item = (&BoardProgram, &BoardProgram)> {
-        self.tandem
-            .programs
-            .iter()
-            .filter_map(|t| self.wasmi.programs.iter().find(|w| w.name == t.name).map(|w| (t, w)))
+        matched(&self.tandem, &self.wasmi)
     }
 
     /// Tandem/wasmi instructions per kernel (`app` false) or app (`app` true).
@@ -94,42 +101,29 @@ impl BoardFigures {
     /// Per program: (name, Tandem's heap per instance reading its image in place, wasmi's
     /// once running), stacks excluded.
     fn image_heaps(&self) -> Vec<(&str, u64, u64)> {
-        self.images
-            .programs
-            .iter()
-            .filter_map(|i| {
-                let w = self.wasmi.programs.iter().find(|w| w.name == i.name)?;
-                Some((
-                    i.name.as_str(),
-                    i.running_heap - i.store_heap,
-                    w.running_heap - w.store_heap,
-                ))
-            })
+        matched(&self.images, &self.wasmi)
+            .map(|(i, w)| (i.name.as_str(), running_heap(i), running_heap(w)))
             .collect()
     }
 
     /// Per program: (name, instructions to read its image in place, to decode and translate
     /// its wasm), both Tandem without on-device validation.
     fn load_instructions(&self) -> Vec<(&str, u64, u64)> {
-        self.images
-            .programs
-            .iter()
-            .filter_map(|i| {
-                let t = self.tandem.programs.iter().find(|t| t.name == i.name)?;
-                Some((i.name.as_str(), i.load_instructions, t.load_instructions))
-            })
+        matched(&self.images, &self.tandem)
+            .map(|(i, t)| (i.name.as_str(), i.load_instructions, t.load_instructions))
             .collect()
     }
 
     /// Tandem's heap for the module and instance (nothing grows when it runs) against
     /// wasmi's once running, stacks excluded as far as they can be: (tandem, wasmi).
     fn instance_heaps(&self) -> Vec<(&str, u64, u64)> {
-        self.pairs()
-            .map(|(t, w)| {
-                (t.name.as_str(), t.running_heap - t.store_heap, w.running_heap - w.store_heap)
-            })
-            .collect()
+        self.pairs().map(|(t, w)| (t.name.as_str(), running_heap(t), running_heap(w))).collect()
     }
+}
+
+/// What a program's module and instance hold once running, the store's own heap excluded.
+fn running_heap(p: &BoardProgram) -> u64 {
+    p.running_heap - p.store_heap
 }
 
 fn kib(bytes: u64) -> String {
@@ -280,14 +274,8 @@ fn summary(w: &mut String, f: &Figures) {
             geometric_mean(&load_ratios)
         );
     }
-    let changed = b
-        .images
-        .programs
-        .iter()
-        .filter_map(|i| {
-            let t = b.tandem.programs.iter().find(|t| t.name == i.name)?;
-            Some(i.instructions.abs_diff(t.instructions) as f64 / t.instructions as f64)
-        })
+    let changed = matched(&b.images, &b.tandem)
+        .map(|(i, t)| i.instructions.abs_diff(t.instructions) as f64 / t.instructions as f64)
         .fold(0.0, f64::max);
     let _ = writeln!(
         w,
@@ -403,7 +391,7 @@ fn cortex_m4(w: &mut String, b: &BoardFigures) {
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for (t, wm) in b.pairs() {
-        let (tr, wr) = (t.running_heap - t.store_heap, wm.running_heap - wm.store_heap);
+        let (tr, wr) = (running_heap(t), running_heap(wm));
         let _ = writeln!(
             w,
             "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {}, {} |",
@@ -450,14 +438,8 @@ fn images(w: &mut String, b: &BoardFigures) {
          instructions, flash code |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
-    for i in &b.images.programs {
-        let (Some(t), Some(wm)) = (
-            b.tandem.programs.iter().find(|t| t.name == i.name),
-            b.wasmi.programs.iter().find(|w| w.name == i.name),
-        ) else {
-            continue;
-        };
-        let heap = |p: &BoardProgram| p.running_heap - p.store_heap;
+    for (i, t) in matched(&b.images, &b.tandem) {
+        let Some(wm) = b.wasmi.programs.iter().find(|w| w.name == i.name) else { continue };
         let _ = writeln!(
             w,
             "| {} | {} | {} | {:.3} | {} | {} | {} | {:.3} | {} | {} |",
@@ -465,10 +447,10 @@ fn images(w: &mut String, b: &BoardFigures) {
             t.load_instructions,
             i.load_instructions,
             i.load_instructions as f64 / t.load_instructions as f64,
-            heap(t),
-            heap(i),
-            heap(wm),
-            heap(i) as f64 / heap(wm) as f64,
+            running_heap(t),
+            running_heap(i),
+            running_heap(wm),
+            running_heap(i) as f64 / running_heap(wm) as f64,
             t.instructions,
             i.instructions
         );

@@ -1,7 +1,8 @@
 //! `tandem compile`: a module written as an image that reads back and runs as the module
 //! does; bad input named, with exit code 2.
 
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
 use tandem_interp::{Config, Linker, Module, Store, Value};
 
@@ -21,15 +22,24 @@ fn run(module: &Module, config: &Config) -> Value {
     out[0]
 }
 
-#[test]
-fn an_image_from_the_command_line_runs_as_its_module() {
-    let dir = std::env::temp_dir().join(format!("tandem-compile-{}", std::process::id()));
+/// A fresh folder named for the test, holding `PROGRAM` as `program.wat`: the folder and
+/// the source's path.
+fn program_in(test: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tandem-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let source = dir.join("program.wat");
     std::fs::write(&source, PROGRAM).unwrap();
-    let tandem = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tandem")).args(args).output().expect("tandem runs")
-    };
+    (dir, source)
+}
+
+/// The `tandem` binary run with `args`.
+fn tandem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem")).args(args).output().expect("tandem runs")
+}
+
+#[test]
+fn an_image_from_the_command_line_runs_as_its_module() {
+    let (dir, source) = program_in("compile");
     let out = tandem(&["compile", source.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let image = std::fs::read(dir.join("program.tandem")).expect("the image is written");
@@ -69,12 +79,9 @@ fn an_image_from_the_command_line_runs_as_its_module() {
 /// image passes with the output its module prints.
 #[test]
 fn call_and_run_take_an_image_where_they_take_a_module() {
-    let dir = std::env::temp_dir().join(format!("tandem-compile-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("program.wat");
-    std::fs::write(&source, PROGRAM).unwrap();
+    let (dir, source) = program_in("compile-run");
     let tandem = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tandem")).args(args).output().expect("runs");
+        let out = tandem(args);
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         (out.status.code(), text(&out.stdout), text(&out.stderr))
     };
