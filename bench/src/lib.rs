@@ -1,5 +1,6 @@
-//! Tandem against wasmi on the project's own benchmark programs: the kernels of
-//! `suites/bench/` and the real programs of `suites/apps/`.
+//! Tandem against wasmi (and, on the desktop, Silverfir-nano's interpreter) on the project's
+//! own benchmark programs: the kernels of `suites/bench/` and the real programs of
+//! `suites/apps/`.
 //!
 //! Each program is a committed `.wasm` module exporting `run(n: i32) -> i32` (a kernel) or
 //! `bench(n: i32) -> i32` (an app: its workload `n` times, without output). An [`Engine`]
@@ -27,26 +28,56 @@ pub struct Program {
     pub bench_n: i32,
     /// Heavy on linear memory: also timed with Tandem's static-buffer memory.
     pub memory_heavy: bool,
-    /// A real program of `suites/apps/` (export `bench`, checksum held to wasmi's) rather
-    /// than a kernel (export `run`, checksum held to the native kernel's).
-    pub app: bool,
+    /// Which set it belongs to, averaged apart in reports.
+    pub group: Group,
+}
+
+/// The sets of programs, each averaged on its own (and all together) so that a set's means
+/// stay comparable with reports from before the others existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// A Rust kernel of `suites/bench/programs/src` (export `run`, checksum held to the native
+    /// kernel's).
+    Kernel,
+    /// A tight-loop kernel of `suites/bench/programs/wat` (export `run`, checksum held to its
+    /// native twin's).
+    Loop,
+    /// A real program of `suites/apps/` (export `bench`, checksum held to wasmi's).
+    App,
+}
+
+impl Group {
+    /// Every group, in report order.
+    pub const ALL: [Group; 3] = [Group::Kernel, Group::Loop, Group::App];
+
+    /// The group's name in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Group::Kernel => "kernels",
+            Group::Loop => "tight loops",
+            Group::App => "apps",
+        }
+    }
 }
 
 impl Program {
     /// The export a timed call runs.
     pub fn export(&self) -> &'static str {
-        if self.app { "bench" } else { "run" }
+        if self.group == Group::App { "bench" } else { "run" }
     }
 }
 
 macro_rules! program {
     ($name:literal, $bench_n:expr, $memory_heavy:expr) => {
+        program!($name, $bench_n, $memory_heavy, Group::Kernel)
+    };
+    ($name:literal, $bench_n:expr, $memory_heavy:expr, $group:expr) => {
         Program {
             name: $name,
             wasm: include_bytes!(concat!("../../suites/bench/programs/wasm/", $name, ".wasm")),
             bench_n: $bench_n,
             memory_heavy: $memory_heavy,
-            app: false,
+            group: $group,
         }
     };
 }
@@ -58,13 +89,14 @@ macro_rules! app {
             wasm: include_bytes!(concat!("../../suites/apps/", $name, ".wasm")),
             bench_n: $bench_n,
             memory_heavy: false,
-            app: true,
+            group: Group::App,
         }
     };
 }
 
-/// The programs in `tandem_bench_programs::PROGRAMS` order.
-pub const PROGRAMS: [Program; 9] = [
+/// The programs in `tandem_bench_programs::PROGRAMS` order: the Rust kernels, then the tight
+/// loops.
+pub const PROGRAMS: [Program; 19] = [
     program!("fib", 32, false),
     program!("sieve", 120, true),
     program!("matmul", 150, false),
@@ -74,6 +106,16 @@ pub const PROGRAMS: [Program; 9] = [
     program!("sort", 45, true),
     program!("bulk", 10_000, true),
     program!("mixed", 600, false),
+    program!("count_local", 5_000, false, Group::Loop),
+    program!("count_param", 5_000, false, Group::Loop),
+    program!("count_global", 2_500, false, Group::Loop),
+    program!("fib_iter", 3_000, false, Group::Loop),
+    program!("calls", 1_000, false, Group::Loop),
+    program!("mem_sum", 5_000, true, Group::Loop),
+    program!("mem_bytes", 2_500, true, Group::Loop),
+    program!("switch", 1_000, false, Group::Loop),
+    program!("i64_mix", 2_000, false, Group::Loop),
+    program!("mandel", 400, false, Group::Loop),
 ];
 
 /// The real programs of `suites/apps/`, after the kernels in reports.
@@ -88,7 +130,7 @@ pub fn all_programs() -> impl Iterator<Item = &'static Program> {
 /// The reference checksum of a kernel: the kernel compiled natively (`None` for an app,
 /// which has no native counterpart here: it is held to wasmi's checksum instead).
 pub fn native_checksum(program: &Program, n: i32) -> Option<i32> {
-    if program.app {
+    if program.group == Group::App {
         return None;
     }
     let checksum = tandem_bench_programs::run_native(program.name, n);
@@ -120,6 +162,13 @@ pub enum Engine {
         store: Box<wasmi::Store<()>>,
         /// The module's exported `run`.
         run: wasmi::TypedFunc<i32, i32>,
+    },
+    /// Silverfir-nano's interpreter, the second peer (desktop only).
+    Silverfir {
+        /// The instance.
+        instance: Box<sf_nano_core::Instance>,
+        /// The module's exported `run`.
+        run: sf_nano_core::Func,
     },
 }
 
@@ -179,6 +228,27 @@ impl Engine {
         Ok(Engine::Wasmi { store: Box::new(store), run })
     }
 
+    /// Silverfir-nano with its interpreter (the only engine built in), calling `export`.
+    pub fn silverfir(wasm: &[u8], export: &str) -> Result<Self, String> {
+        let engine = sf_nano_core::Engine::new(sf_nano_core::Config::new())
+            .map_err(|e| format!("silverfir: {e}"))?;
+        // The import names, read with Tandem's decoder (validated there too).
+        let module = tandem::Module::new(&tandem::Config::new(), wasm)
+            .map_err(|e| format!("silverfir: {e}"))?;
+        let imports: Vec<sf_nano_core::Import> = module
+            .imports()
+            .map(|(module_name, name, _)| {
+                sf_nano_core::Import::func(module_name, name, |_, _, _| {
+                    Err(sf_nano_core::WasmError::trap("a benchmark called an import"))
+                })
+            })
+            .collect();
+        let instance = sf_nano_core::Instance::new(&engine, wasm, &imports)
+            .map_err(|e| format!("silverfir: {e}"))?;
+        let run = instance.get_func(export).ok_or(format!("silverfir: no export {export}"))?;
+        Ok(Engine::Silverfir { instance: Box::new(instance), run })
+    }
+
     /// Calls `run(n)`, timing the call alone.
     pub fn call(&mut self, n: i32) -> Result<(i32, Duration), String> {
         match self {
@@ -199,6 +269,18 @@ impl Engine {
                 let checksum = run.call(&mut **store, n).map_err(|e| format!("wasmi: {e}"))?;
                 Ok((checksum, start.elapsed()))
             }
+            Engine::Silverfir { instance, run } => {
+                let mut results = [sf_nano_core::Value::I32(0)];
+                let start = Instant::now();
+                instance
+                    .call(run, &[sf_nano_core::Value::I32(n)], &mut results)
+                    .map_err(|e| format!("silverfir: {e}"))?;
+                let elapsed = start.elapsed();
+                match results[0] {
+                    sf_nano_core::Value::I32(checksum) => Ok((checksum, elapsed)),
+                    other => Err(format!("silverfir: run returned {other:?}")),
+                }
+            }
         }
     }
 }
@@ -213,10 +295,12 @@ pub struct Row {
     pub tandem: Duration,
     /// wasmi's median call time.
     pub wasmi: Duration,
+    /// Silverfir-nano's interpreter's median call time.
+    pub silverfir: Duration,
     /// Tandem with a static-buffer memory, for the memory-heavy programs.
     pub tandem_static: Option<Duration>,
-    /// A real program (`suites/apps/`) rather than a kernel.
-    pub app: bool,
+    /// The program's set.
+    pub group: Group,
 }
 
 /// Instantiates the program on each engine, warms each up, then times `runs` rounds in
@@ -228,6 +312,7 @@ pub fn measure(program: &Program, runs: usize) -> Result<Row, String> {
     let mut engines: Vec<(&str, Engine)> = vec![
         ("tandem", Engine::tandem(program.wasm, export, TandemMemory::Heap)?),
         ("wasmi", Engine::wasmi(program.wasm, export)?),
+        ("silverfir", Engine::silverfir(program.wasm, export)?),
     ];
     if program.memory_heavy {
         let engine = Engine::tandem(program.wasm, export, TandemMemory::Static)?;
@@ -256,8 +341,9 @@ pub fn measure(program: &Program, runs: usize) -> Result<Row, String> {
         n,
         tandem: median(&samples[0]),
         wasmi: median(&samples[1]),
-        tandem_static: samples.get(2).map(|times| median(times)),
-        app: program.app,
+        silverfir: median(&samples[2]),
+        tandem_static: samples.get(3).map(|times| median(times)),
+        group: program.group,
     })
 }
 
@@ -270,17 +356,22 @@ pub fn median(samples: &[Duration]) -> Duration {
     if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2 }
 }
 
-/// For the kernels, then the apps (`ratios(false)`, `ratios(true)`), the group's name, how
-/// many ratios it has and their geometric mean; a group without any is left out. The groups
-/// are averaged apart so the kernels' mean stays comparable with reports before the apps.
-pub fn group_means(ratios: impl Fn(bool) -> Vec<f64>) -> Vec<(&'static str, usize, f64)> {
-    [("kernels", false), ("apps", true)]
+/// For each group (`ratios(group)`), then for all of them together, the set's name, how many
+/// ratios it has and their geometric mean; a group without any is left out.
+pub fn group_means(ratios: impl Fn(Group) -> Vec<f64>) -> Vec<(&'static str, usize, f64)> {
+    let mut all = Vec::new();
+    let mut means: Vec<_> = Group::ALL
         .into_iter()
-        .filter_map(|(group, app)| {
-            let r = ratios(app);
-            (!r.is_empty()).then(|| (group, r.len(), geometric_mean(&r)))
+        .filter_map(|group| {
+            let r = ratios(group);
+            all.extend_from_slice(&r);
+            (!r.is_empty()).then(|| (group.label(), r.len(), geometric_mean(&r)))
         })
-        .collect()
+        .collect();
+    if means.len() > 1 {
+        means.push(("all programs", all.len(), geometric_mean(&all)));
+    }
+    means
 }
 
 /// The geometric mean: the fair average of ratios.
@@ -291,6 +382,7 @@ pub fn geometric_mean(ratios: &[f64]) -> f64 {
 
 pub mod board;
 pub mod report;
+pub mod translate;
 
 #[cfg(test)]
 mod tests;

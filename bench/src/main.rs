@@ -1,6 +1,7 @@
 //! `cargo run --release -p tandem-bench [-- --runs N] [--board] [--report FILE] [PROGRAM...]`:
-//! times every benchmark program on Tandem and on wasmi in one process and prints a table of
-//! medians and ratios. `--board` adds the Cortex-M4 figures: the benchmark firmware
+//! times every benchmark program on Tandem, wasmi and Silverfir-nano's interpreter in one
+//! process and prints a table of medians and ratios, then each engine's translation time
+//! (`translation` as a program name: that table alone). `--board` adds the Cortex-M4 figures: the benchmark firmware
 //! (`bench/fw`) per engine under QEMU (guest instructions, heap, allocations, native stack)
 //! and every engine's flash. `--report FILE` does all of it and writes the Markdown report
 //! to FILE and its chart beside it (`performance.svg`).
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use tandem_bench::board::{self, Variant};
 use tandem_bench::report::{self, BoardFigures, Figures};
+use tandem_bench::translate::TranslationRow;
 use tandem_bench::{
     Program, Row, all_programs, geometric_mean, group_means, measure, native_checksum,
 };
@@ -62,8 +64,17 @@ fn run(args: &Args) -> Result<(), String> {
         rows.push(measure(program, args.runs).map_err(|m| format!("{}: {m}", program.name))?);
     }
     print_table(&rows);
+    // Translation: with every program, or when asked for by name.
+    let translation = if args.only.is_empty() || args.only.iter().any(|o| o == "translation") {
+        let rows = tandem_bench::translate::measure_all(args.runs)?;
+        print_translation(&rows);
+        rows
+    } else {
+        Vec::new()
+    };
     let board = if args.board || args.report.is_some() { Some(board_figures()?) } else { None };
-    let figures = Figures { runs: args.runs, desktop: rows, board, machine: machine() };
+    let figures =
+        Figures { runs: args.runs, desktop: rows, translation, board, machine: machine() };
     let md = report::markdown(&figures);
     if figures.board.is_some() {
         // The board tables, as the report has them.
@@ -168,10 +179,12 @@ fn parse_args() -> Result<Args, String> {
                 parsed.report = Some(args.next().ok_or("--report needs a file")?.into());
             }
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}")),
-            _ if all_programs().any(|p| p.name == arg) => parsed.only.push(arg),
+            _ if arg == "translation" || all_programs().any(|p| p.name == arg) => {
+                parsed.only.push(arg)
+            }
             _ => {
                 return Err(format!(
-                    "unknown program {arg}; the programs are: {}",
+                    "unknown program {arg}; the programs are: {} (and `translation`)",
                     program_names()
                 ));
             }
@@ -195,34 +208,63 @@ fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
 
+fn print_translation(rows: &[TranslationRow]) {
+    println!("\ntranslation (decode, validate, translate), median ms:");
+    println!(
+        "{:<10} {:>9} {:>9} {:>12} {:>11} {:>10} {:>13}",
+        "module", "bytes", "tandem", "wasmi eager", "wasmi lazy", "silverfir", "tandem/eager"
+    );
+    for r in rows {
+        println!(
+            "{:<10} {:>9} {:>9.2} {:>12.2} {:>11.2} {:>10.2} {:>13.2}",
+            r.name,
+            r.bytes,
+            millis(r.tandem),
+            millis(r.wasmi_eager),
+            millis(r.wasmi_lazy),
+            millis(r.silverfir),
+            ratio(r.tandem, r.wasmi_eager)
+        );
+    }
+}
+
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "{:<8} {:>8} {:>11} {:>11} {:>14} {:>11} {:>14}",
-        "program", "n", "tandem ms", "wasmi ms", "tandem/wasmi", "static ms", "static/heap"
+        "{:<13} {:>6} {:>10} {:>9} {:>8} {:>9} {:>8} {:>10} {:>8}",
+        "program", "n", "tandem ms", "wasmi ms", "t/wasmi", "sf ms", "t/sf", "static ms", "st/heap"
     );
-    println!("{}", "-".repeat(83));
+    println!("{}", "-".repeat(89));
     for row in rows {
         let (static_ms, static_ratio) = match row.tandem_static {
             Some(t) => (format!("{:.1}", millis(t)), format!("{:.3}", ratio(t, row.tandem))),
             None => ("-".to_owned(), "-".to_owned()),
         };
         println!(
-            "{:<8} {:>8} {:>11.1} {:>11.1} {:>14.2} {:>11} {:>14}",
+            "{:<13} {:>6} {:>10.1} {:>9.1} {:>8.2} {:>9.1} {:>8.2} {:>10} {:>8}",
             row.name,
             row.n,
             millis(row.tandem),
             millis(row.wasmi),
             ratio(row.tandem, row.wasmi),
+            millis(row.silverfir),
+            ratio(row.tandem, row.silverfir),
             static_ms,
             static_ratio
         );
     }
-    println!("{}", "-".repeat(83));
-    let ratios =
-        |app| rows.iter().filter(|r| r.app == app).map(|r| ratio(r.tandem, r.wasmi)).collect();
+    println!("{}", "-".repeat(89));
+    let ratios = |group| {
+        rows.iter().filter(|r| r.group == group).map(|r| ratio(r.tandem, r.wasmi)).collect()
+    };
     for (group, count, mean) in group_means(ratios) {
         println!("geometric mean of tandem/wasmi over {count} {group}: {mean:.2}");
+    }
+    let sf = |group| {
+        rows.iter().filter(|r| r.group == group).map(|r| ratio(r.tandem, r.silverfir)).collect()
+    };
+    for (group, count, mean) in group_means(sf) {
+        println!("geometric mean of tandem/silverfir over {count} {group}: {mean:.2}");
     }
     let static_ratios: Vec<f64> =
         rows.iter().filter_map(|r| r.tandem_static.map(|t| ratio(t, r.tandem))).collect();

@@ -1,5 +1,6 @@
 //! The benchmark report: every figure of one run as Markdown tables (`docs/PERFORMANCE.md`)
-//! next to the bars they are held to, and a chart of the Tandem/wasmi ratios
+//! next to the bars they are held to (desktop times against wasmi and Silverfir-nano's
+//! interpreter), and a chart of the Tandem/wasmi ratios
 //! (`docs/performance.svg`, plotters).
 
 use std::fmt::Write as _;
@@ -9,7 +10,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::board::{BoardProgram, BoardRun, Variant};
-use crate::{Row, geometric_mean, group_means};
+use crate::translate::TranslationRow;
+use crate::{Group, Row, geometric_mean, group_means};
 
 /// The Cortex-M4 half: one run per engine and every variant's flash.
 pub struct BoardFigures {
@@ -29,6 +31,8 @@ pub struct Figures {
     pub runs: usize,
     /// The desktop figures, one row per program.
     pub desktop: Vec<Row>,
+    /// Translation times on the desktop, one row per module (none if not measured).
+    pub translation: Vec<TranslationRow>,
     /// The Cortex-M4 figures, if the board half ran (`--board` or `--report`).
     pub board: Option<BoardFigures>,
     /// A line on where and when (CPU, date), for the reader.
@@ -39,10 +43,9 @@ fn ratio(a: f64, b: f64) -> f64 {
     a / b
 }
 
-/// Whether the program named `name` is one of the apps (`suites/apps/`), which are averaged
-/// apart from the kernels so the kernels' means stay comparable with earlier reports.
-fn is_app(name: &str) -> bool {
-    crate::APPS.iter().any(|a| a.name == name)
+/// The set of the program named `name` (the board's rows carry names only).
+fn group_of(name: &str) -> Option<Group> {
+    crate::all_programs().find(|p| p.name == name).map(|p| p.group)
 }
 
 impl Figures {
@@ -51,10 +54,24 @@ impl Figures {
         self.desktop.iter().map(|r| ratio(r.tandem.as_secs_f64(), r.wasmi.as_secs_f64())).collect()
     }
 
-    /// Tandem/wasmi time per desktop kernel (`app` false) or app (`app` true).
-    fn desktop_ratios(&self, app: bool) -> Vec<f64> {
-        let rows = self.desktop.iter().filter(|r| r.app == app);
+    /// Tandem/wasmi time per desktop program of `group`.
+    fn desktop_ratios(&self, group: Group) -> Vec<f64> {
+        let rows = self.desktop.iter().filter(|r| r.group == group);
         rows.map(|r| ratio(r.tandem.as_secs_f64(), r.wasmi.as_secs_f64())).collect()
+    }
+
+    /// Tandem/Silverfir-nano time per desktop program, in order.
+    fn all_silverfir_ratios(&self) -> Vec<f64> {
+        self.desktop
+            .iter()
+            .map(|r| ratio(r.tandem.as_secs_f64(), r.silverfir.as_secs_f64()))
+            .collect()
+    }
+
+    /// Tandem/Silverfir-nano time per desktop program of `group`.
+    fn silverfir_ratios(&self, group: Group) -> Vec<f64> {
+        let rows = self.desktop.iter().filter(|r| r.group == group);
+        rows.map(|r| ratio(r.tandem.as_secs_f64(), r.silverfir.as_secs_f64())).collect()
     }
 }
 
@@ -74,9 +91,9 @@ impl BoardFigures {
         matched(&self.tandem, &self.wasmi)
     }
 
-    /// Tandem/wasmi instructions per kernel (`app` false) or app (`app` true).
-    fn instruction_ratios(&self, app: bool) -> Vec<f64> {
-        let pairs = self.pairs().filter(|(t, _)| is_app(&t.name) == app);
+    /// Tandem/wasmi instructions per program of `group`.
+    fn instruction_ratios(&self, group: Group) -> Vec<f64> {
+        let pairs = self.pairs().filter(|(t, _)| group_of(&t.name) == Some(group));
         pairs.map(|(t, w)| ratio(t.instructions as f64, w.instructions as f64)).collect()
     }
 
@@ -137,13 +154,15 @@ pub fn markdown(f: &Figures) -> String {
     let _ = writeln!(w, "# Performance\n");
     let _ = writeln!(
         w,
-        "Tandem against wasmi 2.0.0 on the project's own benchmark programs: the kernels of \
-         `suites/bench/` and the real programs of `suites/apps/` (their `bench(n)`: the \
-         workload without output), on the desktop and on the Cortex-M4 board, from one run of \
-         the harness ({}). Every kernel's checksum equals the native kernel's, every app's \
-         is the same on both engines. Means are taken over the kernels and over the apps \
-         apart, so the kernels' stay comparable with earlier reports. Regenerate this file \
-         and the chart:\n",
+        "Tandem against wasmi 2.0.0 (and on the desktop Silverfir-nano 0.6.0's interpreter) \
+         on the project's own benchmark programs: the Rust kernels of `suites/bench/`, its \
+         tight loops (WAT kernels: a counter in a local, a parameter or a global, calls, \
+         memory, `br_table`, i64 and f64 arithmetic) and the real programs of `suites/apps/` \
+         (their `bench(n)`: the workload without output), on the desktop and on the Cortex-M4 \
+         board, from one run of the harness ({}). Every kernel's checksum equals the native \
+         kernel's, every app's is the same on every engine. Means are taken over each set \
+         apart, so the kernels' stay comparable with earlier reports, and over all programs. \
+         Regenerate this file and the chart:\n",
         f.machine
     );
     let _ = writeln!(
@@ -158,6 +177,7 @@ pub fn markdown(f: &Figures) -> String {
     let _ = writeln!(w, "![Tandem/wasmi per program](performance.svg)\n");
     summary(w, f);
     desktop(w, f);
+    translation(w, f);
     if let Some(b) = &f.board {
         cortex_m4(w, b);
         footprint(w, b);
@@ -203,10 +223,33 @@ instance's own state.
 fn summary(w: &mut String, f: &Figures) {
     let _ = writeln!(w, "## Against the bar\n");
     let _ = writeln!(w, "| figure | bar | measured |\n| --- | --- | --- |");
-    for (group, _, mean) in group_means(|app| f.desktop_ratios(app)) {
+    for (group, _, mean) in group_means(|group| f.desktop_ratios(group)) {
         let _ = writeln!(
             w,
             "| desktop time, geometric mean of Tandem/wasmi ({group}) | <= 1.00 | {mean:.2} |"
+        );
+    }
+    let slowest =
+        f.desktop.iter().map(|r| (r.name, ratio(r.tandem.as_secs_f64(), r.wasmi.as_secs_f64())));
+    if let Some((name, worst)) = slowest.max_by(|a, b| a.1.total_cmp(&b.1)) {
+        let _ = writeln!(
+            w,
+            "| desktop time, slowest program's Tandem/wasmi | <= 1.30 | {worst:.2} ({name}) |"
+        );
+    }
+    if let Some(large) = f.translation.iter().find(|r| r.name == "large") {
+        let _ = writeln!(
+            w,
+            "| translation time of the large module, Tandem/wasmi eager | <= 1.00 | {:.2} |",
+            large.tandem.as_secs_f64() / large.wasmi_eager.as_secs_f64()
+        );
+    }
+    let all_sf = f.all_silverfir_ratios();
+    if !all_sf.is_empty() {
+        let _ = writeln!(
+            w,
+            "| desktop time, geometric mean of Tandem/Silverfir-nano (all programs) | stretch: <= 1.00 | {:.2} |",
+            geometric_mean(&all_sf)
         );
     }
     let statics: Vec<f64> = f
@@ -225,7 +268,7 @@ fn summary(w: &mut String, f: &Figures) {
         );
     }
     let Some(b) = &f.board else { return };
-    for (group, _, mean) in group_means(|app| b.instruction_ratios(app)) {
+    for (group, _, mean) in group_means(|group| b.instruction_ratios(group)) {
         let _ = writeln!(
             w,
             "| Cortex-M4 instructions, geometric mean of Tandem/wasmi ({group}) | <= 1.00 | \
@@ -322,11 +365,13 @@ fn desktop(w: &mut String, f: &Figures) {
     );
     let _ = writeln!(
         w,
-        "| program | n | Tandem ms | wasmi ms | Tandem/wasmi | static ms | static/heap |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| program | n | Tandem ms | wasmi ms | Tandem/wasmi | Silverfir ms | Tandem/Silverfir | \
+         static ms | static/heap |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for r in &f.desktop {
         let (t, wm) = (r.tandem.as_secs_f64() * 1e3, r.wasmi.as_secs_f64() * 1e3);
+        let sf = r.silverfir.as_secs_f64() * 1e3;
         let (s, sr) = match r.tandem_static {
             Some(s) => {
                 let s = s.as_secs_f64() * 1e3;
@@ -334,11 +379,62 @@ fn desktop(w: &mut String, f: &Figures) {
             }
             None => ("-".into(), "-".into()),
         };
-        let _ =
-            writeln!(w, "| {} | {} | {t:.1} | {wm:.1} | {:.2} | {s} | {sr} |", r.name, r.n, t / wm);
+        let _ = writeln!(
+            w,
+            "| {} | {} | {t:.1} | {wm:.1} | {:.2} | {sf:.1} | {:.2} | {s} | {sr} |",
+            r.name,
+            r.n,
+            t / wm,
+            t / sf
+        );
     }
-    for (group, _, mean) in group_means(|app| f.desktop_ratios(app)) {
-        let _ = writeln!(w, "| **geometric mean, {group}** | | | | **{mean:.2}** | | |");
+    let wasmi = group_means(|group| f.desktop_ratios(group));
+    let silverfir = group_means(|group| f.silverfir_ratios(group));
+    for ((group, _, mean), (_, _, sf)) in wasmi.into_iter().zip(silverfir) {
+        let _ = writeln!(
+            w,
+            "| **geometric mean, {group}** | | | | **{mean:.2}** | | **{sf:.2}** | | |"
+        );
+    }
+    let _ = writeln!(w);
+}
+
+fn translation(w: &mut String, f: &Figures) {
+    if f.translation.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "## Translation\n\n\
+         Median time from a module's bytes to a module ready to instantiate (decode, validate, \
+         translate) over {} runs, on the apps and on a generated module of {} functions \
+         (`bench/src/translate.rs`). Tandem translates every function up front; wasmi is timed \
+         translating up front (*eager*, the like-for-like figure) and as it comes (*lazy*: \
+         validation up front, each function translated on its first call); Silverfir-nano \
+         instantiating (its interpreter predecodes then).\n",
+        f.runs,
+        crate::translate::LARGE_FUNCTIONS
+    );
+    let _ = writeln!(
+        w,
+        "| module | bytes | Tandem ms | wasmi eager ms | wasmi lazy ms | Silverfir ms | \
+         Tandem/wasmi eager | Tandem/wasmi lazy |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for r in &f.translation {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let _ = writeln!(
+            w,
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            r.name,
+            r.bytes,
+            ms(r.tandem),
+            ms(r.wasmi_eager),
+            ms(r.wasmi_lazy),
+            ms(r.silverfir),
+            ms(r.tandem) / ms(r.wasmi_eager),
+            ms(r.tandem) / ms(r.wasmi_lazy)
+        );
     }
     let _ = writeln!(w);
 }
@@ -368,7 +464,7 @@ fn cortex_m4(w: &mut String, b: &BoardFigures) {
             t.instructions as f64 / wm.instructions as f64
         );
     }
-    for (group, _, mean) in group_means(|app| b.instruction_ratios(app)) {
+    for (group, _, mean) in group_means(|group| b.instruction_ratios(group)) {
         let _ = writeln!(w, "| **geometric mean, {group}** | | | | **{mean:.2}** |");
     }
     let _ = writeln!(w);

@@ -68,11 +68,16 @@ fn bulk_program_uses_memory_copy_and_fill() {
 #[test]
 fn suite_checksums_agree_on_every_engine() {
     for (program, (_, ns)) in PROGRAMS.iter().zip(tandem_bench_programs::SUITE_N) {
-        let mut engines = [
+        let mut engines = vec![
             Engine::tandem(program.wasm, "run", TandemMemory::Heap).unwrap(),
-            Engine::tandem(program.wasm, "run", TandemMemory::Static).unwrap(),
             Engine::wasmi(program.wasm, "run").unwrap(),
+            Engine::silverfir(program.wasm, "run").unwrap(),
         ];
+        // A static buffer for the module's memory, if it has one (some tight loops do not).
+        let module = tandem::Module::new(&tandem::Config::new(), program.wasm).unwrap();
+        if module.defined_memory(0).is_some() {
+            engines.push(Engine::tandem(program.wasm, "run", TandemMemory::Static).unwrap());
+        }
         for n in ns {
             let native = native_checksum(program, n).expect("a kernel");
             for engine in engines.iter_mut() {
@@ -84,12 +89,13 @@ fn suite_checksums_agree_on_every_engine() {
 }
 
 #[test]
-fn the_apps_bench_alike_on_both_engines_and_with_a_static_memory() {
+fn the_apps_bench_alike_on_every_engine_and_with_a_static_memory() {
     for program in &APPS {
         let mut engines = [
             Engine::tandem(program.wasm, "bench", TandemMemory::Heap).unwrap(),
             Engine::tandem(program.wasm, "bench", TandemMemory::Static).unwrap(),
             Engine::wasmi(program.wasm, "bench").unwrap(),
+            Engine::silverfir(program.wasm, "bench").unwrap(),
         ];
         for n in [1, 2] {
             let sums: Vec<i32> = engines.iter_mut().map(|e| e.call(n).unwrap().0).collect();
@@ -201,12 +207,14 @@ fn the_report_holds_every_figure_against_its_bar() {
         n: 1,
         tandem: ms(t),
         wasmi: ms(w),
+        silverfir: ms(w),
         tandem_static: None,
-        app: false,
+        group: crate::Group::Kernel,
     };
     let figures = Figures {
         runs: 3,
         desktop: vec![row("fib", 30, 10), row("sort", 20, 10)],
+        translation: vec![],
         board: Some(BoardFigures {
             tandem,
             wasmi,
@@ -253,4 +261,20 @@ fn the_report_holds_every_figure_against_its_bar() {
     let load = ((10_000.0f64 / 40_000.0) * (22_500.0 / 90_000.0)).sqrt();
     assert!(md.contains(&format!("| report | {load:.3} geometric mean |")), "{md}");
     assert!(md.contains("| unchanged | at most 1.00% apart |"), "{md}");
+}
+
+#[test]
+fn the_large_module_is_valid_and_has_its_functions() {
+    let wasm = translate::large_module(40);
+    let module = tandem::Module::new(&tandem::Config::new(), &wasm).unwrap();
+    assert_eq!(module.exports().count(), 40);
+    // Every engine translates it.
+    let row = translate::measure_translation("large", &wasm, 1).unwrap();
+    assert_eq!(row.bytes, wasm.len());
+    // And it runs: f39 calls down the chain to f0.
+    let mut store = tandem::Store::new(tandem::Config::new());
+    let instance = tandem::Linker::new().instantiate(&mut store, &module).unwrap();
+    let f = instance.func(&store, "f39").unwrap();
+    let mut out = [tandem::Value::I32(0)];
+    store.call(f, &[tandem::Value::I32(5), tandem::Value::I32(9)], &mut out).unwrap();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the benchmark programs: every kernel in programs/src to
 # programs/wasm/<name>.wasm (wasm32-unknown-unknown, no_std, bulk memory on), then
-# regenerates <name>.wast here with checksums from the same kernels run natively.
+# regenerates <name>.wast here with checksums from the same kernels run natively (and
+# assembles the tight-loop kernels of programs/wat to programs/wasm first).
 #
 # Usage: suites/bench/build.sh   (from anywhere; needs rustup and cargo)
 set -euo pipefail

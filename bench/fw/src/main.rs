@@ -76,7 +76,7 @@ macro_rules! app {
     };
 }
 
-const PROGRAMS: [Program; 13] = [
+const PROGRAMS: [Program; 23] = [
     program!("fib", 22),
     program!("sieve", 4),
     program!("matmul", 5),
@@ -86,6 +86,16 @@ const PROGRAMS: [Program; 13] = [
     program!("sort", 2),
     program!("bulk", 300),
     program!("mixed", 20),
+    program!("count_local", 100),
+    program!("count_param", 100),
+    program!("count_global", 50),
+    program!("fib_iter", 50),
+    program!("calls", 30),
+    program!("mem_sum", 100),
+    program!("mem_bytes", 50),
+    program!("switch", 30),
+    program!("i64_mix", 30),
+    program!("mandel", 10),
     app!("lz", 2),
     app!("markdown", 2),
     app!("json", 2),

@@ -6,6 +6,9 @@
 //!   `run(n: i32) -> i32` over working arrays kept in `.bss` (no allocator);
 //! - natively as an rlib, where the checksums in the `.wast` files and the ones
 //!   `tandem-bench` checks against come from.
+//!
+//! The tight-loop kernels ([`LOOPS`]) are written in WAT instead (`wat/<name>.wat`, turned
+//! into `wasm/<name>.wasm` by `bench-wast`), with their native twins in [`loops`].
 #![no_std]
 
 // Native builds only: `run_native` boxes the workspaces, and the tests use std.
@@ -16,6 +19,7 @@ pub mod bulk;
 pub mod crc32;
 pub mod fib;
 pub mod lcg;
+pub mod loops;
 pub mod matmul;
 pub mod mixed;
 pub mod nbody;
@@ -23,14 +27,48 @@ pub mod sha256;
 pub mod sieve;
 pub mod sort;
 
-/// The programs by name, in the order the suite and the harness list them.
-pub const PROGRAMS: [&str; 9] =
-    ["fib", "sieve", "matmul", "nbody", "sha256", "crc32", "sort", "bulk", "mixed"];
+/// The programs by name, in the order the suite and the harness list them: the Rust
+/// kernels, then the tight loops.
+pub const PROGRAMS: [&str; 19] = [
+    "fib",
+    "sieve",
+    "matmul",
+    "nbody",
+    "sha256",
+    "crc32",
+    "sort",
+    "bulk",
+    "mixed",
+    "count_local",
+    "count_param",
+    "count_global",
+    "fib_iter",
+    "calls",
+    "mem_sum",
+    "mem_bytes",
+    "switch",
+    "i64_mix",
+    "mandel",
+];
+
+/// The tight-loop kernels: WAT modules (`wat/<name>.wat`) rather than Rust.
+pub const LOOPS: [&str; 10] = [
+    "count_local",
+    "count_param",
+    "count_global",
+    "fib_iter",
+    "calls",
+    "mem_sum",
+    "mem_bytes",
+    "switch",
+    "i64_mix",
+    "mandel",
+];
 
 /// The small `n`s the `.wast` suite asserts for each program: cheap enough for a board
 /// (well under 500,000 calls plus loop iterations per invocation, the CI board grants
 /// 5,000,000 fuel).
-pub const SUITE_N: [(&str, [i32; 2]); 9] = [
+pub const SUITE_N: [(&str, [i32; 2]); 19] = [
     ("fib", [10, 20]),
     ("sieve", [1, 2]),
     ("matmul", [1, 2]),
@@ -40,6 +78,16 @@ pub const SUITE_N: [(&str, [i32; 2]); 9] = [
     ("sort", [1, 2]),
     ("bulk", [1, 16]),
     ("mixed", [1, 10]),
+    ("count_local", [1, 20]),
+    ("count_param", [1, 20]),
+    ("count_global", [1, 20]),
+    ("fib_iter", [1, 20]),
+    ("calls", [1, 20]),
+    ("mem_sum", [1, 20]),
+    ("mem_bytes", [1, 10]),
+    ("switch", [1, 20]),
+    ("i64_mix", [1, 20]),
+    ("mandel", [1, 2]),
 ];
 
 /// Runs program `name` natively on fresh working arrays: the reference checksum.
@@ -56,6 +104,16 @@ pub fn run_native(name: &str, n: i32) -> Option<i32> {
         "sort" => sort::run(&mut Box::new(sort::Workspace::new()), n),
         "bulk" => bulk::run(&mut Box::new(bulk::Workspace::new()), n),
         "mixed" => mixed::run(&mut Box::new(mixed::Workspace::new()), n),
+        "count_local" => loops::count_local(n),
+        "count_param" => loops::count_param(n),
+        "count_global" => loops::count_global(n),
+        "fib_iter" => loops::fib_iter(n),
+        "calls" => loops::calls(n),
+        "mem_sum" => loops::mem_sum(n),
+        "mem_bytes" => loops::mem_bytes(n),
+        "switch" => loops::switch(n),
+        "i64_mix" => loops::i64_mix(n),
+        "mandel" => loops::mandel(n),
         _ => return None,
     })
 }

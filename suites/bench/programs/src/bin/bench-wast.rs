@@ -1,6 +1,7 @@
 //! Writes `suites/bench/<program>.wast` for every program: the committed module from
 //! `wasm/<program>.wasm` embedded as `(module binary ...)`, and `assert_return`s whose
-//! checksums come from running the same kernels natively, never from Tandem.
+//! checksums come from running the same kernels natively, never from Tandem. First turns
+//! each tight-loop kernel's `wat/<program>.wat` into its `wasm/<program>.wasm`.
 //!
 //! Usage: `bench-wast WASM_DIR OUT_DIR` (`../build.sh` passes `wasm` and `..`).
 
@@ -8,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use tandem_bench_programs::{SUITE_N, run_native};
+use tandem_bench_programs::{LOOPS, SUITE_N, run_native};
 
 /// Bytes per line of the escaped module.
 const BYTES_PER_LINE: usize = 32;
@@ -19,6 +20,12 @@ fn main() -> ExitCode {
         eprintln!("usage: bench-wast WASM_DIR OUT_DIR");
         return ExitCode::FAILURE;
     };
+    for name in LOOPS {
+        if let Err(e) = write_wasm(name, wasm_dir) {
+            eprintln!("{name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     for (name, ns) in SUITE_N {
         match write_wast(name, &ns, wasm_dir, out_dir) {
             Ok(path) => println!("wrote {}", path.display()),
@@ -31,18 +38,32 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The module of a WAT kernel, parsed from `wat/<name>.wat` into `wasm_dir`.
+fn write_wasm(name: &str, wasm_dir: &Path) -> Result<(), String> {
+    let wat = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("wat/{name}.wat"));
+    let wasm = wat::parse_file(&wat).map_err(|e| e.to_string())?;
+    std::fs::write(wasm_dir.join(format!("{name}.wasm")), wasm).map_err(|e| e.to_string())?;
+    println!("built {}/{name}.wasm from {}", wasm_dir.display(), wat.display());
+    Ok(())
+}
+
 fn write_wast(name: &str, ns: &[i32], wasm_dir: &Path, out_dir: &Path) -> std::io::Result<PathBuf> {
     let wasm = std::fs::read(wasm_dir.join(format!("{name}.wasm")))?;
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/{name}.rs"));
-    let summary = std::fs::read_to_string(&source)?
+    // The source's first line is its summary: `//! ...` in Rust, `;; ...` in WAT.
+    let (source, comment) = if LOOPS.contains(&name) {
+        (format!("wat/{name}.wat"), ";; ")
+    } else {
+        (format!("src/{name}.rs"), "//! ")
+    };
+    let summary = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&source))?
         .lines()
         .next()
-        .and_then(|line| line.strip_prefix("//! "))
+        .and_then(|line| line.strip_prefix(comment))
         .unwrap_or(name)
         .to_owned();
     let mut text = String::new();
     writeln!(text, ";; Benchmark program `{name}`: {summary}").unwrap();
-    writeln!(text, ";; Source: suites/bench/programs/src/{name}.rs, built to wasm/{name}.wasm.")
+    writeln!(text, ";; Source: suites/bench/programs/{source}, built to wasm/{name}.wasm.")
         .unwrap();
     writeln!(
         text,
