@@ -2,6 +2,7 @@
 //! (copied in on entry, so a loop reads them for free), and the constant operands that
 //! read those slots or are loaded by an instruction.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use wasmparser::{FunctionBody, Operator};
@@ -77,18 +78,18 @@ pub(super) fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
         }
     }
     // The heaviest, earliest first on ties; picked by repeated search rather than a
-    // sort, which would add kilobytes of code for a few dozen entries.
-    let mut chosen = Vec::with_capacity(MAX_CONST_SLOTS.min(found.len()));
-    while chosen.len() < MAX_CONST_SLOTS {
+    // sort, which would add kilobytes of code for a few dozen entries. A pick's weight
+    // drops to 0, out of the search, so each search is one pass over the candidates.
+    let mut chosen = vec![false; found.len()];
+    for _ in 0..MAX_CONST_SLOTS {
         let best = (0..found.len())
-            .filter(|&i| found[i].1 >= MIN_CONST_WEIGHT && !chosen.contains(&i))
+            .filter(|&i| found[i].1 >= MIN_CONST_WEIGHT)
             .max_by_key(|&i| (found[i].1, core::cmp::Reverse(i)));
-        match best {
-            Some(i) => chosen.push(i),
-            None => break,
-        }
+        let Some(i) = best else { break };
+        chosen[i] = true;
+        found[i].1 = 0;
     }
-    (0..found.len()).filter(|i| chosen.contains(i)).map(|i| found[i].0).collect()
+    found.iter().zip(chosen).filter(|(_, chosen)| *chosen).map(|(c, _)| c.0).collect()
 }
 
 /// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,
