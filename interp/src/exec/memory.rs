@@ -80,36 +80,46 @@ impl Executor<'_> {
         self.mem_view = self.current_view();
     }
 
-    /// Debug builds: the view is the memory's current one.
+    /// Debug builds: `view`, the run loop's copy, is the memory's current view.
     #[inline(always)]
-    fn check_view(&self) {
+    fn check_view(&self, view: MemoryView) {
         debug_assert_eq!(self.mem_view, self.current_view(), "stale view of the memory in use");
+        debug_assert_eq!(view, self.mem_view, "the run loop's view is stale");
     }
 
+    /// A load through `view`, the run loop's copy of [`Executor::mem_view`] (kept in a
+    /// register: a field would be read again after every slot write).
     #[inline(always)]
     #[allow(unsafe_code)]
-    pub(super) fn load<const N: usize>(&self, addr: Slot, offset: u32) -> Result<[u8; N], Trap> {
-        self.check_view();
+    pub(super) fn load<const N: usize>(
+        &self,
+        view: MemoryView,
+        addr: Slot,
+        offset: u32,
+    ) -> Result<[u8; N], Trap> {
+        self.check_view(view);
         let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
         // SAFETY: the view is renewed after every step that may grow or move the memory in
-        // use or switch to another, and no reference to its bytes is alive while the run
-        // loop executes a load.
-        let bytes = unsafe { self.mem_view.load(ea) };
+        // use or switch to another (and the run loop takes its copy again after each), and
+        // no reference to its bytes is alive while the run loop executes a load.
+        let bytes = unsafe { view.load(ea) };
         Ok(bytes.ok_or(TrapKind::MemoryOutOfBounds)?)
     }
 
+    /// A store through `view`, as [`Executor::load`].
     #[inline(always)]
     #[allow(unsafe_code)]
     pub(super) fn store<const N: usize>(
         &self,
+        view: MemoryView,
         addr: Slot,
         offset: u32,
         bytes: [u8; N],
     ) -> Result<(), Trap> {
-        self.check_view();
+        self.check_view(view);
         let ea = effective_address(addr, offset).ok_or(TrapKind::MemoryOutOfBounds)?;
         // SAFETY: as in `load`.
-        let stored = unsafe { self.mem_view.store(ea, bytes) };
+        let stored = unsafe { view.store(ea, bytes) };
         Ok(stored.ok_or(TrapKind::MemoryOutOfBounds)?)
     }
 

@@ -353,8 +353,8 @@ impl<'s> Executor<'s> {
     /// Where the run loop continues: the instruction at `self.pc` of the running code,
     /// and the running function's frame for its unchecked operand access.
     #[inline(always)]
-    fn resume_point(&self) -> (CodePtr<'s>, &'s [Instr], Frame) {
-        (CodePtr::at(self.code, self.pc), self.code, self.stack.frame(self.base))
+    fn resume_point(&self) -> (CodePtr<'s>, &'s [Instr], Frame, MemoryView) {
+        (CodePtr::at(self.code, self.pc), self.code, self.stack.frame(self.base), self.mem_view)
     }
 
     #[inline(always)]

@@ -66,13 +66,15 @@ macro_rules! define_run {
         impl Executor<'_> {
             /// Runs until the outermost frame returns.
             ///
-            /// The instruction pointer, the running code and the frame live in locals, so
-            /// they stay in registers across the stores every instruction makes; they are
-            /// reloaded from the fields ([`Executor::resume_point`]) only after calls and
-            /// returns, the only steps that change them (`self.pc` is brought up to date
-            /// before a call; `self.base` is never stale: only those steps move it).
+            /// The instruction pointer, the running code, the frame and the view of the
+            /// memory in use live in locals, so they stay in registers across the stores
+            /// every instruction makes; they are reloaded from the fields
+            /// ([`Executor::resume_point`]) only after calls and returns, the only steps that
+            /// change the first three (`self.pc` is brought up to date before a call;
+            /// `self.base` is never stale: only those steps move it), and the view also after
+            /// the steps that may move or switch the memory (`memory.grow`, `UseMemory`).
             pub(super) fn run(&mut self) -> Result<(), Trap> {
-                let (mut ip, mut code, mut frame) = self.resume_point();
+                let (mut ip, mut code, mut frame, mut mem) = self.resume_point();
                 loop {
                     match *fetch(ip) {
                         Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
@@ -107,7 +109,7 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (ip, code, frame) = self.resume_point();
+                            (ip, code, frame, mem) = self.resume_point();
                             continue;
                         }
                         Instr::Return1 { src } => {
@@ -115,7 +117,7 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (ip, code, frame) = self.resume_point();
+                            (ip, code, frame, mem) = self.resume_point();
                             continue;
                         }
                         Instr::ReturnN { src, count } => {
@@ -124,19 +126,19 @@ macro_rules! define_run {
                             if self.ret() {
                                 return Ok(());
                             }
-                            (ip, code, frame) = self.resume_point();
+                            (ip, code, frame, mem) = self.resume_point();
                             continue;
                         }
                         Instr::Call { func, base } => {
                             self.pc = ip.index_in(code);
                             self.call(func, base)?;
-                            (ip, code, frame) = self.resume_point();
+                            (ip, code, frame, mem) = self.resume_point();
                             continue;
                         }
                         Instr::CallIndirect { ty, base, index, table } => {
                             self.pc = ip.index_in(code);
                             self.call_indirect(ty, base, index, table)?;
-                            (ip, code, frame) = self.resume_point();
+                            (ip, code, frame, mem) = self.resume_point();
                             continue;
                         }
                         // The later proposals' instructions share one arm, out of line: the
@@ -145,9 +147,10 @@ macro_rules! define_run {
                         | Instr::ReturnCallIndirect { .. }
                         | Instr::UseMemory { .. }
                         | Instr::MemoryCopyAcross { .. }) => match self.rare(instr)? {
-                            Rare::Next => {}
+                            // `UseMemory` switched the memory in use.
+                            Rare::Next => mem = self.mem_view,
                             Rare::Resume => {
-                                (ip, code, frame) = self.resume_point();
+                                (ip, code, frame, mem) = self.resume_point();
                                 continue;
                             }
                             Rare::Done => return Ok(()),
@@ -173,88 +176,88 @@ macro_rules! define_run {
                             self.globals[g].value = reg(frame, src);
                         }
                         Instr::Load8U { dst, addr, offset } => {
-                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            let v = self.load::<1>(mem, reg(frame, addr), offset)?;
                             set(frame, dst, v[0] as Slot);
                         }
                         Instr::Load16U { dst, addr, offset } => {
-                            let v = self.load(reg(frame, addr), offset)?;
+                            let v = self.load(mem, reg(frame, addr), offset)?;
                             set(frame, dst, u16::from_le_bytes(v) as Slot);
                         }
                         Instr::Load32 { dst, addr, offset } => {
-                            let v = self.load(reg(frame, addr), offset)?;
+                            let v = self.load(mem, reg(frame, addr), offset)?;
                             set(frame, dst, u32::from_le_bytes(v) as Slot);
                         }
                         Instr::Load64 { dst, addr, offset } => {
-                            let v = self.load(reg(frame, addr), offset)?;
+                            let v = self.load(mem, reg(frame, addr), offset)?;
                             set(frame, dst, u64::from_le_bytes(v));
                         }
                         Instr::I32Load8S { dst, addr, offset } => {
-                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            let v = self.load::<1>(mem, reg(frame, addr), offset)?;
                             set(frame, dst, (v[0] as i8 as i32).into_slot());
                         }
                         Instr::I32Load16S { dst, addr, offset } => {
-                            let v = self.load(reg(frame, addr), offset)?;
+                            let v = self.load(mem, reg(frame, addr), offset)?;
                             set(frame, dst, (i16::from_le_bytes(v) as i32).into_slot());
                         }
                         Instr::I64Load8S { dst, addr, offset } => {
-                            let v = self.load::<1>(reg(frame, addr), offset)?;
+                            let v = self.load::<1>(mem, reg(frame, addr), offset)?;
                             set(frame, dst, v[0] as i8 as i64 as Slot);
                         }
                         Instr::I64Load16S { dst, addr, offset } => {
-                            let v = self.load(reg(frame, addr), offset)?;
+                            let v = self.load(mem, reg(frame, addr), offset)?;
                             set(frame, dst, i16::from_le_bytes(v) as i64 as Slot);
                         }
                         Instr::I64Load32S { dst, addr, offset } => {
-                            let v = self.load(reg(frame, addr), offset)?;
+                            let v = self.load(mem, reg(frame, addr), offset)?;
                             set(frame, dst, i32::from_le_bytes(v) as i64 as Slot);
                         }
                         Instr::Store8 { addr, value, offset } => {
-                            self.store(reg(frame, addr), offset, [reg(frame, value) as u8])?
+                            self.store(mem, reg(frame, addr), offset, [reg(frame, value) as u8])?
                         }
                         Instr::Store16 { addr, value, offset } => {
-                            self.store(reg(frame, addr), offset, (reg(frame, value) as u16).to_le_bytes())?
+                            self.store(mem, reg(frame, addr), offset, (reg(frame, value) as u16).to_le_bytes())?
                         }
                         Instr::Store32 { addr, value, offset } => {
-                            self.store(reg(frame, addr), offset, (reg(frame, value) as u32).to_le_bytes())?
+                            self.store(mem, reg(frame, addr), offset, (reg(frame, value) as u32).to_le_bytes())?
                         }
                         Instr::Store64 { addr, value, offset } => {
-                            self.store(reg(frame, addr), offset, reg(frame, value).to_le_bytes())?
+                            self.store(mem, reg(frame, addr), offset, reg(frame, value).to_le_bytes())?
                         }
                         Instr::Load8UAdd { dst, base, index, offset } => {
-                            let v = self.load::<1>(sum(frame, base, index), offset)?;
+                            let v = self.load::<1>(mem, sum(frame, base, index), offset)?;
                             set(frame, dst, v[0] as Slot);
                         }
                         Instr::Load16UAdd { dst, base, index, offset } => {
-                            let v = self.load(sum(frame, base, index), offset)?;
+                            let v = self.load(mem, sum(frame, base, index), offset)?;
                             set(frame, dst, u16::from_le_bytes(v) as Slot);
                         }
                         Instr::Load32Add { dst, base, index, offset } => {
-                            let v = self.load(sum(frame, base, index), offset)?;
+                            let v = self.load(mem, sum(frame, base, index), offset)?;
                             set(frame, dst, u32::from_le_bytes(v) as Slot);
                         }
                         Instr::Load64Add { dst, base, index, offset } => {
-                            let v = self.load(sum(frame, base, index), offset)?;
+                            let v = self.load(mem, sum(frame, base, index), offset)?;
                             set(frame, dst, u64::from_le_bytes(v));
                         }
                         Instr::I32Load8SAdd { dst, base, index, offset } => {
-                            let v = self.load::<1>(sum(frame, base, index), offset)?;
+                            let v = self.load::<1>(mem, sum(frame, base, index), offset)?;
                             (v[0] as i8 as i32).write(frame, dst);
                         }
                         Instr::I32Load16SAdd { dst, base, index, offset } => {
-                            let v = self.load(sum(frame, base, index), offset)?;
+                            let v = self.load(mem, sum(frame, base, index), offset)?;
                             (i16::from_le_bytes(v) as i32).write(frame, dst);
                         }
                         Instr::Store8Add { base, index, value, offset } => {
-                            self.store(sum(frame, base, index), offset, [reg(frame, value) as u8])?
+                            self.store(mem, sum(frame, base, index), offset, [reg(frame, value) as u8])?
                         }
                         Instr::Store16Add { base, index, value, offset } => {
-                            self.store(sum(frame, base, index), offset, (reg(frame, value) as u16).to_le_bytes())?
+                            self.store(mem, sum(frame, base, index), offset, (reg(frame, value) as u16).to_le_bytes())?
                         }
                         Instr::Store32Add { base, index, value, offset } => {
-                            self.store(sum(frame, base, index), offset, (reg(frame, value) as u32).to_le_bytes())?
+                            self.store(mem, sum(frame, base, index), offset, (reg(frame, value) as u32).to_le_bytes())?
                         }
                         Instr::Store64Add { base, index, value, offset } => {
-                            self.store(sum(frame, base, index), offset, reg(frame, value).to_le_bytes())?
+                            self.store(mem, sum(frame, base, index), offset, reg(frame, value).to_le_bytes())?
                         }
                         Instr::MemorySize { dst } => {
                             let size = self.memory().size_pages();
@@ -262,6 +265,7 @@ macro_rules! define_run {
                         }
                         Instr::MemoryGrow { dst, delta } => {
                             let old = self.memory_grow(reg(frame, delta) as u32);
+                            mem = self.mem_view;
                             set(frame, dst, old as Slot);
                         }
                         Instr::MemoryFill { base } => self.memory_fill(base)?,
