@@ -119,7 +119,10 @@ impl MemoryView {
     /// See the type's contract.
     #[inline(always)]
     pub(crate) unsafe fn load<const N: usize>(self, ea: usize) -> Option<[u8; N]> {
-        if ea > self.len.checked_sub(N)? {
+        // `ea + N` rather than `len - N`: where `ea` is a 32-bit address plus a 32-bit
+        // offset in a 64-bit word, the sum cannot overflow and the check is one add and
+        // one compare.
+        if ea.checked_add(N)? > self.len {
             return None;
         }
         // SAFETY: `ea + N <= len`, so the bytes lie in the memory's initialised part,
@@ -134,7 +137,8 @@ impl MemoryView {
     /// See the type's contract.
     #[inline(always)]
     pub(crate) unsafe fn store<const N: usize>(self, ea: usize, bytes: [u8; N]) -> Option<()> {
-        if ea > self.len.checked_sub(N)? {
+        // As in `load`.
+        if ea.checked_add(N)? > self.len {
             return None;
         }
         // SAFETY: as in `load`; the memory owns its bytes exclusively, so writing
