@@ -331,6 +331,21 @@ macro_rules! define_instr {
             /// Followed by `len + 1` instructions (the last is the default), each a `Br`
             /// or a `Return*`; executes the one selected by `index` (clamped).
             BrTable { index: Reg, len: u32 },
+            /// Loop closers, an `i32.add` that updates a slot in place fused with the
+            /// compare-and-branch that tests it: `slot = slot + step` (wrapping, i32), then
+            /// branches to `target` if `slot != end` (`slot < end` unsigned, signed), or
+            /// if `slot != 0`. The translator's pair `I32Add { dst: slot, lhs: slot, rhs: step }`
+            /// (or with `lhs` and `rhs` swapped) and `BrIf*`, nothing between.
+            AddBrIfI32Ne { slot: Reg, step: Reg, end: Reg, target: u32 },
+            AddBrIfI32LtU { slot: Reg, step: Reg, end: Reg, target: u32 },
+            AddBrIfI32LtS { slot: Reg, step: Reg, end: Reg, target: u32 },
+            AddBrIfNez { slot: Reg, step: Reg, target: u32 },
+            /// `dst = lhs + rhs` (i32), then an unconditional branch to `target`: the pair
+            /// ending a loop body that tests its condition at the top.
+            I32AddBr { dst: Reg, lhs: Reg, rhs: Reg, target: u32 },
+            /// Two `i32.add`s, the second adding to the first's result: `dst = lhs + rhs`,
+            /// then `dst2 = dst + rhs2` (sums, addresses). Both results are written.
+            I32AddAdd { dst: Reg, lhs: Reg, rhs: Reg, dst2: Reg, rhs2: Reg },
             /// Returns with no results.
             Return0,
             /// Returns one result, read from `src`.
@@ -350,6 +365,9 @@ macro_rules! define_instr {
             ReturnCallIndirect { base: Reg, index: Reg, table: u16, ty: u32 },
 
             Copy { dst: Reg, src: Reg },
+            /// Two copies, `dst = src` then `dst2 = src2`: the translator's pair of
+            /// consecutive copies (call arguments, values moved to a branch's target).
+            Copy2 { dst: Reg, src: Reg, dst2: Reg, src2: Reg },
             /// Copies `count` slots from `src..` to `dst..` (`dst < src`; lowest first).
             CopyN { dst: Reg, src: Reg, count: u16 },
             Const32 { dst: Reg, value: u32 },
@@ -435,6 +453,11 @@ macro_rules! define_instr {
                     Instr::Br { target }
                     | Instr::BrIfNez { target, .. }
                     | Instr::BrIfEqz { target, .. }
+                    | Instr::AddBrIfI32Ne { target, .. }
+                    | Instr::AddBrIfI32LtU { target, .. }
+                    | Instr::AddBrIfI32LtS { target, .. }
+                    | Instr::AddBrIfNez { target, .. }
+                    | Instr::I32AddBr { target, .. }
                     $( | Instr::$cb { target, .. } )* => Some(target),
                     _ => None,
                 }
@@ -447,6 +470,7 @@ macro_rules! define_instr {
                 !matches!(
                     self,
                     Instr::Br { .. }
+                        | Instr::I32AddBr { .. }
                         | Instr::Return0
                         | Instr::Return1 { .. }
                         | Instr::ReturnN { .. }
@@ -487,6 +511,35 @@ macro_rules! define_instr {
                     Instr::Copy { dst, src } => {
                         f(dst);
                         f(src);
+                    }
+                    Instr::Copy2 { dst, src, dst2, src2 } => {
+                        f(dst);
+                        f(src);
+                        f(dst2);
+                        f(src2);
+                    }
+                    Instr::AddBrIfI32Ne { slot, step, end, .. }
+                    | Instr::AddBrIfI32LtU { slot, step, end, .. }
+                    | Instr::AddBrIfI32LtS { slot, step, end, .. } => {
+                        f(slot);
+                        f(step);
+                        f(end);
+                    }
+                    Instr::AddBrIfNez { slot, step, .. } => {
+                        f(slot);
+                        f(step);
+                    }
+                    Instr::I32AddBr { dst, lhs, rhs, .. } => {
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
+                    }
+                    Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 } => {
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
+                        f(dst2);
+                        f(rhs2);
                     }
                     Instr::CopyN { dst, src, count } => {
                         f(dst.saturating_add(count.saturating_sub(1)));
@@ -653,11 +706,13 @@ macro_rules! define_instr {
             }
 
             /// The slot this instruction writes its single result to, if it has
-            /// exactly one and reads all its operands before writing it. The
-            /// translator retargets such a result straight into a local.
+            /// exactly one and reads all its operands before writing it (for a fused pair,
+            /// the second's result, written after every read). The translator retargets
+            /// such a result straight into a local.
             #[cfg(feature = "wasm")]
             pub(crate) fn result_slot_mut(&mut self) -> Option<&mut Reg> {
                 match self {
+                    Instr::Copy2 { dst2, .. } | Instr::I32AddAdd { dst2, .. } => Some(dst2),
                     $( Instr::$bin { dst, .. } )|*
                     | $( Instr::$bint { dst, .. } )|*
                     | $( Instr::$un { dst, .. } )|*

@@ -101,6 +101,35 @@ macro_rules! define_run {
                                 continue;
                             }
                         }
+                        Instr::AddBrIfI32Ne { slot, step, end, target } => {
+                            if add_in_place(frame, slot, step) != reg(frame, end) as u32 {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        }
+                        Instr::AddBrIfI32LtU { slot, step, end, target } => {
+                            if add_in_place(frame, slot, step) < reg(frame, end) as u32 {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        }
+                        Instr::AddBrIfI32LtS { slot, step, end, target } => {
+                            if (add_in_place(frame, slot, step) as i32) < reg(frame, end) as u32 as i32 {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        }
+                        Instr::AddBrIfNez { slot, step, target } => {
+                            if add_in_place(frame, slot, step) != 0 {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        }
+                        Instr::I32AddBr { dst, lhs, rhs, target } => {
+                            set_low(frame, dst, sum(frame, lhs, rhs) as u32);
+                            ip = CodePtr::at(code, target as usize);
+                            continue;
+                        }
                         Instr::BrTable { index, len } => {
                             ip = ip.skip(1 + (reg(frame, index) as u32).min(len) as usize);
                             continue;
@@ -156,6 +185,14 @@ macro_rules! define_run {
                             Rare::Done => return Ok(()),
                         },
                         Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
+                        Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 } => {
+                            set_low(frame, dst, sum(frame, lhs, rhs) as u32);
+                            set_low(frame, dst2, sum(frame, dst, rhs2) as u32);
+                        }
+                        Instr::Copy2 { dst, src, dst2, src2 } => {
+                            set(frame, dst, reg(frame, src));
+                            set(frame, dst2, reg(frame, src2));
+                        }
                         Instr::CopyN { dst, src, count } => {
                             let src = self.base + src as usize;
                             let dst = self.base + dst as usize;
@@ -408,6 +445,16 @@ fn reg(frame: Frame, r: Reg) -> Slot {
 #[inline(always)]
 fn sum(frame: Frame, base: Reg, index: Reg) -> Slot {
     (reg(frame, base) as u32).wrapping_add(reg(frame, index) as u32) as Slot
+}
+
+/// A loop closer's update, `slot = slot + step` as `i32.add` (the low half written): the new
+/// value, which the branch then tests. Operands that alias `slot` read it as written, as
+/// the two instructions it replaces would.
+#[inline(always)]
+fn add_in_place(frame: Frame, slot: Reg, step: Reg) -> u32 {
+    let v = sum(frame, slot, step) as u32;
+    set_low(frame, slot, v);
+    v
 }
 
 /// Writes slot `r` of the running frame.

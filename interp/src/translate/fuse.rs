@@ -4,6 +4,12 @@
 //! to be copied into a local is written there directly. Each applies only to the
 //! instruction emitted last, with nothing emitted or labelled since (the
 //! translator's `retarget`), so no other reader can see the difference.
+//!
+//! Pairs: an instruction about to be emitted joins the one before it when the two have a
+//! fused form and no branch targets the position between them (`fuse_pair`): two copies,
+//! a loop counter's add and the branch that tests it, an add and the branch after it, an
+//! add and a second add of its result. The fused instruction does what the two did, in the
+//! same order, every write included: one dispatch fewer.
 
 use wasmparser::MemArg;
 
@@ -173,5 +179,59 @@ impl Translator<'_> {
             self.push(Operand::Pending(local))?;
         }
         Ok(())
+    }
+}
+
+impl Translator<'_> {
+    /// Folds `next` into the last instruction if the pair has a fused form and nothing
+    /// may jump between them: returns the fused instruction's index (where a branch's
+    /// target is patched later), or `None` to emit `next` as it is.
+    pub(super) fn fuse_pair(&mut self, next: Instr) -> Option<usize> {
+        let at = self.code.len().checked_sub(1)?;
+        // The function's first instruction, or one a branch may land on, stands alone.
+        if self.labelled == self.code.len() || at < self.entry {
+            return None;
+        }
+        let fused = match (self.code[at], next) {
+            (Instr::Copy { dst, src }, Instr::Copy { dst: dst2, src: src2 }) => {
+                Instr::Copy2 { dst, src, dst2, src2 }
+            }
+            (Instr::I32Add { dst, lhs, rhs }, Instr::Br { target }) => {
+                Instr::I32AddBr { dst, lhs, rhs, target }
+            }
+            // A second add of the first's result (either side: addition commutes).
+            (Instr::I32Add { dst, lhs, rhs }, Instr::I32Add { dst: dst2, lhs: l2, rhs: r2 })
+                if l2 == dst || r2 == dst =>
+            {
+                let rhs2 = if l2 == dst { r2 } else { l2 };
+                Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 }
+            }
+            (Instr::I32Add { dst, lhs, rhs }, branch) => {
+                // An in-place update of the slot the branch tests, `lhs` side of a comparison.
+                let step = match (dst == lhs, dst == rhs) {
+                    (true, _) => rhs,
+                    (_, true) => lhs,
+                    _ => return None,
+                };
+                match branch {
+                    Instr::BrIfI32Ne { lhs, rhs: end, target } if lhs == dst => {
+                        Instr::AddBrIfI32Ne { slot: dst, step, end, target }
+                    }
+                    Instr::BrIfI32LtU { lhs, rhs: end, target } if lhs == dst => {
+                        Instr::AddBrIfI32LtU { slot: dst, step, end, target }
+                    }
+                    Instr::BrIfI32LtS { lhs, rhs: end, target } if lhs == dst => {
+                        Instr::AddBrIfI32LtS { slot: dst, step, end, target }
+                    }
+                    Instr::BrIfNez { cond, target } if cond == dst => {
+                        Instr::AddBrIfNez { slot: dst, step, target }
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        self.code[at] = fused;
+        Some(at)
     }
 }

@@ -137,6 +137,9 @@ struct Translator<'a> {
     /// The last instruction, if it wrote the top-of-stack temp and nothing has
     /// been emitted or labelled since: `local.set` may redirect its result.
     retarget: Option<usize>,
+    /// The last position marked as a branch target (the function's entry to begin with):
+    /// an instruction emitted there must not be fused into the one before it.
+    labelled: usize,
 }
 
 impl<'a> Translator<'a> {
@@ -205,6 +208,7 @@ impl<'a> Translator<'a> {
             reachable: true,
             done: false,
             retarget: None,
+            labelled: entry,
         };
         let func = Ctrl {
             kind: CtrlKind::Func,
@@ -250,6 +254,10 @@ impl<'a> Translator<'a> {
     }
 
     fn emit(&mut self, instr: Instr) -> Result<usize, Error> {
+        if let Some(at) = self.fuse_pair(instr) {
+            self.retarget = None;
+            return Ok(at);
+        }
         self.pc()?;
         let what = self.heap_use();
         let done = self.offset.saturating_sub(self.section.start);
@@ -281,6 +289,7 @@ impl<'a> Translator<'a> {
     /// Marks the current position as a branch target.
     fn label(&mut self) -> Result<u32, Error> {
         self.retarget = None;
+        self.labelled = self.code.len();
         self.pc()
     }
 

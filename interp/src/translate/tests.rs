@@ -241,3 +241,127 @@ fn a_callee_frame_leaves_the_callers_constants_alone() {
     assert_eq!(m.inner.headers[0].num_consts, 2);
     assert_eq!(run(&m, 20), 6765);
 }
+
+fn is_loop_closer(i: &Instr) -> bool {
+    matches!(
+        i,
+        Instr::AddBrIfI32Ne { .. }
+            | Instr::AddBrIfI32LtU { .. }
+            | Instr::AddBrIfI32LtS { .. }
+            | Instr::AddBrIfNez { .. }
+    )
+}
+
+#[test]
+fn a_counter_and_the_branch_that_tests_it_fuse_into_a_loop_closer() {
+    // Counting up to n (unsigned), down to zero, up to n signed from -n, and while != n.
+    for (wat, expect) in [
+        (
+            "(local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (local.get 0)))) (local.get $i)",
+            [(10, 10), (0, 1)],
+        ),
+        (
+            "(local $s i32) (loop $l (local.set $s (i32.add (local.get $s) (local.get 0)))
+               (local.set 0 (i32.add (i32.const -1) (local.get 0)))
+               (br_if $l (local.get 0))) (local.get $s)",
+            [(10, 55), (1, 1)],
+        ),
+        (
+            "(local $i i32) (local $k i32) (local.set $i (i32.sub (i32.const 0) (local.get 0)))
+               (loop $l (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 3)))
+                 (br_if $l (i32.lt_s (local.get $i) (local.get 0)))) (local.get $k)",
+            [(9, 6), (0, 1)],
+        ),
+        (
+            "(local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 2)))
+               (br_if $l (i32.ne (local.get $i) (local.get 0)))) (local.get $i)",
+            [(8, 8), (2, 2)],
+        ),
+    ] {
+        let m =
+            module(&format!(r#"(module (func (export "run") (param i32) (result i32) {wat}))"#));
+        assert_eq!(count(&m, is_loop_closer), 1, "{:?}", m.inner.code);
+        for (n, result) in expect {
+            assert_eq!(run(&m, n), result, "{wat} with {n}");
+        }
+    }
+}
+
+#[test]
+fn no_pair_fuses_across_a_branch_target() {
+    // The block's end, where the `br_if $skip` lands, lies between the add and the loop's
+    // test: fused, the skip would land past the test. With 0 the add runs each turn, with 1
+    // every other turn.
+    let m = module(
+        r#"(module (func (export "run") (param $n i32) (param $skip i32) (result i32)
+             (local $i i32) (local $turns i32)
+             (loop $l
+               (local.set $turns (i32.add (local.get $turns) (i32.const 1)))
+               (block $b
+                 (br_if $b (i32.and (local.get $skip) (local.get $turns)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1))))
+               (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+             (local.get $turns)))"#,
+    );
+    assert!(
+        !m.inner.code.iter().any(|i| matches!(i, Instr::AddBrIfI32LtU { .. })),
+        "{:?}",
+        m.inner.code
+    );
+    let mut store = Store::new(Config::new());
+    let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+    let func = instance.func(&store, "run").unwrap();
+    for (skip, turns) in [(0, 5), (1, 10)] {
+        let mut out = [Value::I32(0)];
+        store.call(func, &[Value::I32(5), Value::I32(skip)], &mut out).unwrap();
+        assert_eq!(out[0], Value::I32(turns), "skip {skip}");
+    }
+}
+
+#[test]
+fn consecutive_copies_and_an_add_before_a_branch_fuse() {
+    // A call's two arguments are two copies; a loop testing at the top ends in add, br.
+    let m = module(
+        r#"(module
+             (func $mix (param i32 i32) (result i32)
+               (i32.sub (i32.mul (local.get 0) (i32.const 3)) (local.get 1)))
+             (func (export "run") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+               (block $done (loop $l
+                 (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                 (local.set $acc (call $mix (local.get $acc) (local.get $i)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $l)))
+               (local.get $acc)))"#,
+    );
+    let copies = count(&m, |i| matches!(i, Instr::Copy2 { .. }));
+    let add_br = count(&m, |i| matches!(i, Instr::I32AddBr { .. }));
+    assert_eq!((copies, add_br), (1, 1), "{:?}", m.inner.code);
+    let mut acc = 0i32;
+    for i in 0..7 {
+        acc = acc.wrapping_mul(3).wrapping_sub(i);
+    }
+    assert_eq!(run(&m, 7), acc);
+}
+
+#[test]
+fn an_add_of_an_add_fuses_and_its_result_goes_straight_to_the_local() {
+    // x = (x + y) + z, then y = z + (x + x): each pair one instruction, results in the locals.
+    let m = module(
+        r#"(module (func (export "run") (param $x i32) (result i32) (local $y i32) (local $z i32)
+             (local.set $y (i32.const 5))
+             (local.set $z (i32.const 7))
+             (local.set $x (i32.add (i32.add (local.get $x) (local.get $y)) (local.get $z)))
+             (local.set $y (i32.add (local.get $z) (i32.add (local.get $x) (local.get $x))))
+             (i32.sub (local.get $y) (local.get $x))))"#,
+    );
+    assert_eq!(count(&m, |i| matches!(i, Instr::I32AddAdd { .. })), 2, "{:?}", m.inner.code);
+    assert_eq!(count(&m, |i| matches!(i, Instr::Copy { .. })), 0, "{:?}", m.inner.code);
+    // x = 3 + 5 + 7 = 15; y = 7 + 30 = 37; 37 - 15.
+    assert_eq!(run(&m, 3), 22);
+    assert_eq!(run(&m, i32::MAX), {
+        let x = i32::MAX.wrapping_add(12);
+        7i32.wrapping_add(x.wrapping_add(x)).wrapping_sub(x)
+    });
+}
