@@ -6,13 +6,13 @@
 #   differential   wasm-smith modules on Tandem and on wasmi, results compared
 #   tiny           wasm-smith modules under a tiny heap account, loaded in small parts
 #   image          images of wasm-smith modules with bytes changed: refused or run, no panic
-# FUZZ_SECONDS (default 20: a smoke run; docs/RELIABILITY.md has the long runs) is the time
+# FUZZ_SECONDS (default 10: a smoke run; docs/RELIABILITY.md has the long runs) is the time
 # per run. A crash fails the script; the input is saved
 # under fuzz/artifacts/<target>/, and belongs in fuzz/regressions/<target>/ once fixed.
 # A long run: cd fuzz && cargo +nightly fuzz run differential -- -max_total_time=3600
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
-seconds="${FUZZ_SECONDS:-20}"
+seconds="${FUZZ_SECONDS:-10}"
 step() { printf '\n==> %s\n' "$*"; }
 # The fuzz crate keeps its own target dir; a host CARGO_TARGET_DIR would mix sanitizer builds in.
 unset CARGO_TARGET_DIR
