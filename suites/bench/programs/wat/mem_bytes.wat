@@ -1,6 +1,6 @@
 ;; Byte loads and stores in a loop: 8 KiB copied reversed and xored into a second buffer.
 (module
-  (memory 1)
+  (memory (export "memory") 1)
   (func (export "run") (param $n i32) (result i32)
     (local $i i32) (local $round i32) (local $sum i32)
     (loop $init

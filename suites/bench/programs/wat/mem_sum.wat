@@ -1,6 +1,6 @@
 ;; Word loads in a loop: 16 KiB of i32s written once, then summed n times.
 (module
-  (memory 1)
+  (memory (export "memory") 1)
   (func (export "run") (param $n i32) (result i32)
     (local $p i32) (local $sum i32) (local $round i32)
     (loop $fill
