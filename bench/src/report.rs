@@ -196,15 +196,28 @@ when the function is translated; constants get slots too (copied in on entry), s
 frame pointer and fetches through one instruction pointer, without bounds checks: the \
 translator proves every slot and branch target in range (`interp/src/raw/`).
 - **Fused pairs.** A comparison fuses with the `br_if`/`if` that tests it, an `i32.add` \
-with the load or store it addresses; 32-bit results write half a slot.
+with the load or store it addresses; two consecutive copies, a loop counter's in-place add \
+with the branch that tests it, an add with a following `br` and an add of an add's result \
+each become one instruction (chosen from dynamic pair counts of the apps and kernels); \
+32-bit results write half a slot.
 - **Cortex-M4** counts instructions, and there Tandem's per-operation path (a byte load \
 and a table branch to dispatch, one load per operand, one store) is shorter than wasmi's.
 - **Desktop time** is held back by the dispatch: one `match` whose jump table LLVM \
 copies into each arm, against wasmi's handlers that jump to each other through \
 addresses stored in the code and keep a value in a CPU register between instructions. \
-On x86-64 Tandem executes more instructions per wasm operation (cachegrind shows it), \
-while branch mispredictions are alike. Closing the gap needs threaded dispatch with \
-tail calls, which stable Rust does not guarantee.
+On x86-64 Tandem executes more instructions per wasm operation (callgrind: an arm is \
+three 16-bit operand fetches, two slot loads, a store, and five instructions of dispatch: \
+step, byte load, table load, add, indirect jump; `i64_mix`'s nine operations a turn are \
+112 instructions against wasmi's 76, `count_local`'s fused loop 16 against 15), while \
+branch mispredictions are alike; turning LLVM's tail merging of the arms off changes \
+nothing measurable. Closing the gap needs threaded dispatch (a handler per instruction \
+kind, the state in argument registers, each handler jumping to the next through a table), \
+which relies on LLVM's sibling calls: stable Rust does not guarantee them, so it needs a \
+portable fallback. `global.get`/`global.set` cost two checked lookups each (instance, then \
+store), which is most of `count_global`'s gap.
+- **Translation** decodes every operator twice: once to choose the constants that get frame \
+slots, once to translate (about a fifth of `Module::new` on the apps); validation is \
+wasmparser's, as in wasmi.
 - **Flash** is held back by decoding: `wasmparser`'s operator reader decodes every \
 proposal's operators (threads, GC, exceptions) and cannot be trimmed below that by \
 features; Tandem's own code is the translator, the executor and the module decoder. \
