@@ -235,15 +235,7 @@ impl Engine {
         // The import names, read with Tandem's decoder (validated there too).
         let module = tandem::Module::new(&tandem::Config::new(), wasm)
             .map_err(|e| format!("silverfir: {e}"))?;
-        let imports: Vec<sf_nano_core::Import> = module
-            .imports()
-            .map(|(module_name, name, _)| {
-                sf_nano_core::Import::func(module_name, name, |_, _, _| {
-                    Err(sf_nano_core::WasmError::trap("a benchmark called an import"))
-                })
-            })
-            .collect();
-        let instance = sf_nano_core::Instance::new(&engine, wasm, &imports)
+        let instance = sf_nano_core::Instance::new(&engine, wasm, &silverfir_stand_ins(&module))
             .map_err(|e| format!("silverfir: {e}"))?;
         let run = instance.get_func(export).ok_or(format!("silverfir: no export {export}"))?;
         Ok(Engine::Silverfir { instance: Box::new(instance), run })
@@ -283,6 +275,19 @@ impl Engine {
             }
         }
     }
+}
+
+/// Silverfir-nano imports for every import of `module` (functions: the apps' WASI), each a
+/// stand-in that traps: `bench` never calls them.
+pub(crate) fn silverfir_stand_ins(module: &tandem::Module) -> Vec<sf_nano_core::Import> {
+    module
+        .imports()
+        .map(|(module_name, name, _)| {
+            sf_nano_core::Import::func(module_name, name, |_, _, _| {
+                Err(sf_nano_core::WasmError::trap("a benchmark called an import"))
+            })
+        })
+        .collect()
 }
 
 /// What one program measured.

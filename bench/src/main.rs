@@ -1,9 +1,9 @@
 //! `cargo run --release -p tandem-bench [-- --runs N] [--board] [--report FILE] [PROGRAM...]`:
 //! times every benchmark program on Tandem, wasmi and Silverfir-nano's interpreter in one
 //! process and prints a table of medians and ratios, then each engine's translation time
-//! (`translation` as a program name: that table alone). `--board` adds the Cortex-M4 figures: the benchmark firmware
-//! (`bench/fw`) per engine under QEMU (guest instructions, heap, allocations, native stack)
-//! and every engine's flash. `--report FILE` does all of it and writes the Markdown report
+//! (`translation` as a program name: that table alone). `--board` adds the Cortex-M4
+//! figures: the benchmark firmware (`bench/fw`) per engine under QEMU (guest instructions,
+//! heap, allocations, native stack) and every engine's flash. `--report FILE` does all of it and writes the Markdown report
 //! to FILE and its chart beside it (`performance.svg`).
 //!
 //! Engines alternate run by run so that drift (frequency scaling, other load) hits them

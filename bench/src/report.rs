@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -49,30 +50,22 @@ fn group_of(name: &str) -> Option<Group> {
 }
 
 impl Figures {
-    /// Tandem/wasmi time per desktop program, in order.
-    fn all_desktop_ratios(&self) -> Vec<f64> {
-        self.desktop.iter().map(|r| ratio(r.tandem.as_secs_f64(), r.wasmi.as_secs_f64())).collect()
+    /// Tandem's time over a peer's (`peer` picks its time from a row) per desktop program of
+    /// `group`, or of every group, in order.
+    fn ratios(&self, peer: fn(&Row) -> Duration, group: Option<Group>) -> Vec<f64> {
+        let rows = self.desktop.iter().filter(|r| group.is_none_or(|g| r.group == g));
+        rows.map(|r| ratio(r.tandem.as_secs_f64(), peer(r).as_secs_f64())).collect()
     }
+}
 
-    /// Tandem/wasmi time per desktop program of `group`.
-    fn desktop_ratios(&self, group: Group) -> Vec<f64> {
-        let rows = self.desktop.iter().filter(|r| r.group == group);
-        rows.map(|r| ratio(r.tandem.as_secs_f64(), r.wasmi.as_secs_f64())).collect()
-    }
+/// A row's wasmi time, for [`Figures::ratios`].
+fn wasmi(r: &Row) -> Duration {
+    r.wasmi
+}
 
-    /// Tandem/Silverfir-nano time per desktop program, in order.
-    fn all_silverfir_ratios(&self) -> Vec<f64> {
-        self.desktop
-            .iter()
-            .map(|r| ratio(r.tandem.as_secs_f64(), r.silverfir.as_secs_f64()))
-            .collect()
-    }
-
-    /// Tandem/Silverfir-nano time per desktop program of `group`.
-    fn silverfir_ratios(&self, group: Group) -> Vec<f64> {
-        let rows = self.desktop.iter().filter(|r| r.group == group);
-        rows.map(|r| ratio(r.tandem.as_secs_f64(), r.silverfir.as_secs_f64())).collect()
-    }
+/// A row's Silverfir-nano time, for [`Figures::ratios`].
+fn silverfir(r: &Row) -> Duration {
+    r.silverfir
 }
 
 /// Each program of `run` with the same program's row in `other`, in `run`'s order.
@@ -236,7 +229,7 @@ instance's own state.
 fn summary(w: &mut String, f: &Figures) {
     let _ = writeln!(w, "## Against the bar\n");
     let _ = writeln!(w, "| figure | bar | measured |\n| --- | --- | --- |");
-    for (group, _, mean) in group_means(|group| f.desktop_ratios(group)) {
+    for (group, _, mean) in group_means(|group| f.ratios(wasmi, Some(group))) {
         let _ = writeln!(
             w,
             "| desktop time, geometric mean of Tandem/wasmi ({group}) | <= 1.00 | {mean:.2} |"
@@ -257,7 +250,7 @@ fn summary(w: &mut String, f: &Figures) {
             large.tandem.as_secs_f64() / large.wasmi_eager.as_secs_f64()
         );
     }
-    let all_sf = f.all_silverfir_ratios();
+    let all_sf = f.ratios(silverfir, None);
     if !all_sf.is_empty() {
         let _ = writeln!(
             w,
@@ -401,9 +394,9 @@ fn desktop(w: &mut String, f: &Figures) {
             t / sf
         );
     }
-    let wasmi = group_means(|group| f.desktop_ratios(group));
-    let silverfir = group_means(|group| f.silverfir_ratios(group));
-    for ((group, _, mean), (_, _, sf)) in wasmi.into_iter().zip(silverfir) {
+    let vs_wasmi = group_means(|group| f.ratios(wasmi, Some(group)));
+    let vs_silverfir = group_means(|group| f.ratios(silverfir, Some(group)));
+    for ((group, _, mean), (_, _, sf)) in vs_wasmi.into_iter().zip(vs_silverfir) {
         let _ = writeln!(
             w,
             "| **geometric mean, {group}** | | | | **{mean:.2}** | | **{sf:.2}** | | |"
@@ -435,7 +428,7 @@ fn translation(w: &mut String, f: &Figures) {
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for r in &f.translation {
-        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let _ = writeln!(
             w,
             "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
@@ -590,7 +583,7 @@ fn footprint(w: &mut String, b: &BoardFigures) {
 /// instructions, with the bar at 1.0, as an SVG file.
 pub fn chart_svg(f: &Figures, path: &Path) -> Result<(), String> {
     let names: Vec<&str> = f.desktop.iter().map(|r| r.name).collect();
-    let desktop = f.all_desktop_ratios();
+    let desktop = f.ratios(wasmi, None);
     let board: Vec<Option<f64>> = names
         .iter()
         .map(|name| {

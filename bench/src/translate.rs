@@ -104,8 +104,6 @@ pub fn measure_translation(name: &str, wasm: &[u8], runs: usize) -> Result<Trans
     let sf_engine = sf_nano_core::Engine::new(sf_nano_core::Config::new())
         .map_err(|e| format!("silverfir: {e}"))?;
     let module = tandem::Module::new(&tandem_config, wasm).map_err(|e| format!("tandem: {e}"))?;
-    let import_names: Vec<(String, String)> =
-        module.imports().map(|(m, n, _)| (m.to_owned(), n.to_owned())).collect();
     let time = |f: &mut dyn FnMut() -> Result<(), String>| -> Result<Duration, String> {
         let start = Instant::now();
         f()?;
@@ -126,15 +124,7 @@ pub fn measure_translation(name: &str, wasm: &[u8], runs: usize) -> Result<Trans
                 wasmi::Module::new(&lazy, wasm).map(drop).map_err(|e| format!("wasmi: {e}"))
             })?,
             time(&mut || {
-                let imports: Vec<sf_nano_core::Import> = import_names
-                    .iter()
-                    .map(|(m, n)| {
-                        sf_nano_core::Import::func(m, n, |_, _, _| {
-                            Err(sf_nano_core::WasmError::trap("a benchmark called an import"))
-                        })
-                    })
-                    .collect();
-                sf_nano_core::Instance::new(&sf_engine, wasm, &imports)
+                sf_nano_core::Instance::new(&sf_engine, wasm, &crate::silverfir_stand_ins(&module))
                     .map(drop)
                     .map_err(|e| format!("silverfir: {e}"))
             })?,
