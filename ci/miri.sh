@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Miri over the crate's only `unsafe` code, interp/src/raw/: the linear-memory
-# backends and the value stack's frame access (unit tests `raw::`). Runs them under both aliasing
-# models, Stacked Borrows and Tree Borrows, with strict provenance, and once more
-# for a 32-bit target (i686: 32-bit usize like the Cortex-M4, where 4 GiB does not
-# fit). ~15 s once Miri's sysroots are built (the first run builds them, ~1 min).
+# backends, the value stack's frame access and the globals view (unit tests
+# `raw::`). Runs them under both aliasing models, Stacked Borrows and Tree Borrows,
+# with strict provenance, and once more for a 32-bit target (i686: 32-bit usize
+# like the Cortex-M4, where 4 GiB does not fit). ~15 s once Miri's sysroots are
+# built (the first run builds them, ~1 min).
 # Needs the nightly toolchain; installs its miri and rust-src components if missing.
 # Extra Miri flags can be passed in MIRIFLAGS.
 set -euo pipefail

@@ -340,6 +340,10 @@ macro_rules! define_instr {
             AddBrIfI32LtU { slot: Reg, step: Reg, end: Reg, target: u32 },
             AddBrIfI32LtS { slot: Reg, step: Reg, end: Reg, target: u32 },
             AddBrIfNez { slot: Reg, step: Reg, target: u32 },
+            /// The count-down closer: `slot = slot - step` (wrapping, i32), then branches
+            /// to `target` if `slot != 0`. From `I32Sub { dst: slot, lhs: slot, rhs: step }`
+            /// and `BrIfNez { cond: slot }`, nothing between.
+            SubBrIfNez { slot: Reg, step: Reg, target: u32 },
             /// `dst = lhs + rhs` (i32), then an unconditional branch to `target`: the pair
             /// ending a loop body that tests its condition at the top.
             I32AddBr { dst: Reg, lhs: Reg, rhs: Reg, target: u32 },
@@ -457,6 +461,7 @@ macro_rules! define_instr {
                     | Instr::AddBrIfI32LtU { target, .. }
                     | Instr::AddBrIfI32LtS { target, .. }
                     | Instr::AddBrIfNez { target, .. }
+                    | Instr::SubBrIfNez { target, .. }
                     | Instr::I32AddBr { target, .. }
                     $( | Instr::$cb { target, .. } )* => Some(target),
                     _ => None,
@@ -525,7 +530,7 @@ macro_rules! define_instr {
                         f(step);
                         f(end);
                     }
-                    Instr::AddBrIfNez { slot, step, .. } => {
+                    Instr::AddBrIfNez { slot, step, .. } | Instr::SubBrIfNez { slot, step, .. } => {
                         f(slot);
                         f(step);
                     }

@@ -11,7 +11,7 @@ use crate::store::{CallFrame, Caller, FuncKind, InstanceEntity};
 use crate::task::Suspension;
 use crate::value::Value;
 
-use super::{Executor, memory0};
+use super::{Executor, instance_globals, memory0};
 
 impl<'s> Executor<'s> {
     /// Switches the running context to instance `instance`.
@@ -26,6 +26,7 @@ impl<'s> Executor<'s> {
             self.imported_funcs = inst.module.inner.num_imported_funcs;
             self.mem = memory0(inst);
             self.renew_view();
+            self.globals_view = instance_globals(&self.globals, inst);
         }
     }
 

@@ -26,10 +26,11 @@ use crate::ir::{Instr, Reg};
 use crate::module::FuncHeader;
 use crate::raw::code::CodePtr;
 use crate::raw::frame::{Frame, ValueStack};
+use crate::raw::globals::{GlobalsView, StoreGlobals};
 use crate::raw::memory::{LinearMemory, MemoryView};
 use crate::store::{
     CallFrame, Caller, DataEntity, ElemEntity, ExecStats, FUEL_SLICE, FuncEntity, FuncKind,
-    GlobalEntity, HostData, InstanceEntity, Store, TableEntity,
+    HostData, InstanceEntity, Store, TableEntity,
 };
 use crate::task::{Progress, SuspendedCall, Suspension};
 use crate::value::{FuncType, Slot, Value};
@@ -194,7 +195,7 @@ struct Executor<'s> {
     funcs: &'s mut [FuncEntity],
     tables: &'s mut [TableEntity],
     memories: &'s mut [LinearMemory],
-    globals: &'s mut [GlobalEntity],
+    globals: StoreGlobals<'s>,
     elems: &'s mut [ElemEntity],
     datas: &'s mut [DataEntity],
     instances: &'s [InstanceEntity],
@@ -234,6 +235,8 @@ struct Executor<'s> {
     /// (`memory.grow`, a host call, an instance or memory switch), so loads and stores
     /// need not find the memory first.
     mem_view: MemoryView,
+    /// The running instance's globals, renewed on every instance switch.
+    globals_view: GlobalsView,
     /// The running frame's first slot.
     base: usize,
     pc: usize,
@@ -267,6 +270,8 @@ impl<'s> Executor<'s> {
         } = store;
         let instances: &'s [InstanceEntity] = instances;
         let first = &instances[0];
+        let globals = StoreGlobals::new(globals);
+        let globals_view = instance_globals(&globals, first);
         let stacks = match task {
             Some(task) => &mut tasks[task as usize].stacks,
             None => stacks,
@@ -303,6 +308,7 @@ impl<'s> Executor<'s> {
             imported_funcs: first.module.inner.num_imported_funcs,
             mem: memory0(first),
             mem_view: MemoryView::EMPTY,
+            globals_view,
             base: 0,
             pc: 0,
         };
@@ -404,6 +410,15 @@ impl<'s> Executor<'s> {
 /// The instance's memory 0 as a store index, or `usize::MAX` without one.
 fn memory0(inst: &InstanceEntity) -> usize {
     inst.memories.first().map_or(usize::MAX, |&m| m as usize)
+}
+
+/// The instance's globals, by module index.
+#[allow(unsafe_code)]
+fn instance_globals<'s>(globals: &StoreGlobals<'s>, inst: &'s InstanceEntity) -> GlobalsView {
+    // SAFETY: every entry of an instance's map is a store global: instantiation resolves
+    // imports through a checked lookup and numbers defined globals from the store's
+    // count, and the store never drops a global (`Linker::instantiate`).
+    unsafe { globals.view(&inst.globals) }
 }
 
 /// `data[start..start + len]`, or `None` if any of it is out of bounds.

@@ -125,6 +125,14 @@ macro_rules! define_run {
                                 continue;
                             }
                         }
+                        Instr::SubBrIfNez { slot, step, target } => {
+                            let v = (reg(frame, slot) as u32).wrapping_sub(reg(frame, step) as u32);
+                            set_low(frame, slot, v);
+                            if v != 0 {
+                                ip = CodePtr::at(code, target as usize);
+                                continue;
+                            }
+                        }
                         Instr::I32AddBr { dst, lhs, rhs, target } => {
                             set_low(frame, dst, sum(frame, lhs, rhs) as u32);
                             ip = CodePtr::at(code, target as usize);
@@ -186,8 +194,10 @@ macro_rules! define_run {
                         },
                         Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
                         Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 } => {
-                            set_low(frame, dst, sum(frame, lhs, rhs) as u32);
-                            set_low(frame, dst2, sum(frame, dst, rhs2) as u32);
+                            let first = sum(frame, lhs, rhs) as u32;
+                            set_low(frame, dst, first);
+                            // `rhs2` read after the first write: it may be `dst`.
+                            set_low(frame, dst2, first.wrapping_add(reg(frame, rhs2) as u32));
                         }
                         Instr::Copy2 { dst, src, dst2, src2 } => {
                             set(frame, dst, reg(frame, src));
@@ -205,13 +215,9 @@ macro_rules! define_run {
                             set(frame, dst, v);
                         }
                         Instr::GlobalGet { dst, global } => {
-                            let g = self.inst.globals[global as usize] as usize;
-                            set(frame, dst, self.globals[g].value);
+                            set(frame, dst, self.global(global));
                         }
-                        Instr::GlobalSet { src, global } => {
-                            let g = self.inst.globals[global as usize] as usize;
-                            self.globals[g].value = reg(frame, src);
-                        }
+                        Instr::GlobalSet { src, global } => self.set_global(global, reg(frame, src)),
                         Instr::Load8U { dst, addr, offset } => {
                             let v = self.load::<1>(mem, reg(frame, addr), offset)?;
                             set(frame, dst, v[0] as Slot);
@@ -396,6 +402,25 @@ enum Rare {
 }
 
 impl Executor<'_> {
+    /// Global `index` of the running instance: the run loop's `global.get`.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn global(&self, index: u32) -> Slot {
+        // SAFETY: `index` is an operand of verified code, so below its module's globals,
+        // the length of the running instance's map (`verify_function`, and
+        // `Linker::instantiate` for the map); the view is that instance's, renewed on
+        // every switch, and the store's globals live for the call.
+        unsafe { self.globals_view.get(index) }
+    }
+
+    /// Writes global `index` of the running instance: the run loop's `global.set`.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn set_global(&mut self, index: u32, value: Slot) {
+        // SAFETY: as in `global`.
+        unsafe { self.globals_view.set(index, value) }
+    }
+
     /// Executes one of the instructions that share the run loop's rare arm.
     #[inline(never)]
     fn rare(&mut self, instr: Instr) -> Result<Rare, Trap> {

@@ -1,6 +1,6 @@
 //! The crate's raw-pointer code: the crate root denies `unsafe` everywhere else, except
 //! in the run loop's one-line accessors (`exec/run.rs`: `fetch`, `reg`, `set`, `set_low`;
-//! `exec/memory.rs`: `load`, `store`) that call into this module and state the guarantee
+//! `exec/memory.rs`: `load`, `store`; `global.get` and `global.set`) that call into this module and state the guarantee
 //! they rely on.
 //!
 //! - [`memory`]: linear memory, one `(ptr, len, cap)` representation for the heap and
@@ -10,6 +10,8 @@
 //!   in flash) once its layout is checked.
 //! - [`frame`]: the value stack and a running function's frame, so the run loop reads
 //!   and writes operand slots without a bounds check each.
+//! - [`globals`]: the store's globals and the running instance's view of them, so
+//!   `global.get` and `global.set` take no lookup through checked maps.
 //!
 //! Every `unsafe` block has a `SAFETY` comment; each submodule's docs say how to use
 //! it and what the caller must guarantee. Their unit tests run under Miri
@@ -18,4 +20,5 @@
 
 pub(crate) mod code;
 pub(crate) mod frame;
+pub(crate) mod globals;
 pub(crate) mod memory;

@@ -7,8 +7,8 @@
 //!
 //! Pairs: an instruction about to be emitted joins the one before it when the two have a
 //! fused form and no branch targets the position between them (`fuse_pair`): two copies,
-//! a loop counter's add and the branch that tests it, an add and the branch after it, an
-//! add and a second add of its result. The fused instruction does what the two did, in the
+//! a loop counter's add (or count-down sub) and the branch that tests it, an add and the
+//! branch after it, an add and a second add of its result. The fused instruction does what the two did, in the
 //! same order, every write included: one dispatch fewer.
 
 use wasmparser::MemArg;
@@ -205,6 +205,11 @@ impl Translator<'_> {
             {
                 let rhs2 = if l2 == dst { r2 } else { l2 };
                 Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 }
+            }
+            (Instr::I32Sub { dst, lhs, rhs: step }, Instr::BrIfNez { cond, target })
+                if dst == lhs && cond == dst =>
+            {
+                Instr::SubBrIfNez { slot: dst, step, target }
             }
             (Instr::I32Add { dst, lhs, rhs }, branch) => {
                 // An in-place update of the slot the branch tests, `lhs` side of a comparison.

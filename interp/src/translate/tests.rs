@@ -249,12 +249,14 @@ fn is_loop_closer(i: &Instr) -> bool {
             | Instr::AddBrIfI32LtU { .. }
             | Instr::AddBrIfI32LtS { .. }
             | Instr::AddBrIfNez { .. }
+            | Instr::SubBrIfNez { .. }
     )
 }
 
 #[test]
 fn a_counter_and_the_branch_that_tests_it_fuse_into_a_loop_closer() {
-    // Counting up to n (unsigned), down to zero, up to n signed from -n, and while != n.
+    // Counting up to n (unsigned), down to zero (by adding -1, and by subtracting 1), up to
+    // n signed from -n, and while != n.
     for (wat, expect) in [
         (
             "(local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -264,6 +266,12 @@ fn a_counter_and_the_branch_that_tests_it_fuse_into_a_loop_closer() {
         (
             "(local $s i32) (loop $l (local.set $s (i32.add (local.get $s) (local.get 0)))
                (local.set 0 (i32.add (i32.const -1) (local.get 0)))
+               (br_if $l (local.get 0))) (local.get $s)",
+            [(10, 55), (1, 1)],
+        ),
+        (
+            "(local $s i32) (loop $l (local.set $s (i32.add (local.get $s) (local.get 0)))
+               (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
                (br_if $l (local.get 0))) (local.get $s)",
             [(10, 55), (1, 1)],
         ),
@@ -343,6 +351,19 @@ fn consecutive_copies_and_an_add_before_a_branch_fuse() {
         acc = acc.wrapping_mul(3).wrapping_sub(i);
     }
     assert_eq!(run(&m, 7), acc);
+}
+
+#[test]
+fn an_add_of_an_add_reads_its_second_operand_after_the_first_write() {
+    // y = x + 3, then y + y: the second add's other operand is the first's result.
+    let m = module(
+        r#"(module (func (export "run") (param $x i32) (result i32) (local $y i32)
+             (local.set $y (i32.add (local.get $x) (i32.const 3)))
+             (i32.add (local.get $y) (local.get $y))))"#,
+    );
+    assert_eq!(count(&m, |i| matches!(i, Instr::I32AddAdd { .. })), 1, "{:?}", m.inner.code);
+    assert_eq!(run(&m, 4), 14);
+    assert_eq!(run(&m, i32::MAX), i32::MAX.wrapping_add(3).wrapping_mul(2));
 }
 
 #[test]
