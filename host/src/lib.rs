@@ -13,6 +13,7 @@
 //! drives the simulator and a Cortex-M4 board with nothing converted on the way.
 
 pub mod firmware;
+pub mod jobs;
 pub mod measure;
 pub mod parity;
 pub mod program;

@@ -407,7 +407,8 @@ impl Plan {
 
     /// How many files will run (or be reported as skipped).
     pub fn file_count(&self) -> u64 {
-        let selected = |f: &&SuiteFile| self.filter.as_ref().is_none_or(|p| f.name.contains(p));
+        let filter = self.filter.as_deref();
+        let selected = |f: &&SuiteFile| selected(f, filter);
         self.suites.iter().map(|(_, files)| files.iter().filter(selected).count() as u64).sum()
     }
 
@@ -462,53 +463,65 @@ pub fn run_files<T: Target + ?Sized>(
     let mut report = SuiteReport { label, files: Vec::new() };
     // Set once the target died and could not be restarted: the later files are not run.
     let mut lost: Option<String> = None;
-    for file in files {
-        if filter.is_some_and(|f| !file.name.contains(f)) {
-            continue;
-        }
-        if let Some(why) = &lost {
-            let file_report = FileReport {
-                file_skip: Some(FileSkip {
-                    reason: format!(
-                        "not run: the target died earlier and could not be restarted ({why})"
-                    ),
-                    directives: file.directives()?,
-                }),
-                ..FileReport::new(&file.name)
-            };
-            report.files.push(file_report);
-            on_file(&report);
-            continue;
-        }
-        let text = match &file.script {
-            Script::Wast(text) => text.as_ref(),
-            Script::Program(_) => "",
+    for file in files.iter().filter(|f| selected(f, filter)) {
+        let file_report = match &lost {
+            Some(why) => not_run(file, why)?,
+            None => run_file(target, features, file)?,
         };
-        let board_mismatch =
-            required_board(text).filter(|&wanted| target.board() != Some(wanted)).map(|wanted| {
-                // Not naming the target: parity compares the reasons.
-                format!(
-                    "written for board {wanted}'s limits; this run applies {} (run with --board \
-                     {wanted})",
-                    target.board().unwrap_or("unknown limits")
-                )
-            });
-        let skip = file_skip_reason(&file.file_name).map(str::to_owned).or(board_mismatch);
-        let file_report = match skip {
-            Some(reason) => FileReport {
-                file_skip: Some(FileSkip { reason, directives: file.directives()? }),
-                ..FileReport::new(&file.name)
-            },
-            None => match &file.script {
-                Script::Wast(text) => run_wast(target, features, &file.name, text)?,
-                Script::Program(program) => run_program(target, features, &file.name, program),
-            },
-        };
-        lost = file_report.target_lost.clone();
+        lost = file_report.target_lost.clone().or(lost);
         report.files.push(file_report);
         on_file(&report);
     }
     Ok(report)
+}
+
+/// Whether `file` is among those `filter` selects.
+pub(crate) fn selected(file: &SuiteFile, filter: Option<&str>) -> bool {
+    filter.is_none_or(|f| file.name.contains(f))
+}
+
+/// The report of a file not run because the target died before it (`why`) and could not
+/// be restarted.
+pub(crate) fn not_run(file: &SuiteFile, why: &str) -> Result<FileReport, RunError> {
+    Ok(FileReport {
+        file_skip: Some(FileSkip {
+            reason: format!("not run: the target died earlier and could not be restarted ({why})"),
+            directives: file.directives()?,
+        }),
+        ..FileReport::new(&file.name)
+    })
+}
+
+/// Runs one file on `target` against `features`, or reports why it is skipped there.
+pub(crate) fn run_file<T: Target + ?Sized>(
+    target: &mut T,
+    features: Features,
+    file: &SuiteFile,
+) -> Result<FileReport, RunError> {
+    let text = match &file.script {
+        Script::Wast(text) => text.as_ref(),
+        Script::Program(_) => "",
+    };
+    let board_mismatch =
+        required_board(text).filter(|&wanted| target.board() != Some(wanted)).map(|wanted| {
+            // Not naming the target: parity compares the reasons.
+            format!(
+                "written for board {wanted}'s limits; this run applies {} (run with --board \
+                 {wanted})",
+                target.board().unwrap_or("unknown limits")
+            )
+        });
+    let skip = file_skip_reason(&file.file_name).map(str::to_owned).or(board_mismatch);
+    Ok(match skip {
+        Some(reason) => FileReport {
+            file_skip: Some(FileSkip { reason, directives: file.directives()? }),
+            ..FileReport::new(&file.name)
+        },
+        None => match &file.script {
+            Script::Wast(text) => run_wast(target, features, &file.name, text)?,
+            Script::Program(program) => run_program(target, features, &file.name, program),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -295,4 +295,4 @@ fn kind_of(directive: &WastDirective<'_>) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

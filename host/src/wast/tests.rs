@@ -11,8 +11,9 @@ use tandem_protocol::{
 
 /// Loads any module with binary version 1, answers a few exports by name.
 #[derive(Default)]
-struct FakeTarget {
-    fatal_on_invoke: bool,
+pub(crate) struct FakeTarget {
+    /// Every invocation loses the link (and the target cannot be restarted by default).
+    pub(crate) fatal_on_invoke: bool,
     /// Refuse every instantiation as out of resources (a module too big for the board).
     resource_on_instantiate: bool,
     /// What `stats()` reports as refused grows.

@@ -9,6 +9,7 @@ pub mod parity;
 pub mod probe;
 pub mod run;
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -210,7 +211,7 @@ impl TargetArgs {
     /// named `board` (built-in name or `.toml` path). `--link-faults` needs a link, so the
     /// simulator is refused with it (`parity` builds its targets with [`TargetArgs::target`],
     /// where the simulator is the reference the faulty links are held to).
-    pub fn single(&self, kind: TargetKind, board: Option<&str>) -> Result<Box<dyn Target>> {
+    pub fn single(&self, kind: TargetKind, board: Option<&str>) -> Result<Box<dyn Target + Send>> {
         if kind == TargetKind::Sim && self.link_faults.is_some() {
             anyhow::bail!(
                 "--link-faults needs a link: the sim target has none; use --target sim-link, \
@@ -227,7 +228,7 @@ impl TargetArgs {
         &self,
         kind: TargetKind,
         board: Option<&BoardProfile>,
-    ) -> Result<Box<dyn Target>> {
+    ) -> Result<Box<dyn Target + Send>> {
         let board_or_default = || -> Result<BoardProfile> {
             Ok(match board {
                 Some(b) => b.clone(),
@@ -293,6 +294,35 @@ impl TargetArgs {
         let link = LinkOptions { faults: self.link_faults, ..LinkOptions::default() };
         RemoteOptions { link, images: self.images, ..RemoteOptions::default() }
             .with_call_deadline(self.timeout())
+    }
+}
+
+/// How many instances of each target run files at once: what `run` and `parity` take.
+#[derive(Args)]
+pub struct JobsArg {
+    /// Run this many instances of each target (simulators, QEMU boards, linked
+    /// simulators; the probe target runs one), a file on each at a time. Results and
+    /// reports are those of one instance, in the same order.
+    #[arg(long, short = 'j', value_name = "N", default_value = "1")]
+    jobs: NonZeroUsize,
+}
+
+impl JobsArg {
+    /// Starts the instances of target `kind` with `start`, one after the other in this
+    /// thread: a QEMU dies with the thread that started it (its parent-death signal follows
+    /// the thread, not the process), and this one outlives the run.
+    pub fn start(
+        &self,
+        kind: TargetKind,
+        start: impl Fn() -> Result<Box<dyn Target + Send>>,
+    ) -> Result<Vec<Box<dyn Target + Send>>> {
+        if kind == TargetKind::Probe && self.jobs.get() > 1 {
+            anyhow::bail!(
+                "--jobs {} on the probe target would need as many boards; it runs one",
+                self.jobs
+            );
+        }
+        (0..self.jobs.get()).map(|_| start()).collect()
     }
 }
 

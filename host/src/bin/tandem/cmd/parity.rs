@@ -11,7 +11,7 @@ use tandem::report::SuiteReport;
 use tandem::suite::Progress;
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 
-use super::{SuiteArgs, TargetKind, progress_bar};
+use super::{JobsArg, SuiteArgs, TargetKind, progress_bar};
 
 /// `tandem parity`'s arguments.
 #[derive(Args)]
@@ -27,6 +27,8 @@ pub struct ParityArgs {
     /// Print at most this many mismatches.
     #[arg(long, value_name = "N", default_value_t = 50)]
     max_diffs: usize,
+    #[command(flatten)]
+    jobs: JobsArg,
 }
 
 /// Runs the suites on every target at once and compares; `Ok(true)` when all passed alike.
@@ -51,17 +53,21 @@ pub fn run(args: ParityArgs) -> Result<bool> {
             .iter()
             .map(|&kind| {
                 let (plan, board, multi, common) = (&plan, &board, &multi, &args.common.target);
+                let jobs = &args.jobs;
                 s.spawn(move || {
                     let t0 = Instant::now();
-                    let result = common.target(kind, Some(board)).and_then(|mut target| {
-                        let bar = progress_bar(multi, plan.file_count(), target.name());
+                    let targets = jobs.start(kind, || common.target(kind, Some(board)));
+                    let result = targets.and_then(|mut targets| {
+                        let bar = progress_bar(multi, plan.file_count(), kind.name());
                         let mut progress = FailuresOnly { bar, kind };
-                        let reports = plan.run(&mut *target, &mut progress)?;
+                        let reports = plan.run_jobs(&mut targets, &mut progress)?;
                         progress.bar.finish_and_clear();
-                        if let Some(link) = target.link_summary() {
-                            multi.suspend(|| println!("link ({}): {link}", target.name()));
+                        for target in &mut targets {
+                            if let Some(link) = target.link_summary() {
+                                multi.suspend(|| println!("link ({}): {link}", target.name()));
+                            }
+                            target.finish().context("the target did not end cleanly")?;
                         }
-                        target.finish().context("the target did not end cleanly")?;
                         Ok(reports)
                     });
                     (kind, result, t0.elapsed())

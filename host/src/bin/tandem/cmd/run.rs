@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar};
 use tandem::report::{self, SuiteReport};
 use tandem::suite::{Progress, Suite};
 
-use super::{SuiteArgs, TargetKind, progress_bar};
+use super::{JobsArg, SuiteArgs, TargetKind, progress_bar};
 
 /// `tandem run`'s arguments.
 #[derive(Args)]
@@ -30,18 +30,23 @@ pub struct RunArgs {
     /// Print at most this many failures per file.
     #[arg(long, value_name = "N", default_value_t = 50)]
     max_failures: usize,
+    #[command(flatten)]
+    jobs: JobsArg,
 }
 
 /// Runs the suites; `Ok(true)` when nothing failed.
 pub fn run(args: RunArgs) -> Result<bool> {
     let plan = args.common.plan()?;
-    let mut target = args.common.target.single(args.target, args.board.as_deref())?;
+    let mut targets = args
+        .jobs
+        .start(args.target, || args.common.target.single(args.target, args.board.as_deref()))?;
+    let name = targets[0].name().to_owned();
     let multi = MultiProgress::new();
-    let bar = progress_bar(&multi, plan.file_count(), target.name());
+    let bar = progress_bar(&multi, plan.file_count(), &name);
     let started = Instant::now();
     let mut printer = Printer {
         bar,
-        target: target.name().to_owned(),
+        target: name.clone(),
         max_failures: args.max_failures,
         junit: args.junit.as_deref(),
         files_total: plan.file_count(),
@@ -49,12 +54,14 @@ pub fn run(args: RunArgs) -> Result<bool> {
         finished: Vec::new(),
         junit_error: None,
     };
-    let reports = plan.run(&mut *target, &mut printer)?;
+    let reports = plan.run_jobs(&mut targets, &mut printer)?;
     printer.bar.finish_and_clear();
-    if let Some(link) = target.link_summary() {
-        println!("link ({}): {link}", target.name());
+    for target in &mut targets {
+        if let Some(link) = target.link_summary() {
+            println!("link ({}): {link}", target.name());
+        }
+        target.finish().context("the target did not end cleanly")?;
     }
-    target.finish().context("the target did not end cleanly")?;
 
     if let Some(e) = printer.junit_error {
         return Err(e);
@@ -65,8 +72,12 @@ pub fn run(args: RunArgs) -> Result<bool> {
     for report in &reports {
         println!("{}", report.summary_line());
     }
-    let limits = target.board().map_or_else(|| "unknown".to_owned(), str::to_owned);
-    println!("{} with the {limits} profile in {:.1?}", target.name(), started.elapsed());
+    let limits = targets[0].board().map_or_else(|| "unknown".to_owned(), str::to_owned);
+    let jobs = match targets.len() {
+        1 => String::new(),
+        n => format!(" ({n} instances)"),
+    };
+    println!("{name}{jobs} with the {limits} profile in {:.1?}", started.elapsed());
     println!("{}", report::total_line(&reports));
     Ok(reports.iter().all(|r| r.failed() == 0))
 }
