@@ -17,7 +17,9 @@
 use std::path::Path;
 
 use serde::Serialize;
+use tandem::program::ProgramOptions;
 use tandem::report::{FileReport, PortableStats, SuiteReport};
+use tandem::suite::Plan;
 use tandem::target::Target;
 use tandem::target::qemu::{QemuOptions, QemuTarget};
 use tandem::{Features, SimTarget, Suite, run_suite};
@@ -122,8 +124,14 @@ fn snapshot_suite(target: &mut dyn Target, suite: &str, snapshot_name: &str) {
     let resolved = resolve(suite);
     let report = run_suite(target, &resolved, Features::WASM2, None, |_| {})
         .unwrap_or_else(|e| panic!("{suite} on {}: {e}", target.name()));
+    check_snapshot(target, suite, snapshot_name, &report);
+}
+
+/// Checks `report`, `suite`'s on `target`, against the snapshot `snapshot_name` (see
+/// [`snapshot_suite`]).
+fn check_snapshot(target: &dyn Target, suite: &str, snapshot_name: &str, report: &SuiteReport) {
     let board = target.board().unwrap_or(DEFAULT_BOARD).to_owned();
-    insta::assert_yaml_snapshot!(snapshot_name, suite_snapshot(suite, &board, &report));
+    insta::assert_yaml_snapshot!(snapshot_name, suite_snapshot(suite, &board, report));
 
     if report.files.iter().any(|f| f.target_stats().is_some()) {
         let figures = TargetSnapshot {
@@ -201,22 +209,41 @@ fn limits_suite_on_the_simulator() {
 
 /// The firmware on QEMU, held to the very snapshots the simulator matches. Skipped (saying
 /// why) without `qemu-system-arm`, unless `TANDEM_REQUIRE_QEMU=1` (CI), which makes a missing
-/// QEMU a failure. One QEMU serves every suite, as `tandem run --target qemu` would.
+/// QEMU a failure. Two QEMUs share the suites' files, as `tandem run --target qemu --jobs 2`
+/// would: what they report together must be what one board reports.
 #[test]
 fn every_suite_on_qemu() {
     let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
-    let mut qemu = match QemuTarget::start(&QemuOptions::new(board)) {
-        Ok(target) => target,
-        Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
-            eprintln!("SKIPPED every_suite_on_qemu: {e}");
-            return;
+    let mut boards: Vec<Box<dyn Target + Send>> = Vec::new();
+    for _ in 0..2 {
+        match QemuTarget::start(&QemuOptions::new(board.clone())) {
+            Ok(target) => boards.push(Box::new(target)),
+            Err(e) if std::env::var_os("TANDEM_REQUIRE_QEMU").is_none_or(|v| v != "1") => {
+                eprintln!("SKIPPED every_suite_on_qemu: {e}");
+                return;
+            }
+            Err(e) => panic!("the qemu target is required (TANDEM_REQUIRE_QEMU=1): {e}"),
         }
-        Err(e) => panic!("the qemu target is required (TANDEM_REQUIRE_QEMU=1): {e}"),
-    };
-    for (suite, name) in SUITES {
-        snapshot_suite(&mut qemu, suite, name);
     }
-    qemu.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = SUITES
+        .iter()
+        .map(|(suite, _)| {
+            if suite.starts_with("spec:") {
+                (*suite).to_owned()
+            } else {
+                format!("{}/{suite}", suites_dir())
+            }
+        })
+        .collect();
+    let plan = Plan::new(&names, Features::WASM2, None, &ProgramOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reports = plan.run_jobs(&mut boards, &mut ()).unwrap_or_else(|e| panic!("{e}"));
+    for ((suite, name), report) in SUITES.iter().zip(&reports) {
+        check_snapshot(&*boards[0], suite, name, report);
+    }
+    for mut qemu in boards {
+        qemu.finish().unwrap_or_else(|e| panic!("{e}"));
+    }
 }
 
 #[test]
