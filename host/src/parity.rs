@@ -147,7 +147,7 @@ fn compare_files(report: &mut ParityReport, a: &FileReport, b: &FileReport) {
         let at = ra.or(rb).expect("one side has record i");
         // Name the directive on each side too when the scripts themselves differ.
         let differs_in_place =
-            matches!((ra, rb), (Some(x), Some(y)) if (x.line, x.kind) != (y.line, y.kind));
+            matches!((ra, rb), (Some(x), Some(y)) if (x.line, &x.kind) != (y.line, &y.kind));
         let verdicts_differ = ra.map(|r| r.verdict) != rb.map(|r| r.verdict);
         let show = |r: Option<&Record>| match r {
             None => MISSING.to_owned(),
@@ -266,7 +266,12 @@ mod tests {
     use tandem_protocol::{MemoryKind, MemoryStat, StatsResponse};
 
     fn record(line: usize, observed: &str) -> Record {
-        Record { line, kind: "assert_return", verdict: Verdict::Pass, observed: observed.into() }
+        Record {
+            line,
+            kind: "assert_return".into(),
+            verdict: Verdict::Pass,
+            observed: observed.into(),
+        }
     }
 
     fn stats(pages: u32) -> StatsResponse {

@@ -449,11 +449,11 @@ pub fn run_program<T: Target + ?Sized>(
                 (Some(_), code) => format!("exit code {code} and the expected stdout"),
                 (None, code) => format!("exit code {code}"),
             };
-            report.failures.push(Failure { line, kind, expected, got });
+            report.failures.push(Failure { line, kind: kind.into(), expected, got });
             Verdict::Fail
         }
     };
-    report.records.push(Record { line, kind, verdict, observed });
+    report.records.push(Record { line, kind: kind.into(), verdict, observed });
     report.stats = target.stats().ok();
     report
 }

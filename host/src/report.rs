@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_protocol::{MemoryKind, StatsResponse, TargetStats};
 
 /// How a directive was judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Verdict {
     /// It did what the file asserts.
     Pass,
@@ -37,12 +37,12 @@ impl fmt::Display for Verdict {
 
 /// One directive's verdict and what the target did, in a target-independent
 /// wording (see `wast::observe`), so two targets' runs compare line by line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// 1-based line of the directive.
     pub line: usize,
     /// The directive kind, e.g. `assert_return`.
-    pub kind: &'static str,
+    pub kind: String,
     /// How it was judged.
     pub verdict: Verdict,
     /// E.g. `returned [i32:3]`, `trap: integer overflow`, `rejected: invalid`,
@@ -127,12 +127,12 @@ impl fmt::Display for PortableStats {
 }
 
 /// A directive that did not do what the file asserts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// 1-based line of the directive.
     pub line: usize,
     /// The directive kind, e.g. `assert_return`.
-    pub kind: &'static str,
+    pub kind: String,
     /// What the file asserts.
     pub expected: String,
     /// What the target did.
@@ -140,18 +140,18 @@ pub struct Failure {
 }
 
 /// A directive that was not run, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skip {
     /// 1-based line of the directive.
     pub line: usize,
     /// The directive kind, e.g. `assert_return`.
-    pub kind: &'static str,
+    pub kind: String,
     /// Why it was not judged.
     pub reason: String,
 }
 
 /// A file that was not run at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSkip {
     /// Why the file was not run.
     pub reason: String,
@@ -160,7 +160,7 @@ pub struct FileSkip {
 }
 
 /// The outcome of one `.wast` file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileReport {
     /// Display name, e.g. `wasm-v1/i32.wast` or the path given.
     pub name: String,
@@ -217,7 +217,7 @@ impl fmt::Display for Failure {
 }
 
 /// The outcome of one suite (e.g. `spec:v1`, or a directory).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuiteReport {
     /// E.g. `wasm-v1`, or the path given.
     pub label: String,
@@ -445,11 +445,11 @@ mod tests {
         bad.passed = 1;
         bad.failures.push(Failure {
             line: 7,
-            kind: "assert_return",
+            kind: "assert_return".into(),
             expected: "[i32:1]".into(),
             got: "[i32:2]".into(),
         });
-        bad.skips.push(Skip { line: 9, kind: "invoke", reason: "SIMD".into() });
+        bad.skips.push(Skip { line: 9, kind: "invoke".into(), reason: "SIMD".into() });
         let mut skipped = FileReport::new("wasm-v1/simd_x.wast");
         skipped.file_skip = Some(FileSkip { reason: "SIMD is out of scope".into(), directives: 5 });
         SuiteReport { label: "wasm-v1".into(), files: vec![ok, bad, skipped] }

@@ -156,8 +156,9 @@ pub fn run_wast<T: Target + ?Sized>(
         let kind = kind_of(&directive);
         if let Some(reason) = &lost {
             if !matches!(directive, WastDirective::Module(_) | WastDirective::ModuleDefinition(_)) {
-                report.skips.push(Skip { line, kind, reason: reason.clone() });
+                report.skips.push(Skip { line, kind: kind.into(), reason: reason.clone() });
                 let observed = format!("skipped: {reason}");
+                let kind = kind.into();
                 report.records.push(Record { line, kind, verdict: Verdict::Skip, observed });
                 continue;
             }
@@ -168,6 +169,7 @@ pub fn run_wast<T: Target + ?Sized>(
             Err(Fatal(error)) => {
                 report.failures.push(target_failure(line, kind, &error));
                 let observed = "error: the target stopped answering".to_owned();
+                let kind = kind.into();
                 report.records.push(Record { line, kind, verdict: Verdict::Fail, observed });
                 if let Err(error) = restart(session.target, features, &hosts, error) {
                     report.target_lost = Some(error.to_string());
@@ -187,24 +189,24 @@ pub fn run_wast<T: Target + ?Sized>(
                 (Verdict::Pass, observed)
             }
             Outcome::Skip(reason) => {
-                report.skips.push(Skip { line, kind, reason: reason.into() });
+                report.skips.push(Skip { line, kind: kind.into(), reason: reason.into() });
                 (Verdict::Skip, format!("skipped: {reason}"))
             }
             Outcome::Fail { expected, got } => match session.out_of_scope_reason(out_of_scope) {
                 Some(reason) => {
                     let observed = format!("{observed}; skipped: {reason}");
-                    report.skips.push(Skip { line, kind, reason });
+                    report.skips.push(Skip { line, kind: kind.into(), reason });
                     (Verdict::Skip, observed)
                 }
                 None => {
-                    report.failures.push(Failure { line, kind, expected, got });
+                    report.failures.push(Failure { line, kind: kind.into(), expected, got });
                     (Verdict::Fail, observed)
                 }
             },
         };
         // What the directive printed is part of what it did: compared and snapshotted too.
         let observed = observe::with_reported(observed, &session.target.take_reported());
-        report.records.push(Record { line, kind, verdict, observed });
+        report.records.push(Record { line, kind: kind.into(), verdict, observed });
     }
     // Statistics are informative: a target that cannot report them still ran the file.
     report.stats = session.target.stats().ok();
@@ -213,7 +215,12 @@ pub fn run_wast<T: Target + ?Sized>(
 
 /// The failure of a directive whose target stopped answering.
 fn target_failure(line: usize, kind: &'static str, error: &TargetError) -> Failure {
-    Failure { line, kind, expected: "the target to answer".into(), got: error.to_string() }
+    Failure {
+        line,
+        kind: kind.into(),
+        expected: "the target to answer".into(),
+        got: error.to_string(),
+    }
 }
 
 /// Restarts a target that failed with `error` and gives it a fresh session; the error

@@ -174,7 +174,8 @@ const SCRIPT: &str = r#"(module $m (func (export "one") (result i32) (i32.const 
 #[test]
 fn judges_every_directive() {
     let report = run_wast(&mut fake(), Features::WASM2, "fake.wast", SCRIPT).unwrap();
-    let failed: Vec<(usize, &str)> = report.failures.iter().map(|f| (f.line, f.kind)).collect();
+    let failed: Vec<(usize, &str)> =
+        report.failures.iter().map(|f| (f.line, f.kind.as_str())).collect();
     assert_eq!(
         failed,
         [
