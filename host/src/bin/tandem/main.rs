@@ -9,6 +9,9 @@
 //! - `tandem parity [SUITES...] --targets sim,qemu [--board NAME]` runs the suites on every
 //!   target at once, with the same board profile, and compares every directive's outcome and
 //!   the per-file statistics; mismatches are printed as a diff.
+//! - `tandem run ... --shard K/N --records FILE` runs part K of N of the files and writes
+//!   every record as JSON; `tandem merge PARTS... -o FILE` joins a target's parts, and
+//!   `tandem parity --from-records A B` compares targets that ran on different machines.
 //! - `tandem call FILE EXPORT [ARGS...] [--target ...] [--host tandem]` calls one export of
 //!   a program and prints what it printed and its results, one per line; exit code 1 when it
 //!   trapped.
@@ -38,8 +41,10 @@ struct Cli {
 enum Command {
     /// Run .wast test suites on a target.
     Run(cmd::run::RunArgs),
-    /// Run suites on several targets and compare every outcome.
+    /// Run suites on several targets (or read their records) and compare every outcome.
     Parity(cmd::parity::ParityArgs),
+    /// Join the records of a target's shards into the records of the whole run.
+    Merge(cmd::merge::MergeArgs),
     /// Call one export of a .wasm (or .wat) program and print its output and results.
     Call(cmd::call::CallArgs),
     /// Validate and translate a module on the host and write it as an image.
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Run(args) => cmd::run::run(args),
         Command::Parity(args) => cmd::parity::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
         Command::Call(args) => cmd::call::run(args),
         Command::Compile(args) => cmd::compile::run(args),
         Command::Measure(args) => cmd::measure::run(args),

@@ -5,6 +5,7 @@ pub mod boards;
 pub mod call;
 pub mod compile;
 pub mod measure;
+pub mod merge;
 pub mod parity;
 pub mod probe;
 pub mod run;
@@ -18,6 +19,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tandem::firmware::{ModuleReader, firmware_dir};
 use tandem::program::ProgramOptions;
+use tandem::shard::Shard;
 use tandem::suite::Plan;
 use tandem::target::probe::{ProbeOptions, ProbeTarget, resolve_board};
 use tandem::target::qemu::{QemuOptions, QemuTarget};
@@ -297,17 +299,30 @@ impl TargetArgs {
     }
 }
 
-/// How many instances of each target run files at once: what `run` and `parity` take.
+/// How a run's files are spread: over instances of each target, and over machines (shards).
+/// What `run` and `parity` take.
 #[derive(Args)]
-pub struct JobsArg {
+pub struct WorkArgs {
     /// Run this many instances of each target (simulators, QEMU boards, linked
     /// simulators; the probe target runs one), a file on each at a time. Results and
     /// reports are those of one instance, in the same order.
     #[arg(long, short = 'j', value_name = "N", default_value = "1")]
     jobs: NonZeroUsize,
+    /// Run only part K of N of the files (split by directive count, the same on every
+    /// machine); `tandem merge` joins the parts' records.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
-impl JobsArg {
+impl WorkArgs {
+    /// `plan`'s files this run takes: all of them, or its shard's.
+    pub fn plan(&self, plan: &Plan) -> Result<Plan> {
+        Ok(match self.shard {
+            Some(shard) => plan.shard(shard)?,
+            None => plan.clone(),
+        })
+    }
+
     /// Starts the instances of target `kind` with `start`, one after the other in this
     /// thread: a QEMU dies with the thread that started it (its parent-death signal follows
     /// the thread, not the process), and this one outlives the run.

@@ -6,12 +6,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar};
+use std::path::PathBuf;
+
 use tandem::parity;
+use tandem::records::Records;
 use tandem::report::SuiteReport;
 use tandem::suite::Progress;
 use tandem_boards::{BoardProfile, DEFAULT_BOARD};
 
-use super::{JobsArg, SuiteArgs, TargetKind, progress_bar};
+use super::{SuiteArgs, TargetKind, WorkArgs, progress_bar};
 
 /// `tandem parity`'s arguments.
 #[derive(Args)]
@@ -28,11 +31,38 @@ pub struct ParityArgs {
     #[arg(long, value_name = "N", default_value_t = 50)]
     max_diffs: usize,
     #[command(flatten)]
-    jobs: JobsArg,
+    work: WorkArgs,
+    /// Compare records written elsewhere (`tandem run --records`, merged with `tandem
+    /// merge`), one file per target, instead of running anything.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["targets", "suites"])]
+    from_records: Vec<PathBuf>,
 }
 
-/// Runs the suites on every target at once and compares; `Ok(true)` when all passed alike.
+/// Runs the suites on every target at once (or reads their records) and compares;
+/// `Ok(true)` when all passed alike.
 pub fn run(args: ParityArgs) -> Result<bool> {
+    let started = Instant::now();
+    let (runs, board) = if args.from_records.is_empty() {
+        run_targets(&args)?
+    } else {
+        read_records(&args.from_records)?
+    };
+    compare(&runs, &board, started, args.max_diffs)
+}
+
+/// One target's reports: its name, where they come from (the run's time, or the records
+/// file) and the reports.
+struct Run {
+    name: String,
+    source: String,
+    reports: Vec<SuiteReport>,
+}
+
+/// Every target's run, and the board profile they ran under.
+type Runs = Vec<Run>;
+
+/// Runs the suites on every target at once.
+fn run_targets(args: &ParityArgs) -> Result<(Runs, String)> {
     if args.targets.len() < 2 {
         bail!("parity needs at least two targets (e.g. --targets sim,qemu)");
     }
@@ -41,10 +71,9 @@ pub fn run(args: ParityArgs) -> Result<bool> {
             bail!("target {} is listed twice", kind.name());
         }
     }
-    let plan = args.common.plan()?;
+    let plan = args.work.plan(&args.common.plan()?)?;
     let board = BoardProfile::find(&args.board)?;
     let multi = MultiProgress::new();
-    let started = Instant::now();
 
     // One thread per target: the simulator computes while the board's link waits.
     let results: Vec<(TargetKind, Result<Vec<SuiteReport>>, Duration)> = std::thread::scope(|s| {
@@ -53,10 +82,10 @@ pub fn run(args: ParityArgs) -> Result<bool> {
             .iter()
             .map(|&kind| {
                 let (plan, board, multi, common) = (&plan, &board, &multi, &args.common.target);
-                let jobs = &args.jobs;
+                let work = &args.work;
                 s.spawn(move || {
                     let t0 = Instant::now();
-                    let targets = jobs.start(kind, || common.target(kind, Some(board)));
+                    let targets = work.start(kind, || common.target(kind, Some(board)));
                     let result = targets.and_then(|mut targets| {
                         let bar = progress_bar(multi, plan.file_count(), kind.name());
                         let mut progress = FailuresOnly { bar, kind };
@@ -81,29 +110,61 @@ pub fn run(args: ParityArgs) -> Result<bool> {
     for (kind, result, elapsed) in results {
         let name = kind.name();
         let reports = result.with_context(|| format!("the {name} run failed"))?;
-        println!("{name} ({elapsed:.1?}):");
-        for report in &reports {
+        runs.push(Run { name: name.to_owned(), source: format!("{elapsed:.1?}"), reports });
+    }
+    Ok((runs, board.name.into_owned()))
+}
+
+/// Each records file's target and reports; they must have run under one board profile.
+fn read_records(paths: &[PathBuf]) -> Result<(Runs, String)> {
+    if paths.len() < 2 {
+        bail!("parity needs the records of at least two targets");
+    }
+    let records = paths.iter().map(|p| Records::read(p)).collect::<Result<Vec<_>, _>>()?;
+    let board = records[0].board.clone().unwrap_or_else(|| "unknown".into());
+    let mut runs: Runs = Vec::new();
+    for (r, path) in records.iter().zip(paths) {
+        if r.board.as_deref().unwrap_or("unknown") != board {
+            bail!(
+                "{} ran under board {}, {} under {board}: parity holds targets to one profile",
+                path.display(),
+                r.board.as_deref().unwrap_or("unknown"),
+                paths[0].display()
+            );
+        }
+        if runs.iter().any(|run| run.name == r.target) {
+            bail!("two records files are of target {} (merge a target's shards first)", r.target);
+        }
+        let source = format!("records {}", path.display());
+        runs.push(Run { name: r.target.clone(), source, reports: r.reports() });
+    }
+    Ok((runs, board))
+}
+
+/// Prints each target's totals and failures and every difference from the first target.
+fn compare(runs: &Runs, board: &str, started: Instant, max_diffs: usize) -> Result<bool> {
+    for Run { name, source, reports } in runs {
+        println!("{name} ({source}):");
+        for report in reports {
             println!("  {}", report.summary_line());
-            for line in report.failure_lines().take(args.max_diffs) {
+            for line in report.failure_lines().take(max_diffs) {
                 println!("    {line}");
             }
         }
-        runs.push((name, reports));
     }
-
-    let (first_name, first) = &runs[0];
+    let first = &runs[0];
     let mut agree = true;
-    for (name, reports) in &runs[1..] {
-        let diff = parity::compare_suites(first, reports, first_name, name);
-        print!("{}", diff.render(args.max_diffs));
+    for run in &runs[1..] {
+        let diff = parity::compare_suites(&first.reports, &run.reports, &first.name, &run.name);
+        print!("{}", diff.render(max_diffs));
         agree &= diff.is_empty();
     }
     let (passed, failed) =
-        parity::directive_totals(&runs.iter().map(|(_, r)| r.as_slice()).collect::<Vec<_>>());
+        parity::directive_totals(&runs.iter().map(|r| r.reports.as_slice()).collect::<Vec<_>>());
     println!(
         "parity of {} on board {} in {:.1?}: {}",
-        runs.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-        board.name,
+        runs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+        board,
         started.elapsed(),
         if agree { "all outcomes identical" } else { "OUTCOMES DIFFER" }
     );

@@ -7,10 +7,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar};
+use tandem::records::Records;
 use tandem::report::{self, SuiteReport};
 use tandem::suite::{Progress, Suite};
 
-use super::{JobsArg, SuiteArgs, TargetKind, progress_bar};
+use super::{SuiteArgs, TargetKind, WorkArgs, progress_bar};
 
 /// `tandem run`'s arguments.
 #[derive(Args)]
@@ -27,18 +28,24 @@ pub struct RunArgs {
     /// Also write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Also write every directive's record and every file's statistics as JSON to this file
+    /// (schema `tandem-records/1`, docs/RECORDS.md), for `tandem merge` and `tandem parity
+    /// --from-records`.
+    #[arg(long, value_name = "FILE")]
+    records: Option<PathBuf>,
     /// Print at most this many failures per file.
     #[arg(long, value_name = "N", default_value_t = 50)]
     max_failures: usize,
     #[command(flatten)]
-    jobs: JobsArg,
+    work: WorkArgs,
 }
 
 /// Runs the suites; `Ok(true)` when nothing failed.
 pub fn run(args: RunArgs) -> Result<bool> {
-    let plan = args.common.plan()?;
+    let whole = args.common.plan()?;
+    let plan = args.work.plan(&whole)?;
     let mut targets = args
-        .jobs
+        .work
         .start(args.target, || args.common.target.single(args.target, args.board.as_deref()))?;
     let name = targets[0].name().to_owned();
     let multi = MultiProgress::new();
@@ -69,14 +76,21 @@ pub fn run(args: RunArgs) -> Result<bool> {
     if let Some(path) = &args.junit {
         write_atomically(path, &report::junit_xml(&reports))?;
     }
+    if let Some(path) = &args.records {
+        let board = targets[0].board();
+        Records::new(&name, board, args.work.shard, &whole, &reports).write(path)?;
+    }
     for report in &reports {
         println!("{}", report.summary_line());
     }
     let limits = targets[0].board().map_or_else(|| "unknown".to_owned(), str::to_owned);
-    let jobs = match targets.len() {
+    let mut jobs = match targets.len() {
         1 => String::new(),
         n => format!(" ({n} instances)"),
     };
+    if let Some(shard) = args.work.shard {
+        jobs += &format!(", shard {shard}");
+    }
     println!("{name}{jobs} with the {limits} profile in {:.1?}", started.elapsed());
     println!("{}", report::total_line(&reports));
     Ok(reports.iter().all(|r| r.failed() == 0))
@@ -140,7 +154,7 @@ impl Progress for Printer<'_> {
 
 /// Writes `text` to `path` through a temporary file and a rename, so a run killed mid-write
 /// leaves the previous complete report, never a torn one.
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     std::fs::write(&tmp, text)
