@@ -65,7 +65,8 @@ impl Plan {
                         let Some(job) = jobs.get(i) else { break };
                         let (suite, files) = &self.suites[job.suite];
                         let features = suite.features(self.default_features);
-                        let report = run_file(&mut **target, features, &files[job.file]);
+                        let file = &files[job.file];
+                        let report = run_file(&mut **target, features, file, self.retries);
                         let dead = report.as_ref().map_or(true, |r| r.target_lost.is_some());
                         if tx.send((i, report)).is_err() || dead {
                             break;
@@ -234,6 +235,7 @@ mod tests {
             suites: vec![(Suite::Path("fake".into()), (0..files).map(file).collect())],
             default_features: Features::WASM2,
             filter: None,
+            retries: 0,
         }
     }
 
@@ -248,8 +250,10 @@ mod tests {
         let (reports, _) = run(&fake_plan(6), &mut [fake(true), fake(false)]);
         let files = &reports[0].files;
         assert_eq!(files.len(), 6);
+        // The dying instance loses the one file it takes (none, if the other took them all
+        // before its thread started).
         let lost: Vec<_> = files.iter().filter(|f| f.target_lost.is_some()).collect();
-        assert_eq!(lost.len(), 1, "{files:?}");
+        assert!(lost.len() <= 1, "{files:?}");
         // Every other file ran to the end on the live instance: the module and the call.
         for f in files.iter().filter(|f| f.target_lost.is_none()) {
             assert!(f.file_skip.is_none() && f.passed == 2, "{f:?}");

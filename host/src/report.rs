@@ -180,6 +180,10 @@ pub struct FileReport {
     /// The session's statistics at the end of the file; `None` if the target
     /// could not report them or the file was not run.
     pub stats: Option<StatsResponse>,
+    /// Why earlier attempts at the file were dropped and it ran again (`--retries`): each a
+    /// transport failure, never a wrong result. Empty when it ran once.
+    #[serde(default)]
+    pub retried: Vec<String>,
 }
 
 impl FileReport {
@@ -201,6 +205,17 @@ impl FileReport {
     /// The statistics every target on the same board profile must agree on.
     pub fn portable_stats(&self) -> Option<PortableStats> {
         self.stats.as_ref().map(PortableStats::from)
+    }
+
+    /// The transport failure this attempt at the file met, if any: the target died and
+    /// could not be restarted, or stopped answering at a directive (and was restarted).
+    /// Only such an attempt is worth running again; a wrong result is the result.
+    pub fn transport_failure(&self) -> Option<&str> {
+        let stopped = || {
+            let expected = crate::wast::TARGET_TO_ANSWER;
+            self.failures.iter().find(|f| f.expected == expected).map(|f| f.got.as_str())
+        };
+        self.target_lost.as_deref().or_else(stopped)
     }
 
     /// The target-dependent figures, if the target measured any.
@@ -300,6 +315,14 @@ impl SuiteReport {
                     let more = file.failed() - max_failures;
                     out.push_str(&format!("  {}: ... and {more} more\n", file.name));
                 }
+            }
+        }
+        let retried: Vec<_> = self.files.iter().filter(|f| !f.retried.is_empty()).collect();
+        if !retried.is_empty() {
+            out.push_str("retried after transport failures:\n");
+            for file in retried {
+                let times = file.retried.len();
+                out.push_str(&format!("  {}: {times}x, first: {}\n", file.name, file.retried[0]));
             }
         }
         let skips = self.skip_lines();

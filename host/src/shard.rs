@@ -71,7 +71,8 @@ impl Plan {
                 suites[s].1.push(self.suites[s].1[f].clone());
             }
         }
-        Ok(Plan { suites, default_features: self.default_features, filter: self.filter.clone() })
+        let filter = self.filter.clone();
+        Ok(Plan { suites, default_features: self.default_features, filter, retries: self.retries })
     }
 }
 

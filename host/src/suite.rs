@@ -355,6 +355,9 @@ pub struct Plan {
     pub default_features: Features,
     /// Only files whose name contains this run.
     pub filter: Option<String>,
+    /// How many times a file is run again after an attempt that met a transport failure
+    /// (never after a wrong result): see [`FileReport::retried`].
+    pub retries: u32,
 }
 
 impl SuiteFile {
@@ -402,7 +405,12 @@ impl Plan {
                 Ok((suite, files))
             })
             .collect::<Result<_, SuiteError>>()?;
-        Ok(Plan { suites, default_features, filter })
+        Ok(Plan { suites, default_features, filter, retries: 0 })
+    }
+
+    /// The plan, running a file up to `retries` more times after transport failures.
+    pub fn with_retries(self, retries: u32) -> Plan {
+        Plan { retries, ..self }
     }
 
     /// How many files will run (or be reported as skipped).
@@ -427,6 +435,7 @@ impl Plan {
                 suite.features(self.default_features),
                 files,
                 self.filter.as_deref(),
+                self.retries,
                 |so_far| progress.file_done(so_far),
             )?;
             progress.suite_done(&report);
@@ -447,17 +456,19 @@ pub fn run_suite<T: Target + ?Sized>(
 ) -> Result<SuiteReport, Error> {
     let files = suite.files()?;
     let features = suite.features(default_features);
-    Ok(run_files(target, suite.label(), features, &files, filter, on_file)?)
+    Ok(run_files(target, suite.label(), features, &files, filter, 0, on_file)?)
 }
 
-/// Runs already-listed files as one suite labelled `label`, against `features`, calling
-/// `on_file` with the report so far after each file (the file is its last).
+/// Runs already-listed files as one suite labelled `label`, against `features`, each up to
+/// `retries` more times after a transport failure, calling `on_file` with the report so far
+/// after each file (the file is its last).
 pub fn run_files<T: Target + ?Sized>(
     target: &mut T,
     label: String,
     features: Features,
     files: &[SuiteFile],
     filter: Option<&str>,
+    retries: u32,
     mut on_file: impl FnMut(&SuiteReport),
 ) -> Result<SuiteReport, RunError> {
     let mut report = SuiteReport { label, files: Vec::new() };
@@ -466,7 +477,7 @@ pub fn run_files<T: Target + ?Sized>(
     for file in files.iter().filter(|f| selected(f, filter)) {
         let file_report = match &lost {
             Some(why) => not_run(file, why)?,
-            None => run_file(target, features, file)?,
+            None => run_file(target, features, file, retries)?,
         };
         lost = file_report.target_lost.clone().or(lost);
         report.files.push(file_report);
@@ -492,8 +503,39 @@ pub(crate) fn not_run(file: &SuiteFile, why: &str) -> Result<FileReport, RunErro
     })
 }
 
-/// Runs one file on `target` against `features`, or reports why it is skipped there.
+/// Runs one file on `target` against `features`, again while an attempt met a transport
+/// failure (up to `retries` more times, restarting a target that died first), or reports
+/// why it is skipped there. The report is the last attempt's, naming the earlier ones'
+/// failures in [`FileReport::retried`].
 pub(crate) fn run_file<T: Target + ?Sized>(
+    target: &mut T,
+    features: Features,
+    file: &SuiteFile,
+    retries: u32,
+) -> Result<FileReport, RunError> {
+    let mut dropped = Vec::new();
+    loop {
+        let mut report = run_file_once(target, features, file)?;
+        let again = match report.transport_failure() {
+            Some(why) if dropped.len() < retries as usize => why.to_owned(),
+            _ => {
+                report.retried = dropped;
+                return Ok(report);
+            }
+        };
+        if report.target_lost.is_some()
+            && let Err(e) = target.recover()
+        {
+            report.target_lost = Some(format!("{again}; restarting it to retry failed: {e}"));
+            report.retried = dropped;
+            return Ok(report);
+        }
+        dropped.push(again);
+    }
+}
+
+/// One attempt at a file (see [`run_file`]).
+fn run_file_once<T: Target + ?Sized>(
     target: &mut T,
     features: Features,
     file: &SuiteFile,
@@ -526,7 +568,84 @@ pub(crate) fn run_file<T: Target + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use super::{Features, Suite, SuiteError, required_board};
+    use super::{Features, Script, Suite, SuiteError, SuiteFile, required_board, run_files};
+    use crate::wast::tests::FakeTarget;
+
+    fn files(script: &'static str) -> Vec<SuiteFile> {
+        let file = |name: &str| SuiteFile {
+            name: name.into(),
+            file_name: name.into(),
+            script: Script::Wast(script.into()),
+        };
+        vec![file("a.wast"), file("b.wast")]
+    }
+
+    /// A target whose link fails at the first call, and comes back once restarted.
+    fn flaky() -> FakeTarget {
+        let mut target = FakeTarget::default();
+        target.fatal_on_invoke = true;
+        target.restarts_left = 1;
+        target
+    }
+
+    #[test]
+    fn a_file_that_met_a_transport_failure_runs_again_and_says_so() {
+        let script = "(module)\n(invoke \"one\")\n(invoke \"one\")";
+        let run = |retries| {
+            run_files(
+                &mut flaky(),
+                "s".into(),
+                Features::WASM2,
+                &files(script),
+                None,
+                retries,
+                |_| {},
+            )
+            .unwrap()
+        };
+        // Without retries the failure stands: the link failed, and the directive after it
+        // was skipped with the instance the restart lost.
+        let once = run(0);
+        assert_eq!((once.files[0].passed, once.files[0].failed()), (1, 1));
+        assert!(once.files[0].retried.is_empty());
+        // With one, the file runs again on the restarted target and passes whole; the report
+        // names the dropped attempt's failure.
+        let retried = run(1);
+        let first = &retried.files[0];
+        assert_eq!((first.passed, first.failed(), first.skipped()), (3, 0, 0), "{first:?}");
+        assert_eq!(first.retried.len(), 1);
+        assert!(first.retried[0].contains("serial port closed"), "{:?}", first.retried);
+        assert!(retried.details(10).contains("retried after transport failures:\n  a.wast: 1x"));
+        assert!(retried.files[1].retried.is_empty() && retried.files[1].passed == 3);
+    }
+
+    #[test]
+    fn a_wrong_result_is_never_run_again() {
+        let script = "(module)\n(assert_return (invoke \"one\") (i32.const 2))";
+        let mut target = FakeTarget::default();
+        let report =
+            run_files(&mut target, "s".into(), Features::WASM2, &files(script), None, 3, |_| {})
+                .unwrap();
+        for file in &report.files {
+            assert_eq!((file.passed, file.failed()), (1, 1));
+            assert!(file.retried.is_empty(), "{file:?}");
+        }
+    }
+
+    #[test]
+    fn a_target_that_does_not_come_back_ends_the_retries() {
+        let script = "(module)\n(invoke \"one\")";
+        let mut target = FakeTarget::default();
+        target.fatal_on_invoke = true;
+        let report =
+            run_files(&mut target, "s".into(), Features::WASM2, &files(script), None, 2, |_| {})
+                .unwrap();
+        let lost = report.files[0].target_lost.as_deref().unwrap_or_default();
+        assert!(lost.contains("restarting it to retry failed"), "{lost}");
+        assert!(
+            report.files[1].file_skip.as_ref().is_some_and(|s| s.reason.starts_with("not run"))
+        );
+    }
 
     #[test]
     fn spec_suites_are_versions_and_the_proposals_the_core_implements() {

@@ -67,8 +67,9 @@ fn folder_suites_are_collected_recursively_and_pass() {
     // those written for another profile: suites/heap's and suites/pages'.
     let board = BoardProfile::find(DEFAULT_BOARD).unwrap_or_else(|e| panic!("{e}"));
     let mut target = SimTarget::for_board(&board);
-    let report = run_files(&mut target, "suites".into(), Features::SUPPORTED, &files, None, |_| {})
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        run_files(&mut target, "suites".into(), Features::SUPPORTED, &files, None, 0, |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
     for file in &report.files {
         assert!(file.failures.is_empty(), "{}: {:?}", file.name, file.failures);
         let elsewhere = [
@@ -88,7 +89,7 @@ fn folder_suites_are_collected_recursively_and_pass() {
     // With the desktop limits the board's limits suite is skipped, saying why.
     let mut desktop = SimTarget::new();
     let report =
-        run_files(&mut desktop, "suites".into(), Features::SUPPORTED, &files, None, |_| {})
+        run_files(&mut desktop, "suites".into(), Features::SUPPORTED, &files, None, 0, |_| {})
             .unwrap_or_else(|e| panic!("{e}"));
     let limits = report.files.iter().find(|f| f.name.ends_with("qemu-mps2-an386.wast")).unwrap();
     let skip = limits.file_skip.as_ref().expect("skipped on the desktop profile");

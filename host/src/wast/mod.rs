@@ -213,14 +213,12 @@ pub fn run_wast<T: Target + ?Sized>(
     Ok(report)
 }
 
+/// What a directive whose target stopped answering expected ([`Failure::expected`]).
+pub const TARGET_TO_ANSWER: &str = "the target to answer";
+
 /// The failure of a directive whose target stopped answering.
 fn target_failure(line: usize, kind: &'static str, error: &TargetError) -> Failure {
-    Failure {
-        line,
-        kind: kind.into(),
-        expected: "the target to answer".into(),
-        got: error.to_string(),
-    }
+    Failure { line, kind: kind.into(), expected: TARGET_TO_ANSWER.into(), got: error.to_string() }
 }
 
 /// Restarts a target that failed with `error` and gives it a fresh session; the error

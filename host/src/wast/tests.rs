@@ -23,7 +23,7 @@ pub(crate) struct FakeTarget {
     /// Says it does not validate (a firmware built without on-device validation).
     no_validation: bool,
     /// How many restarts `recover()` may still do; it fails once they are used up.
-    restarts_left: u32,
+    pub(crate) restarts_left: u32,
     /// Restarts done.
     restarts: u32,
     loaded: u32,
@@ -273,7 +273,7 @@ fn a_target_that_cannot_be_restarted_ends_the_run_keeping_the_results() {
         })
         .collect();
     let report =
-        crate::suite::run_files(&mut target, "s".into(), Features::WASM2, &files, None, |_| {})
+        crate::suite::run_files(&mut target, "s".into(), Features::WASM2, &files, None, 0, |_| {})
             .unwrap();
     let first = &report.files[0];
     assert_eq!((first.passed, first.failed()), (1, 1), "the module passed before the failure");

@@ -312,15 +312,21 @@ pub struct WorkArgs {
     /// machine); `tandem merge` joins the parts' records.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Run a file up to N more times when an attempt met a transport failure (the target
+    /// stopped answering or died), restarting the target first; never after a wrong result.
+    /// The report names each dropped attempt's failure.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
 }
 
 impl WorkArgs {
-    /// `plan`'s files this run takes: all of them, or its shard's.
+    /// `plan`'s files this run takes (all of them, or its shard's), with its retries.
     pub fn plan(&self, plan: &Plan) -> Result<Plan> {
-        Ok(match self.shard {
+        let part = match self.shard {
             Some(shard) => plan.shard(shard)?,
             None => plan.clone(),
-        })
+        };
+        Ok(part.with_retries(self.retries))
     }
 
     /// Starts the instances of target `kind` with `start`, one after the other in this
