@@ -9,8 +9,9 @@
 //! skipped.
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 use serde::{Deserialize, Serialize};
 use tandem_protocol::{MemoryKind, StatsResponse, TargetStats};
 
@@ -378,25 +379,6 @@ pub fn total_line(suites: &[SuiteReport]) -> String {
     format!("{passed} passed, {failed} failed")
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 cannot carry most control characters, even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// [`junit_xml`] for a run still going (or interrupted): `note`, which should say how far it
 /// got, goes in an XML comment before the results, where a person opening the file sees it
 /// and JUnit readers skip it.
@@ -407,54 +389,76 @@ pub fn junit_xml_partial(suites: &[SuiteReport], note: &str) -> String {
     format!("{declaration}\n<!-- {} -->\n{rest}", note.replace("--", "- -"))
 }
 
-/// Renders the suites as JUnit XML: one `testsuite` per suite, one `testcase` per
-/// file (a file with failures gets one `failure` listing them all; a skipped file
-/// gets `skipped`).
-pub fn junit_xml(suites: &[SuiteReport]) -> String {
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let tests: usize = suites.iter().map(|s| s.files.len()).sum();
-    let failures: usize = suites.iter().flat_map(|s| &s.files).filter(|f| f.failed() > 0).count();
-    let _ = writeln!(x, "<testsuites name=\"tandem\" tests=\"{tests}\" failures=\"{failures}\">");
+/// The suites as a JUnit report (quick-junit): one `testsuite` per suite, one `testcase`
+/// per file. A file with failures fails, its message counting them and its text listing
+/// them; a file not run is skipped with the reason; a file run again after transport
+/// failures (`--retries`) carries each dropped attempt as a rerun. Every case's output is
+/// its counts.
+pub fn junit_report(suites: &[SuiteReport]) -> Report {
+    let mut report = Report::new("tandem");
     for suite in suites {
-        let failed_files = suite.files.iter().filter(|f| f.failed() > 0).count();
-        let skipped_files = suite.files.iter().filter(|f| f.file_skip.is_some()).count();
-        let _ = writeln!(
-            x,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed_files}\" skipped=\"{skipped_files}\">",
-            xml_escape(&suite.label),
-            suite.files.len()
-        );
+        let mut test_suite = TestSuite::new(suite.label.as_str());
         for file in &suite.files {
-            let _ = write!(
-                x,
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                xml_escape(&suite.label),
-                xml_escape(&file.name)
-            );
-            let counts = format!(
+            let mut status = if let Some(skip) = &file.file_skip {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(skip.reason.as_str());
+                status
+            } else if file.failed() > 0 {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let lines: Vec<String> =
+                    file.failures.iter().map(|f| format!("{}:{f}", file.name)).collect();
+                status
+                    .set_message(format!("{} failed assertions", file.failed()))
+                    .set_description(lines.join("\n"));
+                status
+            } else {
+                TestCaseStatus::success()
+            };
+            status.add_reruns(file.retried.iter().map(|why| {
+                let mut rerun = TestRerun::new(NonSuccessKind::Error);
+                rerun.set_message(why.as_str());
+                rerun
+            }));
+            let mut case = TestCase::new(file.name.as_str(), status);
+            case.set_classname(suite.label.as_str()).set_system_out(format!(
                 "{} passed, {} failed, {} skipped",
                 file.passed,
                 file.failed(),
                 file.skipped()
-            );
-            x.push_str(">\n");
-            if let Some(skip) = &file.file_skip {
-                let _ = writeln!(x, "      <skipped message=\"{}\"/>", xml_escape(&skip.reason));
-            } else if file.failed() > 0 {
-                let _ =
-                    writeln!(x, "      <failure message=\"{} failed assertions\">", file.failed());
-                for failure in &file.failures {
-                    let _ = writeln!(x, "{}", xml_escape(&format!("{}:{failure}", file.name)));
-                }
-                x.push_str("      </failure>\n");
-            }
-            let _ = writeln!(x, "      <system-out>{}</system-out>", xml_escape(&counts));
-            x.push_str("    </testcase>\n");
+            ));
+            test_suite.add_test_case(case);
         }
-        x.push_str("  </testsuite>\n");
+        report.add_test_suite(test_suite);
     }
-    x.push_str("</testsuites>\n");
-    x
+    report
+}
+
+/// JUnit reports of shards joined into one: suites of the same name become one, their
+/// cases in the order of the reports given.
+pub fn merge_junit(parts: impl IntoIterator<Item = Report>) -> Report {
+    let mut suites: Vec<TestSuite> = Vec::new();
+    for part in parts {
+        for suite in part.test_suites {
+            match suites.iter_mut().find(|s| s.name == suite.name) {
+                Some(joined) => {
+                    joined.add_test_cases(suite.test_cases);
+                }
+                None => {
+                    let mut joined = TestSuite::new(suite.name.clone());
+                    joined.add_test_cases(suite.test_cases);
+                    suites.push(joined);
+                }
+            }
+        }
+    }
+    let mut report = Report::new("tandem");
+    report.add_test_suites(suites);
+    report
+}
+
+/// [`junit_report`] as XML.
+pub fn junit_xml(suites: &[SuiteReport]) -> String {
+    junit_report(suites).to_string().expect("a report of strings serializes")
 }
 
 #[cfg(test)]
@@ -524,13 +528,49 @@ mod tests {
     }
 
     #[test]
-    fn junit_escapes_and_counts() {
-        let xml = junit_xml(&[sample()]);
-        assert!(
-            xml.contains("<testsuite name=\"wasm-v1\" tests=\"3\" failures=\"1\" skipped=\"1\">")
-        );
-        assert!(xml.contains("name=\"wasm-v1/b&lt;&amp;&gt;.wast\""));
-        assert!(xml.contains("<skipped message=\"SIMD is out of scope\"/>"));
-        assert!(xml.contains("<failure message=\"1 failed assertions\">"));
+    fn junit_reads_back_with_the_counts_statuses_and_reruns() {
+        let mut suite = sample();
+        suite.files[0].retried.push("serial port closed".into());
+        let xml = junit_xml(std::slice::from_ref(&suite));
+        assert!(xml.contains("name=\"wasm-v1/b&lt;&amp;&gt;.wast\""), "{xml}");
+        let report = Report::deserialize_from_str(&xml).expect("quick-junit reads its own XML");
+        assert_eq!((report.tests, report.failures, report.skipped), (3, 1, 1));
+        let cases = &report.test_suites[0].test_cases;
+        let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["wasm-v1/a.wast", "wasm-v1/b<&>.wast", "wasm-v1/simd_x.wast"]);
+        match &cases[0].status {
+            TestCaseStatus::Success { flaky_runs } => {
+                assert_eq!(flaky_runs.len(), 1);
+                assert_eq!(flaky_runs[0].message.as_ref().unwrap().as_str(), "serial port closed");
+            }
+            other => panic!("{other:?}"),
+        }
+        match &cases[1].status {
+            TestCaseStatus::NonSuccess { message, description, .. } => {
+                assert_eq!(message.as_ref().unwrap().as_str(), "1 failed assertions");
+                assert!(description.as_ref().unwrap().as_str().contains("b<&>.wast:7"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&cases[2].status, TestCaseStatus::Skipped { message: Some(m), .. }
+            if m.as_str() == "SIMD is out of scope"));
+    }
+
+    #[test]
+    fn junit_reports_of_shards_merge_by_suite() {
+        let suite = sample();
+        let part = |files: std::ops::Range<usize>| {
+            let shard =
+                SuiteReport { label: suite.label.clone(), files: suite.files[files].to_vec() };
+            Report::deserialize_from_str(&junit_xml(&[shard])).unwrap()
+        };
+        let merged = merge_junit([part(0..1), part(1..3)]);
+        let whole = junit_report(std::slice::from_ref(&suite));
+        assert_eq!(merged.test_suites.len(), 1);
+        assert_eq!((merged.tests, merged.failures, merged.skipped), (3, 1, 1));
+        let names = |r: &Report| -> Vec<String> {
+            r.test_suites[0].test_cases.iter().map(|c| c.name.as_str().to_owned()).collect()
+        };
+        assert_eq!(names(&merged), names(&whole));
     }
 }
