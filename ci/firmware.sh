@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The firmware rig on a fresh machine: installs QEMU's Arm emulator if missing (apt), adds the
-# Cortex-M4F target, builds target-fw (release: opt-level s + LTO) for QEMU and for every real
+# Cortex-M targets, builds target-fw (release: opt-level s + LTO) for QEMU and for every other
 # board with a firmware layer (from boards/profiles), prints their flash and RAM use, then
 # runs the link's unit tests. (The QEMU link test, host/tests/link.rs, runs with the
 # workspace's tests.)
@@ -17,8 +17,8 @@ if ! command -v qemu-system-arm >/dev/null 2>&1; then
 fi
 qemu-system-arm --version | head -n1
 
-step "toolchain: thumbv7em-none-eabihf, llvm-tools"
-rustup target add thumbv7em-none-eabihf >/dev/null
+step "toolchain: thumbv7em-none-eabihf (M4F, M7), thumbv7m-none-eabi (M3), llvm-tools"
+rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi >/dev/null
 rustup component add llvm-tools >/dev/null
 
 step "target-fw: fmt, clippy, release build"
@@ -58,28 +58,36 @@ usage() { # board elf memory.x
               board, flash / 1024, ram / 1024, ram_k, stack, where }'
 }
 
-# The boards with a firmware layer, from the one list: the profiles' `firmware` fields
-# (the QEMU board's layer is the default build above).
-boards=$(sed -n 's/^firmware = "\(.*\)"/\1/p' boards/profiles/*.toml | grep -v '^mps2-an386$' | sort)
+# The boards with a firmware layer, from the one list: each profile's `firmware` and its
+# `target` (the CI board's layer is the default build above), as `layer:target`.
+boards=$(for profile in boards/profiles/*.toml; do
+    layer=$(sed -n 's/^firmware = "\(.*\)"/\1/p' "$profile")
+    triple=$(sed -n 's/^target = "\(.*\)"/\1/p' "$profile")
+    if [[ -n "$layer" && "$layer" != mps2-an386 ]]; then
+        echo "$layer:${triple:-thumbv7em-none-eabihf}"
+    fi
+done | sort)
 
-step "target-fw: every board's firmware (RTT link, on-device validation): flash and RAM"
+step "target-fw: every other board's firmware (on-device validation): flash and RAM"
 (
     cd target-fw
     unset CARGO_TARGET_DIR
-    # The RTT code path gets clippy once; the board layers differ only in constants.
-    first=$(echo "$boards" | head -n1)
-    cargo clippy --release --no-default-features --features "$first,validate" \
-        --target-dir target/boards -- -D warnings
+    # The RTT code path gets clippy on a board behind a probe; the MPS2 layers are the CI
+    # board's (clippy above) with other constants.
+    first=$(echo "$boards" | grep -m1 -v '^mps2-')
+    cargo clippy --release --no-default-features --features "${first%%:*},validate" \
+        --target "${first#*:}" --target-dir target/boards -- -D warnings
     for board in $boards; do
-        # One target dir for all of them: the dependencies are built once.
-        cargo build --release --quiet --no-default-features --features "$board,validate" \
-            --target-dir target/boards
-        cp target/boards/thumbv7em-none-eabihf/release/tandem-fw "target/boards/tandem-fw-$board.elf"
+        # One target dir for all of them: the dependencies are built once per core.
+        cargo build --release --quiet --no-default-features --features "${board%%:*},validate" \
+            --target "${board#*:}" --target-dir target/boards
+        cp "target/boards/${board#*:}/release/tandem-fw" "target/boards/tandem-fw-${board%%:*}.elf"
     done
 )
 usage mps2-an386 "$elf" target-fw/src/board/mps2_an386/memory.x
 for board in $boards; do
-    usage "$board" "target-fw/target/boards/tandem-fw-$board.elf" "target-fw/src/board/${board//-/_}/memory.x"
+    layer=${board%%:*}
+    usage "$layer" "target-fw/target/boards/tandem-fw-$layer.elf" "target-fw/src/board/${layer//-/_}/memory.x"
 done
 
 step "bench/fw (the benchmark firmware, Tandem builds reading wasm and images): fmt, clippy"

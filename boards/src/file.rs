@@ -257,7 +257,17 @@ mod tests {
     fn builtin_profiles_parse_and_are_consistent() {
         let boards = BoardProfile::builtin();
         let names: Vec<_> = boards.iter().map(|b| &*b.name).collect();
-        assert_eq!(names, [DEFAULT_BOARD, "ek-ra6m3", "nrf52840-dk", "nucleo-f429zi"]);
+        assert_eq!(
+            names,
+            [
+                DEFAULT_BOARD,
+                "ek-ra6m3",
+                "nrf52840-dk",
+                "nucleo-f429zi",
+                "qemu-mps2-an385",
+                "qemu-mps2-an500"
+            ]
+        );
         for (file, _) in BUILTIN {
             assert!(boards.iter().any(|b| format!("{}.toml", b.name) == *file), "{file}");
         }

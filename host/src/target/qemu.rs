@@ -1,4 +1,5 @@
-//! The QEMU target: the Cortex-M4 firmware (`target-fw`) on QEMU's `mps2-an386`, driven over
+//! The QEMU target: the firmware (`target-fw`) on one of QEMU's MPS2 machines (`mps2-an386`,
+//! the Cortex-M4F CI board; `mps2-an385`, Cortex-M3; `mps2-an500`, Cortex-M7), driven over
 //! postcard-rpc on the board's UART, or (`qemu-rtt`) over RTT through QEMU's gdbstub, the
 //! path a real board behind a debug probe takes.
 //!
@@ -26,7 +27,7 @@ use crate::target::remote::{ByteStream, Peer, RemoteOptions, RemoteTarget};
 #[derive(Debug, Clone)]
 pub struct QemuOptions {
     /// The board profile the firmware is built for (its `firmware` field names the board
-    /// layer; only `mps2-an386` runs under QEMU).
+    /// layer, which for a board QEMU runs is the machine's name: [`QEMU_MACHINES`]).
     pub board: BoardProfile,
     /// A prebuilt firmware ELF; `None` builds `target-fw` for `board` first.
     pub firmware: Option<PathBuf>,
@@ -57,12 +58,17 @@ impl QemuOptions {
     }
 }
 
+/// The board layers that run under QEMU: each is named after its QEMU machine.
+pub const QEMU_MACHINES: &[&str] = &["mps2-an386", "mps2-an385", "mps2-an500"];
+
 /// The firmware on QEMU, as a [`crate::target::Target`].
 pub type QemuTarget = RemoteTarget<QemuPeer>;
 
 /// QEMU running one firmware ELF; restarted with the same ELF after a hang or crash.
 pub struct QemuPeer {
     elf: PathBuf,
+    /// The QEMU machine, e.g. `mps2-an386`.
+    machine: String,
     qemu: Option<Qemu>,
     /// The RTT control block's address, for firmware linked over RTT.
     rtt: Option<u32>,
@@ -84,6 +90,7 @@ impl Peer for QemuPeer {
 
     fn start(&mut self, rt: &Runtime) -> Result<Box<dyn ByteStream>, TargetError> {
         let mut launch = LaunchOptions::new(&self.elf);
+        launch.machine.clone_from(&self.machine);
         if self.rtt.is_some() {
             launch.port = QemuPort::Gdb;
         }
@@ -150,13 +157,15 @@ impl RemoteTarget<QemuPeer> {
     /// Builds (if needed) and boots the firmware, connects and checks the protocol.
     pub fn start(options: &QemuOptions) -> Result<Self, TargetError> {
         let board = &options.board;
-        if board.firmware.as_deref() != Some("mps2-an386") {
+        let Some(machine) = board.firmware.as_deref().filter(|f| QEMU_MACHINES.contains(f)) else {
             return Err(TargetError::Transport(format!(
                 "board `{}` does not run under QEMU (only boards whose profile says \
-                 firmware = \"mps2-an386\" do); use the simulator with --board {} instead",
-                board.name, board.name
+                 firmware = one of {} do); use the simulator with --board {} instead",
+                board.name,
+                QEMU_MACHINES.join(", "),
+                board.name
             )));
-        }
+        };
         let features = FirmwareFeatures { reader: options.reader, rtt: options.rtt };
         let elf = match &options.firmware {
             Some(path) => path.clone(),
@@ -172,7 +181,7 @@ impl RemoteTarget<QemuPeer> {
             None
         };
         let remote = options.remote;
-        let peer = QemuPeer { elf, qemu: None, rtt, rtt_stream: None };
+        let peer = QemuPeer { elf, machine: machine.to_owned(), qemu: None, rtt, rtt_stream: None };
         RemoteTarget::connect(peer, &board.name, remote)
     }
 }

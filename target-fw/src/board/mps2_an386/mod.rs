@@ -1,59 +1,18 @@
-//! QEMU `mps2-an386`: Arm's MPS2 FPGA board with the AN386 Cortex-M4F image, the CI
-//! stand-in for a real Cortex-M4 board. Memory map in `memory.x` (4 MiB code RAM at 0x0,
-//! 4 MiB data RAM at 0x2000_0000; the heap in the 16 MiB PSRAM). The host link is CMSDK UART0, which QEMU connects to a
-//! TCP socket; with the `rtt` feature it is RTT instead, which the host reaches through
-//! QEMU's gdbstub the way it reaches a real board through a probe. The exit path is
-//! semihosting, which QEMU turns into its own exit code.
+//! QEMU `mps2-an386`: Arm's MPS2 FPGA board with the AN386 Cortex-M4F image, the CI stand-in
+//! for a real Cortex-M4 board.
+//! Memory map in `memory.x` (4 MiB code RAM at 0x0, 4 MiB data RAM at 0x2000_0000); the heap
+//! in the 16 MiB PSRAM at 0x2100_0000. The rest is every MPS2 layer's (`../mps2.rs`).
 
-// With `rtt` the UART is only initialised, not used as the link.
-#[cfg_attr(feature = "rtt", allow(dead_code))]
-mod uart;
+#[path = "../mps2.rs"]
+mod mps2;
 
-use talc::source::Claim;
+pub use mps2::{CORE_CLOCK_HZ, CYCLE_COUNTER, HostUart, eprint, exit, init};
 
-use crate::profile::HEAP_BYTES;
-#[cfg(feature = "rtt")]
-pub use crate::rtt::Rtt as HostUart;
-#[cfg(not(feature = "rtt"))]
-pub use uart::Uart as HostUart;
-
-/// Core clock. Under `-icount shift=0` QEMU runs one instruction per nanosecond and SysTick
-/// ticks at this rate, so one tick is 40 guest instructions: a deterministic cost measure.
-pub const CORE_CLOCK_HZ: u32 = 25_000_000;
-
-/// QEMU does not model DWT's cycle counter (it reads 0): ticks come from SysTick.
-pub const CYCLE_COUNTER: bool = false;
-
-/// The board's 16 MiB PSRAM, which `memory.x` leaves out of every linker region.
+/// The board's PSRAM, which `memory.x` leaves out of every linker region.
 const PSRAM_BASE: usize = 0x2100_0000;
-const PSRAM_BYTES: usize = 16 << 20;
 
-const _: () = assert!(HEAP_BYTES <= PSRAM_BYTES, "the profile's heap does not fit the PSRAM");
-
-/// The heap arena: the first `HEAP_BYTES` of PSRAM, so the 4 MiB data RAM is left to
-/// `.data`, `.bss` (the static linear-memory buffer) and the stack.
-pub const fn heap_source() -> Claim {
-    // SAFETY: PSRAM is mapped RAM on this machine, and no linker region covers it (see
-    // memory.x), so no object of the program lives there: the allocator owns those bytes.
-    unsafe { Claim::new(PSRAM_BASE as *mut u8, HEAP_BYTES) }
-}
-
-/// Brings up what the link needs: UART0 with TX and RX on (unused by the RTT link, harmless).
-pub fn init() {
-    uart::init();
-}
-
-/// Prints on semihosting stderr, which QEMU passes to the host with the run's output.
-pub fn eprint(args: core::fmt::Arguments<'_>) {
-    cortex_m_semihosting::heprintln!("{}", args);
-}
-
-/// Ends the run: QEMU exits with code 0 (`success`) or 1, via semihosting.
-pub fn exit(success: bool) -> ! {
-    use cortex_m_semihosting::debug;
-    debug::exit(if success { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
-    // Only reached without a semihosting host (a real board without a debugger): park.
-    loop {
-        cortex_m::asm::wfi();
-    }
+/// The heap arena: the first `HEAP_BYTES` of the PSRAM.
+pub const fn heap_source() -> talc::source::Claim {
+    // SAFETY: `PSRAM_BASE` is this board's PSRAM, outside every region of `memory.x`.
+    unsafe { mps2::psram_heap(PSRAM_BASE) }
 }

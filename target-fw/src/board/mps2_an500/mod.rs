@@ -1,0 +1,18 @@
+//! QEMU `mps2-an500`: Arm's MPS2 FPGA board with the AN500 Cortex-M7 image: the
+//! AN386's memory map and UART0 but for the PSRAM's address (QEMU 7.2, `info mtree`).
+//! Memory map in `memory.x` (4 MiB code RAM at 0x0, 4 MiB data RAM at 0x2000_0000); the heap
+//! in the 16 MiB PSRAM at 0x6000_0000. The rest is every MPS2 layer's (`../mps2.rs`).
+
+#[path = "../mps2.rs"]
+mod mps2;
+
+pub use mps2::{CORE_CLOCK_HZ, CYCLE_COUNTER, HostUart, eprint, exit, init};
+
+/// The board's PSRAM, which `memory.x` leaves out of every linker region.
+const PSRAM_BASE: usize = 0x6000_0000;
+
+/// The heap arena: the first `HEAP_BYTES` of the PSRAM.
+pub const fn heap_source() -> talc::source::Claim {
+    // SAFETY: `PSRAM_BASE` is this board's PSRAM, outside every region of `memory.x`.
+    unsafe { mps2::psram_heap(PSRAM_BASE) }
+}
