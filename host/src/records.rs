@@ -103,7 +103,8 @@ impl fmt::Display for RecordsError {
             }
             RecordsError::Missing { count, first } => write!(
                 f,
-                "{count} planned file(s) are in none of the records (a shard missing?): {}",
+                "{count} planned file(s) are in none of the records (a shard missing, or a run \
+                 interrupted?): {}",
                 first.join(", ")
             ),
         }

@@ -2,14 +2,15 @@
 //! failures, skips and totals; optionally a JUnit report rewritten after every file.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar};
 use tandem::records::Records;
 use tandem::report::{self, SuiteReport};
-use tandem::suite::{Progress, Suite};
+use tandem::shard::Shard;
+use tandem::suite::{Plan, Progress, Suite};
 
 use super::{SuiteArgs, TargetKind, WorkArgs, progress_bar};
 
@@ -30,7 +31,7 @@ pub struct RunArgs {
     junit: Option<PathBuf>,
     /// Also write every directive's record and every file's statistics as JSON to this file
     /// (schema `tandem-records/1`, docs/RECORDS.md), for `tandem merge` and `tandem parity
-    /// --from-records`.
+    /// --from-records`; kept current while the run goes (at most once a second).
     #[arg(long, value_name = "FILE")]
     records: Option<PathBuf>,
     /// Print at most this many failures per file.
@@ -51,15 +52,24 @@ pub fn run(args: RunArgs) -> Result<bool> {
     let multi = MultiProgress::new();
     let bar = progress_bar(&multi, plan.file_count(), &name);
     let started = Instant::now();
+    let records = args.records.as_deref().map(|path| PartialRecords {
+        path,
+        target: name.clone(),
+        board: targets[0].board().map(str::to_owned),
+        shard: args.work.shard,
+        whole: &whole,
+        written: None,
+    });
     let mut printer = Printer {
         bar,
         target: name.clone(),
         max_failures: args.max_failures,
         junit: args.junit.as_deref(),
+        records,
         files_total: plan.file_count(),
         files_done: 0,
         finished: Vec::new(),
-        junit_error: None,
+        write_error: None,
     };
     let reports = plan.run_jobs(&mut targets, &mut printer)?;
     printer.bar.finish_and_clear();
@@ -70,7 +80,7 @@ pub fn run(args: RunArgs) -> Result<bool> {
         target.finish().context("the target did not end cleanly")?;
     }
 
-    if let Some(e) = printer.junit_error {
+    if let Some(e) = printer.write_error {
         return Err(e);
     }
     if let Some(path) = &args.junit {
@@ -97,18 +107,43 @@ pub fn run(args: RunArgs) -> Result<bool> {
 }
 
 /// Prints the table as files finish, the details after each suite, and keeps the JUnit
-/// report current, so an interrupted run leaves a readable partial one.
+/// report and the records current, so an interrupted run leaves readable partial ones.
 struct Printer<'a> {
     bar: ProgressBar,
     target: String,
     max_failures: usize,
     junit: Option<&'a Path>,
+    records: Option<PartialRecords<'a>>,
     files_total: u64,
     files_done: u64,
-    /// The suites finished so far, for the partial JUnit report.
+    /// The suites finished so far, for the partial reports.
     finished: Vec<SuiteReport>,
-    /// The first failure to write the JUnit report; the run goes on and reports it at the end.
-    junit_error: Option<anyhow::Error>,
+    /// The first failure to write a report; the run goes on and reports it at the end.
+    write_error: Option<anyhow::Error>,
+}
+
+/// The records file while the run goes: rewritten at most once a second (a run's records
+/// are megabytes), so an interrupted run leaves the records of the files finished by then;
+/// each suite's `planned` list shows which are missing.
+struct PartialRecords<'a> {
+    path: &'a Path,
+    target: String,
+    board: Option<String>,
+    shard: Option<Shard>,
+    whole: &'a Plan,
+    written: Option<Instant>,
+}
+
+impl PartialRecords<'_> {
+    fn write(&mut self, suites: &[SuiteReport]) -> Result<()> {
+        if self.written.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            return Ok(());
+        }
+        self.written = Some(Instant::now());
+        let board = self.board.as_deref();
+        Records::new(&self.target, board, self.shard, self.whole, suites).write(self.path)?;
+        Ok(())
+    }
 }
 
 impl Progress for Printer<'_> {
@@ -132,7 +167,14 @@ impl Progress for Printer<'_> {
                 self.files_done, self.files_total, file.name
             );
             if let Err(e) = write_atomically(path, &report::junit_xml_partial(&suites, &note)) {
-                self.junit_error.get_or_insert(e);
+                self.write_error.get_or_insert(e);
+            }
+        }
+        if let Some(records) = &mut self.records {
+            let suites: Vec<SuiteReport> =
+                self.finished.iter().cloned().chain([so_far.clone()]).collect();
+            if let Err(e) = records.write(&suites) {
+                self.write_error.get_or_insert(e);
             }
         }
     }
@@ -146,7 +188,7 @@ impl Progress for Printer<'_> {
             println!("{}", report.summary_line());
             println!();
         });
-        if self.junit.is_some() {
+        if self.junit.is_some() || self.records.is_some() {
             self.finished.push(report.clone());
         }
     }
