@@ -17,8 +17,8 @@ if ! command -v qemu-system-arm >/dev/null 2>&1; then
 fi
 qemu-system-arm --version | head -n1
 
-step "toolchain: thumbv7em-none-eabihf (M4F, M7), thumbv7m-none-eabi (M3), llvm-tools"
-rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi >/dev/null
+step "toolchain: thumbv7em-none-eabihf (M4F, M7), thumbv7m-none-eabi (M3), thumbv8m.main-none-eabihf (M33), llvm-tools"
+rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi thumbv8m.main-none-eabihf >/dev/null
 rustup component add llvm-tools >/dev/null
 
 step "target-fw: fmt, clippy, release build"

@@ -265,7 +265,8 @@ mod tests {
                 "nrf52840-dk",
                 "nucleo-f429zi",
                 "qemu-mps2-an385",
-                "qemu-mps2-an500"
+                "qemu-mps2-an500",
+                "qemu-mps2-an505"
             ]
         );
         for (file, _) in BUILTIN {

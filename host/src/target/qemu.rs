@@ -1,5 +1,6 @@
 //! The QEMU target: the firmware (`target-fw`) on one of QEMU's MPS2 machines (`mps2-an386`,
-//! the Cortex-M4F CI board; `mps2-an385`, Cortex-M3; `mps2-an500`, Cortex-M7), driven over
+//! the Cortex-M4F CI board; `mps2-an385`, Cortex-M3; `mps2-an500`, Cortex-M7; `mps2-an505`,
+//! Cortex-M33), driven over
 //! postcard-rpc on the board's UART, or (`qemu-rtt`) over RTT through QEMU's gdbstub, the
 //! path a real board behind a debug probe takes.
 //!
@@ -59,7 +60,7 @@ impl QemuOptions {
 }
 
 /// The board layers that run under QEMU: each is named after its QEMU machine.
-pub const QEMU_MACHINES: &[&str] = &["mps2-an386", "mps2-an385", "mps2-an500"];
+pub const QEMU_MACHINES: &[&str] = &["mps2-an386", "mps2-an385", "mps2-an500", "mps2-an505"];
 
 /// The firmware on QEMU, as a [`crate::target::Target`].
 pub type QemuTarget = RemoteTarget<QemuPeer>;

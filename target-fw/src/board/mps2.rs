@@ -1,9 +1,10 @@
-//! Arm's MPS2 FPGA boards under QEMU (AN385 Cortex-M3, AN386 Cortex-M4F, AN500 Cortex-M7):
-//! what their layers share. The host link is CMSDK UART0, which QEMU connects to a TCP
-//! socket; with the `rtt` feature it is RTT instead, which the host reaches through QEMU's
-//! gdbstub the way it reaches a real board through a probe. The exit path is semihosting,
-//! which QEMU turns into its own exit code. The heap lives in the board's 16 MiB PSRAM,
-//! whose address differs between the images (each layer says where).
+//! Arm's MPS2 FPGA boards under QEMU (AN385 Cortex-M3, AN386 Cortex-M4F, AN500 Cortex-M7,
+//! AN505 Cortex-M33): what their layers share. The host link is CMSDK UART0, which QEMU
+//! connects to a TCP socket; with the `rtt` feature it is RTT instead, which the host reaches
+//! through QEMU's gdbstub the way it reaches a real board through a probe. The exit path is
+//! semihosting, which QEMU turns into its own exit code. The heap lives in the board's
+//! 16 MiB PSRAM. Where UART0 and the PSRAM are differs between the images: each layer says,
+//! as `UART0_BASE` and `PSRAM_BASE`.
 
 // With `rtt` the UART is only initialised, not used as the link.
 #[cfg_attr(feature = "rtt", allow(dead_code))]
@@ -30,15 +31,13 @@ const PSRAM_BYTES: usize = 16 << 20;
 
 const _: () = assert!(HEAP_BYTES <= PSRAM_BYTES, "the profile's heap does not fit the PSRAM");
 
-/// The heap arena: the first `HEAP_BYTES` of the PSRAM at `base`, so the 4 MiB data RAM is
+/// The heap arena: the first `HEAP_BYTES` of the layer's PSRAM, so the 4 MiB data RAM is
 /// left to `.data`, `.bss` (the static linear-memory buffer) and the stack.
-///
-/// # Safety
-/// `base` is the board's PSRAM, which its `memory.x` leaves out of every linker region.
-pub const unsafe fn psram_heap(base: usize) -> Claim {
-    // SAFETY: PSRAM is mapped RAM on these machines, and no linker region covers it (the
-    // caller's promise), so no object of the program lives there: the allocator owns it.
-    unsafe { Claim::new(base as *mut u8, HEAP_BYTES) }
+pub const fn heap_source() -> Claim {
+    // SAFETY: `PSRAM_BASE` is the board's PSRAM, mapped RAM on these machines, and the
+    // layer's `memory.x` leaves it out of every linker region, so no object of the program
+    // lives there: the allocator owns it.
+    unsafe { Claim::new(super::PSRAM_BASE as *mut u8, HEAP_BYTES) }
 }
 
 /// Brings up what the link needs: UART0 with TX and RX on (unused by the RTT link, harmless).

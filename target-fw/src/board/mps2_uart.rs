@@ -1,4 +1,5 @@
-//! CMSDK APB UART0 at 0x4000_4000, polled: the board side of the host link.
+//! CMSDK APB UART0 at the layer's `UART0_BASE` (0x4000_4000 on the MPS2 images, the secure
+//! 0x5020_0000 on the AN505), polled: the board side of the host link.
 //!
 //! Registers (word offsets from the base): DATA +0x00, STATE +0x04 (bit 0 TX full, bit 1 RX
 //! full), CTRL +0x08 (bit 0 TX enable, bit 1 RX enable), BAUDDIV +0x10 (>= 16, ignored by
@@ -7,7 +8,7 @@
 
 use tandem_link::ByteUart;
 
-const BASE: usize = 0x4000_4000;
+const BASE: usize = super::super::UART0_BASE;
 const DATA: *mut u32 = BASE as *mut u32;
 const STATE: *mut u32 = (BASE + 0x04) as *mut u32;
 const CTRL: *mut u32 = (BASE + 0x08) as *mut u32;

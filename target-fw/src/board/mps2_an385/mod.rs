@@ -6,13 +6,9 @@
 #[path = "../mps2.rs"]
 mod mps2;
 
-pub use mps2::{CORE_CLOCK_HZ, CYCLE_COUNTER, HostUart, eprint, exit, init};
+pub use mps2::{CORE_CLOCK_HZ, CYCLE_COUNTER, HostUart, eprint, exit, heap_source, init};
 
+/// CMSDK UART0.
+const UART0_BASE: usize = 0x4000_4000;
 /// The board's PSRAM, which `memory.x` leaves out of every linker region.
 const PSRAM_BASE: usize = 0x2100_0000;
-
-/// The heap arena: the first `HEAP_BYTES` of the PSRAM.
-pub const fn heap_source() -> talc::source::Claim {
-    // SAFETY: `PSRAM_BASE` is this board's PSRAM, outside every region of `memory.x`.
-    unsafe { mps2::psram_heap(PSRAM_BASE) }
-}
