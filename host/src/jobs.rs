@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use crate::report::{FileReport, SuiteReport};
-use crate::suite::{Plan, Progress, not_run, run_file, selected};
+use crate::suite::{Plan, Progress, not_run, run_file};
 use crate::target::Target;
 use crate::wast::RunError;
 
@@ -36,19 +36,8 @@ impl Plan {
         if let [target] = targets {
             return self.run(&mut **target, progress);
         }
-        let jobs: Vec<Job> = self
-            .suites
-            .iter()
-            .enumerate()
-            .flat_map(|(suite, (_, files))| {
-                let filter = self.filter.as_deref();
-                files
-                    .iter()
-                    .enumerate()
-                    .filter(move |(_, f)| selected(f, filter))
-                    .map(move |(file, _)| Job { suite, file })
-            })
-            .collect();
+        let jobs: Vec<Job> =
+            self.selected_files().map(|(suite, file, _)| Job { suite, file }).collect();
         let next = AtomicUsize::new(0);
         // Set when a file cannot be read: the instances stop taking files.
         let stop = AtomicBool::new(false);

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{FileReport, SuiteReport};
+use crate::report::{FileReport, SuiteReport, write_atomically};
 use crate::shard::Shard;
 use crate::suite::{Plan, selected};
 
@@ -164,14 +164,11 @@ impl Records {
         serde_json::from_str(&text).map_err(json)
     }
 
-    /// Writes the records to `path` through a temporary file and a rename, so a run stopped
-    /// mid-write leaves the previous complete file, never a torn one.
+    /// Writes the records to `path` ([`write_atomically`]: never a torn file).
     pub fn write(&self, path: &Path) -> Result<(), RecordsError> {
-        let io = |source| RecordsError::Io { path: path.to_owned(), source };
         let text = serde_json::to_string_pretty(self).expect("records serialize");
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        std::fs::write(&tmp, text + "\n").and_then(|()| std::fs::rename(&tmp, path)).map_err(io)
+        write_atomically(path, &(text + "\n"))
+            .map_err(|source| RecordsError::Io { path: path.to_owned(), source })
     }
 
     /// The suites' reports, for parity, totals and JUnit.

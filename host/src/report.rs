@@ -379,6 +379,15 @@ pub fn total_line(suites: &[SuiteReport]) -> String {
     format!("{passed} passed, {failed} failed")
 }
 
+/// Writes `text` to `path` through a temporary file and a rename, so a run stopped mid-write
+/// leaves the previous complete file, never a torn one (reports and records are rewritten
+/// while a run goes).
+pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path))
+}
+
 /// [`junit_xml`] for a run still going (or interrupted): `note`, which should say how far it
 /// got, goes in an XML comment before the results, where a person opening the file sees it
 /// and JUnit readers skip it.

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::suite::{Plan, selected};
+use crate::suite::Plan;
 use crate::wast::RunError;
 
 /// Part `index` (1-based) of `count`.
@@ -44,16 +44,11 @@ impl Plan {
     /// to the part with the fewest directives so far (the lowest-numbered on a tie), and kept
     /// in the plan's order. Every suite stays, with no files if none fell to this part.
     pub fn shard(&self, shard: Shard) -> Result<Plan, RunError> {
-        let filter = self.filter.as_deref();
         // (directives, suite, file), in the plan's order.
-        let mut files = Vec::new();
-        for (s, (_, suite_files)) in self.suites.iter().enumerate() {
-            for (f, file) in suite_files.iter().enumerate() {
-                if selected(file, filter) {
-                    files.push((file.directives()?, s, f));
-                }
-            }
-        }
+        let files = self
+            .selected_files()
+            .map(|(s, f, file)| Ok((file.directives()?, s, f)))
+            .collect::<Result<Vec<_>, RunError>>()?;
         // Heaviest first; the sort is stable, so ties keep the plan's order.
         let mut order: Vec<usize> = (0..files.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(files[i].0));

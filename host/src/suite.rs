@@ -415,9 +415,20 @@ impl Plan {
 
     /// How many files will run (or be reported as skipped).
     pub fn file_count(&self) -> u64 {
+        self.selected_files().count() as u64
+    }
+
+    /// The files the filter selects, in the plan's order, each with its suite's index and
+    /// its index in that suite.
+    pub fn selected_files(&self) -> impl Iterator<Item = (usize, usize, &SuiteFile)> {
         let filter = self.filter.as_deref();
-        let selected = |f: &&SuiteFile| selected(f, filter);
-        self.suites.iter().map(|(_, files)| files.iter().filter(selected).count() as u64).sum()
+        self.suites.iter().enumerate().flat_map(move |(s, (_, files))| {
+            files
+                .iter()
+                .enumerate()
+                .filter(move |(_, f)| selected(f, filter))
+                .map(move |(f, file)| (s, f, file))
+        })
     }
 
     /// Runs every suite on `target`, in order, telling `progress` as it goes.

@@ -10,7 +10,7 @@ use clap::Args;
 use tandem::records::Records;
 use tandem::report;
 
-use super::run::write_atomically;
+use super::run::write_junit;
 
 /// `tandem merge`'s arguments.
 #[derive(Args)]
@@ -40,7 +40,7 @@ pub fn run(args: MergeArgs) -> Result<bool> {
     merged.write(&args.output)?;
     let reports = merged.reports();
     if let Some(path) = &args.junit {
-        write_atomically(path, &report::junit_xml(&reports))?;
+        write_junit(path, &report::junit_xml(&reports))?;
     }
     for report in &reports {
         println!("{}", report.summary_line());
@@ -68,7 +68,7 @@ fn merge_junit(args: &MergeArgs) -> Result<bool> {
     }
     let merged = report::merge_junit(parts);
     let xml = merged.to_string().context("cannot write the merged JUnit report")?;
-    write_atomically(&args.output, &xml)?;
+    write_junit(&args.output, &xml)?;
     println!(
         "{} JUnit report(s) merged into {}: {} tests, {} failed, {} skipped",
         args.parts.len(),

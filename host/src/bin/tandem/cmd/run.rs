@@ -84,7 +84,7 @@ pub fn run(args: RunArgs) -> Result<bool> {
         return Err(e);
     }
     if let Some(path) = &args.junit {
-        write_atomically(path, &report::junit_xml(&reports))?;
+        write_junit(path, &report::junit_xml(&reports))?;
     }
     if let Some(path) = &args.records {
         let board = targets[0].board();
@@ -158,24 +158,26 @@ impl Progress for Printer<'_> {
         self.bar.set_message(file.name.clone());
         self.bar.inc(1);
         self.files_done += 1;
+        if self.junit.is_none() && self.records.is_none() {
+            return;
+        }
+        // The suites so far, for the partial reports.
+        let suites: Vec<SuiteReport> =
+            self.finished.iter().cloned().chain([so_far.clone()]).collect();
         if let Some(path) = self.junit {
-            let suites: Vec<SuiteReport> =
-                self.finished.iter().cloned().chain([so_far.clone()]).collect();
             let note = format!(
                 "PARTIAL: {} of {} files run, the last one {}; if this note is still here, the \
                  run was interrupted after it",
                 self.files_done, self.files_total, file.name
             );
-            if let Err(e) = write_atomically(path, &report::junit_xml_partial(&suites, &note)) {
+            if let Err(e) = write_junit(path, &report::junit_xml_partial(&suites, &note)) {
                 self.write_error.get_or_insert(e);
             }
         }
-        if let Some(records) = &mut self.records {
-            let suites: Vec<SuiteReport> =
-                self.finished.iter().cloned().chain([so_far.clone()]).collect();
-            if let Err(e) = records.write(&suites) {
-                self.write_error.get_or_insert(e);
-            }
+        if let Some(records) = &mut self.records
+            && let Err(e) = records.write(&suites)
+        {
+            self.write_error.get_or_insert(e);
         }
     }
 
@@ -194,12 +196,8 @@ impl Progress for Printer<'_> {
     }
 }
 
-/// Writes `text` to `path` through a temporary file and a rename, so a run killed mid-write
-/// leaves the previous complete report, never a torn one.
-pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
+/// [`report::write_atomically`] for a JUnit report, saying which on failure.
+pub fn write_junit(path: &Path, text: &str) -> Result<()> {
+    report::write_atomically(path, text)
         .with_context(|| format!("cannot write JUnit report {}", path.display()))
 }
