@@ -17,8 +17,9 @@ if ! command -v qemu-system-arm >/dev/null 2>&1; then
 fi
 qemu-system-arm --version | head -n1
 
-step "toolchain: thumbv7em-none-eabihf (M4F, M7), thumbv7m-none-eabi (M3), thumbv8m.main-none-eabihf (M33), llvm-tools"
-rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi thumbv8m.main-none-eabihf >/dev/null
+step "toolchain: thumbv7em-none-eabihf (M4F, M7), thumbv7m-none-eabi (M3), thumbv8m.main-none-eabihf (M33), thumbv6m-none-eabi (M0+), llvm-tools"
+rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi thumbv8m.main-none-eabihf \
+    thumbv6m-none-eabi >/dev/null
 rustup component add llvm-tools >/dev/null
 
 step "target-fw: fmt, clippy, release build"
@@ -54,17 +55,18 @@ usage() { # board elf memory.x
         $1 ~ /^\.(data|bss|uninit)$/ { ram += $2 }
         END { stack = (ccm_k > 0) ? ccm_k : ram_k - ram / 1024
               where = (ccm_k > 0) ? " (CCM RAM)" : ""
-              printf "%-16s flash %7.1f KiB   RAM %7.1f KiB of %d KiB, stack %6.1f KiB%s\n",
+              printf "%-22s flash %7.1f KiB   RAM %7.1f KiB of %d KiB, stack %6.1f KiB%s\n",
               board, flash / 1024, ram / 1024, ram_k, stack, where }'
 }
 
-# The boards with a firmware layer, from the one list: each profile's `firmware` and its
-# `target` (the CI board's layer is the default build above), as `layer:target`.
+# The boards with a firmware layer, from the one list: each profile's name, `firmware` and
+# `target` (the CI board's is the default build above), as `board:layer:target`.
 boards=$(for profile in boards/profiles/*.toml; do
+    board=$(basename "$profile" .toml)
     layer=$(sed -n 's/^firmware = "\(.*\)"/\1/p' "$profile")
     triple=$(sed -n 's/^target = "\(.*\)"/\1/p' "$profile")
-    if [[ -n "$layer" && "$layer" != mps2-an386 ]]; then
-        echo "$layer:${triple:-thumbv7em-none-eabihf}"
+    if [[ -n "$layer" && "$board" != qemu-mps2-an386 ]]; then
+        echo "$board:$layer:${triple:-thumbv7em-none-eabihf}"
     fi
 done | sort)
 
@@ -74,20 +76,28 @@ step "target-fw: every other board's firmware (on-device validation): flash and 
     unset CARGO_TARGET_DIR
     # The RTT code path gets clippy on a board behind a probe; the MPS2 layers are the CI
     # board's (clippy above) with other constants.
-    first=$(echo "$boards" | grep -m1 -v '^mps2-')
-    cargo clippy --release --no-default-features --features "${first%%:*},validate" \
-        --target "${first#*:}" --target-dir target/boards -- -D warnings
-    for board in $boards; do
+    IFS=: read -r board layer triple < <(echo "$boards" | grep -m1 -v '^qemu-')
+    TANDEM_BOARD=$board cargo clippy --release --no-default-features --features "$layer,validate" \
+        --target "$triple" --target-dir target/boards -- -D warnings
+    # ARMv6-M (thumbv6m): the clock without a cycle counter, the atomics without CAS.
+    TANDEM_BOARD=qemu-mps2-an385-armv6m cargo clippy --release --no-default-features \
+        --features mps2-an385,wasm --target thumbv6m-none-eabi --target-dir target/boards -- -D warnings
+    for line in $boards; do
+        IFS=: read -r board layer triple <<<"$line"
+        # The host's choice (ModuleReader::best_for): validation on the board, except on
+        # ARMv6-M, where wasmparser's validator needs the compare-and-swap it lacks.
+        reader=validate
+        [[ $triple == thumbv6m-* ]] && reader=wasm
         # One target dir for all of them: the dependencies are built once per core.
-        cargo build --release --quiet --no-default-features --features "${board%%:*},validate" \
-            --target "${board#*:}" --target-dir target/boards
-        cp "target/boards/${board#*:}/release/tandem-fw" "target/boards/tandem-fw-${board%%:*}.elf"
+        TANDEM_BOARD=$board cargo build --release --quiet --no-default-features \
+            --features "$layer,$reader" --target "$triple" --target-dir target/boards
+        cp "target/boards/$triple/release/tandem-fw" "target/boards/tandem-fw-$board.elf"
     done
 )
-usage mps2-an386 "$elf" target-fw/src/board/mps2_an386/memory.x
-for board in $boards; do
-    layer=${board%%:*}
-    usage "$layer" "target-fw/target/boards/tandem-fw-$layer.elf" "target-fw/src/board/${layer//-/_}/memory.x"
+usage qemu-mps2-an386 "$elf" target-fw/src/board/mps2_an386/memory.x
+for line in $boards; do
+    IFS=: read -r board layer _ <<<"$line"
+    usage "$board" "target-fw/target/boards/tandem-fw-$board.elf" "target-fw/src/board/${layer//-/_}/memory.x"
 done
 
 step "bench/fw (the benchmark firmware, Tandem builds reading wasm and images): fmt, clippy"

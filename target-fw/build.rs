@@ -48,6 +48,21 @@ fn main() {
     };
     let dir = layer.replace('-', "_");
 
+    // DWT's cycle counter exists on ARMv7-M and ARMv8-M Mainline, not on ARMv6-M (M0/M0+)
+    // or ARMv8-M Baseline (M23): there `clock` counts with SysTick alone.
+    println!("cargo::rustc-check-cfg=cfg(cycle_counter)");
+    let target = env::var("TARGET").expect("cargo sets TARGET");
+    if !target.starts_with("thumbv6m") && !target.starts_with("thumbv8m.base") {
+        println!("cargo::rustc-cfg=cycle_counter");
+    }
+    if target.starts_with("thumbv6m") && env::var_os("CARGO_FEATURE_VALIDATE").is_some() {
+        panic!(
+            "the `validate` feature needs atomic compare-and-swap (wasmparser's validator \
+             shares its types through `Arc`), which {target} does not have: build with \
+             `wasm` (the host validates) or neither (images only)"
+        );
+    }
+
     let memory_x = manifest.join(format!("src/board/{dir}/memory.x"));
     fs::copy(&memory_x, out.join("memory.x")).expect("board memory.x is readable");
     println!("cargo:rustc-link-search={}", out.display());
@@ -73,6 +88,15 @@ fn main() {
             "board `{}` is not supported by the `{layer}` board layer (its profile says \
              firmware = {:?}); pick a board whose profile names `{layer}`",
             board.name, board.firmware
+        );
+    }
+    if board.target.as_deref() != Some(target.as_str()) {
+        panic!(
+            "board `{}` is built for {:?} (its profile's `target`); this build is for {target} \
+             (--target {})",
+            board.name,
+            board.target,
+            board.target.as_deref().unwrap_or("?")
         );
     }
     fs::write(out.join("profile.rs"), board.to_rust_const("PROFILE")).expect("OUT_DIR is writable");

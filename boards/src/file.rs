@@ -265,6 +265,7 @@ mod tests {
                 "nrf52840-dk",
                 "nucleo-f429zi",
                 "qemu-mps2-an385",
+                "qemu-mps2-an385-armv6m",
                 "qemu-mps2-an500",
                 "qemu-mps2-an505"
             ]

@@ -48,6 +48,23 @@ pub enum ModuleReader {
 }
 
 impl ModuleReader {
+    /// The most a firmware for `board` can read: modules validated on the board, except on
+    /// ARMv6-M (Cortex-M0/M0+), where wasmparser's validator does not build (it needs atomic
+    /// compare-and-swap) and the host validates.
+    pub fn best_for(board: &BoardProfile) -> ModuleReader {
+        if board.target.as_deref().is_some_and(|t| t.starts_with("thumbv6m")) {
+            ModuleReader::Wasm
+        } else {
+            ModuleReader::ValidatingWasm
+        }
+    }
+
+    /// Whether the board checks modules itself (else the host judges `assert_invalid` and
+    /// `assert_malformed` modules for it).
+    pub fn validates(self) -> bool {
+        self == ModuleReader::ValidatingWasm
+    }
+
     /// `target-fw`'s feature for it, if any.
     fn feature(self) -> Option<&'static str> {
         match self {

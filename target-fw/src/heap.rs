@@ -3,7 +3,9 @@
 //! host can compare heap use across runs and boards.
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
+
+use portable_atomic::{AtomicBool, AtomicUsize};
 
 use talc::TalcLock;
 use talc::lock_api::{GuardNoSend, RawMutex};

@@ -45,14 +45,14 @@ pub struct QemuOptions {
 }
 
 impl QemuOptions {
-    /// Defaults for `board`: this checkout's firmware built with on-device validation, the
-    /// UART link, 30 s per reply.
+    /// Defaults for `board`: this checkout's firmware built with on-device validation where
+    /// the core can run it ([`ModuleReader::best_for`]), the UART link, 30 s per reply.
     pub fn new(board: BoardProfile) -> Self {
         QemuOptions {
+            reader: ModuleReader::best_for(&board),
             board,
             firmware: None,
             firmware_dir: firmware_dir(),
-            reader: ModuleReader::ValidatingWasm,
             remote: RemoteOptions::default(),
             rtt: false,
         }

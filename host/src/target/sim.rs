@@ -35,6 +35,8 @@ pub struct SimTarget {
     reported: Reported,
     /// Whether modules arrive as images compiled on the host, as on an images-only board.
     images: bool,
+    /// Whether it reports that it validates modules (see [`SimTarget::judged_on_host`]).
+    validates: bool,
     /// The last reset's features, which images are compiled for.
     features: Features,
 }
@@ -80,6 +82,7 @@ impl SimTarget {
             deadline: None,
             reported: Reported::default(),
             images: false,
+            validates: true,
             features: Features::empty(),
         }
     }
@@ -88,6 +91,14 @@ impl SimTarget {
     /// images, which the handler reads; modules the host rejects never reach it.
     pub fn with_images(mut self) -> Self {
         self.images = true;
+        self
+    }
+
+    /// The simulator standing in for a board that does not validate modules (a firmware
+    /// without on-device validation): `assert_invalid` and `assert_malformed` modules are
+    /// judged on the host for it as for the board, so the two report them alike.
+    pub fn judged_on_host(mut self) -> Self {
+        self.validates = false;
         self
     }
 
@@ -147,7 +158,7 @@ impl Target for SimTarget {
     }
 
     fn validates(&self) -> bool {
-        !self.images
+        self.validates && !self.images
     }
 
     fn takes_images(&self) -> Option<ImageSpec> {

@@ -3,7 +3,6 @@
 //! and the translator would have left it, before anything of it can run.
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::config::Config;
@@ -12,7 +11,7 @@ use crate::heap::{BoardSize, HeapAccount, HeapUse};
 use crate::ir::{INSTR_BYTES, Instr};
 use crate::module::{
     Bytes, ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
-    GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, Part, TableType,
+    GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, Part, Shared, TableType,
 };
 use crate::raw::code::{NotCode, code_in};
 use crate::store::{Store, try_reserve};
@@ -79,9 +78,9 @@ fn read<'a, H: Holder<'a>>(
         return Err(r.bad("bytes after the code"));
     }
     verify(&inner).map_err(|reason| Error::BadImage { reason, offset: 0 })?;
-    // The module itself, behind its `Arc`'s two counts.
+    // The module itself, behind its `Shared`'s two counts.
     r.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
-    Ok(Module { inner: Arc::new(inner) })
+    Ok(Module { inner: Shared::new(inner) })
 }
 
 /// How an image's large parts are held: copied into RAM and charged ([`Copied`]), or lent
@@ -118,7 +117,7 @@ struct InPlace;
 impl<'a> Holder<'a> for Copied {
     fn data(&self, heap: &mut HeapAccount, bytes: &'a [u8]) -> Result<Bytes, Error> {
         heap.charge(8 + bytes.len() as u64, HeapUse::Module)?;
-        Ok(Bytes::Shared(Arc::from(bytes)))
+        Ok(Bytes::Shared(Shared::from(bytes)))
     }
 
     fn headers(

@@ -5,7 +5,6 @@
 
 use alloc::collections::BTreeSet;
 use alloc::format;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use wasmparser::{
@@ -22,7 +21,8 @@ use crate::value::{FuncType, ValType};
 use super::types::{global_type, memory_type, ref_type, table_type, val_types};
 use super::{
     Bytes, ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader, Import,
-    ImportType, MemoryType, Module, ModuleInner, Part, invalid, len_u32, malformed, unsupported,
+    ImportType, MemoryType, Module, ModuleInner, Part, Shared, invalid, len_u32, malformed,
+    unsupported,
 };
 
 /// What the decoder has built so far: kept between the pieces of a module that arrives in
@@ -403,9 +403,9 @@ impl<'c> Decoder<'c> {
                     }
                 }
             };
-            // An `Arc`'s two counts, then the bytes.
+            // A `Shared`'s two counts, then the bytes.
             self.heap.charge(8 + data.data.len() as u64, HeapUse::Module)?;
-            let segment = DataSegment { mode, bytes: Bytes::Shared(Arc::from(data.data)) };
+            let segment = DataSegment { mode, bytes: Bytes::Shared(Shared::from(data.data)) };
             self.heap.push(&mut self.d.inner.datas, segment, HeapUse::Module)?;
         }
         len_u32(self.d.inner.datas.len(), "data segments")?;
@@ -441,13 +441,13 @@ impl<'c> Decoder<'c> {
         self.heap.shrink(&mut self.d.code.instrs);
         self.heap.shrink(&mut self.d.code.consts);
         self.heap.shrink(&mut self.d.headers);
-        // The module itself, behind its `Arc`'s two counts.
+        // The module itself, behind its `Shared`'s two counts.
         self.heap.charge(8 + ModuleInner::BYTES, HeapUse::Module)?;
         let Decoded { mut inner, code, headers } = core::mem::take(self.d);
         inner.code = Part::Owned(code.instrs);
         inner.consts = Part::Owned(code.consts);
         inner.headers = Part::Owned(headers);
         inner.fuel = self.config.fuel;
-        Ok(Module { inner: Arc::new(inner) })
+        Ok(Module { inner: Shared::new(inner) })
     }
 }

@@ -28,7 +28,6 @@
 use alloc::boxed::Box;
 #[cfg(feature = "wasm")]
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 #[cfg(feature = "wasm")]
@@ -61,10 +60,19 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+/// What a module and its data segments are shared through: an atomic count where the core
+/// has atomic read-modify-write (threads may share a module), a plain one on ARMv6-M
+/// (Cortex-M0/M0+), which has no compare-and-swap, no `Arc` and no threads to share with.
+/// So a [`Module`] is `Send` and `Sync` everywhere but there.
+#[cfg(target_has_atomic = "ptr")]
+pub(crate) type Shared<T> = alloc::sync::Arc<T>;
+#[cfg(not(target_has_atomic = "ptr"))]
+pub(crate) type Shared<T> = alloc::rc::Rc<T>;
+
 /// A decoded, validated and translated module. Cheap to clone.
 #[derive(Clone)]
 pub struct Module {
-    pub(crate) inner: Arc<ModuleInner>,
+    pub(crate) inner: Shared<ModuleInner>,
 }
 
 /// Limits of a memory, in its pages: 64 KiB by default, or 1 byte (the custom-page-sizes
@@ -183,7 +191,7 @@ pub(crate) struct DataSegment {
 /// (`memory.init`), or left in the flash an image lies in.
 #[derive(Debug, Clone)]
 pub(crate) enum Bytes {
-    Shared(Arc<[u8]>),
+    Shared(Shared<[u8]>),
     Static(&'static [u8]),
 }
 

@@ -10,7 +10,7 @@ fn parse(wat: &str) -> Result<Module, Error> {
     Module::new(&Config::new(), &wat::parse_str(wat).expect("test text parses"))
 }
 
-fn inner(wat: &str) -> Arc<ModuleInner> {
+fn inner(wat: &str) -> Shared<ModuleInner> {
     parse(wat).expect("module is accepted").inner
 }
 

@@ -146,8 +146,10 @@ pub struct TargetArgs {
     /// time, slower than the wall's); the host gives up on a silent board 5 s after it.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
-    /// Build the qemu firmware without on-device validation: the host then checks
-    /// assert_invalid/assert_malformed modules and reports them as skipped.
+    /// Build the qemu and probe firmware without on-device validation (the default on
+    /// ARMv6-M cores, where the validator does not build): the host then checks
+    /// assert_invalid/assert_malformed modules and reports them as skipped, for the
+    /// simulator of that board too.
     #[arg(long)]
     no_device_validation: bool,
     /// Compile every module on the host into an image for the target (`tandem compile`)
@@ -242,13 +244,16 @@ impl TargetArgs {
             TargetKind::Sim => {
                 let sim = board.map_or_else(SimTarget::new, SimTarget::for_board);
                 let sim = if self.images { sim.with_images() } else { sim };
+                // Held to a board that does not validate, the simulator does not either.
+                let validates = board.is_none_or(|b| self.reader(b).validates());
+                let sim = if validates { sim } else { sim.judged_on_host() };
                 Box::new(sim.with_timeout(self.timeout()))
             }
             TargetKind::Qemu | TargetKind::QemuRtt => {
                 let mut options = QemuOptions::new(board_or_default()?);
                 options.firmware = self.firmware.clone();
                 options.firmware_dir = self.firmware_dir();
-                options.reader = self.reader();
+                options.reader = self.reader(&options.board);
                 options.remote = self.remote();
                 options.rtt = kind == TargetKind::QemuRtt;
                 Box::new(QemuTarget::start(&options).with_context(cannot_start)?)
@@ -257,12 +262,12 @@ impl TargetArgs {
                 let (board, chip) =
                     resolve_board(board, self.chip.as_deref()).map_err(anyhow::Error::msg)?;
                 let options = ProbeOptions {
+                    reader: self.reader(&board),
                     board,
                     chip,
                     probe: self.probe.clone(),
                     firmware: self.firmware.clone(),
                     firmware_dir: self.firmware_dir(),
-                    reader: self.reader(),
                     remote: self.remote(),
                 };
                 Box::new(ProbeTarget::start(&options).with_context(cannot_start)?)
@@ -274,12 +279,13 @@ impl TargetArgs {
         })
     }
 
-    /// What the firmware built for the qemu and probe targets reads.
-    fn reader(&self) -> ModuleReader {
+    /// What the firmware built for the qemu and probe targets reads: what the flags ask, or
+    /// the most `board`'s core can read.
+    fn reader(&self, board: &BoardProfile) -> ModuleReader {
         match (self.images, self.no_device_validation) {
             (true, _) => ModuleReader::Images,
             (false, true) => ModuleReader::Wasm,
-            (false, false) => ModuleReader::ValidatingWasm,
+            (false, false) => ModuleReader::best_for(board),
         }
     }
 
