@@ -9,12 +9,14 @@
 //!
 //! The boards are listed once, by their profile files: every built-in profile's `firmware`
 //! names a board feature and a folder `src/board/<feature with _>/`, and every board feature
-//! and folder has such a profile. Anything else is refused here, naming what is missing.
+//! and folder has such a profile. Anything else is refused here, naming what is missing. The
+//! one exception is the `generic` layer, for chips with no layer of their own: its profile
+//! is derived from a chip database and given by path, and its `memory.x` is written from it.
 
 use std::collections::BTreeSet;
 use std::{env, fs, path::PathBuf};
 
-use tandem_boards::BoardProfile;
+use tandem_boards::{BoardProfile, GENERIC_LAYER};
 
 /// The features that are not board layers (besides users' host modules: see
 /// `is_host_module_feature`).
@@ -63,10 +65,35 @@ fn main() {
         );
     }
 
-    let memory_x = manifest.join(format!("src/board/{dir}/memory.x"));
-    fs::copy(&memory_x, out.join("memory.x")).expect("board memory.x is readable");
+    let board = match env::var("TANDEM_BOARD") {
+        Ok(name) => BoardProfile::find(&name).unwrap_or_else(|e| panic!("TANDEM_BOARD: {e}")),
+        Err(_) if layer == GENERIC_LAYER => panic!(
+            "the `{GENERIC_LAYER}` layer takes its chip's profile from TANDEM_BOARD (a .toml \
+             file: `tandem boards --chip NAME` prints one; `tandem run --target probe --chip \
+             NAME` writes it and builds)"
+        ),
+        Err(_) => BoardProfile::builtin()
+            .into_iter()
+            .find(|b| b.firmware.as_deref() == Some(layer.as_str()))
+            .unwrap_or_else(|| panic!("no built-in board profile names firmware `{layer}`")),
+    };
+
+    if let Some(chip) = board.generic {
+        // The profile's memory is the chip's: checked by the profile's own checks.
+        let memory = board.memory.expect("a profile has a [memory] table");
+        let memory_x = format!(
+            "/* {}: from its profile (the chip database's boot flash and RAM). */\n\
+             MEMORY\n{{\n  FLASH : ORIGIN = {:#010x}, LENGTH = {}\n  \
+             RAM   : ORIGIN = {:#010x}, LENGTH = {}\n}}\n",
+            board.name, chip.flash_origin, memory.flash_bytes, chip.ram_origin, memory.ram_bytes
+        );
+        fs::write(out.join("memory.x"), memory_x).expect("OUT_DIR is writable");
+    } else {
+        let memory_x = manifest.join(format!("src/board/{dir}/memory.x"));
+        fs::copy(&memory_x, out.join("memory.x")).expect("board memory.x is readable");
+        println!("cargo:rerun-if-changed={}", memory_x.display());
+    }
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed={}", memory_x.display());
 
     let layer_mod = manifest.join(format!("src/board/{dir}/mod.rs"));
     let include = format!(
@@ -76,13 +103,6 @@ fn main() {
     );
     fs::write(out.join("board_layer.rs"), include).expect("OUT_DIR is writable");
 
-    let board = match env::var("TANDEM_BOARD") {
-        Ok(name) => BoardProfile::find(&name).unwrap_or_else(|e| panic!("TANDEM_BOARD: {e}")),
-        Err(_) => BoardProfile::builtin()
-            .into_iter()
-            .find(|b| b.firmware.as_deref() == Some(layer.as_str()))
-            .unwrap_or_else(|| panic!("no built-in board profile names firmware `{layer}`")),
-    };
     if board.firmware.as_deref() != Some(layer.as_str()) {
         panic!(
             "board `{}` is not supported by the `{layer}` board layer (its profile says \
@@ -113,9 +133,11 @@ fn main() {
 /// The board layers, once checked to agree three ways: the built-in profiles' `firmware`
 /// fields, this crate's board features, and the folders under `src/board/`.
 fn check_board_list(manifest: &std::path::Path) -> BTreeSet<String> {
+    // The generic layer serves chips whose profiles are derived, none built in.
     let from_profiles: BTreeSet<String> = BoardProfile::builtin()
         .into_iter()
         .filter_map(|b| b.firmware.map(|f| f.into_owned()))
+        .chain([GENERIC_LAYER.to_owned()])
         .collect();
 
     let cargo_toml = fs::read_to_string(manifest.join("Cargo.toml")).expect("Cargo.toml");

@@ -67,6 +67,7 @@ pub fn firmware(variant: Variant) -> FirmwareBuild {
         target_dir: format!("target/{}", variant.label()),
         features: variant.features(),
         env: Vec::new(),
+        profile_file: None,
         bin: "tandem-bench-fw".to_owned(),
     }
 }

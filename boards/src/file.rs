@@ -9,7 +9,10 @@ use std::path::Path;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use crate::{BoardMemory, BoardProfile, DEFAULT_BOARD, Limits, MAX_STATIC_MEMORIES};
+use crate::{
+    BoardMemory, BoardProfile, DEFAULT_BOARD, GENERIC_LAYER, GenericChip, Limits,
+    MAX_STATIC_MEMORIES,
+};
 
 /// `static_memory_bytes` as a file gives it: one number (memory 0's buffer) or a list, one
 /// per memory index from 0, at most [`MAX_STATIC_MEMORIES`].
@@ -171,6 +174,13 @@ impl BoardProfile {
             max_modules,
             max_instances,
         } = self.limits;
+        let generic = self.generic.map(|g| {
+            let GenericChip { flash_origin, ram_origin, core_clock_hz } = g;
+            format!(
+                "tandem_boards::GenericChip {{ flash_origin: {flash_origin:#x}, \
+                 ram_origin: {ram_origin:#x}, core_clock_hz: {core_clock_hz} }}"
+            )
+        });
         let mut out = String::new();
         let _ = write!(
             out,
@@ -186,6 +196,7 @@ impl BoardProfile {
              max_call_depth: {max_call_depth}, fuel: {fuel}, max_module_bytes: {max_module_bytes}, \
              max_table_elements: {max_table_elements}, max_modules: {max_modules}, \
              max_instances: {max_instances} }},\n\
+             \x20   generic: {generic},\n\
              \x20   origin: None,\n\
              }};\n",
             board = self.name,
@@ -200,11 +211,12 @@ impl BoardProfile {
             max_table_elements = option(max_table_elements.map(|t| t.to_string())),
             max_modules = option(max_modules.map(|m| m.to_string())),
             max_instances = option(max_instances.map(|i| i.to_string())),
+            generic = option(generic),
         );
         out
     }
 
-    fn check(&self) -> Result<(), BoardError> {
+    pub(crate) fn check(&self) -> Result<(), BoardError> {
         let fail = |message: String| {
             Err(BoardError::Inconsistent { board: self.name.to_string(), message })
         };
@@ -215,6 +227,13 @@ impl BoardProfile {
         }
         if self.firmware.is_some() && self.target.is_none() {
             return fail("a profile with a firmware board layer names its Rust `target`".into());
+        }
+        let generic_layer = self.firmware.as_deref() == Some(GENERIC_LAYER);
+        if generic_layer != self.generic.is_some() {
+            return fail(format!(
+                "a [generic] table (flash and RAM origins, core clock) goes with \
+                 firmware = \"{GENERIC_LAYER}\", and only with it"
+            ));
         }
         // Without these figures the simulator could not hold a module to the board's memory.
         let Some(m) = &self.memory else {

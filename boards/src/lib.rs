@@ -9,7 +9,8 @@
 //!
 //! The profiles are data files, `boards/profiles/*.toml`; with the `std` feature (the
 //! default) this crate embeds every one of them, parses and checks profile files, and
-//! writes the `const` a firmware build embeds.
+//! writes the `const` a firmware build embeds; it also derives the profile of a chip with
+//! no board layer from what a chip database says of it ([`Chip`]).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -18,10 +19,14 @@ extern crate alloc;
 extern crate std;
 
 #[cfg(feature = "std")]
+mod chip;
+#[cfg(feature = "std")]
 mod file;
 
 use alloc::borrow::Cow;
 
+#[cfg(feature = "std")]
+pub use chip::{Chip, CortexM, MemoryRange};
 #[cfg(feature = "std")]
 pub use file::BoardError;
 
@@ -30,6 +35,9 @@ pub const MAX_STATIC_MEMORIES: usize = 4;
 
 /// The board CI runs on (QEMU), and the default of the targets behind a link.
 pub const DEFAULT_BOARD: &str = "qemu-mps2-an386";
+
+/// The firmware layer of chips with no board layer of their own (see [`GenericChip`]).
+pub const GENERIC_LAYER: &str = "generic";
 
 /// One board profile, as its TOML file spells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +61,10 @@ pub struct BoardProfile {
     pub memory: Option<BoardMemory>,
     /// The limits every target applies alike.
     pub limits: Limits,
+    /// For the generic firmware layer (`firmware = "generic"`, a chip with no board layer of
+    /// its own): what a board layer would know. `None` for every other profile.
+    #[cfg_attr(feature = "std", serde(default))]
+    pub generic: Option<GenericChip>,
     /// The file a profile given by path came from (`None` for built-in ones), so a
     /// firmware build can be pointed at the same file.
     #[cfg_attr(feature = "std", serde(skip))]
@@ -77,6 +89,20 @@ pub struct BoardMemory {
     pub static_memory_bytes: [u64; MAX_STATIC_MEMORIES],
     /// Bytes of heap-backed linear memory allowed, all instances together.
     pub heap_memory_bytes: u64,
+}
+
+/// What the generic firmware layer is told of its chip, where a board layer knows it: where
+/// flash and RAM start (the layer's `memory.x`; their sizes are [`BoardMemory`]'s), and the
+/// core clock the call deadline counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "std", derive(serde::Deserialize), serde(deny_unknown_fields))]
+pub struct GenericChip {
+    /// The boot flash's first address: the vector table goes there.
+    pub flash_origin: u64,
+    /// The first address of the RAM the firmware has to itself (data, heap, stack).
+    pub ram_origin: u64,
+    /// The core clock out of reset, in Hz (the firmware sets no clock up).
+    pub core_clock_hz: u32,
 }
 
 /// The limits every target applies alike: identical limits give identical exhaustion.
@@ -121,6 +147,7 @@ impl BoardProfile {
             target: None,
             memory: None,
             limits,
+            generic: None,
             origin: None,
         }
     }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
-use tandem_boards::{BoardProfile, DEFAULT_BOARD};
+use tandem_boards::{BoardProfile, DEFAULT_BOARD, GENERIC_LAYER};
 
 /// The environment variable that points at the `target-fw` crate of another checkout.
 pub const FIRMWARE_DIR_VAR: &str = "TANDEM_FIRMWARE_DIR";
@@ -32,6 +32,11 @@ pub const HOST_MODULE_FEATURES: &[&str] = &[
     "example-gpio-timer",
 ];
 
+/// Flash the firmware of each reader needs: what `ci/firmware.sh` measures (437, 305 and
+/// 195 KiB on the Cortex-M0+ to M33 builds) with room to grow.
+const VALIDATING_FLASH_BYTES: u64 = 480 * 1024;
+const WASM_FLASH_BYTES: u64 = 336 * 1024;
+
 /// What a firmware reads of the modules the host sends: the cut that decides how much of
 /// the core it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,14 +53,28 @@ pub enum ModuleReader {
 }
 
 impl ModuleReader {
-    /// The most a firmware for `board` can read: modules validated on the board, except on
-    /// ARMv6-M (Cortex-M0/M0+), where wasmparser's validator does not build (it needs atomic
-    /// compare-and-swap) and the host validates.
+    /// The most a firmware for `board` can read: modules validated on the board where its
+    /// flash holds the validator, host-validated wasm where it holds the decoder and
+    /// translator, images otherwise. On ARMv6-M (Cortex-M0/M0+) wasmparser's validator does
+    /// not build (it needs atomic compare-and-swap), so the host validates there.
     pub fn best_for(board: &BoardProfile) -> ModuleReader {
-        if board.target.as_deref().is_some_and(|t| t.starts_with("thumbv6m")) {
+        let flash = board.memory.map_or(u64::MAX, |m| m.flash_bytes);
+        let armv6m = board.target.as_deref().is_some_and(|t| t.starts_with("thumbv6m"));
+        if flash >= VALIDATING_FLASH_BYTES && !armv6m {
+            ModuleReader::ValidatingWasm
+        } else if flash >= WASM_FLASH_BYTES {
             ModuleReader::Wasm
         } else {
-            ModuleReader::ValidatingWasm
+            ModuleReader::Images
+        }
+    }
+
+    /// The name `tandem boards` shows.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ModuleReader::ValidatingWasm => "wasm, validated on the board",
+            ModuleReader::Wasm => "wasm, validated on the host",
+            ModuleReader::Images => "images compiled on the host",
         }
     }
 
@@ -106,6 +125,9 @@ pub struct FirmwareBuild {
     pub features: Vec<String>,
     /// Extra environment for the build script (e.g. `TANDEM_BOARD`).
     pub env: Vec<(String, String)>,
+    /// A profile file to write before building, and its text: a chip's derived profile,
+    /// which the build reads by path.
+    pub profile_file: Option<(PathBuf, String)>,
     /// The binary's name.
     pub bin: String,
 }
@@ -117,6 +139,13 @@ pub enum FirmwareError {
     NoBoardLayer {
         /// The board.
         board: String,
+    },
+    /// A chip's derived profile could not be written for the build.
+    Profile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
     },
     /// Cargo could not be started.
     Cargo {
@@ -141,6 +170,9 @@ impl fmt::Display for FirmwareError {
         match self {
             FirmwareError::NoBoardLayer { board } => {
                 write!(f, "board `{board}` has no firmware board layer (its profile names none)")
+            }
+            FirmwareError::Profile { path, source } => {
+                write!(f, "cannot write the chip's profile {}: {source}", path.display())
             }
             FirmwareError::Cargo { dir, source } => {
                 write!(f, "cannot run cargo in {}: {source}", dir.display())
@@ -187,13 +219,24 @@ impl FirmwareBuild {
         feature_list.extend(features.reader.feature().map(str::to_owned));
         feature_list.extend(features.rtt.then(|| "rtt".to_owned()));
         feature_list.extend(HOST_MODULE_FEATURES.iter().map(|f| (*f).to_owned()));
-        let profile = board.origin.as_deref().unwrap_or(&board.name);
+        // A chip's derived profile exists in no file yet: the build writes it beside its
+        // output, where the firmware's build script reads it.
+        let profile_file = (layer == GENERIC_LAYER && board.origin.is_none()).then(|| {
+            let path = dir.join("target/chips").join(format!("{}.toml", board.name));
+            (path, board.to_toml())
+        });
+        let profile = match (&profile_file, &board.origin) {
+            (Some((path, _)), _) => path.display().to_string(),
+            (None, Some(origin)) => origin.to_string(),
+            (None, None) => board.name.to_string(),
+        };
         Ok(FirmwareBuild {
             dir,
             target: board.target.as_deref().unwrap_or("thumbv7em-none-eabihf").to_owned(),
             target_dir,
             features: feature_list,
-            env: vec![("TANDEM_BOARD".to_owned(), profile.to_owned())],
+            env: vec![("TANDEM_BOARD".to_owned(), profile)],
+            profile_file,
             bin: "tandem-fw".to_owned(),
         })
     }
@@ -205,6 +248,12 @@ impl FirmwareBuild {
 
     /// Builds (release: the crate's profile, opt-level "s" and LTO) and returns the ELF.
     pub fn build(&self) -> Result<PathBuf, FirmwareError> {
+        if let Some((path, text)) = &self.profile_file {
+            let written = path.parent().map_or(Ok(()), std::fs::create_dir_all);
+            written
+                .and_then(|()| std::fs::write(path, text))
+                .map_err(|source| FirmwareError::Profile { path: path.clone(), source })?;
+        }
         let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args(["build", "--release", "--quiet", "--target", &self.target])
             .args(["--target-dir", &self.target_dir, "--no-default-features", "--features"])
@@ -231,6 +280,8 @@ impl FirmwareBuild {
 
 #[cfg(test)]
 mod tests {
+    use tandem_boards::{Chip, CortexM, MemoryRange};
+
     use super::*;
 
     #[test]
@@ -252,6 +303,68 @@ mod tests {
         assert_eq!(build.target_dir, "target/variants/qemu-mps2-an386-images");
         assert_eq!(build.features, ["mps2-an386"], "neither wasm nor validate");
 
+        let desktop = BoardProfile::desktop(ci.limits);
+        let err = FirmwareBuild::target_fw(dir.clone(), &desktop, default).expect_err("no layer");
+        assert!(err.to_string().contains("`desktop` has no firmware board layer"), "{err}");
+    }
+
+    fn chip(core: CortexM, flash_kib: u64) -> BoardProfile {
+        BoardProfile::for_chip(&Chip {
+            name: "ATSAMD21G18A".into(),
+            core,
+            flash: MemoryRange { origin: 0, bytes: flash_kib * 1024 },
+            ram: MemoryRange { origin: 0x2000_0000, bytes: 32 * 1024 },
+        })
+        .expect("a derivable chip")
+    }
+
+    #[test]
+    fn the_reader_is_the_most_the_flash_and_core_allow() {
+        for board in BoardProfile::builtin() {
+            let armv6m = board.target.as_deref() == Some("thumbv6m-none-eabi");
+            let expected = if armv6m { ModuleReader::Wasm } else { ModuleReader::ValidatingWasm };
+            assert_eq!(ModuleReader::best_for(&board), expected, "{}", board.name);
+        }
+        let best = |core, flash_kib| ModuleReader::best_for(&chip(core, flash_kib));
+        assert_eq!(best(CortexM::V7EM, 512), ModuleReader::ValidatingWasm);
+        assert_eq!(best(CortexM::V6M, 512), ModuleReader::Wasm, "no validator on ARMv6-M");
+        assert_eq!(best(CortexM::V7EM, 384), ModuleReader::Wasm);
+        assert_eq!(best(CortexM::V7EM, 256), ModuleReader::Images);
+        assert!(!ModuleReader::Wasm.validates() && ModuleReader::ValidatingWasm.validates());
+    }
+
+    #[test]
+    fn a_chips_derived_profile_is_written_for_its_build() {
+        let board = chip(CortexM::V6M, 256);
+        let features = FirmwareFeatures { reader: ModuleReader::Images, rtt: true };
+        let build =
+            FirmwareBuild::target_fw(PathBuf::from("/fw"), &board, features).expect("generic");
+        assert_eq!(build.target, "thumbv6m-none-eabi");
+        assert_eq!(build.features, ["generic", "rtt"]);
+        assert_eq!(build.target_dir, "target/variants/atsamd21g18a-images-rtt");
+        let (path, text) = build.profile_file.as_ref().expect("a file to write");
+        assert_eq!(path, Path::new("/fw/target/chips/atsamd21g18a.toml"));
+        assert_eq!(build.env, [("TANDEM_BOARD".to_owned(), path.display().to_string())]);
+        assert_eq!(&BoardProfile::from_toml(text, "t.toml").expect("reads back"), &board);
+
+        // Written where the build can write; a path it cannot write is named.
+        let dir = std::env::temp_dir().join(format!("tandem-chip-{}", std::process::id()));
+        let mut build = FirmwareBuild::target_fw(dir.clone(), &board, features).expect("generic");
+        build.dir = PathBuf::from("/nonexistent-dir-for-cargo");
+        let err = build.build().expect_err("no cargo dir").to_string();
+        let written = std::fs::read_to_string(dir.join("target/chips/atsamd21g18a.toml"));
+        assert_eq!(written.ok().as_deref(), Some(text.as_str()), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+        build.profile_file = Some((PathBuf::from("/proc/no/such.toml"), String::new()));
+        let err = build.build().expect_err("unwritable").to_string();
+        assert!(err.contains("cannot write the chip's profile /proc/no/such.toml"), "{err}");
+    }
+
+    #[test]
+    fn only_boards_with_a_layer_build() {
+        let ci = BoardProfile::find(DEFAULT_BOARD).expect("built-in");
+        let default = FirmwareFeatures { reader: ModuleReader::ValidatingWasm, rtt: false };
+        let dir = PathBuf::from("/fw");
         let desktop = BoardProfile::desktop(ci.limits);
         let err = FirmwareBuild::target_fw(dir, &desktop, default).expect_err("no layer");
         assert!(err.to_string().contains("`desktop` has no firmware board layer"), "{err}");

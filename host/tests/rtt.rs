@@ -79,3 +79,48 @@ fn a_firmware_without_the_rtt_link_is_named() {
     let error = QemuTarget::start(&options).err().expect("no RTT control block").to_string();
     assert!(error.contains("no `_SEGGER_RTT` symbol"), "{error}");
 }
+
+/// The generic firmware layer (any chip probe-rs knows) for real, with no hardware: a chip
+/// profile derived for the CI machine's memory map (4 MiB of code RAM at 0, 4 MiB of data
+/// RAM at 0x2000_0000), its `memory.x` written from it, the firmware booted on that machine
+/// and driven over RTT as through a probe, and every outcome the simulator's with that
+/// profile.
+#[test]
+fn the_generic_firmware_runs_the_suites_as_the_simulator_does() {
+    use tandem::target::sim::SimTarget;
+    use tandem_boards::{Chip, CortexM, MemoryRange};
+
+    let chip = Chip {
+        name: "QEMU_MPS2_AN386_MAP".into(),
+        core: CortexM::V7EM,
+        flash: MemoryRange { origin: 0, bytes: 4 << 20 },
+        ram: MemoryRange { origin: 0x2000_0000, bytes: 4 << 20 },
+    };
+    let mut board = BoardProfile::for_chip(&chip).unwrap_or_else(|e| panic!("{e}"));
+    // QEMU's SysTick rate, as a user would set the chip's reset clock.
+    board.generic.as_mut().expect("a generic profile").core_clock_hz = 25_000_000;
+    let mut options = QemuOptions::new(board.clone());
+    options.rtt = true;
+    options.machine = Some("mps2-an386".into());
+    let test = "the_generic_firmware_runs_the_suites_as_the_simulator_does";
+    let Some(mut qemu) = common::start(&options, test) else { return };
+    assert_eq!(qemu.board(), Some("qemu-mps2-an386-map"));
+
+    let suite = Suite::parse(concat!(env!("CARGO_MANIFEST_DIR"), "/../suites"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let on_qemu = run_suite(&mut qemu, &suite, Features::WASM2, None, |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    qemu.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = SimTarget::for_board(&board);
+    let on_sim = run_suite(&mut sim, &suite, Features::WASM2, None, |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let parity = tandem::parity::compare(&on_sim, &on_qemu, "sim", "qemu-rtt");
+    assert!(
+        parity.mismatches.is_empty(),
+        "{:?}",
+        &parity.mismatches[..3.min(parity.mismatches.len())]
+    );
+    assert!(on_qemu.passed() >= 100, "{}", on_qemu.summary_line());
+    eprintln!("generic firmware: {}", on_qemu.summary_line());
+}

@@ -89,6 +89,13 @@ pub enum ProbeError {
         /// probe-rs's error.
         why: String,
     },
+    /// probe-rs knows the chip, but the generic firmware cannot run on it.
+    UnsupportedChip {
+        /// The chip, as probe-rs names it.
+        chip: String,
+        /// Why not.
+        why: String,
+    },
     /// The probe would not open, or would not attach to the chip.
     Attach {
         /// The probe, as [`ProbeInfo`] displays it.
@@ -154,6 +161,9 @@ impl fmt::Display for ProbeError {
                 "unknown chip `{chip}`: {why} (probe-rs names them like nRF52840_xxAA, \
                  R7FA6M3AH, STM32F429ZITx)"
             ),
+            Self::UnsupportedChip { chip, why } => {
+                write!(f, "no firmware for the {chip}: {why}")
+            }
             Self::Attach { probe, chip, why } => {
                 write!(
                     f,

@@ -10,7 +10,11 @@
 //! - [`elf`]: the control block's address from the firmware's `_SEGGER_RTT` symbol.
 //! - `hardware` (feature `hardware`): probe-rs: listing probes, attaching, flashing, and
 //!   target memory through a probe.
+//! - `chips` (feature `hardware`): what probe-rs's chip database says of a chip with no
+//!   board layer, for the generic firmware's profile.
 
+#[cfg(feature = "hardware")]
+pub mod chips;
 pub mod elf;
 pub mod gdb;
 #[cfg(feature = "hardware")]

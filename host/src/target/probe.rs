@@ -43,8 +43,9 @@ pub struct ProbeOptions {
 /// Longest wait for the firmware to set up its RTT control block after reset.
 const RTT_ATTACH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The board to run on and its chip, from `--board` and/or `--chip`; a message naming the
-/// boards that have a probe when they do not say one.
+/// The board to run on and its chip, from `--board` and/or `--chip` (a chip no built-in
+/// board has gets its derived profile, [`chip_profile`]); a message naming the boards that
+/// have a probe when they do not say one.
 pub fn resolve_board(
     board: Option<&BoardProfile>,
     chip: Option<&str>,
@@ -58,12 +59,14 @@ pub fn resolve_board(
     };
     let board = match (board, chip) {
         (Some(b), _) => b.clone(),
-        (None, Some(chip)) => BoardProfile::builtin()
+        (None, Some(chip)) => match BoardProfile::builtin()
             .into_iter()
             .find(|b| b.chip.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(chip)))
-            .ok_or_else(|| {
-                format!("no board support for chip `{chip}`; boards with a probe: {}", supported())
-            })?,
+        {
+            Some(board) => board,
+            None => chip_profile(chip)
+                .map_err(|e| format!("{e}; boards with a layer of their own: {}", supported()))?,
+        },
         (None, None) => {
             return Err(format!(
                 "--target probe needs --board or --chip; boards with a probe: {}",
@@ -88,6 +91,13 @@ pub fn resolve_board(
         ));
     }
     Ok((board, board_chip))
+}
+
+/// The profile of a chip no built-in board has, for the generic firmware layer: derived from
+/// what probe-rs's chip database says of it.
+pub fn chip_profile(chip: &str) -> Result<BoardProfile, String> {
+    let described = tandem_probe::chips::describe(chip).map_err(|e| e.to_string())?;
+    BoardProfile::for_chip(&described).map_err(|e| format!("no firmware for the {chip}: {e}"))
 }
 
 /// The firmware on a board behind a probe, as a [`crate::target::Target`].

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tandem_boards::BoardProfile;
+use tandem_boards::{BoardProfile, GENERIC_LAYER};
 use tandem_probe::gdb::GdbStub;
 use tandem_probe::rtt::{CONTROL_BLOCK_SYMBOL, RttChannels};
 use tandem_probe::stream::{PollOptions, RttStream};
@@ -42,6 +42,11 @@ pub struct QemuOptions {
     pub remote: RemoteOptions,
     /// Link over RTT through QEMU's gdbstub instead of the UART.
     pub rtt: bool,
+    /// The machine for a board whose layer is not one of QEMU's: the generic layer, built for
+    /// a chip profile with a QEMU machine's memory map (over RTT: it has no UART). Such a
+    /// firmware parks at the end of a run, as on a chip behind a probe, and the host then
+    /// stops QEMU.
+    pub machine: Option<String>,
 }
 
 impl QemuOptions {
@@ -55,6 +60,7 @@ impl QemuOptions {
             firmware_dir: firmware_dir(),
             remote: RemoteOptions::default(),
             rtt: false,
+            machine: None,
         }
     }
 }
@@ -75,6 +81,8 @@ pub struct QemuPeer {
     rtt: Option<u32>,
     /// The RTT stream while one runs (dropping it stops it).
     rtt_stream: Option<RttStream<GdbStub>>,
+    /// The firmware parks at the end of a run instead of ending QEMU (semihosting).
+    parks_at_exit: bool,
 }
 
 impl QemuPeer {
@@ -127,6 +135,11 @@ impl Peer for QemuPeer {
     }
 
     fn wait_exit(&mut self, rt: &Runtime) -> Result<(), TargetError> {
+        if self.parks_at_exit {
+            // It answered the exit request and parked: nothing more will come.
+            self.kill();
+            return Ok(());
+        }
         let Some(qemu) = &mut self.qemu else { return Ok(()) };
         let status = rt
             .block_on(qemu.wait_exit(Duration::from_secs(5)))
@@ -158,7 +171,13 @@ impl RemoteTarget<QemuPeer> {
     /// Builds (if needed) and boots the firmware, connects and checks the protocol.
     pub fn start(options: &QemuOptions) -> Result<Self, TargetError> {
         let board = &options.board;
-        let Some(machine) = board.firmware.as_deref().filter(|f| QEMU_MACHINES.contains(f)) else {
+        let layer = board.firmware.as_deref();
+        let generic = layer == Some(GENERIC_LAYER);
+        let machine = match &options.machine {
+            Some(machine) if generic => Some(machine.as_str()),
+            _ => layer.filter(|f| QEMU_MACHINES.contains(f)),
+        };
+        let Some(machine) = machine else {
             return Err(TargetError::Transport(format!(
                 "board `{}` does not run under QEMU (only boards whose profile says \
                  firmware = one of {} do); use the simulator with --board {} instead",
@@ -182,7 +201,14 @@ impl RemoteTarget<QemuPeer> {
             None
         };
         let remote = options.remote;
-        let peer = QemuPeer { elf, machine: machine.to_owned(), qemu: None, rtt, rtt_stream: None };
+        let peer = QemuPeer {
+            elf,
+            machine: machine.to_owned(),
+            qemu: None,
+            rtt,
+            rtt_stream: None,
+            parks_at_exit: generic,
+        };
         RemoteTarget::connect(peer, &board.name, remote)
     }
 }

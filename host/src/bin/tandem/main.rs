@@ -51,8 +51,8 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Run suites or programs and print what each needed, and the smallest profile limits.
     Measure(cmd::measure::MeasureArgs),
-    /// List the built-in board profiles.
-    Boards,
+    /// List the built-in board profiles, or show (--chip) the profile a chip runs with.
+    Boards(cmd::boards::BoardsArgs),
     /// Debug probes.
     #[command(subcommand)]
     Probe(cmd::probe::ProbeCommand),
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         Command::Call(args) => cmd::call::run(args),
         Command::Compile(args) => cmd::compile::run(args),
         Command::Measure(args) => cmd::measure::run(args),
-        Command::Boards => cmd::boards::run(),
+        Command::Boards(args) => cmd::boards::run(args),
         Command::Probe(command) => cmd::probe::run(command),
     };
     match result {

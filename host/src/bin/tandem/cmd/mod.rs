@@ -243,9 +243,11 @@ impl TargetArgs {
         Ok(match kind {
             TargetKind::Sim => {
                 let sim = board.map_or_else(SimTarget::new, SimTarget::for_board);
-                let sim = if self.images { sim.with_images() } else { sim };
-                // Held to a board that does not validate, the simulator does not either.
-                let validates = board.is_none_or(|b| self.reader(b).validates());
+                // Held to a board, the simulator reads what its firmware reads.
+                let reader = board.map(|b| self.reader(b));
+                let images = self.images || reader == Some(ModuleReader::Images);
+                let sim = if images { sim.with_images() } else { sim };
+                let validates = reader.is_none_or(ModuleReader::validates);
                 let sim = if validates { sim } else { sim.judged_on_host() };
                 Box::new(sim.with_timeout(self.timeout()))
             }
@@ -254,26 +256,28 @@ impl TargetArgs {
                 options.firmware = self.firmware.clone();
                 options.firmware_dir = self.firmware_dir();
                 options.reader = self.reader(&options.board);
-                options.remote = self.remote();
+                options.remote = self.remote(options.reader);
                 options.rtt = kind == TargetKind::QemuRtt;
                 Box::new(QemuTarget::start(&options).with_context(cannot_start)?)
             }
             TargetKind::Probe => {
                 let (board, chip) =
                     resolve_board(board, self.chip.as_deref()).map_err(anyhow::Error::msg)?;
+                let reader = self.reader(&board);
                 let options = ProbeOptions {
-                    reader: self.reader(&board),
+                    reader,
                     board,
                     chip,
                     probe: self.probe.clone(),
                     firmware: self.firmware.clone(),
                     firmware_dir: self.firmware_dir(),
-                    remote: self.remote(),
+                    remote: self.remote(reader),
                 };
                 Box::new(ProbeTarget::start(&options).with_context(cannot_start)?)
             }
             TargetKind::SimLink => Box::new(
-                LinkedSimTarget::start(&board_or_default()?, self.remote())
+                // The simulator behind the link validates as the desktop's does.
+                LinkedSimTarget::start(&board_or_default()?, self.remote(self.sim_link_reader()))
                     .with_context(cannot_start)?,
             ),
         })
@@ -289,6 +293,10 @@ impl TargetArgs {
         }
     }
 
+    fn sim_link_reader(&self) -> ModuleReader {
+        if self.images { ModuleReader::Images } else { ModuleReader::ValidatingWasm }
+    }
+
     fn firmware_dir(&self) -> PathBuf {
         self.firmware_dir.clone().unwrap_or_else(firmware_dir)
     }
@@ -297,10 +305,12 @@ impl TargetArgs {
         Duration::from_secs(self.timeout)
     }
 
-    /// A target behind a link: the board stops a call at the timeout by its own clock.
-    fn remote(&self) -> RemoteOptions {
+    /// A target behind a link whose firmware reads what `reader` says: the board stops a
+    /// call at the timeout by its own clock.
+    fn remote(&self, reader: ModuleReader) -> RemoteOptions {
         let link = LinkOptions { faults: self.link_faults, ..LinkOptions::default() };
-        RemoteOptions { link, images: self.images, ..RemoteOptions::default() }
+        let images = reader == ModuleReader::Images;
+        RemoteOptions { link, images, ..RemoteOptions::default() }
             .with_call_deadline(self.timeout())
     }
 }
