@@ -47,7 +47,15 @@ fn the_board_or_chip_must_be_named_and_agree() {
     assert!(e.contains("nrf52840-dk (nRF52840_xxAA)"), "the boards with a probe are listed: {e}");
 
     let e = refused(&["--chip", "nosuch"]);
-    assert!(e.contains("no board support for chip `nosuch`"), "{e}");
+    assert!(e.contains("unknown chip `nosuch`"), "{e}");
+    assert!(e.contains("boards with a layer of their own: ek-ra6m3 (R7FA6M3AH)"), "{e}");
+
+    // A chip probe-rs knows that no board has runs the generic firmware: the run gets as far
+    // as looking for the probe (before anything is built).
+    let e = refused(&["--chip", "STM32F411CEUx", "--probe", "1234:5678"]);
+    assert!(e.contains("no debug probe matches --probe 1234:5678"), "{e}");
+    let e = refused(&["--chip", "RP2040"]);
+    assert!(e.contains("second-stage loader"), "{e}");
 
     let e = refused(&["--board", "nrf52840-dk", "--chip", "STM32F429ZITx"]);
     assert!(e.contains("does not match board `nrf52840-dk`, whose chip is nRF52840_xxAA"), "{e}");
@@ -87,4 +95,23 @@ fn a_missing_probe_is_named_with_where_to_look() {
         assert!(e.contains("no debug probe found"), "{e}");
         assert!(e.contains("tandem probe list"), "{e}");
     }
+}
+
+#[test]
+fn jobs_on_the_probe_target_take_one_probe_each() {
+    let e = refused(&["--chip", "nRF52840_xxAA", "-j", "2", "--probe", "1234:5678"]);
+    assert!(e.contains("--jobs 2 on the probe target runs 2 boards"), "{e}");
+    assert!(e.contains("(given: 1;"), "{e}");
+    // Two probes for two instances: the first instance looks for its own.
+    let e = refused(&[
+        "--chip",
+        "nRF52840_xxAA",
+        "-j",
+        "2",
+        "--probe",
+        "1234:5678",
+        "--probe",
+        "1234:5679",
+    ]);
+    assert!(e.contains("no debug probe matches --probe 1234:5678"), "{e}");
 }

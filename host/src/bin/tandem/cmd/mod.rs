@@ -131,7 +131,7 @@ impl WasiArgs {
 }
 
 /// How to bring up a target: what every command that runs WebAssembly takes.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct TargetArgs {
     /// A prebuilt firmware ELF for the qemu and probe targets (default: build target-fw for
     /// the board).
@@ -168,9 +168,9 @@ pub struct TargetArgs {
     #[arg(long, value_name = "CHIP")]
     chip: Option<String>,
     /// The probe target's debug probe, when more than one is attached (see `tandem probe
-    /// list`).
+    /// list`); once per board with --jobs N, one board per instance.
     #[arg(long, value_name = "VID:PID[:SERIAL]")]
-    probe: Option<String>,
+    probe: Vec<String>,
 }
 
 impl VersionArg {
@@ -268,7 +268,7 @@ impl TargetArgs {
                     reader,
                     board,
                     chip,
-                    probe: self.probe.clone(),
+                    probe: self.probe.first().cloned(),
                     firmware: self.firmware.clone(),
                     firmware_dir: self.firmware_dir(),
                     remote: self.remote(reader),
@@ -281,6 +281,16 @@ impl TargetArgs {
                     .with_context(cannot_start)?,
             ),
         })
+    }
+
+    /// The arguments of instance `index` of a run with --jobs: the same, with the probe
+    /// target's `index`-th `--probe` (each instance its own board).
+    pub fn instance(&self, index: usize) -> TargetArgs {
+        let mut args = self.clone();
+        if let Some(probe) = self.probe.get(index) {
+            args.probe = vec![probe.clone()];
+        }
+        args
     }
 
     /// What the firmware built for the qemu and probe targets reads: what the flags ask, or
@@ -320,7 +330,7 @@ impl TargetArgs {
 #[derive(Args)]
 pub struct WorkArgs {
     /// Run this many instances of each target (simulators, QEMU boards, linked
-    /// simulators; the probe target runs one), a file on each at a time. Results and
+    /// simulators; boards behind probes, one per --probe), a file on each at a time. Results and
     /// reports are those of one instance, in the same order.
     #[arg(long, short = 'j', value_name = "N", default_value = "1")]
     jobs: NonZeroUsize,
@@ -345,21 +355,26 @@ impl WorkArgs {
         Ok(part.with_retries(self.retries))
     }
 
-    /// Starts the instances of target `kind` with `start`, one after the other in this
-    /// thread: a QEMU dies with the thread that started it (its parent-death signal follows
-    /// the thread, not the process), and this one outlives the run.
+    /// Starts the instances of target `kind` with `start`, given each instance's target
+    /// arguments ([`TargetArgs::instance`]: on the probe target, each its own `--probe`),
+    /// one after the other in this thread: a QEMU dies with the thread that started it (its
+    /// parent-death signal follows the thread, not the process), and this one outlives the
+    /// run.
     pub fn start(
         &self,
         kind: TargetKind,
-        start: impl Fn() -> Result<Box<dyn Target + Send>>,
+        target: &TargetArgs,
+        start: impl Fn(&TargetArgs) -> Result<Box<dyn Target + Send>>,
     ) -> Result<Vec<Box<dyn Target + Send>>> {
-        if kind == TargetKind::Probe && self.jobs.get() > 1 {
+        let jobs = self.jobs.get();
+        if kind == TargetKind::Probe && jobs > 1 && target.probe.len() < jobs {
             anyhow::bail!(
-                "--jobs {} on the probe target would need as many boards; it runs one",
-                self.jobs
+                "--jobs {jobs} on the probe target runs {jobs} boards: give --probe \
+                 VID:PID[:SERIAL] once for each (given: {}; see `tandem probe list`)",
+                target.probe.len()
             );
         }
-        (0..self.jobs.get()).map(|_| start()).collect()
+        (0..jobs).map(|i| start(&target.instance(i))).collect()
     }
 }
 

@@ -85,7 +85,8 @@ fn run_targets(args: &ParityArgs) -> Result<(Runs, String)> {
                 let work = &args.work;
                 s.spawn(move || {
                     let t0 = Instant::now();
-                    let targets = work.start(kind, || common.target(kind, Some(board)));
+                    let targets =
+                        work.start(kind, common, |instance| instance.target(kind, Some(board)));
                     let result = targets.and_then(|mut targets| {
                         let bar = progress_bar(multi, plan.file_count(), kind.name());
                         let mut progress = FailuresOnly { bar, kind };

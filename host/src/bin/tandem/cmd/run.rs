@@ -45,9 +45,9 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<bool> {
     let whole = args.common.plan()?;
     let plan = args.work.plan(&whole)?;
-    let mut targets = args
-        .work
-        .start(args.target, || args.common.target.single(args.target, args.board.as_deref()))?;
+    let mut targets = args.work.start(args.target, &args.common.target, |instance| {
+        instance.single(args.target, args.board.as_deref())
+    })?;
     let name = targets[0].name().to_owned();
     let multi = MultiProgress::new();
     let bar = progress_bar(&multi, plan.file_count(), &name);
