@@ -70,14 +70,7 @@ fn a_killed_host_leaves_no_qemu_behind() {
         .expect("tandem runs");
     let deadline = Instant::now() + Duration::from_secs(300);
     let qemu = loop {
-        let qemus: Vec<u32> = children(run.id())
-            .into_iter()
-            .filter(|&p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm"))
-                    .is_ok_and(|c| c.starts_with("qemu-system-arm"))
-            })
-            .collect();
-        if let Some(&qemu) = qemus.first() {
+        if let Some(&qemu) = qemus(run.id()).first() {
             break qemu;
         }
         if let Some(status) = run.try_wait().unwrap() {
@@ -98,6 +91,92 @@ fn a_killed_host_leaves_no_qemu_behind() {
         assert!(Instant::now() < gone, "QEMU (pid {qemu}) outlived the killed host");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The QEMU children of process `pid`.
+fn qemus(pid: u32) -> Vec<u32> {
+    children(pid)
+        .into_iter()
+        .filter(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.starts_with("qemu-system-arm"))
+        })
+        .collect()
+}
+
+/// A board that disappears mid-run and does not come back (here QEMU killed, and its
+/// firmware gone, so the restart fails as an unplugged probe's would) ends the run with what
+/// it has: the files finished before are in the records, the one in flight and every later
+/// one are there as not run, with the reason, and the run fails.
+#[test]
+fn a_board_that_disappears_ends_the_run_with_what_it_has() {
+    use tandem::firmware::{FirmwareBuild, FirmwareFeatures, ModuleReader, firmware_dir};
+    use tandem::records::Records;
+    use tandem_boards::{BoardProfile, DEFAULT_BOARD};
+
+    if cfg!(not(target_os = "linux")) {
+        return;
+    }
+    let required = std::env::var_os("TANDEM_REQUIRE_QEMU").is_some_and(|v| v == "1");
+    let test = "a_board_that_disappears_ends_the_run_with_what_it_has";
+    let board = BoardProfile::find(DEFAULT_BOARD).unwrap();
+    let features = FirmwareFeatures { reader: ModuleReader::ValidatingWasm, rtt: false };
+    let built = FirmwareBuild::target_fw(firmware_dir(), &board, features).unwrap().build();
+    let elf = match built {
+        Ok(elf) => elf,
+        Err(e) if !required => return eprintln!("SKIPPED {test}: {e}"),
+        Err(e) => panic!("{e}"),
+    };
+    let dir = std::env::temp_dir().join(format!("tandem-disappears-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let firmware = dir.join("board.elf");
+    std::fs::copy(&elf, &firmware).unwrap();
+    let records = dir.join("records.json");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "spec:v1", "--target", "qemu", "--firmware"])
+        .arg(&firmware)
+        .arg("--records")
+        .arg(&records)
+        .stdout(std::fs::File::create(dir.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+        .spawn()
+        .expect("tandem runs");
+    // Mid-run: once a few files' records are out.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let finished = |r: &Records| r.suites.iter().map(|s| s.files.len()).sum::<usize>();
+    while !Records::read(&records).is_ok_and(|r| finished(&r) >= 3) {
+        if let Some(status) = run.try_wait().unwrap() {
+            assert!(!required, "tandem ended ({status}) before the board could be pulled");
+            return eprintln!("SKIPPED {test}: the run ended first ({status})");
+        }
+        assert!(Instant::now() < deadline, "no records within 300 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::remove_file(&firmware).unwrap();
+    for qemu in qemus(run.id()) {
+        Command::new("kill").args(["-9", &qemu.to_string()]).status().unwrap();
+    }
+    let status = run.wait().unwrap();
+    let stdout = std::fs::read_to_string(dir.join("stdout")).unwrap();
+    let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap();
+    assert!(!status.success(), "{stdout}{stderr}");
+
+    let records = Records::read(&records).unwrap();
+    let files: Vec<_> = records.suites.iter().flat_map(|s| &s.files).collect();
+    let planned: usize = records.suites.iter().map(|s| s.planned.len()).sum();
+    assert_eq!(files.len(), planned, "every planned file is in the records");
+    let ran = files.iter().filter(|f| f.file_skip.is_none()).count();
+    let not_run: Vec<_> = files.iter().filter_map(|f| f.file_skip.as_ref()).collect();
+    assert!(ran >= 3, "the files finished before are kept ({ran})");
+    assert!(!not_run.is_empty(), "{stdout}");
+    for skip in &not_run {
+        assert!(skip.reason.starts_with("not run: the target died"), "{}", skip.reason);
+    }
+    // The file in flight when the board went says what happened to it.
+    let failed = files.iter().filter(|f| f.file_skip.is_none() && f.failed() > 0).count();
+    assert!(failed <= 1, "at most the file in flight failed ({failed})");
+    eprintln!("{ran} files kept, {} not run: {}", not_run.len(), not_run[0].reason);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A module that never returns fails with a timeout on the simulator, within the timeout

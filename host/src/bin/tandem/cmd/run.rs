@@ -73,13 +73,8 @@ pub fn run(args: RunArgs) -> Result<bool> {
     };
     let reports = plan.run_jobs(&mut targets, &mut printer)?;
     printer.bar.finish_and_clear();
-    for target in &mut targets {
-        if let Some(link) = target.link_summary() {
-            println!("link ({}): {link}", target.name());
-        }
-        target.finish().context("the target did not end cleanly")?;
-    }
-
+    // The reports first: a target that does not end cleanly (one that died mid-run) must not
+    // cost the results obtained before.
     if let Some(e) = printer.write_error {
         return Err(e);
     }
@@ -90,8 +85,20 @@ pub fn run(args: RunArgs) -> Result<bool> {
         let board = targets[0].board();
         Records::new(&name, board, args.work.shard, &whole, &reports).write(path)?;
     }
+    let mut unclean = None;
+    for target in &mut targets {
+        if let Some(link) = target.link_summary() {
+            println!("link ({}): {link}", target.name());
+        }
+        if let Err(e) = target.finish() {
+            unclean.get_or_insert(e);
+        }
+    }
     for report in &reports {
         println!("{}", report.summary_line());
+    }
+    if let Some(e) = unclean {
+        return Err(e).context("the target did not end cleanly");
     }
     let limits = targets[0].board().map_or_else(|| "unknown".to_owned(), str::to_owned);
     let mut jobs = match targets.len() {
