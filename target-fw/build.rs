@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::{env, fs, path::PathBuf};
 
-use tandem_boards::{BoardProfile, GENERIC_LAYER};
+use tandem_boards::{BoardProfile, CortexM, GENERIC_LAYER};
 
 /// The features that are not board layers (besides users' host modules: see
 /// `is_host_module_feature`).
@@ -54,10 +54,12 @@ fn main() {
     // or ARMv8-M Baseline (M23): there `clock` counts with SysTick alone.
     println!("cargo::rustc-check-cfg=cfg(cycle_counter)");
     let target = env::var("TARGET").expect("cargo sets TARGET");
-    if !target.starts_with("thumbv6m") && !target.starts_with("thumbv8m.base") {
+    let core = CortexM::of_target(&target)
+        .unwrap_or_else(|| panic!("{target} is not a Cortex-M target (thumbv6m/7m/7em/8m)"));
+    if core.has_cycle_counter() {
         println!("cargo::rustc-cfg=cycle_counter");
     }
-    if target.starts_with("thumbv6m") && env::var_os("CARGO_FEATURE_VALIDATE").is_some() {
+    if !core.has_compare_and_swap() && env::var_os("CARGO_FEATURE_VALIDATE").is_some() {
         panic!(
             "the `validate` feature needs atomic compare-and-swap (wasmparser's validator \
              shares its types through `Arc`), which {target} does not have: build with \

@@ -1,10 +1,12 @@
-//! Build script: the QEMU board's `memory.x` (the very file target-fw links with), the
+//! Build script: the QEMU machine's `memory.x` and PSRAM address (target-fw's layer's), the
 //! call-depth probe module compiled from its WAT, and for the `tandem-images` build every
 //! program compiled into an image (`Module::to_image`), for the firmware to link into flash.
 
 use std::{env, fs, path::Path, path::PathBuf};
 
-const MEMORY_X: &str = "../../target-fw/src/board/mps2_an386/memory.x";
+/// The QEMU machine the firmware is built for (`TANDEM_BENCH_MACHINE`, one of target-fw's
+/// MPS2 layers: mps2-an385 M3, mps2-an386 M4F, mps2-an500 M7, mps2-an505 M33).
+const DEFAULT_MACHINE: &str = "mps2-an386";
 
 /// Where the programs the firmware runs live.
 const PROGRAM_DIRS: [&str; 2] = ["../../suites/bench/programs/wasm", "../../suites/apps"];
@@ -19,9 +21,26 @@ const DEPTH_WAT: &str = r#"(module
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::copy(MEMORY_X, out.join("memory.x")).expect("target-fw's memory.x is readable");
+    let machine = env::var("TANDEM_BENCH_MACHINE").unwrap_or_else(|_| DEFAULT_MACHINE.into());
+    println!("cargo:rerun-if-env-changed=TANDEM_BENCH_MACHINE");
+    // The machine's memory map and PSRAM are target-fw's layer's: the very files it links
+    // with, the address its layer names.
+    let layer = format!("../../target-fw/src/board/{}", machine.replace('-', "_"));
+    let memory_x = format!("{layer}/memory.x");
+    fs::copy(&memory_x, out.join("memory.x"))
+        .unwrap_or_else(|e| panic!("{memory_x} (TANDEM_BENCH_MACHINE={machine}): {e}"));
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed={MEMORY_X}");
+    println!("cargo:rerun-if-changed={memory_x}");
+    let layer_mod = format!("{layer}/mod.rs");
+    let source = fs::read_to_string(&layer_mod).expect("the layer's mod.rs is readable");
+    let psram = source
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("const PSRAM_BASE: usize = "))
+        .and_then(|rest| rest.strip_suffix(';'))
+        .unwrap_or_else(|| panic!("{layer_mod} names no `const PSRAM_BASE: usize = ...;`"));
+    fs::write(out.join("machine.rs"), format!("const PSRAM_BASE: usize = {psram};\n"))
+        .expect("OUT_DIR is writable");
+    println!("cargo:rerun-if-changed={layer_mod}");
     let depth = wat::parse_str(DEPTH_WAT).expect("the depth module parses");
     fs::write(out.join("depth.wasm"), &depth).expect("OUT_DIR is writable");
     if env::var_os("CARGO_FEATURE_TANDEM_IMAGES").is_some() {

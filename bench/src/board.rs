@@ -1,7 +1,8 @@
-//! The Cortex-M4 half of the benchmark: builds the benchmark firmware (`bench/fw`) once per
-//! engine with identical glue, runs each under QEMU `mps2-an386` with `-icount shift=0`
-//! (guest instructions, deterministic), parses the figures it prints, and measures how much
-//! flash each engine adds to the glue-only baseline.
+//! The Cortex-M half of the benchmark: builds the benchmark firmware (`bench/fw`) once per
+//! engine with identical glue, runs each under QEMU (`mps2-an386`, the Cortex-M4F, for the
+//! report; every MPS2 core for `--cores`) with `-icount shift=0` (guest instructions,
+//! deterministic), parses the figures it prints, and measures how much flash each engine
+//! adds to the glue-only baseline.
 
 use std::path::{Path, PathBuf};
 
@@ -59,24 +60,60 @@ impl Variant {
     }
 }
 
-/// The benchmark firmware's build for `variant`: its own target directory per variant.
-pub fn firmware(variant: Variant) -> FirmwareBuild {
+/// A Cortex-M core under QEMU: the MPS2 machine that has it and the Rust target for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Core {
+    /// Its name in tables, e.g. `Cortex-M7`.
+    pub name: &'static str,
+    /// The QEMU machine (one of target-fw's MPS2 layers).
+    pub machine: &'static str,
+    /// The Rust target.
+    pub target: &'static str,
+}
+
+impl Core {
+    /// The CI board's core, where every other figure of the report comes from.
+    pub const M4F: Core =
+        Core { name: "Cortex-M4F", machine: "mps2-an386", target: "thumbv7em-none-eabihf" };
+
+    /// Every core QEMU runs the firmware on.
+    pub const ALL: [Core; 4] = [
+        Core { name: "Cortex-M3", machine: "mps2-an385", target: "thumbv7m-none-eabi" },
+        Core::M4F,
+        Core { name: "Cortex-M7", machine: "mps2-an500", target: "thumbv7em-none-eabihf" },
+        Core { name: "Cortex-M33", machine: "mps2-an505", target: "thumbv8m.main-none-eabihf" },
+    ];
+}
+
+/// The benchmark firmware's build for `variant` on `core`: its own target directory per
+/// variant and core.
+pub fn firmware(variant: Variant, core: Core) -> FirmwareBuild {
+    let target_dir = if core == Core::M4F {
+        format!("target/{}", variant.label())
+    } else {
+        format!("target/{}/{}", core.machine, variant.label())
+    };
     FirmwareBuild {
         dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("fw"),
-        target: "thumbv7em-none-eabihf".to_owned(),
-        target_dir: format!("target/{}", variant.label()),
+        target: core.target.to_owned(),
+        target_dir,
         features: variant.features(),
-        env: Vec::new(),
-        profile_file: None,
+        env: vec![("TANDEM_BENCH_MACHINE".to_owned(), core.machine.to_owned())],
+        chip: None,
         bin: "tandem-bench-fw".to_owned(),
     }
 }
 
-/// Builds the firmware for `variant` (release: opt-level "s", LTO) and returns the ELF.
-pub fn build(variant: Variant) -> Result<PathBuf, String> {
-    firmware(variant)
-        .build()
-        .map_err(|e| format!("building the {} benchmark firmware failed: {e}", variant.label()))
+/// Builds the firmware for `variant` on `core` (release: opt-level "s", LTO) and returns the
+/// ELF.
+pub fn build(variant: Variant, core: Core) -> Result<PathBuf, String> {
+    firmware(variant, core).build().map_err(|e| {
+        format!(
+            "building the {} benchmark firmware for the {} failed: {e}",
+            variant.label(),
+            core.name
+        )
+    })
 }
 
 /// Flash the firmware occupies as code and read-only data: `.text` + `.rodata` (plus the
@@ -91,11 +128,13 @@ pub fn flash_bytes(elf: &Path) -> Result<u64, String> {
         .sum())
 }
 
-/// Boots `elf` in QEMU with `-icount shift=0` and returns what it printed (it exits by
-/// itself through semihosting; a non-zero exit is an error carrying the output).
-pub fn run(elf: &Path) -> Result<String, String> {
+/// Boots `elf` on `core`'s machine in QEMU with `-icount shift=0` and returns what it
+/// printed (it exits by itself through semihosting; a non-zero exit is an error carrying the
+/// output).
+pub fn run(elf: &Path, core: Core) -> Result<String, String> {
     // The target's own launch command (board, semihosting, -icount), UART0 unused.
-    let qemu = LaunchOptions::new(elf);
+    let mut qemu = LaunchOptions::new(elf);
+    qemu.machine = core.machine.to_owned();
     let output = qemu
         .command()
         .args(["-serial", "null"])

@@ -4,7 +4,9 @@
 //! (`translation` as a program name: that table alone). `--board` adds the Cortex-M4
 //! figures: the benchmark firmware (`bench/fw`) per engine under QEMU (guest instructions,
 //! heap, allocations, native stack) and every engine's flash. `--report FILE` does all of it and writes the Markdown report
-//! to FILE and its chart beside it (`performance.svg`).
+//! to FILE and its chart beside it (`performance.svg`). `--cores` alone measures Tandem and
+//! wasmi on every Cortex-M core QEMU has (M3, M4F, M7, M33): guest instructions per program,
+//! their ratio per core, and each engine's flash per core.
 //!
 //! Engines alternate run by run so that drift (frequency scaling, other load) hits them
 //! alike. Only the `run` call is timed; each engine instantiates once and is warmed up by
@@ -14,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tandem_bench::board::{self, Variant};
+use tandem_bench::board::{self, Core, Variant};
 use tandem_bench::report::{self, BoardFigures, Figures};
 use tandem_bench::translate::TranslationRow;
 use tandem_bench::{
@@ -29,6 +31,7 @@ struct Args {
     runs: usize,
     only: Vec<String>,
     board: bool,
+    cores: bool,
     report: Option<PathBuf>,
 }
 
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!(
-                "{message}\nusage: tandem-bench [--runs N] [--board] [--report FILE] [PROGRAM...]"
+                "{message}\nusage: tandem-bench [--runs N] [--board] [--report FILE] [PROGRAM...] | --cores"
             );
             return ExitCode::FAILURE;
         }
@@ -52,6 +55,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    if args.cores {
+        return cores();
+    }
     let selected: Vec<&Program> = all_programs()
         .filter(|p| args.only.is_empty() || args.only.iter().any(|o| o == p.name))
         .collect();
@@ -97,7 +103,7 @@ fn board_figures() -> Result<BoardFigures, String> {
     let (mut tandem, mut wasmi, mut images) = (None, None, None);
     for variant in Variant::ALL {
         eprintln!("building the {} benchmark firmware", variant.label());
-        let elf = board::build(variant)?;
+        let elf = board::build(variant, Core::M4F)?;
         flash.push((variant, board::flash_bytes(&elf)?));
         // Speed and RAM come from the builds without validation; it only adds flash.
         let slot = match variant {
@@ -107,7 +113,7 @@ fn board_figures() -> Result<BoardFigures, String> {
             _ => continue,
         };
         eprintln!("running it under QEMU");
-        let run = board::parse(&board::run(&elf)?)?;
+        let run = board::parse(&board::run(&elf, Core::M4F)?)?;
         for p in &run.programs {
             let program = all_programs()
                 .find(|q| q.name == p.name)
@@ -143,6 +149,66 @@ fn board_figures() -> Result<BoardFigures, String> {
     })
 }
 
+/// Tandem and wasmi (no on-device validation) on every Cortex-M core QEMU runs: each
+/// program's guest instructions per engine, held to the same checksums on every core, and the
+/// Tandem/wasmi ratios and flash per core, printed as Markdown tables.
+fn cores() -> Result<(), String> {
+    let engines = [Variant::Tandem { validate: false }, Variant::Wasmi { validate: false }];
+    // Per core: (tandem run, wasmi run, tandem flash, wasmi flash).
+    let mut per_core = Vec::new();
+    for core in Core::ALL {
+        let mut runs = Vec::new();
+        let mut flash = Vec::new();
+        for variant in engines {
+            eprintln!("building the {} benchmark firmware for the {}", variant.label(), core.name);
+            let elf = board::build(variant, core)?;
+            flash.push(board::flash_bytes(&elf)?);
+            eprintln!("running it under QEMU ({})", core.machine);
+            runs.push(board::parse(&board::run(&elf, core)?)?);
+        }
+        let (wasmi, tandem) = (runs.pop().expect("two runs"), runs.pop().expect("two runs"));
+        for (t, w) in tandem.programs.iter().zip(&wasmi.programs) {
+            let native =
+                all_programs().find(|q| q.name == t.name).and_then(|q| native_checksum(q, t.n));
+            if (&t.name, t.checksum) != (&w.name, w.checksum)
+                || native.is_some_and(|n| n != t.checksum)
+            {
+                return Err(format!(
+                    "on the {} tandem returned {} for {}({}), wasmi {} for {}({}), native {native:?}",
+                    core.name, t.checksum, t.name, t.n, w.checksum, w.name, w.n
+                ));
+            }
+        }
+        per_core.push((core, tandem, wasmi, flash[0], flash[1]));
+    }
+    let header: Vec<&str> = per_core.iter().map(|(core, ..)| core.name).collect();
+    println!("\n| program | {} |", header.join(" | "));
+    println!("| --- |{}", " ---: |".repeat(header.len()));
+    let (_, first, ..) = &per_core[0];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); per_core.len()];
+    for (i, program) in first.programs.iter().enumerate() {
+        let cells: Vec<String> = per_core
+            .iter()
+            .zip(&mut ratios)
+            .map(|((_, tandem, wasmi, ..), ratios)| {
+                let (t, w) = (tandem.programs[i].instructions, wasmi.programs[i].instructions);
+                let ratio = t as f64 / w as f64;
+                ratios.push(ratio);
+                format!("{:.1}M / {:.1}M = **{ratio:.2}**", t as f64 / 1e6, w as f64 / 1e6)
+            })
+            .collect();
+        println!("| {} | {} |", program.name, cells.join(" | "));
+    }
+    let means: Vec<String> =
+        ratios.iter().map(|r| format!("**{:.2}**", geometric_mean(r))).collect();
+    println!("| geometric mean, Tandem/wasmi | {} |", means.join(" | "));
+    let kib = |b: u64| format!("{:.1} KiB", b as f64 / 1024.0);
+    let flash: Vec<String> =
+        per_core.iter().map(|(.., t, w)| format!("{} / {}", kib(*t), kib(*w))).collect();
+    println!("| flash, Tandem / wasmi | {} |", flash.join(" | "));
+    Ok(())
+}
+
 /// The CPU model and the date, for the report's reader.
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -165,7 +231,8 @@ fn machine() -> String {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut parsed = Args { runs: DEFAULT_RUNS, only: Vec::new(), board: false, report: None };
+    let mut parsed =
+        Args { runs: DEFAULT_RUNS, only: Vec::new(), board: false, cores: false, report: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -175,6 +242,7 @@ fn parse_args() -> Result<Args, String> {
                     value.parse().ok().filter(|&r| r > 0).ok_or(format!("bad --runs {value}"))?;
             }
             "--board" => parsed.board = true,
+            "--cores" => parsed.cores = true,
             "--report" => {
                 parsed.report = Some(args.next().ok_or("--report needs a file")?.into());
             }
@@ -189,6 +257,9 @@ fn parse_args() -> Result<Args, String> {
                 ));
             }
         }
+    }
+    if parsed.cores && (parsed.board || parsed.report.is_some() || !parsed.only.is_empty()) {
+        return Err("--cores runs alone".into());
     }
     if parsed.report.is_some() && !parsed.only.is_empty() {
         return Err("--report covers every program; drop the program names".into());

@@ -56,10 +56,35 @@ impl CortexM {
         }
     }
 
-    /// Whether the firmware counts core cycles with DWT (ARMv7-M and ARMv8-M Mainline) or
-    /// SysTick ticks (the others have no cycle counter).
+    /// The architecture a Rust target builds for (`thumbv7em-none-eabihf`: ARMv7E-M), if it
+    /// is a Cortex-M one.
+    pub fn of_target(target: &str) -> Option<CortexM> {
+        [
+            ("thumbv6m-", CortexM::V6M),
+            ("thumbv7m-", CortexM::V7M),
+            ("thumbv7em-", CortexM::V7EM),
+            ("thumbv8m.base-", CortexM::V8MBaseline),
+            ("thumbv8m.main-", CortexM::V8MMainline),
+        ]
+        .into_iter()
+        .find_map(|(prefix, core)| target.starts_with(prefix).then_some(core))
+    }
+
+    /// Whether its DWT has a cycle counter (ARMv7-M and ARMv8-M Mainline): the firmware
+    /// counts core cycles there, SysTick ticks elsewhere.
     pub fn has_cycle_counter(self) -> bool {
         matches!(self, CortexM::V7M | CortexM::V7EM | CortexM::V8MMainline)
+    }
+
+    /// Whether it has atomic compare-and-swap (all but ARMv6-M), which `Arc`, and so
+    /// wasmparser's validator, needs.
+    pub fn has_compare_and_swap(self) -> bool {
+        self != CortexM::V6M
+    }
+
+    /// Whether chips of the class may have an FPU, for which an `hf` target exists.
+    fn may_have_fpu(self) -> bool {
+        matches!(self, CortexM::V7EM | CortexM::V8MMainline)
     }
 
     /// The fastest core clock of the class's chips (RP2040 133 MHz, STM32F2 120 MHz,
@@ -217,7 +242,8 @@ impl BoardProfile {
             }
         }
         if let Some(target) = &self.target {
-            let fpu = if target.ends_with("-none-eabi") && !target.starts_with("thumbv6m") {
+            let soft = target.ends_with("-none-eabi");
+            let fpu = if soft && CortexM::of_target(target).is_some_and(CortexM::may_have_fpu) {
                 "  # soft-float: the `hf` target (eabihf) if the chip has an FPU"
             } else {
                 ""
@@ -312,6 +338,21 @@ mod tests {
         for board in [large, small] {
             BoardProfile::from_toml(&board.to_toml(), "t.toml").expect("consistent");
         }
+    }
+
+    #[test]
+    fn every_core_builds_for_a_target_that_names_it_back() {
+        for core in
+            [CortexM::V6M, CortexM::V7M, CortexM::V7EM, CortexM::V8MBaseline, CortexM::V8MMainline]
+        {
+            assert_eq!(CortexM::of_target(core.rust_target()), Some(core));
+        }
+        assert_eq!(CortexM::of_target("thumbv7em-none-eabihf"), Some(CortexM::V7EM));
+        assert_eq!(CortexM::of_target("thumbv8m.main-none-eabihf"), Some(CortexM::V8MMainline));
+        assert_eq!(CortexM::of_target("x86_64-unknown-linux-gnu"), None);
+        let v6m = CortexM::V6M;
+        assert!(!v6m.has_cycle_counter() && !v6m.has_compare_and_swap());
+        assert!(!CortexM::V8MBaseline.has_cycle_counter());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
-use tandem_boards::{BoardProfile, DEFAULT_BOARD, GENERIC_LAYER};
+use tandem_boards::{BoardProfile, CortexM, DEFAULT_BOARD, GENERIC_LAYER};
 
 /// The environment variable that points at the `target-fw` crate of another checkout.
 pub const FIRMWARE_DIR_VAR: &str = "TANDEM_FIRMWARE_DIR";
@@ -59,8 +59,9 @@ impl ModuleReader {
     /// not build (it needs atomic compare-and-swap), so the host validates there.
     pub fn best_for(board: &BoardProfile) -> ModuleReader {
         let flash = board.memory.map_or(u64::MAX, |m| m.flash_bytes);
-        let armv6m = board.target.as_deref().is_some_and(|t| t.starts_with("thumbv6m"));
-        if flash >= VALIDATING_FLASH_BYTES && !armv6m {
+        let core = board.target.as_deref().and_then(CortexM::of_target);
+        let validator_builds = core.is_none_or(CortexM::has_compare_and_swap);
+        if flash >= VALIDATING_FLASH_BYTES && validator_builds {
             ModuleReader::ValidatingWasm
         } else if flash >= WASM_FLASH_BYTES {
             ModuleReader::Wasm
@@ -125,11 +126,23 @@ pub struct FirmwareBuild {
     pub features: Vec<String>,
     /// Extra environment for the build script (e.g. `TANDEM_BOARD`).
     pub env: Vec<(String, String)>,
-    /// A profile file to write before building, and its text: a chip's derived profile,
-    /// which the build reads by path.
-    pub profile_file: Option<(PathBuf, String)>,
+    /// For a chip's generic firmware: where its profile and ELF are kept.
+    pub chip: Option<ChipFiles>,
     /// The binary's name.
     pub bin: String,
+}
+
+/// A chip's files beside the generic firmware's builds (`<target-fw>/target/chips/`): every
+/// chip of a core shares one target directory (the dependencies are built once), so each
+/// chip's profile is written there before its build and its ELF copied there after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChipFiles {
+    /// The profile file the build reads (`TANDEM_BOARD`).
+    pub profile: PathBuf,
+    /// Its text: the derived profile, or the given profile file's.
+    pub text: String,
+    /// Where the chip's ELF is kept.
+    pub elf: PathBuf,
 }
 
 /// Why a firmware could not be built.
@@ -140,8 +153,8 @@ pub enum FirmwareError {
         /// The board.
         board: String,
     },
-    /// A chip's derived profile could not be written for the build.
-    Profile {
+    /// A chip's profile could not be written for the build, or its ELF kept after it.
+    Chip {
         /// The file.
         path: PathBuf,
         /// Why.
@@ -171,8 +184,8 @@ impl fmt::Display for FirmwareError {
             FirmwareError::NoBoardLayer { board } => {
                 write!(f, "board `{board}` has no firmware board layer (its profile names none)")
             }
-            FirmwareError::Profile { path, source } => {
-                write!(f, "cannot write the chip's profile {}: {source}", path.display())
+            FirmwareError::Chip { path, source } => {
+                write!(f, "cannot write the chip's {}: {source}", path.display())
             }
             FirmwareError::Cargo { dir, source } => {
                 write!(f, "cannot run cargo in {}: {source}", dir.display())
@@ -201,6 +214,8 @@ impl FirmwareBuild {
         };
         let default = FirmwareFeatures { reader: ModuleReader::ValidatingWasm, rtt: false };
         let host_modules = HOST_MODULE_FEATURES.iter().map(|f| format!("-{f}"));
+        let target = board.target.as_deref().unwrap_or("thumbv7em-none-eabihf").to_owned();
+        let generic = layer == GENERIC_LAYER;
         let target_dir = if board.name == DEFAULT_BOARD
             && features == default
             && HOST_MODULE_FEATURES.is_empty()
@@ -209,7 +224,8 @@ impl FirmwareBuild {
         } else {
             format!(
                 "target/variants/{}{}{}{}",
-                board.name,
+                // Chips share a directory per core (see ChipFiles).
+                if generic { format!("{GENERIC_LAYER}-{target}") } else { board.name.to_string() },
                 features.reader.variant(),
                 if features.rtt { "-rtt" } else { "" },
                 host_modules.collect::<String>(),
@@ -219,40 +235,51 @@ impl FirmwareBuild {
         feature_list.extend(features.reader.feature().map(str::to_owned));
         feature_list.extend(features.rtt.then(|| "rtt".to_owned()));
         feature_list.extend(HOST_MODULE_FEATURES.iter().map(|f| (*f).to_owned()));
-        // A chip's derived profile exists in no file yet: the build writes it beside its
-        // output, where the firmware's build script reads it.
-        let profile_file = (layer == GENERIC_LAYER && board.origin.is_none()).then(|| {
-            let path = dir.join("target/chips").join(format!("{}.toml", board.name));
-            (path, board.to_toml())
+        let chip = generic.then(|| {
+            let chips = dir.join("target/chips");
+            ChipFiles {
+                profile: chips.join(format!("{}.toml", board.name)),
+                text: board.to_toml(),
+                elf: chips.join(format!("{}.elf", board.name)),
+            }
         });
-        let profile = match (&profile_file, &board.origin) {
-            (Some((path, _)), _) => path.display().to_string(),
+        let profile = match (&chip, &board.origin) {
+            (Some(chip), _) => chip.profile.display().to_string(),
             (None, Some(origin)) => origin.to_string(),
             (None, None) => board.name.to_string(),
         };
         Ok(FirmwareBuild {
             dir,
-            target: board.target.as_deref().unwrap_or("thumbv7em-none-eabihf").to_owned(),
+            target,
             target_dir,
             features: feature_list,
             env: vec![("TANDEM_BOARD".to_owned(), profile)],
-            profile_file,
+            chip,
             bin: "tandem-fw".to_owned(),
         })
     }
 
     /// Where the ELF will be.
     pub fn elf(&self) -> PathBuf {
+        match &self.chip {
+            Some(chip) => chip.elf.clone(),
+            None => self.built(),
+        }
+    }
+
+    /// Where cargo puts the ELF.
+    fn built(&self) -> PathBuf {
         self.dir.join(&self.target_dir).join(&self.target).join("release").join(&self.bin)
     }
 
     /// Builds (release: the crate's profile, opt-level "s" and LTO) and returns the ELF.
     pub fn build(&self) -> Result<PathBuf, FirmwareError> {
-        if let Some((path, text)) = &self.profile_file {
+        if let Some(chip) = &self.chip {
+            let path = &chip.profile;
             let written = path.parent().map_or(Ok(()), std::fs::create_dir_all);
             written
-                .and_then(|()| std::fs::write(path, text))
-                .map_err(|source| FirmwareError::Profile { path: path.clone(), source })?;
+                .and_then(|()| std::fs::write(path, &chip.text))
+                .map_err(|source| FirmwareError::Chip { path: path.clone(), source })?;
         }
         let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args(["build", "--release", "--quiet", "--target", &self.target])
@@ -274,13 +301,17 @@ impl FirmwareBuild {
                 stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             });
         }
+        if let Some(chip) = &self.chip {
+            std::fs::copy(self.built(), &chip.elf)
+                .map_err(|source| FirmwareError::Chip { path: chip.elf.clone(), source })?;
+        }
         Ok(self.elf())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use tandem_boards::{Chip, CortexM, MemoryRange};
+    use tandem_boards::{Chip, MemoryRange};
 
     use super::*;
 
@@ -341,11 +372,17 @@ mod tests {
             FirmwareBuild::target_fw(PathBuf::from("/fw"), &board, features).expect("generic");
         assert_eq!(build.target, "thumbv6m-none-eabi");
         assert_eq!(build.features, ["generic", "rtt"]);
-        assert_eq!(build.target_dir, "target/variants/atsamd21g18a-images-rtt");
-        let (path, text) = build.profile_file.as_ref().expect("a file to write");
-        assert_eq!(path, Path::new("/fw/target/chips/atsamd21g18a.toml"));
-        assert_eq!(build.env, [("TANDEM_BOARD".to_owned(), path.display().to_string())]);
-        assert_eq!(&BoardProfile::from_toml(text, "t.toml").expect("reads back"), &board);
+        // Every chip of a core shares the dependencies' build; its own files are kept apart.
+        assert_eq!(build.target_dir, "target/variants/generic-thumbv6m-none-eabi-images-rtt");
+        let chip = build.chip.clone().expect("a chip's files");
+        assert_eq!(chip.profile, Path::new("/fw/target/chips/atsamd21g18a.toml"));
+        assert_eq!(
+            (build.elf(), chip.elf),
+            (PathBuf::from("/fw/target/chips/atsamd21g18a.elf"), build.elf())
+        );
+        assert_eq!(build.env, [("TANDEM_BOARD".to_owned(), chip.profile.display().to_string())]);
+        assert_eq!(BoardProfile::from_toml(&chip.text, "t.toml").expect("reads back"), board);
+        let (text, path) = (chip.text, chip.profile);
 
         // Written where the build can write; a path it cannot write is named.
         let dir = std::env::temp_dir().join(format!("tandem-chip-{}", std::process::id()));
@@ -355,9 +392,10 @@ mod tests {
         let written = std::fs::read_to_string(dir.join("target/chips/atsamd21g18a.toml"));
         assert_eq!(written.ok().as_deref(), Some(text.as_str()), "{err}");
         std::fs::remove_dir_all(&dir).ok();
-        build.profile_file = Some((PathBuf::from("/proc/no/such.toml"), String::new()));
+        let unwritable = PathBuf::from("/proc/no/such.toml");
+        build.chip = Some(ChipFiles { profile: unwritable, text, elf: path });
         let err = build.build().expect_err("unwritable").to_string();
-        assert!(err.contains("cannot write the chip's profile /proc/no/such.toml"), "{err}");
+        assert!(err.contains("cannot write the chip's /proc/no/such.toml"), "{err}");
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! The global allocator: talc over the board's 16 MiB PSRAM, with talc's own counters
+//! The global allocator: talc over the machine's 16 MiB PSRAM, with talc's own counters
 //! (bytes in use, allocations ever made), read between measurements.
 
 use talc::TalcLock;
 use talc::source::Claim;
 
-/// The mps2-an386 PSRAM, outside every linker region of target-fw's `memory.x`.
-const PSRAM_BASE: usize = 0x2100_0000;
+// The machine's PSRAM, outside every linker region of target-fw's `memory.x` (`PSRAM_BASE`,
+// from the layer by the build script).
+include!(concat!(env!("OUT_DIR"), "/machine.rs"));
 const PSRAM_BYTES: usize = 16 << 20;
 
 #[global_allocator]

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tandem::firmware::{FirmwareBuild, FirmwareFeatures, ModuleReader, firmware_dir};
 use tandem::target::probe::resolve_board;
-use tandem_boards::BoardProfile;
+use tandem_boards::{BoardProfile, CortexM};
 
 /// What `tandem boards` shows.
 #[derive(Args)]
@@ -39,10 +39,10 @@ fn show_chip(chip: &str, build: bool, dir: Option<PathBuf>) -> Result<bool> {
     let (board, _) = resolve_board(None, Some(chip)).map_err(anyhow::Error::msg)?;
     let reader = ModuleReader::best_for(&board);
     let target = board.target.as_deref().unwrap_or("-");
-    let cycles = if target.starts_with("thumbv6m") || target.starts_with("thumbv8m.base") {
-        "SysTick ticks (the core has no cycle counter)"
-    } else {
+    let cycles = if CortexM::of_target(target).is_some_and(CortexM::has_cycle_counter) {
         "core cycles (DWT)"
+    } else {
+        "SysTick ticks (the core has no cycle counter)"
     };
     println!("# firmware: layer {}, {target}", board.firmware.as_deref().unwrap_or("none"));
     println!("# reads: {} (what its flash holds)", reader.describe());
