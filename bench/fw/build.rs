@@ -1,4 +1,4 @@
-//! Build script: the QEMU machine's `memory.x` and PSRAM address (target-fw's layer's), the
+//! Build script: the QEMU machine's `memory.x`, PSRAM address and clock (target-fw's layer's), the
 //! call-depth probe module compiled from its WAT, and for the `tandem-images` build every
 //! program compiled into an image (`Module::to_image`), for the firmware to link into flash.
 
@@ -33,13 +33,20 @@ fn main() {
     println!("cargo:rerun-if-changed={memory_x}");
     let layer_mod = format!("{layer}/mod.rs");
     let source = fs::read_to_string(&layer_mod).expect("the layer's mod.rs is readable");
-    let psram = source
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("const PSRAM_BASE: usize = "))
-        .and_then(|rest| rest.strip_suffix(';'))
-        .unwrap_or_else(|| panic!("{layer_mod} names no `const PSRAM_BASE: usize = ...;`"));
-    fs::write(out.join("machine.rs"), format!("const PSRAM_BASE: usize = {psram};\n"))
-        .expect("OUT_DIR is writable");
+    let value = |declaration: &str| {
+        source
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(declaration))
+            .and_then(|rest| rest.strip_suffix(';'))
+            .unwrap_or_else(|| panic!("{layer_mod} has no `{declaration}...;`"))
+            .to_owned()
+    };
+    let machine_rs = format!(
+        "pub const PSRAM_BASE: usize = {};\npub const CORE_CLOCK_HZ: u32 = {};\n",
+        value("const PSRAM_BASE: usize = "),
+        value("pub const CORE_CLOCK_HZ: u32 = ")
+    );
+    fs::write(out.join("machine.rs"), machine_rs).expect("OUT_DIR is writable");
     println!("cargo:rerun-if-changed={layer_mod}");
     let depth = wat::parse_str(DEPTH_WAT).expect("the depth module parses");
     fs::write(out.join("depth.wasm"), &depth).expect("OUT_DIR is writable");

@@ -1,6 +1,7 @@
 //! SysTick as a guest-instruction counter: under `-icount shift=0` one instruction takes one
-//! virtual nanosecond and the 25 MHz SysTick ticks every 40 instructions. The 24-bit counter
-//! wraps every 2^24 ticks; its interrupt counts the wraps.
+//! virtual nanosecond and SysTick ticks at the machine's clock (every 40 instructions at the
+//! MPS2 images' 25 MHz, every 50 at the AN505's 20). The 24-bit counter wraps every 2^24
+//! ticks; its interrupt counts the wraps.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -9,8 +10,8 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::exception;
 
 const RELOAD: u32 = 0x00FF_FFFF;
-/// Guest instructions per SysTick tick at 25 MHz under `-icount shift=0`.
-const INSTRUCTIONS_PER_TICK: u64 = 40;
+/// Guest instructions per SysTick tick under `-icount shift=0`.
+const INSTRUCTIONS_PER_TICK: u64 = 1_000_000_000 / crate::machine::CORE_CLOCK_HZ as u64;
 
 static WRAPS: AtomicU32 = AtomicU32::new(0);
 
@@ -22,7 +23,7 @@ pub fn init(mut syst: SYST) {
     syst.enable_counter();
 }
 
-/// Guest instructions since [`init`], to 40 instructions.
+/// Guest instructions since [`init`], to [`INSTRUCTIONS_PER_TICK`].
 pub fn instructions() -> u64 {
     loop {
         let before = WRAPS.load(Ordering::Acquire);

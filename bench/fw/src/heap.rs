@@ -4,9 +4,10 @@
 use talc::TalcLock;
 use talc::source::Claim;
 
-// The machine's PSRAM, outside every linker region of target-fw's `memory.x` (`PSRAM_BASE`,
-// from the layer by the build script).
-include!(concat!(env!("OUT_DIR"), "/machine.rs"));
+use crate::machine::PSRAM_BASE;
+
+/// The size of every MPS2 image's PSRAM (at `PSRAM_BASE`, outside every linker region of
+/// target-fw's `memory.x`).
 const PSRAM_BYTES: usize = 16 << 20;
 
 #[global_allocator]

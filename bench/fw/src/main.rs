@@ -21,6 +21,10 @@ extern crate alloc;
 mod clock;
 mod engine;
 mod heap;
+/// The QEMU machine's PSRAM address and clock, from target-fw's layer (build.rs).
+mod machine {
+    include!(concat!(env!("OUT_DIR"), "/machine.rs"));
+}
 // The very stack meter target-fw reports with, so both firmwares measure alike.
 #[path = "../../../target-fw/src/stack.rs"]
 mod stack;

@@ -3,8 +3,8 @@
 //! connects to a TCP socket; with the `rtt` feature it is RTT instead, which the host reaches
 //! through QEMU's gdbstub the way it reaches a real board through a probe. The exit path is
 //! semihosting, which QEMU turns into its own exit code. The heap lives in the board's
-//! 16 MiB PSRAM. Where UART0 and the PSRAM are differs between the images: each layer says,
-//! as `UART0_BASE` and `PSRAM_BASE`.
+//! 16 MiB PSRAM. Where UART0 and the PSRAM are, and the system clock, differ between the
+//! images: each layer says, as `UART0_BASE`, `PSRAM_BASE` and `CORE_CLOCK_HZ`.
 
 // With `rtt` the UART is only initialised, not used as the link.
 #[cfg_attr(feature = "rtt", allow(dead_code))]
@@ -18,10 +18,6 @@ use crate::profile::HEAP_BYTES;
 pub use crate::rtt::Rtt as HostUart;
 #[cfg(not(feature = "rtt"))]
 pub use uart::Uart as HostUart;
-
-/// Core clock. Under `-icount shift=0` QEMU runs one instruction per nanosecond and SysTick
-/// ticks at this rate, so one tick is 40 guest instructions: a deterministic cost measure.
-pub const CORE_CLOCK_HZ: u32 = 25_000_000;
 
 /// QEMU does not model DWT's cycle counter (it reads 0): ticks come from SysTick.
 pub const CYCLE_COUNTER: bool = false;
