@@ -46,6 +46,16 @@ impl TargetError {
         matches!(self, TargetError::Transport(_))
     }
 
+    /// A transport failure that follows this one (`then`, e.g. the restart after it also
+    /// failed): one failure saying both, the connection named once.
+    pub fn followed_by(&self, joint: &str, then: &TargetError) -> TargetError {
+        let detail = |e: &TargetError| match e {
+            TargetError::Transport(m) => m.clone(),
+            refused => refused.to_string(),
+        };
+        TargetError::Transport(format!("{}; {joint}: {}", detail(self), detail(then)))
+    }
+
     /// The target's refusal, if this is one.
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {
@@ -256,5 +266,23 @@ pub trait Target {
     /// exit status checked); nothing may be requested afterwards.
     fn finish(&mut self) -> Result<(), TargetError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_followed_by_another_names_the_connection_once() {
+        let first = TargetError::Transport("the board stopped answering".into());
+        let again = TargetError::Transport("QEMU exited".into());
+        let both = first.followed_by("restarting it failed too", &again);
+        assert!(both.is_fatal());
+        assert_eq!(
+            both.to_string(),
+            "target connection failed: the board stopped answering; restarting it failed too: \
+             QEMU exited"
+        );
     }
 }

@@ -522,9 +522,7 @@ impl<P: Peer> Target for RemoteTarget<P> {
         }
         match (self.peer.wait_exit(&self.rt), asked) {
             (Ok(()), _) => Ok(()),
-            (Err(ended), Err(asked)) => {
-                Err(TargetError::Transport(format!("{asked}; and then: {ended}")))
-            }
+            (Err(ended), Err(asked)) => Err(asked.followed_by("and then", &ended)),
             (Err(e), Ok(())) => Err(e),
         }
     }

@@ -229,9 +229,7 @@ fn restart<T: Target + ?Sized>(
     hosts: &[&str],
     error: TargetError,
 ) -> Result<(), TargetError> {
-    target.recover().map_err(|again| {
-        TargetError::Transport(format!("{error}; restarting it failed too: {again}"))
-    })?;
+    target.recover().map_err(|again| error.followed_by("restarting it failed too", &again))?;
     target.reset(features, hosts)
 }
 
