@@ -107,7 +107,8 @@ fn qemus(pid: u32) -> Vec<u32> {
 /// A board that disappears mid-run and does not come back (here QEMU killed, and its
 /// firmware gone, so the restart fails as an unplugged probe's would) ends the run with what
 /// it has: the files finished before are in the records, the one in flight and every later
-/// one are there as not run, with the reason, and the run fails.
+/// one are there as not run, with the reason, and the run fails. `parity` compares what it
+/// has, then fails.
 #[test]
 fn a_board_that_disappears_ends_the_run_with_what_it_has() {
     use tandem::firmware::{FirmwareBuild, FirmwareFeatures, ModuleReader, firmware_dir};
@@ -176,6 +177,33 @@ fn a_board_that_disappears_ends_the_run_with_what_it_has() {
     let failed = files.iter().filter(|f| f.file_skip.is_none() && f.failed() > 0).count();
     assert!(failed <= 1, "at most the file in flight failed ({failed})");
     eprintln!("{ran} files kept, {} not run: {}", not_run.len(), not_run[0].reason);
+
+    // Parity compares what the board ran before it went, then fails naming it.
+    std::fs::copy(&elf, &firmware).unwrap();
+    let mut parity = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["parity", "spec:v1", "--targets", "sim,qemu", "--firmware"])
+        .arg(&firmware)
+        .stdout(std::fs::File::create(dir.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+        .spawn()
+        .expect("tandem runs");
+    let qemu = loop {
+        if let Some(&qemu) = qemus(parity.id()).first() {
+            break qemu;
+        }
+        assert!(parity.try_wait().unwrap().is_none(), "parity ended before QEMU started");
+        assert!(Instant::now() < deadline, "QEMU did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::remove_file(&firmware).unwrap();
+    Command::new("kill").args(["-9", &qemu.to_string()]).status().unwrap();
+    let status = parity.wait().unwrap();
+    let stdout = std::fs::read_to_string(dir.join("stdout")).unwrap();
+    let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap();
+    assert!(!status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("parity sim vs qemu:"), "compared first: {stdout}");
+    assert!(stderr.contains("the qemu target did not end cleanly"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -47,7 +47,13 @@ pub fn run(args: ParityArgs) -> Result<bool> {
     } else {
         read_records(&args.from_records)?
     };
-    compare(&runs, &board, started, args.max_diffs)
+    let agree = compare(&runs, &board, started, args.max_diffs)?;
+    // A target that did not end cleanly (one that died mid-run) fails the command, after
+    // what it ran has been compared.
+    if let Some((name, e)) = runs.into_iter().find_map(|r| Some(r.name).zip(r.unclean)) {
+        return Err(e).with_context(|| format!("the {name} target did not end cleanly"));
+    }
+    Ok(agree)
 }
 
 /// One target's reports: its name, where they come from (the run's time, or the records
@@ -56,6 +62,8 @@ struct Run {
     name: String,
     source: String,
     reports: Vec<SuiteReport>,
+    /// Why the target did not end cleanly after its run, if it did not.
+    unclean: Option<anyhow::Error>,
 }
 
 /// Every target's run, and the board profile they ran under.
@@ -76,7 +84,8 @@ fn run_targets(args: &ParityArgs) -> Result<(Runs, String)> {
     let multi = MultiProgress::new();
 
     // One thread per target: the simulator computes while the board's link waits.
-    let results: Vec<(TargetKind, Result<Vec<SuiteReport>>, Duration)> = std::thread::scope(|s| {
+    type Ended = (Vec<SuiteReport>, Option<anyhow::Error>);
+    let results: Vec<(TargetKind, Result<Ended>, Duration)> = std::thread::scope(|s| {
         let handles: Vec<_> = args
             .targets
             .iter()
@@ -92,13 +101,16 @@ fn run_targets(args: &ParityArgs) -> Result<(Runs, String)> {
                         let mut progress = FailuresOnly { bar, kind };
                         let reports = plan.run_jobs(&mut targets, &mut progress)?;
                         progress.bar.finish_and_clear();
+                        let mut unclean = None;
                         for target in &mut targets {
                             if let Some(link) = target.link_summary() {
                                 multi.suspend(|| println!("link ({}): {link}", target.name()));
                             }
-                            target.finish().context("the target did not end cleanly")?;
+                            if let Err(e) = target.finish() {
+                                unclean.get_or_insert(anyhow::Error::new(e));
+                            }
                         }
-                        Ok(reports)
+                        Ok((reports, unclean))
                     });
                     (kind, result, t0.elapsed())
                 })
@@ -110,8 +122,9 @@ fn run_targets(args: &ParityArgs) -> Result<(Runs, String)> {
     let mut runs = Vec::new();
     for (kind, result, elapsed) in results {
         let name = kind.name();
-        let reports = result.with_context(|| format!("the {name} run failed"))?;
-        runs.push(Run { name: name.to_owned(), source: format!("{elapsed:.1?}"), reports });
+        let (reports, unclean) = result.with_context(|| format!("the {name} run failed"))?;
+        let source = format!("{elapsed:.1?}");
+        runs.push(Run { name: name.to_owned(), source, reports, unclean });
     }
     Ok((runs, board.name.into_owned()))
 }
@@ -137,14 +150,14 @@ fn read_records(paths: &[PathBuf]) -> Result<(Runs, String)> {
             bail!("two records files are of target {} (merge a target's shards first)", r.target);
         }
         let source = format!("records {}", path.display());
-        runs.push(Run { name: r.target.clone(), source, reports: r.reports() });
+        runs.push(Run { name: r.target.clone(), source, reports: r.reports(), unclean: None });
     }
     Ok((runs, board))
 }
 
 /// Prints each target's totals and failures and every difference from the first target.
 fn compare(runs: &Runs, board: &str, started: Instant, max_diffs: usize) -> Result<bool> {
-    for Run { name, source, reports } in runs {
+    for Run { name, source, reports, .. } in runs {
         println!("{name} ({source}):");
         for report in reports {
             println!("  {}", report.summary_line());
