@@ -381,6 +381,20 @@ macro_rules! define_instr {
 
             GlobalGet { dst: Reg, global: u32 },
             GlobalSet { src: Reg, global: u32 },
+            /// A global read into an `i32.add` (`i32.sub`, the global the minuend):
+            /// `dst = global + rhs` (`global - rhs`, wrapping). The translator's pair
+            /// `GlobalGet { dst }` and the add (sub) of `dst` into `dst`, nothing between.
+            I32AddGlobal { dst: Reg, rhs: Reg, global: u32 },
+            I32SubGlobal { dst: Reg, rhs: Reg, global: u32 },
+            /// A global updated in place, `global = global + rhs` (`- rhs`, wrapping), the
+            /// new value written to `dst` too: `I32AddGlobal` (`I32SubGlobal`) and the
+            /// `GlobalSet` of its result to the same global. LLVM's stack-pointer prologue
+            /// (`global.get $sp; i32.const N; i32.sub; local.tee; global.set $sp`), a
+            /// counter kept in a global.
+            GlobalI32Add { dst: Reg, rhs: Reg, global: u32 },
+            GlobalI32Sub { dst: Reg, rhs: Reg, global: u32 },
+            /// `dst = lhs + rhs` (i32), then `global = dst`: LLVM's stack-pointer epilogue.
+            I32AddGlobalSet { dst: Reg, lhs: Reg, rhs: Reg, global: u32 },
 
             // Loads: the effective address is `addr as u32 + offset`. Loads whose
             // zero-extended slot is the same for several wasm ops share one variant
@@ -557,6 +571,18 @@ macro_rules! define_instr {
                     | Instr::TableSize { dst, .. }
                     | Instr::RefFunc { dst, .. } => f(dst),
                     Instr::GlobalSet { src, .. } => f(src),
+                    Instr::I32AddGlobal { dst, rhs, .. }
+                    | Instr::I32SubGlobal { dst, rhs, .. }
+                    | Instr::GlobalI32Add { dst, rhs, .. }
+                    | Instr::GlobalI32Sub { dst, rhs, .. } => {
+                        f(dst);
+                        f(rhs);
+                    }
+                    Instr::I32AddGlobalSet { dst, lhs, rhs, .. } => {
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
+                    }
                     Instr::Select { dst, cond, a, b } => {
                         f(dst);
                         f(cond);
@@ -651,9 +677,13 @@ macro_rules! define_instr {
                         f(Space::Type, ty);
                         f(Space::Table, table.into());
                     }
-                    Instr::GlobalGet { global, .. } | Instr::GlobalSet { global, .. } => {
-                        f(Space::Global, global)
-                    }
+                    Instr::GlobalGet { global, .. }
+                    | Instr::GlobalSet { global, .. }
+                    | Instr::I32AddGlobal { global, .. }
+                    | Instr::I32SubGlobal { global, .. }
+                    | Instr::GlobalI32Add { global, .. }
+                    | Instr::GlobalI32Sub { global, .. }
+                    | Instr::I32AddGlobalSet { global, .. } => f(Space::Global, global),
                     Instr::UseMemory { mem } => f(Space::Memory, mem),
                     Instr::MemoryCopyAcross { dst_mem, src_mem, .. } => {
                         f(Space::Memory, dst_mem.into());
@@ -727,6 +757,10 @@ macro_rules! define_instr {
                     | Instr::Const64 { dst, .. }
                     | Instr::Select { dst, .. }
                     | Instr::GlobalGet { dst, .. }
+                    | Instr::I32AddGlobal { dst, .. }
+                    | Instr::I32SubGlobal { dst, .. }
+                    | Instr::GlobalI32Add { dst, .. }
+                    | Instr::GlobalI32Sub { dst, .. }
                     | Instr::Load8U { dst, .. }
                     | Instr::Load16U { dst, .. }
                     | Instr::Load32 { dst, .. }

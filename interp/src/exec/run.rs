@@ -218,6 +218,27 @@ macro_rules! define_run {
                             set(frame, dst, self.global(global));
                         }
                         Instr::GlobalSet { src, global } => self.set_global(global, reg(frame, src)),
+                        Instr::I32AddGlobal { dst, rhs, global } => {
+                            set_low(frame, dst, (self.global(global) as u32).wrapping_add(reg(frame, rhs) as u32));
+                        }
+                        Instr::I32SubGlobal { dst, rhs, global } => {
+                            set_low(frame, dst, (self.global(global) as u32).wrapping_sub(reg(frame, rhs) as u32));
+                        }
+                        Instr::GlobalI32Add { dst, rhs, global } => {
+                            let v = (self.global(global) as u32).wrapping_add(reg(frame, rhs) as u32);
+                            set_low(frame, dst, v);
+                            self.set_global(global, v as Slot);
+                        }
+                        Instr::GlobalI32Sub { dst, rhs, global } => {
+                            let v = (self.global(global) as u32).wrapping_sub(reg(frame, rhs) as u32);
+                            set_low(frame, dst, v);
+                            self.set_global(global, v as Slot);
+                        }
+                        Instr::I32AddGlobalSet { dst, lhs, rhs, global } => {
+                            let v = sum(frame, lhs, rhs);
+                            set_low(frame, dst, v as u32);
+                            self.set_global(global, v);
+                        }
                         Instr::Load8U { dst, addr, offset } => {
                             let v = self.load::<1>(mem, reg(frame, addr), offset)?;
                             set(frame, dst, v[0] as Slot);

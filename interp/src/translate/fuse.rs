@@ -8,8 +8,11 @@
 //! Pairs: an instruction about to be emitted joins the one before it when the two have a
 //! fused form and no branch targets the position between them (`fuse_pair`): two copies,
 //! a loop counter's add (or count-down sub) and the branch that tests it, an add and the
-//! branch after it, an add and a second add of its result. The fused instruction does what the two did, in the
-//! same order, every write included: one dispatch fewer.
+//! branch after it, an add and a second add of its result, a global read into an add or sub
+//! and its result stored back (LLVM's stack pointer), an add stored into a global. The fused
+//! instruction does what the two did, in the same order, every write included: one dispatch
+//! fewer. A global read back into the slot it was just written from is dropped: the slot
+//! holds the value already.
 
 use wasmparser::MemArg;
 
@@ -206,6 +209,40 @@ impl Translator<'_> {
                 let rhs2 = if l2 == dst { r2 } else { l2 };
                 Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 }
             }
+            // A global read into an add or sub (the global the minuend) of the slot it was
+            // read into, and such a result stored back into the same global.
+            (Instr::GlobalGet { dst: t, global }, Instr::I32Add { dst, lhs, rhs })
+                if dst == t && (lhs == t) != (rhs == t) =>
+            {
+                let rhs = if lhs == t { rhs } else { lhs };
+                Instr::I32AddGlobal { dst, rhs, global }
+            }
+            (Instr::GlobalGet { dst: t, global }, Instr::I32Sub { dst, lhs, rhs })
+                if dst == t && lhs == t && rhs != t =>
+            {
+                Instr::I32SubGlobal { dst, rhs, global }
+            }
+            (Instr::I32AddGlobal { dst, rhs, global }, Instr::GlobalSet { src, global: set })
+                if src == dst && set == global =>
+            {
+                Instr::GlobalI32Add { dst, rhs, global }
+            }
+            (Instr::I32SubGlobal { dst, rhs, global }, Instr::GlobalSet { src, global: set })
+                if src == dst && set == global =>
+            {
+                Instr::GlobalI32Sub { dst, rhs, global }
+            }
+            (Instr::I32Add { dst, lhs, rhs }, Instr::GlobalSet { src, global }) if src == dst => {
+                Instr::I32AddGlobalSet { dst, lhs, rhs, global }
+            }
+            // Reading back a global just written from a slot into that slot: the slot
+            // already holds the value (a counter kept in a global, tested after its update).
+            (
+                last @ (Instr::GlobalI32Add { dst, global, .. }
+                | Instr::GlobalI32Sub { dst, global, .. }
+                | Instr::I32AddGlobalSet { dst, global, .. }),
+                Instr::GlobalGet { dst: read_into, global: read },
+            ) if read_into == dst && read == global => last,
             (Instr::I32Sub { dst, lhs, rhs: step }, Instr::BrIfNez { cond, target })
                 if dst == lhs && cond == dst =>
             {

@@ -386,3 +386,90 @@ fn an_add_of_an_add_fuses_and_its_result_goes_straight_to_the_local() {
         7i32.wrapping_add(x.wrapping_add(x)).wrapping_sub(x)
     });
 }
+
+fn is_global_fused(i: &Instr) -> bool {
+    matches!(
+        i,
+        Instr::I32AddGlobal { .. }
+            | Instr::I32SubGlobal { .. }
+            | Instr::GlobalI32Add { .. }
+            | Instr::GlobalI32Sub { .. }
+            | Instr::I32AddGlobalSet { .. }
+    )
+}
+
+#[test]
+fn a_stack_pointers_prologue_and_epilogue_fuse_with_their_global_set() {
+    // LLVM's shadow stack: take 16 bytes below $sp, keep the frame in memory, give them
+    // back; the result tells the argument and both values of $sp. The frame's size is
+    // used three times, so it has a constant slot (used twice, it would be a `Const32`
+    // between the read and the sub: no pair).
+    let m = module(
+        r#"(module (memory 1) (global $sp (mut i32) (i32.const 1024))
+             (func (export "run") (param $x i32) (result i32) (local $fp i32) (local $in i32)
+               (global.set $sp (local.tee $fp (i32.sub (global.get $sp) (i32.const 16))))
+               (i32.store offset=4 (local.get $fp) (i32.add (local.get $x) (i32.const 16)))
+               (local.set $in (global.get $sp))
+               (global.set $sp (i32.add (local.get $fp) (i32.const 16)))
+               (i32.add (i32.load offset=4 (local.get $fp))
+                 (i32.sub (global.get $sp) (local.get $in)))))"#,
+    );
+    let kinds = |pick: fn(&Instr) -> bool| count(&m, pick);
+    let found = [
+        kinds(|i| matches!(i, Instr::GlobalI32Sub { .. })),
+        kinds(|i| matches!(i, Instr::I32AddGlobalSet { .. })),
+        kinds(|i| matches!(i, Instr::I32SubGlobal { .. })),
+        kinds(|i| matches!(i, Instr::GlobalGet { .. })),
+        kinds(|i| matches!(i, Instr::GlobalSet { .. })),
+    ];
+    // The prologue, the epilogue, $sp read into a sub, and $in's read left as it was.
+    assert_eq!(found, [1, 1, 1, 1, 0], "{:?}", m.inner.code);
+    // x + 16 + (1024 - 1008), and again: $sp is back at 1024 after each call.
+    assert_eq!(run(&m, 5), 37);
+    assert_eq!(run(&m, -32), 0);
+}
+
+#[test]
+fn a_counter_in_a_global_updates_in_place_and_is_not_read_back() {
+    // The loop of `count_global`: get, add, set, get, compare, branch.
+    let m = module(
+        r#"(module (global $c (mut i32) (i32.const 0))
+             (func (export "run") (param $n i32) (result i32)
+               (global.set $c (i32.const 0))
+               (loop $l
+                 (global.set $c (i32.add (global.get $c) (i32.const 3)))
+                 (br_if $l (i32.lt_u (global.get $c) (local.get $n))))
+               (global.get $c)))"#,
+    );
+    let gets = count(&m, |i| matches!(i, Instr::GlobalGet { .. }));
+    let updates = count(&m, |i| matches!(i, Instr::GlobalI32Add { .. }));
+    assert_eq!((gets, updates), (1, 1), "{:?}", m.inner.code);
+    assert_eq!(run(&m, 10), 12);
+    assert_eq!(run(&m, 0), 3);
+}
+
+#[test]
+fn a_global_fuses_only_with_its_own_set_and_only_as_the_first_operand_read() {
+    // b = a + x (stored into another global), a = a - x in place, then b read after a's
+    // update into the same slot, a - a and x - a: only the first two fuse, and each must
+    // give the unfused result: (a + x) + 0 + (x - (a - x)) = 3x whatever a holds.
+    let m = module(
+        r#"(module (global $a (mut i32) (i32.const 100)) (global $b (mut i32) (i32.const 0))
+             (func (export "run") (param $x i32) (result i32)
+               (global.set $b (i32.add (global.get $a) (local.get $x)))
+               (global.set $a (i32.sub (global.get $a) (local.get $x)))
+               (i32.add (i32.add (global.get $b) (i32.sub (global.get $a) (global.get $a)))
+                 (i32.sub (local.get $x) (global.get $a)))))"#,
+    );
+    let fused = count(&m, is_global_fused);
+    let updates = count(&m, |i| matches!(i, Instr::GlobalI32Sub { .. }));
+    assert_eq!((fused, updates), (2, 1), "{:?}", m.inner.code);
+    let mut store = Store::new(Config::new());
+    let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+    let func = instance.func(&store, "run").unwrap();
+    let mut out = [Value::I32(0)];
+    for x in [7, 7, i32::MAX, -3] {
+        store.call(func, &[Value::I32(x)], &mut out).unwrap();
+        assert_eq!(out[0], Value::I32(x.wrapping_mul(3)), "x {x}");
+    }
+}
