@@ -51,56 +51,119 @@ const MIN_CONST_WEIGHT: u64 = 3;
 /// value-stack limits of a board profile count on small frames). Used three times or
 /// more, its slot costs less heap than the instructions. A body that does not decode
 /// yields what was found before the fault; the translation proper reports it.
-pub(super) fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
-    // (bits, weight), in order of first use.
-    let mut found: Vec<(Slot, u64)> = Vec::new();
-    let mut blocks: Vec<bool> = Vec::new();
-    let mut loop_depth = 0u32;
+///
+/// A pass of its own where nothing else reads the body first; the validator weighs the
+/// constants as it reads the operators ([`ConstWeights`]), which saves this pass.
+pub(crate) fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
+    let mut weights = ConstWeights::default();
     let Ok(mut reader) = body.get_operators_reader() else { return Vec::new() };
     while !reader.eof() {
         let Ok(op) = reader.read() else { break };
+        weights.observe(&op);
+    }
+    weights.chosen()
+}
+
+/// A body's constants weighed as its operators go by, in order: what
+/// [`choose_constants`] chooses from.
+#[derive(Default)]
+pub(crate) struct ConstWeights {
+    /// (bits, weight), in order of first use.
+    found: Vec<(Slot, u64)>,
+    /// The open blocks, `true` for a loop.
+    blocks: Vec<bool>,
+    loop_depth: u32,
+}
+
+impl ConstWeights {
+    /// Takes in the body's next operator.
+    pub(crate) fn observe(&mut self, op: &Operator<'_>) {
         match op {
-            Operator::Block { .. } | Operator::If { .. } => blocks.push(false),
-            Operator::Loop { .. } => {
-                blocks.push(true);
-                loop_depth += 1;
+            Operator::Block { .. } | Operator::If { .. } => self.open(false),
+            Operator::Loop { .. } => self.open(true),
+            Operator::End => self.end(),
+            _ => {
+                if let Some(bits) = constant_bits(op) {
+                    self.constant(bits);
+                }
             }
-            Operator::End => loop_depth -= u32::from(blocks.pop() == Some(true)),
-            _ => {}
         }
-        let Some(bits) = constant_bits(&op) else { continue };
+    }
+
+    /// A block opens: a loop if `is_loop`.
+    pub(crate) fn open(&mut self, is_loop: bool) {
+        self.blocks.push(is_loop);
+        self.loop_depth += u32::from(is_loop);
+    }
+
+    /// The innermost block ends.
+    pub(crate) fn end(&mut self) {
+        self.loop_depth -= u32::from(self.blocks.pop() == Some(true));
+    }
+
+    /// A use of the constant `bits` (as its slot holds it).
+    pub(crate) fn constant(&mut self, bits: Slot) {
         // A use outside loops counts 1, in a loop 16, in a nested loop 256 ...
-        let weight = 1u64 << (4 * loop_depth.min(12));
-        if let Some(c) = found.iter_mut().find(|c| c.0 == bits) {
+        let weight = 1u64 << (4 * self.loop_depth.min(12));
+        if let Some(c) = self.found.iter_mut().find(|c| c.0 == bits) {
             c.1 = c.1.saturating_add(weight);
-        } else if found.len() < MAX_CONST_CANDIDATES {
-            found.push((bits, weight));
+        } else if self.found.len() < MAX_CONST_CANDIDATES {
+            self.found.push((bits, weight));
         }
     }
-    // The heaviest, earliest first on ties; picked by repeated search rather than a
-    // sort, which would add kilobytes of code for a few dozen entries. A pick's weight
-    // drops to 0, out of the search, so each search is one pass over the candidates.
-    let mut chosen = vec![false; found.len()];
-    for _ in 0..MAX_CONST_SLOTS {
-        let best = (0..found.len())
-            .filter(|&i| found[i].1 >= MIN_CONST_WEIGHT)
-            .max_by_key(|&i| (found[i].1, core::cmp::Reverse(i)));
-        let Some(i) = best else { break };
-        chosen[i] = true;
-        found[i].1 = 0;
+
+    /// The constants that earn a slot, in order of first use (see [`choose_constants`]).
+    pub(crate) fn chosen(self) -> Vec<Slot> {
+        let mut found = self.found;
+        // The heaviest, earliest first on ties; picked by repeated search rather than a
+        // sort, which would add kilobytes of code for a few dozen entries. A pick's weight
+        // drops to 0, out of the search, so each search is one pass over the candidates.
+        let mut chosen = vec![false; found.len()];
+        for _ in 0..MAX_CONST_SLOTS {
+            let best = (0..found.len())
+                .filter(|&i| found[i].1 >= MIN_CONST_WEIGHT)
+                .max_by_key(|&i| (found[i].1, core::cmp::Reverse(i)));
+            let Some(i) = best else { break };
+            chosen[i] = true;
+            found[i].1 = 0;
+        }
+        found.iter().zip(chosen).filter(|(_, chosen)| *chosen).map(|(c, _)| c.0).collect()
     }
-    found.iter().zip(chosen).filter(|(_, chosen)| *chosen).map(|(c, _)| c.0).collect()
 }
 
 /// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,
 /// a null reference as 0).
 pub(super) fn constant_bits(op: &Operator<'_>) -> Option<Slot> {
-    Some(match op {
-        Operator::I32Const { value } => *value as u32 as Slot,
-        Operator::I64Const { value } => *value as Slot,
-        Operator::F32Const { value } => value.bits() as Slot,
-        Operator::F64Const { value } => value.bits(),
-        Operator::RefNull { .. } => 0,
+    Some(match *op {
+        Operator::I32Const { value } => slot_bits::i32(value),
+        Operator::I64Const { value } => slot_bits::i64(value),
+        Operator::F32Const { value } => slot_bits::f32(value),
+        Operator::F64Const { value } => slot_bits::f64(value),
+        Operator::RefNull { .. } => slot_bits::NULL,
         _ => return None,
     })
+}
+
+/// Each kind of constant as its slot holds it.
+pub(crate) mod slot_bits {
+    use crate::value::Slot;
+
+    pub(crate) fn i32(value: i32) -> Slot {
+        value as u32 as Slot
+    }
+
+    pub(crate) fn i64(value: i64) -> Slot {
+        value as Slot
+    }
+
+    pub(crate) fn f32(value: wasmparser::Ieee32) -> Slot {
+        value.bits() as Slot
+    }
+
+    pub(crate) fn f64(value: wasmparser::Ieee64) -> Slot {
+        value.bits()
+    }
+
+    /// A null reference.
+    pub(crate) const NULL: Slot = 0;
 }

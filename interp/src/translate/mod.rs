@@ -8,8 +8,9 @@
 //! instruction needs its operands in consecutive slots (calls, bulk ops).
 //!
 //! A frame is laid out `[locals | constants | operand stack]`. The constants are those
-//! the function uses in loops or often, chosen by a pre-pass over the body ([`choose_constants`])
-//! and copied into the frame on entry, so a loop's `i32.const 1; i32.add` costs one
+//! the function uses in loops or often, weighed by the validator as it reads the body, or
+//! by a pre-pass over it where nothing validates ([`choose_constants`]), and copied into
+//! the frame on entry, so a loop's `i32.const 1; i32.add` costs one
 //! instruction, not two.
 //!
 //! It never trusts the module: with on-device validation off, every index, every
@@ -42,6 +43,10 @@ use crate::module::{FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
 use consts::choose_constants;
+#[cfg(all(test, feature = "validate"))]
+pub(crate) use consts::choose_constants as pre_pass_constants;
+#[cfg(feature = "validate")]
+pub(crate) use consts::{ConstWeights, slot_bits};
 use control::{Ctrl, CtrlKind};
 use stack::Operand;
 
@@ -65,15 +70,18 @@ pub(crate) struct ModuleCode {
 }
 
 /// Translates the body of `func_index` (a defined function), appending its code.
+/// `chosen`: the constants to give slots, where the validator weighed them on its pass
+/// over the body; without, a pre-pass of the translator's own chooses them.
 pub(crate) fn translate_function(
     module: &ModuleInner,
     config: &Config,
     func_index: u32,
     body: &FunctionBody<'_>,
+    chosen: Option<Vec<Slot>>,
     out: &mut ModuleCode,
     heap: &mut HeapAccount,
 ) -> Result<FuncHeader, Error> {
-    let mut t = Translator::new(module, config, func_index, body, out, heap)?;
+    let mut t = Translator::new(module, config, func_index, body, chosen, out, heap)?;
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !t.done {
         if reader.eof() {
@@ -148,6 +156,7 @@ impl<'a> Translator<'a> {
         config: &Config,
         func_index: u32,
         body: &FunctionBody<'_>,
+        chosen: Option<Vec<Slot>>,
         out: &'a mut ModuleCode,
         heap: &'a mut HeapAccount,
     ) -> Result<Self, Error> {
@@ -179,7 +188,7 @@ impl<'a> Translator<'a> {
         }
         let entry = code.len();
         let consts_start = consts.len();
-        let mut chosen = choose_constants(body);
+        let mut chosen = chosen.unwrap_or_else(|| choose_constants(body));
         // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
         chosen.truncate((MAX_FRAME as u64 - locals) as usize);
         heap.reserve(consts, chosen.len(), HeapUse::Function(func_index))?;

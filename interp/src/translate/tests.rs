@@ -206,7 +206,7 @@ fn a_slot_outside_the_frame_is_an_error() {
     let config = Config::new();
     let frame = m.inner.headers[0].frame_size;
     let mut heap = crate::heap::HeapAccount::new(None);
-    let t = Translator::new(&m.inner, &config, 0, &body, &mut out, &mut heap).unwrap();
+    let t = Translator::new(&m.inner, &config, 0, &body, None, &mut out, &mut heap).unwrap();
     t.code.push(Instr::I32Add { dst: frame, lhs: 0, rhs: 0 });
     t.code.push(Instr::Return1 { src: 0 });
     let err = t.finish().unwrap_err();
