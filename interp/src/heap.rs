@@ -155,6 +155,7 @@ impl HeapAccount {
     /// Makes room in `v` for `additional` more items, charged: the capacity doubles (at
     /// least 4), like std's, but on every target alike, and a refusal or a failed
     /// allocation is an error, never an abort.
+    #[inline]
     pub(crate) fn reserve<T: BoardSize>(
         &mut self,
         v: &mut Vec<T>,
@@ -227,6 +228,7 @@ impl HeapAccount {
 
     /// Pushes `item`, growing `v` charged ([`HeapAccount::reserve`]).
     #[cfg(feature = "wasm")]
+    #[inline]
     pub(crate) fn push<T: BoardSize>(
         &mut self,
         v: &mut Vec<T>,

@@ -49,12 +49,16 @@ impl Ctrl {
 impl Translator<'_> {
     /// The innermost control frame (there is always one until the final `end`).
     pub(super) fn ctrl(&self) -> Result<&Ctrl, Error> {
-        self.ctrls.last().ok_or(self.err("no enclosing block"))
+        self.ctrls.last().ok_or_else(|| self.err("no enclosing block"))
     }
 
     pub(super) fn innermost(&mut self) -> Result<&mut Ctrl, Error> {
-        let err = self.err("no enclosing block");
-        self.ctrls.last_mut().ok_or(err)
+        let (func, offset) = (self.func_index, self.offset);
+        // Built only when missing: an `Error` made and dropped on every call costs.
+        match self.ctrls.last_mut() {
+            Some(ctrl) => Ok(ctrl),
+            None => Err(Error::Translate { reason: "no enclosing block", func, offset }),
+        }
     }
 
     fn block_arity(&self, ty: BlockType) -> Result<(u32, u32), Error> {
@@ -62,7 +66,11 @@ impl Translator<'_> {
             BlockType::Empty => Ok((0, 0)),
             BlockType::Type(_) => Ok((0, 1)),
             BlockType::FuncType(i) => {
-                let ty = self.module.types.get(i as usize).ok_or(self.err("unknown block type"))?;
+                let ty = self
+                    .module
+                    .types
+                    .get(i as usize)
+                    .ok_or_else(|| self.err("unknown block type"))?;
                 Ok((ty.params().len() as u32, ty.results().len() as u32))
             }
         }
@@ -194,7 +202,7 @@ impl Translator<'_> {
 
     /// Pops the innermost control frame, giving back its patch list's heap.
     fn pop_ctrl(&mut self) -> Result<Ctrl, Error> {
-        let ctrl = self.ctrls.pop().ok_or(self.err("no enclosing block"))?;
+        let ctrl = self.ctrls.pop().ok_or_else(|| self.err("no enclosing block"))?;
         self.heap.release(board_bytes::<usize>(ctrl.patches.capacity()));
         Ok(ctrl)
     }

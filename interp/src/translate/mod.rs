@@ -167,7 +167,7 @@ impl<'a> Translator<'a> {
             .funcs
             .get(func_index as usize)
             .and_then(|&t| module.types.get(t as usize))
-            .ok_or(err("function has no valid type"))?;
+            .ok_or_else(|| err("function has no valid type"))?;
         let params = ty.params().len() as u32;
         let results = ty.results().len() as u32;
         let mut locals = params as u64;

@@ -214,7 +214,7 @@ impl Translator<'_> {
             | O::F32Const { .. }
             | O::F64Const { .. }
             | O::RefNull { .. } => {
-                let bits = constant_bits(&op).ok_or(self.err("not a constant"))?;
+                let bits = constant_bits(&op).ok_or_else(|| self.err("not a constant"))?;
                 self.constant(bits)?;
             }
             O::RefIsNull => self.unary(|dst, src| Instr::I64Eqz { dst, src })?,
@@ -321,7 +321,7 @@ impl Translator<'_> {
             .funcs
             .get(func as usize)
             .and_then(|&t| self.module.types.get(t as usize))
-            .ok_or(self.err("unknown function"))?;
+            .ok_or_else(|| self.err("unknown function"))?;
         let (params, results) = (ty.params().len() as u32, ty.results().len() as u32);
         let base = self.pop_consecutive(params)?;
         self.emit(Instr::Call { func, base })?;
@@ -330,7 +330,7 @@ impl Translator<'_> {
 
     fn call_indirect(&mut self, ty: u32, table: u32) -> Result<(), Error> {
         let table = self.table16(table)?;
-        let sig = self.module.types.get(ty as usize).ok_or(self.err("unknown type"))?;
+        let sig = self.module.types.get(ty as usize).ok_or_else(|| self.err("unknown type"))?;
         let (params, results) = (sig.params().len() as u32, sig.results().len() as u32);
         let index = self.pop()?;
         let base = self.pop_consecutive(params)?;
@@ -341,7 +341,8 @@ impl Translator<'_> {
     /// `return_call`: the callee's results become this function's, so they must agree;
     /// the rest of the block is unreachable, as after `return`.
     fn return_call(&mut self, func: u32) -> Result<(), Error> {
-        let ty = self.module.funcs.get(func as usize).ok_or(self.err("unknown function"))?;
+        let ty =
+            self.module.funcs.get(func as usize).ok_or_else(|| self.err("unknown function"))?;
         let params = self.tail_call_type(*ty)?;
         let base = self.pop_consecutive(params)?;
         self.emit(Instr::ReturnCall { func, base })?;
@@ -364,7 +365,7 @@ impl Translator<'_> {
             return Err(Error::Unsupported { feature: "tail-call", offset: self.offset });
         }
         let types = &self.module.types;
-        let callee = types.get(ty as usize).ok_or(self.err("unknown type"))?;
+        let callee = types.get(ty as usize).ok_or_else(|| self.err("unknown type"))?;
         let own =
             self.module.funcs.get(self.func_index as usize).and_then(|&t| types.get(t as usize));
         if own.is_none_or(|own| own.results() != callee.results()) {
