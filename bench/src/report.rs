@@ -191,8 +191,11 @@ translator proves every slot and branch target in range (`interp/src/raw/`).
 - **Fused pairs.** A comparison fuses with the `br_if`/`if` that tests it, an `i32.add` \
 with the load or store it addresses; two consecutive copies, a loop counter's in-place add \
 (or count-down sub) with the branch that tests it, an add with a following `br` and an add of an add's result \
-each become one instruction (chosen from dynamic pair counts of the apps and kernels); \
-32-bit results write half a slot.
+each become one instruction (chosen from dynamic pair counts of the apps and kernels); so \
+do a global read into an i32 add or sub and that result stored back into the global (a \
+counter kept in a global; LLVM's stack-pointer prologue and epilogue, where the frame size \
+has a constant slot), and an add stored into a global, while a read of the global just \
+written back into the slot that holds it is dropped; 32-bit results write half a slot.
 - **Cortex-M4** counts instructions, and there Tandem's per-operation path (a byte load \
 and a table branch to dispatch, one load per operand, one store) is shorter than wasmi's.
 - **Desktop time** is held back by the dispatch: one `match` whose jump table LLVM \
@@ -206,12 +209,21 @@ branch mispredictions are alike; turning LLVM's tail merging of the arms off cha
 nothing measurable. Closing the gap needs threaded dispatch (a handler per instruction \
 kind, the state in argument registers, each handler jumping to the next through a table), \
 which relies on LLVM's sibling calls: stable Rust does not guarantee them, so it needs a \
-portable fallback. `global.get`/`global.set` are two loads through the running instance's \
-resolved view of its globals (`raw/globals.rs`); `count_global`'s five operations a turn are \
-still 64 instructions against wasmi's 36, each value going through a frame slot.
-- **Translation** decodes every operator twice: once to choose the constants that get frame \
-slots, once to translate (about a fifth of `Module::new` on the apps); validation is \
-wasmparser's, as in wasmi. Desktop times move by up to a third between runs on this \
+portable fallback. The match's time also depends on how LLVM lays it out more than on \
+its instruction count: every taken branch of every kind leaves through one shared indirect \
+jump (LLVM merges their identical tails), and adding arms no benchmark executes (operations \
+with an immediate operand, kept off main) left the hot paths within 1% of their \
+instructions under callgrind yet took sieve from about 1.2 to 2.0 and sha256 from 1.2 to \
+1.8 of wasmi's time; giving each arm its own taken-branch dispatch moved other programs \
+the other way. Handlers each ending in their own indirect jump would remove both. \
+`global.get`/`global.set` are two loads through the running instance's resolved view of \
+its globals (`raw/globals.rs`); `count_global`'s loop is two dispatches (the global's \
+in-place add, a compare-and-branch).
+- **Translation** decodes every operator twice: wasmparser's validator reads the body and \
+weighs its constants on the way (which get frame slots), then the translator reads it; \
+where nothing validates (boards that trust the host) a pre-pass of the translator's own \
+weighs them, a third reading. wasmi translates on the validator's reading, one decoding in \
+all. Desktop times move by up to a third between runs on this \
 machine: the large module's ratio read 1.18 to 1.47 in earlier runs of an unchanged \
 translator; instruction counts under callgrind are the exact comparison.
 - **Flash** is held back by decoding: `wasmparser`'s operator reader decodes every \
