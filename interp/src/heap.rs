@@ -176,6 +176,7 @@ impl HeapAccount {
     /// a module's code is then mostly allocated once. Doubling to the end would hold the
     /// old buffer beside one twice its size, up to three times the code at once.
     #[cfg(feature = "wasm")]
+    #[inline]
     pub(crate) fn reserve_projected<T: BoardSize>(
         &mut self,
         v: &mut Vec<T>,
@@ -186,6 +187,19 @@ impl HeapAccount {
         if v.len() < v.capacity() {
             return Ok(());
         }
+        self.grow_projected(v, done, total, what)
+    }
+
+    /// [`HeapAccount::reserve_projected`] when `v` is full.
+    #[cfg(feature = "wasm")]
+    #[inline(never)]
+    fn grow_projected<T: BoardSize>(
+        &mut self,
+        v: &mut Vec<T>,
+        done: usize,
+        total: usize,
+        what: HeapUse,
+    ) -> Result<(), Error> {
         if done == 0 || done.saturating_mul(8) < total {
             return self.reserve(v, 1, what);
         }

@@ -115,6 +115,11 @@ impl ConstWeights {
     /// The constants that earn a slot, in order of first use (see [`choose_constants`]).
     pub(crate) fn chosen(self) -> Vec<Slot> {
         let mut found = self.found;
+        let worth = |c: &&(Slot, u64)| c.1 >= MIN_CONST_WEIGHT;
+        if found.iter().filter(worth).count() <= MAX_CONST_SLOTS {
+            // Room for every one worth a slot (most bodies): no ranking needed.
+            return found.iter().filter(worth).map(|c| c.0).collect();
+        }
         // The heaviest, earliest first on ties; picked by repeated search rather than a
         // sort, which would add kilobytes of code for a few dozen entries. A pick's weight
         // drops to 0, out of the search, so each search is one pass over the candidates.
