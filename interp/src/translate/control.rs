@@ -195,8 +195,10 @@ impl Translator<'_> {
     /// Records that the branch at `at` jumps to control frame `target`'s end.
     fn add_patch(&mut self, target: usize, at: usize) -> Result<(), Error> {
         let what = self.heap_use();
-        let missing = self.err("no enclosing block");
-        let ctrl = self.ctrls.get_mut(target).ok_or(missing)?;
+        let (func, offset) = (self.func_index, self.offset);
+        let Some(ctrl) = self.ctrls.get_mut(target) else {
+            return Err(Error::Translate { reason: "no enclosing block", func, offset });
+        };
         self.heap.push(&mut ctrl.patches, at, what)
     }
 
