@@ -370,7 +370,7 @@ impl<'c> Decoder<'c> {
     pub(super) fn code_entry(
         &mut self,
         body: &FunctionBody<'_>,
-        chosen: Option<&[Slot]>,
+        chosen: Option<Vec<Slot>>,
     ) -> Result<(), Error> {
         let func_index = self.d.inner.num_imported_funcs as usize + self.d.headers.len();
         if func_index >= self.d.inner.funcs.len() {

@@ -6,6 +6,8 @@
 //! A body's constants are weighed for the translator on the validator's reading of it
 //! ([`Weighing`]): the translator's pre-pass over the body is then not needed.
 
+use alloc::vec::Vec;
+
 use wasmparser::Payload;
 
 use crate::config::Config;
@@ -14,19 +16,14 @@ use crate::value::Slot;
 
 #[cfg(feature = "validate")]
 use crate::translate::{ConstWeights, slot_bits};
-// Named by wasmparser's operator list, which the visitor's methods are made from.
-#[cfg(feature = "validate")]
-use alloc::vec::Vec;
 
 /// Feeds the validator, when on-device validation is compiled in; otherwise a no-op.
 pub(super) struct Checker {
     #[cfg(feature = "validate")]
     validator: wasmparser::Validator,
-    /// Reused from one function body to the next, as are the constants' weights.
+    /// Reused from one function body to the next.
     #[cfg(feature = "validate")]
     allocs: wasmparser::FuncValidatorAllocations,
-    #[cfg(feature = "validate")]
-    weights: ConstWeights,
 }
 
 impl Checker {
@@ -37,15 +34,13 @@ impl Checker {
             validator: wasmparser::Validator::new_with_features(config.features.to_wasmparser()),
             #[cfg(feature = "validate")]
             allocs: Default::default(),
-            #[cfg(feature = "validate")]
-            weights: ConstWeights::default(),
         }
     }
 
     /// Validates `payload`, and a function body in full: then returns the body's constants
     /// that earn a slot (see `translate::consts`).
     #[cfg(feature = "validate")]
-    pub(super) fn check(&mut self, payload: &Payload<'_>) -> Result<Option<&[Slot]>, Error> {
+    pub(super) fn check(&mut self, payload: &Payload<'_>) -> Result<Option<Vec<Slot>>, Error> {
         // A proposal the core does not implement is worded as the decoder words it.
         let invalid = |e: wasmparser::BinaryReaderError| {
             let (message, offset) = (e.message(), e.offset() as usize);
@@ -58,14 +53,13 @@ impl Checker {
             return Ok(None);
         };
         let mut v = func.into_validator(core::mem::take(&mut self.allocs));
-        self.weights.clear();
-        validate_body(&mut v, &body, &mut self.weights).map_err(invalid)?;
+        let weighed = validate_body(&mut v, &body).map_err(invalid)?;
         self.allocs = v.into_allocations();
-        Ok(Some(self.weights.choose()))
+        Ok(Some(weighed.chosen()))
     }
 
     #[cfg(not(feature = "validate"))]
-    pub(super) fn check(&mut self, _payload: &Payload<'_>) -> Result<Option<&[Slot]>, Error> {
+    pub(super) fn check(&mut self, _payload: &Payload<'_>) -> Result<Option<Vec<Slot>>, Error> {
         Ok(None)
     }
 }
@@ -75,17 +69,18 @@ impl Checker {
 fn validate_body<R: wasmparser::WasmModuleResources>(
     v: &mut wasmparser::FuncValidator<R>,
     body: &wasmparser::FunctionBody<'_>,
-    weights: &mut ConstWeights,
-) -> wasmparser::Result<()> {
+) -> wasmparser::Result<ConstWeights> {
     let mut reader = body.get_binary_reader();
     v.read_locals(&mut reader)?;
     reader.set_features(*v.features());
+    let mut weights = ConstWeights::default();
     while !reader.eof() {
         let offset = reader.original_position();
-        let mut visitor = Weighing { validator: v.visitor(offset), weights: &mut *weights };
+        let mut visitor = Weighing { validator: v.visitor(offset), weights: &mut weights };
         reader.visit_operator(&mut visitor)??;
     }
-    reader.finish_expression(&v.visitor(reader.original_position()))
+    reader.finish_expression(&v.visitor(reader.original_position()))?;
+    Ok(weights)
 }
 
 /// The validator's visitor, with the constants weighed as the operators go by: one
@@ -170,9 +165,7 @@ mod tests {
                     continue;
                 };
                 let mut v = func.into_validator(Default::default());
-                let mut weights = ConstWeights::default();
-                validate_body(&mut v, &body, &mut weights).unwrap();
-                let weighed = weights.choose().to_vec();
+                let weighed = validate_body(&mut v, &body).unwrap().chosen();
                 assert_eq!(weighed, pre_pass_constants(&body), "body at {:?}", body.range());
                 bodies += 1;
                 with_constants += usize::from(!weighed.is_empty());

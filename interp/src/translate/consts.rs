@@ -2,6 +2,7 @@
 //! (copied in on entry, so a loop reads them for free), and the constant operands that
 //! read those slots or are loaded by an instruction.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use wasmparser::{FunctionBody, Operator};
@@ -55,19 +56,16 @@ const MIN_CONST_WEIGHT: u64 = 3;
 /// constants as it reads the operators ([`ConstWeights`]), which saves this pass.
 pub(crate) fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
     let mut weights = ConstWeights::default();
-    if let Ok(mut reader) = body.get_operators_reader() {
-        while !reader.eof() {
-            let Ok(op) = reader.read() else { break };
-            weights.observe(&op);
-        }
+    let Ok(mut reader) = body.get_operators_reader() else { return Vec::new() };
+    while !reader.eof() {
+        let Ok(op) = reader.read() else { break };
+        weights.observe(&op);
     }
-    weights.choose();
-    weights.chosen
+    weights.chosen()
 }
 
 /// A body's constants weighed as its operators go by, in order: what
-/// [`choose_constants`] chooses from. Kept from one body to the next by the validator,
-/// so its buffers are allocated once per module.
+/// [`choose_constants`] chooses from.
 #[derive(Default)]
 pub(crate) struct ConstWeights {
     /// (bits, weight), in order of first use.
@@ -75,19 +73,9 @@ pub(crate) struct ConstWeights {
     /// The open blocks, `true` for a loop.
     blocks: Vec<bool>,
     loop_depth: u32,
-    /// The last choice ([`ConstWeights::choose`]).
-    chosen: Vec<Slot>,
 }
 
 impl ConstWeights {
-    /// Starts on another body.
-    #[cfg(feature = "validate")]
-    pub(crate) fn clear(&mut self) {
-        self.found.clear();
-        self.blocks.clear();
-        self.loop_depth = 0;
-    }
-
     /// Takes in the body's next operator.
     pub(crate) fn observe(&mut self, op: &Operator<'_>) {
         match op {
@@ -118,36 +106,33 @@ impl ConstWeights {
         // A use outside loops counts 1, in a loop 16, in a nested loop 256 ...
         let weight = 1u64 << (4 * self.loop_depth.min(12));
         if let Some(c) = self.found.iter_mut().find(|c| c.0 == bits) {
-            // Below `u64::MAX`, which marks a pick in `choose`.
-            c.1 = c.1.saturating_add(weight).min(u64::MAX - 1);
+            c.1 = c.1.saturating_add(weight);
         } else if self.found.len() < MAX_CONST_CANDIDATES {
             self.found.push((bits, weight));
         }
     }
 
     /// The constants that earn a slot, in order of first use (see [`choose_constants`]).
-    pub(crate) fn choose(&mut self) -> &[Slot] {
-        let found = &mut self.found;
-        self.chosen.clear();
+    pub(crate) fn chosen(self) -> Vec<Slot> {
+        let mut found = self.found;
         let worth = |c: &&(Slot, u64)| c.1 >= MIN_CONST_WEIGHT;
         if found.iter().filter(worth).count() <= MAX_CONST_SLOTS {
             // Room for every one worth a slot (most bodies): no ranking needed.
-            self.chosen.extend(found.iter().filter(worth).map(|c| c.0));
-            return &self.chosen;
+            return found.iter().filter(worth).map(|c| c.0).collect();
         }
         // The heaviest, earliest first on ties; picked by repeated search rather than a
         // sort, which would add kilobytes of code for a few dozen entries. A pick's weight
-        // drops to 0, out of the search, so each search is one pass over the candidates;
-        // picks are marked by a weight of `u64::MAX`, above any count, then listed.
+        // drops to 0, out of the search, so each search is one pass over the candidates.
+        let mut chosen = vec![false; found.len()];
         for _ in 0..MAX_CONST_SLOTS {
             let best = (0..found.len())
-                .filter(|&i| (MIN_CONST_WEIGHT..u64::MAX).contains(&found[i].1))
+                .filter(|&i| found[i].1 >= MIN_CONST_WEIGHT)
                 .max_by_key(|&i| (found[i].1, core::cmp::Reverse(i)));
             let Some(i) = best else { break };
-            found[i].1 = u64::MAX;
+            chosen[i] = true;
+            found[i].1 = 0;
         }
-        self.chosen.extend(found.iter().filter(|c| c.1 == u64::MAX).map(|c| c.0));
-        &self.chosen
+        found.iter().zip(chosen).filter(|(_, chosen)| *chosen).map(|(c, _)| c.0).collect()
     }
 }
 

@@ -77,7 +77,7 @@ pub(crate) fn translate_function(
     config: &Config,
     func_index: u32,
     body: &FunctionBody<'_>,
-    chosen: Option<&[Slot]>,
+    chosen: Option<Vec<Slot>>,
     out: &mut ModuleCode,
     heap: &mut HeapAccount,
 ) -> Result<FuncHeader, Error> {
@@ -156,7 +156,7 @@ impl<'a> Translator<'a> {
         config: &Config,
         func_index: u32,
         body: &FunctionBody<'_>,
-        chosen: Option<&[Slot]>,
+        chosen: Option<Vec<Slot>>,
         out: &'a mut ModuleCode,
         heap: &'a mut HeapAccount,
     ) -> Result<Self, Error> {
@@ -188,18 +188,11 @@ impl<'a> Translator<'a> {
         }
         let entry = code.len();
         let consts_start = consts.len();
-        let pre_pass;
-        let chosen = match chosen {
-            Some(chosen) => chosen,
-            None => {
-                pre_pass = choose_constants(body);
-                &pre_pass
-            }
-        };
+        let mut chosen = chosen.unwrap_or_else(|| choose_constants(body));
         // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
-        let chosen = &chosen[..chosen.len().min((MAX_FRAME as u64 - locals) as usize)];
+        chosen.truncate((MAX_FRAME as u64 - locals) as usize);
         heap.reserve(consts, chosen.len(), HeapUse::Function(func_index))?;
-        consts.extend_from_slice(chosen);
+        consts.extend(chosen);
         let stack_base = locals as u32 + (consts.len() - consts_start) as u32;
         let mut t = Translator {
             module,
