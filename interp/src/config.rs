@@ -130,6 +130,48 @@ pub struct Config {
     /// anything of it is built: a board sets it so that a runaway suite cannot fill its heap
     /// with instances.
     pub max_instances: Option<u32>,
+    /// How the run loop goes from one instruction to the next: threaded where this build
+    /// has it ([`Dispatch::AVAILABLE`]), else the `match` loop. Outcomes never depend on it.
+    pub dispatch: Dispatch,
+}
+
+/// How the run loop goes from one instruction to the next. Both run the same instruction
+/// bodies, expanded from one source (`exec/run.rs`), so they differ in speed only; the
+/// parity gate holds a simulator on one to a board on the other, and the differential
+/// fuzzer runs both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// One `match` over the instruction kinds in a loop: portable, what the boards run.
+    Loop,
+    /// A handler per instruction kind, each ending in a jump to the next instruction's:
+    /// faster on 64-bit desktops. Built only where those jumps are known to be compiled as
+    /// jumps, not calls (the `threaded` feature on x86-64 or AArch64, in an optimised
+    /// build without debug assertions); elsewhere it runs as [`Dispatch::Loop`].
+    Threaded,
+}
+
+impl Dispatch {
+    /// Whether this build has threaded dispatch.
+    pub const AVAILABLE: bool = cfg!(tandem_threaded);
+
+    /// The fastest dispatch this build has.
+    pub const fn best() -> Dispatch {
+        if Self::AVAILABLE { Dispatch::Threaded } else { Dispatch::Loop }
+    }
+
+    /// The dispatch a call actually runs with: `self`, or the loop where threaded
+    /// dispatch is not built.
+    pub const fn effective(self) -> Dispatch {
+        if Self::AVAILABLE { self } else { Dispatch::Loop }
+    }
+
+    /// Its name, as reports print it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dispatch::Loop => "loop",
+            Dispatch::Threaded => "threaded",
+        }
+    }
 }
 
 impl Config {
@@ -150,7 +192,14 @@ impl Config {
             max_heap: None,
             max_table_elements: None,
             max_instances: None,
+            dispatch: Dispatch::best(),
         }
+    }
+
+    /// Runs calls with `dispatch` (see [`Dispatch::effective`]).
+    pub fn with_dispatch(mut self, dispatch: Dispatch) -> Self {
+        self.dispatch = dispatch;
+        self
     }
 
     /// Accepts the proposals in `features` only (e.g. [`Features::WASM1`] to hold modules

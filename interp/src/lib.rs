@@ -177,7 +177,7 @@ mod typed; // typed host functions and typed calls over the untyped API
 mod value;
 mod verify; // what the executor relies on, checked per function (translator and images) // Value, ValType, FuncType, and the raw slot encoding
 
-pub use config::{Config, Features};
+pub use config::{Config, Dispatch, Features};
 pub use error::{Error, ExternKind, Trap, TrapKind};
 pub use heap::{HeapStats, HeapUse};
 pub use image::image_checksum;

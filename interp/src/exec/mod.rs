@@ -20,6 +20,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use crate::config::Dispatch;
 use crate::error::{Error, Trap, TrapKind};
 use crate::heap::HeapAccount;
 use crate::ir::{Instr, Reg};
@@ -235,6 +236,12 @@ struct Executor<'s> {
     /// (`memory.grow`, a host call, an instance or memory switch), so loads and stores
     /// need not find the memory first.
     mem_view: MemoryView,
+    /// The store's dispatch ([`Config::dispatch`](crate::Config::dispatch)).
+    #[cfg_attr(not(tandem_threaded), allow(dead_code))]
+    dispatch: Dispatch,
+    /// The trap a threaded handler stopped with (its return value stays a register).
+    #[cfg(tandem_threaded)]
+    trap: Option<Trap>,
     /// The running instance's globals, renewed on every instance switch.
     globals_view: GlobalsView,
     /// The running frame's first slot.
@@ -308,6 +315,9 @@ impl<'s> Executor<'s> {
             imported_funcs: first.module.inner.num_imported_funcs,
             mem: memory0(first),
             mem_view: MemoryView::EMPTY,
+            dispatch: config.dispatch,
+            #[cfg(tandem_threaded)]
+            trap: None,
             globals_view,
             base: 0,
             pc: 0,
@@ -359,8 +369,9 @@ impl<'s> Executor<'s> {
     /// Where the run loop continues: the instruction at `self.pc` of the running code,
     /// and the running function's frame for its unchecked operand access.
     #[inline(always)]
-    fn resume_point(&self) -> (CodePtr<'s>, &'s [Instr], Frame, MemoryView) {
-        (CodePtr::at(self.code, self.pc), self.code, self.stack.frame(self.base), self.mem_view)
+    fn resume_point(&self) -> (CodePtr<'s>, CodePtr<'s>, Frame, MemoryView) {
+        let code = CodePtr::at(self.code, 0);
+        (code.skip(self.pc), code, self.stack.frame(self.base), self.mem_view)
     }
 
     #[inline(always)]

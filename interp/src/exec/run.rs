@@ -1,12 +1,19 @@
-//! The run loop: one dense `match` over `Instr`, the instruction pointer, the running
-//! code and the frame held in locals, and the one-line accessors through which it
-//! fetches and reads and writes operand slots without a bounds check each (the only
-//! `unsafe` outside `raw`, with `load` and `store` in `memory`).
+//! The run loop: every instruction's body, written once (`define_run!`'s `@arms`) and
+//! expanded twice: as the arms of one dense `match` in a loop (`Dispatch::Loop`, the
+//! boards'), and as the body of 256 threaded handlers (`Dispatch::Threaded`, the hosts',
+//! where `build.rs` allows it), the running state in locals or argument registers either
+//! way; and the one-line accessors through which both fetch and read and write operand
+//! slots without a bounds check each (the only `unsafe` outside `raw`, with `load` and
+//! `store` in `memory`).
 
+#[cfg(tandem_threaded)]
+use crate::config::Dispatch;
 use crate::error::{Trap, TrapKind};
 use crate::ir::{Instr, Reg};
 use crate::raw::code::CodePtr;
 use crate::raw::frame::Frame;
+#[cfg(tandem_threaded)]
+use crate::raw::memory::MemoryView;
 use crate::value::Slot;
 
 use super::Executor;
@@ -55,7 +62,362 @@ slot_value! {
     bool: |s: Slot| s as u32 != 0, |v: bool| v as Slot, low;
 }
 
+/// The run loop's control transfers, in the two forms the instruction bodies are expanded
+/// in: `loop`, the arms of [`Executor::run_loop`]'s `match` (assigning its locals), and
+/// `step`, the body of one threaded handler (returning what to do next as a [`Step`]).
+macro_rules! go {
+    (loop ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) jump $to:expr) => {{
+        $ip = $to;
+        continue;
+    }};
+    (loop ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) resume) => {{
+        ($ip, $code, $frame, $mem) = $s.resume_point();
+        continue;
+    }};
+    (loop $cx:tt done) => {
+        return Ok(())
+    };
+    (loop ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) new_memory) => {
+        $mem = $s.mem_view
+    };
+    (step $cx:tt jump $to:expr) => {
+        return Ok(Step::Jump($to))
+    };
+    (step $cx:tt resume) => {
+        return Ok(Step::Resume)
+    };
+    (step $cx:tt done) => {
+        return Ok(Step::Done)
+    };
+    (step $cx:tt new_memory) => {
+        return Ok(Step::NewMemory)
+    };
+}
+
 macro_rules! define_run {
+    // Every instruction's body, once: the `match` both dispatches expand. `$cx` names the
+    // running state (the executor, the instruction pointer, the code's start, the frame,
+    // the memory's view) for `go!`, and again bound one by one for the bodies.
+    (
+        @arms $mode:ident $cx:tt ($self:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident)
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
+        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
+        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+    ) => {
+        match *fetch($ip) {
+            Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
+            Instr::ConsumeFuel { amount } => {
+                if let Err(trap) = $self.consume_fuel(amount) {
+                    // Where a task's call, stopped here, resumes.
+                    $self.pc = $ip.index_from($code);
+                    return Err(trap);
+                }
+            }
+            Instr::Br { target } => {
+                go!($mode $cx jump $code.skip(target as usize));
+            }
+            Instr::BrIfNez { cond, target } => {
+                if reg($frame, cond) as u32 != 0 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::BrIfEqz { cond, target } => {
+                if reg($frame, cond) as u32 == 0 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::AddBrIfI32Ne { slot, step, end, target } => {
+                if add_in_place($frame, slot, step) != reg($frame, end) as u32 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::AddBrIfI32LtU { slot, step, end, target } => {
+                if add_in_place($frame, slot, step) < reg($frame, end) as u32 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::AddBrIfI32LtS { slot, step, end, target } => {
+                if (add_in_place($frame, slot, step) as i32) < reg($frame, end) as u32 as i32 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::AddBrIfNez { slot, step, target } => {
+                if add_in_place($frame, slot, step) != 0 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::SubBrIfNez { slot, step, target } => {
+                let v = (reg($frame, slot) as u32).wrapping_sub(reg($frame, step) as u32);
+                set_low($frame, slot, v);
+                if v != 0 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::I32AddBr { dst, lhs, rhs, target } => {
+                set_low($frame, dst, sum($frame, lhs, rhs) as u32);
+                go!($mode $cx jump $code.skip(target as usize));
+            }
+            Instr::BrTable { index, len } => {
+                go!($mode $cx jump $ip.skip(1 + (reg($frame, index) as u32).min(len) as usize));
+            }
+            Instr::Return0 => {
+                if $self.ret() {
+                    go!($mode $cx done);
+                }
+                go!($mode $cx resume);
+            }
+            Instr::Return1 { src } => {
+                set($frame, 0, reg($frame, src));
+                if $self.ret() {
+                    go!($mode $cx done);
+                }
+                go!($mode $cx resume);
+            }
+            Instr::ReturnN { src, count } => {
+                let (base, src) = ($self.base, $self.base + src as usize);
+                $self.stack.all().copy_within(src..src + count as usize, base);
+                if $self.ret() {
+                    go!($mode $cx done);
+                }
+                go!($mode $cx resume);
+            }
+            Instr::Call { func, base } => {
+                $self.pc = $ip.index_from($code);
+                $self.call(func, base)?;
+                go!($mode $cx resume);
+            }
+            Instr::CallIndirect { ty, base, index, table } => {
+                $self.pc = $ip.index_from($code);
+                $self.call_indirect(ty, base, index, table)?;
+                go!($mode $cx resume);
+            }
+            // The later proposals' instructions share one arm, out of line: the
+            // loop keeps the size (and the Cortex-M4 code) it had without them.
+            instr @ (Instr::ReturnCall { .. }
+            | Instr::ReturnCallIndirect { .. }
+            | Instr::UseMemory { .. }
+            | Instr::MemoryCopyAcross { .. }) => match $self.rare(instr)? {
+                // `UseMemory` switched the memory in use.
+                Rare::Next => go!($mode $cx new_memory),
+                Rare::Resume => {
+                    go!($mode $cx resume);
+                }
+                Rare::Done => go!($mode $cx done),
+            },
+            Instr::Copy { dst, src } => set($frame, dst, reg($frame, src)),
+            Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 } => {
+                let first = sum($frame, lhs, rhs) as u32;
+                set_low($frame, dst, first);
+                // `rhs2` read after the first write: it may be `dst`.
+                set_low($frame, dst2, first.wrapping_add(reg($frame, rhs2) as u32));
+            }
+            Instr::Copy2 { dst, src, dst2, src2 } => {
+                set($frame, dst, reg($frame, src));
+                set($frame, dst2, reg($frame, src2));
+            }
+            Instr::CopyN { dst, src, count } => {
+                let src = $self.base + src as usize;
+                let dst = $self.base + dst as usize;
+                $self.stack.all().copy_within(src..src + count as usize, dst);
+            }
+            Instr::Const32 { dst, value } => set($frame, dst, value as Slot),
+            Instr::Const64 { dst, lo, hi } => set($frame, dst, (hi as Slot) << 32 | lo as Slot),
+            Instr::Select { dst, cond, a, b } => {
+                let v = if reg($frame, cond) as u32 != 0 { reg($frame, a) } else { reg($frame, b) };
+                set($frame, dst, v);
+            }
+            Instr::GlobalGet { dst, global } => {
+                set($frame, dst, $self.global(global));
+            }
+            Instr::GlobalSet { src, global } => $self.set_global(global, reg($frame, src)),
+            Instr::I32AddGlobal { dst, rhs, global } => {
+                set_low($frame, dst, ($self.global(global) as u32).wrapping_add(reg($frame, rhs) as u32));
+            }
+            Instr::I32SubGlobal { dst, rhs, global } => {
+                set_low($frame, dst, ($self.global(global) as u32).wrapping_sub(reg($frame, rhs) as u32));
+            }
+            Instr::GlobalI32Add { dst, rhs, global } => {
+                let v = ($self.global(global) as u32).wrapping_add(reg($frame, rhs) as u32);
+                set_low($frame, dst, v);
+                $self.set_global(global, v as Slot);
+            }
+            Instr::GlobalI32Sub { dst, rhs, global } => {
+                let v = ($self.global(global) as u32).wrapping_sub(reg($frame, rhs) as u32);
+                set_low($frame, dst, v);
+                $self.set_global(global, v as Slot);
+            }
+            Instr::I32AddGlobalSet { dst, lhs, rhs, global } => {
+                let v = sum($frame, lhs, rhs);
+                set_low($frame, dst, v as u32);
+                $self.set_global(global, v);
+            }
+            Instr::Load8U { dst, addr, offset } => {
+                let v = $self.load::<1>($mem, reg($frame, addr), offset)?;
+                set($frame, dst, v[0] as Slot);
+            }
+            Instr::Load16U { dst, addr, offset } => {
+                let v = $self.load($mem, reg($frame, addr), offset)?;
+                set($frame, dst, u16::from_le_bytes(v) as Slot);
+            }
+            Instr::Load32 { dst, addr, offset } => {
+                let v = $self.load($mem, reg($frame, addr), offset)?;
+                set($frame, dst, u32::from_le_bytes(v) as Slot);
+            }
+            Instr::Load64 { dst, addr, offset } => {
+                let v = $self.load($mem, reg($frame, addr), offset)?;
+                set($frame, dst, u64::from_le_bytes(v));
+            }
+            Instr::I32Load8S { dst, addr, offset } => {
+                let v = $self.load::<1>($mem, reg($frame, addr), offset)?;
+                set($frame, dst, (v[0] as i8 as i32).into_slot());
+            }
+            Instr::I32Load16S { dst, addr, offset } => {
+                let v = $self.load($mem, reg($frame, addr), offset)?;
+                set($frame, dst, (i16::from_le_bytes(v) as i32).into_slot());
+            }
+            Instr::I64Load8S { dst, addr, offset } => {
+                let v = $self.load::<1>($mem, reg($frame, addr), offset)?;
+                set($frame, dst, v[0] as i8 as i64 as Slot);
+            }
+            Instr::I64Load16S { dst, addr, offset } => {
+                let v = $self.load($mem, reg($frame, addr), offset)?;
+                set($frame, dst, i16::from_le_bytes(v) as i64 as Slot);
+            }
+            Instr::I64Load32S { dst, addr, offset } => {
+                let v = $self.load($mem, reg($frame, addr), offset)?;
+                set($frame, dst, i32::from_le_bytes(v) as i64 as Slot);
+            }
+            Instr::Store8 { addr, value, offset } => {
+                $self.store($mem, reg($frame, addr), offset, [reg($frame, value) as u8])?
+            }
+            Instr::Store16 { addr, value, offset } => {
+                $self.store($mem, reg($frame, addr), offset, (reg($frame, value) as u16).to_le_bytes())?
+            }
+            Instr::Store32 { addr, value, offset } => {
+                $self.store($mem, reg($frame, addr), offset, (reg($frame, value) as u32).to_le_bytes())?
+            }
+            Instr::Store64 { addr, value, offset } => {
+                $self.store($mem, reg($frame, addr), offset, reg($frame, value).to_le_bytes())?
+            }
+            Instr::Load8UAdd { dst, base, index, offset } => {
+                let v = $self.load::<1>($mem, sum($frame, base, index), offset)?;
+                set($frame, dst, v[0] as Slot);
+            }
+            Instr::Load16UAdd { dst, base, index, offset } => {
+                let v = $self.load($mem, sum($frame, base, index), offset)?;
+                set($frame, dst, u16::from_le_bytes(v) as Slot);
+            }
+            Instr::Load32Add { dst, base, index, offset } => {
+                let v = $self.load($mem, sum($frame, base, index), offset)?;
+                set($frame, dst, u32::from_le_bytes(v) as Slot);
+            }
+            Instr::Load64Add { dst, base, index, offset } => {
+                let v = $self.load($mem, sum($frame, base, index), offset)?;
+                set($frame, dst, u64::from_le_bytes(v));
+            }
+            Instr::I32Load8SAdd { dst, base, index, offset } => {
+                let v = $self.load::<1>($mem, sum($frame, base, index), offset)?;
+                (v[0] as i8 as i32).write($frame, dst);
+            }
+            Instr::I32Load16SAdd { dst, base, index, offset } => {
+                let v = $self.load($mem, sum($frame, base, index), offset)?;
+                (i16::from_le_bytes(v) as i32).write($frame, dst);
+            }
+            Instr::Store8Add { base, index, value, offset } => {
+                $self.store($mem, sum($frame, base, index), offset, [reg($frame, value) as u8])?
+            }
+            Instr::Store16Add { base, index, value, offset } => {
+                $self.store($mem, sum($frame, base, index), offset, (reg($frame, value) as u16).to_le_bytes())?
+            }
+            Instr::Store32Add { base, index, value, offset } => {
+                $self.store($mem, sum($frame, base, index), offset, (reg($frame, value) as u32).to_le_bytes())?
+            }
+            Instr::Store64Add { base, index, value, offset } => {
+                $self.store($mem, sum($frame, base, index), offset, reg($frame, value).to_le_bytes())?
+            }
+            Instr::MemorySize { dst } => {
+                let size = $self.memory().size_pages();
+                set($frame, dst, size as Slot);
+            }
+            Instr::MemoryGrow { dst, delta } => {
+                let old = $self.memory_grow(reg($frame, delta) as u32);
+                set($frame, dst, old as Slot);
+                go!($mode $cx new_memory);
+            }
+            Instr::MemoryFill { base } => $self.memory_fill(base)?,
+            Instr::MemoryCopy { base } => $self.memory_copy(base)?,
+            Instr::MemoryInit { base, data } => $self.memory_init(base, data)?,
+            Instr::DataDrop { data } => {
+                let d = $self.inst.datas[data as usize] as usize;
+                $self.datas[d].bytes = None;
+            }
+            Instr::TableGet { dst, index, table } => {
+                let t = &$self.tables[$self.inst.tables[table as usize] as usize];
+                let i = reg($frame, index) as u32 as usize;
+                let v = *t.elems.get(i).ok_or(TrapKind::TableOutOfBounds)?;
+                set($frame, dst, v);
+            }
+            Instr::TableSet { index, value, table } => {
+                let (i, v) = (reg($frame, index) as u32 as usize, reg($frame, value));
+                let t = &mut $self.tables[$self.inst.tables[table as usize] as usize];
+                *t.elems.get_mut(i).ok_or(TrapKind::TableOutOfBounds)? = v;
+            }
+            Instr::TableSize { dst, table } => {
+                let t = &$self.tables[$self.inst.tables[table as usize] as usize];
+                set($frame, dst, t.elems.len() as Slot);
+            }
+            Instr::TableGrow { dst, init, delta, table } => {
+                let (init, delta) = (reg($frame, init), reg($frame, delta) as u32);
+                let t = &mut $self.tables[$self.inst.tables[table as usize] as usize];
+                let old = table_grow(t, delta, init, $self.heap).unwrap_or(u32::MAX);
+                set($frame, dst, old as Slot);
+            }
+            Instr::TableFill { base, table } => $self.table_fill(base, table)?,
+            Instr::TableCopy { base, dst_table, src_table } => {
+                $self.table_copy(base, dst_table, src_table)?
+            }
+            Instr::TableInit { base, elem, table } => $self.table_init(base, elem, table)?,
+            Instr::ElemDrop { elem } => {
+                let e = $self.inst.elems[elem as usize] as usize;
+                $self.elems[e].items = Default::default();
+            }
+            Instr::RefFunc { dst, func } => {
+                let addr = $self.inst.funcs[func as usize];
+                set($frame, dst, addr as Slot + 1);
+            }
+            $( Instr::$bin { dst, lhs, rhs } => {
+                let a = <$ba>::from_slot(reg($frame, lhs));
+                let b = <$bb>::from_slot(reg($frame, rhs));
+                let r: $br = ($bf)(a, b);
+                r.write($frame, dst);
+            } )*
+            $( Instr::$bint { dst, lhs, rhs } => {
+                let a = <$bta>::from_slot(reg($frame, lhs));
+                let b = <$btb>::from_slot(reg($frame, rhs));
+                let r: $btr = ($btf)(a, b)?;
+                r.write($frame, dst);
+            } )*
+            $( Instr::$un { dst, src } => {
+                let a = <$ua>::from_slot(reg($frame, src));
+                let r: $ur = ($uf)(a);
+                r.write($frame, dst);
+            } )*
+            $( Instr::$cb { lhs, rhs, target } => {
+                let a = <$cbt>::from_slot(reg($frame, lhs));
+                let b = <$cbt>::from_slot(reg($frame, rhs));
+                if ($cbf)(a, b) {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            } )*
+            $( Instr::$unt { dst, src } => {
+                let a = <$uta>::from_slot(reg($frame, src));
+                let r: $utr = ($utf)(a)?;
+                r.write($frame, dst);
+            } )*
+        }
+    };
     (
         binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
@@ -64,353 +426,236 @@ macro_rules! define_run {
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
     ) => {
         impl Executor<'_> {
-            /// Runs until the outermost frame returns.
+            /// Runs until the outermost frame returns: one `match` in a loop, the portable
+            /// dispatch (what the boards run).
             ///
-            /// The instruction pointer, the running code, the frame and the view of the
-            /// memory in use live in locals, so they stay in registers across the stores
+            /// The instruction pointer, the start of the running code, the frame and the view
+            /// of the memory in use live in locals, so they stay in registers across the stores
             /// every instruction makes; they are reloaded from the fields
             /// ([`Executor::resume_point`]) only after calls and returns, the only steps that
             /// change the first three (`self.pc` is brought up to date before a call;
             /// `self.base` is never stale: only those steps move it), and the view also after
             /// the steps that may move or switch the memory (`memory.grow`, `UseMemory`).
-            pub(super) fn run(&mut self) -> Result<(), Trap> {
+            fn run_loop(&mut self) -> Result<(), Trap> {
                 let (mut ip, mut code, mut frame, mut mem) = self.resume_point();
                 loop {
-                    match *fetch(ip) {
-                        Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
-                        Instr::ConsumeFuel { amount } => {
-                            if let Err(trap) = self.consume_fuel(amount) {
-                                // Where a task's call, stopped here, resumes.
-                                self.pc = ip.index_in(code);
-                                return Err(trap);
-                            }
-                        }
-                        Instr::Br { target } => {
-                            ip = CodePtr::at(code, target as usize);
-                            continue;
-                        }
-                        Instr::BrIfNez { cond, target } => {
-                            if reg(frame, cond) as u32 != 0 {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        }
-                        Instr::BrIfEqz { cond, target } => {
-                            if reg(frame, cond) as u32 == 0 {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        }
-                        Instr::AddBrIfI32Ne { slot, step, end, target } => {
-                            if add_in_place(frame, slot, step) != reg(frame, end) as u32 {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        }
-                        Instr::AddBrIfI32LtU { slot, step, end, target } => {
-                            if add_in_place(frame, slot, step) < reg(frame, end) as u32 {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        }
-                        Instr::AddBrIfI32LtS { slot, step, end, target } => {
-                            if (add_in_place(frame, slot, step) as i32) < reg(frame, end) as u32 as i32 {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        }
-                        Instr::AddBrIfNez { slot, step, target } => {
-                            if add_in_place(frame, slot, step) != 0 {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        }
-                        Instr::SubBrIfNez { slot, step, target } => {
-                            let v = (reg(frame, slot) as u32).wrapping_sub(reg(frame, step) as u32);
-                            set_low(frame, slot, v);
-                            if v != 0 {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        }
-                        Instr::I32AddBr { dst, lhs, rhs, target } => {
-                            set_low(frame, dst, sum(frame, lhs, rhs) as u32);
-                            ip = CodePtr::at(code, target as usize);
-                            continue;
-                        }
-                        Instr::BrTable { index, len } => {
-                            ip = ip.skip(1 + (reg(frame, index) as u32).min(len) as usize);
-                            continue;
-                        }
-                        Instr::Return0 => {
-                            if self.ret() {
-                                return Ok(());
-                            }
-                            (ip, code, frame, mem) = self.resume_point();
-                            continue;
-                        }
-                        Instr::Return1 { src } => {
-                            set(frame, 0, reg(frame, src));
-                            if self.ret() {
-                                return Ok(());
-                            }
-                            (ip, code, frame, mem) = self.resume_point();
-                            continue;
-                        }
-                        Instr::ReturnN { src, count } => {
-                            let (base, src) = (self.base, self.base + src as usize);
-                            self.stack.all().copy_within(src..src + count as usize, base);
-                            if self.ret() {
-                                return Ok(());
-                            }
-                            (ip, code, frame, mem) = self.resume_point();
-                            continue;
-                        }
-                        Instr::Call { func, base } => {
-                            self.pc = ip.index_in(code);
-                            self.call(func, base)?;
-                            (ip, code, frame, mem) = self.resume_point();
-                            continue;
-                        }
-                        Instr::CallIndirect { ty, base, index, table } => {
-                            self.pc = ip.index_in(code);
-                            self.call_indirect(ty, base, index, table)?;
-                            (ip, code, frame, mem) = self.resume_point();
-                            continue;
-                        }
-                        // The later proposals' instructions share one arm, out of line: the
-                        // loop keeps the size (and the Cortex-M4 code) it had without them.
-                        instr @ (Instr::ReturnCall { .. }
-                        | Instr::ReturnCallIndirect { .. }
-                        | Instr::UseMemory { .. }
-                        | Instr::MemoryCopyAcross { .. }) => match self.rare(instr)? {
-                            // `UseMemory` switched the memory in use.
-                            Rare::Next => mem = self.mem_view,
-                            Rare::Resume => {
-                                (ip, code, frame, mem) = self.resume_point();
-                                continue;
-                            }
-                            Rare::Done => return Ok(()),
-                        },
-                        Instr::Copy { dst, src } => set(frame, dst, reg(frame, src)),
-                        Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 } => {
-                            let first = sum(frame, lhs, rhs) as u32;
-                            set_low(frame, dst, first);
-                            // `rhs2` read after the first write: it may be `dst`.
-                            set_low(frame, dst2, first.wrapping_add(reg(frame, rhs2) as u32));
-                        }
-                        Instr::Copy2 { dst, src, dst2, src2 } => {
-                            set(frame, dst, reg(frame, src));
-                            set(frame, dst2, reg(frame, src2));
-                        }
-                        Instr::CopyN { dst, src, count } => {
-                            let src = self.base + src as usize;
-                            let dst = self.base + dst as usize;
-                            self.stack.all().copy_within(src..src + count as usize, dst);
-                        }
-                        Instr::Const32 { dst, value } => set(frame, dst, value as Slot),
-                        Instr::Const64 { dst, lo, hi } => set(frame, dst, (hi as Slot) << 32 | lo as Slot),
-                        Instr::Select { dst, cond, a, b } => {
-                            let v = if reg(frame, cond) as u32 != 0 { reg(frame, a) } else { reg(frame, b) };
-                            set(frame, dst, v);
-                        }
-                        Instr::GlobalGet { dst, global } => {
-                            set(frame, dst, self.global(global));
-                        }
-                        Instr::GlobalSet { src, global } => self.set_global(global, reg(frame, src)),
-                        Instr::I32AddGlobal { dst, rhs, global } => {
-                            set_low(frame, dst, (self.global(global) as u32).wrapping_add(reg(frame, rhs) as u32));
-                        }
-                        Instr::I32SubGlobal { dst, rhs, global } => {
-                            set_low(frame, dst, (self.global(global) as u32).wrapping_sub(reg(frame, rhs) as u32));
-                        }
-                        Instr::GlobalI32Add { dst, rhs, global } => {
-                            let v = (self.global(global) as u32).wrapping_add(reg(frame, rhs) as u32);
-                            set_low(frame, dst, v);
-                            self.set_global(global, v as Slot);
-                        }
-                        Instr::GlobalI32Sub { dst, rhs, global } => {
-                            let v = (self.global(global) as u32).wrapping_sub(reg(frame, rhs) as u32);
-                            set_low(frame, dst, v);
-                            self.set_global(global, v as Slot);
-                        }
-                        Instr::I32AddGlobalSet { dst, lhs, rhs, global } => {
-                            let v = sum(frame, lhs, rhs);
-                            set_low(frame, dst, v as u32);
-                            self.set_global(global, v);
-                        }
-                        Instr::Load8U { dst, addr, offset } => {
-                            let v = self.load::<1>(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, v[0] as Slot);
-                        }
-                        Instr::Load16U { dst, addr, offset } => {
-                            let v = self.load(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, u16::from_le_bytes(v) as Slot);
-                        }
-                        Instr::Load32 { dst, addr, offset } => {
-                            let v = self.load(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, u32::from_le_bytes(v) as Slot);
-                        }
-                        Instr::Load64 { dst, addr, offset } => {
-                            let v = self.load(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, u64::from_le_bytes(v));
-                        }
-                        Instr::I32Load8S { dst, addr, offset } => {
-                            let v = self.load::<1>(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, (v[0] as i8 as i32).into_slot());
-                        }
-                        Instr::I32Load16S { dst, addr, offset } => {
-                            let v = self.load(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, (i16::from_le_bytes(v) as i32).into_slot());
-                        }
-                        Instr::I64Load8S { dst, addr, offset } => {
-                            let v = self.load::<1>(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, v[0] as i8 as i64 as Slot);
-                        }
-                        Instr::I64Load16S { dst, addr, offset } => {
-                            let v = self.load(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, i16::from_le_bytes(v) as i64 as Slot);
-                        }
-                        Instr::I64Load32S { dst, addr, offset } => {
-                            let v = self.load(mem, reg(frame, addr), offset)?;
-                            set(frame, dst, i32::from_le_bytes(v) as i64 as Slot);
-                        }
-                        Instr::Store8 { addr, value, offset } => {
-                            self.store(mem, reg(frame, addr), offset, [reg(frame, value) as u8])?
-                        }
-                        Instr::Store16 { addr, value, offset } => {
-                            self.store(mem, reg(frame, addr), offset, (reg(frame, value) as u16).to_le_bytes())?
-                        }
-                        Instr::Store32 { addr, value, offset } => {
-                            self.store(mem, reg(frame, addr), offset, (reg(frame, value) as u32).to_le_bytes())?
-                        }
-                        Instr::Store64 { addr, value, offset } => {
-                            self.store(mem, reg(frame, addr), offset, reg(frame, value).to_le_bytes())?
-                        }
-                        Instr::Load8UAdd { dst, base, index, offset } => {
-                            let v = self.load::<1>(mem, sum(frame, base, index), offset)?;
-                            set(frame, dst, v[0] as Slot);
-                        }
-                        Instr::Load16UAdd { dst, base, index, offset } => {
-                            let v = self.load(mem, sum(frame, base, index), offset)?;
-                            set(frame, dst, u16::from_le_bytes(v) as Slot);
-                        }
-                        Instr::Load32Add { dst, base, index, offset } => {
-                            let v = self.load(mem, sum(frame, base, index), offset)?;
-                            set(frame, dst, u32::from_le_bytes(v) as Slot);
-                        }
-                        Instr::Load64Add { dst, base, index, offset } => {
-                            let v = self.load(mem, sum(frame, base, index), offset)?;
-                            set(frame, dst, u64::from_le_bytes(v));
-                        }
-                        Instr::I32Load8SAdd { dst, base, index, offset } => {
-                            let v = self.load::<1>(mem, sum(frame, base, index), offset)?;
-                            (v[0] as i8 as i32).write(frame, dst);
-                        }
-                        Instr::I32Load16SAdd { dst, base, index, offset } => {
-                            let v = self.load(mem, sum(frame, base, index), offset)?;
-                            (i16::from_le_bytes(v) as i32).write(frame, dst);
-                        }
-                        Instr::Store8Add { base, index, value, offset } => {
-                            self.store(mem, sum(frame, base, index), offset, [reg(frame, value) as u8])?
-                        }
-                        Instr::Store16Add { base, index, value, offset } => {
-                            self.store(mem, sum(frame, base, index), offset, (reg(frame, value) as u16).to_le_bytes())?
-                        }
-                        Instr::Store32Add { base, index, value, offset } => {
-                            self.store(mem, sum(frame, base, index), offset, (reg(frame, value) as u32).to_le_bytes())?
-                        }
-                        Instr::Store64Add { base, index, value, offset } => {
-                            self.store(mem, sum(frame, base, index), offset, reg(frame, value).to_le_bytes())?
-                        }
-                        Instr::MemorySize { dst } => {
-                            let size = self.memory().size_pages();
-                            set(frame, dst, size as Slot);
-                        }
-                        Instr::MemoryGrow { dst, delta } => {
-                            let old = self.memory_grow(reg(frame, delta) as u32);
-                            mem = self.mem_view;
-                            set(frame, dst, old as Slot);
-                        }
-                        Instr::MemoryFill { base } => self.memory_fill(base)?,
-                        Instr::MemoryCopy { base } => self.memory_copy(base)?,
-                        Instr::MemoryInit { base, data } => self.memory_init(base, data)?,
-                        Instr::DataDrop { data } => {
-                            let d = self.inst.datas[data as usize] as usize;
-                            self.datas[d].bytes = None;
-                        }
-                        Instr::TableGet { dst, index, table } => {
-                            let t = &self.tables[self.inst.tables[table as usize] as usize];
-                            let i = reg(frame, index) as u32 as usize;
-                            let v = *t.elems.get(i).ok_or(TrapKind::TableOutOfBounds)?;
-                            set(frame, dst, v);
-                        }
-                        Instr::TableSet { index, value, table } => {
-                            let (i, v) = (reg(frame, index) as u32 as usize, reg(frame, value));
-                            let t = &mut self.tables[self.inst.tables[table as usize] as usize];
-                            *t.elems.get_mut(i).ok_or(TrapKind::TableOutOfBounds)? = v;
-                        }
-                        Instr::TableSize { dst, table } => {
-                            let t = &self.tables[self.inst.tables[table as usize] as usize];
-                            set(frame, dst, t.elems.len() as Slot);
-                        }
-                        Instr::TableGrow { dst, init, delta, table } => {
-                            let (init, delta) = (reg(frame, init), reg(frame, delta) as u32);
-                            let t = &mut self.tables[self.inst.tables[table as usize] as usize];
-                            let old = table_grow(t, delta, init, self.heap).unwrap_or(u32::MAX);
-                            set(frame, dst, old as Slot);
-                        }
-                        Instr::TableFill { base, table } => self.table_fill(base, table)?,
-                        Instr::TableCopy { base, dst_table, src_table } => {
-                            self.table_copy(base, dst_table, src_table)?
-                        }
-                        Instr::TableInit { base, elem, table } => self.table_init(base, elem, table)?,
-                        Instr::ElemDrop { elem } => {
-                            let e = self.inst.elems[elem as usize] as usize;
-                            self.elems[e].items = Default::default();
-                        }
-                        Instr::RefFunc { dst, func } => {
-                            let addr = self.inst.funcs[func as usize];
-                            set(frame, dst, addr as Slot + 1);
-                        }
-                        $( Instr::$bin { dst, lhs, rhs } => {
-                            let a = <$ba>::from_slot(reg(frame, lhs));
-                            let b = <$bb>::from_slot(reg(frame, rhs));
-                            let r: $br = ($bf)(a, b);
-                            r.write(frame, dst);
-                        } )*
-                        $( Instr::$bint { dst, lhs, rhs } => {
-                            let a = <$bta>::from_slot(reg(frame, lhs));
-                            let b = <$btb>::from_slot(reg(frame, rhs));
-                            let r: $btr = ($btf)(a, b)?;
-                            r.write(frame, dst);
-                        } )*
-                        $( Instr::$un { dst, src } => {
-                            let a = <$ua>::from_slot(reg(frame, src));
-                            let r: $ur = ($uf)(a);
-                            r.write(frame, dst);
-                        } )*
-                        $( Instr::$cb { lhs, rhs, target } => {
-                            let a = <$cbt>::from_slot(reg(frame, lhs));
-                            let b = <$cbt>::from_slot(reg(frame, rhs));
-                            if ($cbf)(a, b) {
-                                ip = CodePtr::at(code, target as usize);
-                                continue;
-                            }
-                        } )*
-                        $( Instr::$unt { dst, src } => {
-                            let a = <$uta>::from_slot(reg(frame, src));
-                            let r: $utr = ($utf)(a)?;
-                            r.write(frame, dst);
-                        } )*
-                    }
+                    define_run!(
+                        @arms loop (self, ip, code, frame, mem) (self, ip, code, frame, mem)
+                        binary { $($bin: $ba, $bb => $br, $bf;)* }
+                        binary_trap { $($bint: $bta, $btb => $btr, $btf;)* }
+                        unary { $($un: $ua => $ur, $uf;)* }
+                        unary_trap { $($unt: $uta => $utr, $utf;)* }
+                        compare_branch { $($cb: $cbc, $cbn, $cbt, $cbf;)* }
+                    );
                     ip = ip.next();
                 }
+            }
+
+            /// Executes the instruction at `ip`: one threaded handler's body (inlined in each,
+            /// where the kind is known, it keeps that kind's arm only).
+            #[cfg(tandem_threaded)]
+            #[inline(always)]
+            fn step<'c>(
+                &mut self,
+                ip: CodePtr<'c>,
+                code: CodePtr<'c>,
+                frame: Frame,
+                mem: MemoryView,
+            ) -> Result<Step<'c>, Trap> {
+                define_run!(
+                    @arms step (self, ip, code, frame, mem) (self, ip, code, frame, mem)
+                    binary { $($bin: $ba, $bb => $br, $bf;)* }
+                    binary_trap { $($bint: $bta, $btb => $btr, $btf;)* }
+                    unary { $($un: $ua => $ur, $uf;)* }
+                    unary_trap { $($unt: $uta => $utr, $utf;)* }
+                    compare_branch { $($cb: $cbc, $cbn, $cbt, $cbf;)* }
+                );
+                Ok(Step::Next)
             }
         }
     };
 }
 crate::ir::for_each_numeric!(define_run);
+
+impl Executor<'_> {
+    /// Runs until the outermost frame returns, with the store's dispatch.
+    pub(super) fn run(&mut self) -> Result<(), Trap> {
+        #[cfg(tandem_threaded)]
+        if self.dispatch == Dispatch::Threaded {
+            return self.run_threaded();
+        }
+        self.run_loop()
+    }
+}
+
+/// What the run goes on with after one threaded handler's instruction.
+#[cfg(tandem_threaded)]
+enum Step<'c> {
+    /// The next instruction.
+    Next,
+    /// The instruction here (a taken branch).
+    Jump(CodePtr<'c>),
+    /// Where the executor's fields say (a call entered a function or returned).
+    Resume,
+    /// The next instruction, with a new view of the memory in use (it grew or switched).
+    NewMemory,
+    /// Nothing: the outermost call returned.
+    Done,
+}
+
+/// Threaded dispatch: a handler per instruction kind, each ending in a jump to the next
+/// instruction's handler, found through [`HANDLERS`] by its kind. Every jump site predicts
+/// on its own (the `match` loop shares one indirect jump among all kinds), and each handler
+/// is laid out alone, so adding an instruction does not move the others' code.
+///
+/// A handler's call of the next one is in tail position with register arguments only, which
+/// LLVM turns into a jump in optimised builds for the targets `build.rs` allows; in a build
+/// where it did not, the native stack would grow with every instruction, so this code
+/// exists only there (`tandem_threaded`), and `tests/dispatch.rs` runs every kind for
+/// millions of steps on a small thread stack to prove it.
+#[cfg(tandem_threaded)]
+mod threaded {
+    use super::{CodePtr, Executor, Frame, Step, Trap, TrapKind, fetch};
+    use crate::raw::dispatch::{assume_kind, keep_branch};
+    use crate::raw::memory::MemoryView;
+
+    /// How a threaded run ended: register-sized, so that every handler returns it in a
+    /// register and its call of the next handler can be a jump.
+    #[derive(Clone, Copy)]
+    pub(super) enum Exit {
+        Done,
+        /// The trap is in `Executor::trap`.
+        Trapped,
+    }
+
+    type Handler = for<'a, 'b, 'c> fn(
+        &'a mut Executor<'b>,
+        CodePtr<'c>,
+        Frame,
+        MemoryView,
+        CodePtr<'c>,
+    ) -> Exit;
+
+    impl Executor<'_> {
+        pub(super) fn run_threaded(&mut self) -> Result<(), Trap> {
+            let (ip, code, frame, mem) = self.resume_point();
+            match dispatch(self, ip, frame, mem, code) {
+                Exit::Done => Ok(()),
+                Exit::Trapped => {
+                    Err(self.trap.take().unwrap_or_else(|| TrapKind::Unreachable.into()))
+                }
+            }
+        }
+    }
+
+    /// Runs the instruction at `ip` and, through its handler, the rest.
+    #[inline(always)]
+    fn dispatch<'c>(
+        ex: &mut Executor<'_>,
+        ip: CodePtr<'c>,
+        frame: Frame,
+        mem: MemoryView,
+        code: CodePtr<'c>,
+    ) -> Exit {
+        let kind = crate::raw::code::discriminant(fetch(ip));
+        HANDLERS[kind as usize](ex, ip, frame, mem, code)
+    }
+
+    /// The handler of the instructions of kind `K`.
+    fn handler<'c, const K: u8>(
+        ex: &mut Executor<'_>,
+        ip: CodePtr<'c>,
+        frame: Frame,
+        mem: MemoryView,
+        code: CodePtr<'c>,
+    ) -> Exit {
+        // `HANDLERS` sends an instruction only to its kind's handler; told so, LLVM keeps
+        // one arm of `step`'s match.
+        #[allow(unsafe_code)]
+        // SAFETY: `HANDLERS[K]` is this handler, and `dispatch` calls the handler of the
+        // instruction's kind.
+        unsafe {
+            assume_kind::<K>(crate::raw::code::discriminant(fetch(ip)))
+        };
+        match ex.step(ip, code, frame, mem) {
+            Ok(Step::Next) => dispatch(ex, ip.next(), frame, mem, code),
+            Ok(Step::Jump(to)) => {
+                keep_branch();
+                dispatch(ex, to, frame, mem, code)
+            }
+            Ok(Step::Resume) => {
+                let (ip, code, frame, mem) = ex.resume_point();
+                dispatch(ex, ip, frame, mem, code)
+            }
+            Ok(Step::NewMemory) => {
+                let mem = ex.mem_view;
+                dispatch(ex, ip.next(), frame, mem, code)
+            }
+            Ok(Step::Done) => Exit::Done,
+            Err(trap) => trapped(ex, trap),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trapped(ex: &mut Executor<'_>, trap: Trap) -> Exit {
+        ex.trap = Some(trap);
+        Exit::Trapped
+    }
+
+    /// One handler per possible kind byte: those past the last kind are never reached
+    /// (verified code holds kinds only) and, like the others, keep no arm but their own.
+    static HANDLERS: [Handler; 256] = {
+        /// The sixteen handlers of kinds `16 * $row` to `16 * $row + 15`.
+        macro_rules! row {
+            ($row:literal) => {
+                [
+                    handler::<{ 16 * $row }>,
+                    handler::<{ 16 * $row + 1 }>,
+                    handler::<{ 16 * $row + 2 }>,
+                    handler::<{ 16 * $row + 3 }>,
+                    handler::<{ 16 * $row + 4 }>,
+                    handler::<{ 16 * $row + 5 }>,
+                    handler::<{ 16 * $row + 6 }>,
+                    handler::<{ 16 * $row + 7 }>,
+                    handler::<{ 16 * $row + 8 }>,
+                    handler::<{ 16 * $row + 9 }>,
+                    handler::<{ 16 * $row + 10 }>,
+                    handler::<{ 16 * $row + 11 }>,
+                    handler::<{ 16 * $row + 12 }>,
+                    handler::<{ 16 * $row + 13 }>,
+                    handler::<{ 16 * $row + 14 }>,
+                    handler::<{ 16 * $row + 15 }>,
+                ]
+            };
+        }
+        const ROWS: [[Handler; 16]; 16] = [
+            row!(0),
+            row!(1),
+            row!(2),
+            row!(3),
+            row!(4),
+            row!(5),
+            row!(6),
+            row!(7),
+            row!(8),
+            row!(9),
+            row!(10),
+            row!(11),
+            row!(12),
+            row!(13),
+            row!(14),
+            row!(15),
+        ];
+        let mut table: [Handler; 256] = [handler::<0>; 256];
+        let mut kind = 0;
+        while kind < 256 {
+            table[kind] = ROWS[kind / 16][kind % 16];
+            kind += 1;
+        }
+        table
+    };
+}
 
 /// Where the run loop goes on after a rare instruction.
 enum Rare {

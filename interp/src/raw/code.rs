@@ -7,7 +7,7 @@
 //!
 //! **How to use it.** Make a [`CodePtr`] at an index of a module's code with
 //! [`CodePtr::at`], fetch with [`CodePtr::get`], step with [`CodePtr::next`] and
-//! [`CodePtr::skip`], and turn it back into an index ([`CodePtr::index_in`]) to save
+//! [`CodePtr::skip`], and turn it back into an index ([`CodePtr::index_from`]) to save
 //! it across a call.
 //!
 //! **The caller's promise** (the `unsafe` part): `get` is called only while the
@@ -132,10 +132,10 @@ impl<'a> CodePtr<'a> {
         CodePtr { ptr: self.ptr.wrapping_add(n), ..self }
     }
 
-    /// This position as an index into `code`, the slice it was made from.
+    /// This position as an index from `start`, the start of the code it was made in.
     #[inline(always)]
-    pub(crate) fn index_in(self, code: &[Instr]) -> usize {
-        self.ptr.addr().wrapping_sub(code.as_ptr().addr()) / size_of::<Instr>()
+    pub(crate) fn index_from(self, start: CodePtr<'_>) -> usize {
+        self.ptr.addr().wrapping_sub(start.ptr.addr()) / size_of::<Instr>()
     }
 }
 
@@ -280,9 +280,9 @@ mod tests {
             assert_eq!(*ip.skip(3).get(), Instr::Const32 { dst: 1, value: 9 });
             assert_eq!(*CodePtr::at(&code, 2).get(), Instr::Return0);
         }
-        assert_eq!(ip.skip(3).index_in(&code), 3);
+        assert_eq!(ip.skip(3).index_from(ip), 3);
         // One past the end may be made (never fetched) and still converts.
-        assert_eq!(ip.skip(4).index_in(&code), 4);
+        assert_eq!(ip.skip(4).index_from(ip), 4);
     }
 
     #[test]
