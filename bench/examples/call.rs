@@ -1,5 +1,6 @@
 //! One engine, one program, one call: `cargo run --release -p tandem-bench --example call --
-//! ENGINE PROGRAM N`, ENGINE one of `tandem`, `wasmi`, `silverfir`. For profilers that count
+//! ENGINE PROGRAM N`, ENGINE one of `tandem`, `tandem-loop`
+//! (the `match` loop the boards run), `wasmi`, `silverfir`. For profilers that count
 //! instructions (`valgrind --tool=callgrind`), which want nothing else in the process.
 
 use std::process::ExitCode;
@@ -23,6 +24,11 @@ fn main() -> ExitCode {
     let export = program.export();
     let engine = match engine.as_str() {
         "tandem" => Engine::tandem(program.wasm, export, TandemMemory::Heap),
+        // The boards' dispatch, for comparing the two on the same build.
+        "tandem-loop" => {
+            let config = tandem_interp::Config::new().with_dispatch(tandem_interp::Dispatch::Loop);
+            Engine::tandem_with(config, program.wasm, export, TandemMemory::Heap)
+        }
         "wasmi" => Engine::wasmi(program.wasm, export),
         "silverfir" => Engine::silverfir(program.wasm, export),
         other => Err(format!("no engine {other}")),

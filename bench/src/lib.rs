@@ -175,7 +175,16 @@ pub enum Engine {
 impl Engine {
     /// Tandem with its default config (Wasm 2.0, no fuel metering), calling `export`.
     pub fn tandem(wasm: &[u8], export: &str, memory: TandemMemory) -> Result<Self, String> {
-        let config = tandem::Config::new();
+        Self::tandem_with(tandem::Config::new(), wasm, export, memory)
+    }
+
+    /// Tandem under `config` (e.g. another dispatch), as [`Engine::tandem`].
+    pub fn tandem_with(
+        config: tandem::Config,
+        wasm: &[u8],
+        export: &str,
+        memory: TandemMemory,
+    ) -> Result<Self, String> {
         let module = tandem::Module::new(&config, wasm).map_err(|e| format!("tandem: {e}"))?;
         let mut store = tandem::Store::new(config);
         let mut linker = tandem::Linker::new();

@@ -198,24 +198,23 @@ has a constant slot), and an add stored into a global, while a read of the globa
 written back into the slot that holds it is dropped; 32-bit results write half a slot.
 - **Cortex-M4** counts instructions, and there Tandem's per-operation path (a byte load \
 and a table branch to dispatch, one load per operand, one store) is shorter than wasmi's.
-- **Desktop time** is held back by the dispatch: one `match` whose jump table LLVM \
-copies into each arm, against wasmi's handlers that jump to each other through \
-addresses stored in the code and keep a value in a CPU register between instructions. \
-On x86-64 Tandem executes more instructions per wasm operation (callgrind: an arm is \
-three 16-bit operand fetches, two slot loads, a store, and five instructions of dispatch: \
-step, byte load, table load, add, indirect jump; `i64_mix`'s nine operations a turn are \
-112 instructions against wasmi's 76, `count_local`'s fused loop 16 against 15), while \
-branch mispredictions are alike; turning LLVM's tail merging of the arms off changes \
-nothing measurable. Closing the gap needs threaded dispatch (a handler per instruction \
-kind, the state in argument registers, each handler jumping to the next through a table), \
-which relies on LLVM's sibling calls: stable Rust does not guarantee them, so it needs a \
-portable fallback. The match's time also depends on how LLVM lays it out more than on \
-its instruction count: every taken branch of every kind leaves through one shared indirect \
-jump (LLVM merges their identical tails), and adding arms no benchmark executes (operations \
-with an immediate operand, kept off main) left the hot paths within 1% of their \
-instructions under callgrind yet took sieve from about 1.2 to 2.0 and sha256 from 1.2 to \
-1.8 of wasmi's time; giving each arm its own taken-branch dispatch moved other programs \
-the other way. Handlers each ending in their own indirect jump would remove both. \
+- **Dispatch.** The desktop builds (the simulator, this harness) run threaded dispatch: a \
+handler per instruction kind, the running state in argument registers, each handler ending \
+in its own indirect jump to the next instruction's handler through a table (`exec/run.rs`; \
+the calls compile to jumps on x86-64 and AArch64 in optimised builds, a test holds every \
+program to a 64 KiB native stack). The boards run the same instruction bodies as one \
+`match` in a loop, smaller and faster there. Against the `match` on the desktop, threaded \
+dispatch executes up to 8% fewer instructions (callgrind: sieve -8%, mem_bytes -8%, crc32 \
+-7%, json -4%, i64_mix -1%; calls +1%) and takes each program's layout out of the others' hands: in the `match`, every \
+taken branch left through one shared indirect jump, and adding arms no benchmark ran moved \
+sieve from 1.2 to 2.0 of wasmi's time. **Desktop time** is still held back per operation: \
+a handler is three 16-bit operand fetches, two slot loads, a store and four instructions of \
+dispatch (step, byte load, table address, indirect jump through the table), against wasmi's handlers that load \
+the next handler's address from the code, keep a value in a CPU register between \
+instructions and take constants as immediates (`i64_mix`'s nine operations a turn: about \
+102 instructions, the `match` 103, against wasmi's 75). Two-instruction loops (`count_param`) are bound by \
+their slots' store-to-load latency, not by instruction count, and run slightly slower \
+threaded than in the `match`, where they were 0.89 of wasmi's time. \
 `global.get`/`global.set` are two loads through the running instance's resolved view of \
 its globals (`raw/globals.rs`); `count_global`'s loop is two dispatches (the global's \
 in-place add, a compare-and-branch).

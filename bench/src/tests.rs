@@ -65,11 +65,17 @@ fn bulk_program_uses_memory_copy_and_fill() {
     assert!(copies > 0 && fills > 0, "memory.copy x{copies}, memory.fill x{fills}");
 }
 
+/// Tandem with the boards' dispatch, beside the default (threaded where built).
+fn loop_dispatch() -> tandem::Config {
+    tandem::Config::new().with_dispatch(tandem::Dispatch::Loop)
+}
+
 #[test]
 fn suite_checksums_agree_on_every_engine() {
     for (program, (_, ns)) in PROGRAMS.iter().zip(tandem_bench_programs::SUITE_N) {
         let mut engines = vec![
             Engine::tandem(program.wasm, "run", TandemMemory::Heap).unwrap(),
+            Engine::tandem_with(loop_dispatch(), program.wasm, "run", TandemMemory::Heap).unwrap(),
             Engine::wasmi(program.wasm, "run").unwrap(),
             Engine::silverfir(program.wasm, "run").unwrap(),
         ];
@@ -94,6 +100,8 @@ fn the_apps_bench_alike_on_every_engine_and_with_a_static_memory() {
         let mut engines = [
             Engine::tandem(program.wasm, "bench", TandemMemory::Heap).unwrap(),
             Engine::tandem(program.wasm, "bench", TandemMemory::Static).unwrap(),
+            Engine::tandem_with(loop_dispatch(), program.wasm, "bench", TandemMemory::Heap)
+                .unwrap(),
             Engine::wasmi(program.wasm, "bench").unwrap(),
             Engine::silverfir(program.wasm, "bench").unwrap(),
         ];
@@ -277,4 +285,28 @@ fn the_large_module_is_valid_and_has_its_functions() {
     let f = instance.func(&store, "f39").unwrap();
     let mut out = [tandem::Value::I32(0)];
     store.call(f, &[tandem::Value::I32(5), tandem::Value::I32(9)], &mut out).unwrap();
+}
+
+/// Threaded dispatch relies on LLVM compiling every handler's call of the next one as a
+/// jump: one that stayed a call would add a native stack frame per instruction it runs, for
+/// the rest of the run. Every program (their instructions cover the kinds real code uses:
+/// calls, returns, branch tables, memory, globals, i64, f64) runs millions of instructions
+/// here on a 64 KiB thread stack, where a few thousand such frames overflow it.
+#[test]
+fn threaded_dispatch_runs_long_on_a_small_stack() {
+    // The dispatch this build has (threaded in an optimised build of this crate).
+    eprintln!("dispatch: {}", tandem::Dispatch::best().name());
+    let ran = std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(|| {
+            for program in all_programs() {
+                let mut engine =
+                    Engine::tandem(program.wasm, program.export(), TandemMemory::Heap).unwrap();
+                let n = (program.bench_n / 20).max(1);
+                engine.call(n).unwrap_or_else(|e| panic!("{}: {e}", program.name));
+            }
+        })
+        .unwrap()
+        .join();
+    assert!(ran.is_ok());
 }
