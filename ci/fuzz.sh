@@ -21,6 +21,9 @@ step "fuzz crate: fmt, clippy, harness tests and saved regressions"
 cargo fmt -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test
+# Optimised without debug assertions, where the core has threaded dispatch: the dispatches
+# against each other on generated modules and the saved inputs.
+cargo test --release --test harness the_threaded_and_loop_dispatches_observe_the_same
 
 step "toolchain: nightly and cargo-fuzz"
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then

@@ -9,7 +9,8 @@
 use std::fmt;
 
 use tandem_interp::{
-    Config, Error, Extern, Func, Linker, Module, Progress, Store, Task, TrapKind, ValType, Value,
+    Config, Dispatch, Error, Extern, Func, Linker, Module, Progress, Store, Task, TrapKind,
+    ValType, Value,
 };
 
 /// Fuel per call (and for instantiation). Tandem charges per function entry and loop
@@ -186,6 +187,14 @@ pub fn run_tandem_in_slices(
     let config = tandem_config();
     let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
     run_tandem_module(&module, config, args, slice)
+}
+
+/// [`run_tandem`] with the boards' dispatch, the `match` loop ([`Dispatch::Loop`]), where
+/// the default is threaded: both must observe exactly the same, fuel included.
+pub fn run_tandem_loop(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
+    let config = tandem_config().with_dispatch(Dispatch::Loop);
+    let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
+    run_tandem_module(&module, config, args, None)
 }
 
 /// The config every Tandem run here uses: fuel on, small stacks, a heap-memory budget.
@@ -590,7 +599,19 @@ pub fn wasmi_select_eqz_bug(bytes: &[u8]) -> bool {
 }
 
 fn compare(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
-    let (tandem, wasmi) = match (run_tandem(bytes, args), run_wasmi(bytes, args)) {
+    let tandem = run_tandem(bytes, args);
+    if Dispatch::best() != Dispatch::Loop {
+        match (&tandem, run_tandem_loop(bytes, args)) {
+            (Ok(threaded), Ok(looped)) if *threaded == looped => {}
+            (Err(_), Err(_)) => {}
+            (threaded, looped) => {
+                return Err(Mismatch(format!(
+                    "the dispatches differ: threaded {threaded:?}, loop {looped:?}"
+                )));
+            }
+        }
+    }
+    let (tandem, wasmi) = match (tandem, run_wasmi(bytes, args)) {
         (Ok(t), Ok(w)) => (t, w),
         // A module over Tandem's resource limits says nothing about its semantics.
         (Err(t), _) if t.is_limit() => return Ok(()),

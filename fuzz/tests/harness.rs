@@ -230,3 +230,43 @@ fn generated_modules_use_the_newer_proposals() {
         "{tail_calls} {memories} {small_pages}"
     );
 }
+
+/// Both dispatches observe exactly the same (results, traps, fuel, globals, memories) on
+/// generated modules and on every saved differential input. Threaded dispatch exists only in
+/// optimised builds without debug assertions: ci/fuzz.sh runs this with `--release`.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "threaded dispatch is built by `cargo test --release` only")]
+fn the_threaded_and_loop_dispatches_observe_the_same() {
+    use tandem_interp::Dispatch;
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        assert_eq!(Dispatch::best(), Dispatch::Threaded, "this build should have it");
+    }
+    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(Path::new("regressions/differential"))
+        .unwrap()
+        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+        .collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    inputs.extend((0..1500).map(|_| {
+        (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }));
+    let mut ran = 0;
+    for data in &inputs {
+        let Some((wasm, args)) = tandem_fuzz::differential_input(data) else { continue };
+        let threaded = run_tandem(&wasm, &args).map_err(|e| e.to_string());
+        let looped = tandem_fuzz::run_tandem_loop(&wasm, &args).map_err(|e| e.to_string());
+        if threaded != looped {
+            let saved = std::env::temp_dir().join("tandem-dispatch-mismatch.wasm");
+            std::fs::write(&saved, &wasm).unwrap();
+            panic!("threaded {threaded:?}\nloop {looped:?}\nthe module: {}", saved.display());
+        }
+        ran += usize::from(threaded.is_ok());
+    }
+    assert!(ran > 1000, "only {ran} modules ran");
+}
