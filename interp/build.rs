@@ -1,6 +1,6 @@
 //! Decides whether this build has threaded dispatch (`cfg(tandem_threaded)`): asked for
 //! (the `threaded` feature), on a target where its handlers' tail calls, all in registers,
-//! become jumps (x86-64, AArch64), in an optimised build without debug assertions (LLVM
+//! become jumps (x86-64 and AArch64 on Unix), in an optimised build without debug assertions (LLVM
 //! turns calls into jumps only when optimising, and unoptimised each instruction would take
 //! a native stack frame; debug assertions widen the instruction pointer past the argument
 //! registers, and with a fuzzer's instrumentation the 256 handlers take minutes to build),
@@ -11,7 +11,10 @@ fn main() {
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     let env = |key: &str| std::env::var(key).unwrap_or_default();
     let wanted = std::env::var_os("CARGO_FEATURE_THREADED").is_some();
-    let arch = matches!(env("CARGO_CFG_TARGET_ARCH").as_str(), "x86_64" | "aarch64");
+    // Six register arguments: all of them are argument registers on Unix x86-64 and AArch64;
+    // on Windows x64 (four) two would go on the stack, and calls that change them stay calls.
+    let arch = matches!(env("CARGO_CFG_TARGET_ARCH").as_str(), "x86_64" | "aarch64")
+        && env("CARGO_CFG_TARGET_FAMILY").split(',').any(|family| family == "unix");
     let optimised = matches!(env("OPT_LEVEL").as_str(), "2" | "3");
     // Debug assertions from the profile, or from flags (as `cargo fuzz` passes them, with
     // its sanitizers, which the profile's view does not show).

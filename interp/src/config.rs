@@ -145,7 +145,7 @@ pub enum Dispatch {
     Loop,
     /// A handler per instruction kind, each ending in a jump to the next instruction's:
     /// faster on 64-bit desktops. Built only where those jumps are known to be compiled as
-    /// jumps, not calls (the `threaded` feature on x86-64 or AArch64, in an optimised
+    /// jumps, not calls (the `threaded` feature on Unix x86-64 or AArch64, in an optimised
     /// build without debug assertions); elsewhere it runs as [`Dispatch::Loop`].
     Threaded,
 }

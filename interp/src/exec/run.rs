@@ -511,8 +511,9 @@ enum Step<'c> {
 /// A handler's call of the next one is in tail position with register arguments only, which
 /// LLVM turns into a jump in optimised builds for the targets `build.rs` allows; in a build
 /// where it did not, the native stack would grow with every instruction, so this code
-/// exists only there (`tandem_threaded`), and `tests/dispatch.rs` runs every kind for
-/// millions of steps on a small thread stack to prove it.
+/// exists only there (`tandem_threaded`), and `bench`'s
+/// `threaded_dispatch_runs_long_on_a_small_stack` runs every benchmark program for millions
+/// of instructions on a small thread stack to check it.
 #[cfg(tandem_threaded)]
 mod threaded {
     use super::{CodePtr, Executor, Frame, Step, Trap, TrapKind, fetch};
