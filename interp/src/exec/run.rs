@@ -3,8 +3,8 @@
 //! boards'), and as the body of 256 threaded handlers (`Dispatch::Threaded`, the hosts',
 //! where `build.rs` allows it), the running state in locals or argument registers either
 //! way; and the one-line accessors through which both fetch and read and write operand
-//! slots without a bounds check each (the only `unsafe` outside `raw`, with `load` and
-//! `store` in `memory`).
+//! slots without a bounds check each (with `load` and `store` in `memory`, the globals'
+//! accessors and a handler's `assume_kind` call, the only `unsafe` outside `raw`).
 
 #[cfg(tandem_threaded)]
 use crate::config::Dispatch;
@@ -418,13 +418,8 @@ macro_rules! define_run {
             } )*
         }
     };
-    (
-        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
-        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
-        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
-        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
-        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
-    ) => {
+    // The numeric table from `for_each_numeric!`, handed to `@arms` as it came.
+    ($($table:tt)*) => {
         impl Executor<'_> {
             /// Runs until the outermost frame returns: one `match` in a loop, the portable
             /// dispatch (what the boards run).
@@ -441,11 +436,7 @@ macro_rules! define_run {
                 loop {
                     define_run!(
                         @arms loop (self, ip, code, frame, mem) (self, ip, code, frame, mem)
-                        binary { $($bin: $ba, $bb => $br, $bf;)* }
-                        binary_trap { $($bint: $bta, $btb => $btr, $btf;)* }
-                        unary { $($un: $ua => $ur, $uf;)* }
-                        unary_trap { $($unt: $uta => $utr, $utf;)* }
-                        compare_branch { $($cb: $cbc, $cbn, $cbt, $cbf;)* }
+                        $($table)*
                     );
                     ip = ip.next();
                 }
@@ -464,11 +455,7 @@ macro_rules! define_run {
             ) -> Result<Step<'c>, Trap> {
                 define_run!(
                     @arms step (self, ip, code, frame, mem) (self, ip, code, frame, mem)
-                    binary { $($bin: $ba, $bb => $br, $bf;)* }
-                    binary_trap { $($bint: $bta, $btb => $btr, $btf;)* }
-                    unary { $($un: $ua => $ur, $uf;)* }
-                    unary_trap { $($unt: $uta => $utr, $utf;)* }
-                    compare_branch { $($cb: $cbc, $cbn, $cbt, $cbf;)* }
+                    $($table)*
                 );
                 Ok(Step::Next)
             }
