@@ -69,6 +69,10 @@ pub struct Observation {
     pub globals: Vec<(String, Bits)>,
     /// Exported memories after the calls: size in bytes and FNV-1a digest.
     pub memories: Vec<(String, u64, u64)>,
+    /// Per entry of `calls`, what only Tandem's runs compare among themselves (its
+    /// dispatches, slicing, images): the fuel left (granted but unspent) and the exact trap,
+    /// which [`Outcome`] folds where wasmi meters or names them differently. Empty for wasmi.
+    pub exact: Vec<(u64, Option<TrapKind>)>,
 }
 
 impl Observation {
@@ -173,7 +177,7 @@ fn tandem_arg(ty: ValType, bits: u64) -> Value {
 /// arguments drawn from `args` ([`arg_bits`]). Never panics for any input; that is what the
 /// fuzz targets check.
 pub fn run_tandem(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
-    run_tandem_in_slices(bytes, args, None)
+    run_tandem_on(Dispatch::best(), bytes, args, None)
 }
 
 /// [`run_tandem`] with every call run as a task in slices of `slice` fuel (the same fuel in
@@ -184,17 +188,20 @@ pub fn run_tandem_in_slices(
     args: &[u64],
     slice: Option<u64>,
 ) -> Result<Observation, Refused> {
-    let config = tandem_config();
-    let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
-    run_tandem_module(&module, config, args, slice)
+    run_tandem_on(Dispatch::best(), bytes, args, slice)
 }
 
-/// [`run_tandem`] with the boards' dispatch, the `match` loop ([`Dispatch::Loop`]), where
-/// the default is threaded: both must observe exactly the same, fuel included.
-pub fn run_tandem_loop(bytes: &[u8], args: &[u64]) -> Result<Observation, Refused> {
-    let config = tandem_config().with_dispatch(Dispatch::Loop);
+/// [`run_tandem_in_slices`] on `dispatch`: the boards' `match` loop ([`Dispatch::Loop`])
+/// and the hosts' threaded handlers must observe exactly the same, fuel and traps included.
+pub fn run_tandem_on(
+    dispatch: Dispatch,
+    bytes: &[u8],
+    args: &[u64],
+    slice: Option<u64>,
+) -> Result<Observation, Refused> {
+    let config = tandem_config().with_dispatch(dispatch);
     let module = Module::new(&config, bytes).map_err(Refused::Tandem)?;
-    run_tandem_module(&module, config, args, None)
+    run_tandem_module(&module, config, args, slice)
 }
 
 /// The config every Tandem run here uses: fuel on, small stacks, a heap-memory budget.
@@ -217,13 +224,13 @@ pub fn run_tandem_image(bytes: &[u8], args: &[u64]) -> Result<Observation, Refus
 
 /// Whether [`run_tandem`] and [`run_tandem_image`] observe the same.
 pub fn image_agrees(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
-    match (run_tandem(bytes, args), run_tandem_image(bytes, args)) {
-        (Ok(module), Ok(image)) if module == image => Ok(()),
-        (Err(_), Err(_)) => Ok(()),
-        (module, image) => Err(Mismatch(format!(
-            "the module and its image differ:\n  module: {module:?}\n  image:  {image:?}"
-        ))),
+    let (module, image) = (run_tandem(bytes, args), run_tandem_image(bytes, args));
+    if same(&module, &image) {
+        return Ok(());
     }
+    Err(Mismatch(format!(
+        "the module and its image differ:\n  module: {module:?}\n  image:  {image:?}"
+    )))
 }
 
 /// An image of `bytes` with the changes `edits` describes (each an offset into the body and
@@ -261,14 +268,16 @@ fn run_tandem_module(
     let mut observed = Observation::default();
     let instance = match Linker::new().instantiate(&mut store, module) {
         Ok(instance) => instance,
-        Err(e @ Error::Trap(_)) => {
-            let outcome = tandem_outcome(Err(e)).map_err(Refused::Tandem)?;
+        Err(Error::Trap(trap)) => {
+            observed.exact.push((store.fuel(), Some(trap.kind())));
+            let outcome = tandem_outcome(Err(Error::Trap(trap))).map_err(Refused::Tandem)?;
             observed.calls.push(("(start)".into(), outcome));
             return Ok(observed);
         }
         Err(e) => return Err(Refused::Tandem(e)),
     };
     observed.calls.push(("(start)".into(), Outcome::Returned(Vec::new())));
+    observed.exact.push((store.fuel(), None));
     let task = match slice {
         Some(_) => Some(store.new_task(VALUE_STACK, CALL_DEPTH).map_err(Refused::Tandem)?),
         None => None,
@@ -290,6 +299,11 @@ fn run_tandem_module(
                 store.call(func, &call_args, &mut results).map(|()| results)
             }
         };
+        let trap = match &result {
+            Err(Error::Trap(trap)) => Some(trap.kind()),
+            _ => None,
+        };
+        observed.exact.push((store.fuel(), trap));
         let outcome = tandem_outcome(result).map_err(Refused::Tandem)?;
         let exhausted = outcome == Outcome::Exhausted;
         observed.calls.push((name.clone(), outcome));
@@ -313,7 +327,8 @@ fn run_tandem_module(
 }
 
 /// A call on `task`, given [`FUEL`] in slices of `slice` (a slice's unspent fuel carries
-/// over), resumed until it ends; out of fuel when the last slice is spent.
+/// over), resumed until it ends; out of fuel when the last slice is spent. Afterwards the
+/// store holds the fuel not spent, granted or not, as after a plain call.
 fn call_in_slices(
     store: &mut Store,
     task: Task,
@@ -321,36 +336,72 @@ fn call_in_slices(
     args: &[Value],
     slice: u64,
 ) -> Result<Vec<Value>, Error> {
+    // Fuel not yet granted.
+    let mut left = FUEL;
+    store.set_fuel(0);
+    let result = drive_in_slices(store, task, func, args, slice, &mut left);
+    store.set_fuel(store.fuel() + left);
+    result
+}
+
+fn drive_in_slices(
+    store: &mut Store,
+    task: Task,
+    func: Func,
+    args: &[Value],
+    slice: u64,
+    left: &mut u64,
+) -> Result<Vec<Value>, Error> {
     let mut results = vec![Value::I32(0); store.func_type(func).results().len()];
-    // Fuel not yet granted; a slice's unspent fuel stays in the store.
     let grant = |store: &mut Store, left: &mut u64| {
         let more = slice.min(*left);
         *left -= more;
         store.set_fuel(store.fuel() + more);
     };
-    let mut left = FUEL;
-    store.set_fuel(0);
-    grant(store, &mut left);
+    grant(store, left);
     let mut progress = store.start(task, func, args, &mut results)?;
     while let Progress::Suspended(_) = progress {
-        if left == 0 {
+        if *left == 0 {
             store.cancel(task)?;
             return Err(TrapKind::OutOfFuel.into());
         }
-        grant(store, &mut left);
+        grant(store, left);
         progress = store.resume(task, &mut results)?;
     }
     Ok(results)
 }
 
-/// Whether [`run_tandem`] and [`run_tandem_in_slices`] with `slice` observe the same.
+/// Whether [`run_tandem`] and [`run_tandem_in_slices`] with `slice` observe the same, on
+/// every dispatch this build has.
 pub fn slices_agree(bytes: &[u8], args: &[u64], slice: u64) -> Result<(), Mismatch> {
-    match (run_tandem(bytes, args), run_tandem_in_slices(bytes, args, Some(slice))) {
-        (Ok(plain), Ok(sliced)) if plain == sliced => Ok(()),
-        (Err(_), Err(_)) => Ok(()),
-        (plain, sliced) => Err(Mismatch(format!(
-            "a call in slices of {slice} fuel differs from the plain call:\n  plain:  {plain:?}\n  sliced: {sliced:?}"
-        ))),
+    let plain = run_tandem(bytes, args);
+    for &dispatch in dispatches() {
+        let sliced = run_tandem_on(dispatch, bytes, args, Some(slice));
+        if !same(&plain, &sliced) {
+            return Err(Mismatch(format!(
+                "a call in slices of {slice} fuel on {} differs from the plain call:\n  plain:  {plain:?}\n  sliced: {sliced:?}",
+                dispatch.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The dispatches this build runs: [`Dispatch::best`], and the boards' loop if that differs.
+fn dispatches() -> &'static [Dispatch] {
+    match Dispatch::best() {
+        Dispatch::Threaded => &[Dispatch::Threaded, Dispatch::Loop],
+        Dispatch::Loop => &[Dispatch::Loop],
+    }
+}
+
+/// Whether two of Tandem's runs of one module observe the same: equal observations, or
+/// refusals with the same message.
+fn same(a: &Result<Observation, Refused>, b: &Result<Observation, Refused>) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => a.to_string() == b.to_string(),
+        _ => false,
     }
 }
 
@@ -600,15 +651,14 @@ pub fn wasmi_select_eqz_bug(bytes: &[u8]) -> bool {
 
 fn compare(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
     let tandem = run_tandem(bytes, args);
-    if Dispatch::best() != Dispatch::Loop {
-        match (&tandem, run_tandem_loop(bytes, args)) {
-            (Ok(threaded), Ok(looped)) if *threaded == looped => {}
-            (Err(_), Err(_)) => {}
-            (threaded, looped) => {
-                return Err(Mismatch(format!(
-                    "the dispatches differ: threaded {threaded:?}, loop {looped:?}"
-                )));
-            }
+    for &dispatch in &dispatches()[1..] {
+        let other = run_tandem_on(dispatch, bytes, args, None);
+        if !same(&tandem, &other) {
+            return Err(Mismatch(format!(
+                "the dispatches differ:\n  {}: {tandem:?}\n  {}: {other:?}",
+                Dispatch::best().name(),
+                dispatch.name()
+            )));
         }
     }
     let (tandem, wasmi) = match (tandem, run_wasmi(bytes, args)) {

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use tandem_fuzz::{
-    Bits, Outcome, TrapClass, differential, run_tandem, run_tandem_in_slices, run_wasmi,
-    slices_agree,
+    Bits, Outcome, TrapClass, differential, run_tandem, run_tandem_in_slices, run_tandem_on,
+    run_wasmi, slices_agree,
 };
+use tandem_interp::{Dispatch, TrapKind};
 
 const MODULE: &str = r#"(module
   (memory (export "mem") 1 2)
@@ -41,6 +42,15 @@ fn both_engines_observe_the_same_schedule() {
         assert_eq!(calls.len(), 5);
         assert!(observed.globals.is_empty() && observed.memories.is_empty());
     }
+    // Tandem's runs also keep, per call, the fuel left and the exact trap.
+    let fuel_left: Vec<u64> = tandem.exact.iter().map(|&(fuel, _)| fuel).collect();
+    assert_eq!(fuel_left[0], tandem_fuzz::FUEL, "no start function, nothing spent");
+    assert!(fuel_left[1] < tandem_fuzz::FUEL, "a call is charged: {fuel_left:?}");
+    let traps: Vec<Option<TrapKind>> = tandem.exact.iter().map(|&(_, trap)| trap).collect();
+    assert_eq!(traps[2], Some(TrapKind::IntegerDivideByZero));
+    assert_eq!(traps[4], Some(TrapKind::OutOfFuel));
+    assert_eq!(traps.iter().filter(|t| t.is_some()).count(), 2);
+    assert!(wasmi.exact.is_empty());
     assert_eq!(differential(&wasm, &[]).map_err(|m| m.to_string()), Ok(()));
 }
 
@@ -52,7 +62,11 @@ fn globals_and_memories_are_compared_when_no_call_was_exhausted() {
     assert_eq!(tandem.globals, [("g".to_owned(), Bits::I32(7))]);
     assert_eq!(tandem.memories.len(), 1);
     assert_eq!(tandem.memories[0].1, 65536);
-    assert_eq!(tandem, run_wasmi(&wasm, &[]).expect("runs on wasmi"));
+    let wasmi = run_wasmi(&wasm, &[]).expect("runs on wasmi");
+    assert_eq!(
+        (&tandem.calls, &tandem.globals, &tandem.memories),
+        (&wasmi.calls, &wasmi.globals, &wasmi.memories)
+    );
 }
 
 #[test]
@@ -237,7 +251,6 @@ fn generated_modules_use_the_newer_proposals() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "threaded dispatch is built by `cargo test --release` only")]
 fn the_threaded_and_loop_dispatches_observe_the_same() {
-    use tandem_interp::Dispatch;
     if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
         assert_eq!(Dispatch::best(), Dispatch::Threaded, "this build should have it");
     }
@@ -259,12 +272,20 @@ fn the_threaded_and_loop_dispatches_observe_the_same() {
     let mut ran = 0;
     for data in &inputs {
         let Some((wasm, args)) = tandem_fuzz::differential_input(data) else { continue };
+        // Plainly and in fuel slices (suspending and resuming mid-function), both the same.
+        let slice = Some(1 + u64::from(data[0]) % 61);
         let threaded = run_tandem(&wasm, &args).map_err(|e| e.to_string());
-        let looped = tandem_fuzz::run_tandem_loop(&wasm, &args).map_err(|e| e.to_string());
-        if threaded != looped {
-            let saved = std::env::temp_dir().join("tandem-dispatch-mismatch.wasm");
-            std::fs::write(&saved, &wasm).unwrap();
-            panic!("threaded {threaded:?}\nloop {looped:?}\nthe module: {}", saved.display());
+        for (run, slice) in [("plain", None), ("sliced", slice)] {
+            let looped = run_tandem_on(Dispatch::Loop, &wasm, &args, slice);
+            let looped = looped.map_err(|e| e.to_string());
+            if threaded != looped {
+                let saved = std::env::temp_dir().join("tandem-dispatch-mismatch.wasm");
+                std::fs::write(&saved, &wasm).unwrap();
+                panic!(
+                    "threaded {threaded:?}\nloop, {run} {looped:?}\nmodule: {}",
+                    saved.display()
+                );
+            }
         }
         ran += usize::from(threaded.is_ok());
     }
