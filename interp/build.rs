@@ -15,18 +15,47 @@ fn main() {
     // on Windows x64 (four) two would go on the stack, and calls that change them stay calls.
     let arch = matches!(env("CARGO_CFG_TARGET_ARCH").as_str(), "x86_64" | "aarch64")
         && env("CARGO_CFG_TARGET_FAMILY").split(',').any(|family| family == "unix");
-    let optimised = matches!(env("OPT_LEVEL").as_str(), "2" | "3");
-    // Debug assertions from the profile, or from flags (as `cargo fuzz` passes them, with
-    // its sanitizers, which the profile's view does not show).
-    let flags = env("CARGO_ENCODED_RUSTFLAGS");
+    // Codegen flags from RUSTFLAGS (as `cargo fuzz` passes them, with its sanitizers) come
+    // after the profile's and win over them; `-C x` and `-Cx` are the same flag.
+    let flags = codegen_flags(&env("CARGO_ENCODED_RUSTFLAGS"));
+    let last = |name: &str| {
+        flags.iter().rev().find_map(|(key, value)| (*key == name).then(|| value.clone()))
+    };
+    let opt_level = last("opt-level").flatten().unwrap_or_else(|| env("OPT_LEVEL"));
+    let optimised = matches!(opt_level.as_str(), "2" | "3");
     let checked = std::env::var_os("CARGO_CFG_DEBUG_ASSERTIONS").is_some()
-        || flags.split('\x1f').any(|flag| {
-            flag.contains("debug-assertions")
-                || flag.starts_with("-Zsanitizer")
-                || flag == "fuzzing"
-        });
+        || last("debug-assertions")
+            .is_some_and(|on| matches!(on.as_deref(), None | Some("on" | "yes" | "y" | "true")))
+        || flags.iter().any(|(key, _)| key == "sanitizer")
+        || flags.iter().any(|(key, value)| key == "--cfg" && value.as_deref() == Some("fuzzing"));
     let miri = std::env::var_os("CARGO_CFG_MIRI").is_some();
     if wanted && arch && optimised && !checked && !miri {
         println!("cargo::rustc-cfg=tandem_threaded");
     }
+}
+
+/// RUSTFLAGS as (name, value) pairs: `-Copt-level=3`, `-C opt-level=3` and `-Z sanitizer=…`
+/// alike become `("opt-level", Some("3"))`; `--cfg x` becomes `("--cfg", Some("x"))`.
+fn codegen_flags(encoded: &str) -> Vec<(String, Option<String>)> {
+    let mut words = encoded.split('\x1f').filter(|word| !word.is_empty());
+    let mut flags = Vec::new();
+    while let Some(word) = words.next() {
+        let flag = match word {
+            "-C" | "-Z" => words.next().unwrap_or_default(),
+            "--cfg" => {
+                flags.push(("--cfg".to_owned(), words.next().map(str::to_owned)));
+                continue;
+            }
+            _ => match word.strip_prefix("-C").or_else(|| word.strip_prefix("-Z")) {
+                Some(flag) => flag,
+                None => continue,
+            },
+        };
+        let (name, value) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (flag, None),
+        };
+        flags.push((name.to_owned(), value));
+    }
+    flags
 }

@@ -157,6 +157,12 @@
 
 extern crate alloc;
 
+// `build.rs` leaves threaded dispatch out of builds with debug assertions, whose handlers
+// would keep their calls and take native stack per instruction; this catches a way of
+// turning them on that it did not see.
+#[cfg(all(tandem_threaded, debug_assertions))]
+compile_error!("threaded dispatch in a build with debug assertions: see interp/build.rs");
+
 // Every module is private; the public API is the re-exports below.
 mod config; // Config: the feature set and the limits
 mod error; // Error, Trap: every stage's failures
@@ -174,8 +180,8 @@ mod task; // Task: calls that stop (fuel, interrupt, yield) and resume later
 #[cfg(feature = "wasm")]
 mod translate; // wasm operators -> internal code, checking what the executor relies on
 mod typed; // typed host functions and typed calls over the untyped API
-mod value;
-mod verify; // what the executor relies on, checked per function (translator and images) // Value, ValType, FuncType, and the raw slot encoding
+mod value; // Value, ValType, FuncType, and the raw slot encoding
+mod verify; // what the executor relies on, checked per function (translator and images)
 
 pub use config::{Config, Dispatch, Features};
 pub use error::{Error, ExternKind, Trap, TrapKind};
