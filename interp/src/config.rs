@@ -145,8 +145,8 @@ pub enum Dispatch {
     Loop,
     /// A handler per instruction kind, each ending in a jump to the next instruction's:
     /// faster on 64-bit desktops. Built only where those jumps are known to be compiled as
-    /// jumps, not calls (the `threaded` feature on Unix x86-64 or AArch64, in an optimised
-    /// build without debug assertions); elsewhere it runs as [`Dispatch::Loop`].
+    /// jumps, not calls (the `threaded` feature on Unix x86-64 or AArch64, at opt-level 2
+    /// or 3 without debug assertions); elsewhere it runs as [`Dispatch::Loop`].
     Threaded,
 }
 
@@ -157,12 +157,6 @@ impl Dispatch {
     /// The fastest dispatch this build has.
     pub const fn best() -> Dispatch {
         if Self::AVAILABLE { Dispatch::Threaded } else { Dispatch::Loop }
-    }
-
-    /// The dispatch a call actually runs with: `self`, or the loop where threaded
-    /// dispatch is not built.
-    pub const fn effective(self) -> Dispatch {
-        if Self::AVAILABLE { self } else { Dispatch::Loop }
     }
 
     /// Its name, as reports print it.

@@ -1,6 +1,6 @@
 //! The run loop: every instruction's body, written once (`define_run!`'s `@arms`) and
 //! expanded twice: as the arms of one dense `match` in a loop (`Dispatch::Loop`, the
-//! boards'), and as the body of 256 threaded handlers (`Dispatch::Threaded`, the hosts',
+//! boards'), and as the bodies of threaded handlers, one per kind (`Dispatch::Threaded`, the hosts',
 //! where `build.rs` allows it), the running state in locals or argument registers either
 //! way; and the one-line accessors through which both fetch and read and write operand
 //! slots without a bounds check each (with `load` and `store` in `memory`, the globals'
@@ -496,14 +496,15 @@ enum Step<'c> {
 /// is laid out alone, so adding an instruction does not move the others' code.
 ///
 /// A handler's call of the next one is in tail position with register arguments only, which
-/// LLVM turns into a jump in optimised builds for the targets `build.rs` allows; in a build
+/// LLVM turns into a jump at opt-level 2 or 3 for the targets `build.rs` allows; in a build
 /// where it did not, the native stack would grow with every instruction, so this code
 /// exists only there (`tandem_threaded`), and `bench`'s
 /// `threaded_dispatch_runs_long_on_a_small_stack` runs every benchmark program for millions
-/// of instructions on a small thread stack to check it.
+/// of instructions, and a loop of tail calls and memory switches, on a small thread stack
+/// to check it.
 #[cfg(tandem_threaded)]
 mod threaded {
-    use super::{CodePtr, Executor, Frame, Step, Trap, TrapKind, fetch};
+    use super::{CodePtr, Executor, Frame, Instr, Step, Trap, TrapKind, fetch};
     use crate::raw::dispatch::{assume_kind, keep_branch};
     use crate::raw::memory::MemoryView;
 
@@ -529,6 +530,7 @@ mod threaded {
             let (ip, code, frame, mem) = self.resume_point();
             match dispatch(self, ip, frame, mem, code) {
                 Exit::Done => Ok(()),
+                // `trapped` parked the trap; were it missing, still a trap, never a panic.
                 Exit::Trapped => {
                     Err(self.trap.take().unwrap_or_else(|| TrapKind::Unreachable.into()))
                 }
@@ -584,6 +586,7 @@ mod threaded {
         }
     }
 
+    /// Parks `trap` for `run_threaded`: every `Exit::Trapped` comes from here.
     #[cold]
     #[inline(never)]
     fn trapped(ex: &mut Executor<'_>, trap: Trap) -> Exit {
@@ -591,56 +594,65 @@ mod threaded {
         Exit::Trapped
     }
 
-    /// One handler per possible kind byte: those past the last kind are never reached
-    /// (verified code holds kinds only) and, like the others, keep no arm but their own.
+    /// The handler of the bytes past the last kind, which verified code never holds
+    /// (`raw::code::code_in`): one trap for them all, instead of a handler each.
+    #[cold]
+    fn no_kind<'c>(
+        ex: &mut Executor<'_>,
+        _: CodePtr<'c>,
+        _: Frame,
+        _: MemoryView,
+        _: CodePtr<'c>,
+    ) -> Exit {
+        trapped(ex, TrapKind::Unreachable.into())
+    }
+
+    /// Kind `K`'s handler, or [`no_kind`] past the last kind.
+    const fn entry<const K: u8>() -> Handler {
+        if (K as usize) < Instr::KINDS { handler::<K> } else { no_kind }
+    }
+
+    /// One entry per possible kind byte.
     static HANDLERS: [Handler; 256] = {
-        /// The sixteen handlers of kinds `16 * $row` to `16 * $row + 15`.
+        /// The entries of kinds `16 * $row` to `16 * $row + 15`, in place in `$table`.
         macro_rules! row {
-            ($row:literal) => {
-                [
-                    handler::<{ 16 * $row }>,
-                    handler::<{ 16 * $row + 1 }>,
-                    handler::<{ 16 * $row + 2 }>,
-                    handler::<{ 16 * $row + 3 }>,
-                    handler::<{ 16 * $row + 4 }>,
-                    handler::<{ 16 * $row + 5 }>,
-                    handler::<{ 16 * $row + 6 }>,
-                    handler::<{ 16 * $row + 7 }>,
-                    handler::<{ 16 * $row + 8 }>,
-                    handler::<{ 16 * $row + 9 }>,
-                    handler::<{ 16 * $row + 10 }>,
-                    handler::<{ 16 * $row + 11 }>,
-                    handler::<{ 16 * $row + 12 }>,
-                    handler::<{ 16 * $row + 13 }>,
-                    handler::<{ 16 * $row + 14 }>,
-                    handler::<{ 16 * $row + 15 }>,
-                ]
+            ($table:ident, $row:literal) => {
+                let at = 16 * $row;
+                $table[at] = entry::<{ 16 * $row }>();
+                $table[at + 1] = entry::<{ 16 * $row + 1 }>();
+                $table[at + 2] = entry::<{ 16 * $row + 2 }>();
+                $table[at + 3] = entry::<{ 16 * $row + 3 }>();
+                $table[at + 4] = entry::<{ 16 * $row + 4 }>();
+                $table[at + 5] = entry::<{ 16 * $row + 5 }>();
+                $table[at + 6] = entry::<{ 16 * $row + 6 }>();
+                $table[at + 7] = entry::<{ 16 * $row + 7 }>();
+                $table[at + 8] = entry::<{ 16 * $row + 8 }>();
+                $table[at + 9] = entry::<{ 16 * $row + 9 }>();
+                $table[at + 10] = entry::<{ 16 * $row + 10 }>();
+                $table[at + 11] = entry::<{ 16 * $row + 11 }>();
+                $table[at + 12] = entry::<{ 16 * $row + 12 }>();
+                $table[at + 13] = entry::<{ 16 * $row + 13 }>();
+                $table[at + 14] = entry::<{ 16 * $row + 14 }>();
+                $table[at + 15] = entry::<{ 16 * $row + 15 }>();
             };
         }
-        const ROWS: [[Handler; 16]; 16] = [
-            row!(0),
-            row!(1),
-            row!(2),
-            row!(3),
-            row!(4),
-            row!(5),
-            row!(6),
-            row!(7),
-            row!(8),
-            row!(9),
-            row!(10),
-            row!(11),
-            row!(12),
-            row!(13),
-            row!(14),
-            row!(15),
-        ];
-        let mut table: [Handler; 256] = [handler::<0>; 256];
-        let mut kind = 0;
-        while kind < 256 {
-            table[kind] = ROWS[kind / 16][kind % 16];
-            kind += 1;
-        }
+        let mut table: [Handler; 256] = [no_kind; 256];
+        row!(table, 0);
+        row!(table, 1);
+        row!(table, 2);
+        row!(table, 3);
+        row!(table, 4);
+        row!(table, 5);
+        row!(table, 6);
+        row!(table, 7);
+        row!(table, 8);
+        row!(table, 9);
+        row!(table, 10);
+        row!(table, 11);
+        row!(table, 12);
+        row!(table, 13);
+        row!(table, 14);
+        row!(table, 15);
         table
     };
 }
