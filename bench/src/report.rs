@@ -201,8 +201,8 @@ and a table branch to dispatch, one load per operand, one store) is shorter than
 - **Dispatch.** The desktop builds (the simulator, this harness) run threaded dispatch: a \
 handler per instruction kind, the running state in argument registers, each handler ending \
 in its own indirect jump to the next instruction's handler through a table (`exec/run.rs`; \
-the calls compile to jumps on x86-64 and AArch64 in optimised builds, a test holds every \
-program to a 64 KiB native stack). The boards run the same instruction bodies as one \
+the calls compile to jumps on x86-64 and AArch64 at opt-level 2 or 3, a test holds every \
+program, and a loop of tail calls and memory switches, to a 64 KiB native stack). The boards run the same instruction bodies as one \
 `match` in a loop, smaller and faster there. Against the `match` on the desktop, threaded \
 dispatch executes up to 8% fewer instructions (callgrind: sieve -8%, mem_bytes -8%, crc32 \
 -7%, json -4%, i64_mix -1%; calls +1%) and takes each program's layout out of the others' hands: in the `match`, every \

@@ -291,11 +291,19 @@ fn the_large_module_is_valid_and_has_its_functions() {
 /// jump: one that stayed a call would add a native stack frame per instruction it runs, for
 /// the rest of the run. Every program (their instructions cover the kinds real code uses:
 /// calls, returns, branch tables, memory, globals, i64, f64) runs millions of instructions
-/// here on a 64 KiB thread stack, where a few thousand such frames overflow it.
+/// here on a 64 KiB thread stack, where a few thousand such frames overflow it; and so does
+/// a loop of the rarer ways on to the next instruction (tail calls, a new memory view after
+/// `memory.grow`, switches between memories), a million times round.
 #[test]
 fn threaded_dispatch_runs_long_on_a_small_stack() {
-    // The dispatch this build has (threaded in an optimised build of this crate).
-    eprintln!("dispatch: {}", tandem::Dispatch::best().name());
+    let threaded = cfg!(all(
+        not(debug_assertions),
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        target_family = "unix"
+    ));
+    if threaded {
+        assert_eq!(tandem::Dispatch::best(), tandem::Dispatch::Threaded, "this build has it");
+    }
     let ran = std::thread::Builder::new()
         .stack_size(64 * 1024)
         .spawn(|| {
@@ -305,8 +313,46 @@ fn threaded_dispatch_runs_long_on_a_small_stack() {
                 let n = (program.bench_n / 20).max(1);
                 engine.call(n).unwrap_or_else(|e| panic!("{}: {e}", program.name));
             }
+            rare_steps(1_000_000)
         })
         .unwrap()
         .join();
-    assert!(ran.is_ok());
+    let n = 1_000_000u64;
+    assert_eq!(ran.unwrap(), (n * (n - 1) / 2) as u32);
+}
+
+/// `n` rounds of a tail call through a table, a direct tail call, `memory.grow 0` and a
+/// copy between two memories: the sum `0 + 1 + ... + (n - 1)` kept in the second memory.
+fn rare_steps(n: u32) -> u32 {
+    let wasm = wat::parse_str(
+        r#"(module
+          (type $t (func (param i32) (result i32)))
+          (memory $a 1)
+          (memory $b 1)
+          (table 2 funcref)
+          (elem (i32.const 0) $down $add)
+          (func $down (param $n i32) (result i32)
+            (if (i32.eqz (local.get $n)) (then (return (i32.load $b (i32.const 8)))))
+            (i32.store $a (i32.const 0) (i32.sub (local.get $n) (i32.const 1)))
+            (drop (memory.grow $a (i32.const 0)))
+            (memory.copy $b $a (i32.const 0) (i32.const 0) (i32.const 4))
+            (return_call_indirect (type $t)
+              (i32.sub (local.get $n) (i32.const 1)) (i32.const 1)))
+          (func $add (param $n i32) (result i32)
+            (i32.store $b (i32.const 8)
+              (i32.add (i32.load $b (i32.const 8)) (i32.load $b (i32.const 0))))
+            (return_call $down (local.get $n)))
+          (func (export "run") (param $n i32) (result i32)
+            (call_indirect (type $t) (local.get $n) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let config = tandem::Config::new();
+    let module = tandem::Module::new(&config, &wasm).unwrap();
+    let mut store = tandem::Store::new(config);
+    let instance = tandem::Linker::new().instantiate(&mut store, &module).unwrap();
+    let run = instance.func(&store, "run").unwrap();
+    let mut out = [tandem::Value::I32(0)];
+    store.call(run, &[tandem::Value::I32(n as i32)], &mut out).unwrap();
+    let tandem::Value::I32(sum) = out[0] else { panic!("{:?}", out[0]) };
+    sum as u32
 }
