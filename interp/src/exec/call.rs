@@ -68,10 +68,11 @@ impl<'s> Executor<'s> {
     #[inline(always)]
     fn push_frame(&mut self) -> Result<(), Trap> {
         let depth = self.frames.len() + 1;
-        if depth >= self.max_depth {
+        // Capacity was reserved for `max_depth` frames, so the second test never holds;
+        // made here, it leaves `push` no path that allocates.
+        if depth >= self.max_depth || self.frames.len() == self.frames.capacity() {
             return Err(TrapKind::StackExhausted.into());
         }
-        // Capacity was reserved for `max_depth` frames: this never allocates.
         self.frames.push(CallFrame {
             instance: self.instance,
             return_pc: self.pc as u32 + 1,
