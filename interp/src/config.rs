@@ -190,7 +190,8 @@ impl Config {
         }
     }
 
-    /// Runs calls with `dispatch` (see [`Dispatch::effective`]).
+    /// Runs calls with `dispatch`: threaded where this build has it ([`Dispatch::AVAILABLE`]),
+    /// else the `match` loop.
     pub fn with_dispatch(mut self, dispatch: Dispatch) -> Self {
         self.dispatch = dispatch;
         self
