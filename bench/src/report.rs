@@ -215,6 +215,14 @@ instructions and take constants as immediates (`i64_mix`'s nine operations a tur
 102 instructions, the `match` 103, against wasmi's 75). Two-instruction loops (`count_param`) are bound by \
 their slots' store-to-load latency, not by instruction count, and run slightly slower \
 threaded than in the `match`, where they were 0.89 of wasmi's time. \
+On `mem_bytes`'s inner loop (callgrind, per iteration) Tandem runs 63 instructions in \
+five handlers (`Load8U` 13, `Store8` 13, the loop closer 14, `i32.sub` and `i32.xor` 10 \
+each) and wasmi 44 in six: its handlers that take one operand from the register and one \
+as an immediate cost 5 to 6 (`i32.xor` 5, `i32.sub` 6, the branch 6), its load 9 and \
+store 10. Immediates alone do not close that: `i32.add` of a constant slot turned into \
+an add of an immediate (tried; the commonest operation in the apps, 14% of what they \
+execute) saved 0.1-2.2% of the instructions and no time beyond noise, and made `sieve` \
+8% slower, so it was left out. \
 `global.get`/`global.set` are two loads through the running instance's resolved view of \
 its globals (`raw/globals.rs`); `count_global`'s loop is two dispatches (the global's \
 in-place add, a compare-and-branch).
@@ -222,7 +230,11 @@ in-place add, a compare-and-branch).
 weighs its constants on the way (which get frame slots), then the translator reads it; \
 where nothing validates (boards that trust the host) a pre-pass of the translator's own \
 weighs them, a third reading. wasmi translates on the validator's reading, one decoding in \
-all. Desktop times move by up to a third between runs on this \
+all. The translator executes fewer instructions than wasmi's eager translation (`lz`: 131.7 M \
+against 136.5 M for 20 translations, `bench`'s `translate` example) yet takes about 1.1 \
+times its time: what is left is not instruction count but, most likely, the second \
+decoding's branches, which wasmi does not take. \
+Desktop times move by up to a third between runs on this \
 machine: the large module's ratio read 1.18 to 1.47 in earlier runs of an unchanged \
 translator; instruction counts under callgrind are the exact comparison.
 - **Flash** is held back by decoding: `wasmparser`'s operator reader decodes every \
