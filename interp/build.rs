@@ -1,9 +1,9 @@
 //! Decides whether this build has threaded dispatch (`cfg(tandem_threaded)`): asked for
 //! (the `threaded` feature), on a target where its handlers' tail calls, all in registers,
-//! become jumps (x86-64 and AArch64 on Unix), in an optimised build without debug assertions (LLVM
+//! become jumps (x86-64 and AArch64 on Unix), at opt-level 2 or 3 without debug assertions (LLVM
 //! turns calls into jumps only when optimising, and unoptimised each instruction would take
 //! a native stack frame; debug assertions widen the instruction pointer past the argument
-//! registers, and with a fuzzer's instrumentation the 256 handlers take minutes to build),
+//! registers, and with a fuzzer's instrumentation the handlers take minutes to build),
 //! and not under Miri (which does neither).
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tandem_threaded)");
@@ -34,28 +34,39 @@ fn main() {
     }
 }
 
-/// RUSTFLAGS as (name, value) pairs: `-Copt-level=3`, `-C opt-level=3` and `-Z sanitizer=…`
-/// alike become `("opt-level", Some("3"))`; `--cfg x` becomes `("--cfg", Some("x"))`.
+/// RUSTFLAGS as (name, value) pairs, spelled as rustc reads them: `-Copt-level=3`,
+/// `-C opt_level=3` and `--codegen=opt-level=3` alike become `("opt-level", Some("3"))` (and
+/// `-O`, an optimised build, too),
+/// `-Z sanitizer=…` `("sanitizer", …)`; `--cfg x` and `--cfg=x` become `("--cfg", Some("x"))`.
 fn codegen_flags(encoded: &str) -> Vec<(String, Option<String>)> {
     let mut words = encoded.split('\x1f').filter(|word| !word.is_empty());
     let mut flags = Vec::new();
     while let Some(word) = words.next() {
         let flag = match word {
-            "-C" | "-Z" => words.next().unwrap_or_default(),
+            "-O" => "opt-level=3",
+            "-C" | "-Z" | "--codegen" => words.next().unwrap_or_default(),
             "--cfg" => {
                 flags.push(("--cfg".to_owned(), words.next().map(str::to_owned)));
                 continue;
             }
-            _ => match word.strip_prefix("-C").or_else(|| word.strip_prefix("-Z")) {
-                Some(flag) => flag,
-                None => continue,
-            },
+            _ => {
+                if let Some(cfg) = word.strip_prefix("--cfg=") {
+                    flags.push(("--cfg".to_owned(), Some(cfg.to_owned())));
+                    continue;
+                }
+                let long = word.strip_prefix("--codegen=");
+                match long.or_else(|| word.strip_prefix("-C")).or_else(|| word.strip_prefix("-Z")) {
+                    Some(flag) => flag,
+                    None => continue,
+                }
+            }
         };
         let (name, value) = match flag.split_once('=') {
             Some((name, value)) => (name, Some(value.to_owned())),
             None => (flag, None),
         };
-        flags.push((name.to_owned(), value));
+        // rustc takes `_` and `-` alike in option names.
+        flags.push((name.replace('_', "-"), value));
     }
     flags
 }
