@@ -35,9 +35,9 @@ fn main() {
 }
 
 /// RUSTFLAGS as (name, value) pairs, spelled as rustc reads them: `-Copt-level=3`,
-/// `-C opt_level=3` and `--codegen=opt-level=3` alike become `("opt-level", Some("3"))` (and
-/// `-O`, an optimised build, too),
-/// `-Z sanitizer=…` `("sanitizer", …)`; `--cfg x` and `--cfg=x` become `("--cfg", Some("x"))`.
+/// `-C opt_level=3`, `--codegen=opt-level=3` and `-O` alike become
+/// `("opt-level", Some("3"))`, `-Z sanitizer=…` `("sanitizer", …)`, and `--cfg x` and
+/// `--cfg=x` `("--cfg", Some("x"))`.
 fn codegen_flags(encoded: &str) -> Vec<(String, Option<String>)> {
     let mut words = encoded.split('\x1f').filter(|word| !word.is_empty());
     let mut flags = Vec::new();

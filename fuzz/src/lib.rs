@@ -344,6 +344,7 @@ fn call_in_slices(
     result
 }
 
+/// [`call_in_slices`]'s run, `left` the fuel not yet granted.
 fn drive_in_slices(
     store: &mut Store,
     task: Task,
@@ -623,17 +624,23 @@ impl fmt::Display for Mismatch {
 /// where the oracle's known miscompilation can occur ([`wasmi_select_eqz_bug`]) is not
 /// reported.
 pub fn differential(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
+    let tandem = run_tandem(bytes, args);
     // Tandem against itself first: wasmi's bug below excuses nothing between dispatches.
-    dispatches_agree(bytes, args)?;
-    compare(bytes, args).or_else(|m| if wasmi_select_eqz_bug(bytes) { Ok(()) } else { Err(m) })
+    dispatches_agree(&tandem, bytes, args)?;
+    compare(tandem, bytes, args)
+        .or_else(|m| if wasmi_select_eqz_bug(bytes) { Ok(()) } else { Err(m) })
 }
 
-/// Whether every dispatch this build has observes what [`run_tandem`] does.
-pub fn dispatches_agree(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
-    let tandem = run_tandem(bytes, args);
+/// Whether every other dispatch this build has observes `tandem`, [`run_tandem`]'s
+/// observation of `bytes`.
+fn dispatches_agree(
+    tandem: &Result<Observation, Refused>,
+    bytes: &[u8],
+    args: &[u64],
+) -> Result<(), Mismatch> {
     for &dispatch in &dispatches()[1..] {
         let other = run_tandem_on(dispatch, bytes, args, None);
-        if !same(&tandem, &other) {
+        if !same(tandem, &other) {
             return Err(Mismatch(format!(
                 "the dispatches differ:\n  {}: {tandem:?}\n  {}: {other:?}",
                 Dispatch::best().name(),
@@ -667,8 +674,13 @@ pub fn wasmi_select_eqz_bug(bytes: &[u8]) -> bool {
     })
 }
 
-fn compare(bytes: &[u8], args: &[u64]) -> Result<(), Mismatch> {
-    let (tandem, wasmi) = match (run_tandem(bytes, args), run_wasmi(bytes, args)) {
+/// Tandem's observation of `bytes` (`tandem`, from [`run_tandem`]) against wasmi's.
+fn compare(
+    tandem: Result<Observation, Refused>,
+    bytes: &[u8],
+    args: &[u64],
+) -> Result<(), Mismatch> {
+    let (tandem, wasmi) = match (tandem, run_wasmi(bytes, args)) {
         (Ok(t), Ok(w)) => (t, w),
         // A module over Tandem's resource limits says nothing about its semantics.
         (Err(t), _) if t.is_limit() => return Ok(()),
