@@ -187,6 +187,21 @@ macro_rules! for_each_numeric {
                 BrIfI32GeS: I32GeS, BrIfI32LtS, i32, |a: i32, b: i32| a >= b;
                 BrIfI32GeU: I32GeU, BrIfI32LtU, u32, |a: u32, b: u32| a >= b;
             }
+            // The `binary` operations with accumulator forms: `Op: OpToAcc, OpAcc,
+            // OpAccToAcc, commutes;` (see `Instr`'s docs). `commutes`: a right operand in
+            // the accumulator may be swapped to the left.
+            accumulated {
+                I32Add: I32AddToAcc, I32AddAcc, I32AddAccToAcc, true;
+                I32Sub: I32SubToAcc, I32SubAcc, I32SubAccToAcc, false;
+                I32Mul: I32MulToAcc, I32MulAcc, I32MulAccToAcc, true;
+                I32And: I32AndToAcc, I32AndAcc, I32AndAccToAcc, true;
+                I32Or: I32OrToAcc, I32OrAcc, I32OrAccToAcc, true;
+                I32Xor: I32XorToAcc, I32XorAcc, I32XorAccToAcc, true;
+                I32Shl: I32ShlToAcc, I32ShlAcc, I32ShlAccToAcc, false;
+                I32ShrS: I32ShrSToAcc, I32ShrSAcc, I32ShrSAccToAcc, false;
+                I32ShrU: I32ShrUToAcc, I32ShrUAcc, I32ShrUAccToAcc, false;
+                I32Rotl: I32RotlToAcc, I32RotlAcc, I32RotlAccToAcc, false;
+            }
         }
     };
 }
@@ -317,6 +332,7 @@ macro_rules! define_instr {
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
     ) => {
         instr_set! {
 
@@ -461,6 +477,24 @@ macro_rules! define_instr {
             $( $unt { dst: Reg, src: Reg }, )*
             // Branches to `target` if the comparison of `lhs` and `rhs` holds.
             $( $cb { lhs: Reg, rhs: Reg, target: u32 }, )*
+
+            // The accumulator forms: a result read by the next instruction alone stays in
+            // the executor's accumulator (a register) instead of a slot (`ToAcc`), and the
+            // next instruction reads it there (`Acc`: the left operand, a load's address, a
+            // store's value). Written by `translate::acc` only.
+            $( $acc_to { lhs: Reg, rhs: Reg }, )*
+            $( $acc_from { dst: Reg, rhs: Reg }, )*
+            $( $acc_both { rhs: Reg }, )*
+            Load8UToAcc { addr: Reg, offset: u32 },
+            Load8UAcc { dst: Reg, offset: u32 },
+            Load8UAccToAcc { offset: u32 },
+            Load32ToAcc { addr: Reg, offset: u32 },
+            Load32Acc { dst: Reg, offset: u32 },
+            Load32AccToAcc { offset: u32 },
+            Load8UAddToAcc { base: Reg, index: Reg, offset: u32 },
+            Load32AddToAcc { base: Reg, index: Reg, offset: u32 },
+            Store8Acc { addr: Reg, offset: u32 },
+            Store32Acc { addr: Reg, offset: u32 },
         }
 
         impl Instr {
@@ -661,6 +695,24 @@ macro_rules! define_instr {
                         f(lhs);
                         f(rhs);
                     }
+                    $( Instr::$acc_to { lhs, rhs } )|*
+                    | Instr::Load8UAddToAcc { base: lhs, index: rhs, .. }
+                    | Instr::Load32AddToAcc { base: lhs, index: rhs, .. } => {
+                        f(lhs);
+                        f(rhs);
+                    }
+                    $( Instr::$acc_from { dst, rhs } )|* => {
+                        f(dst);
+                        f(rhs);
+                    }
+                    $( Instr::$acc_both { rhs: slot } )|*
+                    | Instr::Load8UToAcc { addr: slot, .. }
+                    | Instr::Load8UAcc { dst: slot, .. }
+                    | Instr::Load32ToAcc { addr: slot, .. }
+                    | Instr::Load32Acc { dst: slot, .. }
+                    | Instr::Store8Acc { addr: slot, .. }
+                    | Instr::Store32Acc { addr: slot, .. } => f(slot),
+                    Instr::Load8UAccToAcc { .. } | Instr::Load32AccToAcc { .. } => {}
                 }
             }
 
@@ -721,7 +773,17 @@ macro_rules! define_instr {
                     | Instr::MemorySize { .. }
                     | Instr::MemoryGrow { .. }
                     | Instr::MemoryFill { .. }
-                    | Instr::MemoryCopy { .. } => f(Space::Memory, 0),
+                    | Instr::MemoryCopy { .. }
+                    | Instr::Load8UToAcc { .. }
+                    | Instr::Load8UAcc { .. }
+                    | Instr::Load8UAccToAcc { .. }
+                    | Instr::Load32ToAcc { .. }
+                    | Instr::Load32Acc { .. }
+                    | Instr::Load32AccToAcc { .. }
+                    | Instr::Load8UAddToAcc { .. }
+                    | Instr::Load32AddToAcc { .. }
+                    | Instr::Store8Acc { .. }
+                    | Instr::Store32Acc { .. } => f(Space::Memory, 0),
                     Instr::TableGet { table, .. }
                     | Instr::TableSet { table, .. }
                     | Instr::TableSize { table, .. }
@@ -738,6 +800,35 @@ macro_rules! define_instr {
                     Instr::ElemDrop { elem } => f(Space::Elem, elem),
                     _ => {}
                 }
+            }
+
+            /// Whether this instruction reads the accumulator (an `Acc` form).
+            pub(crate) fn reads_acc(&self) -> bool {
+                matches!(
+                    self,
+                    $( Instr::$acc_from { .. } | Instr::$acc_both { .. } )|*
+                        | Instr::Load8UAcc { .. }
+                        | Instr::Load8UAccToAcc { .. }
+                        | Instr::Load32Acc { .. }
+                        | Instr::Load32AccToAcc { .. }
+                        | Instr::Store8Acc { .. }
+                        | Instr::Store32Acc { .. }
+                )
+            }
+
+            /// Whether this instruction leaves its result in the accumulator (a `ToAcc`
+            /// form): the next instruction must read it there (`verify_function`).
+            pub(crate) fn writes_acc(&self) -> bool {
+                matches!(
+                    self,
+                    $( Instr::$acc_to { .. } | Instr::$acc_both { .. } )|*
+                        | Instr::Load8UToAcc { .. }
+                        | Instr::Load8UAccToAcc { .. }
+                        | Instr::Load32ToAcc { .. }
+                        | Instr::Load32AccToAcc { .. }
+                        | Instr::Load8UAddToAcc { .. }
+                        | Instr::Load32AddToAcc { .. }
+                )
             }
 
             /// The slot this instruction writes its single result to, if it has
@@ -781,7 +872,10 @@ macro_rules! define_instr {
                     | Instr::TableGet { dst, .. }
                     | Instr::TableSize { dst, .. }
                     | Instr::TableGrow { dst, .. }
-                    | Instr::RefFunc { dst, .. } => Some(dst),
+                    | Instr::RefFunc { dst, .. }
+                    $( | Instr::$acc_from { dst, .. } )*
+                    | Instr::Load8UAcc { dst, .. }
+                    | Instr::Load32Acc { dst, .. } => Some(dst),
                     _ => None,
                 }
             }

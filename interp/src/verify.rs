@@ -83,6 +83,12 @@ pub(crate) fn verify_function(
         {
             return Err("loop that charges no fuel");
         }
+        // Threaded dispatch keeps the memory's length in the accumulator's register
+        // whenever no value is passed: a result left there must be taken by the very next
+        // instruction, or that one would read it as the length.
+        if instr.writes_acc() && !code.get(i + 1).is_some_and(Instr::reads_acc) {
+            return Err("accumulator result not read by the next instruction");
+        }
         let mut outside = false;
         instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);
         if outside {
@@ -144,6 +150,13 @@ mod tests {
             Err("function code falls off its end")
         );
         assert_eq!(check(&[]), Err("empty function body"));
+        let into_acc = Instr::I32AddToAcc { lhs: 0, rhs: 1 };
+        let from_acc = Instr::I32XorAcc { dst: 2, rhs: 3 };
+        assert_eq!(check(&[into_acc, from_acc, ret]), Ok(()));
+        assert_eq!(
+            check(&[into_acc, Instr::I32Xor { dst: 2, lhs: 0, rhs: 3 }, ret]),
+            Err("accumulator result not read by the next instruction")
+        );
     }
 
     /// With fuel on, the executor looks at fuel and the interrupt flag only where fuel is

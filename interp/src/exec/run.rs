@@ -97,14 +97,16 @@ macro_rules! go {
 macro_rules! define_run {
     // Every instruction's body, once: the `match` both dispatches expand. `$cx` names the
     // running state (the executor, the instruction pointer, the code's start, the frame,
-    // the memory's view) for `go!`, and again bound one by one for the bodies.
+    // the memory's view) for `go!`, and again bound one by one for the bodies, with `$a`,
+    // the accumulator (a place: a local of the loop's, a handler's through a reference).
     (
-        @arms $mode:ident $cx:tt ($self:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident)
+        @arms $mode:ident $cx:tt ($self:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident, $a:expr)
         binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
     ) => {
         match *fetch($ip) {
             Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
@@ -388,11 +390,49 @@ macro_rules! define_run {
                 set($frame, dst, addr as Slot + 1);
             }
             $( Instr::$bin { dst, lhs, rhs } => {
-                let a = <$ba>::from_slot(reg($frame, lhs));
-                let b = <$bb>::from_slot(reg($frame, rhs));
-                let r: $br = ($bf)(a, b);
-                r.write($frame, dst);
+                binary::$bin(reg($frame, lhs), reg($frame, rhs)).write($frame, dst);
             } )*
+            $( Instr::$acc_to { lhs, rhs } => {
+                $a = binary::$acc(reg($frame, lhs), reg($frame, rhs)).into_slot();
+            } )*
+            $( Instr::$acc_from { dst, rhs } => {
+                binary::$acc($a, reg($frame, rhs)).write($frame, dst);
+            } )*
+            $( Instr::$acc_both { rhs } => {
+                $a = binary::$acc($a, reg($frame, rhs)).into_slot();
+            } )*
+            Instr::Load8UToAcc { addr, offset } => {
+                $a = $self.load::<1>($mem, reg($frame, addr), offset)?[0] as Slot;
+            }
+            Instr::Load8UAcc { dst, offset } => {
+                let v = $self.load::<1>($mem, $a, offset)?;
+                set($frame, dst, v[0] as Slot);
+            }
+            Instr::Load8UAccToAcc { offset } => {
+                $a = $self.load::<1>($mem, $a, offset)?[0] as Slot;
+            }
+            Instr::Load32ToAcc { addr, offset } => {
+                $a = u32::from_le_bytes($self.load($mem, reg($frame, addr), offset)?) as Slot;
+            }
+            Instr::Load32Acc { dst, offset } => {
+                let v = $self.load($mem, $a, offset)?;
+                set($frame, dst, u32::from_le_bytes(v) as Slot);
+            }
+            Instr::Load32AccToAcc { offset } => {
+                $a = u32::from_le_bytes($self.load($mem, $a, offset)?) as Slot;
+            }
+            Instr::Load8UAddToAcc { base, index, offset } => {
+                $a = $self.load::<1>($mem, sum($frame, base, index), offset)?[0] as Slot;
+            }
+            Instr::Load32AddToAcc { base, index, offset } => {
+                $a = u32::from_le_bytes($self.load($mem, sum($frame, base, index), offset)?) as Slot;
+            }
+            Instr::Store8Acc { addr, offset } => {
+                $self.store($mem, reg($frame, addr), offset, [$a as u8])?
+            }
+            Instr::Store32Acc { addr, offset } => {
+                $self.store($mem, reg($frame, addr), offset, ($a as u32).to_le_bytes())?
+            }
             $( Instr::$bint { dst, lhs, rhs } => {
                 let a = <$bta>::from_slot(reg($frame, lhs));
                 let b = <$btb>::from_slot(reg($frame, rhs));
@@ -433,9 +473,10 @@ macro_rules! define_run {
             /// the steps that may move or switch the memory (`memory.grow`, `UseMemory`).
             fn run_loop(&mut self) -> Result<(), Trap> {
                 let (mut ip, mut code, mut frame, mut mem) = self.resume_point();
+                let mut acc: Slot = 0;
                 loop {
                     define_run!(
-                        @arms loop (self, ip, code, frame, mem) (self, ip, code, frame, mem)
+                        @arms loop (self, ip, code, frame, mem) (self, ip, code, frame, mem, acc)
                         $($table)*
                     );
                     ip = ip.next();
@@ -452,9 +493,10 @@ macro_rules! define_run {
                 code: CodePtr<'c>,
                 frame: Frame,
                 mem: MemoryView,
+                acc: &mut Slot,
             ) -> Result<Step<'c>, Trap> {
                 define_run!(
-                    @arms step (self, ip, code, frame, mem) (self, ip, code, frame, mem)
+                    @arms step (self, ip, code, frame, mem) (self, ip, code, frame, mem, (*acc))
                     $($table)*
                 );
                 Ok(Step::Next)
@@ -463,6 +505,28 @@ macro_rules! define_run {
     };
 }
 crate::ir::for_each_numeric!(define_run);
+
+/// Defines [`binary`] from the `binary` rows of `for_each_numeric!`.
+macro_rules! define_binary {
+    (
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        $($rest:tt)*
+    ) => {
+        /// Each `binary` operation on raw slots, for the slot and accumulator forms alike.
+        #[allow(non_snake_case)]
+        mod binary {
+            use super::SlotValue;
+            use crate::value::Slot;
+            $(
+                #[inline(always)]
+                pub(super) fn $bin(a: Slot, b: Slot) -> $br {
+                    ($bf)(<$ba>::from_slot(a), <$bb>::from_slot(b))
+                }
+            )*
+        }
+    };
+}
+crate::ir::for_each_numeric!(define_binary);
 
 impl Executor<'_> {
     /// Runs until the outermost frame returns, with the store's dispatch.
@@ -504,9 +568,9 @@ enum Step<'c> {
 /// to check it.
 #[cfg(tandem_threaded)]
 mod threaded {
-    use super::{CodePtr, Executor, Frame, Instr, Step, Trap, TrapKind, fetch};
+    use super::{CodePtr, Executor, Frame, Instr, Slot, Step, Trap, TrapKind, fetch};
     use crate::raw::dispatch::{assume_kind, keep_branch};
-    use crate::raw::memory::MemoryView;
+    use crate::raw::memory::{MemoryBase, MemoryView};
 
     /// How a threaded run ended: register-sized, so that every handler returns it in a
     /// register and its call of the next handler can be a jump.
@@ -517,18 +581,26 @@ mod threaded {
         Trapped,
     }
 
+    /// The running state, in argument registers: the executor, the instruction pointer,
+    /// the frame, the start of the memory in use, the start of the running code, and `held`:
+    /// the accumulator after an instruction that wrote it, the memory's length otherwise.
+    /// The accumulator is live only from one instruction to the next (`verify_function`
+    /// holds code to that), so it shares the length's register: a handler that reads it
+    /// takes the length from the executor's view instead, and one that reads it without
+    /// writing it passes the length on again.
     type Handler = for<'a, 'b, 'c> fn(
         &'a mut Executor<'b>,
         CodePtr<'c>,
         Frame,
-        MemoryView,
+        MemoryBase,
         CodePtr<'c>,
+        Slot,
     ) -> Exit;
 
     impl Executor<'_> {
         pub(super) fn run_threaded(&mut self) -> Result<(), Trap> {
             let (ip, code, frame, mem) = self.resume_point();
-            match dispatch(self, ip, frame, mem, code) {
+            match dispatch(self, ip, frame, mem.base(), code, mem.len() as Slot) {
                 Exit::Done => Ok(()),
                 // `trapped` parked the trap; were it missing, still a trap, never a panic.
                 Exit::Trapped => {
@@ -544,11 +616,12 @@ mod threaded {
         ex: &mut Executor<'_>,
         ip: CodePtr<'c>,
         frame: Frame,
-        mem: MemoryView,
+        mem: MemoryBase,
         code: CodePtr<'c>,
+        held: Slot,
     ) -> Exit {
         let kind = crate::raw::code::discriminant(fetch(ip));
-        HANDLERS[kind as usize](ex, ip, frame, mem, code)
+        HANDLERS[kind as usize](ex, ip, frame, mem, code, held)
     }
 
     /// The handler of the instructions of kind `K`.
@@ -556,8 +629,9 @@ mod threaded {
         ex: &mut Executor<'_>,
         ip: CodePtr<'c>,
         frame: Frame,
-        mem: MemoryView,
+        base: MemoryBase,
         code: CodePtr<'c>,
+        held: Slot,
     ) -> Exit {
         // `HANDLERS` sends an instruction only to its kind's handler; told so, LLVM keeps
         // one arm of `step`'s match.
@@ -567,19 +641,32 @@ mod threaded {
         unsafe {
             assume_kind::<K>(crate::raw::code::discriminant(fetch(ip)))
         };
-        match ex.step(ip, code, frame, mem) {
-            Ok(Step::Next) => dispatch(ex, ip.next(), frame, mem, code),
+        // Known per kind, so each handler keeps one of the two ways.
+        let (reads_acc, writes_acc) = (fetch(ip).reads_acc(), fetch(ip).writes_acc());
+        // The length of the view `base` came from: the executor's, which every step that
+        // changes it is followed by a fresh `base` from (`Resume`, `NewMemory`) ...
+        let len = if reads_acc { ex.mem_view.len() } else { held as usize };
+        // ... or `held`, when the previous instruction wrote no accumulator
+        // (`verify_function`: a result left there is read by the next instruction, which
+        // is this one only if it reads it): every handler passes the length on with `base`.
+        #[allow(unsafe_code)]
+        // SAFETY: `len` is that view's length, as above.
+        let mem = unsafe { base.with_len(len) };
+        let mut acc = if reads_acc { held } else { 0 };
+        let held = |acc: Slot, mem: MemoryView| if writes_acc { acc } else { mem.len() as Slot };
+        match ex.step(ip, code, frame, mem, &mut acc) {
+            Ok(Step::Next) => dispatch(ex, ip.next(), frame, base, code, held(acc, mem)),
             Ok(Step::Jump(to)) => {
                 keep_branch();
-                dispatch(ex, to, frame, mem, code)
+                dispatch(ex, to, frame, base, code, held(acc, mem))
             }
             Ok(Step::Resume) => {
                 let (ip, code, frame, mem) = ex.resume_point();
-                dispatch(ex, ip, frame, mem, code)
+                dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)
             }
             Ok(Step::NewMemory) => {
                 let mem = ex.mem_view;
-                dispatch(ex, ip.next(), frame, mem, code)
+                dispatch(ex, ip.next(), frame, mem.base(), code, mem.len() as Slot)
             }
             Ok(Step::Done) => Exit::Done,
             Err(trap) => trapped(ex, trap),
@@ -601,8 +688,9 @@ mod threaded {
         ex: &mut Executor<'_>,
         _: CodePtr<'c>,
         _: Frame,
-        _: MemoryView,
+        _: MemoryBase,
         _: CodePtr<'c>,
+        _: Slot,
     ) -> Exit {
         trapped(ex, TrapKind::Unreachable.into())
     }

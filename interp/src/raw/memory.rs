@@ -109,10 +109,45 @@ pub(crate) struct MemoryView {
     len: usize,
 }
 
+/// The start of a [`MemoryView`]: what threaded handlers keep in a register, the length
+/// staying in the executor's view.
+#[cfg(tandem_threaded)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MemoryBase(NonNull<u8>);
+
 impl MemoryView {
     /// A view of no bytes: every access is out of bounds.
     pub(crate) const EMPTY: MemoryView = MemoryView { ptr: NonNull::dangling(), len: 0 };
 
+    /// Where this view's bytes start.
+    #[cfg(tandem_threaded)]
+    #[inline(always)]
+    pub(crate) fn base(self) -> MemoryBase {
+        MemoryBase(self.ptr)
+    }
+
+    /// This view's length, as threaded handlers pass it.
+    #[cfg(tandem_threaded)]
+    #[inline(always)]
+    pub(crate) fn len(self) -> usize {
+        self.len
+    }
+}
+
+#[cfg(tandem_threaded)]
+impl MemoryBase {
+    /// The view this base was taken from, given its length.
+    ///
+    /// # Safety
+    /// `len` is the length of the view this base came from ([`MemoryView::base`],
+    /// [`MemoryView::len`]), which is still valid by the type's contract.
+    #[inline(always)]
+    pub(crate) unsafe fn with_len(self, len: usize) -> MemoryView {
+        MemoryView { ptr: self.0, len }
+    }
+}
+
+impl MemoryView {
     /// The `N` bytes at `ea`, or `None` if any lies outside the memory.
     ///
     /// # Safety

@@ -104,6 +104,7 @@ impl Translator<'_> {
                 limit: MAX_FRAME as u64,
             });
         }
+        self.chain_through_acc()?;
         verify_function(self.code, self.entry, frame_size, &self.spaces(), self.fuel)
             .map_err(|reason| self.err(reason))?;
         Ok(FuncHeader {

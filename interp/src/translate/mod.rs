@@ -27,6 +27,7 @@
 //! - [`fuse`]: taking back the last instruction when its consumer absorbs it
 //!   (compare-and-branch, add-into-address, result into a local);
 //! - [`consts`]: the constant pre-pass and constant operands;
+//! - [`acc`]: results passed to the next instruction in the accumulator;
 //! - [`check`]: what the translator checks rather than trusts, in the operators'
 //!   indices and in the finished code.
 
@@ -50,6 +51,7 @@ pub(crate) use consts::{ConstWeights, slot_bits};
 use control::{Ctrl, CtrlKind};
 use stack::Operand;
 
+mod acc;
 mod check;
 mod consts;
 mod control;
@@ -300,6 +302,21 @@ impl<'a> Translator<'a> {
         self.retarget = None;
         self.labelled = self.code.len();
         self.pc()
+    }
+
+    /// Runs [`acc::chain_through_acc`] over the finished body, its scratch charged.
+    fn chain_through_acc(&mut self) -> Result<(), Error> {
+        let code = &mut self.code[self.entry..];
+        let mut targets: Vec<u64> = Vec::new();
+        self.heap.reserve_exact(
+            &mut targets,
+            acc::scratch_words(code),
+            HeapUse::Function(self.func_index),
+        )?;
+        targets.resize(acc::scratch_words(code), 0);
+        acc::chain_through_acc(code, self.entry, self.stack_base as u16, &mut targets);
+        self.heap.release(board_bytes::<u64>(targets.capacity()));
+        Ok(())
     }
 
     fn patch(&mut self, at: usize, target: u32) {

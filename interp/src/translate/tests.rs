@@ -473,3 +473,102 @@ fn a_global_fuses_only_with_its_own_set_and_only_as_the_first_operand_read() {
         assert_eq!(out[0], Value::I32(x.wrapping_mul(3)), "x {x}");
     }
 }
+
+/// The function's code without its entry's fuel charge, for comparing with a listing.
+fn body(m: &Module) -> &[Instr] {
+    &m.inner.code[m.inner.headers[0].entry as usize..]
+}
+
+#[test]
+fn results_read_by_the_next_instruction_pass_through_the_accumulator() {
+    // A byte copy, reversed and xored, as `suites/bench`'s mem_bytes: its body is one chain
+    // from the address computed to the byte stored.
+    let m = module(
+        r#"(module (memory 1)
+             (func (export "run") (param $k i32) (result i32) (local $i i32)
+               (loop $fill
+                 (i32.store8 (local.get $i) (i32.mul (local.get $i) (i32.const 7)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $fill (i32.lt_u (local.get $i) (i32.const 256))))
+               (local.set $i (i32.const 0))
+               (loop $copy
+                 (i32.store8 offset=256 (local.get $i)
+                   (i32.xor (i32.load8_u (i32.sub (i32.const 255) (local.get $i)))
+                            (local.get $k)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $copy (i32.lt_u (local.get $i) (i32.const 256))))
+               (i32.load offset=256 (local.get $k))))"#,
+    );
+    let chain = body(&m).windows(4).any(|w| {
+        matches!(
+            w,
+            [
+                Instr::I32SubToAcc { .. },
+                Instr::Load8UAccToAcc { offset: 0 },
+                Instr::I32XorAccToAcc { .. },
+                Instr::Store8Acc { offset: 256, .. },
+            ]
+        )
+    });
+    assert!(chain, "{:?}", body(&m));
+    // The fill loop's product goes to its store the same way.
+    assert!(body(&m).iter().any(|i| matches!(i, Instr::I32MulToAcc { .. })), "{:?}", body(&m));
+    for k in [0, 1, 5, 0x5a] {
+        let byte = |j: i32| ((255 - j) * 7) as u8 ^ k as u8;
+        let expected = u32::from_le_bytes([byte(k), byte(k + 1), byte(k + 2), byte(k + 3)]);
+        assert_eq!(run(&m, k), expected as i32, "k = {k}");
+    }
+}
+
+#[test]
+fn the_accumulator_holds_no_value_across_a_branch_target() {
+    // The sum is the loop's parameter: computed just before the loop's label and read just
+    // after it, where the branch back arrives with the next value in the slot.
+    let m = module(
+        r#"(module (func (export "run") (param $n i32) (result i32) (local $k i32)
+             (local.set $k (i32.const 5))
+             (i32.add (local.get $n) (i32.const 1))
+             (loop $again (param i32) (result i32)
+               (i32.xor (i32.const 3))
+               (i32.add (i32.const 5))
+               (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+               (br_if $again (local.get $k)))
+             (i32.add (i32.const 1))))"#,
+    );
+    let code = body(&m);
+    assert!(!code.iter().any(|i| matches!(i, Instr::I32XorAcc { .. })), "{code:?}");
+    let reference = |n: i32| (0..5).fold(n.wrapping_add(1), |v, _| (v ^ 3).wrapping_add(5)) + 1;
+    for n in [0, 11, 998, -5] {
+        assert_eq!(run(&m, n), reference(n), "n = {n}");
+    }
+}
+
+#[test]
+fn only_a_commutative_operation_takes_its_right_operand_from_the_accumulator() {
+    let m = module(
+        r#"(module (func (export "run") (param $a i32) (param $b i32) (result i32)
+             (i32.add (local.get $a) (i32.xor (local.get $a) (local.get $b)))
+             (i32.sub (local.get $b) (i32.shl (local.get $a) (local.get $b)))
+             (i32.mul)))"#,
+    );
+    let code = body(&m);
+    let has = |pick: fn(&Instr) -> bool| code.iter().any(pick);
+    assert!(has(|i| matches!(i, Instr::I32XorToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::I32AddAcc { .. })), "{code:?}");
+    // The shift is the subtraction's right operand: it stays in its slot, and the
+    // difference, the product's right operand, goes through the accumulator.
+    assert!(has(|i| matches!(i, Instr::I32Shl { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::I32SubToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::I32MulAcc { .. })), "{code:?}");
+    let reference = |a: i32, b: i32| {
+        a.wrapping_add(a ^ b).wrapping_mul(b.wrapping_sub(a.wrapping_shl(b as u32)))
+    };
+    let mut store = Store::new(Config::new());
+    let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+    let func = instance.func(&store, "run").unwrap();
+    for (a, b) in [(1, 2), (-7, 31), (123456, 5)] {
+        let mut out = [Value::I32(0)];
+        store.call(func, &[Value::I32(a), Value::I32(b)], &mut out).unwrap();
+        assert_eq!(out[0], Value::I32(reference(a, b)), "a = {a}, b = {b}");
+    }
+}

@@ -1,0 +1,135 @@
+//! The accumulator pass, over a function's finished code: where an instruction's result is
+//! a temp that the next instruction reads once, the two pass it in the executor's
+//! accumulator, a register, instead of a frame slot: the first writes no slot (`ToAcc`), the
+//! second reads none (`Acc`), and a middle one of a chain does both (`AccToAcc`). On a host
+//! this takes a store, a load and their latency out of every such pair.
+//!
+//! Sound because the value is dead once read: a temp above the locals and constants holds
+//! one operand-stack entry, and the instructions rewritten here (the `accumulated` rows of
+//! `for_each_numeric!`, `i32.load8_u`, `i32.load`, `i32.store8`, `i32.store`) pop what they
+//! read. The second instruction must not be a branch target (the accumulator holds the value
+//! on the straight path only), and nothing between the two can stop a call: fuel, calls and
+//! host functions are checked only at other instructions.
+
+use crate::ir::{Instr, Reg};
+
+/// Reads the `accumulated` rows of `for_each_numeric!` into the pass's three rewrites.
+macro_rules! define_acc_pass {
+    (
+        binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
+        binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
+        unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
+        unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
+    ) => {
+        /// The slot `instr` writes its result to, if it has a form that leaves the result
+        /// in the accumulator instead.
+        fn result_slot(instr: Instr) -> Option<Reg> {
+            match instr {
+                $( Instr::$acc { dst, .. } | Instr::$acc_from { dst, .. } )|*
+                | Instr::Load8U { dst, .. }
+                | Instr::Load8UAcc { dst, .. }
+                | Instr::Load32 { dst, .. }
+                | Instr::Load32Acc { dst, .. }
+                | Instr::Load8UAdd { dst, .. }
+                | Instr::Load32Add { dst, .. } => Some(dst),
+                _ => None,
+            }
+        }
+
+        /// `instr` (one [`result_slot`] names) leaving its result in the accumulator.
+        fn into_acc(instr: Instr) -> Option<Instr> {
+            Some(match instr {
+                $( Instr::$acc { lhs, rhs, .. } => Instr::$acc_to { lhs, rhs }, )*
+                $( Instr::$acc_from { rhs, .. } => Instr::$acc_both { rhs }, )*
+                Instr::Load8U { addr, offset, .. } => Instr::Load8UToAcc { addr, offset },
+                Instr::Load8UAcc { offset, .. } => Instr::Load8UAccToAcc { offset },
+                Instr::Load32 { addr, offset, .. } => Instr::Load32ToAcc { addr, offset },
+                Instr::Load32Acc { offset, .. } => Instr::Load32AccToAcc { offset },
+                Instr::Load8UAdd { base, index, offset, .. } => {
+                    Instr::Load8UAddToAcc { base, index, offset }
+                }
+                Instr::Load32Add { base, index, offset, .. } => {
+                    Instr::Load32AddToAcc { base, index, offset }
+                }
+                _ => return None,
+            })
+        }
+
+        /// `instr` reading `temp` from the accumulator, if it reads it once and has such a
+        /// form (a commutative operation's right operand swapped to the left).
+        fn from_acc(instr: Instr, temp: Reg) -> Option<Instr> {
+            Some(match instr {
+                $(
+                    Instr::$acc { dst, lhs, rhs } if lhs == temp && rhs != temp => {
+                        Instr::$acc_from { dst, rhs }
+                    }
+                    Instr::$acc { dst, lhs, rhs } if $acc_commutes && rhs == temp && lhs != temp => {
+                        Instr::$acc_from { dst, rhs: lhs }
+                    }
+                )*
+                Instr::Load8U { dst, addr, offset } if addr == temp => Instr::Load8UAcc { dst, offset },
+                Instr::Load32 { dst, addr, offset } if addr == temp => Instr::Load32Acc { dst, offset },
+                Instr::Store8 { addr, value, offset } if value == temp && addr != temp => {
+                    Instr::Store8Acc { addr, offset }
+                }
+                Instr::Store32 { addr, value, offset } if value == temp && addr != temp => {
+                    Instr::Store32Acc { addr, offset }
+                }
+                _ => return None,
+            })
+        }
+    };
+}
+crate::ir::for_each_numeric!(define_acc_pass);
+
+/// Bits of `targets` per word.
+const BITS: usize = u64::BITS as usize;
+
+/// How many words of scratch [`chain_through_acc`] needs for `code`.
+pub(super) fn scratch_words(code: &[Instr]) -> usize {
+    code.len().div_ceil(BITS)
+}
+
+/// Rewrites one function's `code` so that results read by the next instruction alone go
+/// through the accumulator. `entry`: the index of its first instruction in the module's
+/// code, which branch targets count from; `first_temp`: the slot of operand-stack height 0,
+/// where the temps start; `targets`: zeroed scratch of [`scratch_words`] words.
+pub(super) fn chain_through_acc(
+    code: &mut [Instr],
+    entry: usize,
+    first_temp: Reg,
+    targets: &mut [u64],
+) {
+    let mut mark = |at: usize| {
+        if let Some(word) = targets.get_mut(at / BITS) {
+            *word |= 1 << (at % BITS);
+        }
+    };
+    // Every position a branch may land on (one outside the function is left to
+    // `verify_function` to refuse).
+    for (i, instr) in code.iter().enumerate() {
+        match *instr {
+            // A branch table lands on one of the entries after it.
+            Instr::BrTable { len, .. } => (i + 1..=i + 1 + len as usize).for_each(&mut mark),
+            mut other => {
+                if let Some(&mut target) = other.branch_target_mut() {
+                    mark((target as usize).wrapping_sub(entry));
+                }
+            }
+        }
+    }
+    let is_target = |at: usize| targets[at / BITS] >> (at % BITS) & 1 != 0;
+    for at in 1..code.len() {
+        let Some(temp) = result_slot(code[at - 1]) else { continue };
+        if temp < first_temp || is_target(at) {
+            continue;
+        }
+        if let (Some(consumer), Some(producer)) = (from_acc(code[at], temp), into_acc(code[at - 1]))
+        {
+            code[at - 1] = producer;
+            code[at] = consumer;
+        }
+    }
+}
