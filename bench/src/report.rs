@@ -207,19 +207,29 @@ program, and a loop of tail calls and memory switches, to a 64 KiB native stack)
 dispatch executes up to 8% fewer instructions (callgrind: sieve -8%, mem_bytes -8%, crc32 \
 -7%, json -4%, i64_mix -1%; calls +1%) and takes each program's layout out of the others' hands: in the `match`, every \
 taken branch left through one shared indirect jump, and adding arms no benchmark ran moved \
-sieve from 1.2 to 2.0 of wasmi's time. **Desktop time** is still held back per operation: \
+sieve from 1.2 to 2.0 of wasmi's time. **The accumulator**: where a result is a temp that \
+the next instruction alone reads, the pair passes it in a register instead of a frame slot \
+(`translate/acc.rs`; ten i32 operations, byte and word loads, their fused-address forms, \
+byte and word stores), taking a store, a load and their store-to-load latency out of the \
+pair; in the apps 17-26% of executed instructions are such pairs, in `crc32` and \
+`mem_bytes` about 60%. `mem_bytes`'s inner loop went from 63 instructions a turn in five \
+handlers to 49 (wasmi: 44 in six; `i32.xor` from the accumulator into it is 6 \
+instructions, wasmi's 5), and its time and `crc32`'s to about 0.6 of what they were. \
+On threaded dispatch the accumulator shares the register that holds the memory's length \
+(the length read from the executor instead cost `sieve` 12%, its marking loop a store and a \
+bounds check a turn); `sieve` still runs about 5% slower with the accumulator in its \
+counting loop (a byte load added into a sum), unexplained: fewer instructions, no \
+hardware counters on this machine. On the Cortex-M4 the loop keeps it in a local: the geometric mean \
+went from 0.74 to 0.69 of wasmi's instructions (0.73 with it in an executor field), while \
+`i64_mix` (+5.6%), `fib_iter` (+3.6%) and `fib` (+1.1%), which use no accumulator form, \
+lost to the loop's register pressure. **Desktop time** is otherwise held back per operation: \
 a handler is three 16-bit operand fetches, two slot loads, a store and four instructions of \
 dispatch (step, byte load, table address, indirect jump through the table), against wasmi's handlers that load \
-the next handler's address from the code, keep a value in a CPU register between \
-instructions and take constants as immediates (`i64_mix`'s nine operations a turn: about \
-102 instructions, the `match` 103, against wasmi's 75). Two-instruction loops (`count_param`) are bound by \
-their slots' store-to-load latency, not by instruction count, and run slightly slower \
-threaded than in the `match`, where they were 0.89 of wasmi's time. \
-On `mem_bytes`'s inner loop (callgrind, per iteration) Tandem runs 63 instructions in \
-five handlers (`Load8U` 13, `Store8` 13, the loop closer 14, `i32.sub` and `i32.xor` 10 \
-each) and wasmi 44 in six: its handlers that take one operand from the register and one \
-as an immediate cost 5 to 6 (`i32.xor` 5, `i32.sub` 6, the branch 6), its load 9 and \
-store 10. Immediates alone do not close that: `i32.add` of a constant slot turned into \
+the next handler's address from the code and take constants as immediates \
+(`i64_mix`'s nine operations a turn, i64 ones, which have no accumulator forms yet: about \
+102 instructions against wasmi's 75). Two-instruction loops (`count_param`) are bound by \
+their slots' store-to-load latency, not by instruction count. Immediates alone do not \
+close that: `i32.add` of a constant slot turned into \
 an add of an immediate (tried; the commonest operation in the apps, 14% of what they \
 execute) saved 0.1-2.2% of the instructions and no time beyond noise, and made `sieve` \
 8% slower, so it was left out. \
