@@ -35,7 +35,8 @@ impl Spaces {
 /// What the executor relies on without checking, over the function whose code is
 /// `code[entry..]` and whose frame has `frame_size` slots: it has code, its last instruction
 /// does not fall through, every branch target and branch-table entry lies within it, every
-/// slot operand within its frame, and every index within `spaces`. With `fuel` on, the
+/// slot operand within its frame, and every index within `spaces`; a value passes in the
+/// accumulator only from an instruction to the next, where no branch lands. With `fuel` on, the
 /// function charges fuel on entry and at every backward branch's target, the only places
 /// the executor looks at fuel and the interrupt flag: without that, code could loop where
 /// neither can stop it. The translator's
@@ -67,6 +68,10 @@ pub(crate) fn verify_function(
                 if i + 1 + len as usize >= end {
                     return Err("branch table runs past the code");
                 }
+                // Its entries are where it lands.
+                if code[i + 1..=i + 1 + len as usize].iter().any(Instr::reads_acc) {
+                    return Err("branch into an accumulator read");
+                }
                 None
             }
             mut other => other.branch_target_mut().copied(),
@@ -83,11 +88,22 @@ pub(crate) fn verify_function(
         {
             return Err("loop that charges no fuel");
         }
-        // Threaded dispatch keeps the memory's length in the accumulator's register
-        // whenever no value is passed: a result left there must be taken by the very next
-        // instruction, or that one would read it as the length.
+        // The accumulator passes a value from one instruction to the next on the straight
+        // path only. Threaded dispatch keeps the memory's length in its register whenever no
+        // value is passed: a result left there must be taken by the very next instruction,
+        // or that one would check memory accesses against it; and a read must come right
+        // after a write, never at the entry, after a call or where a branch lands, or it
+        // would see a value left by other code (another instance's, on the loop).
         if instr.writes_acc() && !code.get(i + 1).is_some_and(Instr::reads_acc) {
             return Err("accumulator result not read by the next instruction");
+        }
+        if instr.reads_acc() && (i == entry || !code[i - 1].writes_acc()) {
+            return Err("accumulator read with no write before it");
+        }
+        if let Some(t) = target
+            && code[t as usize].reads_acc()
+        {
+            return Err("branch into an accumulator read");
         }
         let mut outside = false;
         instr.for_each_slot(|r| outside |= u32::from(r) >= frame_size);
@@ -156,6 +172,22 @@ mod tests {
         assert_eq!(
             check(&[into_acc, Instr::I32Xor { dst: 2, lhs: 0, rhs: 3 }, ret]),
             Err("accumulator result not read by the next instruction")
+        );
+        assert_eq!(check(&[from_acc, ret]), Err("accumulator read with no write before it"));
+        assert_eq!(
+            check(&[Instr::Call { func: 1, base: 0 }, from_acc, ret]),
+            Err("accumulator read with no write before it")
+        );
+        let branch_in = Instr::BrIfNez { cond: 0, target: 3 };
+        assert_eq!(
+            check(&[branch_in, into_acc, from_acc, ret]),
+            Err("branch into an accumulator read")
+        );
+        let table = Instr::BrTable { index: 0, len: 1 };
+        let to_ret = Instr::Br { target: 4 };
+        assert_eq!(
+            check(&[table, to_ret, from_acc, into_acc, ret]),
+            Err("branch into an accumulator read")
         );
     }
 

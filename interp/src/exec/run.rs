@@ -4,7 +4,8 @@
 //! where `build.rs` allows it), the running state in locals or argument registers either
 //! way; and the one-line accessors through which both fetch and read and write operand
 //! slots without a bounds check each (with `load` and `store` in `memory`, the globals'
-//! accessors and a handler's `assume_kind` call, the only `unsafe` outside `raw`).
+//! accessors, a handler's `assume_kind` call and its memory view rebuilt from registers,
+//! the only `unsafe` outside `raw`).
 
 #[cfg(tandem_threaded)]
 use crate::config::Dispatch;
