@@ -207,15 +207,16 @@ macro_rules! for_each_numeric {
 }
 
 /// Defines [`Instr`] from its variants, in the order that gives their discriminants
-/// (`#[repr(u8)]`: 0, 1, 2 ...), and the 12-byte little-endian encoding an image holds code
-/// in: the discriminant in byte 0, then each field at its `repr(C)` offset (a field is aligned
-/// to its size), zeros elsewhere: the layout of the `Instr` itself, so an image's code can be
-/// read in place.
+/// (`#[repr(u16)]`: 0, 1, 2 ...), and the 12-byte little-endian encoding an image holds code
+/// in: the discriminant in bytes 0-1, then each field at its `repr(C)` offset (a field is
+/// aligned to its size), zeros elsewhere: the layout of the `Instr` itself, so an image's code
+/// can be read in place. Fields are `u16` and `u32`, so a `u8` discriminant would leave byte 1
+/// as padding: the wider one costs no room and lifts the 256-kind ceiling.
 macro_rules! instr_set {
     ($( $(#[$doc:meta])* $name:ident $({ $($field:ident: $ty:ty),* $(,)? })? ),* $(,)?) => {
         /// One instruction of the internal code. See the module docs for the operand model.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(u8)]
+        #[repr(u16)]
         pub enum Instr {
             $( $(#[$doc])* $name $({ $($field: $ty),* })?, )*
         }
@@ -237,12 +238,13 @@ macro_rules! instr_set {
                 out.bytes
             }
 
-            /// The instruction `bytes` encode, or `None` if byte 0 is no discriminant.
+            /// The instruction `bytes` encode, or `None` if bytes 0-1 are no discriminant.
             pub(crate) fn decode(bytes: &[u8; INSTR_BYTES]) -> Option<Instr> {
                 const DECODERS: &[fn(&mut Decoder<'_>) -> Instr] = &[
                     $( |_d| Instr::$name $({ $($field: _d.get()),* })? ),*
                 ];
-                DECODERS.get(usize::from(bytes[0])).map(|decode| decode(&mut Decoder::new(bytes)))
+                let kind = u16::from_le_bytes([bytes[0], bytes[1]]);
+                DECODERS.get(usize::from(kind)).map(|decode| decode(&mut Decoder::new(bytes)))
             }
         }
     };
@@ -294,10 +296,10 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn new(discriminant: u8) -> Self {
+    fn new(discriminant: u16) -> Self {
         let mut bytes = [0; INSTR_BYTES];
-        bytes[0] = discriminant;
-        Encoder { bytes, at: 1 }
+        bytes[..2].copy_from_slice(&discriminant.to_le_bytes());
+        Encoder { bytes, at: 2 }
     }
 
     fn put<T: Field>(&mut self, value: T) {
@@ -315,7 +317,7 @@ struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     fn new(bytes: &'a [u8; INSTR_BYTES]) -> Self {
-        Decoder { bytes, at: 1 }
+        Decoder { bytes, at: 2 }
     }
 
     fn get<T: Field>(&mut self) -> T {
@@ -889,8 +891,8 @@ for_each_numeric!(define_instr);
 
 // Keep the code compact and independent of the pointer width.
 const _: () = assert!(core::mem::size_of::<Instr>() == INSTR_BYTES);
-// Every discriminant fits the byte the encoding gives it.
-const _: () = assert!(Instr::KINDS <= 256);
+// Every discriminant fits the two bytes the encoding gives it.
+const _: () = assert!(Instr::KINDS <= 1 << 16);
 
 #[cfg(test)]
 mod tests {
@@ -917,7 +919,7 @@ mod tests {
         for kind in 0..Instr::KINDS {
             for seed in 0..64 {
                 let mut input = bytes(seed * 1000 + kind as u64);
-                input[0] = kind as u8;
+                input[..2].copy_from_slice(&(kind as u16).to_le_bytes());
                 let instr = Instr::decode(&input).expect("a discriminant");
                 let encoded = instr.encode();
                 assert_eq!(Instr::decode(&encoded), Some(instr));
@@ -930,9 +932,9 @@ mod tests {
 
     #[test]
     fn bytes_past_the_kinds_are_no_instruction() {
-        for kind in Instr::KINDS..256 {
+        for kind in (Instr::KINDS..1 << 16).step_by(7).chain([(1 << 16) - 1]) {
             let mut input = [0; INSTR_BYTES];
-            input[0] = kind as u8;
+            input[..2].copy_from_slice(&(kind as u16).to_le_bytes());
             assert_eq!(Instr::decode(&input), None, "{kind}");
         }
     }
@@ -944,7 +946,7 @@ mod tests {
         let load =
             Instr::Load32Add { dst: 0x0102, base: 0x0304, index: 0x0506, offset: 0x0708_090a };
         let mut expected = [0, 0, 0x02, 0x01, 0x04, 0x03, 0x06, 0x05, 0x0a, 0x09, 0x08, 0x07];
-        expected[0] = crate::raw::code::discriminant(&load);
+        expected[..2].copy_from_slice(&crate::raw::code::discriminant(&load).to_le_bytes());
         assert_eq!(load.encode(), expected);
         let constant = Instr::Const64 { dst: 1, lo: 2, hi: 3 };
         assert_eq!(constant.encode()[2..], [1, 0, 2, 0, 0, 0, 3, 0, 0, 0]);

@@ -622,11 +622,11 @@ mod threaded {
         held: Slot,
     ) -> Exit {
         let kind = crate::raw::code::discriminant(fetch(ip));
-        HANDLERS[kind as usize](ex, ip, frame, mem, code, held)
+        HANDLERS[usize::from(kind)](ex, ip, frame, mem, code, held)
     }
 
     /// The handler of the instructions of kind `K`.
-    fn handler<'c, const K: u8>(
+    fn handler<'c, const K: u16>(
         ex: &mut Executor<'_>,
         ip: CodePtr<'c>,
         frame: Frame,
@@ -682,30 +682,26 @@ mod threaded {
         Exit::Trapped
     }
 
-    /// The handler of the bytes past the last kind, which verified code never holds
-    /// (`raw::code::code_in`): one trap for them all, instead of a handler each.
-    #[cold]
-    fn no_kind<'c>(
-        ex: &mut Executor<'_>,
-        _: CodePtr<'c>,
-        _: Frame,
-        _: MemoryBase,
-        _: CodePtr<'c>,
-        _: Slot,
-    ) -> Exit {
-        trapped(ex, TrapKind::Unreachable.into())
+    /// How many entries the table has: whole rows of 16 ([`HANDLERS`]), at least one per kind.
+    const ENTRIES: usize = 16 * 20;
+    const _: () = assert!(Instr::KINDS <= ENTRIES, "add rows to `HANDLERS`");
+
+    /// Kind `K`'s handler; past the last kind, which no `Instr` holds, the last kind's
+    /// (never called: rounding the table up to whole rows needs an entry there).
+    const fn entry<const K: u16>() -> Handler {
+        if (K as usize) < Instr::KINDS { handler::<K> } else { handler::<{ LAST_KIND }> }
     }
 
-    /// Kind `K`'s handler, or [`no_kind`] past the last kind.
-    const fn entry<const K: u8>() -> Handler {
-        if (K as usize) < Instr::KINDS { handler::<K> } else { no_kind }
-    }
+    /// The last kind's discriminant.
+    const LAST_KIND: u16 = Instr::KINDS as u16 - 1;
 
-    /// One entry per possible kind byte.
-    static HANDLERS: [Handler; 256] = {
+    /// One entry per kind, in discriminant order. `dispatch` indexes it by a discriminant
+    /// read from an `Instr`, which is below `KINDS` (`raw::code::discriminant` tells the
+    /// optimiser so), so the index needs no bounds check.
+    static HANDLERS: [Handler; ENTRIES] = {
         /// The entries of kinds `16 * $row` to `16 * $row + 15`, in place in `$table`.
         macro_rules! row {
-            ($table:ident, $row:literal) => {
+            ($table:ident, $($row:literal)*) => {$(
                 let at = 16 * $row;
                 $table[at] = entry::<{ 16 * $row }>();
                 $table[at + 1] = entry::<{ 16 * $row + 1 }>();
@@ -723,25 +719,10 @@ mod threaded {
                 $table[at + 13] = entry::<{ 16 * $row + 13 }>();
                 $table[at + 14] = entry::<{ 16 * $row + 14 }>();
                 $table[at + 15] = entry::<{ 16 * $row + 15 }>();
-            };
+            )*};
         }
-        let mut table: [Handler; 256] = [no_kind; 256];
-        row!(table, 0);
-        row!(table, 1);
-        row!(table, 2);
-        row!(table, 3);
-        row!(table, 4);
-        row!(table, 5);
-        row!(table, 6);
-        row!(table, 7);
-        row!(table, 8);
-        row!(table, 9);
-        row!(table, 10);
-        row!(table, 11);
-        row!(table, 12);
-        row!(table, 13);
-        row!(table, 14);
-        row!(table, 15);
+        let mut table: [Handler; ENTRIES] = [handler::<0>; ENTRIES];
+        row!(table, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
         table
     };
 }

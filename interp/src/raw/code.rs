@@ -26,13 +26,20 @@ use crate::ir::Instr;
 /// The discriminant of `instr`: its kind's index in the order `Instr` declares them, which
 /// an image's encoding of it starts with.
 #[inline]
-pub(crate) fn discriminant(instr: &Instr) -> u8 {
-    // SAFETY: `Instr` is `#[repr(u8)]`, so it is laid out as a `repr(C)` union of
-    // `repr(C)` structs whose first field is the `u8` discriminant (the Reference's
-    // "primitive representation of enums with fields"): its first byte is initialised and is
-    // the discriminant, and reading it through a `*const u8` of the same address is in
-    // bounds of the borrowed value.
-    unsafe { *core::ptr::from_ref(instr).cast::<u8>() }
+pub(crate) fn discriminant(instr: &Instr) -> u16 {
+    // SAFETY: `Instr` is `#[repr(u16)]`, so it is laid out as a `repr(C)` union of
+    // `repr(C)` structs whose first field is the `u16` discriminant (the Reference's
+    // "primitive representation of enums with fields"): its first two bytes are initialised
+    // and are the discriminant, and reading them through a `*const u16` of the same address
+    // is aligned (the union's alignment is at least the discriminant's) and in bounds of the
+    // borrowed value.
+    let kind = unsafe { *core::ptr::from_ref(instr).cast::<u16>() };
+    if usize::from(kind) >= Instr::KINDS {
+        // SAFETY: a valid `Instr` holds one of its kinds' discriminants, each below `KINDS`.
+        // Told so, the optimiser drops the bounds check of a table indexed by kind.
+        unsafe { core::hint::unreachable_unchecked() }
+    }
+    kind
 }
 
 /// Why bytes are not code ([`code_in`]).
@@ -42,7 +49,7 @@ pub(crate) enum NotCode {
     Misaligned,
     /// Their length is not a multiple of 12.
     Length,
-    /// The instruction at this index has a first byte that is no discriminant.
+    /// The instruction at this index has first two bytes that are no discriminant.
     Kind(usize),
     /// This target is big-endian: the encoding is not the values' layout here.
     ByteOrder,
@@ -50,7 +57,7 @@ pub(crate) enum NotCode {
 
 /// `bytes` as the instructions they encode ([`Instr::encode`]), read in place: no copy, so
 /// code can stay in flash. Checked first: the start aligned for `Instr`, whole
-/// instructions, and every first byte a discriminant, which makes any 12 such bytes an
+/// instructions, and every first two bytes a discriminant, which makes any 12 such bytes an
 /// `Instr` (every field of every kind is an integer, valid at any value). What the code
 /// may do is the business of `verify_function`, the translator's check of finished code.
 pub(crate) fn code_in(bytes: &[u8]) -> Result<&[Instr], NotCode> {
@@ -63,13 +70,15 @@ pub(crate) fn code_in(bytes: &[u8]) -> Result<&[Instr], NotCode> {
     if !bytes.len().is_multiple_of(size_of::<Instr>()) {
         return Err(NotCode::Length);
     }
-    let kinds = bytes.chunks_exact(size_of::<Instr>()).map(|instr| usize::from(instr[0]));
+    let kinds = bytes
+        .chunks_exact(size_of::<Instr>())
+        .map(|instr| usize::from(u16::from_le_bytes([instr[0], instr[1]])));
     if let Some(at) = kinds.into_iter().position(|kind| kind >= Instr::KINDS) {
         return Err(NotCode::Kind(at));
     }
     // SAFETY: the pointer is non-null (from a slice), aligned for `Instr` (checked) and
     // `len / 12` instructions of 12 bytes lie within `bytes` (checked), borrowed for the
-    // result's lifetime and not written through it. `Instr` is `#[repr(u8)]`: each 12 bytes
+    // result's lifetime and not written through it. `Instr` is `#[repr(u16)]`: each 12 bytes
     // hold a discriminant below `KINDS` (checked) and then the fields of that kind, all
     // `u16` or `u32`, valid for any bits, at the offsets `Instr::encode` writes
     // (`the_encoding_is_the_values_own_layout`); the bytes are initialised, so padding read
@@ -155,7 +164,7 @@ mod tests {
         assert_eq!((discriminant(&first), discriminant(&second)), (0, 1));
         for kind in 0..Instr::KINDS {
             let mut bytes = [0u8; crate::ir::INSTR_BYTES];
-            bytes[0] = kind as u8;
+            bytes[..2].copy_from_slice(&(kind as u16).to_le_bytes());
             let instr = Instr::decode(&bytes).expect("a kind");
             assert_eq!(usize::from(discriminant(&instr)), kind);
         }
@@ -169,7 +178,7 @@ mod tests {
     fn the_encoding_is_the_values_own_layout() {
         for kind in 0..Instr::KINDS {
             let mut bytes = [0xab_u8; crate::ir::INSTR_BYTES];
-            bytes[0] = kind as u8;
+            bytes[..2].copy_from_slice(&(kind as u16).to_le_bytes());
             let instr = Instr::decode(&bytes).expect("a kind");
             let encoded = instr.encode();
             let base = core::ptr::from_ref(&instr).cast::<u8>();
@@ -205,7 +214,7 @@ mod tests {
         assert_eq!(code_in(&view[..40]), Err(NotCode::Length));
         assert_eq!(code_in(&view[1..13]), Err(NotCode::Misaligned));
         let mut bad = bytes.clone();
-        bad[24] = Instr::KINDS as u8;
+        bad[24..26].copy_from_slice(&(Instr::KINDS as u16).to_le_bytes());
         for (word, chunk) in words.iter_mut().zip(bad.chunks_exact(4)) {
             *word = u32::from_ne_bytes(chunk.try_into().unwrap());
         }
