@@ -201,6 +201,20 @@ macro_rules! for_each_numeric {
                 I32ShrS: I32ShrSToAcc, I32ShrSAcc, I32ShrSAccToAcc, false;
                 I32ShrU: I32ShrUToAcc, I32ShrUAcc, I32ShrUAccToAcc, false;
                 I32Rotl: I32RotlToAcc, I32RotlAcc, I32RotlAccToAcc, false;
+                I64Add: I64AddToAcc, I64AddAcc, I64AddAccToAcc, true;
+                I64Sub: I64SubToAcc, I64SubAcc, I64SubAccToAcc, false;
+                I64Mul: I64MulToAcc, I64MulAcc, I64MulAccToAcc, true;
+                I64And: I64AndToAcc, I64AndAcc, I64AndAccToAcc, true;
+                I64Or: I64OrToAcc, I64OrAcc, I64OrAccToAcc, true;
+                I64Xor: I64XorToAcc, I64XorAcc, I64XorAccToAcc, true;
+                I64Shl: I64ShlToAcc, I64ShlAcc, I64ShlAccToAcc, false;
+                I64ShrS: I64ShrSToAcc, I64ShrSAcc, I64ShrSAccToAcc, false;
+                I64ShrU: I64ShrUToAcc, I64ShrUAcc, I64ShrUAccToAcc, false;
+                I64Rotl: I64RotlToAcc, I64RotlAcc, I64RotlAccToAcc, false;
+                F64Add: F64AddToAcc, F64AddAcc, F64AddAccToAcc, true;
+                F64Sub: F64SubToAcc, F64SubAcc, F64SubAccToAcc, false;
+                F64Mul: F64MulToAcc, F64MulAcc, F64MulAccToAcc, true;
+                F64Div: F64DivToAcc, F64DivAcc, F64DivAccToAcc, false;
             }
         }
     };

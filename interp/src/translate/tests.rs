@@ -572,3 +572,43 @@ fn only_a_commutative_operation_takes_its_right_operand_from_the_accumulator() {
         assert_eq!(out[0], Value::I32(reference(a, b)), "a = {a}, b = {b}");
     }
 }
+
+#[test]
+fn i64_and_f64_results_pass_through_the_accumulator() {
+    // xorshift64* steps (suites/bench's i64_mix) and a sum of squares: each shift feeds its
+    // xor, the product its sum.
+    let m = module(
+        r#"(module (func (export "run") (param $n i32) (result i32) (local $x i64) (local $f f64)
+             (local.set $x (i64.extend_i32_u (local.get $n)))
+             (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 25))))
+             (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 27))))
+             (local.set $x (i64.add (i64.const 9) (i64.mul (local.get $x) (i64.const 0x2545f4914f6cdd1d))))
+             (local.set $f (f64.convert_i64_s (local.get $x)))
+             (local.set $f (f64.add (f64.mul (local.get $f) (local.get $f))
+                                    (f64.mul (local.get $f) (f64.const 0.5))))
+             (i32.xor (i32.wrap_i64 (local.get $x))
+                      (i32.wrap_i64 (i64.trunc_sat_f64_s (f64.div (local.get $f) (f64.const 1e30)))))))"#,
+    );
+    let code = body(&m);
+    let has = |pick: fn(&Instr) -> bool| code.iter().any(pick);
+    assert!(has(|i| matches!(i, Instr::I64ShlToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::I64ShrUToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::I64XorAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::I64MulToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::I64AddAcc { .. })), "{code:?}");
+    // The second product is the sum's right operand, swapped to the left.
+    assert!(has(|i| matches!(i, Instr::F64MulToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::F64AddAcc { .. })), "{code:?}");
+    let reference = |n: i32| {
+        let mut x = u64::from(n as u32);
+        x ^= x << 25;
+        x ^= x >> 27;
+        x = x.wrapping_mul(0x2545_f491_4f6c_dd1d).wrapping_add(9);
+        let f = x as i64 as f64;
+        let f = f * f + f * 0.5;
+        (x as i32) ^ ((f / 1e30) as i64 as i32)
+    };
+    for n in [0, 1, 7, 123_456, -1] {
+        assert_eq!(run(&m, n), reference(n), "n = {n}");
+    }
+}
