@@ -20,8 +20,9 @@ pub type Reg = u16;
 /// The table of numeric operations: `Name: operand types => result type, semantics;`.
 /// Variant names equal `wasmparser::Operator` names. `*_trap` entries return
 /// `Result<_, TrapKind>`. `compare_branch` lists the fused compare-and-branch
-/// instructions: `Name: the comparison it replaces, the branch on its negation,
-/// operand type, test;`.
+/// instructions: `Name: the comparison it replaces, the branch on its negation, its form
+/// with the left operand in the accumulator, the form that tests the same with the operands
+/// swapped (for a right operand in the accumulator), operand type, test;`.
 macro_rules! for_each_numeric {
     ($m:ident) => {
         $m! {
@@ -176,16 +177,16 @@ macro_rules! for_each_numeric {
                 I64TruncF64U: f64 => u64, $crate::num::i64_trunc_f64_u;
             }
             compare_branch {
-                BrIfI32Eq: I32Eq, BrIfI32Ne, i32, |a: i32, b: i32| a == b;
-                BrIfI32Ne: I32Ne, BrIfI32Eq, i32, |a: i32, b: i32| a != b;
-                BrIfI32LtS: I32LtS, BrIfI32GeS, i32, |a: i32, b: i32| a < b;
-                BrIfI32LtU: I32LtU, BrIfI32GeU, u32, |a: u32, b: u32| a < b;
-                BrIfI32GtS: I32GtS, BrIfI32LeS, i32, |a: i32, b: i32| a > b;
-                BrIfI32GtU: I32GtU, BrIfI32LeU, u32, |a: u32, b: u32| a > b;
-                BrIfI32LeS: I32LeS, BrIfI32GtS, i32, |a: i32, b: i32| a <= b;
-                BrIfI32LeU: I32LeU, BrIfI32GtU, u32, |a: u32, b: u32| a <= b;
-                BrIfI32GeS: I32GeS, BrIfI32LtS, i32, |a: i32, b: i32| a >= b;
-                BrIfI32GeU: I32GeU, BrIfI32LtU, u32, |a: u32, b: u32| a >= b;
+                BrIfI32Eq: I32Eq, BrIfI32Ne, BrIfI32EqAcc, BrIfI32EqAcc, i32, |a: i32, b: i32| a == b;
+                BrIfI32Ne: I32Ne, BrIfI32Eq, BrIfI32NeAcc, BrIfI32NeAcc, i32, |a: i32, b: i32| a != b;
+                BrIfI32LtS: I32LtS, BrIfI32GeS, BrIfI32LtSAcc, BrIfI32GtSAcc, i32, |a: i32, b: i32| a < b;
+                BrIfI32LtU: I32LtU, BrIfI32GeU, BrIfI32LtUAcc, BrIfI32GtUAcc, u32, |a: u32, b: u32| a < b;
+                BrIfI32GtS: I32GtS, BrIfI32LeS, BrIfI32GtSAcc, BrIfI32LtSAcc, i32, |a: i32, b: i32| a > b;
+                BrIfI32GtU: I32GtU, BrIfI32LeU, BrIfI32GtUAcc, BrIfI32LtUAcc, u32, |a: u32, b: u32| a > b;
+                BrIfI32LeS: I32LeS, BrIfI32GtS, BrIfI32LeSAcc, BrIfI32GeSAcc, i32, |a: i32, b: i32| a <= b;
+                BrIfI32LeU: I32LeU, BrIfI32GtU, BrIfI32LeUAcc, BrIfI32GeUAcc, u32, |a: u32, b: u32| a <= b;
+                BrIfI32GeS: I32GeS, BrIfI32LtS, BrIfI32GeSAcc, BrIfI32LeSAcc, i32, |a: i32, b: i32| a >= b;
+                BrIfI32GeU: I32GeU, BrIfI32LtU, BrIfI32GeUAcc, BrIfI32LeUAcc, u32, |a: u32, b: u32| a >= b;
             }
             // The `binary` operations with accumulator forms: `Op: OpToAcc, OpAcc,
             // OpAccToAcc, commutes;` (see `Instr`'s docs). `commutes`: a right operand in
@@ -347,7 +348,7 @@ macro_rules! define_instr {
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
-        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
         accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
     ) => {
         instr_set! {
@@ -511,6 +512,12 @@ macro_rules! define_instr {
             Load32AddToAcc { base: Reg, index: Reg, offset: u32 },
             Store8Acc { addr: Reg, offset: u32 },
             Store32Acc { addr: Reg, offset: u32 },
+            // Branches to `target` if the comparison of the accumulator and `rhs` holds.
+            $( $cba { rhs: Reg, target: u32 }, )*
+            BrIfNezAcc { target: u32 },
+            BrIfEqzAcc { target: u32 },
+            /// `BrTable` on the accumulator.
+            BrTableAcc { len: u32 },
         }
 
         impl Instr {
@@ -527,7 +534,9 @@ macro_rules! define_instr {
                     | Instr::AddBrIfNez { target, .. }
                     | Instr::SubBrIfNez { target, .. }
                     | Instr::I32AddBr { target, .. }
-                    $( | Instr::$cb { target, .. } )* => Some(target),
+                    | Instr::BrIfNezAcc { target }
+                    | Instr::BrIfEqzAcc { target }
+                    $( | Instr::$cb { target, .. } | Instr::$cba { target, .. } )* => Some(target),
                     _ => None,
                 }
             }
@@ -728,7 +737,12 @@ macro_rules! define_instr {
                     | Instr::Load32Acc { dst: slot, .. }
                     | Instr::Store8Acc { addr: slot, .. }
                     | Instr::Store32Acc { addr: slot, .. } => f(slot),
-                    Instr::Load8UAccToAcc { .. } | Instr::Load32AccToAcc { .. } => {}
+                    $( Instr::$cba { rhs, .. } )|* => f(rhs),
+                    Instr::Load8UAccToAcc { .. }
+                    | Instr::Load32AccToAcc { .. }
+                    | Instr::BrIfNezAcc { .. }
+                    | Instr::BrIfEqzAcc { .. }
+                    | Instr::BrTableAcc { .. } => {}
                 }
             }
 
@@ -829,6 +843,10 @@ macro_rules! define_instr {
                         | Instr::Load32AccToAcc { .. }
                         | Instr::Store8Acc { .. }
                         | Instr::Store32Acc { .. }
+                        $( | Instr::$cba { .. } )*
+                        | Instr::BrIfNezAcc { .. }
+                        | Instr::BrIfEqzAcc { .. }
+                        | Instr::BrTableAcc { .. }
                 )
             }
 

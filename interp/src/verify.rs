@@ -64,7 +64,7 @@ pub(crate) fn verify_function(
     }
     for (i, instr) in code.iter().enumerate().skip(entry) {
         let target = match *instr {
-            Instr::BrTable { len, .. } => {
+            Instr::BrTable { len, .. } | Instr::BrTableAcc { len } => {
                 if i + 1 + len as usize >= end {
                     return Err("branch table runs past the code");
                 }
@@ -187,6 +187,14 @@ mod tests {
         let to_ret = Instr::Br { target: 4 };
         assert_eq!(
             check(&[table, to_ret, from_acc, into_acc, ret]),
+            Err("branch into an accumulator read")
+        );
+        // A branch table on the accumulator is held to its entries as the other is.
+        let table_acc = Instr::BrTableAcc { len: 1 };
+        assert_eq!(check(&[into_acc, table_acc, ret, ret]), Ok(()));
+        assert_eq!(check(&[into_acc, table_acc, ret]), Err("branch table runs past the code"));
+        assert_eq!(
+            check(&[into_acc, table_acc, to_ret, from_acc, ret]),
             Err("branch into an accumulator read")
         );
     }

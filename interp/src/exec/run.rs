@@ -106,7 +106,7 @@ macro_rules! define_run {
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
-        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
         accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
     ) => {
         match *fetch($ip) {
@@ -452,6 +452,26 @@ macro_rules! define_run {
                     go!($mode $cx jump $code.skip(target as usize));
                 }
             } )*
+            $( Instr::$cba { rhs, target } => {
+                let a = <$cbt>::from_slot($a);
+                let b = <$cbt>::from_slot(reg($frame, rhs));
+                if ($cbf)(a, b) {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            } )*
+            Instr::BrIfNezAcc { target } => {
+                if $a as u32 != 0 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::BrIfEqzAcc { target } => {
+                if $a as u32 == 0 {
+                    go!($mode $cx jump $code.skip(target as usize));
+                }
+            }
+            Instr::BrTableAcc { len } => {
+                go!($mode $cx jump $ip.skip(1 + ($a as u32).min(len) as usize));
+            }
             $( Instr::$unt { dst, src } => {
                 let a = <$uta>::from_slot(reg($frame, src));
                 let r: $utr = ($utf)(a)?;

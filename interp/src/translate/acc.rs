@@ -6,8 +6,8 @@
 //!
 //! Sound because the value is dead once read: a temp above the locals and constants holds
 //! one operand-stack entry, and the instructions rewritten here (the `accumulated` rows of
-//! `for_each_numeric!`, `i32.load8_u`, `i32.load`, `i32.store8`, `i32.store`) pop what they
-//! read. The second instruction must not be a branch target (the accumulator holds the value
+//! `for_each_numeric!`, `i32.load8_u`, `i32.load`, `i32.store8`, `i32.store`, and as readers
+//! the conditional branches and `br_table`) pop what they read. The second instruction must not be a branch target (the accumulator holds the value
 //! on the straight path only), and nothing between the two can stop a call: fuel, calls and
 //! host functions are checked only at other instructions.
 
@@ -20,7 +20,7 @@ macro_rules! define_acc_pass {
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
-        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cbt:ty, $cbf:expr;)* }
+        compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
         accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
     ) => {
         /// The slot `instr` writes its result to, if it has a form that leaves the result
@@ -77,6 +77,17 @@ macro_rules! define_acc_pass {
                 Instr::Store32 { addr, value, offset } if value == temp && addr != temp => {
                     Instr::Store32Acc { addr, offset }
                 }
+                $(
+                    Instr::$cb { lhs, rhs, target } if lhs == temp && rhs != temp => {
+                        Instr::$cba { rhs, target }
+                    }
+                    Instr::$cb { lhs, rhs, target } if rhs == temp && lhs != temp => {
+                        Instr::$cbm { rhs: lhs, target }
+                    }
+                )*
+                Instr::BrIfNez { cond, target } if cond == temp => Instr::BrIfNezAcc { target },
+                Instr::BrIfEqz { cond, target } if cond == temp => Instr::BrIfEqzAcc { target },
+                Instr::BrTable { index, len } if index == temp => Instr::BrTableAcc { len },
                 _ => return None,
             })
         }
@@ -112,7 +123,9 @@ pub(super) fn chain_through_acc(
     for (i, instr) in code.iter().enumerate() {
         match *instr {
             // A branch table lands on one of the entries after it.
-            Instr::BrTable { len, .. } => (i + 1..=i + 1 + len as usize).for_each(&mut mark),
+            Instr::BrTable { len, .. } | Instr::BrTableAcc { len } => {
+                (i + 1..=i + 1 + len as usize).for_each(&mut mark)
+            }
             mut other => {
                 if let Some(&mut target) = other.branch_target_mut() {
                     mark((target as usize).wrapping_sub(entry));

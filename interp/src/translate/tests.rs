@@ -612,3 +612,42 @@ fn i64_and_f64_results_pass_through_the_accumulator() {
         assert_eq!(run(&m, n), reference(n), "n = {n}");
     }
 }
+
+#[test]
+fn branches_test_a_result_in_the_accumulator() {
+    // A comparison's right operand computed last is swapped to the left with the mirrored
+    // test (`a < b` as `b > a`); `br_if` and `br_table` take a computed condition and index.
+    let m = module(
+        r#"(module (func (export "run") (param $a i32) (result i32) (local $n i32)
+             (block $lt
+               (br_if $lt (i32.lt_s (local.get $a) (i32.mul (local.get $a) (i32.const 3))))
+               (local.set $n (i32.const 100)))
+             (block $odd
+               (br_if $odd (i32.and (local.get $a) (i32.const 1)))
+               (local.set $n (i32.add (local.get $n) (i32.const 10))))
+             (block $c (block $b (block $a0
+               (br_table $a0 $b $c (i32.and (local.get $a) (i32.const 3))))
+               (return (i32.add (local.get $n) (i32.const 1))))
+               (return (i32.add (local.get $n) (i32.const 2))))
+             (i32.add (local.get $n) (i32.const 3))))"#,
+    );
+    let code = body(&m);
+    let has = |pick: fn(&Instr) -> bool| code.iter().any(pick);
+    assert!(has(|i| matches!(i, Instr::BrIfI32GtSAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::BrIfNezAcc { .. } | Instr::BrIfEqzAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::BrTableAcc { len: 2 })), "{code:?}");
+    let reference = |a: i32| {
+        let mut n = if a < a.wrapping_mul(3) { 0 } else { 100 };
+        if a & 1 == 0 {
+            n += 10;
+        }
+        n + match a & 3 {
+            0 => 1,
+            1 => 2,
+            _ => 3,
+        }
+    };
+    for a in [0, 1, 2, 3, 5, -1, -6, i32::MAX, i32::MIN, 0x2aaa_aaab] {
+        assert_eq!(run(&m, a), reference(a), "a = {a}");
+    }
+}
