@@ -189,33 +189,35 @@ macro_rules! for_each_numeric {
                 BrIfI32GeU: I32GeU, BrIfI32LtU, BrIfI32GeUAcc, BrIfI32LeUAcc, u32, |a: u32, b: u32| a >= b;
             }
             // The `binary` operations with accumulator forms: `Op: OpToAcc, OpAcc,
-            // OpAccToAcc, commutes;` (see `Instr`'s docs). `commutes`: a right operand in
-            // the accumulator may be swapped to the left.
+            // OpAccToAcc, commutes, width;` (see `Instr`'s docs). `commutes`: a right operand
+            // in the accumulator may be swapped to the left. `width`: `narrow` for 32-bit
+            // integers, `wide` for 64-bit values, which the boards' loop keeps apart (on a
+            // 32-bit core a wide value would hold a second register through the whole loop).
             accumulated {
-                I32Add: I32AddToAcc, I32AddAcc, I32AddAccToAcc, true;
-                I32Sub: I32SubToAcc, I32SubAcc, I32SubAccToAcc, false;
-                I32Mul: I32MulToAcc, I32MulAcc, I32MulAccToAcc, true;
-                I32And: I32AndToAcc, I32AndAcc, I32AndAccToAcc, true;
-                I32Or: I32OrToAcc, I32OrAcc, I32OrAccToAcc, true;
-                I32Xor: I32XorToAcc, I32XorAcc, I32XorAccToAcc, true;
-                I32Shl: I32ShlToAcc, I32ShlAcc, I32ShlAccToAcc, false;
-                I32ShrS: I32ShrSToAcc, I32ShrSAcc, I32ShrSAccToAcc, false;
-                I32ShrU: I32ShrUToAcc, I32ShrUAcc, I32ShrUAccToAcc, false;
-                I32Rotl: I32RotlToAcc, I32RotlAcc, I32RotlAccToAcc, false;
-                I64Add: I64AddToAcc, I64AddAcc, I64AddAccToAcc, true;
-                I64Sub: I64SubToAcc, I64SubAcc, I64SubAccToAcc, false;
-                I64Mul: I64MulToAcc, I64MulAcc, I64MulAccToAcc, true;
-                I64And: I64AndToAcc, I64AndAcc, I64AndAccToAcc, true;
-                I64Or: I64OrToAcc, I64OrAcc, I64OrAccToAcc, true;
-                I64Xor: I64XorToAcc, I64XorAcc, I64XorAccToAcc, true;
-                I64Shl: I64ShlToAcc, I64ShlAcc, I64ShlAccToAcc, false;
-                I64ShrS: I64ShrSToAcc, I64ShrSAcc, I64ShrSAccToAcc, false;
-                I64ShrU: I64ShrUToAcc, I64ShrUAcc, I64ShrUAccToAcc, false;
-                I64Rotl: I64RotlToAcc, I64RotlAcc, I64RotlAccToAcc, false;
-                F64Add: F64AddToAcc, F64AddAcc, F64AddAccToAcc, true;
-                F64Sub: F64SubToAcc, F64SubAcc, F64SubAccToAcc, false;
-                F64Mul: F64MulToAcc, F64MulAcc, F64MulAccToAcc, true;
-                F64Div: F64DivToAcc, F64DivAcc, F64DivAccToAcc, false;
+                I32Add: I32AddToAcc, I32AddAcc, I32AddAccToAcc, true, narrow;
+                I32Sub: I32SubToAcc, I32SubAcc, I32SubAccToAcc, false, narrow;
+                I32Mul: I32MulToAcc, I32MulAcc, I32MulAccToAcc, true, narrow;
+                I32And: I32AndToAcc, I32AndAcc, I32AndAccToAcc, true, narrow;
+                I32Or: I32OrToAcc, I32OrAcc, I32OrAccToAcc, true, narrow;
+                I32Xor: I32XorToAcc, I32XorAcc, I32XorAccToAcc, true, narrow;
+                I32Shl: I32ShlToAcc, I32ShlAcc, I32ShlAccToAcc, false, narrow;
+                I32ShrS: I32ShrSToAcc, I32ShrSAcc, I32ShrSAccToAcc, false, narrow;
+                I32ShrU: I32ShrUToAcc, I32ShrUAcc, I32ShrUAccToAcc, false, narrow;
+                I32Rotl: I32RotlToAcc, I32RotlAcc, I32RotlAccToAcc, false, narrow;
+                I64Add: I64AddToAcc, I64AddAcc, I64AddAccToAcc, true, wide;
+                I64Sub: I64SubToAcc, I64SubAcc, I64SubAccToAcc, false, wide;
+                I64Mul: I64MulToAcc, I64MulAcc, I64MulAccToAcc, true, wide;
+                I64And: I64AndToAcc, I64AndAcc, I64AndAccToAcc, true, wide;
+                I64Or: I64OrToAcc, I64OrAcc, I64OrAccToAcc, true, wide;
+                I64Xor: I64XorToAcc, I64XorAcc, I64XorAccToAcc, true, wide;
+                I64Shl: I64ShlToAcc, I64ShlAcc, I64ShlAccToAcc, false, wide;
+                I64ShrS: I64ShrSToAcc, I64ShrSAcc, I64ShrSAccToAcc, false, wide;
+                I64ShrU: I64ShrUToAcc, I64ShrUAcc, I64ShrUAccToAcc, false, wide;
+                I64Rotl: I64RotlToAcc, I64RotlAcc, I64RotlAccToAcc, false, wide;
+                F64Add: F64AddToAcc, F64AddAcc, F64AddAccToAcc, true, wide;
+                F64Sub: F64SubToAcc, F64SubAcc, F64SubAccToAcc, false, wide;
+                F64Mul: F64MulToAcc, F64MulAcc, F64MulAccToAcc, true, wide;
+                F64Div: F64DivToAcc, F64DivAcc, F64DivAccToAcc, false, wide;
             }
         }
     };
@@ -342,6 +344,14 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// `$item` for a `wide` row of `accumulated`, nothing for a `narrow` one.
+macro_rules! if_wide {
+    (wide, $item:stmt) => {
+        $item
+    };
+    (narrow, $item:stmt) => {};
+}
+
 macro_rules! define_instr {
     (
         binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
@@ -349,7 +359,7 @@ macro_rules! define_instr {
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
-        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident;)* }
     ) => {
         instr_set! {
 
@@ -863,6 +873,21 @@ macro_rules! define_instr {
                         | Instr::Load8UAddToAcc { .. }
                         | Instr::Load32AddToAcc { .. }
                 )
+            }
+
+            /// Whether the accumulator this instruction reads or writes holds a 64-bit
+            /// value (a `wide` row's form): the loop keeps those apart from 32-bit ones, so
+            /// a reader must be of its writer's width (`verify_function`).
+            pub(crate) fn wide_acc(&self) -> bool {
+                $(
+                    if_wide!($acc_width, if matches!(
+                        self,
+                        Instr::$acc_to { .. } | Instr::$acc_from { .. } | Instr::$acc_both { .. }
+                    ) {
+                        return true;
+                    });
+                )*
+                false
             }
 
             /// The slot this instruction writes its single result to, if it has

@@ -93,12 +93,16 @@ pub(crate) fn verify_function(
         // value is passed: a result left there must be taken by the very next instruction,
         // or that one would check memory accesses against it; and a read must come right
         // after a write, never at the entry, after a call or where a branch lands, or it
-        // would see a value left by other code (another instance's, on the loop).
+        // would see a value left by other code (another instance's, on the loop); and of
+        // the width written, as the loop keeps 64-bit values in another place.
         if instr.writes_acc() && !code.get(i + 1).is_some_and(Instr::reads_acc) {
             return Err("accumulator result not read by the next instruction");
         }
         if instr.reads_acc() && (i == entry || !code[i - 1].writes_acc()) {
             return Err("accumulator read with no write before it");
+        }
+        if instr.reads_acc() && code[i - 1].wide_acc() != instr.wide_acc() {
+            return Err("accumulator read of another width than written");
         }
         if let Some(t) = target
             && code[t as usize].reads_acc()
@@ -188,6 +192,18 @@ mod tests {
         assert_eq!(
             check(&[table, to_ret, from_acc, into_acc, ret]),
             Err("branch into an accumulator read")
+        );
+        // The loop keeps 64-bit values apart: a reader takes its writer's width.
+        let wide_into_acc = Instr::I64AddToAcc { lhs: 0, rhs: 1 };
+        let wide_from_acc = Instr::I64XorAcc { dst: 2, rhs: 3 };
+        assert_eq!(check(&[wide_into_acc, wide_from_acc, ret]), Ok(()));
+        assert_eq!(
+            check(&[wide_into_acc, from_acc, ret]),
+            Err("accumulator read of another width than written")
+        );
+        assert_eq!(
+            check(&[into_acc, wide_from_acc, ret]),
+            Err("accumulator read of another width than written")
         );
         // A branch table on the accumulator is held to its entries as the other is.
         let table_acc = Instr::BrTableAcc { len: 1 };

@@ -95,19 +95,31 @@ macro_rules! go {
     };
 }
 
+/// The accumulator place an `accumulated` row of width `narrow` or `wide` uses.
+macro_rules! width {
+    (narrow, $a:expr, $w:expr) => {
+        $a
+    };
+    (wide, $a:expr, $w:expr) => {
+        $w
+    };
+}
+
 macro_rules! define_run {
     // Every instruction's body, once: the `match` both dispatches expand. `$cx` names the
     // running state (the executor, the instruction pointer, the code's start, the frame,
     // the memory's view) for `go!`, and again bound one by one for the bodies, with `$a`,
-    // the accumulator (a place: a local of the loop's, a handler's through a reference).
+    // the accumulator (a place: a local of the loop's, a handler's through a reference),
+    // and `$w`, the one of 64-bit values (the executor's field on the loop, the same place as
+    // `$a` in a handler).
     (
-        @arms $mode:ident $cx:tt ($self:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident, $a:expr)
+        @arms $mode:ident $cx:tt ($self:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident, $a:expr, $w:expr)
         binary { $($bin:ident: $ba:ty, $bb:ty => $br:ty, $bf:expr;)* }
         binary_trap { $($bint:ident: $bta:ty, $btb:ty => $btr:ty, $btf:expr;)* }
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
-        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident;)* }
     ) => {
         match *fetch($ip) {
             Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
@@ -394,13 +406,14 @@ macro_rules! define_run {
                 binary::$bin(reg($frame, lhs), reg($frame, rhs)).write($frame, dst);
             } )*
             $( Instr::$acc_to { lhs, rhs } => {
-                $a = binary::$acc(reg($frame, lhs), reg($frame, rhs)).into_slot();
+                width!($acc_width, $a, $w) = binary::$acc(reg($frame, lhs), reg($frame, rhs)).into_slot();
             } )*
             $( Instr::$acc_from { dst, rhs } => {
-                binary::$acc($a, reg($frame, rhs)).write($frame, dst);
+                binary::$acc(width!($acc_width, $a, $w), reg($frame, rhs)).write($frame, dst);
             } )*
             $( Instr::$acc_both { rhs } => {
-                $a = binary::$acc($a, reg($frame, rhs)).into_slot();
+                let a = &mut width!($acc_width, $a, $w);
+                *a = binary::$acc(*a, reg($frame, rhs)).into_slot();
             } )*
             Instr::Load8UToAcc { addr, offset } => {
                 $a = $self.load::<1>($mem, reg($frame, addr), offset)?[0] as Slot;
@@ -496,8 +509,11 @@ macro_rules! define_run {
                 let (mut ip, mut code, mut frame, mut mem) = self.resume_point();
                 let mut acc: Slot = 0;
                 loop {
+                    // Only 32-bit values pass here (64-bit ones in `wide_acc`): said at the
+                    // head, the value's upper half is no register on a 32-bit core.
+                    acc = acc as u32 as Slot;
                     define_run!(
-                        @arms loop (self, ip, code, frame, mem) (self, ip, code, frame, mem, acc)
+                        @arms loop (self, ip, code, frame, mem) (self, ip, code, frame, mem, acc, self.wide_acc)
                         $($table)*
                     );
                     ip = ip.next();
@@ -517,7 +533,7 @@ macro_rules! define_run {
                 acc: &mut Slot,
             ) -> Result<Step<'c>, Trap> {
                 define_run!(
-                    @arms step (self, ip, code, frame, mem) (self, ip, code, frame, mem, (*acc))
+                    @arms step (self, ip, code, frame, mem) (self, ip, code, frame, mem, (*acc), (*acc))
                     $($table)*
                 );
                 Ok(Step::Next)

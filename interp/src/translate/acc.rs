@@ -21,7 +21,7 @@ macro_rules! define_acc_pass {
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
-        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident;)* }
     ) => {
         /// The slot `instr` writes its result to, if it has a form that leaves the result
         /// in the accumulator instead.
