@@ -209,12 +209,16 @@ dispatch executes up to 8% fewer instructions (callgrind: sieve -8%, mem_bytes -
 taken branch left through one shared indirect jump, and adding arms no benchmark ran moved \
 sieve from 1.2 to 2.0 of wasmi's time. **The accumulator**: where a result is a temp that \
 the next instruction alone reads, the pair passes it in a register instead of a frame slot \
-(`translate/acc.rs`; ten i32 operations, byte and word loads, their fused-address forms, \
-byte and word stores), taking a store, a load and their store-to-load latency out of the \
+(`translate/acc.rs`; ten i32 and ten i64 operations, f64 arithmetic, byte and word loads, \
+their fused-address forms, byte and word stores, and as readers the conditional branches \
+and `br_table`), taking a store, a load and their store-to-load latency out of the \
 pair; in the apps 17-26% of executed instructions are such pairs, in `crc32` and \
 `mem_bytes` about 60%. `mem_bytes`'s inner loop went from 63 instructions a turn in five \
 handlers to 49 (wasmi: 44 in six; `i32.xor` from the accumulator into it is 6 \
 instructions, wasmi's 5), and its time and `crc32`'s to about 0.6 of what they were. \
+The i64 and f64 forms took `i64_mix` from 250 to 189 ms (wasmi: 189) with only 4% fewer \
+instructions: its chain of shifts into xors is bound by the latency of each result's trip \
+through a slot, not by the count; the branch forms took the apps 1-4%. \
 On threaded dispatch the accumulator shares the register that holds the memory's length \
 (the length read from the executor instead cost `sieve` 12%, its marking loop a store and a \
 bounds check a turn); `sieve` still runs about 5% slower with the accumulator in its \
@@ -224,10 +228,10 @@ went from 0.74 to 0.69 of wasmi's instructions (0.73 with it in an executor fiel
 `i64_mix` (+5.6%), `fib_iter` (+3.6%) and `fib` (+1.1%), which use no accumulator form, \
 lost to the loop's register pressure. **Desktop time** is otherwise held back per operation: \
 a handler is three 16-bit operand fetches, two slot loads, a store and four instructions of \
-dispatch (step, byte load, table address, indirect jump through the table), against wasmi's handlers that load \
+dispatch (step, kind load, table address, indirect jump through the table), against wasmi's handlers that load \
 the next handler's address from the code and take constants as immediates \
-(`i64_mix`'s nine operations a turn, i64 ones, which have no accumulator forms yet: about \
-102 instructions against wasmi's 75). Two-instruction loops (`count_param`) are bound by \
+(`i64_mix`'s nine operations a turn: about 99 instructions against wasmi's 75, at the same \
+time since its accumulator forms). Two-instruction loops (`count_param`) are bound by \
 their slots' store-to-load latency, not by instruction count. Immediates alone do not \
 close that: `i32.add` of a constant slot turned into \
 an add of an immediate (tried; the commonest operation in the apps, 14% of what they \
