@@ -223,10 +223,18 @@ On threaded dispatch the accumulator shares the register that holds the memory's
 (the length read from the executor instead cost `sieve` 12%, its marking loop a store and a \
 bounds check a turn); `sieve` still runs about 5% slower with the accumulator in its \
 counting loop (a byte load added into a sum), unexplained: fewer instructions, no \
-hardware counters on this machine. On the Cortex-M4 the loop keeps it in a local: the geometric mean \
-went from 0.74 to 0.69 of wasmi's instructions (0.73 with it in an executor field), while \
-`i64_mix` (+5.6%), `fib_iter` (+3.6%) and `fib` (+1.1%), which use no accumulator form, \
-lost to the loop's register pressure. **Desktop time** is otherwise held back per operation: \
+hardware counters on this machine. On the Cortex-M4 the loop keeps 32-bit values in a local \
+(0.74 to 0.69 of wasmi's instructions when the i32 forms came; 0.73 with the accumulator in \
+an executor field) and 64-bit ones in an executor field: one 64-bit local for both took a \
+second register through the whole loop, the memory's length was spilled, and `crc32` and \
+`mem_bytes` ran 9% more instructions; the loop is that sensitive to its register \
+allocation (branch forms alone, or a memory view read from the executor, spilled more). \
+**Calls**: entering a function set its locals and constants through `take`/`skip`/`zip` \
+over the frame; slot by slot it costs the board 17% fewer instructions on `calls`, 11% on \
+`fib`, 10% on `json`. On the desktop the call handler still saves six registers and divides \
+to turn the instruction pointer into an index: out of line, returning a `Trap` through \
+memory, its jump to the next handler became a call (the small-stack test caught it), and \
+returning a register-sized error it ran 7% more instructions. **Desktop time** is otherwise held back per operation: \
 a handler is three 16-bit operand fetches, two slot loads, a store and four instructions of \
 dispatch (step, kind load, table address, indirect jump through the table), against wasmi's handlers that load \
 the next handler's address from the code and take constants as immediates \
