@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Miri over the crate's only `unsafe` code, interp/src/raw/: the linear-memory
 # backends, the value stack's frame access and the globals view (unit tests
-# `raw::`). Runs them under both aliasing models, Stacked Borrows and Tree Borrows,
+# `raw::`), and `verify_function`'s tests (`verify::`: what the executor's unchecked
+# accesses rely on, whose index arithmetic must not wrap where usize is 32 bits).
+# Runs them under both aliasing models, Stacked Borrows and Tree Borrows,
 # with strict provenance, and once more for a 32-bit target (i686: 32-bit usize
 # like the Cortex-M4, where 4 GiB does not fit). ~15 s once Miri's sysroots are
 # built (the first run builds them, ~1 min).
@@ -28,7 +30,7 @@ cargo +nightly miri setup --target i686-unknown-linux-gnu
 run() { # target, extra flag
     local flags="-Zmiri-strict-provenance${MIRIFLAGS:+ $MIRIFLAGS}${2:+ $2}"
     echo "==> miri on $1: MIRIFLAGS='$flags'"
-    MIRIFLAGS="$flags" cargo +nightly miri test -p tandem-interp --lib --target "$1" raw::
+    MIRIFLAGS="$flags" cargo +nightly miri test -p tandem-interp --lib --target "$1" raw:: verify::
 }
 run "$host"
 run "$host" -Zmiri-tree-borrows

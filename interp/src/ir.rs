@@ -877,7 +877,8 @@ macro_rules! define_instr {
 
             /// Whether the accumulator this instruction reads or writes holds a 64-bit
             /// value (a `wide` row's form): the loop keeps those apart from 32-bit ones, so
-            /// a reader must be of its writer's width (`verify_function`).
+            /// a reader must be of its writer's width (`verify_function`). The forms written
+            /// out by hand (loads, stores, branches) are 32-bit; a 64-bit one belongs here.
             pub(crate) fn wide_acc(&self) -> bool {
                 $(
                     if_wide!($acc_width, if matches!(

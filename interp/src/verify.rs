@@ -65,11 +65,13 @@ pub(crate) fn verify_function(
     for (i, instr) in code.iter().enumerate().skip(entry) {
         let target = match *instr {
             Instr::BrTable { len, .. } | Instr::BrTableAcc { len } => {
-                if i + 1 + len as usize >= end {
+                // Its `len + 1` entries follow it, counted so that nothing overflows where
+                // `usize` is 32 bits (an image's `len` may be any `u32`).
+                let Some(entries) = (len as usize).checked_add(1).filter(|&n| n < end - i) else {
                     return Err("branch table runs past the code");
-                }
+                };
                 // Its entries are where it lands.
-                if code[i + 1..=i + 1 + len as usize].iter().any(Instr::reads_acc) {
+                if code[i + 1..i + 1 + entries].iter().any(Instr::reads_acc) {
                     return Err("branch into an accumulator read");
                 }
                 None
@@ -206,6 +208,9 @@ mod tests {
             Err("accumulator read of another width than written")
         );
         // A branch table on the accumulator is held to its entries as the other is.
+        // However long it claims to be (the sum would wrap where `usize` is 32 bits).
+        let huge = Instr::BrTable { index: 0, len: u32::MAX };
+        assert_eq!(check(&[huge, ret, ret]), Err("branch table runs past the code"));
         let table_acc = Instr::BrTableAcc { len: 1 };
         assert_eq!(check(&[into_acc, table_acc, ret, ret]), Ok(()));
         assert_eq!(check(&[into_acc, table_acc, ret]), Err("branch table runs past the code"));

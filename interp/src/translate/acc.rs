@@ -140,6 +140,9 @@ pub(super) fn chain_through_acc(
             continue;
         }
         if let (Some(consumer), Some(producer)) = (from_acc(code[at], temp), into_acc(code[at - 1]))
+            // Of one width: the loop keeps 64-bit values apart, and an `i32.wrap_i64`
+            // costs no instruction, so an i64 result may be read as an i32 next.
+            && consumer.wide_acc() == producer.wide_acc()
         {
             code[at - 1] = producer;
             code[at] = consumer;

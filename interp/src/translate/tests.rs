@@ -651,3 +651,34 @@ fn branches_test_a_result_in_the_accumulator() {
         assert_eq!(run(&m, a), reference(a), "a = {a}");
     }
 }
+
+#[test]
+fn a_load_shared_by_i32_and_i64_passes_no_value_to_an_i64_reader() {
+    // `i64.load32_u` is the i32 word load (the slot's upper half zeroed), whose form leaves a
+    // 32-bit value in the accumulator; the i64 sum reading it next keeps 64-bit values in
+    // another place on the loop, so the pair is not rewritten (verify would refuse it).
+    let m = module(
+        r#"(module (memory 1)
+             (func (export "run") (param $n i32) (result i32) (local $i i32) (local $acc i64)
+               (loop $l
+                 (i32.store (i32.shl (local.get $i) (i32.const 2))
+                            (i32.add (local.get $n) (i32.mul (local.get $i) (i32.const -7))))
+                 (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 31))
+                   (i64.load32_u (i32.shl (local.get $i) (i32.const 2)))))
+                 (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                     (i32.const 16))))
+               (i32.wrap_i64 (i64.xor (local.get $acc) (i64.shr_u (local.get $acc) (i64.const 32))))))"#,
+    );
+    let code = body(&m);
+    assert!(!code.iter().any(|i| matches!(i, Instr::I64AddAcc { .. })), "{code:?}");
+    let reference = |n: i32| {
+        let acc = (0..16).fold(0u64, |acc, i: i32| {
+            let word = n.wrapping_add(i.wrapping_mul(-7)) as u32;
+            acc.wrapping_mul(31).wrapping_add(u64::from(word))
+        });
+        (acc ^ (acc >> 32)) as i32
+    };
+    for n in [0, 3, -100, i32::MAX] {
+        assert_eq!(run(&m, n), reference(n), "n = {n}");
+    }
+}
