@@ -30,7 +30,7 @@ cargo +nightly miri setup --target i686-unknown-linux-gnu
 run() { # target, extra flag
     local flags="-Zmiri-strict-provenance${MIRIFLAGS:+ $MIRIFLAGS}${2:+ $2}"
     echo "==> miri on $1: MIRIFLAGS='$flags'"
-    MIRIFLAGS="$flags" cargo +nightly miri test -p tandem-interp --lib --target "$1" raw:: verify::
+    MIRIFLAGS="$flags" cargo +nightly miri test -p tandem-interp --lib --target "$1" -- raw:: verify::
 }
 run "$host"
 run "$host" -Zmiri-tree-borrows
