@@ -344,13 +344,17 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// `$item` for a `wide` row of `accumulated`, nothing for a `narrow` one.
-macro_rules! if_wide {
-    (wide, $item:stmt) => {
-        $item
+/// `$narrow` or `$wide`, by an `accumulated` row's width: what the translator, the
+/// verifier and the run loop tell the two widths apart with.
+macro_rules! by_width {
+    (narrow, $narrow:expr, $wide:expr) => {
+        $narrow
     };
-    (narrow, $item:stmt) => {};
+    (wide, $narrow:expr, $wide:expr) => {
+        $wide
+    };
 }
+pub(crate) use by_width;
 
 macro_rules! define_instr {
     (
@@ -880,15 +884,14 @@ macro_rules! define_instr {
             /// a reader must be of its writer's width (`verify_function`). The forms written
             /// out by hand (loads, stores, branches) are 32-bit; a 64-bit one belongs here.
             pub(crate) fn wide_acc(&self) -> bool {
-                $(
-                    if_wide!($acc_width, if matches!(
-                        self,
-                        Instr::$acc_to { .. } | Instr::$acc_from { .. } | Instr::$acc_both { .. }
-                    ) {
-                        return true;
-                    });
-                )*
-                false
+                match self {
+                    $(
+                        Instr::$acc_to { .. } | Instr::$acc_from { .. } | Instr::$acc_both { .. } => {
+                            by_width!($acc_width, false, true)
+                        }
+                    )*
+                    _ => false,
+                }
             }
 
             /// The slot this instruction writes its single result to, if it has

@@ -95,16 +95,6 @@ macro_rules! go {
     };
 }
 
-/// The accumulator place an `accumulated` row of width `narrow` or `wide` uses.
-macro_rules! width {
-    (narrow, $a:expr, $w:expr) => {
-        $a
-    };
-    (wide, $a:expr, $w:expr) => {
-        $w
-    };
-}
-
 macro_rules! define_run {
     // Every instruction's body, once: the `match` both dispatches expand. `$cx` names the
     // running state (the executor, the instruction pointer, the code's start, the frame,
@@ -406,13 +396,13 @@ macro_rules! define_run {
                 binary::$bin(reg($frame, lhs), reg($frame, rhs)).write($frame, dst);
             } )*
             $( Instr::$acc_to { lhs, rhs } => {
-                width!($acc_width, $a, $w) = binary::$acc(reg($frame, lhs), reg($frame, rhs)).into_slot();
+                crate::ir::by_width!($acc_width, $a, $w) = binary::$acc(reg($frame, lhs), reg($frame, rhs)).into_slot();
             } )*
             $( Instr::$acc_from { dst, rhs } => {
-                binary::$acc(width!($acc_width, $a, $w), reg($frame, rhs)).write($frame, dst);
+                binary::$acc(crate::ir::by_width!($acc_width, $a, $w), reg($frame, rhs)).write($frame, dst);
             } )*
             $( Instr::$acc_both { rhs } => {
-                let a = &mut width!($acc_width, $a, $w);
+                let a = &mut crate::ir::by_width!($acc_width, $a, $w);
                 *a = binary::$acc(*a, reg($frame, rhs)).into_slot();
             } )*
             Instr::Load8UToAcc { addr, offset } => {
