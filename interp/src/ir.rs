@@ -271,6 +271,12 @@ macro_rules! instr_set {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Space {
     Func,
+    /// The functions the module defines (after the imported ones in `Func`).
+    DefinedFunc,
+    /// The functions the module imports (the first ones in `Func`).
+    ImportedFunc,
+    /// The constants the module's functions copy into their frames.
+    Const,
     Type,
     Table,
     Memory,
@@ -281,6 +287,10 @@ pub(crate) enum Space {
 
 /// Bytes of one encoded instruction: `size_of::<Instr>()`.
 pub(crate) const INSTR_BYTES: usize = 12;
+
+/// The most instructions a module's code may have: the executor saves a position as a
+/// `u32` byte offset (a call's return, a stopped task's place).
+pub(crate) const MAX_CODE: usize = u32::MAX as usize / INSTR_BYTES;
 
 /// A field of an instruction: an unsigned integer, little-endian in the encoding.
 trait Field: Copy {
@@ -403,9 +413,20 @@ macro_rules! define_instr {
             Return1 { src: Reg },
             /// Returns `count` results read from `src..src + count`.
             ReturnN { src: Reg, count: u16 },
-            /// Calls function `func` of the module (imports first); its frame starts
-            /// at `base`, where the arguments are and the results will be.
+            /// A function's frame set up: zeroes the `zeros` slots from `first` (its declared
+            /// locals, after the parameters), then copies the module's constants
+            /// `consts..consts + count` into the slots after them. The first instruction of a
+            /// function that has either (after its fuel charge): the call itself then does
+            /// no more than push a frame and jump.
+            InitLocals { first: Reg, zeros: u16, count: u16, consts: u32 },
+            /// Calls function `func` of the module (imports count first), one the module
+            /// defines; its frame starts at `base`, where the arguments are and the results
+            /// will be.
             Call { func: u32, base: Reg },
+            /// Calls imported function `func` (a host function or another instance's), as
+            /// [`Instr::Call`] calls a defined one: a kind of its own, so that the frequent
+            /// call within the module takes no branch and no native call on the way.
+            CallImported { func: u32, base: Reg },
             /// Calls through `table`'s element `index`, checking the module type `ty`.
             CallIndirect { base: Reg, index: Reg, table: u16, ty: u32 },
             /// `return_call`: moves the arguments at `base` to the frame's start and
@@ -584,6 +605,7 @@ macro_rules! define_instr {
                     | Instr::Br { .. }
                     | Instr::Return0
                     | Instr::Call { .. }
+                    | Instr::CallImported { .. }
                     | Instr::ReturnCall { .. }
                     | Instr::UseMemory { .. }
                     | Instr::DataDrop { .. }
@@ -636,6 +658,11 @@ macro_rules! define_instr {
                     Instr::CopyN { dst, src, count } => {
                         f(dst.saturating_add(count.saturating_sub(1)));
                         f(src.saturating_add(count.saturating_sub(1)));
+                    }
+                    Instr::InitLocals { first, zeros, count, .. } => {
+                        f(first);
+                        let last = u32::from(first) + u32::from(zeros) + u32::from(count);
+                        f(u16::try_from(last.saturating_sub(1)).unwrap_or(u16::MAX));
                     }
                     Instr::Const32 { dst, .. }
                     | Instr::Const64 { dst, .. }
@@ -765,9 +792,15 @@ macro_rules! define_instr {
             /// them unchecked or would panic, so code is verified against them.
             pub(crate) fn for_each_index(&self, mut f: impl FnMut(Space, u32)) {
                 match *self {
-                    Instr::Call { func, .. }
-                    | Instr::ReturnCall { func, .. }
-                    | Instr::RefFunc { func, .. } => f(Space::Func, func),
+                    Instr::Call { func, .. } => f(Space::DefinedFunc, func),
+                    // Its last constant (none read when there are none).
+                    Instr::InitLocals { count, consts, .. } if count > 0 => {
+                        f(Space::Const, consts.checked_add(u32::from(count) - 1).unwrap_or(u32::MAX));
+                    }
+                    Instr::CallImported { func, .. } => f(Space::ImportedFunc, func),
+                    Instr::ReturnCall { func, .. } | Instr::RefFunc { func, .. } => {
+                        f(Space::Func, func)
+                    }
                     Instr::CallIndirect { ty, table, .. }
                     | Instr::ReturnCallIndirect { ty, table, .. } => {
                         f(Space::Type, ty);

@@ -196,10 +196,10 @@ pub(crate) struct InstanceEntity {
 /// A suspended caller on the frame stack: what to restore when the callee returns.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CallFrame {
-    /// The caller's instance (whose code `return_pc` indexes).
+    /// The caller's instance (whose code `return_offset` is in).
     pub instance: u32,
-    /// Where to continue in the caller's code.
-    pub return_pc: u32,
+    /// Where to continue in the caller's code: a byte offset (`CodePtr::offset_from`).
+    pub return_offset: u32,
     /// The caller's base slot in the value stack.
     pub base: u32,
 }

@@ -106,5 +106,6 @@ pub(crate) struct SuspendedCall {
     pub ty: u32,
     pub instance: u32,
     pub base: u32,
+    /// The next instruction's byte offset in the instance's code.
     pub pc: u32,
 }

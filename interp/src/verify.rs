@@ -9,6 +9,10 @@ use crate::ir::{Instr, Space};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Spaces {
     pub funcs: u32,
+    /// How many of `funcs` are imported (the first ones).
+    pub imported_funcs: u32,
+    /// The module's constants (`ModuleInner::consts`).
+    pub consts: u32,
     pub types: u32,
     pub tables: u32,
     pub memories: u32,
@@ -21,6 +25,9 @@ impl Spaces {
     fn holds(&self, space: Space, index: u32) -> bool {
         let size = match space {
             Space::Func => self.funcs,
+            Space::DefinedFunc => return (self.imported_funcs..self.funcs).contains(&index),
+            Space::ImportedFunc => self.imported_funcs.min(self.funcs),
+            Space::Const => self.consts,
             Space::Type => self.types,
             Space::Table => self.tables,
             Space::Memory => self.memories,
@@ -125,6 +132,9 @@ pub(crate) fn verify_function(
         if let Some(space) = unknown {
             return Err(match space {
                 Space::Func => "unknown function",
+                Space::DefinedFunc => "unknown defined function",
+                Space::ImportedFunc => "unknown imported function",
+                Space::Const => "constants outside the module's",
                 Space::Type => "unknown type",
                 Space::Table => "unknown table",
                 Space::Memory => "unknown memory",
@@ -145,8 +155,17 @@ mod tests {
     /// must lie in its space, memory instructions need a memory, and the code must end.
     #[test]
     fn verify_function_holds_code_to_the_modules_index_spaces() {
-        let spaces =
-            Spaces { funcs: 2, types: 1, tables: 1, memories: 0, globals: 3, datas: 1, elems: 0 };
+        let spaces = Spaces {
+            funcs: 3,
+            imported_funcs: 1,
+            consts: 2,
+            types: 1,
+            tables: 1,
+            memories: 0,
+            globals: 3,
+            datas: 1,
+            elems: 0,
+        };
         let ret = Instr::Return0;
         let check = |body: &[Instr]| {
             let mut code = alloc::vec![Instr::Unreachable]; // another function's code before it
@@ -154,7 +173,29 @@ mod tests {
             verify_function(&code, 1, 4, &spaces, false)
         };
         assert_eq!(check(&[Instr::Call { func: 1, base: 0 }, ret]), Ok(()));
-        assert_eq!(check(&[Instr::Call { func: 2, base: 0 }, ret]), Err("unknown function"));
+        assert_eq!(
+            check(&[Instr::Call { func: 3, base: 0 }, ret]),
+            Err("unknown defined function")
+        );
+        // A call names its callee's kind: the executor enters a defined function without
+        // asking.
+        assert_eq!(
+            check(&[Instr::Call { func: 0, base: 0 }, ret]),
+            Err("unknown defined function")
+        );
+        assert_eq!(check(&[Instr::CallImported { func: 0, base: 0 }, ret]), Ok(()));
+        let import = Instr::CallImported { func: 1, base: 0 };
+        assert_eq!(check(&[import, ret]), Err("unknown imported function"));
+        assert_eq!(check(&[Instr::RefFunc { dst: 0, func: 3 }, ret]), Err("unknown function"));
+        // A frame's set-up writes within the frame (4 slots) and reads the module's constants
+        // (2 of them).
+        let init = |first, zeros, count, consts| Instr::InitLocals { first, zeros, count, consts };
+        assert_eq!(check(&[init(1, 1, 2, 0), ret]), Ok(()));
+        assert_eq!(check(&[init(1, 3, 0, 2), ret]), Ok(()), "no constants, none read");
+        assert_eq!(check(&[init(1, 2, 2, 0), ret]), Err("slot operand outside the frame"));
+        assert_eq!(check(&[init(3, u16::MAX, 0, 0), ret]), Err("slot operand outside the frame"));
+        assert_eq!(check(&[init(0, 0, 2, 1), ret]), Err("constants outside the module's"));
+        assert_eq!(check(&[init(0, 0, 1, u32::MAX), ret]), Err("constants outside the module's"));
         assert_eq!(check(&[Instr::GlobalGet { dst: 0, global: 3 }, ret]), Err("unknown global"));
         let indirect = Instr::CallIndirect { base: 0, index: 1, table: 0, ty: 1 };
         assert_eq!(check(&[indirect, ret]), Err("unknown type"));
@@ -225,8 +266,17 @@ mod tests {
     /// an image could loop where nothing stops it.
     #[test]
     fn verify_function_holds_metered_code_to_charging_fuel_where_it_loops() {
-        let spaces =
-            Spaces { funcs: 1, types: 1, tables: 0, memories: 0, globals: 0, datas: 0, elems: 0 };
+        let spaces = Spaces {
+            funcs: 1,
+            imported_funcs: 0,
+            consts: 0,
+            types: 1,
+            tables: 0,
+            memories: 0,
+            globals: 0,
+            datas: 0,
+            elems: 0,
+        };
         let check = |body: &[Instr]| {
             let mut code = alloc::vec![Instr::Unreachable];
             code.extend_from_slice(body);

@@ -6,7 +6,9 @@
 //! when the host function was defined.
 
 use crate::error::{Trap, TrapKind};
-use crate::ir::Reg;
+use core::mem::size_of;
+
+use crate::ir::{Instr, Reg};
 use crate::store::{CallFrame, Caller, FuncKind, InstanceEntity};
 use crate::task::Suspension;
 use crate::value::Value;
@@ -39,39 +41,26 @@ impl<'s> Executor<'s> {
         self.enter_local(index, base)
     }
 
-    /// Enters function `index` of the running instance (a defined one).
+    /// Enters function `index` of the running instance (a defined one) with its frame at
+    /// absolute slot `base`.
     #[inline(always)]
     fn enter_local(&mut self, index: u32, base: usize) -> Result<(), Trap> {
         let header = self.headers[(index - self.imported_funcs) as usize];
+        // The frame's slots are set by the function's code (`Instr::InitLocals`, then the
+        // instructions that write before they read): its call only checks they exist.
         let top = base + header.frame_size as usize;
-        let Some(frame) = self.stack.slots(base..top) else {
+        if top > self.stack.len() {
             return Err(TrapKind::StackExhausted.into());
-        };
-        let (params, locals) = (header.params as usize, header.locals as usize);
-        let consts = header.consts as usize..header.consts as usize + header.num_consts as usize;
-        let consts = self.consts.get(consts).unwrap_or_default();
-        // A few slots each, slot by slot: no `memset` or `memcpy` call, which costs more
-        // than that, and none of the iterator adapters' bookkeeping (`take`, `skip`, `zip`
-        // over the frame cost the board 11-17% more instructions on call-heavy programs).
-        for i in params..locals {
-            if let Some(slot) = frame.get_mut(i) {
-                *slot = 0;
-            }
-        }
-        for (i, value) in consts.iter().enumerate() {
-            if let Some(slot) = frame.get_mut(locals + i) {
-                *slot = *value;
-            }
         }
         self.base = base;
-        self.pc = header.entry as usize;
+        self.pc = header.entry as usize * size_of::<Instr>();
         self.stats.peak_stack_slots = self.stats.peak_stack_slots.max(top as u32);
         Ok(())
     }
 
-    /// Suspends the running function before a call.
+    /// Suspends the running function before a call, to go on at byte offset `ret`.
     #[inline(always)]
-    fn push_frame(&mut self) -> Result<(), Trap> {
+    fn push_frame(&mut self, ret: usize) -> Result<(), Trap> {
         let depth = self.frames.len() + 1;
         // Capacity was reserved for `max_depth` frames, so the second test never holds;
         // made here, it leaves `push` no path that allocates.
@@ -80,7 +69,8 @@ impl<'s> Executor<'s> {
         }
         self.frames.push(CallFrame {
             instance: self.instance,
-            return_pc: self.pc as u32 + 1,
+            // Within `u32`: no module has more code than `MAX_CODE`.
+            return_offset: ret as u32,
             base: self.base as u32,
         });
         self.stats.peak_call_depth = self.stats.peak_call_depth.max(depth as u32 + 1);
@@ -95,35 +85,39 @@ impl<'s> Executor<'s> {
             Some(frame) => {
                 self.switch_instance(frame.instance);
                 self.base = frame.base as usize;
-                self.pc = frame.return_pc as usize;
+                self.pc = frame.return_offset as usize;
                 false
             }
         }
     }
 
-    /// `call func` with arguments at `base`.
+    /// `call func`, a function of the running instance's module, with arguments at `base`,
+    /// to return to byte offset `ret`; the callee's entry is `self.pc`.
     #[inline(always)]
-    pub(super) fn call(&mut self, func: u32, base: Reg) -> Result<(), Trap> {
-        let new_base = self.base + base as usize;
-        if func >= self.imported_funcs {
-            self.push_frame()?;
-            return self.enter_local(func, new_base);
-        }
-        let addr = self.inst.funcs[func as usize];
-        self.call_addr(addr, new_base)
+    pub(super) fn call(&mut self, func: u32, base: Reg, ret: usize) -> Result<(), Trap> {
+        self.push_frame(ret)?;
+        self.enter_local(func, self.base + base as usize)
     }
 
-    /// Calls the function at store address `addr` with its frame at `new_base`.
+    /// `call func`, an imported function, with arguments at `base`, from `self.pc`.
+    pub(super) fn call_imported(&mut self, func: u32, base: Reg) -> Result<(), Trap> {
+        let addr = self.inst.funcs[func as usize];
+        self.call_addr(addr, self.base + base as usize)
+    }
+
+    /// Calls the function at store address `addr` with its frame at `new_base`, from
+    /// `self.pc`.
     fn call_addr(&mut self, addr: u32, new_base: usize) -> Result<(), Trap> {
+        let ret = self.pc + size_of::<Instr>();
         if let FuncKind::Host(_) = self.funcs[addr as usize].kind {
             let yielded = self.call_host(addr, new_base)?;
-            self.pc += 1;
+            self.pc = ret;
             if yielded {
                 return Err(self.suspend(Suspension::Yielded, TrapKind::Host.into()));
             }
             return Ok(());
         }
-        self.push_frame()?;
+        self.push_frame(ret)?;
         self.enter(addr, new_base)
     }
 

@@ -251,6 +251,8 @@ struct Executor<'s> {
     wide_acc: Slot,
     /// The running frame's first slot.
     base: usize,
+    /// Where the running function goes on: its instruction's byte offset in the running
+    /// code (`CodePtr::offset_from`), brought up to date before the steps that need it.
     pc: usize,
 }
 
@@ -377,7 +379,7 @@ impl<'s> Executor<'s> {
     #[inline(always)]
     fn resume_point(&self) -> (CodePtr<'s>, CodePtr<'s>, Frame, MemoryView) {
         let code = CodePtr::at(self.code, 0);
-        (code.skip(self.pc), code, self.stack.frame(self.base), self.mem_view)
+        (code.skip_bytes(self.pc), code, self.stack.frame(self.base), self.mem_view)
     }
 
     #[inline(always)]

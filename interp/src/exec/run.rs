@@ -71,6 +71,10 @@ macro_rules! go {
         $ip = $to;
         continue;
     }};
+    (loop ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) enter) => {{
+        ($ip, $frame) = ($code.skip_bytes($s.pc), $s.stack.frame($s.base));
+        continue;
+    }};
     (loop ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) resume) => {{
         ($ip, $code, $frame, $mem) = $s.resume_point();
         continue;
@@ -83,6 +87,9 @@ macro_rules! go {
     };
     (step $cx:tt jump $to:expr) => {
         return Ok(Step::Jump($to))
+    };
+    (step ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) enter) => {
+        return Ok(Step::Enter($code.skip_bytes($s.pc), $s.stack.frame($s.base)))
     };
     (step $cx:tt resume) => {
         return Ok(Step::Resume)
@@ -116,7 +123,7 @@ macro_rules! define_run {
             Instr::ConsumeFuel { amount } => {
                 if let Err(trap) = $self.consume_fuel(amount) {
                     // Where a task's call, stopped here, resumes.
-                    $self.pc = $ip.index_from($code);
+                    $self.pc = $ip.offset_from($code);
                     return Err(trap);
                 }
             }
@@ -188,13 +195,31 @@ macro_rules! define_run {
                 }
                 go!($mode $cx resume);
             }
+            Instr::InitLocals { first, zeros, count, consts } => {
+                // Slot by slot through `Reg` indices: a loop LLVM does not turn into a
+                // `memset` or `memcpy` call, which costs more for the few slots there are
+                // (and, a call, makes the handler save registers).
+                let (first, zeros) = (usize::from(first), usize::from(zeros));
+                for r in first..first + zeros {
+                    set($frame, r as Reg, 0);
+                }
+                let consts = consts as usize..consts as usize + usize::from(count);
+                let consts = $self.consts.get(consts).unwrap_or_default();
+                for (r, value) in (first + zeros..).zip(consts) {
+                    set($frame, r as Reg, *value);
+                }
+            }
             Instr::Call { func, base } => {
-                $self.pc = $ip.index_from($code);
-                $self.call(func, base)?;
+                $self.call(func, base, $ip.next().offset_from($code))?;
+                go!($mode $cx enter);
+            }
+            Instr::CallImported { func, base } => {
+                $self.pc = $ip.offset_from($code);
+                $self.call_imported(func, base)?;
                 go!($mode $cx resume);
             }
             Instr::CallIndirect { ty, base, index, table } => {
-                $self.pc = $ip.index_from($code);
+                $self.pc = $ip.offset_from($code);
                 $self.call_indirect(ty, base, index, table)?;
                 go!($mode $cx resume);
             }
@@ -573,6 +598,9 @@ enum Step<'c> {
     Next,
     /// The instruction here (a taken branch).
     Jump(CodePtr<'c>),
+    /// This instruction in this frame, of the same code and memory (a call entered a
+    /// function of the running instance).
+    Enter(CodePtr<'c>, Frame),
     /// Where the executor's fields say (a call entered a function or returned).
     Resume,
     /// The next instruction, with a new view of the memory in use (it grew or switched).
@@ -687,6 +715,7 @@ mod threaded {
                 keep_branch();
                 dispatch(ex, to, frame, base, code, held(acc, mem))
             }
+            Ok(Step::Enter(ip, frame)) => dispatch(ex, ip, frame, base, code, held(acc, mem)),
             Ok(Step::Resume) => {
                 let (ip, code, frame, mem) = ex.resume_point();
                 dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)

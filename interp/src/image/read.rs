@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use crate::config::Config;
 use crate::error::{Error, ExternKind};
 use crate::heap::{BoardSize, HeapAccount, HeapUse};
-use crate::ir::{INSTR_BYTES, Instr};
+use crate::ir::{INSTR_BYTES, Instr, MAX_CODE};
 use crate::module::{
     Bytes, ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
     GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, Part, Shared, TableType,
@@ -652,8 +652,13 @@ fn verify(m: &ModuleInner) -> Result<(), &'static str> {
     if m.headers.len() != (funcs - m.num_imported_funcs) as usize {
         return Err("defined functions without code, or code without a function");
     }
+    if m.code.len() > MAX_CODE {
+        return Err("more code than positions the executor can save");
+    }
     let spaces = Spaces {
         funcs,
+        imported_funcs: m.num_imported_funcs,
+        consts: len(m.consts.len()),
         types,
         tables: len(m.tables.len()),
         memories: len(m.memories.len()),

@@ -228,7 +228,7 @@ pub(crate) struct FuncHeader {
     /// Index of the first instruction in `ModuleInner::code`.
     pub entry: u32,
     /// The function's constants, `ModuleInner::consts[consts..consts + num_consts]`,
-    /// copied to the slots after the locals on entry.
+    /// copied to the slots after the locals on entry (by its `Instr::InitLocals`).
     pub consts: u32,
     pub params: u16,
     pub results: u16,

@@ -7,8 +7,9 @@
 //!
 //! **How to use it.** Make a [`CodePtr`] at an index of a module's code with
 //! [`CodePtr::at`], fetch with [`CodePtr::get`], step with [`CodePtr::next`] and
-//! [`CodePtr::skip`], and turn it back into an index ([`CodePtr::index_from`]) to save
-//! it across a call.
+//! [`CodePtr::skip`], and turn it into a byte offset ([`CodePtr::offset_from`]) to save it
+//! across a call and back ([`CodePtr::skip_bytes`]): bytes, not an index, so neither way
+//! multiplies or divides by the instruction's 12 bytes.
 //!
 //! **The caller's promise** (the `unsafe` part): `get` is called only while the
 //! pointer is at an instruction of the code slice it was made from (the borrow of that
@@ -141,10 +142,17 @@ impl<'a> CodePtr<'a> {
         CodePtr { ptr: self.ptr.wrapping_add(n), ..self }
     }
 
-    /// This position as an index from `start`, the start of the code it was made in.
+    /// The position `offset` bytes on: an offset [`CodePtr::offset_from`] made, or a
+    /// multiple of the instruction's size, so that the position stays at an instruction.
     #[inline(always)]
-    pub(crate) fn index_from(self, start: CodePtr<'_>) -> usize {
-        self.ptr.addr().wrapping_sub(start.ptr.addr()) / size_of::<Instr>()
+    pub(crate) fn skip_bytes(self, offset: usize) -> Self {
+        CodePtr { ptr: self.ptr.wrapping_byte_add(offset), ..self }
+    }
+
+    /// This position as a byte offset from `start`, the start of the code it was made in.
+    #[inline(always)]
+    pub(crate) fn offset_from(self, start: CodePtr<'_>) -> usize {
+        self.ptr.addr().wrapping_sub(start.ptr.addr())
     }
 }
 
@@ -274,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_fetches_and_converts_back_to_an_index() {
+    fn steps_fetches_and_converts_to_a_byte_offset_and_back() {
         let code = vec![
             Instr::Br { target: 2 },
             Instr::Unreachable,
@@ -289,9 +297,12 @@ mod tests {
             assert_eq!(*ip.skip(3).get(), Instr::Const32 { dst: 1, value: 9 });
             assert_eq!(*CodePtr::at(&code, 2).get(), Instr::Return0);
         }
-        assert_eq!(ip.skip(3).index_from(ip), 3);
+        let third = ip.skip(3).offset_from(ip);
+        assert_eq!(third, 3 * size_of::<Instr>());
+        // SAFETY: as above.
+        unsafe { assert_eq!(*ip.skip_bytes(third).get(), Instr::Const32 { dst: 1, value: 9 }) };
         // One past the end may be made (never fetched) and still converts.
-        assert_eq!(ip.skip(4).index_from(ip), 4);
+        assert_eq!(ip.skip(4).offset_from(ip), 4 * size_of::<Instr>());
     }
 
     #[test]

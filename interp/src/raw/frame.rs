@@ -7,11 +7,10 @@
 //! function's frame, so the checks can go.
 //!
 //! **How to use it.** Wrap the store's slots in a [`ValueStack`] for the duration of
-//! a call; take checked views with [`ValueStack::slots`] for anything that is not an
+//! a call; take checked views with [`ValueStack::all`] for anything that is not an
 //! operand access (argument copies, multi-value returns, host calls). For the run
-//! loop, check once per function entry that the frame fits (take its
-//! slots with [`ValueStack::slots`]), then make a [`Frame`] there and read and write through [`Frame::get`] and
-//! [`Frame::set`].
+//! loop, check once per function entry that the frame fits ([`ValueStack::len`]), then
+//! make a [`Frame`] there and read and write through [`Frame::get`] and [`Frame::set`].
 //!
 //! **The caller's promise** (the `unsafe` part): a [`Frame`] at `base` is accessed
 //! only at slots `r` with `base + r < len`, and only while its `ValueStack` lives. The
@@ -22,11 +21,10 @@
 //! that breaks it.
 //!
 //! **Aliasing.** All access goes through the one pointer taken from the `&mut [Slot]`
-//! (views from [`ValueStack::slots`] are reborrowed from it and end before the next
+//! (views from [`ValueStack::all`] are reborrowed from it and end before the next
 //! frame access), so no reference is invalidated behind a frame's back.
 
 use core::marker::PhantomData;
-use core::ops::Range;
 use core::ptr::NonNull;
 use core::slice;
 
@@ -64,12 +62,6 @@ impl<'s> ValueStack<'s> {
     pub(crate) fn view(&self) -> &[Slot] {
         // SAFETY: as in `all`, shared: the borrow of `self` keeps writes away.
         unsafe { slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-
-    /// The slots in `range`, or `None` if it is not within the stack.
-    #[inline(always)]
-    pub(crate) fn slots(&mut self, range: Range<usize>) -> Option<&mut [Slot]> {
-        self.all().get_mut(range)
     }
 
     /// The frame starting at slot `base`. Creating it is safe; using it is bound by
@@ -149,7 +141,7 @@ mod tests {
     fn frames_read_and_write_their_own_slots() {
         let mut slots = vec![0; 8];
         let mut stack = ValueStack::new(&mut slots);
-        assert!(stack.slots(3..8).is_some() && stack.slots(4..9).is_none());
+        assert!(stack.all().get(3..8).is_some() && stack.all().get(4..9).is_none());
         let (caller, callee) = (stack.frame(0), stack.frame(3));
         // SAFETY: every slot used is below 8 and the stack is alive.
         unsafe {
@@ -159,8 +151,8 @@ mod tests {
             assert_eq!(caller.get(3), 11); // frames overlap where arguments pass
         }
         // A checked view in between, then the frames again: still the same pointer.
-        stack.slots(1..4).unwrap().copy_from_slice(&[1, 2, 3]);
-        assert_eq!(stack.slots(7..9), None);
+        stack.all()[1..4].copy_from_slice(&[1, 2, 3]);
+        assert_eq!(stack.all().get(7..9), None);
         // SAFETY: as above.
         unsafe {
             assert_eq!((caller.get(2), callee.get(0), callee.get(4)), (2, 3, 13));

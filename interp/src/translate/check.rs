@@ -83,6 +83,8 @@ impl Translator<'_> {
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Spaces {
             funcs: count(m.funcs.len()),
+            imported_funcs: m.num_imported_funcs,
+            consts: count(self.consts.len()),
             types: count(m.types.len()),
             tables: count(m.tables.len()),
             memories: count(m.memories.len()),

@@ -39,7 +39,7 @@ use wasmparser::FunctionBody;
 use crate::config::Config;
 use crate::error::Error;
 use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
-use crate::ir::Instr;
+use crate::ir::{Instr, MAX_CODE, Reg};
 use crate::module::{FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
@@ -235,6 +235,16 @@ impl<'a> Translator<'a> {
         if t.fuel {
             t.emit(Instr::ConsumeFuel { amount: 1 })?;
         }
+        // Below `MAX_FRAME` (checked above), so each fits `u16`.
+        let (zeros, count) = ((locals as u32 - params) as u16, (stack_base - locals as u32) as u16);
+        if zeros > 0 || count > 0 {
+            let consts = u32::try_from(consts_start).map_err(|_| Error::Limit {
+                what: "module constants",
+                value: consts_start as u64,
+                limit: u32::MAX as u64,
+            })?;
+            t.emit(Instr::InitLocals { first: params as Reg, zeros, count, consts })?;
+        }
         Ok(t)
     }
 
@@ -257,11 +267,15 @@ impl<'a> Translator<'a> {
     // ---- code emission -------------------------------------------------------
 
     fn pc(&self) -> Result<u32, Error> {
-        u32::try_from(self.code.len()).map_err(|_| Error::Limit {
-            what: "module code length",
-            value: self.code.len() as u64,
-            limit: u32::MAX as u64,
-        })
+        match self.code.len() {
+            // Below `MAX_CODE`, so within `u32`.
+            len if len < MAX_CODE => Ok(len as u32),
+            len => Err(Error::Limit {
+                what: "module code length",
+                value: len as u64,
+                limit: MAX_CODE as u64,
+            }),
+        }
     }
 
     fn emit(&mut self, instr: Instr) -> Result<usize, Error> {

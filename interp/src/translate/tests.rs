@@ -52,6 +52,48 @@ fn loop_constants_are_read_from_their_slots() {
 }
 
 #[test]
+fn a_function_sets_up_its_own_frame_on_every_entry() {
+    // `$down` reads its local before it writes it and keeps a constant in a slot (its
+    // loop): each call, and each tail call into it, must find the local zero and the
+    // constant there, whatever the frame's slots held before.
+    let wat = |call: &str| {
+        format!(
+            r#"(module
+                 (func $down (param $n i32) (param $acc i32) (result i32) (local $seen i32)
+                   (local.set $acc (i32.add (local.get $acc) (local.get $seen)))
+                   (local.set $seen (i32.const 1000))
+                   (loop $l (local.set $acc (i32.add (local.get $acc) (i32.const 7)))
+                            (br_if $l (i32.eqz (local.get $seen))))
+                   (if (result i32) (i32.eqz (local.get $n))
+                     (then (i32.add (local.get $acc) (local.get $seen)))
+                     (else ({call} $down (i32.sub (local.get $n) (i32.const 1)) (local.get $acc)))))
+                 (func (export "run") (param i32) (result i32)
+                   (call $down (local.get 0) (i32.const 0))))"#
+        )
+    };
+    for call in ["call", "return_call"] {
+        let m = module(&wat(call));
+        let (down, run_) = (m.inner.headers[0], m.inner.headers[1]);
+        let init = m.inner.code[down.entry as usize];
+        assert_eq!(
+            init,
+            Instr::InitLocals { first: 2, zeros: 1, count: down.num_consts, consts: down.consts },
+            "{call}"
+        );
+        assert!(down.num_consts > 0, "the loop's constant has a slot");
+        // `run` declares no locals and pools no constants: nothing to set up.
+        assert!(!matches!(m.inner.code[run_.entry as usize], Instr::InitLocals { .. }));
+        // Each of the n + 1 entries adds 7 once (the local is zero: one turn), then 1000.
+        assert_eq!(run(&m, 5), 6 * 7 + 1000, "{call}");
+    }
+    let fueled = Module::new(&Config::new().with_fuel(true), &wat::parse_str(wat("call")).unwrap())
+        .expect("module");
+    let entry = fueled.inner.headers[0].entry as usize;
+    assert!(matches!(fueled.inner.code[entry], Instr::ConsumeFuel { .. }), "fuel first");
+    assert!(matches!(fueled.inner.code[entry + 1], Instr::InitLocals { .. }));
+}
+
+#[test]
 fn constants_past_the_slot_budget_are_loaded_by_instructions() {
     // Six more distinct constants than slots, i64 ones among them, summed into an i32.
     let total = MAX_CONST_SLOTS as i64 + 6;

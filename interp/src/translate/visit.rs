@@ -325,7 +325,11 @@ impl Translator<'_> {
             .ok_or_else(|| self.err("unknown function"))?;
         let (params, results) = (ty.params().len() as u32, ty.results().len() as u32);
         let base = self.pop_consecutive(params)?;
-        self.emit(Instr::Call { func, base })?;
+        if func < self.module.num_imported_funcs {
+            self.emit(Instr::CallImported { func, base })?;
+        } else {
+            self.emit(Instr::Call { func, base })?;
+        }
         self.push_results(results)
     }
 
