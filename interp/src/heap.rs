@@ -320,7 +320,7 @@ board_sizes! {
     crate::store::ElemEntity = 8;
     crate::store::DataEntity = 12;
     crate::store::InstanceEntity = 60;
-    crate::task::TaskEntity = 48;
+    crate::task::TaskEntity = 52;
     crate::raw::memory::LinearMemory = 24;
     crate::module::ModuleInner = 204;
 }

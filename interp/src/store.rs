@@ -194,7 +194,7 @@ pub(crate) struct InstanceEntity {
 }
 
 /// A suspended caller on the frame stack: what to restore when the callee returns.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CallFrame {
     /// The caller's instance (whose code `return_offset` is in).
     pub instance: u32,

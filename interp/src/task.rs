@@ -61,7 +61,8 @@ impl fmt::Display for Suspension {
 #[derive(Default)]
 pub(crate) struct Stacks {
     pub values: Vec<Slot>,
-    /// Reserved for `max_depth` frames, so a call never makes it allocate.
+    /// Room for `max_depth` frames, made at full length so that a call never makes it
+    /// allocate and pushing a frame is a store (the executor counts them).
     pub frames: Vec<CallFrame>,
     pub max_depth: u32,
 }
@@ -71,7 +72,7 @@ impl Stacks {
     pub fn new(slots: u32, depth: u32) -> Self {
         Stacks {
             values: alloc::vec![0; slots as usize],
-            frames: Vec::with_capacity(depth as usize),
+            frames: alloc::vec![CallFrame::default(); depth as usize],
             max_depth: depth,
         }
     }
@@ -82,6 +83,7 @@ impl Stacks {
         try_reserve(&mut stacks.values, slots as usize)?;
         stacks.values.resize(slots as usize, 0);
         try_reserve(&mut stacks.frames, depth as usize)?;
+        stacks.frames.resize(depth as usize, CallFrame::default());
         stacks.max_depth = depth;
         Ok(stacks)
     }
@@ -108,4 +110,6 @@ pub(crate) struct SuspendedCall {
     pub base: u32,
     /// The next instruction's byte offset in the instance's code.
     pub pc: u32,
+    /// Its callers' frames on the task's frame stack.
+    pub depth: u32,
 }

@@ -15,6 +15,16 @@ use crate::value::Value;
 
 use super::{Executor, instance_globals, memory0};
 
+/// Where a return goes on.
+pub(super) enum Returned {
+    /// In a caller of the running instance, whose code and memory are still in use.
+    Caller,
+    /// In a caller of another instance, now the running one.
+    OtherInstance,
+    /// Nowhere: the outermost call returned.
+    Outermost,
+}
+
 impl<'s> Executor<'s> {
     /// Switches the running context to instance `instance`.
     pub(super) fn switch_instance(&mut self, instance: u32) {
@@ -54,41 +64,54 @@ impl<'s> Executor<'s> {
         }
         self.base = base;
         self.pc = header.entry as usize * size_of::<Instr>();
-        self.stats.peak_stack_slots = self.stats.peak_stack_slots.max(top as u32);
+        if top > self.peak_stack_slots {
+            self.peak_stack_slots = top;
+        }
         Ok(())
+    }
+
+    /// Writes the run's peaks to the stats.
+    pub(super) fn record_peaks(&mut self) {
+        let stats = &mut *self.stats;
+        stats.peak_stack_slots = stats.peak_stack_slots.max(self.peak_stack_slots as u32);
+        stats.peak_call_depth = stats.peak_call_depth.max(self.peak_call_depth as u32);
     }
 
     /// Suspends the running function before a call, to go on at byte offset `ret`.
     #[inline(always)]
     fn push_frame(&mut self, ret: usize) -> Result<(), Trap> {
-        let depth = self.frames.len() + 1;
-        // Capacity was reserved for `max_depth` frames, so the second test never holds;
-        // made here, it leaves `push` no path that allocates.
-        if depth >= self.max_depth || self.frames.len() == self.frames.capacity() {
+        let Some(frame) = self.frames.get_mut(self.depth) else {
             return Err(TrapKind::StackExhausted.into());
-        }
-        self.frames.push(CallFrame {
+        };
+        *frame = CallFrame {
             instance: self.instance,
             // Within `u32`: no module has more code than `MAX_CODE`.
             return_offset: ret as u32,
             base: self.base as u32,
-        });
-        self.stats.peak_call_depth = self.stats.peak_call_depth.max(depth as u32 + 1);
+        };
+        self.depth += 1;
+        // The callers' frames and the callee's.
+        if self.depth + 1 > self.peak_call_depth {
+            self.peak_call_depth = self.depth + 1;
+        }
         Ok(())
     }
 
-    /// Returns from the running function; `true` when it was the outermost.
+    /// Returns from the running function.
     #[inline(always)]
-    pub(super) fn ret(&mut self) -> bool {
-        match self.frames.pop() {
-            None => true,
-            Some(frame) => {
-                self.switch_instance(frame.instance);
-                self.base = frame.base as usize;
-                self.pc = frame.return_offset as usize;
-                false
-            }
+    pub(super) fn ret(&mut self) -> Returned {
+        let Some(frame) = self.depth.checked_sub(1).and_then(|d| self.frames.get(d)) else {
+            return Returned::Outermost;
+        };
+        let frame = *frame;
+        self.depth -= 1;
+        self.base = frame.base as usize;
+        self.pc = frame.return_offset as usize;
+        if frame.instance == self.instance {
+            return Returned::Caller;
         }
+        self.switch_instance(frame.instance);
+        Returned::OtherInstance
     }
 
     /// `call func`, a function of the running instance's module, with arguments at `base`,
@@ -186,7 +209,7 @@ impl<'s> Executor<'s> {
         self.move_args(base, params)?;
         if host {
             let yielded = self.call_host(addr, self.base)?;
-            let outermost = self.ret();
+            let outermost = matches!(self.ret(), Returned::Outermost);
             if yielded && !outermost {
                 return Err(self.suspend(Suspension::Yielded, TrapKind::Host.into()));
             }

@@ -141,7 +141,6 @@ fn prepare(
     for (slot, arg) in stacks.values.iter_mut().zip(args) {
         *slot = arg.to_slot();
     }
-    stacks.frames.clear();
     store.stats.peak_call_depth = store.stats.peak_call_depth.max(1);
     Ok(Some(ty))
 }
@@ -201,8 +200,15 @@ struct Executor<'s> {
     datas: &'s mut [DataEntity],
     instances: &'s [InstanceEntity],
     stack: ValueStack<'s>,
-    frames: &'s mut alloc::vec::Vec<CallFrame>,
-    max_depth: usize,
+    /// The callers' frames: `frames[..depth]`; its length is the most there may be, one
+    /// fewer than the stacks' `max_depth` calls (the running function's is the last).
+    frames: &'s mut [CallFrame],
+    depth: usize,
+    /// The most slots and calls in use so far (the stats' figures when the run started):
+    /// fields of the executor's own, written to the stats when the run ends, so that a call
+    /// only compares against them.
+    peak_stack_slots: usize,
+    peak_call_depth: usize,
     fuel: &'s mut u64,
     fuel_reserve: &'s mut u64,
     interrupt: Option<&'static AtomicBool>,
@@ -300,8 +306,14 @@ impl<'s> Executor<'s> {
             datas,
             instances,
             stack: ValueStack::new(&mut stacks.values),
-            frames: &mut stacks.frames,
-            max_depth: stacks.max_depth as usize,
+            frames: {
+                let callers = (stacks.max_depth as usize).saturating_sub(1);
+                let len = stacks.frames.len();
+                &mut stacks.frames[..callers.min(len)]
+            },
+            depth: 0,
+            peak_stack_slots: stats.peak_stack_slots as usize,
+            peak_call_depth: stats.peak_call_depth as usize,
             fuel,
             fuel_reserve,
             interrupt: *interrupt,
@@ -341,6 +353,7 @@ impl<'s> Executor<'s> {
         self.switch_instance(at.instance);
         self.base = at.base as usize;
         self.pc = at.pc as usize;
+        self.depth = at.depth as usize;
     }
 
     /// Records that a task's call stops here, at `self.pc` in the running function, and
@@ -362,7 +375,8 @@ impl<'s> Executor<'s> {
             (Ok(()), _) => Ok(None),
             (Err(_), Some(why)) => {
                 let (instance, base, pc) = (self.instance, self.base as u32, self.pc as u32);
-                Ok(Some((why, SuspendedCall { ty, instance, base, pc })))
+                let depth = self.depth as u32;
+                Ok(Some((why, SuspendedCall { ty, instance, base, pc, depth })))
             }
             (Err(trap), None) => Err(trap),
         }

@@ -18,6 +18,7 @@ use crate::raw::memory::MemoryView;
 use crate::value::Slot;
 
 use super::Executor;
+use super::call::Returned;
 use super::table::table_grow;
 
 /// Converts between a raw slot and the operand types of numeric operations.
@@ -67,6 +68,23 @@ slot_value! {
 /// in: `loop`, the arms of [`Executor::run_loop`]'s `match` (assigning its locals), and
 /// `step`, the body of one threaded handler (returning what to do next as a [`Step`]).
 macro_rules! go {
+    // A return to the running instance goes on in the same code and memory. Threaded
+    // handlers take that (`enter`); the loop reloads all of its state anyway (`resume`): with
+    // the code and the memory's view kept through the return arms, the board's loop held
+    // more values in registers and the tight loops ran 1-3% more instructions.
+    (loop $cx:tt returned $back:expr) => {
+        match $back {
+            Returned::Caller | Returned::OtherInstance => go!(loop $cx resume),
+            Returned::Outermost => go!(loop $cx done),
+        }
+    };
+    ($mode:ident $cx:tt returned $back:expr) => {
+        match $back {
+            Returned::Caller => go!($mode $cx enter),
+            Returned::OtherInstance => go!($mode $cx resume),
+            Returned::Outermost => go!($mode $cx done),
+        }
+    };
     (loop ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) jump $to:expr) => {{
         $ip = $to;
         continue;
@@ -174,26 +192,15 @@ macro_rules! define_run {
             Instr::BrTable { index, len } => {
                 go!($mode $cx jump $ip.skip(1 + (reg($frame, index) as u32).min(len) as usize));
             }
-            Instr::Return0 => {
-                if $self.ret() {
-                    go!($mode $cx done);
-                }
-                go!($mode $cx resume);
-            }
+            Instr::Return0 => go!($mode $cx returned $self.ret()),
             Instr::Return1 { src } => {
                 set($frame, 0, reg($frame, src));
-                if $self.ret() {
-                    go!($mode $cx done);
-                }
-                go!($mode $cx resume);
+                go!($mode $cx returned $self.ret());
             }
             Instr::ReturnN { src, count } => {
                 let (base, src) = ($self.base, $self.base + src as usize);
                 $self.stack.all().copy_within(src..src + count as usize, base);
-                if $self.ret() {
-                    go!($mode $cx done);
-                }
-                go!($mode $cx resume);
+                go!($mode $cx returned $self.ret());
             }
             Instr::InitLocals { first, zeros, count, consts } => {
                 // Slot by slot through `Reg` indices: a loop LLVM does not turn into a
@@ -584,10 +591,12 @@ impl Executor<'_> {
     /// Runs until the outermost frame returns, with the store's dispatch.
     pub(super) fn run(&mut self) -> Result<(), Trap> {
         #[cfg(tandem_threaded)]
-        if self.dispatch == Dispatch::Threaded {
-            return self.run_threaded();
-        }
-        self.run_loop()
+        let ran =
+            if self.dispatch == Dispatch::Threaded { self.run_threaded() } else { self.run_loop() };
+        #[cfg(not(tandem_threaded))]
+        let ran = self.run_loop();
+        self.record_peaks();
+        ran
     }
 }
 
@@ -599,7 +608,7 @@ enum Step<'c> {
     /// The instruction here (a taken branch).
     Jump(CodePtr<'c>),
     /// This instruction in this frame, of the same code and memory (a call entered a
-    /// function of the running instance).
+    /// function of the running instance, or returned to one).
     Enter(CodePtr<'c>, Frame),
     /// Where the executor's fields say (a call entered a function or returned).
     Resume,
@@ -715,7 +724,12 @@ mod threaded {
                 keep_branch();
                 dispatch(ex, to, frame, base, code, held(acc, mem))
             }
-            Ok(Step::Enter(ip, frame)) => dispatch(ex, ip, frame, base, code, held(acc, mem)),
+            // The memory's view taken again rather than kept: fewer values live through
+            // the call's own work, which then needs no registers saved.
+            Ok(Step::Enter(ip, frame)) => {
+                let mem = ex.mem_view;
+                dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)
+            }
             Ok(Step::Resume) => {
                 let (ip, code, frame, mem) = ex.resume_point();
                 dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)
