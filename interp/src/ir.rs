@@ -419,6 +419,10 @@ macro_rules! define_instr {
             /// function that has either (after its fuel charge): the call itself then does
             /// no more than push a frame and jump.
             InitLocals { first: Reg, zeros: u16, count: u16, consts: u32 },
+            /// [`Instr::InitLocals`] for a function with no constants in slots: zeroes the
+            /// `count` slots from `first`. A kind of its own: its one short loop needs fewer
+            /// registers than the two of `InitLocals`.
+            ZeroLocals { first: Reg, count: u16 },
             /// Calls function `func` of the module (imports count first), one the module
             /// defines; its frame starts at `base`, where the arguments are and the results
             /// will be.
@@ -663,6 +667,10 @@ macro_rules! define_instr {
                         f(first);
                         let last = u32::from(first) + u32::from(zeros) + u32::from(count);
                         f(u16::try_from(last.saturating_sub(1)).unwrap_or(u16::MAX));
+                    }
+                    Instr::ZeroLocals { first, count } => {
+                        f(first);
+                        f(first.saturating_add(count.saturating_sub(1)));
                     }
                     Instr::Const32 { dst, .. }
                     | Instr::Const64 { dst, .. }

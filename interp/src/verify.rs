@@ -196,6 +196,9 @@ mod tests {
         assert_eq!(check(&[init(3, u16::MAX, 0, 0), ret]), Err("slot operand outside the frame"));
         assert_eq!(check(&[init(0, 0, 2, 1), ret]), Err("constants outside the module's"));
         assert_eq!(check(&[init(0, 0, 1, u32::MAX), ret]), Err("constants outside the module's"));
+        assert_eq!(check(&[Instr::ZeroLocals { first: 1, count: 3 }, ret]), Ok(()));
+        let zero = Instr::ZeroLocals { first: 2, count: u16::MAX };
+        assert_eq!(check(&[zero, ret]), Err("slot operand outside the frame"));
         assert_eq!(check(&[Instr::GlobalGet { dst: 0, global: 3 }, ret]), Err("unknown global"));
         let indirect = Instr::CallIndirect { base: 0, index: 1, table: 0, ty: 1 };
         assert_eq!(check(&[indirect, ret]), Err("unknown type"));

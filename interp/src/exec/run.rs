@@ -12,6 +12,7 @@ use crate::config::Dispatch;
 use crate::error::{Trap, TrapKind};
 use crate::ir::{Instr, Reg};
 use crate::raw::code::CodePtr;
+use crate::raw::dispatch::keep_scalar;
 use crate::raw::frame::Frame;
 #[cfg(tandem_threaded)]
 use crate::raw::memory::MemoryView;
@@ -202,18 +203,24 @@ macro_rules! define_run {
                 $self.stack.all().copy_within(src..src + count as usize, base);
                 go!($mode $cx returned $self.ret());
             }
+            // Slot by slot, a few each (`keep_scalar`).
             Instr::InitLocals { first, zeros, count, consts } => {
-                // Slot by slot through `Reg` indices: a loop LLVM does not turn into a
-                // `memset` or `memcpy` call, which costs more for the few slots there are
-                // (and, a call, makes the handler save registers).
                 let (first, zeros) = (usize::from(first), usize::from(zeros));
                 for r in first..first + zeros {
                     set($frame, r as Reg, 0);
+                    keep_scalar();
                 }
                 let consts = consts as usize..consts as usize + usize::from(count);
                 let consts = $self.consts.get(consts).unwrap_or_default();
                 for (r, value) in (first + zeros..).zip(consts) {
                     set($frame, r as Reg, *value);
+                    keep_scalar();
+                }
+            }
+            Instr::ZeroLocals { first, count } => {
+                for r in usize::from(first)..usize::from(first) + usize::from(count) {
+                    set($frame, r as Reg, 0);
+                    keep_scalar();
                 }
             }
             Instr::Call { func, base } => {

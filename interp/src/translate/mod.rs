@@ -237,7 +237,9 @@ impl<'a> Translator<'a> {
         }
         // Below `MAX_FRAME` (checked above), so each fits `u16`.
         let (zeros, count) = ((locals as u32 - params) as u16, (stack_base - locals as u32) as u16);
-        if zeros > 0 || count > 0 {
+        if count == 0 && zeros > 0 {
+            t.emit(Instr::ZeroLocals { first: params as Reg, count: zeros })?;
+        } else if count > 0 {
             let consts = u32::try_from(consts_start).map_err(|_| Error::Limit {
                 what: "module constants",
                 value: consts_start as u64,

@@ -86,6 +86,18 @@ fn a_function_sets_up_its_own_frame_on_every_entry() {
         // Each of the n + 1 entries adds 7 once (the local is zero: one turn), then 1000.
         assert_eq!(run(&m, 5), 6 * 7 + 1000, "{call}");
     }
+    // Without constants in slots, the locals alone: zeroed on every entry, tail calls too.
+    let m = module(
+        r#"(module
+             (func $down (export "run") (param $n i32) (result i32) (local $acc i32) (local $seen i32)
+               (local.set $acc (i32.add (local.get $acc) (local.get $seen)))
+               (local.set $seen (i32.const 1000))
+               (if (result i32) (i32.eqz (local.get $n))
+                 (then (i32.add (local.get $acc) (local.get $seen)))
+                 (else (return_call $down (i32.sub (local.get $n) (i32.const 1)))))))"#,
+    );
+    assert_eq!(m.inner.code[0], Instr::ZeroLocals { first: 1, count: 2 });
+    assert_eq!(run(&m, 5), 1000);
     let fueled = Module::new(&Config::new().with_fuel(true), &wat::parse_str(wat("call")).unwrap())
         .expect("module");
     let entry = fueled.inner.headers[0].entry as usize;
