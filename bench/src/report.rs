@@ -229,12 +229,19 @@ an executor field) and 64-bit ones in an executor field: one 64-bit local for bo
 second register through the whole loop, the memory's length was spilled, and `crc32` and \
 `mem_bytes` ran 9% more instructions; the loop is that sensitive to its register \
 allocation (branch forms alone, or a memory view read from the executor, spilled more). \
-**Calls**: entering a function set its locals and constants through `take`/`skip`/`zip` \
-over the frame; slot by slot it costs the board 17% fewer instructions on `calls`, 11% on \
-`fib`, 10% on `json`. On the desktop the call handler still saves six registers and divides \
-to turn the instruction pointer into an index: out of line, returning a `Trap` through \
-memory, its jump to the next handler became a call (the small-stack test caught it), and \
-returning a register-sized error it ran 7% more instructions. **Desktop time** is otherwise held back per operation: \
+**Calls**: a call within the module pushes a frame (a store into a preallocated slice), \
+checks that the callee's frame fits and jumps to its entry; the callee sets its own frame up \
+(`InitLocals`, or `ZeroLocals` when it pools no constants, its first instruction, one slot a \
+turn: vectorised, those loops' set-up made the handler save six registers), positions are \
+saved as byte offsets (no division by 12), and the stats' peaks are compared against \
+executor fields. The call handler went from 104 desktop instructions to 50 and `calls` \
+from 197 instructions a turn to 141 (wasmi: 165); on the board `calls` went from 0.92 to \
+0.67 of wasmi's instructions, `fib` 0.86 to 0.74, `json` 0.81 to 0.70. Imported callees \
+(host functions, other instances) take their own instruction kind, out of line. The \
+board's loop reloads its state after a return: keeping the code and the memory's view \
+through the return arms cost its tight loops 1-3%, and the same layout sensitivity left \
+`count_local` 6% and `count_param` 4% above their counts before these changes (the jump \
+path reloads the code's start from the stack). **Desktop time** is otherwise held back per operation: \
 a handler is three 16-bit operand fetches, two slot loads, a store and four instructions of \
 dispatch (step, kind load, table address, indirect jump through the table), against wasmi's handlers that load \
 the next handler's address from the code and take constants as immediates \
