@@ -239,9 +239,9 @@ from 197 instructions a turn to 141 (wasmi: 165); on the board `calls` went from
 0.67 of wasmi's instructions, `fib` 0.86 to 0.74, `json` 0.81 to 0.70. Imported callees \
 (host functions, other instances) take their own instruction kind, out of line. The \
 board's loop reloads its state after a return: keeping the code and the memory's view \
-through the return arms cost its tight loops 1-3%, and the same layout sensitivity left \
-`count_local` 6% and `count_param` 4% above their counts before these changes (the jump \
-path reloads the code's start from the stack). **Desktop time** is otherwise held back per operation: \
+through the return arms cost its tight loops 1-3%. Against the counts before these \
+changes, `calls` ran 28% fewer instructions, `fib` 14%, `json` 13%, `markdown` 12%, and \
+the loop's layout moved `nbody` +1.4%, `crc32` +1.0% and `mandel` +1.8%. **Desktop time** is otherwise held back per operation: \
 a handler is three 16-bit operand fetches, two slot loads, a store and four instructions of \
 dispatch (step, kind load, table address, indirect jump through the table), against wasmi's handlers that load \
 the next handler's address from the code and take constants as immediates \
