@@ -62,7 +62,9 @@ impl fmt::Display for Suspension {
 pub(crate) struct Stacks {
     pub values: Vec<Slot>,
     /// Room for `max_depth` frames, made at full length so that a call never makes it
-    /// allocate and pushing a frame is a store (the executor counts them).
+    /// allocate and pushing a frame is a store (the executor counts them). The executor uses
+    /// `max_depth - 1` of them: the running function's frame is not on it; the last one is
+    /// kept so that the heap figures stay those the board profiles were measured with.
     pub frames: Vec<CallFrame>,
     pub max_depth: u32,
 }
@@ -100,15 +102,16 @@ pub(crate) struct TaskEntity {
     pub suspended: Option<SuspendedCall>,
 }
 
-/// Where a stopped call goes on: the running function's instance, frame and next
-/// instruction (its callers are on the task's frame stack), and the outermost function's
+/// Where a stopped call goes on: the running function's instance, frame and the instruction
+/// to run next (its callers are on the task's frame stack), and the outermost function's
 /// type, to read the results by.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SuspendedCall {
     pub ty: u32,
     pub instance: u32,
     pub base: u32,
-    /// The next instruction's byte offset in the instance's code.
+    /// The byte offset in the instance's code of the instruction to run next: after the host
+    /// call that yielded, or the `ConsumeFuel` that stopped, which charges again.
     pub pc: u32,
     /// Its callers' frames on the task's frame stack.
     pub depth: u32,

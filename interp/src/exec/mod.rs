@@ -105,7 +105,8 @@ pub(crate) fn resume(
 }
 
 /// Checks a call's arguments and result slots, puts the arguments on the stacks the call
-/// runs on (the task's, or the store's), and clears the frame stack. A host function runs
+/// runs on (the task's, or the store's; the executor starts with no caller frames on its
+/// frame stack). A host function runs
 /// here and then: `None`. Otherwise the function's type, for its results.
 fn prepare(
     store: &mut Store,

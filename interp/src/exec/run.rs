@@ -530,10 +530,11 @@ macro_rules! define_run {
             /// The instruction pointer, the start of the running code, the frame and the view
             /// of the memory in use live in locals, so they stay in registers across the stores
             /// every instruction makes; they are reloaded from the fields
-            /// ([`Executor::resume_point`]) only after calls and returns, the only steps that
-            /// change the first three (`self.pc` is brought up to date before a call;
-            /// `self.base` is never stale: only those steps move it), and the view also after
-            /// the steps that may move or switch the memory (`memory.grow`, `UseMemory`).
+            /// ([`Executor::resume_point`]) only after returns and calls out of the instance,
+            /// the only steps besides a call within it that change the first three (that call
+            /// sets the pointer and the frame from its callee's entry and `self.base`, which
+            /// is never stale: only calls and returns move it), and the view also after the
+            /// steps that may move or switch the memory (`memory.grow`, `UseMemory`).
             fn run_loop(&mut self) -> Result<(), Trap> {
                 let (mut ip, mut code, mut frame, mut mem) = self.resume_point();
                 let mut acc: Slot = 0;
@@ -715,7 +716,7 @@ mod threaded {
         // Known per kind, so each handler keeps one of the two ways.
         let (reads_acc, writes_acc) = (fetch(ip).reads_acc(), fetch(ip).writes_acc());
         // The length of the view `base` came from: the executor's, which every step that
-        // changes it is followed by a fresh `base` from (`Resume`, `NewMemory`) ...
+        // changes it is followed by a fresh `base` from (`Enter`, `Resume`, `NewMemory`) ...
         let len = if reads_acc { ex.mem_view.len() } else { held as usize };
         // ... or `held`, when the previous instruction wrote no accumulator
         // (`verify_function`: a result left there is read by the next instruction, which

@@ -146,6 +146,10 @@ impl<'a> CodePtr<'a> {
     /// multiple of the instruction's size, so that the position stays at an instruction.
     #[inline(always)]
     pub(crate) fn skip_bytes(self, offset: usize) -> Self {
+        debug_assert!(
+            offset.is_multiple_of(size_of::<Instr>()),
+            "a position inside an instruction"
+        );
         CodePtr { ptr: self.ptr.wrapping_byte_add(offset), ..self }
     }
 
