@@ -79,11 +79,11 @@ macro_rules! go {
             Returned::Outermost => go!(loop $cx done),
         }
     };
-    ($mode:ident $cx:tt returned $back:expr) => {
+    (step $cx:tt returned $back:expr) => {
         match $back {
-            Returned::Caller => go!($mode $cx enter),
-            Returned::OtherInstance => go!($mode $cx resume),
-            Returned::Outermost => go!($mode $cx done),
+            Returned::Caller => go!(step $cx enter),
+            Returned::OtherInstance => go!(step $cx resume),
+            Returned::Outermost => go!(step $cx done),
         }
     };
     (loop ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) jump $to:expr) => {{
@@ -206,10 +206,7 @@ macro_rules! define_run {
             // Slot by slot, a few each (`keep_scalar`).
             Instr::InitLocals { first, zeros, count, consts } => {
                 let (first, zeros) = (usize::from(first), usize::from(zeros));
-                for r in first..first + zeros {
-                    set($frame, r as Reg, 0);
-                    keep_scalar();
-                }
+                zero_slots($frame, first, zeros);
                 let consts = consts as usize..consts as usize + usize::from(count);
                 let consts = $self.consts.get(consts).unwrap_or_default();
                 for (r, value) in (first + zeros..).zip(consts) {
@@ -217,12 +214,7 @@ macro_rules! define_run {
                     keep_scalar();
                 }
             }
-            Instr::ZeroLocals { first, count } => {
-                for r in usize::from(first)..usize::from(first) + usize::from(count) {
-                    set($frame, r as Reg, 0);
-                    keep_scalar();
-                }
-            }
+            Instr::ZeroLocals { first, count } => zero_slots($frame, first.into(), count.into()),
             Instr::Call { func, base } => {
                 $self.call(func, base, $ip.next().offset_from($code))?;
                 go!($mode $cx enter);
@@ -901,6 +893,16 @@ fn add_in_place(frame: Frame, slot: Reg, step: Reg) -> u32 {
 fn set(frame: Frame, r: Reg, v: Slot) {
     // SAFETY: as in `reg`.
     unsafe { frame.set(r, v) }
+}
+
+/// Zeroes the `count` slots of the running frame from `first` (a function's declared locals),
+/// one a turn (`keep_scalar`).
+#[inline(always)]
+fn zero_slots(frame: Frame, first: usize, count: usize) {
+    for r in first..first + count {
+        set(frame, r as Reg, 0);
+        keep_scalar();
+    }
 }
 
 /// Writes the low half of slot `r` of the running frame (a 32-bit result).
