@@ -152,6 +152,13 @@ impl Translator<'_> {
         let top = self.height() - 1;
         let value = self.stack[top as usize];
         self.stack.pop();
+        if self.sets_zero_again(local, value, top)? {
+            if tee {
+                self.push(Operand::Pending(local))?;
+            }
+            return Ok(());
+        }
+        self.untouched &= !self.untouched_bit(local);
         let pending = self.stack.contains(&Operand::Pending(local));
         // Redirect the instruction that just computed the value into the local.
         let retargeted = match (value, self.retarget, pending) {
@@ -183,6 +190,43 @@ impl Translator<'_> {
             self.push(Operand::Pending(local))?;
         }
         Ok(())
+    }
+}
+
+impl Translator<'_> {
+    /// The bit of [`Translator::untouched`] that stands for slot `local`: 0 for a parameter
+    /// and for a declared local past the first 64.
+    fn untouched_bit(&self, local: Reg) -> u64 {
+        1u64.checked_shl(u32::from(local).wrapping_sub(self.params)).unwrap_or(0)
+    }
+
+    /// Whether `local.set` of `value` (the entry at height `top`, popped) into `local`
+    /// would write the zero the local still holds from the frame's set-up: the constant
+    /// that computed it, if just emitted, is taken back, and the caller emits nothing
+    /// (LLVM zeroes accumulators at a function's start, which the set-up already did).
+    fn sets_zero_again(&mut self, local: Reg, value: Operand, top: u32) -> Result<bool, Error> {
+        if self.untouched & self.untouched_bit(local) == 0 {
+            return Ok(false);
+        }
+        Ok(match value {
+            Operand::Pending(c) => {
+                let own = u32::from(c).checked_sub(self.locals).map(|i| i as usize);
+                own.and_then(|i| self.consts[self.consts_start..].get(i)) == Some(&0)
+            }
+            Operand::Temp => {
+                let slot = self.slot(top)?;
+                let last = self.retarget.filter(|&at| at + 1 == self.code.len());
+                let zero = match last.map(|at| self.code[at]) {
+                    Some(Instr::Const32 { dst, value: 0 }) => dst == slot,
+                    Some(Instr::Const64 { dst, lo: 0, hi: 0 }) => dst == slot,
+                    _ => false,
+                };
+                if zero {
+                    self.take_back();
+                }
+                zero
+            }
+        })
     }
 }
 

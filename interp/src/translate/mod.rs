@@ -150,6 +150,10 @@ struct Translator<'a> {
     /// The last position marked as a branch target (the function's entry to begin with):
     /// an instruction emitted there must not be fused into the one before it.
     labelled: usize,
+    /// The declared locals (bit `i`: local `params + i`, the first 64) that still hold the
+    /// zero the frame's set-up wrote: none written since entry, and no label bound yet, so
+    /// no other path reaches the code here. Setting one to zero is then a no-op.
+    untouched: u64,
 }
 
 impl<'a> Translator<'a> {
@@ -220,6 +224,7 @@ impl<'a> Translator<'a> {
             done: false,
             retarget: None,
             labelled: entry,
+            untouched: u64::MAX.checked_shr(64 - (locals as u32 - params).min(64)).unwrap_or(0),
         };
         let func = Ctrl {
             kind: CtrlKind::Func,
@@ -317,6 +322,7 @@ impl<'a> Translator<'a> {
     fn label(&mut self) -> Result<u32, Error> {
         self.retarget = None;
         self.labelled = self.code.len();
+        self.untouched = 0;
         self.pc()
     }
 

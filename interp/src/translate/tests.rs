@@ -52,6 +52,54 @@ fn loop_constants_are_read_from_their_slots() {
 }
 
 #[test]
+fn a_local_set_to_the_zero_it_holds_since_entry_is_dropped() {
+    // `$a` and `$w` are zeroed at entry: setting them to zero before any label is dropped
+    // (`i32.const 0` and `i64.const 0` alike). Not so `$p` (a parameter), `$b` (written
+    // before it is zeroed again), `$c` (zeroed after a block ends, where another path
+    // joins) or `$d` (set to 1, not zero).
+    let m = module(
+        r#"(module (func (export "run") (param $p i32) (result i32)
+             (local $a i32) (local $b i32) (local $c i32) (local $d i32) (local $w i64)
+             (local.set $a (i32.const 0))
+             (local.set $w (i64.const 0))
+             (local.set $p (i32.const 0))
+             (local.set $b (i32.const 5))
+             (local.set $b (i32.const 0))
+             (local.set $d (i32.const 1))
+             (local.set $c (i32.const 7))
+             (block (br_if 0 (local.get $b)) (local.set $c (i32.const 9)))
+             (local.set $c (i32.const 0))
+             (i32.add (i32.add (local.get $a) (local.get $b))
+               (i32.add (i32.add (local.get $c) (local.get $d))
+                 (i32.add (local.get $p) (i32.wrap_i64 (local.get $w)))))))"#,
+    );
+    // The zero is used often enough for a constant slot: the sets are copies from it.
+    let writes = |m: &Module, slot: Reg| {
+        m.inner
+            .code
+            .iter()
+            .filter(|i| match i {
+                Instr::Copy { dst, .. }
+                | Instr::Const32 { dst, .. }
+                | Instr::Const64 { dst, .. } => *dst == slot,
+                _ => false,
+            })
+            .count()
+    };
+    let written = [0, 1, 2, 3, 4, 5].map(|slot| writes(&m, slot));
+    assert_eq!(written, [1, 0, 2, 3, 1, 0], "{:?}", m.inner.code);
+    assert_eq!(run(&m, 4), 1);
+    // Used once, the zero is an instruction's: taken back with the set.
+    let once = module(
+        r#"(module (func (export "run") (param $p i32) (result i32) (local $a i32)
+             (local.set $a (i32.const 0))
+             (i32.add (local.get $a) (local.get $p))))"#,
+    );
+    assert_eq!(count(&once, is_const), 0, "{:?}", once.inner.code);
+    assert_eq!(run(&once, 4), 4);
+}
+
+#[test]
 fn a_function_sets_up_its_own_frame_on_every_entry() {
     // `$down` reads its local before it writes it and keeps a constant in a slot (its
     // loop): each call, and each tail call into it, must find the local zero and the
