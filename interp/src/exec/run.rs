@@ -81,7 +81,7 @@ macro_rules! go {
     };
     (step $cx:tt returned $back:expr) => {
         match $back {
-            Returned::Caller => go!(step $cx enter),
+            Returned::Caller => go!(step $cx back),
             Returned::OtherInstance => go!(step $cx resume),
             Returned::Outermost => go!(step $cx done),
         }
@@ -109,6 +109,9 @@ macro_rules! go {
     };
     (step ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) enter) => {
         return Ok(Step::Enter($code.skip_bytes($s.pc), $s.stack.frame($s.base)))
+    };
+    (step ($s:ident, $ip:ident, $code:ident, $frame:ident, $mem:ident) back) => {
+        return Ok(Step::Back($code.skip_bytes($s.pc), $s.stack.frame($s.base)))
     };
     (step $cx:tt resume) => {
         return Ok(Step::Resume)
@@ -610,6 +613,9 @@ enum Step<'c> {
     /// This instruction in this frame, of the same code and memory (a call entered a
     /// function of the running instance, or returned to one).
     Enter(CodePtr<'c>, Frame),
+    /// This instruction in this frame, of the same code and memory, whose view the run
+    /// keeps (a return to a caller of the running instance).
+    Back(CodePtr<'c>, Frame),
     /// Where the executor's fields say (a call entered a function or returned).
     Resume,
     /// The next instruction, with a new view of the memory in use (it grew or switched).
@@ -730,6 +736,7 @@ mod threaded {
                 let mem = ex.mem_view;
                 dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)
             }
+            Ok(Step::Back(ip, frame)) => dispatch(ex, ip, frame, base, code, held(acc, mem)),
             Ok(Step::Resume) => {
                 let (ip, code, frame, mem) = ex.resume_point();
                 dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)
