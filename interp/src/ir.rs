@@ -292,6 +292,24 @@ pub(crate) const INSTR_BYTES: usize = 12;
 /// `u32` byte offset (a call's return, a stopped task's place).
 pub(crate) const MAX_CODE: usize = u32::MAX as usize / INSTR_BYTES;
 
+/// The instruction a function's code starts with (after its fuel charge) to set up its
+/// frame: zero its declared locals (`params..locals`) and copy in its constants, the
+/// module's `consts..consts + num_consts`. `None` when there is neither. What the
+/// translator emits and what an image's reader holds each function's code to.
+pub(crate) fn frame_set_up(
+    params: u16,
+    locals: u16,
+    consts: u32,
+    num_consts: u16,
+) -> Option<Instr> {
+    let (first, zeros) = (params, locals.saturating_sub(params));
+    match (zeros, num_consts) {
+        (0, 0) => None,
+        (count, 0) => Some(Instr::ZeroLocals { first, count }),
+        (zeros, count) => Some(Instr::InitLocals { first, zeros, count, consts }),
+    }
+}
+
 /// A field of an instruction: an unsigned integer, little-endian in the encoding.
 trait Field: Copy {
     const SIZE: usize;

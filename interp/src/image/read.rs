@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use crate::config::Config;
 use crate::error::{Error, ExternKind};
 use crate::heap::{BoardSize, HeapAccount, HeapUse};
-use crate::ir::{INSTR_BYTES, Instr, MAX_CODE};
+use crate::ir::{INSTR_BYTES, Instr, MAX_CODE, frame_set_up};
 use crate::module::{
     Bytes, ConstExpr, ConstOp, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader,
     GlobalType, Import, ImportType, MemoryType, Module, ModuleInner, Part, Shared, TableType,
@@ -686,6 +686,14 @@ fn verify(m: &ModuleInner) -> Result<(), &'static str> {
             || consts_end.is_none_or(|end| end > m.consts.len())
         {
             return Err("a function whose frame does not hold its locals and constants");
+        }
+        // Every way into a function runs its set-up (`Instr::InitLocals`): code without
+        // it would read the slots' stale values as its locals and constants.
+        if let Some(set_up) = frame_set_up(h.params, h.locals, h.consts, h.num_consts) {
+            let at = h.entry as usize + usize::from(m.fuel);
+            if at >= end || m.code[at] != set_up {
+                return Err("a function whose code does not set its frame up first");
+            }
         }
         verify_function(&m.code[..end], h.entry as usize, h.frame_size.into(), &spaces, m.fuel)?;
     }

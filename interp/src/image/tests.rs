@@ -344,3 +344,32 @@ fn an_image_names_the_config_it_was_made_for() {
     assert!(matches!(err, Error::ImageMismatch { what: "core", .. }), "{err}");
     assert!(Module::image_config(b"\0asm\x01\0\0\0").is_err());
 }
+
+/// A function whose code does not start by setting its frame up (its locals zeroed, its
+/// constants copied in) would run on whatever the slots held: the reader refuses it, a
+/// set-up of too few slots and one with no set-up at all alike.
+#[test]
+fn an_image_whose_function_skips_its_frame_set_up_is_refused() {
+    let config = config();
+    let text = r#"(module (func (export "run") (param i32) (result i32) (local i32 i32)
+        (local.set 1 (i32.add (local.get 1) (local.get 0)))
+        (i32.add (local.get 1) (local.get 2))))"#;
+    let image = image_of(&config, text);
+    let set_up = Instr::ZeroLocals { first: 1, count: 2 }.encode();
+    let at = image.windows(set_up.len()).position(|w| w == set_up).expect("set-up encoded");
+    let short = Instr::ZeroLocals { first: 1, count: 1 }.encode();
+    let none = Instr::Copy { dst: 1, src: 1 }.encode();
+    for changed_to in [short, none] {
+        let mut changed = image.clone();
+        changed[at..at + changed_to.len()].copy_from_slice(&changed_to);
+        reseal(&mut changed);
+        match Module::from_image(&config, &changed) {
+            Err(Error::BadImage { reason, .. }) => {
+                assert_eq!(reason, "a function whose code does not set its frame up first")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let module = Module::from_image(&config, &image).expect("unchanged image");
+    assert_eq!(run(&module, &config).expect("runs"), [Value::I32(7)]);
+}

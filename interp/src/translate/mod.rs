@@ -39,7 +39,7 @@ use wasmparser::FunctionBody;
 use crate::config::Config;
 use crate::error::Error;
 use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
-use crate::ir::{Instr, MAX_CODE, Reg};
+use crate::ir::{Instr, MAX_CODE, frame_set_up};
 use crate::module::{FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
@@ -240,17 +240,15 @@ impl<'a> Translator<'a> {
         if t.fuel {
             t.emit(Instr::ConsumeFuel { amount: 1 })?;
         }
+        let consts = u32::try_from(consts_start).map_err(|_| Error::Limit {
+            what: "module constants",
+            value: consts_start as u64,
+            limit: u32::MAX as u64,
+        })?;
         // Below `MAX_FRAME` (checked above), so each fits `u16`.
-        let (zeros, count) = ((locals as u32 - params) as u16, (stack_base - locals as u32) as u16);
-        if count == 0 && zeros > 0 {
-            t.emit(Instr::ZeroLocals { first: params as Reg, count: zeros })?;
-        } else if count > 0 {
-            let consts = u32::try_from(consts_start).map_err(|_| Error::Limit {
-                what: "module constants",
-                value: consts_start as u64,
-                limit: u32::MAX as u64,
-            })?;
-            t.emit(Instr::InitLocals { first: params as Reg, zeros, count, consts })?;
+        let num_consts = (stack_base - locals as u32) as u16;
+        if let Some(set_up) = frame_set_up(params as u16, locals as u16, consts, num_consts) {
+            t.emit(set_up)?;
         }
         Ok(t)
     }

@@ -2,6 +2,7 @@
 
 use super::consts::MAX_CONST_SLOTS;
 use super::*;
+use crate::ir::Reg;
 use crate::{Linker, Module, Store, Value};
 use alloc::format;
 use alloc::string::String;
