@@ -67,19 +67,11 @@ impl TrapKind {
 }
 
 /// A trap: its kind, and for host traps the host's message.
-///
-/// Two words, the message boxed: the run loop's handlers pass a trap on in registers, so
-/// the path that raises one needs no stack frame of theirs (a three-word trap made every
-/// handler that may trap set one up, on its hot path too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
     kind: TrapKind,
-    // Boxed on purpose: one word where a `String` takes three (see above).
-    #[allow(clippy::box_collection)]
-    host_message: Option<Box<String>>,
+    host_message: Option<String>,
 }
-
-const _: () = assert!(core::mem::size_of::<Trap>() <= 2 * core::mem::size_of::<usize>());
 
 impl Trap {
     /// A trap of `kind`, with the spec's message.
@@ -89,7 +81,7 @@ impl Trap {
 
     /// A trap raised by a host function, carrying its message.
     pub fn host(message: impl Into<String>) -> Self {
-        Trap { kind: TrapKind::Host, host_message: Some(Box::new(message.into())) }
+        Trap { kind: TrapKind::Host, host_message: Some(message.into()) }
     }
 
     /// Why execution stopped.
@@ -99,7 +91,7 @@ impl Trap {
 
     /// The trap's message: the spec's wording, or the host's.
     pub fn message(&self) -> &str {
-        self.host_message.as_deref().map_or(self.kind.message(), String::as_str)
+        self.host_message.as_deref().unwrap_or(self.kind.message())
     }
 }
 
