@@ -243,9 +243,10 @@ through the return arms cost its tight loops 1-3%. Against the counts before the
 changes, `calls` ran 28% fewer instructions, `fib` 14%, `json` 13%, `markdown` 12%, and \
 the loop's layout moved `nbody` +1.4%, `crc32` +1.0% and `mandel` +1.8%. A declared local \
 set to zero before any label (LLVM zeroes its accumulators at a function's start) keeps the \
-zero its set-up wrote, and a return to a caller keeps the memory's view: `fib` went from 0.74 \
-to 0.69 of wasmi's board instructions, and ran 5% fewer desktop instructions in 6% less \
-time. **Desktop time** is otherwise held back per operation: \
+zero its set-up wrote: `fib` went from 0.74 to 0.69 of wasmi's board instructions and ran \
+5% fewer desktop instructions in 6% less time. Threaded handlers keep the memory's view \
+through a return within the instance (desktop only: `calls` -1.4% instructions, `fib` \
+-0.8%). **Desktop time** is otherwise held back per operation: \
 a handler is three 16-bit operand fetches, two slot loads, a store and four instructions of \
 dispatch (step, kind load, table address, indirect jump through the table), against wasmi's handlers that load \
 the next handler's address from the code and take constants as immediates \
@@ -255,14 +256,15 @@ their slots' store-to-load latency, not by instruction count. Immediates alone d
 close that: `i32.add` of a constant slot turned into \
 an add of an immediate (tried; the commonest operation in the apps, 14% of what they \
 execute) saved 0.1-2.2% of the instructions and no time beyond noise, and made `sieve` \
-8% slower, so it was left out. Fewer instructions were not less time three more times, \
-each left out: branch targets counted from the branch, which took the code's start out of \
-the handlers' registers (the loop closers saved none; 2-12% fewer instructions on the \
-loops), made `count_local`, `sieve` and `fib_iter` 8-13% slower and the apps 2-3%; a shift \
-by a constant as a multiply by its power of two (no count in `cl`: 2-4% fewer instructions \
-on `crc32`, `i64_mix`, `stackvm`) made `crc32` 8% slower, the multiply's latency on its \
-chain; and a two-word trap (no stack frame in the handlers that may trap; 1% fewer \
-instructions) changed the board loop's register allocation and cost it 8-40%. \
+8% slower, so it was left out. Fewer instructions were not less time twice more, each left \
+out: branch targets counted from the branch, which took the code's start out of the \
+handlers' registers (the loop closers saved none; 2-12% fewer instructions on the loops), \
+made `count_local`, `sieve` and `fib_iter` 8-13% slower and the apps 2-3%; and a shift by a \
+constant as a multiply by its power of two (no count in `cl`: 2-4% fewer instructions on \
+`crc32`, `i64_mix`, `stackvm`) made `crc32` 8% slower, the multiply's latency on its \
+chain. A two-word trap (no stack frame in the handlers that may trap; 1% fewer desktop \
+instructions) was reverted for the board: it changed the loop's register allocation and \
+cost it 8-40% more instructions. \
 `global.get`/`global.set` are two loads through the running instance's resolved view of \
 its globals (`raw/globals.rs`); `count_global`'s loop is two dispatches (the global's \
 in-place add, a compare-and-branch).

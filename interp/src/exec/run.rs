@@ -70,7 +70,8 @@ slot_value! {
 /// `step`, the body of one threaded handler (returning what to do next as a [`Step`]).
 macro_rules! go {
     // A return to the running instance goes on in the same code and memory. Threaded
-    // handlers take that (`enter`); the loop reloads all of its state anyway (`resume`): with
+    // handlers take that, keeping the memory's view they ran with (`back`); the loop reloads
+    // all of its state anyway (`resume`): with
     // the code and the memory's view kept through the return arms, the board's loop held
     // more values in registers and the tight loops ran 1-3% more instructions.
     (loop $cx:tt returned $back:expr) => {
@@ -610,8 +611,8 @@ enum Step<'c> {
     Next,
     /// The instruction here (a taken branch).
     Jump(CodePtr<'c>),
-    /// This instruction in this frame, of the same code and memory (a call entered a
-    /// function of the running instance, or returned to one).
+    /// This instruction in this frame, of the same code and memory, whose view the run
+    /// takes again (a call entered a function of the running instance).
     Enter(CodePtr<'c>, Frame),
     /// This instruction in this frame, of the same code and memory, whose view the run
     /// keeps (a return to a caller of the running instance).

@@ -15,6 +15,13 @@ use super::Translator;
 use super::stack::Operand;
 
 impl Translator<'_> {
+    /// The value slot `slot` holds for the whole call if it is one of this function's
+    /// constant slots (after the locals).
+    pub(super) fn constant_in(&self, slot: Reg) -> Option<Slot> {
+        let i = u32::from(slot).checked_sub(self.locals)?;
+        self.consts[self.consts_start..].get(i as usize).copied()
+    }
+
     /// Pushes a constant: pending in its constant slot if it has one, else loaded by
     /// an instruction into a temp.
     pub(super) fn constant(&mut self, bits: Slot) -> Result<(), Error> {

@@ -12,7 +12,9 @@
 //! and its result stored back (LLVM's stack pointer), an add stored into a global. The fused
 //! instruction does what the two did, in the same order, every write included: one dispatch
 //! fewer. A global read back into the slot it was just written from is dropped: the slot
-//! holds the value already.
+//! holds the value already; so is a `local.set` of zero into a declared local (one of the
+//! first 64) that nothing has written and no label reached yet: it holds the zero its frame's
+//! set-up wrote ([`Translator::untouched`]).
 
 use wasmparser::MemArg;
 
@@ -150,15 +152,16 @@ impl Translator<'_> {
         let local = self.local(index)?;
         self.need(1)?;
         let top = self.height() - 1;
-        let value = self.stack[top as usize];
-        self.stack.pop();
-        if self.sets_zero_again(local, value, top)? {
+        if self.sets_zero_again(local)? {
+            self.stack.pop();
             if tee {
                 self.push(Operand::Pending(local))?;
             }
             return Ok(());
         }
-        self.untouched &= !self.untouched_bit(local);
+        self.untouched &= !self.untouched_bit(local.into());
+        let value = self.stack[top as usize];
+        self.stack.pop();
         let pending = self.stack.contains(&Operand::Pending(local));
         // Redirect the instruction that just computed the value into the local.
         let retargeted = match (value, self.retarget, pending) {
@@ -196,37 +199,29 @@ impl Translator<'_> {
 impl Translator<'_> {
     /// The bit of [`Translator::untouched`] that stands for slot `local`: 0 for a parameter
     /// and for a declared local past the first 64.
-    fn untouched_bit(&self, local: Reg) -> u64 {
-        1u64.checked_shl(u32::from(local).wrapping_sub(self.params)).unwrap_or(0)
+    pub(super) fn untouched_bit(&self, local: u32) -> u64 {
+        1u64.checked_shl(local.wrapping_sub(self.params)).unwrap_or(0)
     }
 
-    /// Whether `local.set` of `value` (the entry at height `top`, popped) into `local`
-    /// would write the zero the local still holds from the frame's set-up: the constant
-    /// that computed it, if just emitted, is taken back, and the caller emits nothing
-    /// (LLVM zeroes accumulators at a function's start, which the set-up already did).
-    fn sets_zero_again(&mut self, local: Reg, value: Operand, top: u32) -> Result<bool, Error> {
-        if self.untouched & self.untouched_bit(local) == 0 {
+    /// Whether `local.set` of the top value into `local` would write the zero the local
+    /// still holds from the frame's set-up (LLVM zeroes accumulators at a function's start):
+    /// the zero a constant slot holds, or one the instruction just emitted loaded, which is
+    /// then taken back. The caller emits nothing.
+    fn sets_zero_again(&mut self, local: Reg) -> Result<bool, Error> {
+        if self.untouched & self.untouched_bit(local.into()) == 0 {
             return Ok(false);
         }
-        Ok(match value {
-            Operand::Pending(c) => {
-                let own = u32::from(c).checked_sub(self.locals).map(|i| i as usize);
-                own.and_then(|i| self.consts[self.consts_start..].get(i)) == Some(&0)
-            }
-            Operand::Temp => {
-                let slot = self.slot(top)?;
-                let last = self.retarget.filter(|&at| at + 1 == self.code.len());
-                let zero = match last.map(|at| self.code[at]) {
-                    Some(Instr::Const32 { dst, value: 0 }) => dst == slot,
-                    Some(Instr::Const64 { dst, lo: 0, hi: 0 }) => dst == slot,
-                    _ => false,
-                };
-                if zero {
-                    self.take_back();
-                }
-                zero
-            }
-        })
+        if let Some(&Operand::Pending(c)) = self.stack.last() {
+            return Ok(self.constant_in(c) == Some(0));
+        }
+        let zero = matches!(
+            self.computed_just_now(0)?,
+            Some(Instr::Const32 { value: 0, .. } | Instr::Const64 { lo: 0, hi: 0, .. })
+        );
+        if zero {
+            self.take_back();
+        }
+        Ok(zero)
     }
 }
 

@@ -25,7 +25,8 @@
 //! - [`control`]: blocks, labels and branches;
 //! - [`visit`]: the operator switch, one arm per wasm operator;
 //! - [`fuse`]: taking back the last instruction when its consumer absorbs it
-//!   (compare-and-branch, add-into-address, result into a local);
+//!   (compare-and-branch, add-into-address, result into a local), fused pairs, and the
+//!   writes that change nothing (a zero into a local that still holds its set-up's zero);
 //! - [`consts`]: the constant pre-pass and constant operands;
 //! - [`acc`]: results passed to the next instruction in the accumulator;
 //! - [`check`]: what the translator checks rather than trusts, in the operators'
@@ -224,8 +225,11 @@ impl<'a> Translator<'a> {
             done: false,
             retarget: None,
             labelled: entry,
-            untouched: u64::MAX.checked_shr(64 - (locals as u32 - params).min(64)).unwrap_or(0),
+            untouched: 0,
         };
+        // Every declared local holds the set-up's zero: the bits below the first past them
+        // (all 64 when that one has none).
+        t.untouched = t.untouched_bit(locals as u32).wrapping_sub(1);
         let func = Ctrl {
             kind: CtrlKind::Func,
             height: 0,
