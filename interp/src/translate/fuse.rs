@@ -214,10 +214,8 @@ impl Translator<'_> {
         if let Some(&Operand::Pending(c)) = self.stack.last() {
             return Ok(self.constant_in(c) == Some(0));
         }
-        let zero = matches!(
-            self.computed_just_now(0)?,
-            Some(Instr::Const32 { value: 0, .. } | Instr::Const64 { lo: 0, hi: 0, .. })
-        );
+        // A zero of any type is loaded by `Const32` (`Translator::constant`).
+        let zero = matches!(self.computed_just_now(0)?, Some(Instr::Const32 { value: 0, .. }));
         if zero {
             self.take_back();
         }
