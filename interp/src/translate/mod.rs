@@ -91,8 +91,10 @@ pub(crate) fn translate_function(
             return Err(t.err("function body ends before its final `end`"));
         }
         t.offset = reader.original_position() as usize;
-        let op = reader.read().map_err(malformed)?;
-        t.op(op)?;
+        // Read in place: a copy of the operator (48 bytes, in wide loads) would wait for
+        // the reader's narrower stores of it.
+        let read = reader.read();
+        t.op(read.as_ref().map_err(|e| malformed(e.clone()))?)?;
     }
     if !reader.eof() {
         return Err(t.err("operators after the function's final `end`"));

@@ -69,12 +69,12 @@ crate::ir::for_each_numeric!(translate_numeric);
 
 impl Translator<'_> {
     /// Translates one operator at `self.offset`.
-    pub(super) fn op(&mut self, op: Operator<'_>) -> Result<(), Error> {
+    pub(super) fn op(&mut self, op: &Operator<'_>) -> Result<(), Error> {
         use Operator as O;
         if !self.reachable {
             return self.op_unreachable(op);
         }
-        match op {
+        match *op {
             O::Unreachable => {
                 self.emit(Instr::Unreachable)?;
                 self.set_unreachable()?;
@@ -102,7 +102,7 @@ impl Translator<'_> {
                 self.set_unreachable()?;
             }
             O::BrIf { relative_depth } => self.br_if(relative_depth)?,
-            O::BrTable { targets } => self.br_table(&targets)?,
+            O::BrTable { ref targets } => self.br_table(targets)?,
             O::Return => {
                 let depth = self.ctrls.len() as u32 - 1;
                 self.branch(depth)?;
@@ -215,7 +215,7 @@ impl Translator<'_> {
             | O::F32Const { .. }
             | O::F64Const { .. }
             | O::RefNull { .. } => {
-                let bits = constant_bits(&op).ok_or_else(|| self.err("not a constant"))?;
+                let bits = constant_bits(op).ok_or_else(|| self.err("not a constant"))?;
                 self.constant(bits)?;
             }
             O::RefIsNull => self.unary(|dst, src| Instr::I64Eqz { dst, src })?,
@@ -272,8 +272,8 @@ impl Translator<'_> {
             | O::F32ReinterpretI32
             | O::F64ReinterpretI64 => self.reinterpret()?,
 
-            op => {
-                if !self.numeric(&op)? {
+            _ => {
+                if !self.numeric(op)? {
                     return Err(Error::Unsupported {
                         feature: super::LATER_OPERATOR,
                         offset: self.offset,
@@ -285,8 +285,8 @@ impl Translator<'_> {
     }
 
     /// In unreachable code only the block structure matters.
-    fn op_unreachable(&mut self, op: Operator<'_>) -> Result<(), Error> {
-        match op {
+    fn op_unreachable(&mut self, op: &Operator<'_>) -> Result<(), Error> {
+        match *op {
             Operator::Block { blockty } => self.enter(CtrlKind::Block, blockty),
             Operator::Loop { blockty } => self.enter(CtrlKind::Loop, blockty),
             Operator::If { blockty } => self.enter(CtrlKind::If, blockty),
