@@ -34,8 +34,10 @@ pub(super) struct Ctrl {
     pub(super) start: u32,
     /// An `If`'s `BrIfEqz`, to point at the `else` (or the end if there is none).
     pub(super) else_patch: Option<usize>,
-    /// Forward branches to patch with the end's position.
-    pub(super) patches: Vec<usize>,
+    /// The last forward branch to patch with the end's position. Each such branch's target
+    /// field holds the one before it, plus one (0: none), until then: a chain through the
+    /// code that needs no list (and no allocation per block).
+    pub(super) last_patch: Option<u32>,
     pub(super) entry_reachable: bool,
 }
 
@@ -95,7 +97,7 @@ impl Translator<'_> {
             results,
             start: 0,
             else_patch: None,
-            patches: Vec::new(),
+            last_patch: None,
             entry_reachable,
         };
         let what = self.heap_use();
@@ -192,21 +194,35 @@ impl Translator<'_> {
         Ok(())
     }
 
-    /// Records that the branch at `at` jumps to control frame `target`'s end.
+    /// Records that the branch at `at` jumps to control frame `target`'s end: links it
+    /// into the frame's chain ([`Ctrl::last_patch`]).
     fn add_patch(&mut self, target: usize, at: usize) -> Result<(), Error> {
-        let what = self.heap_use();
         let (func, offset) = (self.func_index, self.offset);
         let Some(ctrl) = self.ctrls.get_mut(target) else {
             return Err(Error::Translate { reason: "no enclosing block", func, offset });
         };
-        self.heap.push(&mut ctrl.patches, at, what)
+        // `at` was emitted, so it is below `MAX_CODE`, within `u32`.
+        let link = ctrl.last_patch.map_or(0, |before| before + 1);
+        ctrl.last_patch = Some(at as u32);
+        self.patch(at, link);
+        Ok(())
     }
 
-    /// Pops the innermost control frame, giving back its patch list's heap.
+    /// Points the chain of branches ending at `last` (see [`Ctrl::last_patch`]) at `here`.
+    fn patch_chain(&mut self, last: Option<u32>, here: u32) {
+        let mut next = last;
+        while let Some(at) = next {
+            let Some(target) = self.code.get_mut(at as usize).and_then(Instr::branch_target_mut)
+            else {
+                return;
+            };
+            // Each link is an earlier branch's index plus one: the walk ends.
+            next = core::mem::replace(target, here).checked_sub(1);
+        }
+    }
+
     fn pop_ctrl(&mut self) -> Result<Ctrl, Error> {
-        let ctrl = self.ctrls.pop().ok_or_else(|| self.err("no enclosing block"))?;
-        self.heap.release(board_bytes::<usize>(ctrl.patches.capacity()));
-        Ok(ctrl)
+        self.ctrls.pop().ok_or_else(|| self.err("no enclosing block"))
     }
 
     /// Leaves the rest of the block unreachable.
@@ -350,12 +366,10 @@ impl Translator<'_> {
             }
             self.patch(at, here);
         }
-        for &at in &ctrl.patches {
-            self.patch(at, here);
-        }
+        self.patch_chain(ctrl.last_patch, here);
         self.reachable = match ctrl.kind {
             CtrlKind::Loop => self.reachable,
-            _ => self.reachable || !ctrl.patches.is_empty() || ctrl.else_patch.is_some(),
+            _ => self.reachable || ctrl.last_patch.is_some() || ctrl.else_patch.is_some(),
         };
         self.stack.truncate(ctrl.height as usize);
         self.push_results(ctrl.results)?;

@@ -134,7 +134,7 @@ struct Translator<'a> {
     /// The code section's byte range, to size the code's growth.
     section: Range<usize>,
     /// The module's heap account: the code and constants it keeps, and this body's scratch
-    /// (operand model, control frames, patches) while it is translated.
+    /// (operand model, control frames) while it is translated.
     heap: &'a mut HeapAccount,
     entry: usize,
     params: u32,
@@ -239,7 +239,7 @@ impl<'a> Translator<'a> {
             results,
             start: 0,
             else_patch: None,
-            patches: Vec::new(),
+            last_patch: None,
             entry_reachable: true,
         };
         t.heap.push(&mut t.ctrls, func, HeapUse::Function(func_index))?;

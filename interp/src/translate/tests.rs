@@ -785,3 +785,35 @@ fn a_load_shared_by_i32_and_i64_passes_no_value_to_an_i64_reader() {
         assert_eq!(run(&m, n), reference(n), "n = {n}");
     }
 }
+
+#[test]
+fn forward_branches_to_one_end_all_land_there() {
+    // Branches to two ends from nested blocks, `br_if`s and a `br_table`'s entries among
+    // them: each end's chain of pending branches must reach every one.
+    let m = module(
+        r#"(module (func (export "run") (param $x i32) (result i32) (local $r i32)
+            (block $out
+              (local.set $r (i32.const 10))
+              (br_if $out (i32.eq (local.get $x) (i32.const 1)))
+              (block $in
+                (local.set $r (i32.const 20))
+                (br_if $out (i32.eq (local.get $x) (i32.const 2)))
+                (local.set $r (i32.const 30))
+                (br_if $in (i32.eq (local.get $x) (i32.const 3)))
+                (local.set $r (i32.const 40))
+                (br_table $out $in $out (i32.sub (local.get $x) (i32.const 4))))
+              (local.set $r (i32.add (local.get $r) (i32.const 100)))
+              (br_if $out (i32.eq (local.get $x) (i32.const 5)))
+              (local.set $r (i32.const 50)))
+            (local.get $r)))"#,
+    );
+    // No loop: every branch lands past itself (a branch left out of its chain would still
+    // hold a link, an earlier position).
+    for (at, &instr) in m.inner.code.iter().enumerate() {
+        if let Some(&mut target) = { instr }.branch_target_mut() {
+            assert!(target as usize > at, "{instr:?} at {at}");
+        }
+    }
+    let got: Vec<i32> = (0..8).map(|x| run(&m, x)).collect();
+    assert_eq!(got, [40, 10, 20, 50, 40, 140, 40, 40]);
+}
