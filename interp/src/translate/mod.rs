@@ -112,7 +112,7 @@ const MAX_FRAME: u32 = u16::MAX as u32;
 
 board_sizes! {
     Operand = 4;
-    Ctrl = 40;
+    Ctrl = 36;
 }
 
 /// The state of one function body's translation: the operand-stack model, the open
