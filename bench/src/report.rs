@@ -219,11 +219,17 @@ instructions, wasmi's 5), and its time and `crc32`'s to about 0.6 of what they w
 The i64 and f64 forms took `i64_mix` from 250 to 189 ms (wasmi: 189) with only 4% fewer \
 instructions: its chain of shifts into xors is bound by the latency of each result's trip \
 through a slot, not by the count; the branch forms took the apps 1-4%. \
-On threaded dispatch the accumulator shares the register that holds the memory's length \
-(the length read from the executor instead cost `sieve` 12%, its marking loop a store and a \
-bounds check a turn); `sieve` still runs about 5% slower with the accumulator in its \
-counting loop (a byte load added into a sum), unexplained: fewer instructions, no \
-hardware counters on this machine. On the Cortex-M4 the loop keeps 32-bit values in a local \
+A local's new value read by the next instruction (`local.tee`, a counter tested after its \
+update, a list walked through a local) is read from the accumulator too, its writer still \
+writing the slot: 32-bit arithmetic and byte and word loads leave their result there as \
+well (no new kinds), and threaded handlers read the memory's length from the executor \
+instead of passing it in that register: the desktop programs ran 2.5-3.5% faster in all \
+(`sieve` and `sort` 12-14%, `bulk` 10%, the apps 1.5-3%; `mem_sum` and `mem_bytes` 1-3% \
+slower, the length's load; two runs of the harness each way), the board 0.65 to 0.64 of \
+wasmi's instructions (`sort` -6%, `count_local` -6%, `sieve` -5%; `fib` +2.8% and `calls` \
++2.4%, the loop's arms that now keep the result). Earlier the length shared the register \
+and reading it from the executor cost `sieve` 12%: the same change with these pairs is a \
+gain. On the Cortex-M4 the loop keeps 32-bit values in a local \
 (0.74 to 0.69 of wasmi's instructions when the i32 forms came; 0.73 with the accumulator in \
 an executor field) and 64-bit ones in an executor field: one 64-bit local for both took a \
 second register through the whole loop, the memory's length was spilled, and `crc32` and \
@@ -275,7 +281,13 @@ weighs them, a third reading. wasmi translates on the validator's reading, one d
 all. The translator executes fewer instructions than wasmi's eager translation (`lz`: 131.7 M \
 against 136.5 M for 20 translations, `bench`'s `translate` example) yet takes about 1.1 \
 times its time: what is left is not instruction count but, most likely, the second \
-decoding's branches, which wasmi does not take. \
+decoding's branches, which wasmi does not take. Two stalls were found with `perf`: the \
+translator copied each decoded operator (48 bytes, in wide loads that waited on the \
+reader's narrower stores; 40% of its own time), and each block kept its pending forward \
+branches in a list of its own (an allocation per block); reading the operator in place and \
+chaining the pending branches through their own target fields took 6% off `json`'s \
+translation and 9% off the large module's (`farm-bench`, the `translate` example). The \
+post-passes (the accumulator pass, the verifier) are 15-17% of what is left. \
 Desktop times move by up to a third between runs on this \
 machine: the large module's ratio read 1.18 to 1.47 in earlier runs of an unchanged \
 translator; instruction counts under callgrind are the exact comparison.

@@ -938,6 +938,28 @@ macro_rules! define_instr {
                 )
             }
 
+            /// Whether this instruction, besides writing its 32-bit result to a slot, leaves
+            /// it in the accumulator (the slot forms of the narrow `accumulated` rows, and the
+            /// byte and word loads): the next instruction may then read it there, which the
+            /// acc pass has it do for a local's new value (a temp's writer leaves the slot
+            /// out instead, the `ToAcc` form).
+            pub(crate) fn offers_acc(&self) -> bool {
+                match self {
+                    $(
+                        Instr::$acc { .. } | Instr::$acc_from { .. } => {
+                            by_width!($acc_width, true, false)
+                        }
+                    )*
+                    Instr::Load8U { .. }
+                    | Instr::Load8UAcc { .. }
+                    | Instr::Load32 { .. }
+                    | Instr::Load32Acc { .. }
+                    | Instr::Load8UAdd { .. }
+                    | Instr::Load32Add { .. } => true,
+                    _ => false,
+                }
+            }
+
             /// Whether the accumulator this instruction reads or writes holds a 64-bit
             /// value (a `wide` row's form): the loop keeps those apart from 32-bit ones, so
             /// a reader must be of its writer's width (`verify_function`). The forms written

@@ -98,16 +98,17 @@ pub(crate) fn verify_function(
             return Err("loop that charges no fuel");
         }
         // The accumulator passes a value from one instruction to the next on the straight
-        // path only. Threaded dispatch keeps the memory's length in its register whenever no
-        // value is passed: a result left there must be taken by the very next instruction,
-        // or that one would check memory accesses against it; and a read must come right
-        // after a write, never at the entry, after a call or where a branch lands, or it
-        // would see a value left by other code (another instance's, on the loop); and of
-        // the width written, as the loop keeps 64-bit values in another place.
+        // path only. A result left only there must be taken by the very next instruction
+        // (no slot holds it); and a read must come right after a write (or an offer,
+        // `Instr::offers_acc`), never at the entry, after a call or where a branch lands,
+        // or it would see a value left by other code (another instance's, on the loop);
+        // and of the width written, as the loop keeps 64-bit values in another place.
         if instr.writes_acc() && !code.get(i + 1).is_some_and(Instr::reads_acc) {
             return Err("accumulator result not read by the next instruction");
         }
-        if instr.reads_acc() && (i == entry || !code[i - 1].writes_acc()) {
+        if instr.reads_acc()
+            && (i == entry || !(code[i - 1].writes_acc() || code[i - 1].offers_acc()))
+        {
             return Err("accumulator read with no write before it");
         }
         if instr.reads_acc() && code[i - 1].wide_acc() != instr.wide_acc() {
@@ -172,6 +173,8 @@ mod tests {
             code.extend_from_slice(body);
             verify_function(&code, 1, 4, &spaces, false)
         };
+        let with_memory = Spaces { memories: 1, ..spaces };
+        let check_with_memory = |body: &[Instr]| verify_function(body, 0, 4, &with_memory, false);
         assert_eq!(check(&[Instr::Call { func: 1, base: 0 }, ret]), Ok(()));
         assert_eq!(
             check(&[Instr::Call { func: 3, base: 0 }, ret]),
@@ -238,6 +241,19 @@ mod tests {
         assert_eq!(
             check(&[table, to_ret, from_acc, into_acc, ret]),
             Err("branch into an accumulator read")
+        );
+        // A 32-bit slot writer also leaves its result there; a 64-bit one leaves nothing.
+        let offers = Instr::I32Add { dst: 1, lhs: 0, rhs: 1 };
+        assert_eq!(check(&[offers, from_acc, ret]), Ok(()));
+        let load_offers = Instr::Load32 { dst: 1, addr: 0, offset: 0 };
+        assert_eq!(check_with_memory(&[load_offers, from_acc, ret]), Ok(()));
+        assert_eq!(
+            check(&[Instr::I64Add { dst: 1, lhs: 0, rhs: 1 }, from_acc, ret]),
+            Err("accumulator read with no write before it")
+        );
+        assert_eq!(
+            check(&[Instr::I32Eq { dst: 1, lhs: 0, rhs: 1 }, from_acc, ret]),
+            Err("accumulator read with no write before it")
         );
         // The loop keeps 64-bit values apart: a reader takes its writer's width.
         let wide_into_acc = Instr::I64AddToAcc { lhs: 0, rhs: 1 };

@@ -296,14 +296,16 @@ macro_rules! define_run {
             Instr::Load8U { dst, addr, offset } => {
                 let v = $self.load::<1>($mem, reg($frame, addr), offset)?;
                 set($frame, dst, v[0] as Slot);
+                $a = v[0] as Slot;
             }
             Instr::Load16U { dst, addr, offset } => {
                 let v = $self.load($mem, reg($frame, addr), offset)?;
                 set($frame, dst, u16::from_le_bytes(v) as Slot);
             }
             Instr::Load32 { dst, addr, offset } => {
-                let v = $self.load($mem, reg($frame, addr), offset)?;
-                set($frame, dst, u32::from_le_bytes(v) as Slot);
+                let v = u32::from_le_bytes($self.load($mem, reg($frame, addr), offset)?) as Slot;
+                set($frame, dst, v);
+                $a = v;
             }
             Instr::Load64 { dst, addr, offset } => {
                 let v = $self.load($mem, reg($frame, addr), offset)?;
@@ -344,14 +346,16 @@ macro_rules! define_run {
             Instr::Load8UAdd { dst, base, index, offset } => {
                 let v = $self.load::<1>($mem, sum($frame, base, index), offset)?;
                 set($frame, dst, v[0] as Slot);
+                $a = v[0] as Slot;
             }
             Instr::Load16UAdd { dst, base, index, offset } => {
                 let v = $self.load($mem, sum($frame, base, index), offset)?;
                 set($frame, dst, u16::from_le_bytes(v) as Slot);
             }
             Instr::Load32Add { dst, base, index, offset } => {
-                let v = $self.load($mem, sum($frame, base, index), offset)?;
-                set($frame, dst, u32::from_le_bytes(v) as Slot);
+                let v = u32::from_le_bytes($self.load($mem, sum($frame, base, index), offset)?);
+                set($frame, dst, v as Slot);
+                $a = v as Slot;
             }
             Instr::Load64Add { dst, base, index, offset } => {
                 let v = $self.load($mem, sum($frame, base, index), offset)?;
@@ -427,14 +431,26 @@ macro_rules! define_run {
                 let addr = $self.inst.funcs[func as usize];
                 set($frame, dst, addr as Slot + 1);
             }
-            $( Instr::$bin { dst, lhs, rhs } => {
-                binary::$bin(reg($frame, lhs), reg($frame, rhs)).write($frame, dst);
+            // The narrow `accumulated` rows' slot forms also leave their result in the
+            // accumulator (`Instr::offers_acc`); their `binary` arms below are not reached.
+            $( Instr::$acc { dst, lhs, rhs } => {
+                let r = binary::$acc(reg($frame, lhs), reg($frame, rhs));
+                r.write($frame, dst);
+                crate::ir::by_width!($acc_width, $a = r.into_slot(), ());
             } )*
+            $(
+                #[allow(unreachable_patterns)]
+                Instr::$bin { dst, lhs, rhs } => {
+                    binary::$bin(reg($frame, lhs), reg($frame, rhs)).write($frame, dst);
+                }
+            )*
             $( Instr::$acc_to { lhs, rhs } => {
                 crate::ir::by_width!($acc_width, $a, $w) = binary::$acc(reg($frame, lhs), reg($frame, rhs)).into_slot();
             } )*
             $( Instr::$acc_from { dst, rhs } => {
-                binary::$acc(crate::ir::by_width!($acc_width, $a, $w), reg($frame, rhs)).write($frame, dst);
+                let r = binary::$acc(crate::ir::by_width!($acc_width, $a, $w), reg($frame, rhs));
+                r.write($frame, dst);
+                crate::ir::by_width!($acc_width, $a = r.into_slot(), ());
             } )*
             $( Instr::$acc_both { rhs } => {
                 let a = &mut crate::ir::by_width!($acc_width, $a, $w);
@@ -446,6 +462,7 @@ macro_rules! define_run {
             Instr::Load8UAcc { dst, offset } => {
                 let v = $self.load::<1>($mem, $a, offset)?;
                 set($frame, dst, v[0] as Slot);
+                $a = v[0] as Slot;
             }
             Instr::Load8UAccToAcc { offset } => {
                 $a = $self.load::<1>($mem, $a, offset)?[0] as Slot;
@@ -454,8 +471,9 @@ macro_rules! define_run {
                 $a = u32::from_le_bytes($self.load($mem, reg($frame, addr), offset)?) as Slot;
             }
             Instr::Load32Acc { dst, offset } => {
-                let v = $self.load($mem, $a, offset)?;
-                set($frame, dst, u32::from_le_bytes(v) as Slot);
+                let v = u32::from_le_bytes($self.load($mem, $a, offset)?) as Slot;
+                set($frame, dst, v);
+                $a = v;
             }
             Instr::Load32AccToAcc { offset } => {
                 $a = u32::from_le_bytes($self.load($mem, $a, offset)?) as Slot;
@@ -641,7 +659,7 @@ enum Step<'c> {
 mod threaded {
     use super::{CodePtr, Executor, Frame, Instr, Slot, Step, Trap, TrapKind, fetch};
     use crate::raw::dispatch::{assume_kind, keep_branch};
-    use crate::raw::memory::{MemoryBase, MemoryView};
+    use crate::raw::memory::MemoryBase;
 
     /// How a threaded run ended: register-sized, so that every handler returns it in a
     /// register and its call of the next handler can be a jump.
@@ -654,11 +672,10 @@ mod threaded {
 
     /// The running state, in argument registers: the executor, the instruction pointer,
     /// the frame, the start of the memory in use, the start of the running code, and `held`:
-    /// the accumulator after an instruction that wrote it, the memory's length otherwise.
-    /// The accumulator is live only from one instruction to the next (`verify_function`
-    /// holds code to that), so it shares the length's register: a handler that reads it
-    /// takes the length from the executor's view instead, and one that reads it without
-    /// writing it passes the length on again.
+    /// the accumulator after an instruction that left a value there (a `ToAcc` form, or a
+    /// slot writer that also offers its result, `Instr::offers_acc`), read only by the
+    /// very next instruction (`verify_function`), and meaningless otherwise. The memory's
+    /// length, which only loads and stores need, is read from the executor's view.
     type Handler = for<'a, 'b, 'c> fn(
         &'a mut Executor<'b>,
         CodePtr<'c>,
@@ -671,7 +688,7 @@ mod threaded {
     impl Executor<'_> {
         pub(super) fn run_threaded(&mut self) -> Result<(), Trap> {
             let (ip, code, frame, mem) = self.resume_point();
-            match dispatch(self, ip, frame, mem.base(), code, mem.len() as Slot) {
+            match dispatch(self, ip, frame, mem.base(), code, 0) {
                 Exit::Done => Ok(()),
                 // `trapped` parked the trap; were it missing, still a trap, never a panic.
                 Exit::Trapped => {
@@ -713,38 +730,37 @@ mod threaded {
             assume_kind::<K>(crate::raw::code::discriminant(fetch(ip)))
         };
         // Known per kind, so each handler keeps one of the two ways.
-        let (reads_acc, writes_acc) = (fetch(ip).reads_acc(), fetch(ip).writes_acc());
-        // The length of the view `base` came from: the executor's, which every step that
-        // changes it is followed by a fresh `base` from (`Enter`, `Resume`, `NewMemory`) ...
-        let len = if reads_acc { ex.mem_view.len() } else { held as usize };
-        // ... or `held`, when the previous instruction wrote no accumulator
-        // (`verify_function`: a result left there is read by the next instruction, which
-        // is this one only if it reads it): every handler passes the length on with `base`.
+        let reads_acc = fetch(ip).reads_acc();
+        let passes_acc = fetch(ip).writes_acc() || fetch(ip).offers_acc();
+        // The executor's view is the one `base` came from: every step that changes it is
+        // followed by a fresh `base` from it (`Enter`, `Resume`, `NewMemory`).
+        let len = ex.mem_view.len();
         #[allow(unsafe_code)]
         // SAFETY: `len` is that view's length, as above.
         let mem = unsafe { base.with_len(len) };
         let mut acc = if reads_acc { held } else { 0 };
-        let held = |acc: Slot, mem: MemoryView| if writes_acc { acc } else { mem.len() as Slot };
+        // A result left in the accumulator, or what `held` was (nobody reads it).
+        let held = |acc: Slot| if passes_acc { acc } else { held };
         match ex.step(ip, code, frame, mem, &mut acc) {
-            Ok(Step::Next) => dispatch(ex, ip.next(), frame, base, code, held(acc, mem)),
+            Ok(Step::Next) => dispatch(ex, ip.next(), frame, base, code, held(acc)),
             Ok(Step::Jump(to)) => {
                 keep_branch();
-                dispatch(ex, to, frame, base, code, held(acc, mem))
+                dispatch(ex, to, frame, base, code, held(acc))
             }
             // The memory's view taken again rather than kept: fewer values live through
             // the call's own work, which then needs no registers saved.
             Ok(Step::Enter(ip, frame)) => {
                 let mem = ex.mem_view;
-                dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)
+                dispatch(ex, ip, frame, mem.base(), code, 0)
             }
-            Ok(Step::Back(ip, frame)) => dispatch(ex, ip, frame, base, code, held(acc, mem)),
+            Ok(Step::Back(ip, frame)) => dispatch(ex, ip, frame, base, code, 0),
             Ok(Step::Resume) => {
                 let (ip, code, frame, mem) = ex.resume_point();
-                dispatch(ex, ip, frame, mem.base(), code, mem.len() as Slot)
+                dispatch(ex, ip, frame, mem.base(), code, 0)
             }
             Ok(Step::NewMemory) => {
                 let mem = ex.mem_view;
-                dispatch(ex, ip.next(), frame, mem.base(), code, mem.len() as Slot)
+                dispatch(ex, ip.next(), frame, mem.base(), code, 0)
             }
             Ok(Step::Done) => Exit::Done,
             Err(trap) => trapped(ex, trap),

@@ -126,7 +126,7 @@ impl MemoryView {
         MemoryBase(self.ptr)
     }
 
-    /// This view's length, as threaded handlers pass it.
+    /// This view's length, with which a threaded handler rebuilds the view from its base.
     #[cfg(tandem_threaded)]
     #[inline(always)]
     pub(crate) fn len(self) -> usize {

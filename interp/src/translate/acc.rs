@@ -2,14 +2,18 @@
 //! a temp that the next instruction reads once, the two pass it in the executor's
 //! accumulator, a register, instead of a frame slot: the first writes no slot (`ToAcc`), the
 //! second reads none (`Acc`), and a middle one of a chain does both (`AccToAcc`). On a host
-//! this takes a store, a load and their latency out of every such pair.
+//! this takes a store, a load and their latency out of every such pair. Where the result is
+//! a local's new value (`local.tee`, or a `local.set` read next), its writer still writes
+//! the slot, and the next instruction reads the value from the accumulator if the writer
+//! leaves it there too ([`Instr::offers_acc`]): the load, and its wait for the store, go.
 //!
-//! Sound because the value is dead once read: a temp above the locals and constants holds
-//! one operand-stack entry, and the instructions rewritten here (the `accumulated` rows of
-//! `for_each_numeric!`, `i32.load8_u`, `i32.load`, `i32.store8`, `i32.store`, and as readers
-//! the conditional branches and `br_table`) pop what they read. The second instruction must not be a branch target (the accumulator holds the value
-//! on the straight path only), and nothing between the two can stop a call: fuel, calls and
-//! host functions are checked only at other instructions.
+//! Sound because a temp's value is dead once read: a temp above the locals and constants
+//! holds one operand-stack entry, and the instructions rewritten here (the `accumulated` rows
+//! of `for_each_numeric!`, `i32.load8_u`, `i32.load`, `i32.store8`, `i32.store`, and as
+//! readers the conditional branches and `br_table`) pop what they read; a local's value is
+//! still in its slot. The second instruction must not be a branch target (the accumulator
+//! holds the value on the straight path only), and nothing between the two can stop a call:
+//! fuel, calls and host functions are checked only at other instructions.
 
 use crate::ir::{Instr, Reg};
 
@@ -135,11 +139,18 @@ pub(super) fn chain_through_acc(
     }
     let is_target = |at: usize| targets[at / BITS] >> (at % BITS) & 1 != 0;
     for at in 1..code.len() {
-        let Some(temp) = result_slot(code[at - 1]) else { continue };
-        if temp < first_temp || is_target(at) {
+        let Some(slot) = result_slot(code[at - 1]) else { continue };
+        if is_target(at) {
             continue;
         }
-        if let (Some(consumer), Some(producer)) = (from_acc(code[at], temp), into_acc(code[at - 1]))
+        let Some(consumer) = from_acc(code[at], slot) else { continue };
+        if slot < first_temp {
+            // A local's new value, which stays in its slot for later readers: read here
+            // from the accumulator if its writer offers it there (32-bit results only).
+            if code[at - 1].offers_acc() && !consumer.wide_acc() {
+                code[at] = consumer;
+            }
+        } else if let Some(producer) = into_acc(code[at - 1])
             // Of one width: the loop keeps 64-bit values apart, and an `i32.wrap_i64`
             // costs no instruction, so an i64 result may be read as an i32 next.
             && consumer.wide_acc() == producer.wide_acc()

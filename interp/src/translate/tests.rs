@@ -3,7 +3,7 @@
 use super::consts::MAX_CONST_SLOTS;
 use super::*;
 use crate::ir::Reg;
-use crate::{Linker, Module, Store, Value};
+use crate::{Dispatch, Linker, Module, Store, Value};
 use alloc::format;
 use alloc::string::String;
 
@@ -816,4 +816,41 @@ fn forward_branches_to_one_end_all_land_there() {
     }
     let got: Vec<i32> = (0..8).map(|x| run(&m, x)).collect();
     assert_eq!(got, [40, 10, 20, 50, 40, 140, 40, 40]);
+}
+
+#[test]
+fn a_local_just_written_is_read_from_the_accumulator_where_its_writer_offers_it() {
+    // A list walked through a local (`local.tee` of a load of itself) and summed: each load
+    // offers the pointer it wrote, which the add reads from the accumulator.
+    let m = module(
+        r#"(module (memory 1)
+            (data (i32.const 0) "\08\00\00\00" "\00\00\00\00" "\04\00\00\00")
+            (func (export "run") (param $n i32) (result i32) (local $p i32) (local $s i32)
+              (loop $l
+                (local.set $s (i32.add (local.get $s) (local.tee $p (i32.load (local.get $p)))))
+                (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+              (i32.add (local.get $s) (i32.mul (local.get $p) (i32.const 1000)))))"#,
+    );
+    let code = &m.inner.code;
+    let offered = code.windows(2).filter(|w| w[0].offers_acc() && w[1].reads_acc()).count();
+    assert_eq!(offered, 1, "{code:?}");
+    // The list is 0 -> 8 -> 4 -> 0.
+    let expected = |n: i32| {
+        let (mut p, mut s) = (0, 0);
+        for _ in 0..n {
+            p = [8, 0, 4][p as usize / 4];
+            s += p;
+        }
+        s + p * 1000
+    };
+    for dispatch in [Dispatch::Loop, Dispatch::best()] {
+        let mut store = Store::new(Config::new().with_dispatch(dispatch));
+        let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        for n in 1..8 {
+            let mut out = [Value::I32(0)];
+            store.call(func, &[Value::I32(n)], &mut out).unwrap();
+            assert_eq!(out[0], Value::I32(expected(n)), "n = {n} on {dispatch:?}");
+        }
+    }
 }
