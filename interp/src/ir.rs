@@ -923,8 +923,9 @@ macro_rules! define_instr {
                 )
             }
 
-            /// Whether this instruction leaves its result in the accumulator (a `ToAcc`
-            /// form): the next instruction must read it there (`verify_function`).
+            /// Whether this instruction leaves its result only in the accumulator (a `ToAcc`
+            /// form, no slot written): the next instruction must read it there
+            /// (`verify_function`).
             pub(crate) fn writes_acc(&self) -> bool {
                 matches!(
                     self,

@@ -729,7 +729,7 @@ mod threaded {
         unsafe {
             assume_kind::<K>(crate::raw::code::discriminant(fetch(ip)))
         };
-        // Known per kind, so each handler keeps one of the two ways.
+        // Constants per kind: each handler keeps its own way.
         let reads_acc = fetch(ip).reads_acc();
         let passes_acc = fetch(ip).writes_acc() || fetch(ip).offers_acc();
         // The executor's view is the one `base` came from: every step that changes it is

@@ -204,21 +204,31 @@ impl Translator<'_> {
         // `at` was emitted, so it is below `MAX_CODE`, within `u32`.
         let link = ctrl.last_patch.map_or(0, |before| before + 1);
         ctrl.last_patch = Some(at as u32);
-        self.patch(at, link);
+        *self.pending_target(at)? = link;
         Ok(())
     }
 
     /// Points the chain of branches ending at `last` (see [`Ctrl::last_patch`]) at `here`.
-    fn patch_chain(&mut self, last: Option<u32>, here: u32) {
+    fn patch_chain(&mut self, last: Option<u32>, here: u32) -> Result<(), Error> {
         let mut next = last;
         while let Some(at) = next {
-            let Some(target) = self.code.get_mut(at as usize).and_then(Instr::branch_target_mut)
-            else {
-                return;
-            };
+            let target = self.pending_target(at as usize)?;
             // Each link is an earlier branch's index plus one: the walk ends.
             next = core::mem::replace(target, here).checked_sub(1);
         }
+        Ok(())
+    }
+
+    /// The target field of the branch at `at`, which a chain goes through: a chain member
+    /// without one would leave the branches before it on their links, earlier positions
+    /// that verification could take for loops, so it is an error, never skipped.
+    fn pending_target(&mut self, at: usize) -> Result<&mut u32, Error> {
+        let (func, offset) = (self.func_index, self.offset);
+        self.code.get_mut(at).and_then(Instr::branch_target_mut).ok_or(Error::Translate {
+            reason: "a pending branch without a target",
+            func,
+            offset,
+        })
     }
 
     fn pop_ctrl(&mut self) -> Result<Ctrl, Error> {
@@ -366,7 +376,7 @@ impl Translator<'_> {
             }
             self.patch(at, here);
         }
-        self.patch_chain(ctrl.last_patch, here);
+        self.patch_chain(ctrl.last_patch, here)?;
         self.reachable = match ctrl.kind {
             CtrlKind::Loop => self.reachable,
             _ => self.reachable || ctrl.last_patch.is_some() || ctrl.else_patch.is_some(),
