@@ -289,8 +289,24 @@ pub(crate) enum Space {
 pub(crate) const INSTR_BYTES: usize = 12;
 
 /// The most instructions a module's code may have: the executor saves a position as a
-/// `u32` byte offset (a call's return, a stopped task's place).
+/// `u32` byte offset (a call's return, a stopped task's place), and branches hold one.
 pub(crate) const MAX_CODE: usize = u32::MAX as usize / INSTR_BYTES;
+
+/// The branch target of the instruction at `index` of the module's code, as a branch holds
+/// it: its byte offset from the code's start, which the executor adds to that start as it
+/// is. An index there cost a multiply on every taken branch, on the path that finds the
+/// next instruction: a loop turn's latency. `index` is below [`MAX_CODE`].
+#[cfg(any(feature = "wasm", test))]
+pub(crate) const fn target_at(index: usize) -> u32 {
+    (index * INSTR_BYTES) as u32
+}
+
+/// The index of the instruction a branch's `target` lands on, if it lands on one (not
+/// inside one).
+pub(crate) const fn target_index(target: u32) -> Option<usize> {
+    let offset = target as usize;
+    if offset.is_multiple_of(INSTR_BYTES) { Some(offset / INSTR_BYTES) } else { None }
+}
 
 /// The instruction a function's code starts with (after its fuel charge) to set up its
 /// frame: zero its declared locals (`params..locals`) and copy in its constants, the
@@ -400,6 +416,8 @@ macro_rules! define_instr {
             /// Charges `amount` fuel; traps when fuel runs out. Emitted only when the
             /// engine meters fuel: at function entry and at every loop header.
             ConsumeFuel { amount: u32 },
+            /// Branches to `target`: here and in every branch, a byte offset from the
+            /// start of the module's code ([`target_at`]).
             Br { target: u32 },
             BrIfNez { cond: Reg, target: u32 },
             BrIfEqz { cond: Reg, target: u32 },

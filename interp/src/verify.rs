@@ -3,7 +3,7 @@
 //! anywhere. One function, so an image is held to exactly the translator's rules; it needs
 //! no decoder and no translator, so a board that reads images only keeps it.
 
-use crate::ir::{Instr, Space};
+use crate::ir::{Instr, Space, target_index};
 
 /// The sizes of a module's index spaces, which its code's indices must lie below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,17 +83,20 @@ pub(crate) fn verify_function(
                 }
                 None
             }
-            mut other => other.branch_target_mut().copied(),
+            mut other => match other.branch_target_mut() {
+                Some(&mut t) => Some(target_index(t).ok_or("branch target inside an instruction")?),
+                None => None,
+            },
         };
         if let Some(t) = target
-            && ((t as usize) < entry || t as usize >= end)
+            && (t < entry || t >= end)
         {
             return Err("branch target outside the function");
         }
         if let Some(t) = target
             && fuel
-            && t as usize <= i
-            && !charges_fuel(t as usize)
+            && t <= i
+            && !charges_fuel(t)
         {
             return Err("loop that charges no fuel");
         }
@@ -115,7 +118,7 @@ pub(crate) fn verify_function(
             return Err("accumulator read of another width than written");
         }
         if let Some(t) = target
-            && code[t as usize].reads_acc()
+            && code[t].reads_acc()
         {
             return Err("branch into an accumulator read");
         }
@@ -151,6 +154,7 @@ pub(crate) fn verify_function(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::target_at;
 
     /// The check shared by the translator and images: every index an instruction names
     /// must lie in its space, memory instructions need a memory, and the code must end.
@@ -214,6 +218,8 @@ mod tests {
             Err("slot operand outside the frame")
         );
         assert_eq!(check(&[Instr::Br { target: 0 }]), Err("branch target outside the function"));
+        let inside = Instr::Br { target: target_at(1) + 4 };
+        assert_eq!(check(&[inside, ret]), Err("branch target inside an instruction"));
         assert_eq!(
             check(&[Instr::Copy { dst: 0, src: 1 }]),
             Err("function code falls off its end")
@@ -231,13 +237,13 @@ mod tests {
             check(&[Instr::Call { func: 1, base: 0 }, from_acc, ret]),
             Err("accumulator read with no write before it")
         );
-        let branch_in = Instr::BrIfNez { cond: 0, target: 3 };
+        let branch_in = Instr::BrIfNez { cond: 0, target: target_at(3) };
         assert_eq!(
             check(&[branch_in, into_acc, from_acc, ret]),
             Err("branch into an accumulator read")
         );
         let table = Instr::BrTable { index: 0, len: 1 };
-        let to_ret = Instr::Br { target: 4 };
+        let to_ret = Instr::Br { target: target_at(4) };
         assert_eq!(
             check(&[table, to_ret, from_acc, into_acc, ret]),
             Err("branch into an accumulator read")
@@ -303,23 +309,21 @@ mod tests {
         };
         let fuel = |amount| Instr::ConsumeFuel { amount };
         let ret = Instr::Return0;
-        let nez = |target| Instr::BrIfNez { cond: 0, target };
+        let nez = |at| Instr::BrIfNez { cond: 0, target: target_at(at) };
+        let br = |at| Instr::Br { target: target_at(at) };
         // entry, a loop whose head charges, and a forward branch out of it
-        assert_eq!(check(&[fuel(1), fuel(1), nez(4), Instr::Br { target: 2 }, ret]), Ok(()));
+        assert_eq!(check(&[fuel(1), fuel(1), nez(4), br(2), ret]), Ok(()));
         assert_eq!(check(&[ret]), Err("function entry charges no fuel"));
         assert_eq!(check(&[fuel(0), ret]), Err("function entry charges no fuel"));
         assert_eq!(check(&[fuel(1), fuel(0), nez(2), ret]), Err("loop that charges no fuel"));
-        assert_eq!(
-            check(&[fuel(1), Instr::Br { target: 2 }, ret]),
-            Err("loop that charges no fuel")
-        );
+        assert_eq!(check(&[fuel(1), br(2), ret]), Err("loop that charges no fuel"));
         assert_eq!(
             check(&[fuel(1), nez(1), ret]),
             Ok(()),
             "a loop may close on the entry's charge"
         );
         // without fuel, nothing is charged and nothing required
-        let code = [Instr::Unreachable, Instr::Br { target: 1 }];
+        let code = [Instr::Unreachable, br(1)];
         assert_eq!(verify_function(&code, 1, 4, &spaces, false), Ok(()));
     }
 }

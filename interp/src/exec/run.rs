@@ -151,48 +151,48 @@ macro_rules! define_run {
                 }
             }
             Instr::Br { target } => {
-                go!($mode $cx jump $code.skip(target as usize));
+                go!($mode $cx jump $code.skip_bytes(target as usize));
             }
             Instr::BrIfNez { cond, target } => {
                 if reg($frame, cond) as u32 != 0 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::BrIfEqz { cond, target } => {
                 if reg($frame, cond) as u32 == 0 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::AddBrIfI32Ne { slot, step, end, target } => {
                 if add_in_place($frame, slot, step) != reg($frame, end) as u32 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::AddBrIfI32LtU { slot, step, end, target } => {
                 if add_in_place($frame, slot, step) < reg($frame, end) as u32 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::AddBrIfI32LtS { slot, step, end, target } => {
                 if (add_in_place($frame, slot, step) as i32) < reg($frame, end) as u32 as i32 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::AddBrIfNez { slot, step, target } => {
                 if add_in_place($frame, slot, step) != 0 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::SubBrIfNez { slot, step, target } => {
                 let v = (reg($frame, slot) as u32).wrapping_sub(reg($frame, step) as u32);
                 set_low($frame, slot, v);
                 if v != 0 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::I32AddBr { dst, lhs, rhs, target } => {
                 set_low($frame, dst, sum($frame, lhs, rhs) as u32);
-                go!($mode $cx jump $code.skip(target as usize));
+                go!($mode $cx jump $code.skip_bytes(target as usize));
             }
             Instr::BrTable { index, len } => {
                 go!($mode $cx jump $ip.skip(1 + (reg($frame, index) as u32).min(len) as usize));
@@ -505,24 +505,24 @@ macro_rules! define_run {
                 let a = <$cbt>::from_slot(reg($frame, lhs));
                 let b = <$cbt>::from_slot(reg($frame, rhs));
                 if ($cbf)(a, b) {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             } )*
             $( Instr::$cba { rhs, target } => {
                 let a = <$cbt>::from_slot($a);
                 let b = <$cbt>::from_slot(reg($frame, rhs));
                 if ($cbf)(a, b) {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             } )*
             Instr::BrIfNezAcc { target } => {
                 if $a as u32 != 0 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::BrIfEqzAcc { target } => {
                 if $a as u32 == 0 {
-                    go!($mode $cx jump $code.skip(target as usize));
+                    go!($mode $cx jump $code.skip_bytes(target as usize));
                 }
             }
             Instr::BrTableAcc { len } => {

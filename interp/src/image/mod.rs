@@ -40,8 +40,8 @@ use crate::ir::Instr;
 
 /// The first bytes of every image.
 pub(crate) const MAGIC: [u8; 4] = *b"TNDM";
-/// The format this core writes and reads.
-pub(crate) const FORMAT_VERSION: u16 = 2;
+/// The format this core writes and reads (3: branch targets are byte offsets, `ir::target_at`).
+pub(crate) const FORMAT_VERSION: u16 = 3;
 /// Bytes of a function header in an image: its `repr(C)` layout.
 pub(crate) const HEADER_ENTRY_BYTES: usize = core::mem::size_of::<crate::module::FuncHeader>();
 /// Bytes of the header.

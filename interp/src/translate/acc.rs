@@ -15,7 +15,7 @@
 //! holds the value on the straight path only), and nothing between the two can stop a call:
 //! fuel, calls and host functions are checked only at other instructions.
 
-use crate::ir::{Instr, Reg};
+use crate::ir::{Instr, Reg, target_index};
 
 /// Reads the `accumulated` rows of `for_each_numeric!` into the pass's three rewrites.
 macro_rules! define_acc_pass {
@@ -131,8 +131,10 @@ pub(super) fn chain_through_acc(
                 (i + 1..=i + 1 + len as usize).for_each(&mut mark)
             }
             mut other => {
-                if let Some(&mut target) = other.branch_target_mut() {
-                    mark((target as usize).wrapping_sub(entry));
+                if let Some(&mut target) = other.branch_target_mut()
+                    && let Some(at) = target_index(target)
+                {
+                    mark(at.wrapping_sub(entry));
                 }
             }
         }

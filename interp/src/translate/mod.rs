@@ -40,7 +40,7 @@ use wasmparser::FunctionBody;
 use crate::config::Config;
 use crate::error::Error;
 use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
-use crate::ir::{Instr, MAX_CODE, frame_set_up};
+use crate::ir::{Instr, MAX_CODE, frame_set_up, target_at};
 use crate::module::{FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
@@ -327,7 +327,7 @@ impl<'a> Translator<'a> {
         self.retarget = None;
         self.labelled = self.code.len();
         self.untouched = 0;
-        self.pc()
+        Ok(target_at(self.pc()? as usize))
     }
 
     /// Runs [`acc::chain_through_acc`] over the finished body, its scratch charged.
