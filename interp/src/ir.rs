@@ -189,35 +189,39 @@ macro_rules! for_each_numeric {
                 BrIfI32GeU: I32GeU, BrIfI32LtU, BrIfI32GeUAcc, BrIfI32LeUAcc, u32, |a: u32, b: u32| a >= b;
             }
             // The `binary` operations with accumulator forms: `Op: OpToAcc, OpAcc,
-            // OpAccToAcc, commutes, width;` (see `Instr`'s docs). `commutes`: a right operand
-            // in the accumulator may be swapped to the left. `width`: `narrow` for 32-bit
-            // integers, `wide` for 64-bit values, which the boards' loop keeps apart (on a
-            // 32-bit core a wide value would hold a second register through the whole loop).
+            // OpAccToAcc, commutes, width, offers;` (see `Instr`'s docs). `commutes`: a right
+            // operand in the accumulator may be swapped to the left. `width`: `narrow` for
+            // 32-bit integers, `wide` for 64-bit values, which the boards' loop keeps apart
+            // (on a 32-bit core a wide value would hold a second register through the whole
+            // loop). `offers`: the slot forms also leave their result in the accumulator
+            // (`Instr::offers_acc`): every narrow row, free in a register; of the wide ones,
+            // which the board's loop keeps in an executor field (a store each), the add and
+            // sub of the sums that loops rotate through locals (`a, b = b, a + b`).
             accumulated {
-                I32Add: I32AddToAcc, I32AddAcc, I32AddAccToAcc, true, narrow;
-                I32Sub: I32SubToAcc, I32SubAcc, I32SubAccToAcc, false, narrow;
-                I32Mul: I32MulToAcc, I32MulAcc, I32MulAccToAcc, true, narrow;
-                I32And: I32AndToAcc, I32AndAcc, I32AndAccToAcc, true, narrow;
-                I32Or: I32OrToAcc, I32OrAcc, I32OrAccToAcc, true, narrow;
-                I32Xor: I32XorToAcc, I32XorAcc, I32XorAccToAcc, true, narrow;
-                I32Shl: I32ShlToAcc, I32ShlAcc, I32ShlAccToAcc, false, narrow;
-                I32ShrS: I32ShrSToAcc, I32ShrSAcc, I32ShrSAccToAcc, false, narrow;
-                I32ShrU: I32ShrUToAcc, I32ShrUAcc, I32ShrUAccToAcc, false, narrow;
-                I32Rotl: I32RotlToAcc, I32RotlAcc, I32RotlAccToAcc, false, narrow;
-                I64Add: I64AddToAcc, I64AddAcc, I64AddAccToAcc, true, wide;
-                I64Sub: I64SubToAcc, I64SubAcc, I64SubAccToAcc, false, wide;
-                I64Mul: I64MulToAcc, I64MulAcc, I64MulAccToAcc, true, wide;
-                I64And: I64AndToAcc, I64AndAcc, I64AndAccToAcc, true, wide;
-                I64Or: I64OrToAcc, I64OrAcc, I64OrAccToAcc, true, wide;
-                I64Xor: I64XorToAcc, I64XorAcc, I64XorAccToAcc, true, wide;
-                I64Shl: I64ShlToAcc, I64ShlAcc, I64ShlAccToAcc, false, wide;
-                I64ShrS: I64ShrSToAcc, I64ShrSAcc, I64ShrSAccToAcc, false, wide;
-                I64ShrU: I64ShrUToAcc, I64ShrUAcc, I64ShrUAccToAcc, false, wide;
-                I64Rotl: I64RotlToAcc, I64RotlAcc, I64RotlAccToAcc, false, wide;
-                F64Add: F64AddToAcc, F64AddAcc, F64AddAccToAcc, true, wide;
-                F64Sub: F64SubToAcc, F64SubAcc, F64SubAccToAcc, false, wide;
-                F64Mul: F64MulToAcc, F64MulAcc, F64MulAccToAcc, true, wide;
-                F64Div: F64DivToAcc, F64DivAcc, F64DivAccToAcc, false, wide;
+                I32Add: I32AddToAcc, I32AddAcc, I32AddAccToAcc, true, narrow, true;
+                I32Sub: I32SubToAcc, I32SubAcc, I32SubAccToAcc, false, narrow, true;
+                I32Mul: I32MulToAcc, I32MulAcc, I32MulAccToAcc, true, narrow, true;
+                I32And: I32AndToAcc, I32AndAcc, I32AndAccToAcc, true, narrow, true;
+                I32Or: I32OrToAcc, I32OrAcc, I32OrAccToAcc, true, narrow, true;
+                I32Xor: I32XorToAcc, I32XorAcc, I32XorAccToAcc, true, narrow, true;
+                I32Shl: I32ShlToAcc, I32ShlAcc, I32ShlAccToAcc, false, narrow, true;
+                I32ShrS: I32ShrSToAcc, I32ShrSAcc, I32ShrSAccToAcc, false, narrow, true;
+                I32ShrU: I32ShrUToAcc, I32ShrUAcc, I32ShrUAccToAcc, false, narrow, true;
+                I32Rotl: I32RotlToAcc, I32RotlAcc, I32RotlAccToAcc, false, narrow, true;
+                I64Add: I64AddToAcc, I64AddAcc, I64AddAccToAcc, true, wide, true;
+                I64Sub: I64SubToAcc, I64SubAcc, I64SubAccToAcc, false, wide, true;
+                I64Mul: I64MulToAcc, I64MulAcc, I64MulAccToAcc, true, wide, false;
+                I64And: I64AndToAcc, I64AndAcc, I64AndAccToAcc, true, wide, false;
+                I64Or: I64OrToAcc, I64OrAcc, I64OrAccToAcc, true, wide, false;
+                I64Xor: I64XorToAcc, I64XorAcc, I64XorAccToAcc, true, wide, false;
+                I64Shl: I64ShlToAcc, I64ShlAcc, I64ShlAccToAcc, false, wide, false;
+                I64ShrS: I64ShrSToAcc, I64ShrSAcc, I64ShrSAccToAcc, false, wide, false;
+                I64ShrU: I64ShrUToAcc, I64ShrUAcc, I64ShrUAccToAcc, false, wide, false;
+                I64Rotl: I64RotlToAcc, I64RotlAcc, I64RotlAccToAcc, false, wide, false;
+                F64Add: F64AddToAcc, F64AddAcc, F64AddAccToAcc, true, wide, false;
+                F64Sub: F64SubToAcc, F64SubAcc, F64SubAccToAcc, false, wide, false;
+                F64Mul: F64MulToAcc, F64MulAcc, F64MulAccToAcc, true, wide, false;
+                F64Div: F64DivToAcc, F64DivAcc, F64DivAccToAcc, false, wide, false;
             }
         }
     };
@@ -407,7 +411,7 @@ macro_rules! define_instr {
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
-        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident, $acc_offers:literal;)* }
     ) => {
         instr_set! {
 
@@ -587,6 +591,9 @@ macro_rules! define_instr {
             Load32AddToAcc { base: Reg, index: Reg, offset: u32 },
             Store8Acc { addr: Reg, offset: u32 },
             Store32Acc { addr: Reg, offset: u32 },
+            /// `Copy2` whose second value is the 64-bit accumulator: `dst = src`, then
+            /// `dst2 = acc` (a rotation of locals, `a = b; b = t` after `t = a + b`).
+            Copy2Acc { dst: Reg, src: Reg, dst2: Reg },
             // Branches to `target` if the comparison of the accumulator and `rhs` holds.
             $( $cba { rhs: Reg, target: u32 }, )*
             BrIfNezAcc { target: u32 },
@@ -822,6 +829,11 @@ macro_rules! define_instr {
                     | Instr::Load32Acc { dst: slot, .. }
                     | Instr::Store8Acc { addr: slot, .. }
                     | Instr::Store32Acc { addr: slot, .. } => f(slot),
+                    Instr::Copy2Acc { dst, src, dst2 } => {
+                        f(dst);
+                        f(src);
+                        f(dst2);
+                    }
                     $( Instr::$cba { rhs, .. } )|* => f(rhs),
                     Instr::Load8UAccToAcc { .. }
                     | Instr::Load32AccToAcc { .. }
@@ -934,6 +946,7 @@ macro_rules! define_instr {
                         | Instr::Load32AccToAcc { .. }
                         | Instr::Store8Acc { .. }
                         | Instr::Store32Acc { .. }
+                        | Instr::Copy2Acc { .. }
                         $( | Instr::$cba { .. } )*
                         | Instr::BrIfNezAcc { .. }
                         | Instr::BrIfEqzAcc { .. }
@@ -957,18 +970,14 @@ macro_rules! define_instr {
                 )
             }
 
-            /// Whether this instruction, besides writing its 32-bit result to a slot, leaves
-            /// it in the accumulator (the slot forms of the narrow `accumulated` rows, and the
-            /// byte and word loads): the next instruction may then read it there, which the
-            /// acc pass has it do for a local's new value (a temp's writer leaves the slot
-            /// out instead, the `ToAcc` form).
+            /// Whether this instruction, besides writing its result to a slot, leaves it in
+            /// the accumulator of its width (the slot forms of the `accumulated` rows that
+            /// say `offers`, and the byte and word loads): the next instruction may then read it there, which
+            /// the acc pass has it do for a local's new value (a temp's writer leaves the
+            /// slot out instead, the `ToAcc` form).
             pub(crate) fn offers_acc(&self) -> bool {
                 match self {
-                    $(
-                        Instr::$acc { .. } | Instr::$acc_from { .. } => {
-                            by_width!($acc_width, true, false)
-                        }
-                    )*
+                    $( Instr::$acc { .. } | Instr::$acc_from { .. } => $acc_offers, )*
                     Instr::Load8U { .. }
                     | Instr::Load8UAcc { .. }
                     | Instr::Load32 { .. }
@@ -979,17 +988,20 @@ macro_rules! define_instr {
                 }
             }
 
-            /// Whether the accumulator this instruction reads or writes holds a 64-bit
-            /// value (a `wide` row's form): the loop keeps those apart from 32-bit ones, so
-            /// a reader must be of its writer's width (`verify_function`). The forms written
-            /// out by hand (loads, stores, branches) are 32-bit; a 64-bit one belongs here.
+            /// Whether the accumulator this instruction reads, writes or offers
+            /// ([`Instr::offers_acc`]) holds a 64-bit value (a `wide` row's form, `Copy2Acc`):
+            /// the loop keeps those apart from 32-bit ones, so a reader must be of its
+            /// writer's width (`verify_function`). The other forms written out by hand (loads,
+            /// stores, branches) are 32-bit; a 64-bit one belongs here.
             pub(crate) fn wide_acc(&self) -> bool {
                 match self {
                     $(
-                        Instr::$acc_to { .. } | Instr::$acc_from { .. } | Instr::$acc_both { .. } => {
-                            by_width!($acc_width, false, true)
-                        }
+                        Instr::$acc { .. }
+                        | Instr::$acc_to { .. }
+                        | Instr::$acc_from { .. }
+                        | Instr::$acc_both { .. } => by_width!($acc_width, false, true),
                     )*
+                    Instr::Copy2Acc { .. } => true,
                     _ => false,
                 }
             }

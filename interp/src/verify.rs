@@ -248,14 +248,25 @@ mod tests {
             check(&[table, to_ret, from_acc, into_acc, ret]),
             Err("branch into an accumulator read")
         );
-        // A 32-bit slot writer also leaves its result there; a 64-bit one leaves nothing.
+        // A slot writer also leaves its result there, at its width; a comparison does not.
         let offers = Instr::I32Add { dst: 1, lhs: 0, rhs: 1 };
         assert_eq!(check(&[offers, from_acc, ret]), Ok(()));
         let load_offers = Instr::Load32 { dst: 1, addr: 0, offset: 0 };
         assert_eq!(check_with_memory(&[load_offers, from_acc, ret]), Ok(()));
+        let wide_offers = Instr::I64Add { dst: 1, lhs: 0, rhs: 1 };
         assert_eq!(
-            check(&[Instr::I64Add { dst: 1, lhs: 0, rhs: 1 }, from_acc, ret]),
+            check(&[wide_offers, from_acc, ret]),
+            Err("accumulator read of another width than written")
+        );
+        let rotate = Instr::Copy2Acc { dst: 0, src: 1, dst2: 2 };
+        assert_eq!(check(&[wide_offers, rotate, ret]), Ok(()));
+        assert_eq!(
+            check(&[Instr::I64Mul { dst: 1, lhs: 0, rhs: 1 }, rotate, ret]),
             Err("accumulator read with no write before it")
+        );
+        assert_eq!(
+            check(&[offers, rotate, ret]),
+            Err("accumulator read of another width than written")
         );
         assert_eq!(
             check(&[Instr::I32Eq { dst: 1, lhs: 0, rhs: 1 }, from_acc, ret]),

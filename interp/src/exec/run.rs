@@ -139,7 +139,7 @@ macro_rules! define_run {
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
-        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident, $acc_offers:literal;)* }
     ) => {
         match *fetch($ip) {
             Instr::Unreachable => return Err(TrapKind::Unreachable.into()),
@@ -431,12 +431,15 @@ macro_rules! define_run {
                 let addr = $self.inst.funcs[func as usize];
                 set($frame, dst, addr as Slot + 1);
             }
-            // The narrow `accumulated` rows' slot forms also leave their result in the
-            // accumulator (`Instr::offers_acc`); their `binary` arms below are not reached.
+            // The `accumulated` rows' slot forms that offer also leave their result in the
+            // accumulator of its width (`Instr::offers_acc`); their `binary` arms below are
+            // not reached.
             $( Instr::$acc { dst, lhs, rhs } => {
                 let r = binary::$acc(reg($frame, lhs), reg($frame, rhs));
                 r.write($frame, dst);
-                crate::ir::by_width!($acc_width, $a = r.into_slot(), ());
+                if $acc_offers {
+                    crate::ir::by_width!($acc_width, $a, $w) = r.into_slot();
+                }
             } )*
             $(
                 #[allow(unreachable_patterns)]
@@ -450,7 +453,9 @@ macro_rules! define_run {
             $( Instr::$acc_from { dst, rhs } => {
                 let r = binary::$acc(crate::ir::by_width!($acc_width, $a, $w), reg($frame, rhs));
                 r.write($frame, dst);
-                crate::ir::by_width!($acc_width, $a = r.into_slot(), ());
+                if $acc_offers {
+                    crate::ir::by_width!($acc_width, $a, $w) = r.into_slot();
+                }
             } )*
             $( Instr::$acc_both { rhs } => {
                 let a = &mut crate::ir::by_width!($acc_width, $a, $w);
@@ -489,6 +494,10 @@ macro_rules! define_run {
             }
             Instr::Store32Acc { addr, offset } => {
                 $self.store($mem, reg($frame, addr), offset, ($a as u32).to_le_bytes())?
+            }
+            Instr::Copy2Acc { dst, src, dst2 } => {
+                set($frame, dst, reg($frame, src));
+                set($frame, dst2, $w);
             }
             $( Instr::$bint { dst, lhs, rhs } => {
                 let a = <$bta>::from_slot(reg($frame, lhs));

@@ -10,10 +10,10 @@
 //! Sound because a temp's value is dead once read: a temp above the locals and constants
 //! holds one operand-stack entry, and the instructions rewritten here (the `accumulated` rows
 //! of `for_each_numeric!`, `i32.load8_u`, `i32.load`, `i32.store8`, `i32.store`, and as
-//! readers the conditional branches and `br_table`) pop what they read; a local's value is
-//! still in its slot. The second instruction must not be a branch target (the accumulator
-//! holds the value on the straight path only), and nothing between the two can stop a call:
-//! fuel, calls and host functions are checked only at other instructions.
+//! readers the conditional branches, `br_table` and a pair of copies) pop what they read; a
+//! local's value is still in its slot. The second instruction must not be a branch target
+//! (the accumulator holds the value on the straight path only), and nothing between the two
+//! can stop a call: fuel, calls and host functions are checked only at other instructions.
 
 use crate::ir::{Instr, Reg, target_index};
 
@@ -25,7 +25,7 @@ macro_rules! define_acc_pass {
         unary { $($un:ident: $ua:ty => $ur:ty, $uf:expr;)* }
         unary_trap { $($unt:ident: $uta:ty => $utr:ty, $utf:expr;)* }
         compare_branch { $($cb:ident: $cbc:ident, $cbn:ident, $cba:ident, $cbm:ident, $cbt:ty, $cbf:expr;)* }
-        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident;)* }
+        accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident, $acc_offers:literal;)* }
     ) => {
         /// The slot `instr` writes its result to, if it has a form that leaves the result
         /// in the accumulator instead.
@@ -80,6 +80,11 @@ macro_rules! define_acc_pass {
                 }
                 Instr::Store32 { addr, value, offset } if value == temp && addr != temp => {
                     Instr::Store32Acc { addr, offset }
+                }
+                // The second copy reads its source after the first wrote: not from the
+                // accumulator if that write is to `temp`.
+                Instr::Copy2 { dst, src, dst2, src2 } if src2 == temp && src != temp && dst != temp => {
+                    Instr::Copy2Acc { dst, src, dst2 }
                 }
                 $(
                     Instr::$cb { lhs, rhs, target } if lhs == temp && rhs != temp => {
@@ -148,8 +153,8 @@ pub(super) fn chain_through_acc(
         let Some(consumer) = from_acc(code[at], slot) else { continue };
         if slot < first_temp {
             // A local's new value, which stays in its slot for later readers: read here
-            // from the accumulator if its writer offers it there (32-bit results only).
-            if code[at - 1].offers_acc() && !consumer.wide_acc() {
+            // from the accumulator if its writer offers it there, at the reader's width.
+            if code[at - 1].offers_acc() && consumer.wide_acc() == code[at - 1].wide_acc() {
                 code[at] = consumer;
             }
         } else if let Some(producer) = into_acc(code[at - 1])

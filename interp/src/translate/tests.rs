@@ -854,3 +854,46 @@ fn a_local_just_written_is_read_from_the_accumulator_where_its_writer_offers_it(
         }
     }
 }
+
+#[test]
+fn a_rotation_of_locals_copies_the_new_value_from_the_wide_accumulator() {
+    // `t = a + b; a = b; b = t` in i64: the add offers `t`, which the fused copies read
+    // from the accumulator; and a sub's new value of a local read by an xor next.
+    let m = module(
+        r#"(module
+            (func (export "run") (param $n i32) (result i64)
+              (local $a i64) (local $b i64) (local $t i64) (local $x i64)
+              (local.set $b (i64.const 1))
+              (loop $l
+                (local.set $t (i64.add (local.get $a) (local.get $b)))
+                (local.set $a (local.get $b))
+                (local.set $b (local.get $t))
+                (local.set $x (i64.xor (local.tee $t (i64.sub (local.get $t) (local.get $x)))
+                                       (local.get $x)))
+                (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+              (i64.add (local.get $x) (i64.mul (local.get $a) (i64.const 1000)))))"#,
+    );
+    let code = &m.inner.code;
+    assert_eq!(code.iter().filter(|i| matches!(i, Instr::Copy2Acc { .. })).count(), 1, "{code:?}");
+    let wide = code.windows(2).filter(|w| w[0].offers_acc() && w[0].wide_acc() && w[1].reads_acc());
+    assert_eq!(wide.count(), 2, "{code:?}");
+    let expected = |n: i32| {
+        let (mut a, mut b, mut x) = (0i64, 1i64, 0i64);
+        for _ in 0..n {
+            let t = a.wrapping_add(b);
+            (a, b) = (b, t);
+            x ^= t.wrapping_sub(x);
+        }
+        x.wrapping_add(a.wrapping_mul(1000))
+    };
+    for dispatch in [Dispatch::Loop, Dispatch::best()] {
+        let mut store = Store::new(Config::new().with_dispatch(dispatch));
+        let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        for n in [1, 2, 3, 10, 100] {
+            let mut out = [Value::I64(0)];
+            store.call(func, &[Value::I32(n)], &mut out).unwrap();
+            assert_eq!(out[0], Value::I64(expected(n)), "n = {n} on {dispatch:?}");
+        }
+    }
+}
