@@ -198,6 +198,20 @@ has a constant slot), and an add stored into a global, while a read of the globa
 written back into the slot that holds it is dropped; 32-bit results write half a slot.
 - **Cortex-M4** counts instructions, and there Tandem's per-operation path (a byte load \
 and a table branch to dispatch, one load per operand, one store) is shorter than wasmi's.
+- **Branch targets** are byte offsets from the start of the module's code, which a taken \
+branch adds to that start as they are. As instruction indices they cost a multiply by 12 \
+(two address computations) on every taken branch, on the path from the branch's load of \
+its target to the next instruction's fetch: a latency each loop turn waits through, not \
+hidden by prediction, since the next handler's operand fetches need the new position. \
+`fib_iter`'s three-instruction loop took 8 cycles a turn, that chain's length (the \
+target's load, two address computations, two steps of the instruction pointer). Byte \
+offsets took the desktop from 1.10 to 1.00 of wasmi's time with every program faster \
+(`count_global` -34%, `count_local` and `count_param` -27%, `sieve` -25%, `mem_sum` -22%, \
+`mandel` -20%, `bulk` -18%, the apps 6-13%), and the board from 0.64 to 0.63 (one \
+instruction less per taken branch, `count_local` -6%); the verifier refuses a target \
+inside an instruction. Resolving a `br_table` entry's `br` in the table's own handler (one \
+dispatch instead of two) saved up to 4% of the instructions (`switch`) and no desktop \
+time, and cost the board's `switch` 0.9%: left out.
 - **Dispatch.** The desktop builds (the simulator, this harness) run threaded dispatch: a \
 handler per instruction kind, the running state in argument registers, each handler ending \
 in its own indirect jump to the next instruction's handler through a table (`exec/run.rs`; \
@@ -229,7 +243,14 @@ slower, the length's load; two runs of the harness each way), the board 0.65 to 
 wasmi's instructions (`sort` -6%, `count_local` -6%, `sieve` -5%; `fib` +2.8% and `calls` \
 +2.4%, the loop's arms that now keep the result). Earlier the length shared the register \
 and reading it from the executor cost `sieve` 12%: the same change with these pairs is a \
-gain. On the Cortex-M4 the loop keeps 32-bit values in a local \
+gain. A rotation of locals (`a, b = b, a + b`) reads the new sum there too: the 64-bit add \
+and sub offer their result (of the 64-bit rows only these: on the board each offer is a \
+store into an executor field, and all of them offering cost its geometric mean 1.7%) and a \
+pair of copies takes its second value from the accumulator (`Copy2Acc`): `fib_iter`, whose \
+loop waited on its sum's trip through a slot, went from 1.26 to 1.00 of wasmi's desktop \
+time; on the board `fib_iter` ran 1.8% fewer instructions, but the loop's arms were \
+tail-merged differently (`count_param` +8%, `sort` +2%, `fib` +1.7%; 0.629 to 0.632 in all). \
+On the Cortex-M4 the loop keeps 32-bit values in a local \
 (0.74 to 0.69 of wasmi's instructions when the i32 forms came; 0.73 with the accumulator in \
 an executor field) and 64-bit ones in an executor field: one 64-bit local for both took a \
 second register through the whole loop, the memory's length was spilled, and `crc32` and \
