@@ -219,9 +219,10 @@ impl Translator<'_> {
         Ok(())
     }
 
-    /// The target field of the branch at `at`, which a chain goes through: a chain member
-    /// without one would leave the branches before it on their links, earlier positions
-    /// that verification could take for loops, so it is an error, never skipped.
+    /// The target field of the pending branch at `at` (a chain member, an `if`'s skip, its
+    /// jump over the `else`): one without a field would be left on its link or placeholder,
+    /// an earlier position that verification could take for a loop, so it is an error,
+    /// never skipped.
     fn pending_target(&mut self, at: usize) -> Result<&mut u32, Error> {
         let (func, offset) = (self.func_index, self.offset);
         self.code.get_mut(at).and_then(Instr::branch_target_mut).ok_or(Error::Translate {
@@ -255,7 +256,7 @@ impl Translator<'_> {
         let skip = self.emit(if_false)?;
         self.branch(depth)?;
         let here = self.label()?;
-        self.patch(skip, here);
+        *self.pending_target(skip)? = here;
         Ok(())
     }
 
@@ -331,7 +332,7 @@ impl Translator<'_> {
         ctrl.kind = CtrlKind::Else;
         let (height, params, entry_reachable) = (ctrl.height, ctrl.params, ctrl.entry_reachable);
         if let Some(at) = ctrl.else_patch.take() {
-            self.patch(at, here);
+            *self.pending_target(at)? = here;
         }
         self.stack.truncate(height as usize);
         self.push_results(params)?;
@@ -374,7 +375,7 @@ impl Translator<'_> {
             if ctrl.params != ctrl.results {
                 return Err(self.err("`if` without `else` must leave its parameters"));
             }
-            self.patch(at, here);
+            *self.pending_target(at)? = here;
         }
         self.patch_chain(ctrl.last_patch, here)?;
         self.reachable = match ctrl.kind {

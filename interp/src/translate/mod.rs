@@ -344,10 +344,4 @@ impl<'a> Translator<'a> {
         self.heap.release(board_bytes::<u64>(targets.capacity()));
         Ok(())
     }
-
-    fn patch(&mut self, at: usize, target: u32) {
-        if let Some(t) = self.code[at].branch_target_mut() {
-            *t = target;
-        }
-    }
 }
