@@ -8,7 +8,7 @@
 //!
 //! Every instruction is 12 bytes with no pointer-sized field, so a module's code
 //! takes the same room on a 64-bit simulator and on a 32-bit board. Branch targets
-//! are absolute indices into the module's code vector.
+//! are byte offsets from the start of the module's code ([`target_at`]).
 //!
 //! The numeric operations live in one table, [`for_each_numeric`], which defines
 //! their variants here, their decoding in the translator and their semantics in the
@@ -972,13 +972,15 @@ macro_rules! define_instr {
 
             /// Whether this instruction, besides writing its result to a slot, leaves it in
             /// the accumulator of its width (the slot forms of the `accumulated` rows that
-            /// say `offers`, and the byte and word loads): the next instruction may then read it there, which
-            /// the acc pass has it do for a local's new value (a temp's writer leaves the
-            /// slot out instead, the `ToAcc` form).
+            /// say `offers`, the byte and word loads, and `Copy`, whose value a 32-bit
+            /// reader takes: only an `i32` is read by one): the next instruction may then
+            /// read it there, which the acc pass has it do for a local's new value (a
+            /// temp's writer leaves the slot out instead, the `ToAcc` form).
             pub(crate) fn offers_acc(&self) -> bool {
                 match self {
                     $( Instr::$acc { .. } | Instr::$acc_from { .. } => $acc_offers, )*
-                    Instr::Load8U { .. }
+                    Instr::Copy { .. }
+                    | Instr::Load8U { .. }
                     | Instr::Load8UAcc { .. }
                     | Instr::Load32 { .. }
                     | Instr::Load32Acc { .. }

@@ -251,6 +251,7 @@ mod tests {
         // A slot writer also leaves its result there, at its width; a comparison does not.
         let offers = Instr::I32Add { dst: 1, lhs: 0, rhs: 1 };
         assert_eq!(check(&[offers, from_acc, ret]), Ok(()));
+        assert_eq!(check(&[Instr::Copy { dst: 1, src: 0 }, from_acc, ret]), Ok(()));
         let load_offers = Instr::Load32 { dst: 1, addr: 0, offset: 0 };
         assert_eq!(check_with_memory(&[load_offers, from_acc, ret]), Ok(()));
         let wide_offers = Instr::I64Add { dst: 1, lhs: 0, rhs: 1 };

@@ -246,7 +246,12 @@ macro_rules! define_run {
                 }
                 Rare::Done => go!($mode $cx done),
             },
-            Instr::Copy { dst, src } => set($frame, dst, reg($frame, src)),
+            // A copy also leaves its value in the accumulator (`Instr::offers_acc`).
+            Instr::Copy { dst, src } => {
+                let v = reg($frame, src);
+                set($frame, dst, v);
+                $a = v;
+            }
             Instr::I32AddAdd { dst, lhs, rhs, dst2, rhs2 } => {
                 let first = sum($frame, lhs, rhs) as u32;
                 set_low($frame, dst, first);
@@ -888,8 +893,9 @@ impl Executor<'_> {
 fn fetch(ip: CodePtr<'_>) -> &Instr {
     // SAFETY: the run loop only moves `ip` within the running function's code, which
     // the module keeps alive: the translator proved the function ends in an instruction
-    // that does not fall through and that its branch targets and branch-table entries
-    // lie within it; calls resume after the call, which is not the function's last.
+    // that does not fall through and that its branch targets (each at an instruction, not
+    // inside one) and branch-table entries lie within it; calls resume after the call,
+    // which is not the function's last.
     unsafe { ip.get() }
 }
 

@@ -28,7 +28,7 @@ macro_rules! define_acc_pass {
         accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident, $acc_offers:literal;)* }
     ) => {
         /// The slot `instr` writes its result to, if it has a form that leaves the result
-        /// in the accumulator instead.
+        /// in the accumulator instead, or is a `Copy` (which offers it there).
         fn result_slot(instr: Instr) -> Option<Reg> {
             match instr {
                 $( Instr::$acc { dst, .. } | Instr::$acc_from { dst, .. } )|*
@@ -37,7 +37,8 @@ macro_rules! define_acc_pass {
                 | Instr::Load32 { dst, .. }
                 | Instr::Load32Acc { dst, .. }
                 | Instr::Load8UAdd { dst, .. }
-                | Instr::Load32Add { dst, .. } => Some(dst),
+                | Instr::Load32Add { dst, .. }
+                | Instr::Copy { dst, .. } => Some(dst),
                 _ => None,
             }
         }
@@ -114,7 +115,8 @@ pub(super) fn scratch_words(code: &[Instr]) -> usize {
 
 /// Rewrites one function's `code` so that results read by the next instruction alone go
 /// through the accumulator. `entry`: the index of its first instruction in the module's
-/// code, which branch targets count from; `first_temp`: the slot of operand-stack height 0,
+/// code (branch targets, byte offsets from that code's start, are turned into indices and
+/// counted from it); `first_temp`: the slot of operand-stack height 0,
 /// where the temps start; `targets`: zeroed scratch of [`scratch_words`] words.
 pub(super) fn chain_through_acc(
     code: &mut [Instr],

@@ -897,3 +897,60 @@ fn a_rotation_of_locals_copies_the_new_value_from_the_wide_accumulator() {
         }
     }
 }
+
+#[test]
+fn a_pair_of_copies_reads_the_accumulator_only_before_its_first_copy_overwrites_the_value() {
+    // `t = a + b; t = c; d = t`: the copies' pair writes `t` before it reads it for `d`, so
+    // `d` must get `c`, not the sum the add left in the accumulator.
+    let m = module(
+        r#"(module
+            (func (export "run") (param $a i64) (param $b i64) (param $c i64) (result i64)
+              (local $t i64) (local $d i64)
+              (local.set $t (i64.add (local.get $a) (local.get $b)))
+              (local.set $t (local.get $c))
+              (local.set $d (local.get $t))
+              (i64.add (local.get $d) (i64.mul (local.get $t) (i64.const 1000)))))"#,
+    );
+    let code = &m.inner.code;
+    assert!(code.iter().any(|i| matches!(i, Instr::Copy2 { .. })), "{code:?}");
+    assert!(!code.iter().any(|i| matches!(i, Instr::Copy2Acc { .. })), "{code:?}");
+    for dispatch in [Dispatch::Loop, Dispatch::best()] {
+        let mut store = Store::new(Config::new().with_dispatch(dispatch));
+        let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        let mut out = [Value::I64(0)];
+        store.call(func, &[Value::I64(1), Value::I64(2), Value::I64(7)], &mut out).unwrap();
+        assert_eq!(out[0], Value::I64(7007), "on {dispatch:?}");
+    }
+}
+
+#[test]
+fn a_copied_local_is_read_from_the_accumulator_by_the_next_instruction() {
+    // `local.tee $y (local.get $x)` copies; the branch that tests the copy reads it from the
+    // accumulator. A counter kept in `$x`, moved into `$y` each turn.
+    let m = module(
+        r#"(module
+            (func (export "run") (param $n i32) (result i32) (local $x i32) (local $y i32)
+              (local $s i32)
+              (local.set $x (local.get $n))
+              (loop $l
+                (local.set $x (i32.sub (local.get $x) (i32.const 1)))
+                (local.set $s (i32.add (local.get $s) (local.get $y)))
+                (br_if $l (local.tee $y (local.get $x))))
+              (i32.add (local.get $s) (i32.mul (local.get $y) (i32.const 1000)))))"#,
+    );
+    let code = &m.inner.code;
+    let copied = code.windows(2).filter(|w| matches!(w[0], Instr::Copy { .. }) && w[1].reads_acc());
+    assert_eq!(copied.count(), 1, "{code:?}");
+    let expected = |n: i32| (1..n).sum::<i32>();
+    for dispatch in [Dispatch::Loop, Dispatch::best()] {
+        let mut store = Store::new(Config::new().with_dispatch(dispatch));
+        let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        for n in [1, 2, 5, 100] {
+            let mut out = [Value::I32(0)];
+            store.call(func, &[Value::I32(n)], &mut out).unwrap();
+            assert_eq!(out[0], Value::I32(expected(n)), "n = {n} on {dispatch:?}");
+        }
+    }
+}
