@@ -990,6 +990,12 @@ macro_rules! define_instr {
                 }
             }
 
+            /// Whether the accumulator holds this instruction's result after it (written
+            /// there alone, or offered beside its slot): the next instruction may read it.
+            pub(crate) fn leaves_acc(&self) -> bool {
+                self.writes_acc() || self.offers_acc()
+            }
+
             /// Whether the accumulator this instruction reads, writes or offers
             /// ([`Instr::offers_acc`]) holds a 64-bit value (a `wide` row's form, `Copy2Acc`):
             /// the loop keeps those apart from 32-bit ones, so a reader must be of its

@@ -109,9 +109,7 @@ pub(crate) fn verify_function(
         if instr.writes_acc() && !code.get(i + 1).is_some_and(Instr::reads_acc) {
             return Err("accumulator result not read by the next instruction");
         }
-        if instr.reads_acc()
-            && (i == entry || !(code[i - 1].writes_acc() || code[i - 1].offers_acc()))
-        {
+        if instr.reads_acc() && (i == entry || !code[i - 1].leaves_acc()) {
             return Err("accumulator read with no write before it");
         }
         if instr.reads_acc() && code[i - 1].wide_acc() != instr.wide_acc() {

@@ -745,7 +745,7 @@ mod threaded {
         };
         // Constants per kind: each handler keeps its own way.
         let reads_acc = fetch(ip).reads_acc();
-        let passes_acc = fetch(ip).writes_acc() || fetch(ip).offers_acc();
+        let passes_acc = fetch(ip).leaves_acc();
         // The executor's view is the one `base` came from: every step that changes it is
         // followed by a fresh `base` from it (`Enter`, `Resume`, `NewMemory`).
         let len = ex.mem_view.len();
