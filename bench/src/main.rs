@@ -6,7 +6,9 @@
 //! heap, allocations, native stack) and every engine's flash. `--report FILE` does all of it and writes the Markdown report
 //! to FILE and its chart beside it (`performance.svg`). `--cores` alone measures Tandem and
 //! wasmi on every Cortex-M core QEMU has (M3, M4F, M7, M33): guest instructions per program,
-//! their ratio per core, and each engine's flash per core.
+//! their ratio per core, and each engine's flash per core. `--fail-above RATIO` fails the run
+//! when the desktop geometric mean of Tandem/wasmi exceeds RATIO: CI's guard against a change
+//! that slows every program (a handler gone out of line once doubled desktop time unnoticed).
 //!
 //! Engines alternate run by run so that drift (frequency scaling, other load) hits them
 //! alike. Only the `run` call is timed; each engine instantiates once and is warmed up by
@@ -33,6 +35,7 @@ struct Args {
     board: bool,
     cores: bool,
     report: Option<PathBuf>,
+    fail_above: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!(
-                "{message}\nusage: tandem-bench [--runs N] [--board] [--report FILE] [PROGRAM...] | --cores"
+                "{message}\nusage: tandem-bench [--runs N] [--board] [--report FILE] [--fail-above RATIO] [PROGRAM...] | --cores"
             );
             return ExitCode::FAILURE;
         }
@@ -70,6 +73,15 @@ fn run(args: &Args) -> Result<(), String> {
         rows.push(measure(program, args.runs).map_err(|m| format!("{}: {m}", program.name))?);
     }
     print_table(&rows);
+    if let Some(bar) = args.fail_above {
+        let mean =
+            geometric_mean(&rows.iter().map(|r| ratio(r.tandem, r.wasmi)).collect::<Vec<_>>());
+        if mean > bar {
+            return Err(format!(
+                "the geometric mean of tandem/wasmi, {mean:.2}, is above --fail-above {bar}"
+            ));
+        }
+    }
     // Translation: with every program, or when asked for by name.
     let translation = if args.only.is_empty() || args.only.iter().any(|o| o == "translation") {
         let rows = tandem_bench::translate::measure_all(args.runs)?;
@@ -231,8 +243,14 @@ fn machine() -> String {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut parsed =
-        Args { runs: DEFAULT_RUNS, only: Vec::new(), board: false, cores: false, report: None };
+    let mut parsed = Args {
+        runs: DEFAULT_RUNS,
+        only: Vec::new(),
+        board: false,
+        cores: false,
+        report: None,
+        fail_above: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -242,6 +260,16 @@ fn parse_args() -> Result<Args, String> {
                     value.parse().ok().filter(|&r| r > 0).ok_or(format!("bad --runs {value}"))?;
             }
             "--board" => parsed.board = true,
+            "--fail-above" => {
+                let value = args.next().ok_or("--fail-above needs a ratio")?;
+                parsed.fail_above = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&r: &f64| r > 0.0)
+                        .ok_or(format!("bad --fail-above {value}"))?,
+                );
+            }
             "--cores" => parsed.cores = true,
             "--report" => {
                 parsed.report = Some(args.next().ok_or("--report needs a file")?.into());
@@ -258,7 +286,12 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    if parsed.cores && (parsed.board || parsed.report.is_some() || !parsed.only.is_empty()) {
+    if parsed.cores
+        && (parsed.board
+            || parsed.report.is_some()
+            || parsed.fail_above.is_some()
+            || !parsed.only.is_empty())
+    {
         return Err("--cores runs alone".into());
     }
     if parsed.report.is_some() && !parsed.only.is_empty() {
