@@ -188,7 +188,9 @@ when the function is translated; constants get slots too (copied in on entry), s
 `i32.const` costs nothing in a loop. The run loop reads and writes slots through one \
 frame pointer and fetches through one instruction pointer, without bounds checks: the \
 translator proves every slot and branch target in range (`interp/src/raw/`).
-- **Fused pairs.** A comparison fuses with the `br_if`/`if` that tests it, an `i32.add` \
+- **Fused pairs.** A comparison fuses with the `br_if`/`if` that tests it, a 32-bit one \
+with the `select` it feeds (`min`, `max` and clamps, 8-16 per app: markdown ran 2.2% fewer \
+desktop instructions and 2.5% fewer on the board, lz 1.0% and 1.2%), an `i32.add` \
 with the load or store it addresses; two consecutive copies, a loop counter's in-place add \
 (or count-down sub) with the branch that tests it, an add with a following `br` and an add of an add's result \
 each become one instruction (chosen from dynamic pair counts of the apps and kernels); so \

@@ -490,6 +490,15 @@ macro_rules! define_instr {
             Const64 { dst: Reg, lo: u32, hi: u32 },
             /// `dst = if cond != 0 { a } else { b }` (cond read as i32).
             Select { dst: Reg, cond: Reg, a: Reg, b: Reg },
+            /// `dst = if lhs < rhs { a } else { b }`, unsigned: a 32-bit comparison fused into
+            /// the `select` it feeds (a `min`, a `max`, a clamp; `>`, `<=` and `>=` by
+            /// swapping the operands or the choices). Both compare and choose at the
+            /// select's place, where the comparison's operands still hold their values.
+            SelectI32LtU { dst: Reg, lhs: Reg, rhs: Reg, a: Reg, b: Reg },
+            /// [`Instr::SelectI32LtU`], signed.
+            SelectI32LtS { dst: Reg, lhs: Reg, rhs: Reg, a: Reg, b: Reg },
+            /// `dst = if lhs == rhs { a } else { b }` (`!=` by swapping the choices).
+            SelectI32Eq { dst: Reg, lhs: Reg, rhs: Reg, a: Reg, b: Reg },
 
             GlobalGet { dst: Reg, global: u32 },
             GlobalSet { src: Reg, global: u32 },
@@ -737,6 +746,15 @@ macro_rules! define_instr {
                     Instr::Select { dst, cond, a, b } => {
                         f(dst);
                         f(cond);
+                        f(a);
+                        f(b);
+                    }
+                    Instr::SelectI32LtU { dst, lhs, rhs, a, b }
+                    | Instr::SelectI32LtS { dst, lhs, rhs, a, b }
+                    | Instr::SelectI32Eq { dst, lhs, rhs, a, b } => {
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
                         f(a);
                         f(b);
                     }
@@ -1038,6 +1056,9 @@ macro_rules! define_instr {
                     | Instr::Const32 { dst, .. }
                     | Instr::Const64 { dst, .. }
                     | Instr::Select { dst, .. }
+                    | Instr::SelectI32LtU { dst, .. }
+                    | Instr::SelectI32LtS { dst, .. }
+                    | Instr::SelectI32Eq { dst, .. }
                     | Instr::GlobalGet { dst, .. }
                     | Instr::I32AddGlobal { dst, .. }
                     | Instr::I32SubGlobal { dst, .. }

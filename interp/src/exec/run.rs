@@ -273,6 +273,18 @@ macro_rules! define_run {
                 let v = if reg($frame, cond) as u32 != 0 { reg($frame, a) } else { reg($frame, b) };
                 set($frame, dst, v);
             }
+            Instr::SelectI32LtU { dst, lhs, rhs, a, b } => {
+                let less = (reg($frame, lhs) as u32) < (reg($frame, rhs) as u32);
+                set($frame, dst, reg($frame, if less { a } else { b }));
+            }
+            Instr::SelectI32LtS { dst, lhs, rhs, a, b } => {
+                let less = (reg($frame, lhs) as i32) < (reg($frame, rhs) as i32);
+                set($frame, dst, reg($frame, if less { a } else { b }));
+            }
+            Instr::SelectI32Eq { dst, lhs, rhs, a, b } => {
+                let equal = reg($frame, lhs) as u32 == reg($frame, rhs) as u32;
+                set($frame, dst, reg($frame, if equal { a } else { b }));
+            }
             Instr::GlobalGet { dst, global } => {
                 set($frame, dst, $self.global(global));
             }

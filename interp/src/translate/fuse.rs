@@ -1,5 +1,6 @@
 //! Fusions: the last instruction taken back, or redirected, when its consumer can
-//! absorb it. A comparison (or `i32.eqz`) just computed becomes a compare-and-branch, an
+//! absorb it. A comparison (or `i32.eqz`) just computed becomes a compare-and-branch or,
+//! a 32-bit one, a compare-and-select (`i32.eqz` swaps the select's choices instead), an
 //! `i32.add` just computed becomes the address of a load or store, and a result about
 //! to be copied into a local is written there directly. Each applies only to the
 //! instruction emitted last, with nothing emitted or labelled since (the
@@ -27,6 +28,9 @@ use super::stack::Operand;
 /// Builds a load or store whose address is an `i32.add` fused in: from
 /// `(dst, base, index, offset)` for a load, `(base, index, value, offset)` for a store.
 type FusedAccess = fn(Reg, Reg, Reg, u32) -> Instr;
+
+/// Builds a select from `(dst, lhs, rhs, a, b)`: a compare-and-select, or the plain one.
+type SelectForm = fn(Reg, Reg, Reg, Reg, Reg) -> Instr;
 
 /// Reads the `compare_branch` rows of `for_each_numeric!` into
 /// [`Translator::pop_condition`].
@@ -70,6 +74,49 @@ macro_rules! fuse_condition {
 crate::ir::for_each_numeric!(fuse_condition);
 
 impl Translator<'_> {
+    /// `select`. A 32-bit comparison that just computed the condition is taken back and
+    /// fused in (its operands swapped, or the choices, for the three fused forms), and a
+    /// condition `i32.eqz` just computed is taken back, the choices swapped.
+    pub(super) fn select(&mut self) -> Result<(), Error> {
+        let lt_u: SelectForm = |dst, lhs, rhs, a, b| Instr::SelectI32LtU { dst, lhs, rhs, a, b };
+        let lt_s: SelectForm = |dst, lhs, rhs, a, b| Instr::SelectI32LtS { dst, lhs, rhs, a, b };
+        let eq: SelectForm = |dst, lhs, rhs, a, b| Instr::SelectI32Eq { dst, lhs, rhs, a, b };
+        // The plain select of condition `lhs`.
+        let plain: SelectForm = |dst, cond, _, a, b| Instr::Select { dst, cond, a, b };
+        // (form, its lhs, its rhs, whether the choices swap)
+        let fused = match self.computed_just_now(0)? {
+            Some(Instr::I32LtU { lhs, rhs, .. }) => Some((lt_u, lhs, rhs, false)),
+            Some(Instr::I32GtU { lhs, rhs, .. }) => Some((lt_u, rhs, lhs, false)),
+            Some(Instr::I32GeU { lhs, rhs, .. }) => Some((lt_u, lhs, rhs, true)),
+            Some(Instr::I32LeU { lhs, rhs, .. }) => Some((lt_u, rhs, lhs, true)),
+            Some(Instr::I32LtS { lhs, rhs, .. }) => Some((lt_s, lhs, rhs, false)),
+            Some(Instr::I32GtS { lhs, rhs, .. }) => Some((lt_s, rhs, lhs, false)),
+            Some(Instr::I32GeS { lhs, rhs, .. }) => Some((lt_s, lhs, rhs, true)),
+            Some(Instr::I32LeS { lhs, rhs, .. }) => Some((lt_s, rhs, lhs, true)),
+            Some(Instr::I32Eq { lhs, rhs, .. }) => Some((eq, lhs, rhs, false)),
+            Some(Instr::I32Ne { lhs, rhs, .. }) => Some((eq, lhs, rhs, true)),
+            Some(Instr::I32Eqz { src, .. }) => Some((plain, src, src, true)),
+            _ => None,
+        };
+        let (form, lhs, rhs, swap) = match fused {
+            Some(fused) => {
+                // The comparison's result was only this condition: its slot is dead.
+                self.take_back();
+                self.stack.pop();
+                fused
+            }
+            None => {
+                let cond = self.pop()?;
+                (plain, cond, cond, false)
+            }
+        };
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let (a, b) = if swap { (b, a) } else { (a, b) };
+        let dst = self.push_temp()?;
+        self.emit_result(form(dst, lhs, rhs, a, b))
+    }
+
     /// The last instruction, if it computed the entry `depth` below the top (its temp)
     /// and nothing has been emitted or labelled since: its consumer may fuse it in.
     fn computed_just_now(&self, depth: u32) -> Result<Option<Instr>, Error> {

@@ -268,6 +268,61 @@ fn comparisons_fuse_into_branches_with_the_same_outcome() {
 }
 
 #[test]
+fn comparisons_fuse_into_selects_with_the_same_choice() {
+    type Holds = fn(i32, i32) -> bool;
+    let cases: [(&str, Holds); 11] = [
+        ("eq", |a, b| a == b),
+        ("ne", |a, b| a != b),
+        ("lt_s", |a, b| a < b),
+        ("lt_u", |a, b| (a as u32) < b as u32),
+        ("gt_s", |a, b| a > b),
+        ("gt_u", |a, b| a as u32 > b as u32),
+        ("le_s", |a, b| a <= b),
+        ("le_u", |a, b| a as u32 <= b as u32),
+        ("ge_s", |a, b| a >= b),
+        ("ge_u", |a, b| a as u32 >= b as u32),
+        ("eqz", |a, _| a == 0),
+    ];
+    let values = [i32::MIN, -7, -1, 0, 1, 7, i32::MAX];
+    for (op, holds) in cases {
+        let cond = if op == "eqz" {
+            String::from("(i32.eqz (local.get 0))")
+        } else {
+            format!("(i32.{op} (local.get 0) (local.get 1))")
+        };
+        let select = format!("(select (local.get 0) (local.get 1) {cond})");
+        // The result left as a temp, and written straight into an operand of the
+        // comparison (a `min` kept in place), which the select must read before.
+        let to_temp = module(&format!(
+            r#"(module (func (export "run") (param i32 i32) (result i32) {select}))"#
+        ));
+        let in_place = module(&format!(
+            r#"(module (func (export "run") (param i32 i32) (result i32)
+                 (local.set 0 {select}) (local.get 0)))"#
+        ));
+        for m in [&to_temp, &in_place] {
+            let code = &m.inner.code;
+            let fused = count(m, |i| {
+                matches!(
+                    i,
+                    Instr::SelectI32LtU { .. }
+                        | Instr::SelectI32LtS { .. }
+                        | Instr::SelectI32Eq { .. }
+                        | Instr::Select { .. }
+                )
+            });
+            assert_eq!((code.len(), fused), (2, 1), "{op}: {code:?}");
+            for a in values {
+                for b in values {
+                    let want = if holds(a, b) { a } else { b };
+                    assert_eq!(run2(m, a, b), want, "{op} {a} {b}: {code:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn address_additions_fuse_into_loads_and_stores() {
     // Store v at a + b, load it back from a + b: both additions fused, the sum
     // wrapping at 32 bits like i32.add. (In a loop, so the stored constant has a

@@ -119,13 +119,7 @@ impl Translator<'_> {
             O::Drop => {
                 self.pop()?;
             }
-            O::Select | O::TypedSelect { .. } => {
-                let cond = self.pop()?;
-                let b = self.pop()?;
-                let a = self.pop()?;
-                let dst = self.push_temp()?;
-                self.emit_result(Instr::Select { dst, cond, a, b })?;
-            }
+            O::Select | O::TypedSelect { .. } => self.select()?,
             O::LocalGet { local_index } => {
                 let l = self.local(local_index)?;
                 self.push(Operand::Pending(l))?;
