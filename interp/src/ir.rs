@@ -218,6 +218,10 @@ macro_rules! for_each_numeric {
                 I64ShrS: I64ShrSToAcc, I64ShrSAcc, I64ShrSAccToAcc, false, wide, false;
                 I64ShrU: I64ShrUToAcc, I64ShrUAcc, I64ShrUAccToAcc, false, wide, false;
                 I64Rotl: I64RotlToAcc, I64RotlAcc, I64RotlAccToAcc, false, wide, false;
+                F32Add: F32AddToAcc, F32AddAcc, F32AddAccToAcc, true, narrow, true;
+                F32Sub: F32SubToAcc, F32SubAcc, F32SubAccToAcc, false, narrow, true;
+                F32Mul: F32MulToAcc, F32MulAcc, F32MulAccToAcc, true, narrow, true;
+                F32Div: F32DivToAcc, F32DivAcc, F32DivAccToAcc, false, narrow, true;
                 F64Add: F64AddToAcc, F64AddAcc, F64AddAccToAcc, true, wide, false;
                 F64Sub: F64SubToAcc, F64SubAcc, F64SubAccToAcc, false, wide, false;
                 F64Mul: F64MulToAcc, F64MulAcc, F64MulAccToAcc, true, wide, false;

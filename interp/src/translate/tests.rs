@@ -772,6 +772,37 @@ fn i64_and_f64_results_pass_through_the_accumulator() {
 }
 
 #[test]
+fn f32_results_pass_through_the_accumulator() {
+    // A product into a sum (a dot product's step, suites/bench's matmul), and a quotient
+    // stored from the accumulator.
+    let m = module(
+        r#"(module (memory 1)
+             (func (export "run") (param $n i32) (result i32) (local $a f32) (local $s f32)
+             (local.set $a (f32.convert_i32_s (local.get $n)))
+             (local.set $s (f32.add (f32.mul (local.get $a) (local.get $a))
+                                    (f32.mul (local.get $a) (f32.const 0.5))))
+             (f32.store (i32.const 16) (f32.div (f32.sub (local.get $s) (f32.const 3))
+                                                (f32.const 7)))
+             (i32.xor (i32.trunc_sat_f32_s (local.get $s)) (i32.load (i32.const 16)))))"#,
+    );
+    let code = body(&m);
+    let has = |pick: fn(&Instr) -> bool| code.iter().any(pick);
+    assert!(has(|i| matches!(i, Instr::F32MulToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::F32AddAcc { .. })), "{code:?}");
+    // The divisor, a constant outside a loop, is loaded between the sub and the div.
+    assert!(has(|i| matches!(i, Instr::F32DivToAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::Store32Acc { .. })), "{code:?}");
+    let reference = |n: i32| {
+        let a = n as f32;
+        let s = a * a + a * 0.5;
+        (s as i32) ^ (((s - 3.0) / 7.0).to_bits() as i32)
+    };
+    for n in [0, 1, 7, 123_456, -1, i32::MIN] {
+        assert_eq!(run(&m, n), reference(n), "n = {n}");
+    }
+}
+
+#[test]
 fn branches_test_a_result_in_the_accumulator() {
     // A comparison's right operand computed last is swapped to the left with the mirrored
     // test (`a < b` as `b > a`); `br_if` and `br_table` take a computed condition and index.
