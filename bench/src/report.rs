@@ -303,6 +303,13 @@ cost it 8-40% more instructions. \
 `global.get`/`global.set` are two loads through the running instance's resolved view of \
 its globals (`raw/globals.rs`); `count_global`'s loop is two dispatches (the global's \
 in-place add, a compare-and-branch).
+- **Noise.** One program's ratio moves by up to 10-15% between two builds that differ in code \
+it never runs, and between this harness and a process of its own, for both engines: \
+`i64_mix` read 1.05 and 1.17 in the harness for two such builds and 0.79 alone (`bench`'s \
+`call` example), where wasmi took 164 ms against 125 in the harness. The handlers' and \
+wasmi's code addresses, and what the programs before it left in the branch predictors, \
+move. Compare the geometric means, several runs, or instruction counts (callgrind), not \
+one program's time.
 - **Translation** decodes every operator twice: wasmparser's validator reads the body and \
 weighs its constants on the way (which get frame slots), then the translator reads it; \
 where nothing validates (boards that trust the host) a pre-pass of the translator's own \
