@@ -1,4 +1,5 @@
-//! `cargo run --release -p tandem-bench [-- --runs N] [--board] [--report FILE] [PROGRAM...]`:
+//! `cargo run --release -p tandem-bench [-- --runs N] [--board] [--report FILE]
+//! [--fail-above RATIO] [PROGRAM...] | --cores`:
 //! times every benchmark program on Tandem, wasmi and Silverfir-nano's interpreter in one
 //! process and prints a table of medians and ratios, then each engine's translation time
 //! (`translation` as a program name: that table alone). `--board` adds the Cortex-M4
@@ -74,6 +75,11 @@ fn run(args: &Args) -> Result<(), String> {
     }
     print_table(&rows);
     if let Some(bar) = args.fail_above {
+        if rows.is_empty() {
+            return Err(
+                "--fail-above needs a program to measure; `translation` alone has none".into()
+            );
+        }
         let mean =
             geometric_mean(&rows.iter().map(|r| ratio(r.tandem, r.wasmi)).collect::<Vec<_>>());
         if mean > bar {

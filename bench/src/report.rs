@@ -188,9 +188,9 @@ when the function is translated; constants get slots too (copied in on entry), s
 `i32.const` costs nothing in a loop. The run loop reads and writes slots through one \
 frame pointer and fetches through one instruction pointer, without bounds checks: the \
 translator proves every slot and branch target in range (`interp/src/raw/`).
-- **Fused pairs.** A comparison fuses with the `br_if`/`if` that tests it, a 32-bit one \
-with the `select` it feeds (`min`, `max` and clamps, 8-16 per app: markdown ran 2.2% fewer \
-desktop instructions and 2.5% fewer on the board, lz 1.0% and 1.2%), an `i32.add` \
+- **Fused pairs.** A 32-bit comparison fuses with the `br_if`/`if` that tests it and with \
+the `select` it feeds (`min`, `max`, clamps: 27-36 of each app's 45-62 selects; markdown \
+ran 2.2% fewer desktop instructions and 2.5% fewer on the board, lz 1.0% and 1.2%), an `i32.add` \
 with the load or store it addresses; two consecutive copies, a loop counter's in-place add \
 (or count-down sub) with the branch that tests it, an add with a following `br` and an add of an add's result \
 each become one instruction (chosen from dynamic pair counts of the apps and kernels); so \
@@ -228,7 +228,7 @@ the next instruction alone reads, the pair passes it in a register instead of a 
 (`translate/acc.rs`; ten i32 and ten i64 operations, f32 and f64 arithmetic, byte and word \
 loads, their fused-address forms, byte and word stores, and as readers the conditional \
 branches and `br_table`), taking a store, a load and their store-to-load latency out of the \
-pair (`matmul`'s f32 product into its sum: 1.17 to 0.92 of wasmi's desktop time, 11.6% \
+pair (`matmul`'s f32 product into its sum: 1.19 to 0.95 of wasmi's desktop time, 11.6% \
 fewer board instructions); in the apps 17-26% of executed instructions are such pairs, in `crc32` and \
 `mem_bytes` about 60%. `mem_bytes`'s inner loop went from 63 instructions a turn in five \
 handlers to 49 (wasmi: 44 in six; `i32.xor` from the accumulator into it is 6 \
@@ -303,7 +303,7 @@ cost it 8-40% more instructions. \
 `global.get`/`global.set` are two loads through the running instance's resolved view of \
 its globals (`raw/globals.rs`); `count_global`'s loop is two dispatches (the global's \
 in-place add, a compare-and-branch).
-- **Noise.** One program's ratio moves by up to 10-15% between two builds that differ in code \
+- **Noise.** One program's ratio moves by 10-30% between two builds that differ in code \
 it never runs, and between this harness and a process of its own, for both engines: \
 `i64_mix` read 1.05 and 1.17 in the harness for two such builds and 0.79 alone (`bench`'s \
 `call` example), where wasmi took 164 ms against 125 in the harness. The handlers' and \

@@ -160,8 +160,9 @@ pub(super) fn chain_through_acc(
                 code[at] = consumer;
             }
         } else if let Some(producer) = into_acc(code[at - 1])
-            // Of one width: the loop keeps 64-bit values apart, and an `i32.wrap_i64`
-            // costs no instruction, so an i64 result may be read as an i32 next.
+            // Of one width: the loop keeps 64-bit values apart, and a load shared by both
+            // widths (`i64.load32_u` is a `Load32`) must not pass its value to an i64
+            // reader.
             && consumer.wide_acc() == producer.wide_acc()
         {
             code[at - 1] = producer;

@@ -1,6 +1,6 @@
 //! Fusions: the last instruction taken back, or redirected, when its consumer can
-//! absorb it. A comparison (or `i32.eqz`) just computed becomes a compare-and-branch or,
-//! a 32-bit one, a compare-and-select (`i32.eqz` swaps the select's choices instead), an
+//! absorb it. A 32-bit comparison (or `i32.eqz`) just computed becomes a compare-and-branch
+//! or a compare-and-select (`i32.eqz` swaps the select's choices instead), an
 //! `i32.add` just computed becomes the address of a load or store, and a result about
 //! to be copied into a local is written there directly. Each applies only to the
 //! instruction emitted last, with nothing emitted or labelled since (the

@@ -300,6 +300,24 @@ fn comparisons_fuse_into_selects_with_the_same_choice() {
             r#"(module (func (export "run") (param i32 i32) (result i32)
                  (local.set 0 {select}) (local.get 0)))"#
         ));
+        // The comparison's operands temps (computed before it), the choices locals.
+        let cond = if op == "eqz" {
+            String::from("(i32.eqz (i32.xor (local.get 0) (i32.const 5)))")
+        } else {
+            format!(
+                "(i32.{op} (i32.xor (local.get 0) (i32.const 5)) (i32.sub (local.get 1) (i32.const 3)))"
+            )
+        };
+        let of_temps = module(&format!(
+            r#"(module (func (export "run") (param i32 i32) (result i32)
+                 (select (local.get 0) (local.get 1) {cond})))"#
+        ));
+        for a in values {
+            for b in values {
+                let want = if holds(a ^ 5, b.wrapping_sub(3)) { a } else { b };
+                assert_eq!(run2(&of_temps, a, b), want, "{op} of temps {a} {b}");
+            }
+        }
         for m in [&to_temp, &in_place] {
             let code = &m.inner.code;
             let fused = count(m, |i| {
@@ -798,6 +816,37 @@ fn f32_results_pass_through_the_accumulator() {
         (s as i32) ^ (((s - 3.0) / 7.0).to_bits() as i32)
     };
     for n in [0, 1, 7, 123_456, -1, i32::MIN] {
+        assert_eq!(run(&m, n), reference(n), "n = {n}");
+    }
+}
+
+#[test]
+fn an_f32_local_just_written_is_read_from_the_accumulator() {
+    // A running sum kept in a local and scaled at once: the sum offers its value, the
+    // product reads it there; a copy of the local read next by an f32 operation too.
+    let m = module(
+        r#"(module (func (export "run") (param $n i32) (result i32)
+             (local $a f32) (local $s f32) (local $t f32)
+             (local.set $a (f32.convert_i32_s (local.get $n)))
+             (local.set $s (f32.add (local.get $a) (f32.const 1.5)))
+             (local.set $t (f32.mul (local.get $s) (local.get $a)))
+             (local.set $s (local.get $t))
+             (local.set $t (f32.sub (local.get $s) (local.get $a)))
+             (i32.xor (i32.reinterpret_f32 (local.get $t)) (i32.trunc_sat_f32_s (local.get $s)))))"#,
+    );
+    let code = body(&m);
+    let has = |pick: fn(&Instr) -> bool| code.iter().any(pick);
+    assert!(has(|i| matches!(i, Instr::F32MulAcc { .. })), "{code:?}");
+    assert!(has(|i| matches!(i, Instr::F32SubAcc { .. })), "{code:?}");
+    let reference = |n: i32| {
+        let a = n as f32;
+        let s = a + 1.5;
+        let t = s * a;
+        let s = t;
+        let t = s - a;
+        (t.to_bits() as i32) ^ (s as i32)
+    };
+    for n in [0, 1, -7, 123_456, i32::MAX, i32::MIN] {
         assert_eq!(run(&m, n), reference(n), "n = {n}");
     }
 }
