@@ -191,9 +191,9 @@ macro_rules! for_each_numeric {
             // The `binary` operations with accumulator forms: `Op: OpToAcc, OpAcc,
             // OpAccToAcc, commutes, width, offers;` (see `Instr`'s docs). `commutes`: a right
             // operand in the accumulator may be swapped to the left. `width`: `narrow` for
-            // 32-bit values (i32, f32 as its bits), `wide` for 64-bit ones, which the boards' loop keeps apart
-            // (on a 32-bit core a wide value would hold a second register through the whole
-            // loop). `offers`: the slot forms also leave their result in the accumulator
+            // 32-bit values (i32, f32 as its bits), `wide` for 64-bit ones, which the boards'
+            // loop keeps apart (on a 32-bit core a wide value would hold a second register
+            // through the whole loop). `offers`: the slot forms also leave their result in the accumulator
             // (`Instr::offers_acc`): every narrow row, free in a register; of the wide ones,
             // which the board's loop keeps in an executor field (a store each), the add and
             // sub of the sums that loops rotate through locals (`a, b = b, a + b`).
@@ -1001,8 +1001,8 @@ macro_rules! define_instr {
             /// Whether this instruction, besides writing its result to a slot, leaves it in
             /// the accumulator of its width (the slot forms of the `accumulated` rows that
             /// say `offers`, the byte and word loads, and `Copy`, whose value a 32-bit
-            /// reader takes: only an `i32` or `f32` is read by one): the next instruction may then
-            /// read it there, which the acc pass has it do for a local's new value (a
+            /// reader takes: only an `i32` or `f32` is read by one): the next instruction may
+            /// then read it there, which the acc pass has it do for a local's new value (a
             /// temp's writer leaves the slot out instead, the `ToAcc` form).
             #[inline(always)]
             pub(crate) fn offers_acc(&self) -> bool {

@@ -208,29 +208,37 @@ fn run2(module: &Module, a: i32, b: i32) -> i32 {
     }
 }
 
+/// The i32 comparisons (and `i32.eqz`, of the left operand) by their text names, with
+/// what each holds: the cases of the compare-and-branch and compare-and-select tests.
+const I32_CONDITIONS: [(&str, Holds); 11] = [
+    ("eq", |a, b| a == b),
+    ("ne", |a, b| a != b),
+    ("lt_s", |a, b| a < b),
+    ("lt_u", |a, b| (a as u32) < b as u32),
+    ("gt_s", |a, b| a > b),
+    ("gt_u", |a, b| a as u32 > b as u32),
+    ("le_s", |a, b| a <= b),
+    ("le_u", |a, b| a as u32 <= b as u32),
+    ("ge_s", |a, b| a >= b),
+    ("ge_u", |a, b| a as u32 >= b as u32),
+    ("eqz", |a, _| a == 0),
+];
+
+/// The operands the comparison tests try in every pairing: both signs' extremes and zero.
+const CONDITION_VALUES: [i32; 7] = [i32::MIN, -7, -1, 0, 1, 7, i32::MAX];
+
+/// Whether a comparison holds of its two operands.
+type Holds = fn(i32, i32) -> bool;
+
+/// Comparison `op` of [`I32_CONDITIONS`] over two operand expressions, as text.
+fn i32_condition(op: &str, lhs: &str, rhs: &str) -> String {
+    if op == "eqz" { format!("(i32.eqz {lhs})") } else { format!("(i32.{op} {lhs} {rhs})") }
+}
+
 #[test]
 fn comparisons_fuse_into_branches_with_the_same_outcome() {
-    type Holds = fn(i32, i32) -> bool;
-    let cases: [(&str, Holds); 11] = [
-        ("eq", |a, b| a == b),
-        ("ne", |a, b| a != b),
-        ("lt_s", |a, b| a < b),
-        ("lt_u", |a, b| (a as u32) < b as u32),
-        ("gt_s", |a, b| a > b),
-        ("gt_u", |a, b| a as u32 > b as u32),
-        ("le_s", |a, b| a <= b),
-        ("le_u", |a, b| a as u32 <= b as u32),
-        ("ge_s", |a, b| a >= b),
-        ("ge_u", |a, b| a as u32 >= b as u32),
-        ("eqz", |a, _| a == 0),
-    ];
-    let values = [i32::MIN, -7, -1, 0, 1, 7, i32::MAX];
-    for (op, holds) in cases {
-        let cond = if op == "eqz" {
-            String::from("(i32.eqz (local.get 0))")
-        } else {
-            format!("(i32.{op} (local.get 0) (local.get 1))")
-        };
+    for (op, holds) in I32_CONDITIONS {
+        let cond = i32_condition(op, "(local.get 0)", "(local.get 1)");
         // `if` branches on the negation, `br_if` on the comparison itself.
         let with_if = module(&format!(
             r#"(module (func (export "run") (param i32 i32) (result i32)
@@ -258,8 +266,8 @@ fn comparisons_fuse_into_branches_with_the_same_outcome() {
                 )
             });
             assert_eq!(comparisons, 0, "{op}: {:?}", m.inner.code);
-            for a in values {
-                for b in values {
+            for a in CONDITION_VALUES {
+                for b in CONDITION_VALUES {
                     assert_eq!(run2(m, a, b), holds(a, b) as i32, "{op} {a} {b}");
                 }
             }
@@ -269,27 +277,8 @@ fn comparisons_fuse_into_branches_with_the_same_outcome() {
 
 #[test]
 fn comparisons_fuse_into_selects_with_the_same_choice() {
-    type Holds = fn(i32, i32) -> bool;
-    let cases: [(&str, Holds); 11] = [
-        ("eq", |a, b| a == b),
-        ("ne", |a, b| a != b),
-        ("lt_s", |a, b| a < b),
-        ("lt_u", |a, b| (a as u32) < b as u32),
-        ("gt_s", |a, b| a > b),
-        ("gt_u", |a, b| a as u32 > b as u32),
-        ("le_s", |a, b| a <= b),
-        ("le_u", |a, b| a as u32 <= b as u32),
-        ("ge_s", |a, b| a >= b),
-        ("ge_u", |a, b| a as u32 >= b as u32),
-        ("eqz", |a, _| a == 0),
-    ];
-    let values = [i32::MIN, -7, -1, 0, 1, 7, i32::MAX];
-    for (op, holds) in cases {
-        let cond = if op == "eqz" {
-            String::from("(i32.eqz (local.get 0))")
-        } else {
-            format!("(i32.{op} (local.get 0) (local.get 1))")
-        };
+    for (op, holds) in I32_CONDITIONS {
+        let cond = i32_condition(op, "(local.get 0)", "(local.get 1)");
         let select = format!("(select (local.get 0) (local.get 1) {cond})");
         // The result left as a temp, and written straight into an operand of the
         // comparison (a `min` kept in place), which the select must read before.
@@ -301,19 +290,17 @@ fn comparisons_fuse_into_selects_with_the_same_choice() {
                  (local.set 0 {select}) (local.get 0)))"#
         ));
         // The comparison's operands temps (computed before it), the choices locals.
-        let cond = if op == "eqz" {
-            String::from("(i32.eqz (i32.xor (local.get 0) (i32.const 5)))")
-        } else {
-            format!(
-                "(i32.{op} (i32.xor (local.get 0) (i32.const 5)) (i32.sub (local.get 1) (i32.const 3)))"
-            )
-        };
+        let cond = i32_condition(
+            op,
+            "(i32.xor (local.get 0) (i32.const 5))",
+            "(i32.sub (local.get 1) (i32.const 3))",
+        );
         let of_temps = module(&format!(
             r#"(module (func (export "run") (param i32 i32) (result i32)
                  (select (local.get 0) (local.get 1) {cond})))"#
         ));
-        for a in values {
-            for b in values {
+        for a in CONDITION_VALUES {
+            for b in CONDITION_VALUES {
                 let want = if holds(a ^ 5, b.wrapping_sub(3)) { a } else { b };
                 assert_eq!(run2(&of_temps, a, b), want, "{op} of temps {a} {b}");
             }
@@ -330,8 +317,8 @@ fn comparisons_fuse_into_selects_with_the_same_choice() {
                 )
             });
             assert_eq!((code.len(), fused), (2, 1), "{op}: {code:?}");
-            for a in values {
-                for b in values {
+            for a in CONDITION_VALUES {
+                for b in CONDITION_VALUES {
                     let want = if holds(a, b) { a } else { b };
                     assert_eq!(run2(m, a, b), want, "{op} {a} {b}: {code:?}");
                 }
