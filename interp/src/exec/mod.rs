@@ -210,6 +210,10 @@ struct Executor<'s> {
     /// only compares against them.
     peak_stack_slots: usize,
     peak_call_depth: usize,
+    /// The highest frame end known to fit the stack and already counted in
+    /// `peak_stack_slots`: a call whose frame ends within it compares once, not twice.
+    #[cfg(tandem_threaded)]
+    checked_top: usize,
     fuel: &'s mut u64,
     fuel_reserve: &'s mut u64,
     interrupt: Option<&'static AtomicBool>,
@@ -315,6 +319,8 @@ impl<'s> Executor<'s> {
             depth: 0,
             peak_stack_slots: stats.peak_stack_slots as usize,
             peak_call_depth: stats.peak_call_depth as usize,
+            #[cfg(tandem_threaded)]
+            checked_top: 0,
             fuel,
             fuel_reserve,
             interrupt: *interrupt,

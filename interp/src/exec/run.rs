@@ -12,7 +12,6 @@ use crate::config::Dispatch;
 use crate::error::{Trap, TrapKind};
 use crate::ir::{Instr, Reg};
 use crate::raw::code::CodePtr;
-use crate::raw::dispatch::keep_scalar;
 use crate::raw::frame::Frame;
 #[cfg(tandem_threaded)]
 use crate::raw::memory::MemoryView;
@@ -207,18 +206,12 @@ macro_rules! define_run {
                 $self.stack.all().copy_within(src..src + count as usize, base);
                 go!($mode $cx returned $self.ret());
             }
-            // Slot by slot, a few each (`keep_scalar`).
             Instr::InitLocals { first, zeros, count, consts } => {
-                let (first, zeros) = (usize::from(first), usize::from(zeros));
-                zero_slots($frame, first, zeros);
                 let consts = consts as usize..consts as usize + usize::from(count);
                 let consts = $self.consts.get(consts).unwrap_or_default();
-                for (r, value) in (first + zeros..).zip(consts) {
-                    set($frame, r as Reg, *value);
-                    keep_scalar();
-                }
+                set_up($frame, first, zeros, consts);
             }
-            Instr::ZeroLocals { first, count } => zero_slots($frame, first.into(), count.into()),
+            Instr::ZeroLocals { first, count } => set_up($frame, first, count, &[]),
             Instr::Call { func, base } => {
                 $self.call(func, base, $ip.next().offset_from($code))?;
                 go!($mode $cx enter);
@@ -946,14 +939,14 @@ fn set(frame: Frame, r: Reg, v: Slot) {
     unsafe { frame.set(r, v) }
 }
 
-/// Zeroes the `count` slots of the running frame from `first` (a function's declared locals),
-/// one a turn (`keep_scalar`).
+/// Zeroes the `zeros` slots of the running frame from `first` (a function's declared
+/// locals) and copies `consts` after them: the frame's set-up.
 #[inline(always)]
-fn zero_slots(frame: Frame, first: usize, count: usize) {
-    for r in first..first + count {
-        set(frame, r as Reg, 0);
-        keep_scalar();
-    }
+#[allow(unsafe_code)]
+fn set_up(frame: Frame, first: Reg, zeros: u16, consts: &[Slot]) {
+    // SAFETY: the set-up's slots are operands of translated code, its first and last below
+    // the frame's size (`Instr::for_each_slot`), so as in `reg`.
+    unsafe { frame.set_up(first.into(), zeros.into(), consts) }
 }
 
 /// Writes the low half of slot `r` of the running frame (a 32-bit result).
