@@ -281,9 +281,9 @@ set to zero before any label (LLVM zeroes its accumulators at a function's start
 zero its set-up wrote: `fib` went from 0.74 to 0.69 of wasmi's board instructions and ran \
 5% fewer desktop instructions in 6% less time. Threaded handlers keep the memory's view \
 through a return within the instance (desktop only: `calls` -1.4% instructions, `fib` \
--0.8%). Their call handler is 42 instructions: it checks the callee's frame against the \
-highest frame end already checked and counted in the peak (one compare instead of two), a \
-return finds its caller with one compare (depth 0 wraps past every frame), and a set-up \
+-0.8%). Their call handler went from 50 instructions to 47: it checks the callee's \
+frame against the highest frame end already checked and counted in the peak (one compare \
+instead of two), a return finds its caller with one compare (depth 0 wraps past every frame), and a set-up \
 walks a pointer (fewer registers saved than indices): `fib` 4% fewer instructions, \
 `calls` 3.6%, `json` and `markdown` 2.6%. The board's loop keeps its two compares and \
 counts indices, as the same code there spilled the frame pointer or the code's start \

@@ -65,14 +65,14 @@ impl<'s> Executor<'s> {
     }
 
     /// Checks that a frame ending at slot `top` fits the stack, and counts it in the peak.
-    /// The threaded handlers compare once, against the highest end already checked; the
-    /// board's loop compares with the stack and the peak, as the same check inlined there
-    /// took a register from its frame pointer (spilled: 2-13% more instructions).
+    /// Builds with threaded dispatch (either dispatch there) compare once, against the
+    /// highest end already checked; the others, the boards', compare with the stack and
+    /// the peak, as the one compare inlined in the board's loop took a register from its
+    /// frame pointer (spilled: 3-13% more instructions).
     #[inline(always)]
     fn check_frame(&mut self, top: usize) -> Result<(), Trap> {
         #[cfg(tandem_threaded)]
         if top > self.checked_top {
-            core::hint::cold_path();
             if top > self.stack.len() {
                 return Err(TrapKind::StackExhausted.into());
             }

@@ -14,7 +14,8 @@
 //!
 //! **The caller's promise** (the `unsafe` part): a [`Frame`] at `base` is accessed
 //! only at slots `r` with `base + r < len`, and only while its `ValueStack` lives. The
-//! executor keeps it by checking `base + frame_size <= len` on entry, and the
+//! executor keeps it by checking `base + frame_size <= len` on entry (in threaded builds
+//! against the highest such end already checked, itself at most `len`), and the
 //! translator by checking every slot operand of every instruction against `frame_size`
 //! before it accepts a function (`Translator::finish`). Debug builds
 //! assert the bound on every access, so the fuzzers and tests catch a translator
@@ -133,10 +134,11 @@ impl Frame {
 
     /// A function's set-up: zeroes the `zeros` slots from `first`, then writes `values` to
     /// the slots after them, slot by slot (`keep_scalar`): the `memset` or `memcpy` call
-    /// LLVM would make of it costs more than the few slots a frame sets. A threaded
-    /// handler walks a pointer (3% fewer instructions for `fib`, which sets 4 slots a
-    /// call, than indices: fewer registers saved); the board's loop counts indices, as
-    /// the walk took it the register it keeps the code's start in.
+    /// LLVM would make of it costs more than the few slots a frame sets. Builds with
+    /// threaded dispatch walk a pointer (its handler: 3% fewer instructions for `fib`,
+    /// which sets 4 slots a call, than indices, with fewer registers saved); the others,
+    /// the boards', count indices, as the walk took the board's loop the register it
+    /// keeps the code's start in.
     ///
     /// # Safety
     /// `base + first + zeros + values.len()` is at most the stack's length (`base` the
@@ -262,6 +264,48 @@ mod tests {
             // SAFETY: as above.
             unsafe { stack.frame(6).set_up(0, 0, &[8]) };
             assert_eq!(slots, [9, 0, 9, 9, 0, 0, 8, 7], "walking: {walking}");
+        }
+    }
+
+    /// Every frame is checked against the stack, even after a wider one passed (threaded
+    /// builds compare with the widest end checked so far): a wide frame first, then a
+    /// recursion of narrow ones that outgrows the stack traps, on either dispatch, and
+    /// the peak stays within the stack.
+    #[test]
+    fn frames_past_the_stack_trap_after_a_wider_one_fit() {
+        use crate::{Config, Dispatch, Error, Linker, Module, Store, TrapKind, Value};
+        let wasm = wat::parse_str(alloc::format!(
+            r#"(module
+                 (func $wide (local{}))
+                 (func $deep (param i32) (result i32)
+                   (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+                     (else (i32.add (i32.const 1)
+                                    (call $deep (i32.sub (local.get 0) (i32.const 1)))))))
+                 (func (export "run") (param i32) (result i32)
+                   (call $wide)
+                   (call $deep (local.get 0))))"#,
+            " i64".repeat(100)
+        ))
+        .expect("wat");
+        for dispatch in [Dispatch::Loop, Dispatch::Threaded] {
+            let config = Config::new().with_dispatch(dispatch).with_limits(256, 1000);
+            let module = Module::new(&config, &wasm).expect("module");
+            let mut store = Store::new(config);
+            let instance = Linker::new().instantiate(&mut store, &module).expect("instance");
+            let run = instance.func(&store, "run").expect("export");
+            let mut out = [Value::I32(0)];
+            store.call(run, &[Value::I32(10)], &mut out).expect("a recursion that fits");
+            assert_eq!(out, [Value::I32(10)]);
+            let peak = store.stats().peak_stack_slots;
+            assert!((100..256).contains(&peak), "{peak} slots, {dispatch:?}");
+            match store.call(run, &[Value::I32(200)], &mut out) {
+                Err(Error::Trap(trap)) => assert_eq!(trap.kind(), TrapKind::StackExhausted),
+                other => panic!("{other:?} for a recursion past the stack, {dispatch:?}"),
+            }
+            let peak = store.stats().peak_stack_slots;
+            assert!((100..=256).contains(&peak), "{peak} slots, {dispatch:?}");
+            store.call(run, &[Value::I32(10)], &mut out).expect("a recursion that fits");
+            assert_eq!(out, [Value::I32(10)]);
         }
     }
 
