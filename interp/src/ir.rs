@@ -543,6 +543,9 @@ macro_rules! define_instr {
             Load8UAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
             Load16UAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
             Load32Add { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            /// [`Instr::Load32Add`] of an array element: the index an `i32.shl` by 2 scaled
+            /// (fused in too), so the address is `(base + (index << 2)) as u32 + offset`.
+            Load32AddScaled { dst: Reg, base: Reg, index: Reg, offset: u32 },
             Load64Add { dst: Reg, base: Reg, index: Reg, offset: u32 },
             I32Load8SAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
             I32Load16SAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
@@ -784,6 +787,7 @@ macro_rules! define_instr {
                     Instr::Load8UAdd { dst, base, index, .. }
                     | Instr::Load16UAdd { dst, base, index, .. }
                     | Instr::Load32Add { dst, base, index, .. }
+                    | Instr::Load32AddScaled { dst, base, index, .. }
                     | Instr::Load64Add { dst, base, index, .. }
                     | Instr::I32Load8SAdd { dst, base, index, .. }
                     | Instr::I32Load16SAdd { dst, base, index, .. }
@@ -918,6 +922,7 @@ macro_rules! define_instr {
                     | Instr::Load8UAdd { .. }
                     | Instr::Load16UAdd { .. }
                     | Instr::Load32Add { .. }
+                    | Instr::Load32AddScaled { .. }
                     | Instr::Load64Add { .. }
                     | Instr::I32Load8SAdd { .. }
                     | Instr::I32Load16SAdd { .. }
@@ -1014,7 +1019,8 @@ macro_rules! define_instr {
                     | Instr::Load32 { .. }
                     | Instr::Load32Acc { .. }
                     | Instr::Load8UAdd { .. }
-                    | Instr::Load32Add { .. } => true,
+                    | Instr::Load32Add { .. }
+                    | Instr::Load32AddScaled { .. } => true,
                     _ => false,
                 }
             }
@@ -1080,6 +1086,7 @@ macro_rules! define_instr {
                     | Instr::Load8UAdd { dst, .. }
                     | Instr::Load16UAdd { dst, .. }
                     | Instr::Load32Add { dst, .. }
+                    | Instr::Load32AddScaled { dst, .. }
                     | Instr::Load64Add { dst, .. }
                     | Instr::I32Load8SAdd { dst, .. }
                     | Instr::I32Load16SAdd { dst, .. }

@@ -367,6 +367,12 @@ macro_rules! define_run {
                 set($frame, dst, v as Slot);
                 $a = v as Slot;
             }
+            Instr::Load32AddScaled { dst, base, index, offset } => {
+                let addr = (reg($frame, base) as u32).wrapping_add((reg($frame, index) as u32) << 2);
+                let v = u32::from_le_bytes($self.load($mem, addr as Slot, offset)?);
+                set($frame, dst, v as Slot);
+                $a = v as Slot;
+            }
             Instr::Load64Add { dst, base, index, offset } => {
                 let v = $self.load($mem, sum($frame, base, index), offset)?;
                 set($frame, dst, u64::from_le_bytes(v));

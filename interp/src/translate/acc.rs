@@ -38,6 +38,7 @@ macro_rules! define_acc_pass {
                 | Instr::Load32Acc { dst, .. }
                 | Instr::Load8UAdd { dst, .. }
                 | Instr::Load32Add { dst, .. }
+                | Instr::Load32AddScaled { dst, .. }
                 | Instr::Copy { dst, .. } => Some(dst),
                 _ => None,
             }

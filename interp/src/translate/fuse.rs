@@ -153,17 +153,50 @@ impl Translator<'_> {
         }
     }
 
+    /// If the instruction before an address's `i32.add`, just taken back, is an `i32.shl`
+    /// by `shift` of one of its operands (a temp), takes it back too and returns the add's
+    /// other operand and the unshifted index: an array element's address.
+    fn take_scaled_index(&mut self, (lhs, rhs): (Reg, Reg), shift: u32) -> Option<(Reg, Reg)> {
+        let at = self.code.len().checked_sub(1)?;
+        // The add's position, now empty, must be no branch target: the fused access
+        // stands where the shift stood.
+        if self.labelled == self.code.len() || at < self.entry {
+            return None;
+        }
+        let Instr::I32Shl { dst, lhs: index, rhs: amount } = self.code[at] else {
+            return None;
+        };
+        let base = match (lhs == dst, rhs == dst) {
+            (true, false) => rhs,
+            (false, true) => lhs,
+            _ => return None,
+        };
+        if u32::from(dst) < self.stack_base || self.constant_in(amount)? as u32 & 31 != shift {
+            return None;
+        }
+        self.code.pop();
+        Some((base, index))
+    }
+
     /// `make` builds the load from its address slot; `fused`, if the load has such a
-    /// form, from an `i32.add`'s operands when the address is one just computed.
+    /// form, from an `i32.add`'s operands when the address is one just computed; `scaled`,
+    /// if the load has that form too, when the add's index is an `i32.shl` by 2 just
+    /// before it (4-byte elements).
     pub(super) fn load(
         &mut self,
         m: &MemArg,
         make: fn(Reg, Reg, u32) -> Instr,
         fused: Option<FusedAccess>,
+        scaled: Option<FusedAccess>,
     ) -> Result<(), Error> {
         let (offset, mem) = self.memarg(m)?;
         let fused = match fused {
-            Some(fused) => self.take_address_add(0)?.map(|sum| (fused, sum)),
+            Some(fused) => self.take_address_add(0)?.map(|sum| {
+                match scaled.and_then(|scaled| Some((scaled, self.take_scaled_index(sum, 2)?))) {
+                    Some(scaled) => scaled,
+                    None => (fused, sum),
+                }
+            }),
             None => None,
         };
         let addr = self.pop()?;

@@ -1076,3 +1076,74 @@ fn a_copied_local_is_read_from_the_accumulator_by_the_next_instruction() {
         }
     }
 }
+
+#[test]
+fn an_index_shifted_by_2_fuses_into_its_i32_load() {
+    // a[i] with the index on either side of the add, with an offset, and shifted by 34
+    // (the count is taken mod 32): fused; shifted by 3, a stride of 8: left as it is.
+    let elems: [i32; 11] = core::array::from_fn(|k| k as i32 + 1);
+    let data: String =
+        elems.iter().flat_map(|e| e.to_le_bytes()).map(|b| format!("\\{b:02x}")).collect();
+    let m = module(&format!(
+        r#"(module (memory 1) (data (i32.const 16) "{data}")
+             (func (export "run") (param $n i32) (result i32)
+               (local $i i32) (local $s i32) (local $a i32)
+               (local.set $a (i32.const 16))
+               (block (loop
+                 (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+                 (local.set $s (i32.add (local.get $s)
+                   (i32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 2))))))
+                 (local.set $s (i32.add (local.get $s) (i32.mul (i32.const 100)
+                   (i32.load offset=4 (i32.add (i32.shl (local.get $i) (i32.const 2)) (local.get $a))))))
+                 (local.set $s (i32.add (local.get $s) (i32.mul (i32.const 10000)
+                   (i32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 34)))))))
+                 (local.set $s (i32.add (local.get $s) (i32.mul (i32.const 1000000)
+                   (i32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 3)))))))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br 0)))
+               (local.get $s)))"#
+    ));
+    let scaled = |i: &Instr| matches!(i, Instr::Load32AddScaled { .. });
+    assert_eq!(count(&m, scaled), 3, "{:?}", m.inner.code);
+    assert_eq!(count(&m, |i| matches!(i, Instr::I32Shl { .. })), 1, "{:?}", m.inner.code);
+    let sum = |n: usize| {
+        (0..n)
+            .map(|i| elems[i] + 100 * elems[i + 1] + 10_000 * elems[i] + 1_000_000 * elems[2 * i])
+            .sum::<i32>()
+    };
+    for dispatch in [Dispatch::Loop, Dispatch::Threaded] {
+        let mut store = Store::new(Config::new().with_dispatch(dispatch));
+        let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        let mut out = [Value::I32(0)];
+        for n in [0, 1, 5] {
+            store.call(func, &[Value::I32(n as i32)], &mut out).unwrap();
+            assert_eq!(out, [Value::I32(sum(n))], "n = {n}, {dispatch:?}");
+        }
+        // Past the memory's end the fused load traps, as the three instructions would.
+        let trap = store.call(func, &[Value::I32(20_000)], &mut out);
+        assert!(format!("{trap:?}").contains("MemoryOutOfBounds"), "{trap:?}");
+    }
+}
+
+#[test]
+fn a_scaled_index_wraps_as_the_shift_and_the_add_do() {
+    // (index << 2) and the sum wrap at 32 bits before the offset is added: 0x4000_0001
+    // scales to 4, and 0xffff_fff0 + 0x20 wraps to 0x10.
+    let m = module(
+        r#"(module (memory 1) (data (i32.const 16) "\01\00\00\00\02\00\00\00")
+             (func (export "run") (param $i i32) (result i32) (local $a i32) (local $k i32)
+               (local.set $a (i32.const 16))
+               (if (i32.eq (local.get $i) (i32.const -1))
+                 (then (local.set $a (i32.const 0xfffffff0)) (local.set $i (i32.const 8))))
+               (loop $l
+                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $k) (i32.const 2))))
+               (i32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 2))))))"#,
+    );
+    assert_eq!(count(&m, |i| matches!(i, Instr::Load32AddScaled { .. })), 1, "{:?}", m.inner.code);
+    assert_eq!(run(&m, 0), 1);
+    assert_eq!(run(&m, 1), 2);
+    assert_eq!(run(&m, 0x4000_0001), 2);
+    assert_eq!(run(&m, -1), 1);
+}

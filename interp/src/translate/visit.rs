@@ -13,18 +13,29 @@ use super::consts::constant_bits;
 use super::control::CtrlKind;
 use super::stack::Operand;
 
-/// `load!(self, memarg, Plain)` or `load!(self, memarg, Plain, Fused)`: translates a load
-/// into `Instr::Plain { dst, addr, offset }`, or into `Instr::Fused { dst, base, index,
-/// offset }` when its address is an `i32.add` just computed.
+/// `load!(self, memarg, Plain)` or `load!(self, memarg, Plain, Fused[, Scaled])`:
+/// translates a load into `Instr::Plain { dst, addr, offset }`, into `Instr::Fused { dst,
+/// base, index, offset }` when its address is an `i32.add` just computed, or into
+/// `Instr::Scaled`, of the same fields, when that add's index is an `i32.shl` by the
+/// access's width (log 2) computed just before it.
 macro_rules! load {
     ($t:ident, $m:ident, $plain:ident) => {
-        $t.load(&$m, |dst, addr, offset| Instr::$plain { dst, addr, offset }, None)?
+        $t.load(&$m, |dst, addr, offset| Instr::$plain { dst, addr, offset }, None, None)?
     };
     ($t:ident, $m:ident, $plain:ident, $fused:ident) => {
         $t.load(
             &$m,
             |dst, addr, offset| Instr::$plain { dst, addr, offset },
             Some(|dst, base, index, offset| Instr::$fused { dst, base, index, offset }),
+            None,
+        )?
+    };
+    ($t:ident, $m:ident, $plain:ident, $fused:ident, $scaled:ident) => {
+        $t.load(
+            &$m,
+            |dst, addr, offset| Instr::$plain { dst, addr, offset },
+            Some(|dst, base, index, offset| Instr::$fused { dst, base, index, offset }),
+            Some(|dst, base, index, offset| Instr::$scaled { dst, base, index, offset }),
         )?
     };
 }
@@ -142,7 +153,7 @@ impl Translator<'_> {
             }
 
             O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32U { memarg } => {
-                load!(self, memarg, Load32, Load32Add)
+                load!(self, memarg, Load32, Load32Add, Load32AddScaled)
             }
             O::I64Load { memarg } | O::F64Load { memarg } => load!(self, memarg, Load64, Load64Add),
             O::I32Load8U { memarg } | O::I64Load8U { memarg } => {
