@@ -28,7 +28,8 @@ macro_rules! define_acc_pass {
         accumulated { $($acc:ident: $acc_to:ident, $acc_from:ident, $acc_both:ident, $acc_commutes:literal, $acc_width:ident, $acc_offers:literal;)* }
     ) => {
         /// The slot `instr` writes its result to, if it has a form that leaves the result
-        /// in the accumulator instead, or is a `Copy` (which offers it there).
+        /// in the accumulator instead, or offers it there without one (a `Copy`, a scaled
+        /// load), for a local's reader.
         fn result_slot(instr: Instr) -> Option<Reg> {
             match instr {
                 $( Instr::$acc { dst, .. } | Instr::$acc_from { dst, .. } )|*

@@ -4,7 +4,9 @@
 //! `i32.add` just computed becomes the address of a load or store, and a result about
 //! to be copied into a local is written there directly. Each applies only to the
 //! instruction emitted last, with nothing emitted or labelled since (the
-//! translator's `retarget`), so no other reader can see the difference.
+//! translator's `retarget`), so no other reader can see the difference. An `i32.load`'s
+//! add reaches back one more: an `i32.shl` by 2 just before it, of a temp, with no label
+//! between, scales its index (`take_scaled_index`).
 //!
 //! Pairs: an instruction about to be emitted joins the one before it when the two have a
 //! fused form and no branch targets the position between them (`fuse_pair`): two copies,
@@ -154,8 +156,9 @@ impl Translator<'_> {
     }
 
     /// If the instruction before an address's `i32.add`, just taken back, is an `i32.shl`
-    /// by `shift` of one of its operands (a temp), takes it back too and returns the add's
-    /// other operand and the unshifted index: an array element's address.
+    /// by `shift` that produced one of its operands (a temp), takes it back too and
+    /// returns the add's other operand and the unshifted index: an array element's
+    /// address.
     fn take_scaled_index(&mut self, (lhs, rhs): (Reg, Reg), shift: u32) -> Option<(Reg, Reg)> {
         let at = self.code.len().checked_sub(1)?;
         // The add's position, now empty, must be no branch target: the fused access

@@ -1147,3 +1147,34 @@ fn a_scaled_index_wraps_as_the_shift_and_the_add_do() {
     assert_eq!(run(&m, 0x4000_0001), 2);
     assert_eq!(run(&m, -1), 1);
 }
+
+#[test]
+fn a_shift_stays_apart_where_a_branch_lands_or_a_local_keeps_it() {
+    // The block's end, a branch target, sits at the add: the shift stands alone, so the
+    // branch's value (4: element 1) and the fall-through's (the scaled index) both reach
+    // the load. A teed shift keeps its local, read again after the load.
+    let m = module(
+        r#"(module (memory 1) (data (i32.const 16) "\01\00\00\00\02\00\00\00\03\00\00\00")
+             (func (export "run") (param $i i32) (result i32) (local $a i32) (local $t i32) (local $k i32)
+               (local.set $a (i32.const 16))
+               (loop $l
+                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $k) (i32.const 2))))
+               (if (result i32) (i32.ge_u (local.get $i) (i32.const 1000))
+                 (then
+                   (i32.add
+                     (i32.load (i32.add (local.get $a)
+                       (local.tee $t (i32.shl (i32.sub (local.get $i) (i32.const 1000)) (i32.const 2)))))
+                     (i32.mul (local.get $t) (i32.const 1000))))
+                 (else
+                   (i32.load (i32.add (local.get $a)
+                     (block (result i32)
+                       (drop (br_if 0 (i32.const 4) (i32.gt_u (local.get $i) (i32.const 100))))
+                       (i32.shl (local.get $i) (i32.const 2)))))))))"#,
+    );
+    assert_eq!(count(&m, |i| matches!(i, Instr::Load32AddScaled { .. })), 0, "{:?}", m.inner.code);
+    assert_eq!(run(&m, 0), 1);
+    assert_eq!(run(&m, 2), 3);
+    assert_eq!(run(&m, 200), 2);
+    assert_eq!(run(&m, 1002), 3 + 8 * 1000);
+}

@@ -16,8 +16,8 @@ use super::stack::Operand;
 /// `load!(self, memarg, Plain)` or `load!(self, memarg, Plain, Fused[, Scaled])`:
 /// translates a load into `Instr::Plain { dst, addr, offset }`, into `Instr::Fused { dst,
 /// base, index, offset }` when its address is an `i32.add` just computed, or into
-/// `Instr::Scaled`, of the same fields, when that add's index is an `i32.shl` by the
-/// access's width (log 2) computed just before it.
+/// `Instr::Scaled`, of the same fields, when that add's index is an `i32.shl` by 2
+/// computed just before it (4-byte elements: the only scaled form, `Load32AddScaled`).
 macro_rules! load {
     ($t:ident, $m:ident, $plain:ident) => {
         $t.load(&$m, |dst, addr, offset| Instr::$plain { dst, addr, offset }, None, None)?
