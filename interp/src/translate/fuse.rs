@@ -160,12 +160,9 @@ impl Translator<'_> {
     /// returns the add's other operand and the unshifted index: an array element's
     /// address.
     fn take_scaled_index(&mut self, (lhs, rhs): (Reg, Reg), shift: u32) -> Option<(Reg, Reg)> {
-        let at = self.code.len().checked_sub(1)?;
         // The add's position, now empty, must be no branch target: the fused access
         // stands where the shift stood.
-        if self.labelled == self.code.len() || at < self.entry {
-            return None;
-        }
+        let at = self.joinable_last()?;
         let Instr::I32Shl { dst, lhs: index, rhs: amount } = self.code[at] else {
             return None;
         };
@@ -195,10 +192,9 @@ impl Translator<'_> {
         let (offset, mem) = self.memarg(m)?;
         let fused = match fused {
             Some(fused) => self.take_address_add(0)?.map(|sum| {
-                match scaled.and_then(|scaled| Some((scaled, self.take_scaled_index(sum, 2)?))) {
-                    Some(scaled) => scaled,
-                    None => (fused, sum),
-                }
+                let scaled =
+                    scaled.and_then(|scaled| Some((scaled, self.take_scaled_index(sum, 2)?)));
+                scaled.unwrap_or((fused, sum))
             }),
             None => None,
         };
@@ -307,15 +303,19 @@ impl Translator<'_> {
 }
 
 impl Translator<'_> {
+    /// The index of the last instruction, if what comes next may join it: the position
+    /// after it is no branch target, and it is this function's (its first instruction, or
+    /// one a branch may land on, stands alone).
+    fn joinable_last(&self) -> Option<usize> {
+        let at = self.code.len().checked_sub(1)?;
+        (self.labelled != self.code.len() && at >= self.entry).then_some(at)
+    }
+
     /// Folds `next` into the last instruction if the pair has a fused form and nothing
     /// may jump between them: returns the fused instruction's index (where a branch's
     /// target is patched later), or `None` to emit `next` as it is.
     pub(super) fn fuse_pair(&mut self, next: Instr) -> Option<usize> {
-        let at = self.code.len().checked_sub(1)?;
-        // The function's first instruction, or one a branch may land on, stands alone.
-        if self.labelled == self.code.len() || at < self.entry {
-            return None;
-        }
+        let at = self.joinable_last()?;
         let fused = match (self.code[at], next) {
             (Instr::Copy { dst, src }, Instr::Copy { dst: dst2, src: src2 }) => {
                 Instr::Copy2 { dst, src, dst2, src2 }
