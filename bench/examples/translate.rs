@@ -26,23 +26,25 @@ fn main() -> ExitCode {
     let translated = match engine.as_str() {
         "tandem" => {
             let config = tandem_interp::Config::new();
-            (0..n)
-                .try_for_each(|_| tandem_interp::Module::new(&config, &wasm).map(drop))
-                .map_err(|e| e.to_string())
+            timed(n, || {
+                tandem_interp::Module::new(&config, &wasm).map(drop).map_err(|e| e.to_string())
+            })
         }
         "wasmi" => {
             let mut config = wasmi::Config::default();
             config.compilation_mode(wasmi::CompilationMode::Eager);
             let engine = wasmi::Engine::new(&config);
-            (0..n)
-                .try_for_each(|_| wasmi::Module::new(&engine, &wasm).map(drop))
-                .map_err(|e| e.to_string())
+            timed(n, || wasmi::Module::new(&engine, &wasm).map(drop).map_err(|e| e.to_string()))
         }
         other => Err(format!("no engine {other}")),
     };
     match translated {
-        Ok(()) => {
-            println!("{file} x{n} in {:.2} ms", start.elapsed().as_secs_f64() * 1e3);
+        Ok(median) => {
+            println!(
+                "{file} x{n} in {:.2} ms, median {:.3} ms",
+                start.elapsed().as_secs_f64() * 1e3,
+                median.as_secs_f64() * 1e3
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -50,4 +52,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `translate` `n` times; the median of their times, or the first error.
+fn timed(
+    n: u32,
+    mut translate: impl FnMut() -> Result<(), String>,
+) -> Result<std::time::Duration, String> {
+    let mut times = Vec::new();
+    for _ in 0..n {
+        let start = std::time::Instant::now();
+        translate()?;
+        times.push(start.elapsed());
+    }
+    if times.is_empty() {
+        return Err("N is at least 1".into());
+    }
+    Ok(tandem_bench::median(&times))
 }
