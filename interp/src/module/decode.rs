@@ -370,7 +370,7 @@ impl<'c> Decoder<'c> {
     pub(super) fn code_entry(
         &mut self,
         body: &FunctionBody<'_>,
-        chosen: Option<Vec<Slot>>,
+        chosen: Option<&[Slot]>,
     ) -> Result<(), Error> {
         let func_index = self.d.inner.num_imported_funcs as usize + self.d.headers.len();
         if func_index >= self.d.inner.funcs.len() {
@@ -444,6 +444,7 @@ impl<'c> Decoder<'c> {
                 0,
             ));
         }
+        self.d.code.scratch.release(self.heap);
         // Grown ahead while translating: trimmed, so a module holds what it uses.
         self.heap.shrink(&mut self.d.code.instrs);
         self.heap.shrink(&mut self.d.code.consts);

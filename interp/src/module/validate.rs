@@ -6,6 +6,8 @@
 //! A body's constants are weighed for the translator on the validator's reading of it
 //! ([`Weighing`]): the translator's pre-pass over the body is then not needed.
 
+// Named by the visitor methods `for_each_visit_operator!` writes (operators' arguments).
+#[cfg(feature = "validate")]
 use alloc::vec::Vec;
 
 use wasmparser::Payload;
@@ -24,6 +26,9 @@ pub(super) struct Checker {
     /// Reused from one function body to the next.
     #[cfg(feature = "validate")]
     allocs: wasmparser::FuncValidatorAllocations,
+    /// The last body's constants, weighed; reused as `allocs` is.
+    #[cfg(feature = "validate")]
+    weights: ConstWeights,
 }
 
 impl Checker {
@@ -34,13 +39,15 @@ impl Checker {
             validator: wasmparser::Validator::new_with_features(config.features.to_wasmparser()),
             #[cfg(feature = "validate")]
             allocs: Default::default(),
+            #[cfg(feature = "validate")]
+            weights: ConstWeights::default(),
         }
     }
 
     /// Validates `payload`, and a function body in full: then returns the body's constants
     /// that earn a slot (see `translate::consts`).
     #[cfg(feature = "validate")]
-    pub(super) fn check(&mut self, payload: &Payload<'_>) -> Result<Option<Vec<Slot>>, Error> {
+    pub(super) fn check(&mut self, payload: &Payload<'_>) -> Result<Option<&[Slot]>, Error> {
         // A proposal the core does not implement is worded as the decoder words it.
         let invalid = |e: wasmparser::BinaryReaderError| {
             let (message, offset) = (e.message(), e.offset() as usize);
@@ -53,34 +60,34 @@ impl Checker {
             return Ok(None);
         };
         let mut v = func.into_validator(core::mem::take(&mut self.allocs));
-        let weighed = validate_body(&mut v, &body).map_err(invalid)?;
+        validate_body(&mut v, &body, &mut self.weights).map_err(invalid)?;
         self.allocs = v.into_allocations();
-        Ok(Some(weighed.chosen()))
+        Ok(Some(self.weights.choose()))
     }
 
     #[cfg(not(feature = "validate"))]
-    pub(super) fn check(&mut self, _payload: &Payload<'_>) -> Result<Option<Vec<Slot>>, Error> {
+    pub(super) fn check(&mut self, _payload: &Payload<'_>) -> Result<Option<&[Slot]>, Error> {
         Ok(None)
     }
 }
 
-/// What `FuncValidator::validate` does, the constants weighed on the way.
+/// What `FuncValidator::validate` does, the constants weighed on the way into `weights`.
 #[cfg(feature = "validate")]
 fn validate_body<R: wasmparser::WasmModuleResources>(
     v: &mut wasmparser::FuncValidator<R>,
     body: &wasmparser::FunctionBody<'_>,
-) -> wasmparser::Result<ConstWeights> {
+    weights: &mut ConstWeights,
+) -> wasmparser::Result<()> {
     let mut reader = body.get_binary_reader();
     v.read_locals(&mut reader)?;
     reader.set_features(*v.features());
-    let mut weights = ConstWeights::default();
+    weights.clear();
     while !reader.eof() {
         let offset = reader.original_position();
-        let mut visitor = Weighing { validator: v.visitor(offset), weights: &mut weights };
+        let mut visitor = Weighing { validator: v.visitor(offset), weights };
         reader.visit_operator(&mut visitor)??;
     }
-    reader.finish_expression(&v.visitor(reader.original_position()))?;
-    Ok(weights)
+    reader.finish_expression(&v.visitor(reader.original_position()))
 }
 
 /// The validator's visitor, with the constants weighed as the operators go by: one
@@ -165,8 +172,15 @@ mod tests {
                     continue;
                 };
                 let mut v = func.into_validator(Default::default());
-                let weighed = validate_body(&mut v, &body).unwrap().chosen();
-                assert_eq!(weighed, pre_pass_constants(&body), "body at {:?}", body.range());
+                let (mut weights, mut pre_pass) = Default::default();
+                validate_body(&mut v, &body, &mut weights).unwrap();
+                let weighed = weights.choose();
+                assert_eq!(
+                    weighed,
+                    pre_pass_constants(&body, &mut pre_pass),
+                    "body at {:?}",
+                    body.range()
+                );
                 bodies += 1;
                 with_constants += usize::from(!weighed.is_empty());
             }

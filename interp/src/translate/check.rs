@@ -97,7 +97,7 @@ impl Translator<'_> {
     /// Ends the function: its frame fits `u16` slot indices and its code passes
     /// [`verify_function`], so the executor can run it without checks failing.
     pub(super) fn finish(mut self) -> Result<FuncHeader, Error> {
-        self.release_scratch();
+        self.return_scratch();
         let frame_size = self.stack_base + self.max_height;
         if frame_size > MAX_FRAME {
             return Err(Error::Limit {

@@ -61,28 +61,45 @@ const MIN_CONST_WEIGHT: u64 = 3;
 ///
 /// A pass of its own where nothing else reads the body first; the validator weighs the
 /// constants as it reads the operators ([`ConstWeights`]), which saves this pass.
-pub(crate) fn choose_constants(body: &FunctionBody<'_>) -> Vec<Slot> {
-    let mut weights = ConstWeights::default();
-    let Ok(mut reader) = body.get_operators_reader() else { return Vec::new() };
-    while !reader.eof() {
-        let Ok(op) = reader.read() else { break };
-        weights.observe(&op);
+pub(crate) fn choose_constants<'w>(
+    body: &FunctionBody<'_>,
+    weights: &'w mut ConstWeights,
+) -> &'w [Slot] {
+    weights.clear();
+    if let Ok(mut reader) = body.get_operators_reader() {
+        while !reader.eof() {
+            let Ok(op) = reader.read() else { break };
+            weights.observe(&op);
+        }
     }
-    weights.chosen()
+    weights.choose()
 }
 
 /// A body's constants weighed as its operators go by, in order: what
-/// [`choose_constants`] chooses from.
+/// [`choose_constants`] chooses from. Kept from one body to the next ([`Self::clear`]), so
+/// its buffers are allocated a few times a module, not per body.
 #[derive(Default)]
 pub(crate) struct ConstWeights {
-    /// (bits, weight), in order of first use.
-    found: Vec<(Slot, u64)>,
+    /// The constants found, in order of first use ...
+    found: Vec<Slot>,
+    /// ... and each one's weight.
+    weights: Vec<u64>,
     /// The open blocks, `true` for a loop.
     blocks: Vec<bool>,
     loop_depth: u32,
+    /// What [`Self::choose`] chose.
+    chosen: Vec<Slot>,
 }
 
 impl ConstWeights {
+    /// Forgets the last body's constants, for the next body's.
+    pub(crate) fn clear(&mut self) {
+        self.found.clear();
+        self.weights.clear();
+        self.blocks.clear();
+        self.loop_depth = 0;
+    }
+
     /// Takes in the body's next operator.
     pub(crate) fn observe(&mut self, op: &Operator<'_>) {
         match op {
@@ -112,35 +129,57 @@ impl ConstWeights {
     pub(crate) fn constant(&mut self, bits: Slot) {
         // A use outside loops counts 1, in a loop 16, in a nested loop 256 ...
         let weight = 1u64 << (4 * self.loop_depth.min(12));
-        if let Some(c) = self.found.iter_mut().find(|c| c.0 == bits) {
-            c.1 = c.1.saturating_add(weight);
+        if let Some(i) = position(&self.found, bits)
+            && let Some(w) = self.weights.get_mut(i)
+        {
+            *w = w.saturating_add(weight);
         } else if self.found.len() < MAX_CONST_CANDIDATES {
-            self.found.push((bits, weight));
+            self.found.push(bits);
+            self.weights.push(weight);
         }
     }
 
     /// The constants that earn a slot, in order of first use (see [`choose_constants`]).
-    pub(crate) fn chosen(self) -> Vec<Slot> {
-        let mut found = self.found;
-        let worth = |c: &&(Slot, u64)| c.1 >= MIN_CONST_WEIGHT;
-        if found.iter().filter(worth).count() <= MAX_CONST_SLOTS {
+    pub(crate) fn choose(&mut self) -> &[Slot] {
+        let Self { found, weights, chosen, .. } = self;
+        chosen.clear();
+        let worth = |&(_, &w): &(&Slot, &u64)| w >= MIN_CONST_WEIGHT;
+        let pairs = || found.iter().zip(weights.iter());
+        if pairs().filter(worth).count() <= MAX_CONST_SLOTS {
             // Room for every one worth a slot (most bodies): no ranking needed.
-            return found.iter().filter(worth).map(|c| c.0).collect();
+            chosen.extend(pairs().filter(worth).map(|(&c, _)| c));
+            return chosen;
         }
         // The heaviest, earliest first on ties; picked by repeated search rather than a
         // sort, which would add kilobytes of code for a few dozen entries. A pick's weight
-        // drops to 0, out of the search, so each search is one pass over the candidates.
-        let mut chosen = vec![false; found.len()];
+        // drops to 0, out of the search, so each search is one pass over the candidates;
+        // the picks are then taken in order of first use.
+        let mut picked = vec![false; found.len()];
         for _ in 0..MAX_CONST_SLOTS {
-            let best = (0..found.len())
-                .filter(|&i| found[i].1 >= MIN_CONST_WEIGHT)
-                .max_by_key(|&i| (found[i].1, core::cmp::Reverse(i)));
+            let best = (0..weights.len())
+                .filter(|&i| weights[i] >= MIN_CONST_WEIGHT)
+                .max_by_key(|&i| (weights[i], core::cmp::Reverse(i)));
             let Some(i) = best else { break };
-            chosen[i] = true;
-            found[i].1 = 0;
+            picked[i] = true;
+            weights[i] = 0;
         }
-        found.iter().zip(chosen).filter(|(_, chosen)| *chosen).map(|(c, _)| c.0).collect()
+        chosen.extend(found.iter().zip(picked).filter(|(_, picked)| *picked).map(|(&c, _)| c));
+        chosen
     }
+}
+
+/// Where `bits` is in `found`: compared four at a time, one branch per four (a body may
+/// have hundreds of constants, each use searched for).
+fn position(found: &[Slot], bits: Slot) -> Option<usize> {
+    let mut chunks = found.chunks_exact(4);
+    for (k, four) in chunks.by_ref().enumerate() {
+        let hits = four.iter().enumerate().fold(0u32, |m, (j, &c)| m | u32::from(c == bits) << j);
+        if hits != 0 {
+            return Some(4 * k + hits.trailing_zeros() as usize);
+        }
+    }
+    let rest = chunks.remainder();
+    rest.iter().position(|&c| c == bits).map(|j| found.len() - rest.len() + j)
 }
 
 /// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,

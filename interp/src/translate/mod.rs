@@ -44,11 +44,12 @@ use crate::ir::{Instr, MAX_CODE, frame_set_up, target_at};
 use crate::module::{FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
+pub(crate) use consts::ConstWeights;
 use consts::choose_constants;
 #[cfg(all(test, feature = "validate"))]
 pub(crate) use consts::choose_constants as pre_pass_constants;
 #[cfg(feature = "validate")]
-pub(crate) use consts::{ConstWeights, slot_bits};
+pub(crate) use consts::slot_bits;
 use control::{Ctrl, CtrlKind};
 use stack::Operand;
 
@@ -64,12 +65,38 @@ mod visit;
 mod tests;
 
 /// A module's translated code as it grows body by body: the instructions, the constant
-/// pool, and the code section's byte range, by which the instructions' growth is sized.
+/// pool, the code section's byte range, by which the instructions' growth is sized, and
+/// the translator's scratch.
 #[derive(Default)]
 pub(crate) struct ModuleCode {
     pub(crate) instrs: Vec<Instr>,
     pub(crate) consts: Vec<Slot>,
     pub(crate) section: Range<usize>,
+    pub(crate) scratch: Scratch,
+}
+
+/// The translator's working buffers (operand model, control frames, the accumulator pass's
+/// branch targets, the constants' pre-pass), kept from one body to the next: a module's
+/// translation allocates them a few times, not per body. Charged as they grow (but the
+/// pre-pass's, as the validator's own), until [`Scratch::release`].
+#[derive(Default)]
+pub(crate) struct Scratch {
+    stack: Vec<Operand>,
+    ctrls: Vec<Ctrl>,
+    targets: Vec<u64>,
+    weights: ConstWeights,
+}
+
+impl Scratch {
+    /// Frees the buffers once the module's last body is translated, their charge given back.
+    pub(crate) fn release(&mut self, heap: &mut HeapAccount) {
+        let Scratch { stack, ctrls, targets, .. } = core::mem::take(self);
+        heap.release(
+            board_bytes::<Operand>(stack.capacity())
+                + board_bytes::<Ctrl>(ctrls.capacity())
+                + board_bytes::<u64>(targets.capacity()),
+        );
+    }
 }
 
 /// Translates the body of `func_index` (a defined function), appending its code.
@@ -80,7 +107,7 @@ pub(crate) fn translate_function(
     config: &Config,
     func_index: u32,
     body: &FunctionBody<'_>,
-    chosen: Option<Vec<Slot>>,
+    chosen: Option<&[Slot]>,
     out: &mut ModuleCode,
     heap: &mut HeapAccount,
 ) -> Result<FuncHeader, Error> {
@@ -142,6 +169,9 @@ struct Translator<'a> {
     locals: u32,
     /// The slot of operand-stack height 0: past the locals and the constants.
     stack_base: u32,
+    /// The module's scratch, whose buffers `stack` and `ctrls` are, taken out while this
+    /// body is translated and given back by [`Translator::finish`].
+    scratch: &'a mut Scratch,
     stack: Vec<Operand>,
     max_height: u32,
     ctrls: Vec<Ctrl>,
@@ -165,11 +195,11 @@ impl<'a> Translator<'a> {
         config: &Config,
         func_index: u32,
         body: &FunctionBody<'_>,
-        chosen: Option<Vec<Slot>>,
+        chosen: Option<&[Slot]>,
         out: &'a mut ModuleCode,
         heap: &'a mut HeapAccount,
     ) -> Result<Self, Error> {
-        let ModuleCode { instrs: code, consts, section } = out;
+        let ModuleCode { instrs: code, consts, section, scratch } = out;
         let offset = body.range().start as usize;
         let err = |reason| Error::Translate { reason, func: func_index, offset };
         let ty = module
@@ -197,11 +227,14 @@ impl<'a> Translator<'a> {
         }
         let entry = code.len();
         let consts_start = consts.len();
-        let mut chosen = chosen.unwrap_or_else(|| choose_constants(body));
+        let chosen = match chosen {
+            Some(chosen) => chosen,
+            None => choose_constants(body, &mut scratch.weights),
+        };
         // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
-        chosen.truncate((MAX_FRAME as u64 - locals) as usize);
+        let chosen = &chosen[..chosen.len().min((MAX_FRAME as u64 - locals) as usize)];
         heap.reserve(consts, chosen.len(), HeapUse::Function(func_index))?;
-        consts.extend(chosen);
+        consts.extend_from_slice(chosen);
         let stack_base = locals as u32 + (consts.len() - consts_start) as u32;
         let mut t = Translator {
             module,
@@ -220,9 +253,10 @@ impl<'a> Translator<'a> {
             results,
             locals: locals as u32,
             stack_base,
-            stack: Vec::new(),
+            stack: core::mem::take(&mut scratch.stack),
             max_height: 0,
-            ctrls: Vec::new(),
+            ctrls: core::mem::take(&mut scratch.ctrls),
+            scratch,
             reachable: true,
             done: false,
             retarget: None,
@@ -264,11 +298,13 @@ impl<'a> Translator<'a> {
         HeapUse::Function(self.func_index)
     }
 
-    /// Gives back the scratch the body no longer needs once translated.
-    fn release_scratch(&mut self) {
-        let bytes = board_bytes::<Operand>(self.stack.capacity())
-            + board_bytes::<Ctrl>(self.ctrls.capacity());
-        self.heap.release(bytes);
+    /// Gives the operand model's and control frames' buffers back to the module's scratch,
+    /// emptied, for the next body.
+    fn return_scratch(&mut self) {
+        self.stack.clear();
+        self.ctrls.clear();
+        self.scratch.stack = core::mem::take(&mut self.stack);
+        self.scratch.ctrls = core::mem::take(&mut self.ctrls);
     }
 
     fn err(&self, reason: &'static str) -> Error {
@@ -333,15 +369,12 @@ impl<'a> Translator<'a> {
     /// Runs [`acc::chain_through_acc`] over the finished body, its scratch charged.
     fn chain_through_acc(&mut self) -> Result<(), Error> {
         let code = &mut self.code[self.entry..];
-        let mut targets: Vec<u64> = Vec::new();
-        self.heap.reserve_exact(
-            &mut targets,
-            acc::scratch_words(code),
-            HeapUse::Function(self.func_index),
-        )?;
-        targets.resize(acc::scratch_words(code), 0);
-        acc::chain_through_acc(code, self.entry, self.stack_base as u16, &mut targets);
-        self.heap.release(board_bytes::<u64>(targets.capacity()));
+        let targets = &mut self.scratch.targets;
+        let words = acc::scratch_words(code);
+        targets.clear();
+        self.heap.reserve(targets, words, HeapUse::Function(self.func_index))?;
+        targets.resize(words, 0);
+        acc::chain_through_acc(code, self.entry, self.stack_base as u16, targets);
         Ok(())
     }
 }
