@@ -89,11 +89,27 @@ pub(crate) struct ConstWeights {
     loop_depth: u32,
     /// What [`Self::choose`] chose.
     chosen: Vec<Slot>,
+    /// Where each constant is in `found`, by its hash ([`INDEX_SLOTS`] entries once a body
+    /// has a constant): the position plus one, 0 for none; probed linearly.
+    index: Vec<u16>,
 }
+
+/// Entries of [`ConstWeights::index`]: twice the most candidates, so a probe ends soon.
+const INDEX_SLOTS: usize = 2 * MAX_CONST_CANDIDATES;
 
 impl ConstWeights {
     /// Forgets the last body's constants, for the next body's.
     pub(crate) fn clear(&mut self) {
+        // The index's used entries only: most bodies have a few constants.
+        for &bits in &self.found {
+            let mut at = index_home(bits);
+            while let Some(entry) = self.index.get_mut(at)
+                && *entry != 0
+            {
+                *entry = 0;
+                at = (at + 1) % INDEX_SLOTS;
+            }
+        }
         self.found.clear();
         self.weights.clear();
         self.blocks.clear();
@@ -129,13 +145,29 @@ impl ConstWeights {
     pub(crate) fn constant(&mut self, bits: Slot) {
         // A use outside loops counts 1, in a loop 16, in a nested loop 256 ...
         let weight = 1u64 << (4 * self.loop_depth.min(12));
-        if let Some(i) = position(&self.found, bits)
-            && let Some(w) = self.weights.get_mut(i)
+        if self.index.is_empty() {
+            self.index.resize(INDEX_SLOTS, 0);
+        }
+        let mut at = index_home(bits);
+        // Ends at the constant or an empty entry: at most half the entries are used.
+        for _ in 0..INDEX_SLOTS {
+            match self.index.get(at) {
+                Some(&0) => break,
+                Some(&entry) if self.found.get(usize::from(entry) - 1) == Some(&bits) => {
+                    if let Some(w) = self.weights.get_mut(usize::from(entry) - 1) {
+                        *w = w.saturating_add(weight);
+                    }
+                    return;
+                }
+                _ => at = (at + 1) % INDEX_SLOTS,
+            }
+        }
+        if self.found.len() < MAX_CONST_CANDIDATES
+            && let Some(entry @ 0) = self.index.get_mut(at)
         {
-            *w = w.saturating_add(weight);
-        } else if self.found.len() < MAX_CONST_CANDIDATES {
             self.found.push(bits);
             self.weights.push(weight);
+            *entry = self.found.len() as u16;
         }
     }
 
@@ -168,18 +200,10 @@ impl ConstWeights {
     }
 }
 
-/// Where `bits` is in `found`: compared four at a time, one branch per four (a body may
-/// have hundreds of constants, each use searched for).
-fn position(found: &[Slot], bits: Slot) -> Option<usize> {
-    let mut chunks = found.chunks_exact(4);
-    for (k, four) in chunks.by_ref().enumerate() {
-        let hits = four.iter().enumerate().fold(0u32, |m, (j, &c)| m | u32::from(c == bits) << j);
-        if hits != 0 {
-            return Some(4 * k + hits.trailing_zeros() as usize);
-        }
-    }
-    let rest = chunks.remainder();
-    rest.iter().position(|&c| c == bits).map(|j| found.len() - rest.len() + j)
+/// Where the search for `bits` in [`ConstWeights::index`] starts: the top bits of a
+/// multiplicative hash (constants differ most in their low bits).
+fn index_home(bits: Slot) -> usize {
+    (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) as usize % INDEX_SLOTS
 }
 
 /// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,
@@ -217,4 +241,63 @@ pub(crate) mod slot_bits {
 
     /// A null reference.
     pub(crate) const NULL: Slot = 0;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `ConstWeights` computes, the plain way: a list searched from the start.
+    fn weighed_plainly(uses: &[(Slot, u32)]) -> Vec<(Slot, u64)> {
+        let mut found: Vec<(Slot, u64)> = Vec::new();
+        for &(bits, depth) in uses {
+            let weight = 1u64 << (4 * depth.min(12));
+            if let Some(c) = found.iter_mut().find(|c| c.0 == bits) {
+                c.1 = c.1.saturating_add(weight);
+            } else if found.len() < MAX_CONST_CANDIDATES {
+                found.push((bits, weight));
+            }
+        }
+        found
+    }
+
+    /// The hashed index finds every constant again, whatever its hash collides with, across
+    /// bodies that reuse the weights (an entry left from the last body would misplace a
+    /// weight) and past the most candidates: the same weights, in the same order, as a list
+    /// searched from the start.
+    #[test]
+    fn the_weights_index_finds_what_a_plain_search_finds() {
+        let mut weights = ConstWeights::default();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // Constants of one home entry: their probes run into each other.
+        let colliding: Vec<Slot> = (0..u64::MAX).filter(|&b| index_home(b) == 7).take(40).collect();
+        for body in 0..60u64 {
+            let distinct = [3, 40, 300, 700][body as usize % 4];
+            let uses: Vec<(Slot, u32)> = (0..900)
+                .map(|k| {
+                    let r = next();
+                    let bits = match body % 3 {
+                        0 => colliding[(r % 40) as usize],
+                        1 => r % distinct,
+                        _ => (r % distinct) << 32 | k % 5,
+                    };
+                    (bits, (r >> 60) as u32 % 3)
+                })
+                .collect();
+            weights.clear();
+            for &(bits, depth) in &uses {
+                weights.loop_depth = depth;
+                weights.constant(bits);
+            }
+            let got: Vec<(Slot, u64)> =
+                weights.found.iter().copied().zip(weights.weights.iter().copied()).collect();
+            assert_eq!(got, weighed_plainly(&uses), "body {body}");
+        }
+    }
 }
