@@ -285,7 +285,7 @@ mod tests {
                     let bits = match body % 3 {
                         0 => colliding[(r % 40) as usize],
                         1 => r % distinct,
-                        _ => (r % distinct) << 32 | k % 5,
+                        _ => ((r % distinct) << 32) | (k % 5),
                     };
                     (bits, (r >> 60) as u32 % 3)
                 })
