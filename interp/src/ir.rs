@@ -250,6 +250,11 @@ macro_rules! instr_set {
             /// How many kinds of instruction there are: a discriminant is below it.
             pub(crate) const KINDS: usize = [$(stringify!($name)),*].len();
 
+            /// One instruction of each kind, every field 0, in discriminant order: what
+            /// [`kind_set!`] computes its sets of kinds from, at compile time.
+            pub(crate) const SAMPLES: [Instr; Self::KINDS] =
+                [$( Instr::$name $({ $($field: 0),* })? ),*];
+
             /// Every kind and its fields, in order: what an image's code depends on.
             pub(crate) const LAYOUT: &'static str =
                 concat!($(stringify!($name $({ $($field: $ty),* })?), ";"),*);
@@ -274,6 +279,42 @@ macro_rules! instr_set {
         }
     };
 }
+
+/// A set of instruction kinds: a property of kinds, asked of an instruction with a load
+/// and a bit test. A pass over code that asks a `match` instead jumps through a table on
+/// every instruction, and that jump mispredicts as the kinds vary from one to the next.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KindSet(pub(crate) [u64; Instr::KINDS.div_ceil(64)]);
+
+impl KindSet {
+    /// Whether `instr`'s kind is in the set.
+    #[inline]
+    pub(crate) fn contains(&self, instr: &Instr) -> bool {
+        let kind = usize::from(crate::raw::code::discriminant(instr));
+        self.0.get(kind / 64).is_some_and(|word| word >> (kind % 64) & 1 != 0)
+    }
+}
+
+/// `kind_set!(instr => predicate)`: the [`KindSet`] of the kinds whose sample (in
+/// `Instr::SAMPLES`, every field 0) satisfies `predicate`, computed at compile time, so
+/// the predicate must not depend on the fields (a `const fn` over the kind).
+macro_rules! kind_set {
+    ($instr:ident => $predicate:expr) => {{
+        let mut words = [0u64; $crate::ir::Instr::KINDS.div_ceil(64)];
+        let mut kind = 0;
+        while kind < $crate::ir::Instr::KINDS {
+            let $instr = $crate::ir::Instr::SAMPLES[kind];
+            if $predicate {
+                words[kind / 64] |= 1 << (kind % 64);
+            }
+            kind += 1;
+        }
+        $crate::ir::KindSet(words)
+    }};
+}
+// For the translator's passes; the executor's and the images' code ask `Instr`'s own sets.
+#[cfg(feature = "wasm")]
+pub(crate) use kind_set;
 
 /// A module's index spaces that instructions name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -619,9 +660,17 @@ macro_rules! define_instr {
         }
 
         impl Instr {
+            /// The kinds that branch: to a target of their own, or into a table's entries
+            /// after them.
+            pub(crate) const BRANCHES: KindSet = kind_set!(instr => {
+                let mut instr = instr;
+                matches!(instr, Instr::BrTable { .. } | Instr::BrTableAcc { .. })
+                    || instr.branch_target_mut().is_some()
+            });
+
             /// The branch target of a branch instruction (`BrTable` has its own in the
             /// instructions after it).
-            pub(crate) fn branch_target_mut(&mut self) -> Option<&mut u32> {
+            pub(crate) const fn branch_target_mut(&mut self) -> Option<&mut u32> {
                 match self {
                     Instr::Br { target }
                     | Instr::BrIfNez { target, .. }
@@ -1116,7 +1165,7 @@ const _: () = assert!(core::mem::size_of::<Instr>() == INSTR_BYTES);
 const _: () = assert!(Instr::KINDS <= 1 << 16);
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A few bytes of a fixed pseudo-random sequence (SplitMix64), for field values.
@@ -1147,6 +1196,27 @@ mod tests {
                 for (i, (&e, &x)) in encoded.iter().zip(&input).enumerate() {
                     assert!(e == x || e == 0, "kind {kind}, byte {i}: {e} from {x}");
                 }
+            }
+        }
+    }
+
+    /// An instruction of kind `kind`, its fields from `seed`.
+    pub(crate) fn with_fields(kind: usize, seed: u64) -> Instr {
+        let mut input = bytes(seed * 1000 + kind as u64);
+        input[..2].copy_from_slice(&(kind as u16).to_le_bytes());
+        Instr::decode(&input).expect("a discriminant")
+    }
+
+    /// A [`KindSet`] is computed from the zero-field samples: it holds for instructions of
+    /// any fields only if its predicate ignores them.
+    #[test]
+    fn the_branching_kinds_branch_whatever_their_fields() {
+        for kind in 0..Instr::KINDS {
+            for seed in 0..16 {
+                let mut instr = with_fields(kind, seed);
+                let branches = matches!(instr, Instr::BrTable { .. } | Instr::BrTableAcc { .. })
+                    || instr.branch_target_mut().is_some();
+                assert_eq!(Instr::BRANCHES.contains(&instr), branches, "{instr:?}");
             }
         }
     }

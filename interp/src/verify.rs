@@ -71,6 +71,7 @@ pub(crate) fn verify_function(
     }
     for (i, instr) in code.iter().enumerate().skip(entry) {
         let target = match *instr {
+            _ if !Instr::BRANCHES.contains(instr) => None,
             Instr::BrTable { len, .. } | Instr::BrTableAcc { len } => {
                 // Its `len + 1` entries follow it, counted so that nothing overflows where
                 // `usize` is 32 bits (an image's `len` may be any `u32`).

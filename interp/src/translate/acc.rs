@@ -15,7 +15,7 @@
 //! (the accumulator holds the value on the straight path only), and nothing between the two
 //! can stop a call: fuel, calls and host functions are checked only at other instructions.
 
-use crate::ir::{Instr, Reg, target_index};
+use crate::ir::{Instr, KindSet, Reg, kind_set, target_index};
 
 /// Reads the `accumulated` rows of `for_each_numeric!` into the pass's three rewrites.
 macro_rules! define_acc_pass {
@@ -30,7 +30,7 @@ macro_rules! define_acc_pass {
         /// The slot `instr` writes its result to, if it has a form that leaves the result
         /// in the accumulator instead, or offers it there without one (a `Copy`, a scaled
         /// load), for a local's reader.
-        fn result_slot(instr: Instr) -> Option<Reg> {
+        const fn result_slot(instr: Instr) -> Option<Reg> {
             match instr {
                 $( Instr::$acc { dst, .. } | Instr::$acc_from { dst, .. } )|*
                 | Instr::Load8U { dst, .. }
@@ -107,6 +107,9 @@ macro_rules! define_acc_pass {
 }
 crate::ir::for_each_numeric!(define_acc_pass);
 
+/// The kinds [`result_slot`] names: the only ones a pair can start with.
+const PRODUCERS: KindSet = kind_set!(instr => result_slot(instr).is_some());
+
 /// Bits of `targets` per word.
 const BITS: usize = u64::BITS as usize;
 
@@ -134,6 +137,9 @@ pub(super) fn chain_through_acc(
     // Every position a branch may land on (one outside the function is left to
     // `verify_function` to refuse).
     for (i, instr) in code.iter().enumerate() {
+        if !Instr::BRANCHES.contains(instr) {
+            continue;
+        }
         match *instr {
             // A branch table lands on one of the entries after it.
             Instr::BrTable { len, .. } | Instr::BrTableAcc { len } => {
@@ -150,6 +156,9 @@ pub(super) fn chain_through_acc(
     }
     let is_target = |at: usize| targets[at / BITS] >> (at % BITS) & 1 != 0;
     for at in 1..code.len() {
+        if !PRODUCERS.contains(&code[at - 1]) {
+            continue;
+        }
         let Some(slot) = result_slot(code[at - 1]) else { continue };
         if is_target(at) {
             continue;
@@ -169,6 +178,26 @@ pub(super) fn chain_through_acc(
         {
             code[at - 1] = producer;
             code[at] = consumer;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::tests::with_fields;
+
+    /// [`PRODUCERS`], computed from zero-field samples, names exactly the instructions
+    /// [`result_slot`] does, whatever their fields: a pair the pass skips has no result to
+    /// pass on.
+    #[test]
+    fn the_producers_are_the_kinds_with_a_result_slot() {
+        for kind in 0..Instr::KINDS {
+            for seed in 0..16 {
+                let instr = with_fields(kind, seed);
+                let has_slot = result_slot(instr).is_some();
+                assert_eq!(PRODUCERS.contains(&instr), has_slot, "{instr:?}");
+            }
         }
     }
 }
