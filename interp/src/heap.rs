@@ -94,7 +94,10 @@ impl HeapAccount {
     }
 
     /// Whether `bytes` more fit now; `transient` bytes are held besides them for a moment
-    /// (a vector's old buffer while it moves), counted in the peak but not kept.
+    /// (a vector's old buffer while it moves), counted in the peak but not kept. Not
+    /// inlined: one copy serves every vector type's growth (on the board each copy cost
+    /// about 150 bytes of flash).
+    #[inline(never)]
     fn check(&mut self, bytes: u64, transient: u64, what: HeapUse) -> Result<(), Error> {
         let needed = bytes.saturating_add(transient);
         #[cfg(test)]
