@@ -710,6 +710,7 @@ macro_rules! define_instr {
             /// where the callee's frame starts (checked when it is entered). The
             /// translator checks them all against the frame's size, which the executor's
             /// unchecked slot access relies on.
+            #[inline(always)]
             pub(crate) fn for_each_slot(&self, mut f: impl FnMut(Reg)) {
                 match *self {
                     Instr::Unreachable
@@ -921,6 +922,7 @@ macro_rules! define_instr {
             /// Calls `f` with every index this instruction names into one of the module's
             /// index spaces (functions and types count imports first). The executor indexes
             /// them unchecked or would panic, so code is verified against them.
+            #[inline(always)]
             pub(crate) fn for_each_index(&self, mut f: impl FnMut(Space, u32)) {
                 match *self {
                     Instr::Call { func, .. } => f(Space::DefinedFunc, func),
