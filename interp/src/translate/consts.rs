@@ -89,10 +89,14 @@ pub(crate) struct ConstWeights {
     loop_depth: u32,
     /// What [`Self::choose`] chose.
     chosen: Vec<Slot>,
-    /// Where each constant is in `found`, by its hash ([`INDEX_SLOTS`] entries once a body
-    /// has a constant): the position plus one, 0 for none; probed linearly.
+    /// Where each constant is in `found`, by its hash, once a body has more than [`LISTED`]
+    /// ([`INDEX_SLOTS`] entries): the position plus one, 0 for none; probed linearly.
     index: Vec<u16>,
 }
+
+/// Constants a body may have before they are indexed: most bodies have a few, searched in
+/// `found` itself, and need no index (1 KiB, held while a module is read).
+const LISTED: usize = 16;
 
 /// Entries of [`ConstWeights::index`]: twice the most candidates, so a probe ends soon.
 const INDEX_SLOTS: usize = 2 * MAX_CONST_CANDIDATES;
@@ -100,8 +104,9 @@ const INDEX_SLOTS: usize = 2 * MAX_CONST_CANDIDATES;
 impl ConstWeights {
     /// Forgets the last body's constants, for the next body's.
     pub(crate) fn clear(&mut self) {
-        // The index's used entries only: most bodies have a few constants.
-        for &bits in &self.found {
+        // The index's used entries only, if this body was indexed.
+        let indexed = if self.found.len() > LISTED { &self.found[..] } else { &[] };
+        for &bits in indexed {
             let mut at = index_home(bits);
             while let Some(entry) = self.index.get_mut(at)
                 && *entry != 0
@@ -145,29 +150,61 @@ impl ConstWeights {
     pub(crate) fn constant(&mut self, bits: Slot) {
         // A use outside loops counts 1, in a loop 16, in a nested loop 256 ...
         let weight = 1u64 << (4 * self.loop_depth.min(12));
-        if self.index.is_empty() {
-            self.index.resize(INDEX_SLOTS, 0);
+        let (at, free) = if self.found.len() <= LISTED {
+            (self.found.iter().position(|&c| c == bits), None)
+        } else {
+            self.probe(bits)
+        };
+        if let Some(w) = at.and_then(|i| self.weights.get_mut(i)) {
+            *w = w.saturating_add(weight);
+            return;
         }
+        if self.found.len() == MAX_CONST_CANDIDATES {
+            return;
+        }
+        self.found.push(bits);
+        self.weights.push(weight);
+        match free {
+            Some(entry) => {
+                if let Some(entry) = self.index.get_mut(entry) {
+                    *entry = self.found.len() as u16;
+                }
+            }
+            None if self.found.len() == LISTED + 1 => self.build_index(),
+            None => {}
+        }
+    }
+
+    /// Where `bits` is in `found` (by the index), or else the empty index entry where it
+    /// goes: at most half the entries are used, so a probe ends at one or the other.
+    fn probe(&self, bits: Slot) -> (Option<usize>, Option<usize>) {
         let mut at = index_home(bits);
-        // Ends at the constant or an empty entry: at most half the entries are used.
         for _ in 0..INDEX_SLOTS {
             match self.index.get(at) {
-                Some(&0) => break,
+                Some(&0) => return (None, Some(at)),
                 Some(&entry) if self.found.get(usize::from(entry) - 1) == Some(&bits) => {
-                    if let Some(w) = self.weights.get_mut(usize::from(entry) - 1) {
-                        *w = w.saturating_add(weight);
-                    }
-                    return;
+                    return (Some(usize::from(entry) - 1), None);
                 }
                 _ => at = (at + 1) % INDEX_SLOTS,
             }
         }
-        if self.found.len() < MAX_CONST_CANDIDATES
-            && let Some(entry @ 0) = self.index.get_mut(at)
-        {
-            self.found.push(bits);
-            self.weights.push(weight);
-            *entry = self.found.len() as u16;
+        (None, None)
+    }
+
+    /// Indexes every constant found: the body has just outgrown the list's search.
+    fn build_index(&mut self) {
+        if self.index.is_empty() {
+            self.index.resize(INDEX_SLOTS, 0);
+        }
+        for (i, &bits) in self.found.iter().enumerate() {
+            let mut at = index_home(bits);
+            while let Some(entry) = self.index.get_mut(at) {
+                if *entry == 0 {
+                    *entry = i as u16 + 1;
+                    break;
+                }
+                at = (at + 1) % INDEX_SLOTS;
+            }
         }
     }
 
@@ -278,7 +315,7 @@ mod tests {
         // Constants of one home entry: their probes run into each other.
         let colliding: Vec<Slot> = (0..u64::MAX).filter(|&b| index_home(b) == 7).take(40).collect();
         for body in 0..60u64 {
-            let distinct = [3, 40, 300, 700][body as usize % 4];
+            let distinct = [3, 17, 40, 300, 700][body as usize % 5];
             let uses: Vec<(Slot, u32)> = (0..900)
                 .map(|k| {
                     let r = next();
