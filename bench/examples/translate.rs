@@ -66,7 +66,7 @@ fn timed(
         times.push(start.elapsed());
     }
     if times.is_empty() {
-        return Err("N is at least 1".into());
+        return Err("N must be at least 1".into());
     }
     Ok(tandem_bench::median(&times))
 }

@@ -36,7 +36,8 @@ pub(super) struct Decoded {
 }
 
 /// Builds a [`Decoded`] payload by payload. Everything it keeps is charged to `heap`
-/// before it is allocated.
+/// before it is allocated, but the constants' weights the translator reuses from body to
+/// body (uncharged, like the validator's scratch).
 pub(super) struct Decoder<'c> {
     pub(super) config: &'c Config,
     pub(super) heap: &'c mut HeapAccount,

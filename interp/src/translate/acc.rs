@@ -156,6 +156,8 @@ pub(super) fn chain_through_acc(
     }
     let is_target = |at: usize| targets[at / BITS] >> (at % BITS) & 1 != 0;
     for at in 1..code.len() {
+        // The bit test first: most instructions start no pair, and `result_slot`'s
+        // `match` would jump through a table for each.
         if !PRODUCERS.contains(&code[at - 1]) {
             continue;
         }

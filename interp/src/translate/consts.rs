@@ -101,6 +101,9 @@ const LISTED: usize = 16;
 /// Entries of [`ConstWeights::index`]: twice the most candidates, so a probe ends soon.
 const INDEX_SLOTS: usize = 2 * MAX_CONST_CANDIDATES;
 
+// A hash's top bits name an entry, and an entry holds a position plus one in 16 bits.
+const _: () = assert!(INDEX_SLOTS.is_power_of_two() && MAX_CONST_CANDIDATES < u16::MAX as usize);
+
 impl ConstWeights {
     /// Forgets the last body's constants, for the next body's.
     pub(crate) fn clear(&mut self) {
@@ -209,6 +212,7 @@ impl ConstWeights {
     }
 
     /// The constants that earn a slot, in order of first use (see [`choose_constants`]).
+    /// The weights stay as they are: asked twice, the same answer.
     pub(crate) fn choose(&mut self) -> &[Slot] {
         let Self { found, weights, chosen, .. } = self;
         chosen.clear();
@@ -220,17 +224,16 @@ impl ConstWeights {
             return chosen;
         }
         // The heaviest, earliest first on ties; picked by repeated search rather than a
-        // sort, which would add kilobytes of code for a few dozen entries. A pick's weight
-        // drops to 0, out of the search, so each search is one pass over the candidates;
-        // the picks are then taken in order of first use.
+        // sort, which would add kilobytes of code for a few dozen entries. A pick leaves the
+        // search, so each search is one pass over the candidates; the picks are then taken
+        // in order of first use.
         let mut picked = vec![false; found.len()];
         for _ in 0..MAX_CONST_SLOTS {
             let best = (0..weights.len())
-                .filter(|&i| weights[i] >= MIN_CONST_WEIGHT)
+                .filter(|&i| weights[i] >= MIN_CONST_WEIGHT && !picked[i])
                 .max_by_key(|&i| (weights[i], core::cmp::Reverse(i)));
             let Some(i) = best else { break };
             picked[i] = true;
-            weights[i] = 0;
         }
         chosen.extend(found.iter().zip(picked).filter(|(_, picked)| *picked).map(|(&c, _)| c));
         chosen
@@ -240,7 +243,7 @@ impl ConstWeights {
 /// Where the search for `bits` in [`ConstWeights::index`] starts: the top bits of a
 /// multiplicative hash (constants differ most in their low bits).
 fn index_home(bits: Slot) -> usize {
-    (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) as usize % INDEX_SLOTS
+    (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - INDEX_SLOTS.trailing_zeros())) as usize
 }
 
 /// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,
@@ -336,5 +339,26 @@ mod tests {
                 weights.found.iter().copied().zip(weights.weights.iter().copied()).collect();
             assert_eq!(got, weighed_plainly(&uses), "body {body}");
         }
+    }
+
+    /// Ranked (more constants worth a slot than slots), the heaviest are chosen, in order of
+    /// first use, and asking again gives the same answer.
+    #[test]
+    fn the_heaviest_constants_are_chosen_in_order_of_first_use_every_time() {
+        let mut weights = ConstWeights::default();
+        weights.clear();
+        for c in 0..60u64 {
+            // Constant `c` used 3 + c % 7 times: the ones of 9 uses, then 8, ... win.
+            for _ in 0..3 + c % 7 {
+                weights.constant(c);
+            }
+        }
+        let by_uses = |c: &u64| core::cmp::Reverse(3 + c % 7);
+        let mut expected: Vec<u64> = (0..60).collect();
+        expected.sort_by_key(by_uses);
+        expected.truncate(MAX_CONST_SLOTS);
+        expected.sort();
+        assert_eq!(weights.choose(), &expected[..]);
+        assert_eq!(weights.choose(), &expected[..]);
     }
 }

@@ -77,8 +77,9 @@ pub(crate) struct ModuleCode {
 
 /// The translator's working buffers (operand model, control frames, the accumulator pass's
 /// branch targets, the constants' pre-pass), kept from one body to the next: a module's
-/// translation allocates them a few times, not per body. Charged as they grow (but the
-/// pre-pass's, as the validator's own), until [`Scratch::release`].
+/// translation allocates them a few times, not per body. Charged as they grow, until
+/// [`Scratch::release`]; but the constants' weights, uncharged like the validator's own
+/// scratch (within the firmware's reserve, see `heap`).
 #[derive(Default)]
 pub(crate) struct Scratch {
     stack: Vec<Operand>,
@@ -160,8 +161,10 @@ struct Translator<'a> {
     consts_start: usize,
     /// The code section's byte range, to size the code's growth.
     section: Range<usize>,
-    /// The module's heap account: the code and constants it keeps, and this body's scratch
-    /// (operand model, control frames) while it is translated.
+    /// The module's heap account: the code and constants it keeps, and the translator's
+    /// scratch (operand model, control frames, branch targets) until the module is decoded.
+    /// A body that fails leaves its scratch charged: the module is refused whole, and its
+    /// account with it.
     heap: &'a mut HeapAccount,
     entry: usize,
     params: u32,
