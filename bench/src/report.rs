@@ -545,7 +545,7 @@ fn translation(w: &mut String, f: &Figures) {
          translating up front (*eager*, the like-for-like figure) and as it comes (*lazy*: \
          validation up front, each function translated on its first call); Silverfir-nano \
          instantiating (its interpreter predecodes then).\n",
-        f.runs,
+        crate::translate::translation_runs(f.runs),
         crate::translate::LARGE_FUNCTIONS
     );
     let _ = writeln!(

@@ -145,8 +145,15 @@ pub fn measure_translation(name: &str, wasm: &[u8], runs: usize) -> Result<Trans
     })
 }
 
-/// The apps, then the large module.
+/// Timed rounds of translation for `runs` asked of the harness: at least 31. A round takes
+/// milliseconds, and the medians of 7 moved by a tenth between runs of the harness.
+pub fn translation_runs(runs: usize) -> usize {
+    runs.max(31)
+}
+
+/// The apps, then the large module, [`translation_runs`] rounds each.
 pub fn measure_all(runs: usize) -> Result<Vec<TranslationRow>, String> {
+    let runs = translation_runs(runs);
     let mut rows = Vec::new();
     for app in &APPS {
         rows.push(measure_translation(app.name, app.wasm, runs)?);
