@@ -320,24 +320,40 @@ it never runs, and between this harness and a process of its own, for both engin
 `call` example), where wasmi took 164 ms against 125 in the harness. The handlers' and \
 wasmi's code addresses, and what the programs before it left in the branch predictors, \
 move. Compare the geometric means, several runs, or instruction counts (callgrind), not \
-one program's time.
+one program's time. `bulk` read 1.11 in one report and 1.24-1.26 a day later for the same \
+executor (the same callgrind counts), and so did the earlier report's harness binary run \
+that day: the machine's state, not the code.
 - **Translation** decodes every operator twice: wasmparser's validator reads the body and \
 weighs its constants on the way (which get frame slots), then the translator reads it; \
 where nothing validates (boards that trust the host) a pre-pass of the translator's own \
 weighs them, a third reading. wasmi translates on the validator's reading, one decoding in \
-all. The translator executes fewer instructions than wasmi's eager translation (`lz`: 131.7 M \
-against 136.5 M for 20 translations, `bench`'s `translate` example) yet takes about 1.1 \
-times its time: what is left is not instruction count but, most likely, the second \
-decoding's branches, which wasmi does not take. Two stalls were found with `perf`: the \
-translator copied each decoded operator (48 bytes, in wide loads that waited on the \
-reader's narrower stores; 40% of its own time), and each block kept its pending forward \
-branches in a list of its own (an allocation per block); reading the operator in place and \
+all. Tandem executes about 6% fewer instructions than wasmi's eager translation (`json`: \
+143 M against 150 M for 20 translations, `bench`'s `translate` example) yet takes about \
+1.15 times its time: what is left is branches. Under cachegrind's branch model Tandem \
+mispredicts 1.96 M times to wasmi's 1.50 M, the difference about the time between them: \
+two decoders' dispatches (437 K against wasmi's one, 221 K), the translator's `match` on \
+each decoded operator (207 K), and the verifier's walks of the finished code (130 K). The \
+next step is one reading: the validator fed from the translator's (`FuncValidator::op`), \
+which needs each constant's slot decided as it comes rather than after a reading of the \
+whole body (a slot at its first use in a loop or its third outside, as the weights decide \
+now), with the temps renumbered at the body's end. The translator as wasmparser's visitor \
+(a method per operator instead of an `Operator` and a `match`) was tried and left out: \
+no faster (the second jump, on the same operator as the first, is predicted from it) and \
+37 KiB more flash. What was taken: the translator's buffers (operand model, control \
+frames, the accumulator pass's targets, the constants' weights) are kept from one body to \
+the next, not allocated per body (3.5% fewer instructions); a body's constants are found \
+through a hashed index once it has more than 16 (compiled code has hundreds of distinct \
+constants in a body, each use searched for: the weighing took 3.5% of `json`'s \
+translation time, now 1.7%); the passes over finished code test a kind's property with a \
+bit (`KindSet`) instead of a `match` per instruction, and the verifier's slot and index \
+walks are inlined into it (1.9% fewer instructions). The apps went from 1.22-1.27 to \
+1.14-1.17 of wasmi eager's time. Two stalls found earlier with `perf`: the translator \
+copied each decoded operator (48 bytes, in wide loads that waited on the reader's \
+narrower stores; 40% of its own time), and each block kept its pending forward branches \
+in a list of its own (an allocation per block); reading the operator in place and \
 chaining the pending branches through their own target fields took 6% off `json`'s \
-translation and 9% off the large module's (`farm-bench`, the `translate` example). The \
-post-passes (the accumulator pass, the verifier) are 15-17% of what is left. \
-Desktop times move by up to a third between runs on this \
-machine: the large module's ratio read 1.18 to 1.47 in earlier runs of an unchanged \
-translator; instruction counts under callgrind are the exact comparison.
+translation and 9% off the large module's. Translation is timed over at least 31 rounds: \
+medians of 7 moved the apps' ratio by a tenth between runs of the harness. \
 - **Flash** is held back by decoding: `wasmparser`'s operator reader decodes every \
 proposal's operators (threads, GC, exceptions) and cannot be trimmed below that by \
 features; Tandem's own code is the translator, the executor and the module decoder. \
