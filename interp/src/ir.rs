@@ -1190,9 +1190,8 @@ pub(crate) mod tests {
     fn every_kind_decodes_and_encodes_back_field_for_field() {
         for kind in 0..Instr::KINDS {
             for seed in 0..64 {
-                let mut input = bytes(seed * 1000 + kind as u64);
-                input[..2].copy_from_slice(&(kind as u16).to_le_bytes());
-                let instr = with_fields(kind, seed);
+                let input = encoded_with_fields(kind, seed);
+                let instr = Instr::decode(&input).expect("a discriminant");
                 let encoded = instr.encode();
                 assert_eq!(Instr::decode(&encoded), Some(instr));
                 for (i, (&e, &x)) in encoded.iter().zip(&input).enumerate() {
@@ -1202,11 +1201,16 @@ pub(crate) mod tests {
         }
     }
 
-    /// An instruction of kind `kind`, its fields from `seed`.
-    pub(crate) fn with_fields(kind: usize, seed: u64) -> Instr {
+    /// The bytes of an instruction of kind `kind`, its fields (and padding) from `seed`.
+    fn encoded_with_fields(kind: usize, seed: u64) -> [u8; INSTR_BYTES] {
         let mut input = bytes(seed * 1000 + kind as u64);
         input[..2].copy_from_slice(&(kind as u16).to_le_bytes());
-        Instr::decode(&input).expect("a discriminant")
+        input
+    }
+
+    /// An instruction of kind `kind`, its fields from `seed`.
+    pub(crate) fn with_fields(kind: usize, seed: u64) -> Instr {
+        Instr::decode(&encoded_with_fields(kind, seed)).expect("a discriminant")
     }
 
     /// A [`KindSet`] is computed from the zero-field samples: it holds for instructions of

@@ -107,16 +107,9 @@ const _: () = assert!(INDEX_SLOTS.is_power_of_two() && MAX_CONST_CANDIDATES < u1
 impl ConstWeights {
     /// Forgets the last body's constants, for the next body's.
     pub(crate) fn clear(&mut self) {
-        // The index's used entries only, if this body was indexed.
-        let indexed = if self.found.len() > LISTED { &self.found[..] } else { &[] };
-        for &bits in indexed {
-            let mut at = index_home(bits);
-            while let Some(entry) = self.index.get_mut(at)
-                && *entry != 0
-            {
-                *entry = 0;
-                at = (at + 1) % INDEX_SLOTS;
-            }
+        // The index, if this body was indexed: 1 KiB, for a body of many constants.
+        if self.found.len() > LISTED {
+            self.index.fill(0);
         }
         self.found.clear();
         self.weights.clear();
