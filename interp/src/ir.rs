@@ -238,7 +238,7 @@ macro_rules! for_each_numeric {
 /// can be read in place. Fields are `u16` and `u32`, so a `u8` discriminant would leave byte 1
 /// as padding: the wider one costs no room and lifts the 256-kind ceiling.
 macro_rules! instr_set {
-    ($( $(#[$doc:meta])* $name:ident $({ $($field:ident: $ty:ty),* $(,)? })? ),* $(,)?) => {
+    ($( $(#[$doc:meta])* $name:ident $({ $($field:ident: $ty:ident),* $(,)? })? ),* $(,)?) => {
         /// One instruction of the internal code. See the module docs for the operand model.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[repr(u16)]
@@ -276,7 +276,28 @@ macro_rules! instr_set {
                 let kind = u16::from_le_bytes([bytes[0], bytes[1]]);
                 DECODERS.get(usize::from(kind)).map(|decode| decode(&mut Decoder::new(bytes)))
             }
+
+            /// Rewrites each slot field (every `Reg`, and only those) with `f`: how the
+            /// translator renumbers a body's temps once it knows how many constant slots
+            /// lie below them.
+            #[cfg(feature = "wasm")]
+            pub(crate) fn map_slots(&mut self, f: impl Fn(Reg) -> Reg) {
+                match self {
+                    $( Instr::$name $({ $($field),* })? => { $($( map_slot!($ty, $field, f); )*)? } )*
+                }
+            }
         }
+    };
+}
+
+/// One field of [`Instr::map_slots`]: a `Reg` is rewritten, any other left alone.
+#[cfg(feature = "wasm")]
+macro_rules! map_slot {
+    (Reg, $field:ident, $f:ident) => {
+        *$field = $f(*$field)
+    };
+    ($other:ident, $field:ident, $f:ident) => {
+        let _ = $field;
     };
 }
 
@@ -1234,6 +1255,40 @@ pub(crate) mod tests {
             input[..2].copy_from_slice(&(kind as u16).to_le_bytes());
             assert_eq!(Instr::decode(&input), None, "{kind}");
         }
+    }
+
+    /// `map_slots` rewrites the `Reg` fields, as `LAYOUT` names them, and no other field:
+    /// the translator's renumbering of temps leaves counts, indices and targets alone.
+    #[cfg(feature = "wasm")]
+    #[test]
+    fn map_slots_rewrites_exactly_the_reg_fields() {
+        let kinds: alloc::vec::Vec<&str> = Instr::LAYOUT.split_terminator(';').collect();
+        assert_eq!(kinds.len(), Instr::KINDS);
+        let mut regs = 0;
+        for (kind, layout) in kinds.iter().enumerate() {
+            let types = layout.split([',', '{', '}']).filter_map(|f| f.split(':').nth(1));
+            for seed in 0..8 {
+                let instr = with_fields(kind, seed);
+                let mut mapped = instr;
+                mapped.map_slots(|s| s ^ 0x5a5a);
+                let (before, after) = (instr.encode(), mapped.encode());
+                let mut at = 2;
+                for ty in types.clone() {
+                    let size = if ty.trim() == "u32" { 4 } else { 2 };
+                    at = usize::next_multiple_of(at, size);
+                    let field = |bytes: &[u8; INSTR_BYTES]| bytes[at..at + size].to_vec();
+                    if ty.trim() == "Reg" {
+                        let old = u16::from_le_bytes([before[at], before[at + 1]]);
+                        assert_eq!(field(&after), (old ^ 0x5a5a).to_le_bytes(), "{layout}");
+                        regs += 1;
+                    } else {
+                        assert_eq!(field(&after), field(&before), "{layout}: {ty}");
+                    }
+                    at += size;
+                }
+            }
+        }
+        assert!(regs > 1000, "{regs} slot fields");
     }
 
     /// Fields sit at their `repr(C)` offsets: a 32-bit field after a 16-bit one is aligned

@@ -16,7 +16,7 @@ use crate::config::{Config, Features};
 use crate::error::{Error, ExternKind};
 use crate::heap::{BoardSize, HeapAccount, HeapUse};
 use crate::translate::ModuleCode;
-use crate::value::{FuncType, Slot, ValType};
+use crate::value::{FuncType, ValType};
 
 use super::types::{global_type, memory_type, ref_type, table_type, val_types};
 use super::{
@@ -36,7 +36,7 @@ pub(super) struct Decoded {
 }
 
 /// Builds a [`Decoded`] payload by payload. Everything it keeps is charged to `heap`
-/// before it is allocated, but the constants' weights the translator reuses from body to
+/// before it is allocated, but the constants' uses the translator reuses from body to
 /// body (uncharged, like the validator's scratch).
 pub(super) struct Decoder<'c> {
     pub(super) config: &'c Config,
@@ -84,7 +84,7 @@ impl<'c> Decoder<'c> {
                 self.d.code.section = range.start as usize..range.end as usize;
                 self.heap.reserve_exact(&mut self.d.headers, defined, HeapUse::Module)?;
             }
-            Payload::CodeSectionEntry(body) => self.code_entry(body, None)?,
+            Payload::CodeSectionEntry(body) => self.code_entry(body)?,
             Payload::DataSection(r) => self.datas(r.clone())?,
             Payload::CustomSection(_) => {}
             Payload::UnknownSection { id, range, .. } => {
@@ -366,13 +366,8 @@ impl<'c> Decoder<'c> {
         Ok(())
     }
 
-    /// Translates a function body; `chosen`: its constants to give slots, if the validator
-    /// weighed them.
-    pub(super) fn code_entry(
-        &mut self,
-        body: &FunctionBody<'_>,
-        chosen: Option<&[Slot]>,
-    ) -> Result<(), Error> {
+    /// Translates a function body.
+    pub(super) fn code_entry(&mut self, body: &FunctionBody<'_>) -> Result<(), Error> {
         let func_index = self.d.inner.num_imported_funcs as usize + self.d.headers.len();
         if func_index >= self.d.inner.funcs.len() {
             return Err(invalid(
@@ -385,7 +380,6 @@ impl<'c> Decoder<'c> {
             self.config,
             func_index as u32,
             body,
-            chosen,
             &mut self.d.code,
             self.heap,
         )?;

@@ -199,8 +199,8 @@ impl PartialModule {
             let mut decoder = Decoder::new(config, heap, &mut self.decoded);
             if let Payload::CodeSectionEntry(body) = &payload {
                 // The translator only sees bodies the validator accepted.
-                let chosen = self.checker.check(&payload)?;
-                decoder.code_entry(body, chosen)?;
+                self.checker.check(&payload)?;
+                decoder.code_entry(body)?;
             } else {
                 self.at_end = decoder.payload(&payload)?;
                 self.checker.check(&payload)?;

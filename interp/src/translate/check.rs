@@ -98,6 +98,7 @@ impl Translator<'_> {
     /// [`verify_function`], so the executor can run it without checks failing.
     pub(super) fn finish(mut self) -> Result<FuncHeader, Error> {
         self.return_scratch();
+        self.settle_frame()?;
         let frame_size = self.stack_base + self.max_height;
         if frame_size > MAX_FRAME {
             return Err(Error::Limit {

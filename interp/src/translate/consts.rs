@@ -1,11 +1,8 @@
-//! Constants: the pre-pass that picks the constants a function gets frame slots for
-//! (copied in on entry, so a loop reads them for free), and the constant operands that
-//! read those slots or are loaded by an instruction.
+//! Constants: which ones a function gets frame slots for (copied in on entry, so a loop
+//! reads them for free), decided as the body is read, and the constant operands that read
+//! those slots or are loaded by an instruction.
 
-use alloc::vec;
 use alloc::vec::Vec;
-
-use wasmparser::{FunctionBody, Operator};
 
 use crate::error::Error;
 use crate::ir::{Instr, Reg};
@@ -22,12 +19,21 @@ impl Translator<'_> {
         self.consts[self.consts_start..].get(i as usize).copied()
     }
 
-    /// Pushes a constant: pending in its constant slot if it has one, else loaded by
-    /// an instruction into a temp.
+    /// Pushes a constant: pending in its constant slot if it has one or earns one here,
+    /// else loaded by an instruction into a temp.
     pub(super) fn constant(&mut self, bits: Slot) -> Result<(), Error> {
-        let own = &self.consts[self.consts_start..];
-        if let Some(i) = own.iter().position(|&c| c == bits) {
-            let slot = self.locals + i as u32;
+        let in_loop = self.loops > 0;
+        let slot = match self.scratch.uses.weigh(bits, in_loop) {
+            ConstSlot::Held(k) => Some(k),
+            ConstSlot::Earned(k) => {
+                let what = self.heap_use();
+                self.heap.push(self.consts, bits, what)?;
+                Some(k)
+            }
+            ConstSlot::None => None,
+        };
+        if let Some(k) = slot {
+            let slot = self.locals + u32::from(k);
             self.push(Operand::Pending(slot as Reg))?;
             return Ok(());
         }
@@ -44,131 +50,119 @@ impl Translator<'_> {
 /// The most constant slots a frame gets: each costs a copy on every call.
 pub(super) const MAX_CONST_SLOTS: usize = 48;
 
-/// Distinct constants the pre-pass ranks at most (bounds its work on huge bodies).
+/// Distinct constants a body's uses are counted for at most (bounds the search on huge
+/// bodies); one found later never earns a slot.
 const MAX_CONST_CANDIDATES: usize = 256;
 
-/// A constant earns a slot with this weight: one use in a loop, or three outside.
-const MIN_CONST_WEIGHT: u64 = 3;
+/// Uses outside loops that earn a constant a slot.
+const USES_FOR_A_SLOT: u8 = 3;
 
-/// The constants of `body` worth a slot: the most used, a use inside a loop counting 16
-/// times one outside (and 256 times in a nested loop ...), at most [`MAX_CONST_SLOTS`],
-/// in order of first use. A constant used once or twice outside loops is left to
+/// Where a use of a constant reads it from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConstSlot {
+    /// The body's `k`-th constant slot, which it had already.
+    Held(u16),
+    /// The body's `k`-th constant slot, earned by this use: the next one.
+    Earned(u16),
+    /// No slot: an instruction loads it.
+    None,
+}
+
+/// What the constants of the body being translated have earned, decided use by use: a
+/// constant gets a slot at its first use in a loop or its third outside one, the first
+/// [`MAX_CONST_SLOTS`] to earn one. A constant used once or twice outside loops is left to
 /// `Const` instructions: it runs about once per call, which is what copying it into the
 /// frame would cost, and its slot would deepen every frame of a recursion (the exact
 /// value-stack limits of a board profile count on small frames). Used three times or
-/// more, its slot costs less heap than the instructions. A body that does not decode
-/// yields what was found before the fault; the translation proper reports it.
+/// more, its slot costs less heap than the instructions.
 ///
-/// A pass of its own where nothing else reads the body first; the validator weighs the
-/// constants as it reads the operators ([`ConstWeights`]), which saves this pass.
-pub(crate) fn choose_constants<'w>(
-    body: &FunctionBody<'_>,
-    weights: &'w mut ConstWeights,
-) -> &'w [Slot] {
-    weights.clear();
-    if let Ok(mut reader) = body.get_operators_reader() {
-        while !reader.eof() {
-            let Ok(op) = reader.read() else { break };
-            weights.observe(&op);
-        }
-    }
-    weights.choose()
-}
-
-/// A body's constants weighed as its operators go by, in order: what
-/// [`choose_constants`] chooses from. Kept from one body to the next ([`Self::clear`]), so
-/// its buffers are allocated a few times a module, not per body.
+/// Decided as the operators come, the translator needs no reading of the body before its
+/// own. Kept from one body to the next ([`Self::clear`]): its buffers are allocated a few
+/// times a module, not per body.
 #[derive(Default)]
-pub(crate) struct ConstWeights {
+pub(crate) struct ConstUses {
     /// The constants found, in order of first use ...
     found: Vec<Slot>,
-    /// ... and each one's weight.
-    weights: Vec<u64>,
-    /// The open blocks, `true` for a loop.
-    blocks: Vec<bool>,
-    loop_depth: u32,
-    /// What [`Self::choose`] chose.
-    chosen: Vec<Slot>,
+    /// ... and what each one has earned.
+    uses: Vec<Earned>,
+    /// Slots given so far, and the most this body may give.
+    slots: u16,
+    room: u16,
     /// Where each constant is in `found`, by its hash, once a body has more than [`LISTED`]
     /// ([`INDEX_SLOTS`] entries): the position plus one, 0 for none; probed linearly.
     index: Vec<u16>,
+}
+
+/// A found constant's standing: its uses outside loops so far, or its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Earned {
+    Uses(u8),
+    Slot(u16),
 }
 
 /// Constants a body may have before they are indexed: most bodies have a few, searched in
 /// `found` itself, and need no index (1 KiB, held while a module is read).
 const LISTED: usize = 16;
 
-/// Entries of [`ConstWeights::index`]: twice the most candidates, so a probe ends soon.
+/// Entries of [`ConstUses::index`]: twice the most candidates, so a probe ends soon.
 const INDEX_SLOTS: usize = 2 * MAX_CONST_CANDIDATES;
 
 // A hash's top bits name an entry, and an entry holds a position plus one in 16 bits.
 const _: () = assert!(INDEX_SLOTS.is_power_of_two() && MAX_CONST_CANDIDATES < u16::MAX as usize);
 
-impl ConstWeights {
-    /// Forgets the last body's constants, for the next body's.
-    pub(crate) fn clear(&mut self) {
+impl ConstUses {
+    /// Forgets the last body's constants, for the next body's, which may give `room` slots.
+    pub(crate) fn clear(&mut self, room: u16) {
         // The index, if this body was indexed: 1 KiB, for a body of many constants.
         if self.found.len() > LISTED {
             self.index.fill(0);
         }
         self.found.clear();
-        self.weights.clear();
-        self.blocks.clear();
-        self.loop_depth = 0;
+        self.uses.clear();
+        self.slots = 0;
+        self.room = room;
     }
 
-    /// Takes in the body's next operator.
-    pub(crate) fn observe(&mut self, op: &Operator<'_>) {
-        match op {
-            Operator::Block { .. } | Operator::If { .. } => self.open(false),
-            Operator::Loop { .. } => self.open(true),
-            Operator::End => self.end(),
-            _ => {
-                if let Some(bits) = constant_bits(op) {
-                    self.constant(bits);
-                }
-            }
-        }
-    }
-
-    /// A block opens: a loop if `is_loop`.
-    pub(crate) fn open(&mut self, is_loop: bool) {
-        self.blocks.push(is_loop);
-        self.loop_depth += u32::from(is_loop);
-    }
-
-    /// The innermost block ends.
-    pub(crate) fn end(&mut self) {
-        self.loop_depth -= u32::from(self.blocks.pop() == Some(true));
-    }
-
-    /// A use of the constant `bits` (as its slot holds it).
-    pub(crate) fn constant(&mut self, bits: Slot) {
-        // A use outside loops counts 1, in a loop 16, in a nested loop 256 ...
-        let weight = 1u64 << (4 * self.loop_depth.min(12));
+    /// A use of the constant `bits` (as its slot holds it), `in_loop` or not: the slot it
+    /// is read from, if it has or earns one.
+    pub(super) fn weigh(&mut self, bits: Slot, in_loop: bool) -> ConstSlot {
         let (at, free) = if self.found.len() <= LISTED {
             (self.found.iter().position(|&c| c == bits), None)
         } else {
             self.probe(bits)
         };
-        if let Some(w) = at.and_then(|i| self.weights.get_mut(i)) {
-            *w = w.saturating_add(weight);
-            return;
-        }
-        if self.found.len() == MAX_CONST_CANDIDATES {
-            return;
-        }
-        self.found.push(bits);
-        self.weights.push(weight);
-        match free {
-            Some(entry) => {
-                if let Some(entry) = self.index.get_mut(entry) {
-                    *entry = self.found.len() as u16;
-                }
+        let uses = match at.and_then(|i| self.uses.get_mut(i)) {
+            Some(Earned::Slot(k)) => return ConstSlot::Held(*k),
+            Some(Earned::Uses(n)) => {
+                *n = n.saturating_add(1);
+                *n
             }
-            None if self.found.len() == LISTED + 1 => self.build_index(),
-            None => {}
+            None if self.found.len() == MAX_CONST_CANDIDATES => return ConstSlot::None,
+            None => {
+                self.found.push(bits);
+                self.uses.push(Earned::Uses(1));
+                match free {
+                    Some(entry) => {
+                        if let Some(entry) = self.index.get_mut(entry) {
+                            *entry = self.found.len() as u16;
+                        }
+                    }
+                    None if self.found.len() == LISTED + 1 => self.build_index(),
+                    None => {}
+                }
+                1
+            }
+        };
+        if !(in_loop || uses >= USES_FOR_A_SLOT) || self.slots == self.room {
+            return ConstSlot::None;
         }
+        let k = self.slots;
+        self.slots += 1;
+        let i = at.unwrap_or(self.found.len() - 1);
+        if let Some(earned) = self.uses.get_mut(i) {
+            *earned = Earned::Slot(k);
+        }
+        ConstSlot::Earned(k)
     }
 
     /// Where `bits` is in `found` (by the index), or else the empty index entry where it
@@ -203,57 +197,16 @@ impl ConstWeights {
             }
         }
     }
-
-    /// The constants that earn a slot, in order of first use (see [`choose_constants`]).
-    /// The weights stay as they are: asked twice, the same answer.
-    pub(crate) fn choose(&mut self) -> &[Slot] {
-        let Self { found, weights, chosen, .. } = self;
-        chosen.clear();
-        let worth = |&(_, &w): &(&Slot, &u64)| w >= MIN_CONST_WEIGHT;
-        let pairs = || found.iter().zip(weights.iter());
-        if pairs().filter(worth).count() <= MAX_CONST_SLOTS {
-            // Room for every one worth a slot (most bodies): no ranking needed.
-            chosen.extend(pairs().filter(worth).map(|(&c, _)| c));
-            return chosen;
-        }
-        // The heaviest, earliest first on ties; picked by repeated search rather than a
-        // sort, which would add kilobytes of code for a few dozen entries. A pick leaves the
-        // search, so each search is one pass over the candidates; the picks are then taken
-        // in order of first use.
-        let mut picked = vec![false; found.len()];
-        for _ in 0..MAX_CONST_SLOTS {
-            let best = (0..weights.len())
-                .filter(|&i| weights[i] >= MIN_CONST_WEIGHT && !picked[i])
-                .max_by_key(|&i| (weights[i], core::cmp::Reverse(i)));
-            let Some(i) = best else { break };
-            picked[i] = true;
-        }
-        chosen.extend(found.iter().zip(picked).filter(|(_, picked)| *picked).map(|(&c, _)| c));
-        chosen
-    }
 }
 
-/// Where the search for `bits` in [`ConstWeights::index`] starts: the top bits of a
+/// Where the search for `bits` in [`ConstUses::index`] starts: the top bits of a
 /// multiplicative hash (constants differ most in their low bits).
 fn index_home(bits: Slot) -> usize {
     (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - INDEX_SLOTS.trailing_zeros())) as usize
 }
 
-/// A constant operator's value as its slot holds it (`i32`/`f32` zero-extended,
-/// a null reference as 0).
-pub(super) fn constant_bits(op: &Operator<'_>) -> Option<Slot> {
-    Some(match *op {
-        Operator::I32Const { value } => slot_bits::i32(value),
-        Operator::I64Const { value } => slot_bits::i64(value),
-        Operator::F32Const { value } => slot_bits::f32(value),
-        Operator::F64Const { value } => slot_bits::f64(value),
-        Operator::RefNull { .. } => slot_bits::NULL,
-        _ => return None,
-    })
-}
-
 /// Each kind of constant as its slot holds it.
-pub(crate) mod slot_bits {
+pub(super) mod slot_bits {
     use crate::value::Slot;
 
     pub(crate) fn i32(value: i32) -> Slot {
@@ -280,27 +233,47 @@ pub(crate) mod slot_bits {
 mod tests {
     use super::*;
 
-    /// What `ConstWeights` computes, the plain way: a list searched from the start.
-    fn weighed_plainly(uses: &[(Slot, u32)]) -> Vec<(Slot, u64)> {
-        let mut found: Vec<(Slot, u64)> = Vec::new();
-        for &(bits, depth) in uses {
-            let weight = 1u64 << (4 * depth.min(12));
-            if let Some(c) = found.iter_mut().find(|c| c.0 == bits) {
-                c.1 = c.1.saturating_add(weight);
-            } else if found.len() < MAX_CONST_CANDIDATES {
-                found.push((bits, weight));
-            }
+    /// What `ConstUses` decides, the plain way: a list searched from the start.
+    fn weighed_plainly(uses: &[(Slot, bool)], room: u16) -> Vec<ConstSlot> {
+        let mut found: Vec<(Slot, Earned)> = Vec::new();
+        let mut slots = 0;
+        let mut out = Vec::new();
+        for &(bits, in_loop) in uses {
+            let i = match found.iter().position(|c| c.0 == bits) {
+                Some(i) => i,
+                None if found.len() < MAX_CONST_CANDIDATES => {
+                    found.push((bits, Earned::Uses(0)));
+                    found.len() - 1
+                }
+                None => {
+                    out.push(ConstSlot::None);
+                    continue;
+                }
+            };
+            out.push(match &mut found[i].1 {
+                Earned::Slot(k) => ConstSlot::Held(*k),
+                Earned::Uses(n) => {
+                    *n += 1;
+                    if (in_loop || *n >= USES_FOR_A_SLOT) && slots < room {
+                        found[i].1 = Earned::Slot(slots);
+                        slots += 1;
+                        ConstSlot::Earned(slots - 1)
+                    } else {
+                        ConstSlot::None
+                    }
+                }
+            });
         }
-        found
+        out
     }
 
     /// The hashed index finds every constant again, whatever its hash collides with, across
-    /// bodies that reuse the weights (an entry left from the last body would misplace a
-    /// weight) and past the most candidates: the same weights, in the same order, as a list
-    /// searched from the start.
+    /// bodies that reuse the buffers (an entry left from the last body would misplace a
+    /// use) and past the most candidates: the same slots, use by use, as a list searched
+    /// from the start.
     #[test]
-    fn the_weights_index_finds_what_a_plain_search_finds() {
-        let mut weights = ConstWeights::default();
+    fn the_constants_index_finds_what_a_plain_search_finds() {
+        let mut consts = ConstUses::default();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
             seed ^= seed << 13;
@@ -310,9 +283,10 @@ mod tests {
         };
         // Constants of one home entry: their probes run into each other.
         let colliding: Vec<Slot> = (0..u64::MAX).filter(|&b| index_home(b) == 7).take(40).collect();
+        let mut earned = 0;
         for body in 0..60u64 {
             let distinct = [3, 17, 40, 300, 700][body as usize % 5];
-            let uses: Vec<(Slot, u32)> = (0..900)
+            let uses: Vec<(Slot, bool)> = (0..900)
                 .map(|k| {
                     let r = next();
                     let bits = match body % 3 {
@@ -320,38 +294,36 @@ mod tests {
                         1 => r % distinct,
                         _ => ((r % distinct) << 32) | (k % 5),
                     };
-                    (bits, (r >> 60) as u32 % 3)
+                    (bits, r >> 58 == 0)
                 })
                 .collect();
-            weights.clear();
-            for &(bits, depth) in &uses {
-                weights.loop_depth = depth;
-                weights.constant(bits);
-            }
-            let got: Vec<(Slot, u64)> =
-                weights.found.iter().copied().zip(weights.weights.iter().copied()).collect();
-            assert_eq!(got, weighed_plainly(&uses), "body {body}");
+            let room = [48, 0, 5][body as usize % 3];
+            consts.clear(room);
+            let got: Vec<ConstSlot> =
+                uses.iter().map(|&(bits, in_loop)| consts.weigh(bits, in_loop)).collect();
+            assert_eq!(got, weighed_plainly(&uses, room), "body {body}");
+            earned += got.iter().filter(|c| matches!(c, ConstSlot::Earned(_))).count();
         }
+        assert!(earned > 100, "{earned} slots earned");
     }
 
-    /// Ranked (more constants worth a slot than slots), the heaviest are chosen, in order of
-    /// first use, and asking again gives the same answer.
+    /// A constant earns a slot at its first use in a loop or its third outside one, the
+    /// slots numbered in order of earning, until the body's room is used up.
     #[test]
-    fn the_heaviest_constants_are_chosen_in_order_of_first_use_every_time() {
-        let mut weights = ConstWeights::default();
-        weights.clear();
-        for c in 0..60u64 {
-            // Constant `c` used 3 + c % 7 times: the ones of 9 uses, then 8, ... win.
-            for _ in 0..3 + c % 7 {
-                weights.constant(c);
-            }
-        }
-        let by_uses = |c: &u64| core::cmp::Reverse(3 + c % 7);
-        let mut expected: Vec<u64> = (0..60).collect();
-        expected.sort_by_key(by_uses);
-        expected.truncate(MAX_CONST_SLOTS);
-        expected.sort();
-        assert_eq!(weights.choose(), &expected[..]);
-        assert_eq!(weights.choose(), &expected[..]);
+    fn constants_earn_slots_in_loops_or_by_their_third_use() {
+        let mut consts = ConstUses::default();
+        consts.clear(2);
+        let (none, held, earned) = (ConstSlot::None, ConstSlot::Held, ConstSlot::Earned);
+        assert_eq!(consts.weigh(7, false), none);
+        assert_eq!(consts.weigh(9, true), earned(0));
+        assert_eq!(consts.weigh(7, false), none);
+        assert_eq!(consts.weigh(9, false), held(0));
+        assert_eq!(consts.weigh(7, false), earned(1));
+        assert_eq!(consts.weigh(7, true), held(1));
+        // No room left: a loop's constant is loaded.
+        assert_eq!(consts.weigh(11, true), none);
+        consts.clear(2);
+        assert_eq!(consts.weigh(7, false), none);
+        assert_eq!(consts.weigh(11, true), earned(0));
     }
 }

@@ -102,6 +102,7 @@ impl Translator<'_> {
         };
         let what = self.heap_use();
         self.heap.push(&mut self.ctrls, ctrl, what)?;
+        self.loops += u32::from(kind == CtrlKind::Loop);
         if !entry_reachable {
             // Unreachable blocks have no parameters on the (empty) model stack.
             self.push_results(params)?;
@@ -370,6 +371,7 @@ impl Translator<'_> {
             self.leave_values()?;
         }
         let ctrl = self.pop_ctrl()?;
+        self.loops -= u32::from(ctrl.kind == CtrlKind::Loop);
         let here = self.label()?;
         if let Some(at) = ctrl.else_patch {
             if ctrl.params != ctrl.results {

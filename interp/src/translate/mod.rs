@@ -8,10 +8,11 @@
 //! instruction needs its operands in consecutive slots (calls, bulk ops).
 //!
 //! A frame is laid out `[locals | constants | operand stack]`. The constants are those
-//! the function uses in loops or often, weighed by the validator as it reads the body, or
-//! by a pre-pass over it where nothing validates ([`choose_constants`]), and copied into
-//! the frame on entry, so a loop's `i32.const 1; i32.add` costs one
-//! instruction, not two.
+//! the function uses in loops or often, given slots as they earn them ([`ConstUses`]) and
+//! copied into the frame on entry, so a loop's `i32.const 1; i32.add` costs one
+//! instruction, not two. Until the body's end tells how many there are, the temps are
+//! numbered above room for the most, and the frame's set-up is a placeholder: both are
+//! settled by [`Translator::finish`].
 //!
 //! It never trusts the module: with on-device validation off, every index, every
 //! stack height and every branch depth is checked here, and a violation is an
@@ -27,7 +28,7 @@
 //! - [`fuse`]: taking back the last instruction when its consumer absorbs it
 //!   (compare-and-branch, add-into-address, result into a local), fused pairs, and the
 //!   writes that change nothing (a zero into a local that still holds its set-up's zero);
-//! - [`consts`]: the constant pre-pass and constant operands;
+//! - [`consts`]: which constants earn slots, and constant operands;
 //! - [`acc`]: results passed to the next instruction in the accumulator;
 //! - [`check`]: what the translator checks rather than trusts, in the operators'
 //!   indices and in the finished code.
@@ -40,16 +41,11 @@ use wasmparser::FunctionBody;
 use crate::config::Config;
 use crate::error::Error;
 use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
-use crate::ir::{Instr, MAX_CODE, frame_set_up, target_at};
+use crate::ir::{Instr, MAX_CODE, Reg, frame_set_up, target_at};
 use crate::module::{FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
-pub(crate) use consts::ConstWeights;
-use consts::choose_constants;
-#[cfg(all(test, feature = "validate"))]
-pub(crate) use consts::choose_constants as pre_pass_constants;
-#[cfg(feature = "validate")]
-pub(crate) use consts::slot_bits;
+use consts::{ConstUses, MAX_CONST_SLOTS};
 use control::{Ctrl, CtrlKind};
 use stack::Operand;
 
@@ -76,16 +72,16 @@ pub(crate) struct ModuleCode {
 }
 
 /// The translator's working buffers (operand model, control frames, the accumulator pass's
-/// branch targets, the constants' pre-pass), kept from one body to the next: a module's
+/// branch targets, the constants' uses), kept from one body to the next: a module's
 /// translation allocates them a few times, not per body. Charged as they grow, until
-/// [`Scratch::release`]; but the constants' weights, uncharged like the validator's own
+/// [`Scratch::release`]; but the constants' uses, uncharged like the validator's own
 /// scratch (within the firmware's reserve, see `heap`).
 #[derive(Default)]
 pub(crate) struct Scratch {
     stack: Vec<Operand>,
     ctrls: Vec<Ctrl>,
     targets: Vec<u64>,
-    weights: ConstWeights,
+    uses: ConstUses,
 }
 
 impl Scratch {
@@ -101,18 +97,15 @@ impl Scratch {
 }
 
 /// Translates the body of `func_index` (a defined function), appending its code.
-/// `chosen`: the constants to give slots, where the validator weighed them on its pass
-/// over the body; without, a pre-pass of the translator's own chooses them.
 pub(crate) fn translate_function(
     module: &ModuleInner,
     config: &Config,
     func_index: u32,
     body: &FunctionBody<'_>,
-    chosen: Option<&[Slot]>,
     out: &mut ModuleCode,
     heap: &mut HeapAccount,
 ) -> Result<FuncHeader, Error> {
-    let mut t = Translator::new(module, config, func_index, body, chosen, out, heap)?;
+    let mut t = Translator::new(module, config, func_index, body, out, heap)?;
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !t.done {
         if reader.eof() {
@@ -170,8 +163,16 @@ struct Translator<'a> {
     params: u32,
     results: u32,
     locals: u32,
-    /// The slot of operand-stack height 0: past the locals and the constants.
+    /// The most constant slots this body may give: as many slots lie between the locals
+    /// and the temps until [`Translator::finish`] closes the gap the unused ones leave.
+    const_room: u32,
+    /// The slot of operand-stack height 0: past the locals and room for the constants.
     stack_base: u32,
+    /// Where the frame's set-up stands, if it has declared locals to zero (a placeholder
+    /// until the constants are known).
+    set_up_at: Option<usize>,
+    /// Loops open around the current operator: a constant used in one earns a slot.
+    loops: u32,
     /// The module's scratch, whose buffers `stack` and `ctrls` are, taken out while this
     /// body is translated and given back by [`Translator::finish`].
     scratch: &'a mut Scratch,
@@ -198,7 +199,6 @@ impl<'a> Translator<'a> {
         config: &Config,
         func_index: u32,
         body: &FunctionBody<'_>,
-        chosen: Option<&[Slot]>,
         out: &'a mut ModuleCode,
         heap: &'a mut HeapAccount,
     ) -> Result<Self, Error> {
@@ -230,15 +230,10 @@ impl<'a> Translator<'a> {
         }
         let entry = code.len();
         let consts_start = consts.len();
-        let chosen = match chosen {
-            Some(chosen) => chosen,
-            None => choose_constants(body, &mut scratch.weights),
-        };
         // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
-        let chosen = &chosen[..chosen.len().min((MAX_FRAME as u64 - locals) as usize)];
-        heap.reserve(consts, chosen.len(), HeapUse::Function(func_index))?;
-        consts.extend_from_slice(chosen);
-        let stack_base = locals as u32 + (consts.len() - consts_start) as u32;
+        let const_room = (MAX_CONST_SLOTS as u32).min(MAX_FRAME - locals as u32);
+        scratch.uses.clear(const_room as u16);
+        let stack_base = locals as u32 + const_room;
         let mut t = Translator {
             module,
             fuel: config.fuel,
@@ -255,7 +250,10 @@ impl<'a> Translator<'a> {
             params,
             results,
             locals: locals as u32,
+            const_room,
             stack_base,
+            set_up_at: None,
+            loops: 0,
             stack: core::mem::take(&mut scratch.stack),
             max_height: 0,
             ctrls: core::mem::take(&mut scratch.ctrls),
@@ -283,15 +281,16 @@ impl<'a> Translator<'a> {
         if t.fuel {
             t.emit(Instr::ConsumeFuel { amount: 1 })?;
         }
-        let consts = u32::try_from(consts_start).map_err(|_| Error::Limit {
+        u32::try_from(consts_start).map_err(|_| Error::Limit {
             what: "module constants",
             value: consts_start as u64,
             limit: u32::MAX as u64,
         })?;
-        // Below `MAX_FRAME` (checked above), so each fits `u16`.
-        let num_consts = (stack_base - locals as u32) as u16;
-        if let Some(set_up) = frame_set_up(params as u16, locals as u16, consts, num_consts) {
-            t.emit(set_up)?;
+        // A frame with declared locals is set up: the set-up's place, settled by `finish`
+        // (nothing fuses into it, and no label is bound at it). Without, the set-up is
+        // inserted there if the body's constants come to need one.
+        if locals > params as u64 {
+            t.set_up_at = Some(t.emit(Instr::Unreachable)?);
         }
         Ok(t)
     }
@@ -333,13 +332,19 @@ impl<'a> Translator<'a> {
             self.retarget = None;
             return Ok(at);
         }
-        self.pc()?;
-        let what = self.heap_use();
-        let done = self.offset.saturating_sub(self.section.start);
-        self.heap.reserve_projected(self.code, done, self.section.len(), what)?;
+        self.room_for_one()?;
         self.code.push(instr);
         self.retarget = None;
         Ok(self.code.len() - 1)
+    }
+
+    /// Makes room in the code for one more instruction, its growth sized by the part of
+    /// the code section read so far.
+    fn room_for_one(&mut self) -> Result<(), Error> {
+        self.pc()?;
+        let what = self.heap_use();
+        let done = self.offset.saturating_sub(self.section.start);
+        self.heap.reserve_projected(self.code, done, self.section.len(), what)
     }
 
     /// Emits `instr` on memory `mem`: as it is for memory 0, between `UseMemory { mem }`
@@ -367,6 +372,47 @@ impl<'a> Translator<'a> {
         self.labelled = self.code.len();
         self.untouched = 0;
         Ok(target_at(self.pc()? as usize))
+    }
+
+    /// Settles the frame once the body's constants are known: the temps move down over
+    /// the constant slots not given, and the set-up's placeholder becomes the set-up. A
+    /// frame without declared locals but with constants has its set-up inserted at the
+    /// entry (after the fuel charge), the code after it and every branch target there
+    /// moving down one instruction: a loop at the entry must not run it again.
+    fn settle_frame(&mut self) -> Result<(), Error> {
+        let given = (self.consts.len() - self.consts_start) as u32;
+        let unused = self.const_room - given;
+        if unused > 0 {
+            // Temps are from `stack_base` up, within `u16`; the locals' and constants' slots
+            // are below it.
+            let (first_temp, by) = (self.stack_base as Reg, unused as Reg);
+            for instr in &mut self.code[self.entry..] {
+                instr.map_slots(|s| if s >= first_temp { s - by } else { s });
+            }
+            self.stack_base -= unused;
+        }
+        let consts = self.consts_start as u32; // checked to fit by `new`
+        let (params, locals) = (self.params as u16, self.locals as u16);
+        let Some(set_up) = frame_set_up(params, locals, consts, given as u16) else {
+            return Ok(());
+        };
+        if let Some(at) = self.set_up_at {
+            self.code[at] = set_up;
+            return Ok(());
+        }
+        let at = self.entry + usize::from(self.fuel);
+        self.room_for_one()?;
+        self.code.insert(at, set_up);
+        let from = target_at(at);
+        for instr in &mut self.code[at + 1..] {
+            if Instr::BRANCHES.contains(instr)
+                && let Some(target) = instr.branch_target_mut()
+                && *target >= from
+            {
+                *target += target_at(1);
+            }
+        }
+        Ok(())
     }
 
     /// Runs [`acc::chain_through_acc`] over the finished body, its scratch charged.

@@ -155,6 +155,43 @@ fn a_function_sets_up_its_own_frame_on_every_entry() {
 }
 
 #[test]
+fn a_frame_of_parameters_only_gets_its_set_up_when_a_constant_earns_a_slot() {
+    // No declared locals, and a loop at the entry whose constant earns a slot only once
+    // the loop is read: the set-up goes in before the loop, whose back branch must land
+    // after it (a turn copies no constants again). With fuel, after the entry's charge, and
+    // the loop still lands on its own charge.
+    let wat = r#"(module (func (export "run") (param $n i32) (result i32)
+                   (loop $l (br_if $l (i32.gt_s
+                     (local.tee $n (i32.sub (local.get $n) (i32.const 3))) (i32.const 0))))
+                   (local.get $n)))"#;
+    for fuel in [false, true] {
+        let m = Module::new(&Config::new().with_fuel(fuel), &wat::parse_str(wat).unwrap())
+            .expect("module");
+        let (header, code) = (m.inner.headers[0], &m.inner.code);
+        let set_up = header.entry as usize + usize::from(fuel);
+        assert_eq!(
+            code[set_up],
+            Instr::InitLocals { first: 1, zeros: 0, count: 2, consts: 0 },
+            "fuel {fuel}: {code:?}"
+        );
+        let mut back = code.iter().filter_map(|i| target_index(*{ *i }.branch_target_mut()?));
+        assert!(back.all(|t| t == set_up + 1), "fuel {fuel}: {code:?}");
+        let mut store = Store::new(Config::new().with_fuel(fuel));
+        if fuel {
+            store.set_fuel(1000);
+        }
+        let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+        let func = instance.func(&store, "run").unwrap();
+        let mut out = [Value::I32(0)];
+        store.call(func, &[Value::I32(10)], &mut out).unwrap();
+        assert_eq!(out[0], Value::I32(-2), "fuel {fuel}");
+    }
+    // Without such a constant, nothing to set up: the body starts at the entry.
+    let m = module(r#"(module (func (export "run") (param i32) (result i32) (local.get 0)))"#);
+    assert_eq!(m.inner.code[0], Instr::Return1 { src: 0 });
+}
+
+#[test]
 fn constants_past_the_slot_budget_are_loaded_by_instructions() {
     // Six more distinct constants than slots, i64 ones among them, summed into an i32.
     let total = MAX_CONST_SLOTS as i64 + 6;
@@ -369,7 +406,7 @@ fn a_slot_outside_the_frame_is_an_error() {
     let config = Config::new();
     let frame = m.inner.headers[0].frame_size;
     let mut heap = crate::heap::HeapAccount::new(None);
-    let t = Translator::new(&m.inner, &config, 0, &body, None, &mut out, &mut heap).unwrap();
+    let t = Translator::new(&m.inner, &config, 0, &body, &mut out, &mut heap).unwrap();
     t.code.push(Instr::I32Add { dst: frame, lhs: 0, rhs: 0 });
     t.code.push(Instr::Return1 { src: 0 });
     let err = t.finish().unwrap_err();
@@ -564,12 +601,13 @@ fn is_global_fused(i: &Instr) -> bool {
 #[test]
 fn a_stack_pointers_prologue_and_epilogue_fuse_with_their_global_set() {
     // LLVM's shadow stack: take 16 bytes below $sp, keep the frame in memory, give them
-    // back; the result tells the argument and both values of $sp. The frame's size is
-    // used three times, so it has a constant slot (used twice, it would be a `Const32`
-    // between the read and the sub: no pair).
+    // back; the result tells the argument and both values of $sp. The frame's size has a
+    // constant slot from the start, earned by a use in a loop (loaded by a `Const32`, it
+    // would stand between the read and the sub: no pair).
     let m = module(
         r#"(module (memory 1) (global $sp (mut i32) (i32.const 1024))
              (func (export "run") (param $x i32) (result i32) (local $fp i32) (local $in i32)
+               (loop (drop (i32.const 16)))
                (global.set $sp (local.tee $fp (i32.sub (global.get $sp) (i32.const 16))))
                (i32.store offset=4 (local.get $fp) (i32.add (local.get $x) (i32.const 16)))
                (local.set $in (global.get $sp))

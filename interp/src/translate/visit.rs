@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::ir::{Instr, Reg};
 
 use super::Translator;
-use super::consts::constant_bits;
+use super::consts::slot_bits;
 use super::control::CtrlKind;
 use super::stack::Operand;
 
@@ -215,14 +215,11 @@ impl Translator<'_> {
                 self.emit(Instr::DataDrop { data })?;
             }
 
-            O::I32Const { .. }
-            | O::I64Const { .. }
-            | O::F32Const { .. }
-            | O::F64Const { .. }
-            | O::RefNull { .. } => {
-                let bits = constant_bits(op).ok_or_else(|| self.err("not a constant"))?;
-                self.constant(bits)?;
-            }
+            O::I32Const { value } => self.constant(slot_bits::i32(value))?,
+            O::I64Const { value } => self.constant(slot_bits::i64(value))?,
+            O::F32Const { value } => self.constant(slot_bits::f32(value))?,
+            O::F64Const { value } => self.constant(slot_bits::f64(value))?,
+            O::RefNull { .. } => self.constant(slot_bits::NULL)?,
             O::RefIsNull => self.unary(|dst, src| Instr::I64Eqz { dst, src })?,
             O::RefFunc { function_index } => self.ref_func(function_index)?,
 
