@@ -253,7 +253,7 @@ mod tests {
             out.push(match &mut found[i].1 {
                 Earned::Slot(k) => ConstSlot::Held(*k),
                 Earned::Uses(n) => {
-                    *n += 1;
+                    *n = n.saturating_add(1);
                     if (in_loop || *n >= USES_FOR_A_SLOT) && slots < room {
                         found[i].1 = Earned::Slot(slots);
                         slots += 1;
