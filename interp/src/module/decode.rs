@@ -20,9 +20,9 @@ use crate::value::{FuncType, ValType};
 
 use super::types::{global_type, memory_type, ref_type, table_type, val_types};
 use super::{
-    Bytes, ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, FuncHeader, Import,
-    ImportType, MemoryType, Module, ModuleInner, Part, Shared, invalid, len_u32, malformed,
-    unsupported,
+    BodyValidator, Bytes, ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export,
+    FuncHeader, Import, ImportType, MemoryType, Module, ModuleInner, Part, Shared, invalid,
+    len_u32, malformed, unsupported,
 };
 
 /// What the decoder has built so far: kept between the pieces of a module that arrives in
@@ -84,7 +84,7 @@ impl<'c> Decoder<'c> {
                 self.d.code.section = range.start as usize..range.end as usize;
                 self.heap.reserve_exact(&mut self.d.headers, defined, HeapUse::Module)?;
             }
-            Payload::CodeSectionEntry(body) => self.code_entry(body)?,
+            Payload::CodeSectionEntry(body) => self.code_entry(body, None)?,
             Payload::DataSection(r) => self.datas(r.clone())?,
             Payload::CustomSection(_) => {}
             Payload::UnknownSection { id, range, .. } => {
@@ -366,8 +366,12 @@ impl<'c> Decoder<'c> {
         Ok(())
     }
 
-    /// Translates a function body.
-    pub(super) fn code_entry(&mut self, body: &FunctionBody<'_>) -> Result<(), Error> {
+    /// Translates a function body, fed to `validator` on the way if it is validated here.
+    pub(super) fn code_entry(
+        &mut self,
+        body: &FunctionBody<'_>,
+        validator: Option<&mut BodyValidator>,
+    ) -> Result<(), Error> {
         let func_index = self.d.inner.num_imported_funcs as usize + self.d.headers.len();
         if func_index >= self.d.inner.funcs.len() {
             return Err(invalid(
@@ -380,6 +384,7 @@ impl<'c> Decoder<'c> {
             self.config,
             func_index as u32,
             body,
+            validator,
             &mut self.d.code,
             self.heap,
         )?;

@@ -44,6 +44,10 @@ use crate::value::{FuncType, Slot, ValType};
 pub use partial::PartialModule;
 
 pub(crate) use const_expr::{ConstExpr, ConstOp, eval_ops};
+#[cfg(feature = "wasm")]
+pub(crate) use validate::BodyValidator;
+#[cfg(feature = "validate")]
+pub(crate) use validate::rejected;
 
 #[cfg(feature = "wasm")]
 mod const_decode;

@@ -199,8 +199,13 @@ impl PartialModule {
             let mut decoder = Decoder::new(config, heap, &mut self.decoded);
             if let Payload::CodeSectionEntry(body) = &payload {
                 // The translator only sees bodies the validator accepted.
-                self.checker.check(&payload)?;
-                decoder.code_entry(body)?;
+                // Validated as the translator reads it: the validator checks each operator
+                // before the translator sees it.
+                let mut validator = self.checker.check(&payload)?;
+                decoder.code_entry(body, validator.as_mut())?;
+                if let Some(validator) = validator {
+                    self.checker.recycle(validator);
+                }
             } else {
                 self.at_end = decoder.payload(&payload)?;
                 self.checker.check(&payload)?;

@@ -460,3 +460,61 @@ fn bad_bytes_in_parts_are_the_errors_they_are_whole() {
     s.discard_module(partial);
     assert_eq!(s.heap_stats().in_use, before);
 }
+
+/// A module of one `[] -> []` function whose body (after its size) is `body`.
+#[cfg(feature = "wasm")]
+fn one_body(body: &[u8]) -> Vec<u8> {
+    let mut bytes = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a".to_vec();
+    bytes.extend([body.len() as u8 + 2, 1, body.len() as u8]);
+    bytes.extend(body);
+    bytes
+}
+
+/// Bodies that end before their final `end`, go on after it, or declare 70,000 locals (the
+/// validator allows 50,000, the translator's frames 65,535).
+#[cfg(feature = "wasm")]
+const BAD_BODIES: [&[u8]; 3] = [&[0, 0x01], &[0, 0x0b, 0x01], &[1, 0xf0, 0xa2, 0x04, 0x7f, 0x0b]];
+
+/// The validator checks each operator on the translator's reading, before the translator
+/// sees it: an invalid body is reported as the validator words it, at the operator's
+/// offset, whatever the translator would have said; and its locals are read first, so the
+/// validator's limit on them comes before the translator's.
+#[cfg(feature = "validate")]
+#[test]
+fn a_body_is_validated_on_the_translators_reading() {
+    let invalid = |bytes: &[u8]| match Module::new(&Config::new(), bytes) {
+        Err(Error::Invalid { message, offset }) => (message, offset),
+        other => panic!("expected Invalid, got {other:?}"),
+    };
+    let text = r#"(module (func (result i32) (i32.const 1) (i64.const 2) (i32.add)))"#;
+    let bytes = wat::parse_str(text).unwrap();
+    let add = bytes.len() - 2; // the `i32.add` before the final `end`
+    assert_eq!(bytes[add], 0x6a);
+    let (message, offset) = invalid(&bytes);
+    assert!(message.contains("type mismatch"), "{message}");
+    assert_eq!(offset, add);
+    let expected = ["control frames remain", "operators remaining after end", "too many locals"];
+    for (body, words) in BAD_BODIES.iter().zip(expected) {
+        let (message, _) = invalid(&one_body(body));
+        assert!(message.contains(words), "{message}");
+    }
+}
+
+/// Without the validator, the same bodies are the translator's to refuse.
+#[cfg(all(feature = "wasm", not(feature = "validate")))]
+#[test]
+fn a_trusted_body_is_refused_by_the_translator() {
+    let refused = |body: &[u8]| Module::new(&Config::new(), &one_body(body)).map(drop);
+    for (body, words) in BAD_BODIES[..2]
+        .iter()
+        .zip(["ends before its final `end`", "operators after the function's final `end`"])
+    {
+        let r = refused(body);
+        assert!(
+            matches!(r, Err(Error::Translate { reason, .. }) if reason.contains(words)),
+            "{r:?}"
+        );
+    }
+    let r = refused(BAD_BODIES[2]);
+    assert!(matches!(r, Err(Error::Limit { what: "function locals", .. })), "{r:?}");
+}

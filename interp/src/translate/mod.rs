@@ -24,6 +24,8 @@
 //! - this file: the translator's state, its entry point and code emission;
 //! - [`stack`]: the operand-stack model (pending and materialised entries);
 //! - [`control`]: blocks, labels and branches;
+//! - [`read`]: the reading of the body, each operator validated (where the module is
+//!   validated here) and then translated;
 //! - [`visit`]: the operator switch, one arm per wasm operator;
 //! - [`fuse`]: taking back the last instruction when its consumer absorbs it
 //!   (compare-and-branch, add-into-address, result into a local), fused pairs, and the
@@ -42,7 +44,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
 use crate::ir::{Instr, MAX_CODE, Reg, frame_set_up, target_at};
-use crate::module::{FuncHeader, ModuleInner, malformed};
+use crate::module::{BodyValidator, FuncHeader, ModuleInner, malformed};
 use crate::value::Slot;
 
 use consts::{ConstUses, MAX_CONST_SLOTS};
@@ -54,6 +56,7 @@ mod check;
 mod consts;
 mod control;
 mod fuse;
+mod read;
 mod stack;
 mod visit;
 
@@ -96,31 +99,32 @@ impl Scratch {
     }
 }
 
-/// Translates the body of `func_index` (a defined function), appending its code.
+/// Translates the body of `func_index` (a defined function), appending its code; where
+/// the module is validated here, `validator` checks each operator first, on the same
+/// reading.
 pub(crate) fn translate_function(
     module: &ModuleInner,
     config: &Config,
     func_index: u32,
     body: &FunctionBody<'_>,
+    validator: Option<&mut BodyValidator>,
     out: &mut ModuleCode,
     heap: &mut HeapAccount,
 ) -> Result<FuncHeader, Error> {
-    let mut t = Translator::new(module, config, func_index, body, out, heap)?;
-    let mut reader = body.get_operators_reader().map_err(malformed)?;
-    while !t.done {
-        if reader.eof() {
-            return Err(t.err("function body ends before its final `end`"));
-        }
-        t.offset = reader.original_position() as usize;
-        // Read in place: a copy of the operator (48 bytes, in wide loads) would wait for
-        // the reader's narrower stores of it.
-        let read = reader.read();
-        t.op(read.as_ref().map_err(|e| malformed(e.clone()))?)?;
+    let start = once(move || Translator::new(module, config, func_index, body, out, heap));
+    match validator {
+        #[cfg(feature = "validate")]
+        Some(validator) => read::validated(body, validator, start),
+        #[cfg(not(feature = "validate"))]
+        Some(never) => match *never {},
+        None => read::trusted(body, start),
     }
-    if !reader.eof() {
-        return Err(t.err("operators after the function's final `end`"));
-    }
-    t.finish()
+}
+
+/// `start`, made a closure called once where it is written (inferred there, it would be
+/// one called often, which cannot hand out what it borrows).
+fn once<'a, F: FnOnce() -> Result<Translator<'a>, Error>>(start: F) -> F {
+    start
 }
 
 /// What an operator the translator does not know is reported as: one of a proposal the
