@@ -323,32 +323,34 @@ move. Compare the geometric means, several runs, or instruction counts (callgrin
 one program's time. `bulk` read 1.11 in one report and 1.24-1.26 a day later for the same \
 executor (the same callgrind counts), and so did the earlier report's harness binary run \
 that day: the machine's state, not the code.
-- **Translation** decodes every operator twice: wasmparser's validator reads the body and \
-weighs its constants on the way (which get frame slots), then the translator reads it; \
-where nothing validates (boards that trust the host) a pre-pass of the translator's own \
-weighs them, a third reading. wasmi translates on the validator's reading, one decoding in \
-all. Tandem executes about 6% fewer instructions than wasmi's eager translation (`json`: \
-143 M against 150 M for 20 translations, `bench`'s `translate` example) yet takes about \
-1.15 times its time: what is left is branches. Under cachegrind's branch model Tandem \
-mispredicts 1.96 M times to wasmi's 1.50 M, the difference about the time between them: \
-two decoders' dispatches (437 K against wasmi's one, 221 K), the translator's `match` on \
-each decoded operator (207 K), and the verifier's walks of the finished code (130 K). The \
-next step is one reading: the validator fed from the translator's (`FuncValidator::op`), \
-which needs each constant's slot decided as it comes rather than after a reading of the \
-whole body (a slot at its first use in a loop or its third outside, as the weights decide \
-now), with the temps renumbered at the body's end. The translator as wasmparser's visitor \
-(a method per operator instead of an `Operator` and a `match`) was tried and left out: \
-no faster (the second jump, on the same operator as the first, is predicted from it) and \
-37 KiB more flash. What was taken: the translator's buffers (operand model, control \
-frames, the accumulator pass's targets, the constants' weights) are kept from one body to \
-the next, not allocated per body (3.5% fewer instructions); a body's constants are found \
-through a hashed index once it has more than 16 (compiled code has hundreds of distinct \
-constants in a body, each use searched for: the weighing took 3.5% of `json`'s \
-translation time, now 1.7%); the passes over finished code test a kind's property with a \
-bit (`KindSet`) instead of a `match` per instruction, and the verifier's slot and index \
-walks are inlined into it (1.9% fewer instructions). The apps went from 1.22-1.27 to \
-1.14-1.17 of wasmi eager's time. Two stalls found earlier with `perf`: the translator \
-copied each decoded operator (48 bytes, in wide loads that waited on the reader's \
+- **Translation** reads each body once, as wasmi does: wasmparser's decoder dispatches \
+each operator to a visitor that calls the validator's check of it and then hands it to \
+the translator (`interp/src/translate/read.rs`). Until 2026-12-06 the validator read the \
+whole body first (weighing its constants on the way, which decided their frame slots) and \
+the translator decoded it again; now a constant earns its slot as it comes (its first use \
+in a loop or its third outside, the first 48), the temps are numbered above room for 48 \
+and moved down over the unused ones at the body's end (`Instr::map_slots`), and the \
+frame's set-up is settled there too. That took 14-17% off the apps' translation time \
+(11-12% fewer instructions) and brought them from 1.14-1.17 to 0.97-1.00 of wasmi \
+eager's. Tandem executes about 15% fewer instructions than wasmi's eager translation \
+(`json`: 129 M against 151 M for 20 translations, `bench`'s `translate` example) yet \
+takes about its time: branches. Under cachegrind's branch model Tandem mispredicts \
+1.69 M times to wasmi's 1.50 M: the decoder's dispatch (217 K, as wasmi's), the \
+translator's `match` on each operator (206 K), and the passes over the finished code: \
+the verifier's walks (134 K), the renumbering of temps (80 K) and the accumulator pass \
+(41 K). Finding the renumbered fields by a table of each kind's slot words instead of a \
+`match` was tried (with a branch per field, and without one) and left out: no faster, \
+the mispredicts only moved to the conditional branches. The translator as wasmparser's \
+visitor (a method per operator instead of an `Operator` and a `match`) was tried earlier \
+and left out: no faster (the second jump, on the same operator as the first, is \
+predicted from it) and 37 KiB more flash. Taken before: the translator's buffers \
+(operand model, control frames, the accumulator pass's targets, the constants' uses) are \
+kept from one body to the next, not allocated per body (3.5% fewer instructions); a \
+body's constants are found through a hashed index once it has more than 16 (compiled \
+code has hundreds of distinct constants in a body); the passes over finished code test a \
+kind's property with a bit (`KindSet`) instead of a `match` per instruction, and the \
+verifier's slot and index walks are inlined into it (1.9% fewer instructions). Two \
+stalls found earlier with `perf`: the translator copied each decoded operator (48 bytes, in wide loads that waited on the reader's \
 narrower stores; 40% of its own time), and each block kept its pending forward branches \
 in a list of its own (an allocation per block); reading the operator in place and \
 chaining the pending branches through their own target fields took 6% off `json`'s \

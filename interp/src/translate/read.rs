@@ -1,9 +1,9 @@
 //! The reading of a body: each operator decoded once, checked by the body's validator
 //! where the module is validated here (so an invalid operator is reported as the validator
 //! words it, before the translator sees it), then translated. One decoding and one
-//! dispatch on the operator's byte serve both: the validator's checks are called from the
-//! visitor the decoder dispatches to, and the translator matches on the operator it is
-//! handed.
+//! dispatch on the operator's byte serve both: the validator's check is called from the
+//! visitor the decoder dispatches to, which gives the operator back, and the translator
+//! matches on it.
 
 use wasmparser::FunctionBody;
 
@@ -65,8 +65,14 @@ mod validated {
         while !reader.eof() {
             let offset = reader.original_position();
             t.offset = offset as usize;
-            let mut visitor = Validating { validator: validator.visitor(offset), t: &mut t };
-            reader.visit_operator(&mut visitor).map_err(rejected)??;
+            let mut checked = Checked(validator.visitor(offset));
+            // Read in place, as `trusted` reads: a move of the operator out of the result
+            // would copy it (48 bytes, in wide loads that wait on the visitor's stores).
+            let read = reader.visit_operator(&mut checked);
+            match &read {
+                Ok(Ok(op)) => t.op(op)?,
+                Ok(Err(e)) | Err(e) => return Err(rejected(e.clone())),
+            }
         }
         let here = reader.original_position();
         reader.finish_expression(&validator.visitor(here)).map_err(rejected)?;
@@ -76,39 +82,37 @@ mod validated {
         t.finish()
     }
 
-    /// The visitor the decoder dispatches each operator to: the validator's checks of it,
-    /// then its translation.
-    struct Validating<'t, 'm, V> {
-        validator: V,
-        t: &'t mut Translator<'m>,
-    }
+    /// The validator's visitor, giving back each operator it accepts: what the decoder
+    /// dispatches to, so the validator's check is a direct call and the translator is
+    /// handed the operator without a decoding of its own.
+    struct Checked<V>(V);
 
-    /// The visitor's methods: each hands its arguments to the validator's, then the
-    /// operator they make to the translator.
-    macro_rules! validate_then_translate {
+    /// The visitor's methods: each hands its arguments to the validator's, then makes the
+    /// operator of them.
+    macro_rules! check_and_give_back {
         ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
             $(
                 fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-                    self.validator.$visit($($($arg.clone()),*)?).map_err(rejected)?;
-                    self.t.op(&Operator::$op $({ $($arg),* })?)
+                    self.0.$visit($($($arg.clone()),*)?)?;
+                    Ok(Operator::$op $({ $($arg),* })?)
                 }
             )*
         };
     }
 
     #[allow(clippy::clone_on_copy)]
-    impl<'a, V> VisitOperator<'a> for Validating<'_, '_, V>
+    impl<'a, V> VisitOperator<'a> for Checked<V>
     where
         V: VisitOperator<'a, Output = wasmparser::Result<()>>,
     {
-        type Output = Result<(), Error>;
+        type Output = wasmparser::Result<Operator<'a>>;
 
-        wasmparser::for_each_visit_operator!(validate_then_translate);
+        wasmparser::for_each_visit_operator!(check_and_give_back);
     }
 
-    impl<V: FrameStack> FrameStack for Validating<'_, '_, V> {
+    impl<V: FrameStack> FrameStack for Checked<V> {
         fn current_frame(&self) -> Option<FrameKind> {
-            self.validator.current_frame()
+            self.0.current_frame()
         }
     }
 }
