@@ -324,23 +324,27 @@ one program's time. `bulk` read 1.11 in one report and 1.24-1.26 a day later for
 executor (the same callgrind counts), and so did the earlier report's harness binary run \
 that day: the machine's state, not the code.
 - **Translation** reads each body once, as wasmi does: wasmparser's decoder dispatches \
-each operator to a visitor that calls the validator's check of it and then hands it to \
-the translator (`interp/src/translate/read.rs`). Until 2026-12-06 the validator read the \
-whole body first (weighing its constants on the way, which decided their frame slots) and \
-the translator decoded it again; now a constant earns its slot as it comes (its first use \
-in a loop or its third outside, the first 48), the temps are numbered above room for 48 \
-and moved down over the unused ones at the body's end (`Instr::map_slots`), and the \
-frame's set-up is settled there too. That took 14-17% off the apps' translation time \
-(11-12% fewer instructions) and brought them from 1.14-1.17 to 0.97-1.00 of wasmi \
-eager's. Tandem executes about 15% fewer instructions than wasmi's eager translation \
-(`json`: 129 M against 151 M for 20 translations, `bench`'s `translate` example) yet \
-takes about its time: branches. Under cachegrind's branch model Tandem mispredicts \
-1.69 M times to wasmi's 1.50 M: the decoder's dispatch (217 K, as wasmi's), the \
-translator's `match` on each operator (206 K), and the passes over the finished code: \
-the verifier's walks (134 K), the renumbering of temps (80 K) and the accumulator pass \
-(41 K). Finding the renumbered fields by a table of each kind's slot words instead of a \
-`match` was tried (with a branch per field, and without one) and left out: no faster, \
-the mispredicts only moved to the conditional branches. The translator as wasmparser's \
+each operator to a visitor that calls the validator's check of it and gives the operator \
+back, and the translator takes it from there, in place (`interp/src/translate/read.rs`). \
+Until 2026-12-06 the validator read the whole body first (weighing its constants on the \
+way, which decided their frame slots) and the translator decoded it again; now a \
+constant earns its slot as it comes (its first use in a loop or its third outside, the \
+first 48), the temps are numbered above room for 48 and moved down over the unused ones \
+at the body's end (`Instr::map_slots`), and the frame's set-up is settled there too. \
+That took 18-21% off the apps' translation time (15% fewer instructions) and brought \
+them from 1.14-1.17 of wasmi eager's time to below it. It costs the validating firmware \
+10 KiB of flash (`bench/fw` with `validate`: 460.4 -> 470.8 KiB; a visitor that called \
+the translator itself cost 49 KiB), and the Cortex-M4 a little (the first two uses of a \
+constant outside loops are `Const` instructions now: the apps +0.1-0.5%). Tandem executes \
+about 18% fewer instructions than wasmi's eager translation (`json`: 124 M against \
+151 M for 20 translations, `bench`'s `translate` example): what is left is branches. \
+Under cachegrind's branch model Tandem mispredicts 1.72 M times to wasmi's 1.50 M: the \
+decoder's dispatch (218 K, as wasmi's), the translator's `match` on each operator \
+(206 K), and the passes over the finished code: the verifier's walks (134 K), the \
+renumbering of temps (80 K) and the accumulator pass (40 K). Finding the renumbered \
+fields by a table of each kind's slot words instead of a `match` was tried (with a branch \
+per field, and without one) and left out: no faster, the mispredicts only moved to the \
+conditional branches. The translator as wasmparser's \
 visitor (a method per operator instead of an `Operator` and a `match`) was tried earlier \
 and left out: no faster (the second jump, on the same operator as the first, is \
 predicted from it) and 37 KiB more flash. Taken before: the translator's buffers \
