@@ -43,7 +43,7 @@ impl Checker {
     /// hands back the body's validator (given back by [`Self::recycle`] once fed).
     #[cfg(feature = "validate")]
     pub(super) fn check(&mut self, payload: &Payload<'_>) -> Result<Option<BodyValidator>, Error> {
-        match self.validator.payload(payload).map_err(rejected)? {
+        match self.validator.payload(payload).map_err(|e| rejected(&e))? {
             wasmparser::ValidPayload::Func(func, _) => {
                 Ok(Some(func.into_validator(core::mem::take(&mut self.allocs))))
             }
@@ -70,7 +70,7 @@ impl Checker {
 /// A validator's error as the core reports it: a proposal the core does not implement is
 /// worded as the decoder words it; anything else is invalid.
 #[cfg(feature = "validate")]
-pub(crate) fn rejected(e: wasmparser::BinaryReaderError) -> Error {
+pub(crate) fn rejected(e: &wasmparser::BinaryReaderError) -> Error {
     let (message, offset) = (e.message(), e.offset() as usize);
     super::left_out(message, offset)
         .unwrap_or_else(|| Error::Invalid { message: message.into(), offset })

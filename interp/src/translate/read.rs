@@ -59,7 +59,7 @@ mod validated {
         start: impl FnOnce() -> Result<Translator<'a>, Error>,
     ) -> Result<FuncHeader, Error> {
         let mut reader = body.get_binary_reader();
-        validator.read_locals(&mut reader).map_err(rejected)?;
+        validator.read_locals(&mut reader).map_err(|e| rejected(&e))?;
         reader.set_features(*validator.features());
         let mut t = start()?;
         while !reader.eof() {
@@ -71,11 +71,11 @@ mod validated {
             let read = reader.visit_operator(&mut checked);
             match &read {
                 Ok(Ok(op)) => t.op(op)?,
-                Ok(Err(e)) | Err(e) => return Err(rejected(e.clone())),
+                Ok(Err(e)) | Err(e) => return Err(rejected(e)),
             }
         }
         let here = reader.original_position();
-        reader.finish_expression(&validator.visitor(here)).map_err(rejected)?;
+        reader.finish_expression(&validator.visitor(here)).map_err(|e| rejected(&e))?;
         if !t.done {
             return Err(t.err("function body ends before its final `end`"));
         }
