@@ -7,9 +7,9 @@
 //! on every target, so the simulator with a board's profile refuses the same allocation, at
 //! the same directive, as the board does, and neither aborts: a refusal is
 //! [`Error::HeapExhausted`] (or -1 from a `grow`). The firmware sets the limit below its
-//! arena by a reserve for what the account does not see (the validator's scratch and the
-//! constants' weights it and the translator keep while a module is read, at most about
-//! 5 KiB, and the allocator's own overhead), so the arena itself never runs dry first.
+//! arena by a reserve for what the account does not see (the validator's scratch while a
+//! module is read, and the allocator's own overhead), so the arena itself never runs dry
+//! first.
 
 #[cfg(feature = "wasm")]
 use alloc::boxed::Box;
@@ -301,6 +301,7 @@ pub(crate) use board_sizes;
 
 board_sizes! {
     u8 = 1;
+    u16 = 2;
     u32 = 4;
     u64 = 8;
     usize = 4;

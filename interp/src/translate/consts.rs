@@ -5,6 +5,7 @@
 use alloc::vec::Vec;
 
 use crate::error::Error;
+use crate::heap::{HeapAccount, HeapUse, board_bytes, board_sizes};
 use crate::ir::{Instr, Reg};
 use crate::value::Slot;
 
@@ -22,11 +23,10 @@ impl Translator<'_> {
     /// Pushes a constant: pending in its constant slot if it has one or earns one here,
     /// else loaded by an instruction into a temp.
     pub(super) fn constant(&mut self, bits: Slot) -> Result<(), Error> {
-        let in_loop = self.loops > 0;
-        let slot = match self.scratch.uses.weigh(bits, in_loop) {
+        let (in_loop, what) = (self.loops > 0, self.heap_use());
+        let slot = match self.scratch.uses.weigh(bits, in_loop, self.heap, what)? {
             ConstSlot::Held(k) => Some(k),
             ConstSlot::Earned(k) => {
-                let what = self.heap_use();
                 self.heap.push(self.consts, bits, what)?;
                 Some(k)
             }
@@ -78,7 +78,8 @@ pub(super) enum ConstSlot {
 ///
 /// Decided as the operators come, the translator needs no reading of the body before its
 /// own. Kept from one body to the next ([`Self::clear`]): its buffers are allocated a few
-/// times a module, not per body.
+/// times a module, not per body, charged to the module's account as they grow, until
+/// [`Self::release`].
 #[derive(Default)]
 pub(crate) struct ConstUses {
     /// The constants found, in order of first use ...
@@ -98,6 +99,10 @@ pub(crate) struct ConstUses {
 enum Earned {
     Uses(u8),
     Slot(u16),
+}
+
+board_sizes! {
+    Earned = 4;
 }
 
 /// Constants a body may have before they are indexed: most bodies have a few, searched in
@@ -123,38 +128,54 @@ impl ConstUses {
         self.room = room;
     }
 
+    /// Frees the buffers once the module's last body is translated, their charge given back.
+    pub(crate) fn release(&mut self, heap: &mut HeapAccount) {
+        let ConstUses { found, uses, index, .. } = core::mem::take(self);
+        heap.release(
+            board_bytes::<Slot>(found.capacity())
+                + board_bytes::<Earned>(uses.capacity())
+                + board_bytes::<u16>(index.capacity()),
+        );
+    }
+
     /// A use of the constant `bits` (as its slot holds it), `in_loop` or not: the slot it
-    /// is read from, if it has or earns one.
-    pub(super) fn weigh(&mut self, bits: Slot, in_loop: bool) -> ConstSlot {
+    /// is read from, if it has or earns one. Its bookkeeping is charged to `heap` as `what`.
+    pub(super) fn weigh(
+        &mut self,
+        bits: Slot,
+        in_loop: bool,
+        heap: &mut HeapAccount,
+        what: HeapUse,
+    ) -> Result<ConstSlot, Error> {
         let (at, free) = if self.found.len() <= LISTED {
             (self.found.iter().position(|&c| c == bits), None)
         } else {
             self.probe(bits)
         };
         let uses = match at.and_then(|i| self.uses.get_mut(i)) {
-            Some(Earned::Slot(k)) => return ConstSlot::Held(*k),
+            Some(Earned::Slot(k)) => return Ok(ConstSlot::Held(*k)),
             Some(Earned::Uses(n)) => {
                 *n = n.saturating_add(1);
                 *n
             }
-            None if self.found.len() == MAX_CONST_CANDIDATES => return ConstSlot::None,
+            None if self.found.len() == MAX_CONST_CANDIDATES => return Ok(ConstSlot::None),
             None => {
-                self.found.push(bits);
-                self.uses.push(Earned::Uses(1));
+                heap.push(&mut self.found, bits, what)?;
+                heap.push(&mut self.uses, Earned::Uses(1), what)?;
                 match free {
                     Some(entry) => {
                         if let Some(entry) = self.index.get_mut(entry) {
                             *entry = self.found.len() as u16;
                         }
                     }
-                    None if self.found.len() == LISTED + 1 => self.build_index(),
+                    None if self.found.len() == LISTED + 1 => self.build_index(heap, what)?,
                     None => {}
                 }
                 1
             }
         };
         if !(in_loop || uses >= USES_FOR_A_SLOT) || self.slots == self.room {
-            return ConstSlot::None;
+            return Ok(ConstSlot::None);
         }
         let k = self.slots;
         self.slots += 1;
@@ -162,7 +183,7 @@ impl ConstUses {
         if let Some(earned) = self.uses.get_mut(i) {
             *earned = Earned::Slot(k);
         }
-        ConstSlot::Earned(k)
+        Ok(ConstSlot::Earned(k))
     }
 
     /// Where `bits` is in `found` (by the index), or else the empty index entry where it
@@ -182,8 +203,9 @@ impl ConstUses {
     }
 
     /// Indexes every constant found: the body has just outgrown the list's search.
-    fn build_index(&mut self) {
+    fn build_index(&mut self, heap: &mut HeapAccount, what: HeapUse) -> Result<(), Error> {
         if self.index.is_empty() {
+            heap.reserve_exact(&mut self.index, INDEX_SLOTS, what)?;
             self.index.resize(INDEX_SLOTS, 0);
         }
         for (i, &bits) in self.found.iter().enumerate() {
@@ -196,6 +218,7 @@ impl ConstUses {
                 at = (at + 1) % INDEX_SLOTS;
             }
         }
+        Ok(())
     }
 }
 
@@ -273,7 +296,7 @@ mod tests {
     /// from the start.
     #[test]
     fn the_constants_index_finds_what_a_plain_search_finds() {
-        let mut consts = ConstUses::default();
+        let (mut consts, mut heap) = (ConstUses::default(), HeapAccount::new(None));
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
             seed ^= seed << 13;
@@ -299,8 +322,11 @@ mod tests {
                 .collect();
             let room = [48, 0, 5][body as usize % 3];
             consts.clear(room);
-            let got: Vec<ConstSlot> =
-                uses.iter().map(|&(bits, in_loop)| consts.weigh(bits, in_loop)).collect();
+            let got: Vec<ConstSlot> = uses
+                .iter()
+                .map(|&(bits, in_loop)| consts.weigh(bits, in_loop, &mut heap, HeapUse::Module))
+                .collect::<Result<_, _>>()
+                .unwrap();
             assert_eq!(got, weighed_plainly(&uses, room), "body {body}");
             earned += got.iter().filter(|c| matches!(c, ConstSlot::Earned(_))).count();
         }
@@ -311,19 +337,22 @@ mod tests {
     /// slots numbered in order of earning, until the body's room is used up.
     #[test]
     fn constants_earn_slots_in_loops_or_by_their_third_use() {
-        let mut consts = ConstUses::default();
+        let (mut consts, mut heap) = (ConstUses::default(), HeapAccount::new(None));
+        let mut weigh = |consts: &mut ConstUses, bits, in_loop| {
+            consts.weigh(bits, in_loop, &mut heap, HeapUse::Module).unwrap()
+        };
         consts.clear(2);
         let (none, held, earned) = (ConstSlot::None, ConstSlot::Held, ConstSlot::Earned);
-        assert_eq!(consts.weigh(7, false), none);
-        assert_eq!(consts.weigh(9, true), earned(0));
-        assert_eq!(consts.weigh(7, false), none);
-        assert_eq!(consts.weigh(9, false), held(0));
-        assert_eq!(consts.weigh(7, false), earned(1));
-        assert_eq!(consts.weigh(7, true), held(1));
+        assert_eq!(weigh(&mut consts, 7, false), none);
+        assert_eq!(weigh(&mut consts, 9, true), earned(0));
+        assert_eq!(weigh(&mut consts, 7, false), none);
+        assert_eq!(weigh(&mut consts, 9, false), held(0));
+        assert_eq!(weigh(&mut consts, 7, false), earned(1));
+        assert_eq!(weigh(&mut consts, 7, true), held(1));
         // No room left: a loop's constant is loaded.
-        assert_eq!(consts.weigh(11, true), none);
+        assert_eq!(weigh(&mut consts, 11, true), none);
         consts.clear(2);
-        assert_eq!(consts.weigh(7, false), none);
-        assert_eq!(consts.weigh(11, true), earned(0));
+        assert_eq!(weigh(&mut consts, 7, false), none);
+        assert_eq!(weigh(&mut consts, 11, true), earned(0));
     }
 }

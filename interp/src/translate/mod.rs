@@ -77,8 +77,7 @@ pub(crate) struct ModuleCode {
 /// The translator's working buffers (operand model, control frames, the accumulator pass's
 /// branch targets, the constants' uses), kept from one body to the next: a module's
 /// translation allocates them a few times, not per body. Charged as they grow, until
-/// [`Scratch::release`]; but the constants' uses, uncharged like the validator's own
-/// scratch (within the firmware's reserve, see `heap`).
+/// [`Scratch::release`].
 #[derive(Default)]
 pub(crate) struct Scratch {
     stack: Vec<Operand>,
@@ -90,7 +89,8 @@ pub(crate) struct Scratch {
 impl Scratch {
     /// Frees the buffers once the module's last body is translated, their charge given back.
     pub(crate) fn release(&mut self, heap: &mut HeapAccount) {
-        let Scratch { stack, ctrls, targets, .. } = core::mem::take(self);
+        let Scratch { stack, ctrls, targets, mut uses } = core::mem::take(self);
+        uses.release(heap);
         heap.release(
             board_bytes::<Operand>(stack.capacity())
                 + board_bytes::<Ctrl>(ctrls.capacity())
