@@ -36,8 +36,7 @@ pub(super) struct Decoded {
 }
 
 /// Builds a [`Decoded`] payload by payload. Everything it keeps is charged to `heap`
-/// before it is allocated, but the constants' uses the translator reuses from body to
-/// body (uncharged, like the validator's scratch).
+/// before it is allocated.
 pub(super) struct Decoder<'c> {
     pub(super) config: &'c Config,
     pub(super) heap: &'c mut HeapAccount,

@@ -198,7 +198,6 @@ impl PartialModule {
             used += consumed;
             let mut decoder = Decoder::new(config, heap, &mut self.decoded);
             if let Payload::CodeSectionEntry(body) = &payload {
-                // The translator only sees bodies the validator accepted.
                 // Validated as the translator reads it: the validator checks each operator
                 // before the translator sees it.
                 let mut validator = self.checker.check(&payload)?;

@@ -128,6 +128,11 @@ impl ConstUses {
         self.room = room;
     }
 
+    /// No constant of this body earns a slot from here on: the room for them is closed.
+    pub(super) fn close(&mut self) {
+        self.room = self.slots;
+    }
+
     /// Frees the buffers once the module's last body is translated, their charge given back.
     pub(crate) fn release(&mut self, heap: &mut HeapAccount) {
         let ConstUses { found, uses, index, .. } = core::mem::take(self);

@@ -159,7 +159,8 @@ struct Translator<'a> {
     /// The code section's byte range, to size the code's growth.
     section: Range<usize>,
     /// The module's heap account: the code and constants it keeps, and the translator's
-    /// scratch (operand model, control frames, branch targets) until the module is decoded.
+    /// scratch (operand model, control frames, branch targets, the constants' uses) until
+    /// the module is decoded.
     /// A body that fails leaves its scratch charged: the module is refused whole, and its
     /// account with it.
     heap: &'a mut HeapAccount,
@@ -234,7 +235,8 @@ impl<'a> Translator<'a> {
         }
         let entry = code.len();
         let consts_start = consts.len();
-        // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots.
+        // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots
+        // (and a body whose temps come to need the room gets it, `close_const_room`).
         let const_room = (MAX_CONST_SLOTS as u32).min(MAX_FRAME - locals as u32);
         scratch.uses.clear(const_room as u16);
         let stack_base = locals as u32 + const_room;
@@ -378,23 +380,34 @@ impl<'a> Translator<'a> {
         Ok(target_at(self.pc()? as usize))
     }
 
+    /// Gives the room for constants that no constant has earned to the temps: they move down
+    /// over it, and no constant earns a slot after. At the body's end, or earlier where a
+    /// temp would pass the frame's last slot.
+    pub(super) fn close_const_room(&mut self) {
+        let given = (self.consts.len() - self.consts_start) as u32;
+        let unused = self.const_room - given;
+        if unused == 0 {
+            return;
+        }
+        // Temps are from `stack_base` up, within `u16`; the locals' and constants' slots are
+        // below it, and the operand model refers to temps by height only.
+        let (first_temp, by) = (self.stack_base as Reg, unused as Reg);
+        for instr in &mut self.code[self.entry..] {
+            instr.map_slots(|s| if s >= first_temp { s - by } else { s });
+        }
+        self.stack_base -= unused;
+        self.const_room = given;
+        self.scratch.uses.close();
+    }
+
     /// Settles the frame once the body's constants are known: the temps move down over
     /// the constant slots not given, and the set-up's placeholder becomes the set-up. A
     /// frame without declared locals but with constants has its set-up inserted at the
     /// entry (after the fuel charge), the code after it and every branch target there
     /// moving down one instruction: a loop at the entry must not run it again.
     fn settle_frame(&mut self) -> Result<(), Error> {
+        self.close_const_room();
         let given = (self.consts.len() - self.consts_start) as u32;
-        let unused = self.const_room - given;
-        if unused > 0 {
-            // Temps are from `stack_base` up, within `u16`; the locals' and constants' slots
-            // are below it.
-            let (first_temp, by) = (self.stack_base as Reg, unused as Reg);
-            for instr in &mut self.code[self.entry..] {
-                instr.map_slots(|s| if s >= first_temp { s - by } else { s });
-            }
-            self.stack_base -= unused;
-        }
         let consts = self.consts_start as u32; // checked to fit by `new`
         let (params, locals) = (self.params as u16, self.locals as u16);
         let Some(set_up) = frame_set_up(params, locals, consts, given as u16) else {

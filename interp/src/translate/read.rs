@@ -52,7 +52,10 @@ mod validated {
     use super::Translator;
 
     /// Translates a body as `validator` checks it. The validator reads the locals first, so
-    /// its errors come before the translator's limits.
+    /// its limit on them comes before the translator's; after that each operator is checked
+    /// before it is translated, so an invalid one is the validator's to report, unless the
+    /// valid operators before it already ran into a limit (the heap, the frame's slots),
+    /// which is then the error.
     pub(in crate::translate) fn validated<'a>(
         body: &FunctionBody<'_>,
         validator: &mut BodyValidator,

@@ -63,6 +63,11 @@ impl Translator<'_> {
 
     pub(super) fn push(&mut self, operand: Operand) -> Result<Reg, Error> {
         let h = self.height();
+        if self.stack_base + h >= MAX_FRAME {
+            // Past the frame's last slot while room for constants is held below the temps:
+            // the room goes first.
+            self.close_const_room();
+        }
         let s = self.slot(h)?;
         let what = self.heap_use();
         self.heap.push(&mut self.stack, operand, what)?;
