@@ -332,10 +332,13 @@ constant earns its slot as it comes (its first use in a loop or its third outsid
 first 48), the temps are numbered above room for 48 and moved down over the unused ones \
 at the body's end (`Instr::map_slots`), and the frame's set-up is settled there too. \
 That took 18-21% off the apps' translation time (15% fewer instructions) and brought \
-them from 1.14-1.17 of wasmi eager's time to below it. It costs the validating firmware \
-10 KiB of flash (`bench/fw` with `validate`: 460.4 -> 470.8 KiB; a visitor that called \
-the translator itself cost 49 KiB), and the Cortex-M4 a little (the first two uses of a \
-constant outside loops are `Const` instructions now: the apps +0.1-0.5%). Tandem executes \
+them from 1.14-1.17 of wasmi eager's time to below it; on the board, where nothing \
+validates, the pre-pass went too: `Module::new` takes 19-20% fewer instructions on the \
+apps. It costs the validating firmware 10 KiB of flash (`bench/fw` with `validate`: \
+460.4 -> 470.8 KiB; a visitor that called the translator itself cost 49 KiB), and some \
+code: the first two uses of a constant outside loops are `Const` instructions now, so \
+the apps' code and heap per instance are 2.8-3.2% larger (json's heap 1.11 -> 1.14 of \
+wasmi's) and run 0.1-0.5% more Cortex-M4 instructions. Tandem executes \
 about 18% fewer instructions than wasmi's eager translation (`json`: 124 M against \
 151 M for 20 translations, `bench`'s `translate` example): what is left is branches. \
 Under cachegrind's branch model Tandem mispredicts 1.72 M times to wasmi's 1.50 M: the \
@@ -366,7 +369,7 @@ features; Tandem's own code is the translator, the executor and the module decod
 The images-only build leaves all three out; what remains is the executor's run loop and \
 its calls, memory and table operations, the image reader and the verifier, \
 instantiation, the heap account, and the soft-float and formatting code they pull in. An \
-image is read in about a twentieth of the instructions `Module::new` takes, most of them \
+image is read in about a sixth of the instructions `Module::new` takes, most of them \
 the checksum and the verifier's one pass over the code.
 - **Heap per instance** is the translated code (12 bytes per instruction), the constant \
 pool and the instance's tables; Tandem's value and call stacks are reserved once per \
