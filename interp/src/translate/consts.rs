@@ -24,7 +24,10 @@ impl Translator<'_> {
     /// else loaded by an instruction into a temp.
     pub(super) fn constant(&mut self, bits: Slot) -> Result<(), Error> {
         let (in_loop, what) = (self.loops > 0, self.heap_use());
-        let slot = match self.scratch.uses.weigh(bits, in_loop, self.heap, what)? {
+        // The next slot, while the body has room for one.
+        let given = (self.consts.len() - self.consts_start) as u32;
+        let next_slot = (given < self.const_room).then_some(given as u16);
+        let slot = match self.scratch.uses.weigh(bits, in_loop, next_slot, self.heap, what)? {
             ConstSlot::Held(k) => Some(k),
             ConstSlot::Earned(k) => {
                 self.heap.push(self.consts, bits, what)?;
@@ -86,9 +89,6 @@ pub(crate) struct ConstUses {
     found: Vec<Slot>,
     /// ... and what each one has earned.
     uses: Vec<Earned>,
-    /// Slots given so far, and the most this body may give.
-    slots: u16,
-    room: u16,
     /// Where each constant is in `found`, by its hash, once a body has more than [`LISTED`]
     /// ([`INDEX_SLOTS`] entries): the position plus one, 0 for none; probed linearly.
     index: Vec<u16>,
@@ -116,21 +116,14 @@ const INDEX_SLOTS: usize = 2 * MAX_CONST_CANDIDATES;
 const _: () = assert!(INDEX_SLOTS.is_power_of_two() && MAX_CONST_CANDIDATES < u16::MAX as usize);
 
 impl ConstUses {
-    /// Forgets the last body's constants, for the next body's, which may give `room` slots.
-    pub(crate) fn clear(&mut self, room: u16) {
+    /// Forgets the last body's constants, for the next body's.
+    pub(crate) fn clear(&mut self) {
         // The index, if this body was indexed: 1 KiB, for a body of many constants.
         if self.found.len() > LISTED {
             self.index.fill(0);
         }
         self.found.clear();
         self.uses.clear();
-        self.slots = 0;
-        self.room = room;
-    }
-
-    /// No constant of this body earns a slot from here on: the room for them is closed.
-    pub(super) fn close(&mut self) {
-        self.room = self.slots;
     }
 
     /// Frees the buffers once the module's last body is translated, their charge given back.
@@ -144,11 +137,13 @@ impl ConstUses {
     }
 
     /// A use of the constant `bits` (as its slot holds it), `in_loop` or not: the slot it
-    /// is read from, if it has or earns one. Its bookkeeping is charged to `heap` as `what`.
+    /// is read from, if it has one or earns `next_slot`, the body's next slot (`None` once
+    /// the body has no room for another). Its bookkeeping is charged to `heap` as `what`.
     pub(super) fn weigh(
         &mut self,
         bits: Slot,
         in_loop: bool,
+        next_slot: Option<u16>,
         heap: &mut HeapAccount,
         what: HeapUse,
     ) -> Result<ConstSlot, Error> {
@@ -179,11 +174,9 @@ impl ConstUses {
                 1
             }
         };
-        if !(in_loop || uses >= USES_FOR_A_SLOT) || self.slots == self.room {
+        let Some(k) = next_slot.filter(|_| in_loop || uses >= USES_FOR_A_SLOT) else {
             return Ok(ConstSlot::None);
-        }
-        let k = self.slots;
-        self.slots += 1;
+        };
         let i = at.unwrap_or(self.found.len() - 1);
         if let Some(earned) = self.uses.get_mut(i) {
             *earned = Earned::Slot(k);
@@ -261,6 +254,22 @@ pub(super) mod slot_bits {
 mod tests {
     use super::*;
 
+    /// A use of `bits` in a body with room for `room` slots, `given` of them given so far,
+    /// as the translator asks.
+    fn weigh(
+        consts: &mut ConstUses,
+        given: &mut u16,
+        room: u16,
+        bits: Slot,
+        in_loop: bool,
+        heap: &mut HeapAccount,
+    ) -> ConstSlot {
+        let next_slot = (*given < room).then_some(*given);
+        let got = consts.weigh(bits, in_loop, next_slot, heap, HeapUse::Module).unwrap();
+        *given += u16::from(matches!(got, ConstSlot::Earned(_)));
+        got
+    }
+
     /// What `ConstUses` decides, the plain way: a list searched from the start.
     fn weighed_plainly(uses: &[(Slot, bool)], room: u16) -> Vec<ConstSlot> {
         let mut found: Vec<(Slot, Earned)> = Vec::new();
@@ -326,12 +335,14 @@ mod tests {
                 })
                 .collect();
             let room = [48, 0, 5][body as usize % 3];
-            consts.clear(room);
+            consts.clear();
+            let mut given = 0;
             let got: Vec<ConstSlot> = uses
                 .iter()
-                .map(|&(bits, in_loop)| consts.weigh(bits, in_loop, &mut heap, HeapUse::Module))
-                .collect::<Result<_, _>>()
-                .unwrap();
+                .map(|&(bits, in_loop)| {
+                    weigh(&mut consts, &mut given, room, bits, in_loop, &mut heap)
+                })
+                .collect();
             assert_eq!(got, weighed_plainly(&uses, room), "body {body}");
             earned += got.iter().filter(|c| matches!(c, ConstSlot::Earned(_))).count();
         }
@@ -343,21 +354,23 @@ mod tests {
     #[test]
     fn constants_earn_slots_in_loops_or_by_their_third_use() {
         let (mut consts, mut heap) = (ConstUses::default(), HeapAccount::new(None));
-        let mut weigh = |consts: &mut ConstUses, bits, in_loop| {
-            consts.weigh(bits, in_loop, &mut heap, HeapUse::Module).unwrap()
+        let mut given = 0;
+        let mut use_in = |consts: &mut ConstUses, given: &mut u16, bits, in_loop| {
+            weigh(consts, given, 2, bits, in_loop, &mut heap)
         };
-        consts.clear(2);
+        consts.clear();
         let (none, held, earned) = (ConstSlot::None, ConstSlot::Held, ConstSlot::Earned);
-        assert_eq!(weigh(&mut consts, 7, false), none);
-        assert_eq!(weigh(&mut consts, 9, true), earned(0));
-        assert_eq!(weigh(&mut consts, 7, false), none);
-        assert_eq!(weigh(&mut consts, 9, false), held(0));
-        assert_eq!(weigh(&mut consts, 7, false), earned(1));
-        assert_eq!(weigh(&mut consts, 7, true), held(1));
+        assert_eq!(use_in(&mut consts, &mut given, 7, false), none);
+        assert_eq!(use_in(&mut consts, &mut given, 9, true), earned(0));
+        assert_eq!(use_in(&mut consts, &mut given, 7, false), none);
+        assert_eq!(use_in(&mut consts, &mut given, 9, false), held(0));
+        assert_eq!(use_in(&mut consts, &mut given, 7, false), earned(1));
+        assert_eq!(use_in(&mut consts, &mut given, 7, true), held(1));
         // No room left: a loop's constant is loaded.
-        assert_eq!(weigh(&mut consts, 11, true), none);
-        consts.clear(2);
-        assert_eq!(weigh(&mut consts, 7, false), none);
-        assert_eq!(weigh(&mut consts, 11, true), earned(0));
+        assert_eq!(use_in(&mut consts, &mut given, 11, true), none);
+        consts.clear();
+        given = 0;
+        assert_eq!(use_in(&mut consts, &mut given, 7, false), none);
+        assert_eq!(use_in(&mut consts, &mut given, 11, true), earned(0));
     }
 }

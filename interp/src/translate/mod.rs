@@ -238,7 +238,7 @@ impl<'a> Translator<'a> {
         // Slot indices are `u16`: a frame with nearly 2^16 locals gets fewer constant slots
         // (and a body whose temps come to need the room gets it, `close_const_room`).
         let const_room = (MAX_CONST_SLOTS as u32).min(MAX_FRAME - locals as u32);
-        scratch.uses.clear(const_room as u16);
+        scratch.uses.clear();
         let stack_base = locals as u32 + const_room;
         let mut t = Translator {
             module,
@@ -397,7 +397,6 @@ impl<'a> Translator<'a> {
         }
         self.stack_base -= unused;
         self.const_room = given;
-        self.scratch.uses.close();
     }
 
     /// Settles the frame once the body's constants are known: the temps move down over
