@@ -62,7 +62,7 @@ mod types;
 mod validate;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// What a module and its data segments are shared through: an atomic count where the core
 /// has atomic read-modify-write (threads may share a module), a plain one on ARMv6-M

@@ -461,12 +461,29 @@ fn bad_bytes_in_parts_are_the_errors_they_are_whole() {
     assert_eq!(s.heap_stats().in_use, before);
 }
 
+/// `n` in LEB128, as wasm writes its counts and sizes.
+#[cfg(feature = "wasm")]
+pub(crate) fn leb(mut n: u32, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// A module of one `[] -> []` function whose body (after its size) is `body`.
 #[cfg(feature = "wasm")]
-fn one_body(body: &[u8]) -> Vec<u8> {
+pub(crate) fn one_body(body: &[u8]) -> Vec<u8> {
+    let mut code = vec![1];
+    leb(body.len() as u32, &mut code);
+    code.extend(body);
     let mut bytes = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a".to_vec();
-    bytes.extend([body.len() as u8 + 2, 1, body.len() as u8]);
-    bytes.extend(body);
+    leb(code.len() as u32, &mut bytes);
+    bytes.extend(code);
     bytes
 }
 

@@ -1217,19 +1217,6 @@ fn a_shift_stays_apart_where_a_branch_lands_or_a_local_keeps_it() {
     assert_eq!(run(&m, 1002), 3 + 8 * 1000);
 }
 
-/// `n` in LEB128, as wasm writes its counts and sizes.
-fn leb(mut n: u32, out: &mut alloc::vec::Vec<u8>) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 #[test]
 fn temps_near_the_last_slot_take_the_room_no_constant_earned() {
     // 50,000 locals (the validator's most), a loop's constant in a slot, then `depth`
@@ -1237,8 +1224,8 @@ fn temps_near_the_last_slot_take_the_room_no_constant_earned() {
     // 50,000 + 2 + depth slots, and fits up to 65,535 whatever room the translator held
     // for constants that never came.
     let module = |depth: u32| {
-        let mut body = alloc::vec![1];
-        leb(50_000, &mut body);
+        let mut body = alloc::vec![1]; // one entry of locals: 50,000 i32s
+        crate::module::tests::leb(50_000, &mut body);
         body.push(0x7f);
         body.extend([0x03, 0x40, 0x41, 0x01, 0x1a, 0x0b]); // (loop (drop (i32.const 1)))
         for _ in 0..depth {
@@ -1246,13 +1233,7 @@ fn temps_near_the_last_slot_take_the_room_no_constant_earned() {
         }
         body.extend(core::iter::repeat_n(0x1a, depth as usize)); // drop
         body.push(0x0b);
-        let mut code = alloc::vec![1];
-        leb(body.len() as u32, &mut code);
-        code.extend(body);
-        let mut bytes = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0\x0a".to_vec();
-        leb(code.len() as u32, &mut bytes);
-        bytes.extend(code);
-        Module::new(&Config::new(), &bytes)
+        Module::new(&Config::new(), &crate::module::tests::one_body(&body))
     };
     let fits = module(15_533).expect("a frame of 65,535 slots");
     let header = fits.inner.headers[0];
